@@ -1,0 +1,1321 @@
+// SPDX-License-Identifier: MIT
+/*
+ * swapfile.c - swap devices, the cluster allocator, swap counts and the
+ * entry lifecycle (KERNEL-REFERENCE §1, §3, §4, §8, §9).
+ *
+ * Owns: struct swap_info_struct (one per type, never freed while the engine
+ * lives), cluster lists, swap_map, overflow counts, the avail list and the
+ * per-CPU allocation cursors.
+ *
+ * Locking (order as in swap.h): folio lock -> si->global_cluster_lock ->
+ * ci->lock -> si->lock -> sw->swap_avail_lock. A cluster is isolated from its
+ * list under si->lock with a trylock of ci->lock (the only out-of-order
+ * acquisition). Counts change under ci->lock; ci->flags under ci->lock and
+ * si->lock. Cursors are hints: validated under ci->lock before use.
+ */
+#include "swap.h"
+
+#include <sched.h>
+#include <string.h>
+#include <time.h>
+
+#include "../dev/dev.h"
+#include "swap_table.h"
+
+static inline unsigned char swap_map_get(struct swap_info_struct *si, pgoff_t offset)
+{
+	return atomic_load_relaxed(&si->swap_map[offset]);
+}
+
+static inline void swap_map_set(struct swap_info_struct *si, pgoff_t offset, unsigned char v)
+{
+	atomic_store_relaxed(&si->swap_map[offset], v);
+}
+
+static inline pgoff_t cluster_offset(struct swap_info_struct *si, struct swap_cluster_info *ci)
+{
+	return (pgoff_t)(ci - si->cluster_info) * SWAPFILE_CLUSTER;
+}
+
+static inline bool cluster_is_empty(struct swap_cluster_info *ci)
+{
+	return ci->count == 0;
+}
+
+static inline bool cluster_is_usable(struct swap_cluster_info *ci, unsigned order)
+{
+	if (ci->flags > CLUSTER_FLAG_USABLE)
+		return false;
+	if (!order)
+		return true;
+	return cluster_is_empty(ci) || order == ci->order;
+}
+
+static unsigned this_cpu(struct uswap *sw)
+{
+	int cpu = sched_getcpu();
+
+	return cpu < 0 ? 0 : (unsigned)cpu % sw->nr_cpus;
+}
+
+/* ---- device references ---- */
+
+static bool get_swap_device_info(struct swap_info_struct *si)
+{
+	unsigned int old = atomic_load_relaxed(&si->users);
+
+	do {
+		if (old & SWAP_USERS_DEAD)
+			return false;
+	} while (!atomic_cmpxchg_acquire(&si->users, &old, old + 1));
+	return true;
+}
+
+struct swap_info_struct *get_swap_device(struct uswap *sw, swp_entry_t entry)
+{
+	unsigned type = swp_type(entry);
+	struct swap_info_struct *si;
+
+	if (!entry.val || type >= MAX_SWAPFILES)
+		return NULL;
+	si = atomic_load_acquire(&sw->swap_info[type]);
+	if (!si || !get_swap_device_info(si))
+		return NULL;
+	if (!(atomic_load_acquire(&si->flags) & SWP_USED) || swp_offset(entry) >= si->max) {
+		put_swap_device(si);
+		return NULL;
+	}
+	return si;
+}
+
+void put_swap_device(struct swap_info_struct *si)
+{
+	atomic_fetch_sub_release(&si->users, 1);
+}
+
+/* ---- the avail list ---- */
+
+static void __add_to_avail_list(struct uswap *sw, struct swap_info_struct *si)
+{
+	struct swap_info_struct *pos;
+
+	lockdep_assert_held(&sw->swap_avail_lock);
+	/* After every device of higher or equal priority. */
+	list_for_each_entry(pos, &sw->swap_avail_head, avail_list) {
+		if (pos->prio < si->prio) {
+			__list_add(&si->avail_list, pos->avail_list.prev, &pos->avail_list);
+			goto added;
+		}
+	}
+	list_add_tail(&si->avail_list, &sw->swap_avail_head);
+added:
+	atomic_store_relaxed(&si->on_avail, true);
+	atomic_fetch_add_relaxed(&sw->avail_gen, 1);
+}
+
+static void add_to_avail_list(struct swap_info_struct *si)
+{
+	struct uswap *sw = si->sw;
+
+	ulock_lock(&sw->swap_avail_lock);
+	if (!atomic_load_relaxed(&si->on_avail) && (atomic_load_relaxed(&si->flags) & SWP_WRITEOK) &&
+	    atomic_load_relaxed(&si->inuse_pages) < si->pages)
+		__add_to_avail_list(sw, si);
+	ulock_unlock(&sw->swap_avail_lock);
+}
+
+static void del_from_avail_list(struct swap_info_struct *si, bool swapoff)
+{
+	struct uswap *sw = si->sw;
+
+	ulock_lock(&sw->swap_avail_lock);
+	if (atomic_load_relaxed(&si->on_avail) &&
+	    (swapoff || atomic_load_relaxed(&si->inuse_pages) == si->pages)) {
+		list_del_init(&si->avail_list);
+		atomic_store_relaxed(&si->on_avail, false);
+		atomic_fetch_add_relaxed(&sw->avail_gen, 1);
+	}
+	ulock_unlock(&sw->swap_avail_lock);
+	if (swapoff)
+		return;
+	/* Pairs with the barrier in swap_range_free(): one of us sees the other. */
+	smp_mb();
+	if (atomic_load_relaxed(&si->inuse_pages) < si->pages)
+		add_to_avail_list(si);
+}
+
+/* Move @si behind the devices of its own priority (rotation). */
+static void swap_avail_requeue(struct uswap *sw, struct swap_info_struct *si)
+{
+	struct list_head *pos = si->avail_list.next;
+
+	lockdep_assert_held(&sw->swap_avail_lock);
+	while (pos != &sw->swap_avail_head &&
+	       list_entry(pos, struct swap_info_struct, avail_list)->prio == si->prio)
+		pos = pos->next;
+	if (pos == si->avail_list.next)
+		return;
+	list_del_init(&si->avail_list);
+	__list_add(&si->avail_list, pos->prev, pos);
+}
+
+/* ---- slot accounting ---- */
+
+static void swap_range_alloc(struct swap_info_struct *si, unsigned nr)
+{
+	atomic_fetch_sub_relaxed(&si->sw->nr_swap_pages, (long)nr);
+	if (atomic_add_return_relaxed(&si->inuse_pages, nr) == si->pages)
+		del_from_avail_list(si, false);
+}
+
+static void swap_range_free(struct swap_info_struct *si, pgoff_t offset, unsigned nr)
+{
+	swap_range_free_notify(si, offset, nr);
+	atomic_fetch_sub_relaxed(&si->inuse_pages, nr);
+	atomic_fetch_add_relaxed(&si->sw->nr_swap_pages, (long)nr);
+	smp_mb();
+	if (!atomic_load_relaxed(&si->on_avail) && (atomic_load_relaxed(&si->flags) & SWP_WRITEOK))
+		add_to_avail_list(si);
+}
+
+/* ---- cluster lists ---- */
+
+static void move_cluster(struct swap_info_struct *si, struct swap_cluster_info *ci,
+			 struct list_head *list, uint8_t new_flags)
+{
+	lockdep_assert_held(&ci->lock);
+	VM_BUG_ON(ci->flags == new_flags);
+	ulock_lock(&si->lock);
+	if (ci->flags == CLUSTER_FLAG_NONE)
+		list_add_tail(&ci->list, list);
+	else
+		list_move_tail(&ci->list, list);
+	if (ci->flags == CLUSTER_FLAG_FRAG)
+		si->frag_cluster_nr[ci->order]--;
+	else if (new_flags == CLUSTER_FLAG_FRAG)
+		si->frag_cluster_nr[ci->order]++;
+	ci->flags = new_flags;
+	ulock_unlock(&si->lock);
+}
+
+/*
+ * Take the first cluster on @list whose lock can be had, off the list.
+ * Return: the cluster, locked, flags NONE; or NULL.
+ */
+static struct swap_cluster_info *isolate_lock_cluster(struct swap_info_struct *si,
+						      struct list_head *list)
+{
+	struct swap_cluster_info *ci, *found = NULL;
+
+	ulock_lock(&si->lock);
+	list_for_each_entry(ci, list, list) {
+		if (!ulock_trylock(&ci->lock))
+			continue;
+		VM_BUG_ON(ci->flags == CLUSTER_FLAG_NONE);
+		list_del_init(&ci->list);
+		if (ci->flags == CLUSTER_FLAG_FRAG)
+			si->frag_cluster_nr[ci->order]--;
+		ci->flags = CLUSTER_FLAG_NONE;
+		found = ci;
+		break;
+	}
+	ulock_unlock(&si->lock);
+	return found;
+}
+
+static int swap_cluster_alloc_table(struct swap_info_struct *si, struct swap_cluster_info *ci)
+{
+	unsigned long *table;
+
+	lockdep_assert_held(&ci->lock);
+	if (ci->table)
+		return 0;
+	table = pool_alloc(&si->sw->table_pool);
+	if (!table)
+		return -ENOMEM;
+	if (USWAP_DEBUG_ENABLED)
+		for (unsigned i = 0; i < SWAPFILE_CLUSTER; i++)
+			VM_BUG_ON(table[i]);
+	atomic_store_release(&ci->table, table);
+	return 0;
+}
+
+static void swap_cluster_free_table(struct swap_info_struct *si, struct swap_cluster_info *ci)
+{
+	unsigned long *table = ci->table;
+
+	lockdep_assert_held(&ci->lock);
+	if (!table)
+		return;
+	if (USWAP_DEBUG_ENABLED)
+		for (unsigned i = 0; i < SWAPFILE_CLUSTER; i++)
+			VM_BUG_ON(table[i]);
+	atomic_store_release(&ci->table, NULL);
+	pool_free(&si->sw->table_pool, table);
+}
+
+static void free_cluster(struct swap_info_struct *si, struct swap_cluster_info *ci)
+{
+	VM_BUG_ON(ci->count != 0);
+	VM_BUG_ON(ci->nr_ext || ci->extend_table);
+	swap_cluster_free_table(si, ci);
+	if ((atomic_load_relaxed(&si->flags) & (SWP_WRITEOK | SWP_DISCARDABLE)) ==
+	    (SWP_WRITEOK | SWP_DISCARDABLE))
+		move_cluster(si, ci, &si->discard_clusters, CLUSTER_FLAG_DISCARD);
+	else
+		move_cluster(si, ci, &si->free_clusters, CLUSTER_FLAG_FREE);
+}
+
+static void partial_free_cluster(struct swap_info_struct *si, struct swap_cluster_info *ci)
+{
+	VM_BUG_ON(!ci->count || ci->count == SWAPFILE_CLUSTER);
+	if (ci->flags != CLUSTER_FLAG_NONFULL)
+		move_cluster(si, ci, &si->nonfull_clusters[ci->order], CLUSTER_FLAG_NONFULL);
+}
+
+/* Put a cluster on the list its state calls for, after allocating from it. */
+static void relocate_cluster(struct swap_info_struct *si, struct swap_cluster_info *ci)
+{
+	lockdep_assert_held(&ci->lock);
+	if (ci->flags == CLUSTER_FLAG_DISCARD)
+		return;
+	if (!ci->count) {
+		if (ci->flags != CLUSTER_FLAG_FREE)
+			free_cluster(si, ci);
+	} else if (ci->count != SWAPFILE_CLUSTER) {
+		if (ci->flags != CLUSTER_FLAG_FRAG)
+			move_cluster(si, ci, &si->frag_clusters[ci->order], CLUSTER_FLAG_FRAG);
+	} else if (ci->flags != CLUSTER_FLAG_FULL) {
+		move_cluster(si, ci, &si->full_clusters, CLUSTER_FLAG_FULL);
+	}
+}
+
+/* Discard emptied clusters (device I/O without locks), then make them free. */
+static void swap_do_scheduled_discard(struct swap_info_struct *si)
+{
+	struct swap_cluster_info *ci;
+
+	for (;;) {
+		ulock_lock(&si->lock);
+		ci = list_first_entry_or_null(&si->discard_clusters, struct swap_cluster_info, list);
+		ulock_unlock(&si->lock);
+		if (!ci)
+			return;
+		ulock_lock(&ci->lock);
+		if (ci->flags != CLUSTER_FLAG_DISCARD) {
+			ulock_unlock(&ci->lock);
+			continue;
+		}
+		ulock_lock(&si->lock);
+		list_del_init(&ci->list);
+		ci->flags = CLUSTER_FLAG_NONE;
+		ulock_unlock(&si->lock);
+		ulock_unlock(&ci->lock);
+
+		if (si->dev->ops->discard)
+			si->dev->ops->discard(si->dev, cluster_offset(si, ci), SWAPFILE_CLUSTER);
+
+		ulock_lock(&ci->lock);
+		relocate_cluster(si, ci);
+		ulock_unlock(&ci->lock);
+	}
+}
+
+/* ---- counts ---- */
+
+unsigned int __swap_count(struct swap_info_struct *si, struct swap_cluster_info *ci,
+			  pgoff_t offset)
+{
+	unsigned char c = swap_map_get(si, offset);
+
+	lockdep_assert_held(&ci->lock);
+	if (c == SWAP_MAP_EXT)
+		return ci->extend_table[swap_cluster_offset(offset)];
+	if (c == SWAP_MAP_BAD)
+		return 0;
+	return c;
+}
+
+static inline bool swap_slot_is_bad(struct swap_info_struct *si, pgoff_t offset)
+{
+	return swap_map_get(si, offset) == SWAP_MAP_BAD;
+}
+
+/* +1 on one slot. Context: ci->lock held. Return: 0, -ENOMEM, -EOVERFLOW, -EINVAL. */
+static int __swap_cluster_dup_entry(struct swap_info_struct *si, struct swap_cluster_info *ci,
+				    pgoff_t offset)
+{
+	unsigned ci_off = swap_cluster_offset(offset);
+	unsigned char c = swap_map_get(si, offset);
+
+	lockdep_assert_held(&ci->lock);
+	if (c == SWAP_MAP_BAD)
+		return -EINVAL;
+	if (c < SWAP_MAP_MAX) {
+		swap_map_set(si, offset, c + 1);
+		return 0;
+	}
+	if (c == SWAP_MAP_MAX) {
+		if (!ci->extend_table) {
+			ci->extend_table = arena_zalloc(si->sw->arena,
+							SWAPFILE_CLUSTER * sizeof(unsigned int));
+			if (!ci->extend_table)
+				return -ENOMEM;
+		}
+		ci->extend_table[ci_off] = SWAP_MAP_MAX + 1;
+		ci->nr_ext++;
+		swap_map_set(si, offset, SWAP_MAP_EXT);
+		return 0;
+	}
+	VM_BUG_ON(c != SWAP_MAP_EXT);
+	if (WARN_ON_ONCE(ci->extend_table[ci_off] >= SWAP_COUNT_LIMIT))
+		return -EOVERFLOW;
+	ci->extend_table[ci_off]++;
+	return 0;
+}
+
+/* -1 on one slot with count > 0. Context: ci->lock held. Return: the new count. */
+static unsigned int __swap_cluster_put_entry(struct swap_info_struct *si,
+					     struct swap_cluster_info *ci, pgoff_t offset)
+{
+	unsigned ci_off = swap_cluster_offset(offset);
+	unsigned char c = swap_map_get(si, offset);
+	unsigned int n;
+
+	lockdep_assert_held(&ci->lock);
+	VM_BUG_ON(c == 0 || c == SWAP_MAP_BAD);
+	if (c != SWAP_MAP_EXT) {
+		swap_map_set(si, offset, c - 1);
+		return c - 1;
+	}
+	n = --ci->extend_table[ci_off];
+	if (n == SWAP_MAP_MAX) {
+		ci->extend_table[ci_off] = 0;
+		swap_map_set(si, offset, SWAP_MAP_MAX);
+		if (--ci->nr_ext == 0) {
+			arena_free(si->sw->arena, ci->extend_table,
+				   SWAPFILE_CLUSTER * sizeof(unsigned int));
+			ci->extend_table = NULL;
+		}
+	}
+	return n;
+}
+
+/*
+ * Free @nr slots with count 0 and no folio. Context: ci->lock held.
+ * The cluster moves to NONFULL or FREE as fits.
+ */
+static void swap_entries_free(struct swap_info_struct *si, struct swap_cluster_info *ci,
+			      pgoff_t offset, unsigned nr)
+{
+	unsigned ci_off = swap_cluster_offset(offset);
+
+	lockdep_assert_held(&ci->lock);
+	for (unsigned i = 0; i < nr; i++) {
+		VM_BUG_ON(swap_map_get(si, offset + i) != 0);
+		VM_BUG_ON(swp_tb_is_folio(__swap_table_get(ci, ci_off + i)));
+		__swap_table_set(ci, ci_off + i, 0);
+	}
+	VM_BUG_ON(ci->count < nr);
+	ci->count -= nr;
+	swap_range_free(si, offset, nr);
+	if (!ci->count)
+		free_cluster(si, ci);
+	else
+		partial_free_cluster(si, ci);
+}
+
+/* Free every count-0, uncached slot in [offset, offset+nr). Context: ci->lock held. */
+static void swap_entries_free_unused(struct swap_info_struct *si, struct swap_cluster_info *ci,
+				     pgoff_t offset, unsigned nr)
+{
+	unsigned ci_off = swap_cluster_offset(offset);
+	unsigned i = 0, start;
+
+	while (i < nr) {
+		while (i < nr && (swap_map_get(si, offset + i) ||
+				  swp_tb_is_folio(__swap_table_get(ci, ci_off + i))))
+			i++;
+		start = i;
+		while (i < nr && !swap_map_get(si, offset + i) &&
+		       !swp_tb_is_folio(__swap_table_get(ci, ci_off + i)))
+			i++;
+		if (i > start)
+			swap_entries_free(si, ci, offset + start, i - start);
+	}
+}
+
+void __swap_cluster_free_unused(struct swap_info_struct *si, struct swap_cluster_info *ci,
+				pgoff_t offset, unsigned nr)
+{
+	swap_entries_free_unused(si, ci, offset, nr);
+}
+
+/* Return: true if every slot of [offset, offset+nr) has count 0. Context: ci->lock. */
+static bool swap_only_has_cache(struct swap_info_struct *si, struct swap_cluster_info *ci,
+				pgoff_t offset, unsigned nr)
+{
+	for (unsigned i = 0; i < nr; i++)
+		if (swap_map_get(si, offset + i))
+			return false;
+	return true;
+}
+
+/* ---- allocation ---- */
+
+/*
+ * Can [offset, offset+nr) be allocated? Cache-only slots count as free only
+ * when swap is more than half full (*need_reclaim is then set).
+ */
+static bool cluster_scan_range(struct swap_info_struct *si, struct swap_cluster_info *ci,
+			       pgoff_t offset, unsigned nr, bool *need_reclaim)
+{
+	unsigned ci_off = swap_cluster_offset(offset);
+	bool full = vm_swap_full(si->sw);
+
+	for (unsigned i = 0; i < nr; i++) {
+		unsigned long tb = __swap_table_get(ci, ci_off + i);
+
+		if (swap_map_get(si, offset + i))
+			return false;
+		if (!swp_tb_is_folio(tb))
+			continue;
+		if (!full)
+			return false;
+		*need_reclaim = true;
+	}
+	return true;
+}
+
+/*
+ * Reclaim cache-only slots of [start, end) with the cluster lock dropped.
+ * Return: true if the range is now free and the cluster still usable.
+ */
+static bool cluster_reclaim_range(struct swap_info_struct *si, struct swap_cluster_info *ci,
+				  pgoff_t start, pgoff_t end, unsigned order)
+{
+	pgoff_t offset = start;
+	int nr;
+
+	ulock_unlock(&ci->lock);
+	while (offset < end) {
+		nr = 1;
+		if (!swap_map_get(si, offset) &&
+		    swp_tb_is_folio(swap_table_get(ci, swap_cluster_offset(offset)))) {
+			nr = __try_to_reclaim_swap(si, offset, TTRS_ANYWAY);
+			if (nr <= 0)
+				nr = 1;
+		}
+		offset += nr;
+	}
+	ulock_lock(&ci->lock);
+	if (!cluster_is_usable(ci, order) || !ci->table)
+		return false;
+	for (offset = start; offset < end; offset++)
+		if (swap_map_get(si, offset) ||
+		    swp_tb_is_folio(__swap_table_get(ci, swap_cluster_offset(offset))))
+			return false;
+	return true;
+}
+
+/* Take [offset, offset + nr) for @folio (count 0, in the cache) or, without
+ * a folio, one slot with count 1 (hibernation). Context: ci->lock held. */
+static void cluster_alloc_range(struct swap_info_struct *si, struct swap_cluster_info *ci,
+				struct folio *folio, pgoff_t offset, unsigned order)
+{
+	unsigned nr = 1U << order;
+
+	lockdep_assert_held(&ci->lock);
+	if (cluster_is_empty(ci))
+		ci->order = order;
+	if (folio)
+		__swap_cache_add_folio(ci, folio, swp_entry(si->type, offset));
+	else
+		swap_map_set(si, offset, 1);
+	ci->count += nr;
+	swap_range_alloc(si, nr);
+}
+
+static void record_cursor(struct swap_info_struct *si, unsigned order, pgoff_t next,
+			  unsigned long gen)
+{
+	if (atomic_load_relaxed(&si->flags) & SWP_SOLIDSTATE) {
+		struct percpu_swap_cluster *pcp = &si->sw->pcp[this_cpu(si->sw)];
+
+		atomic_store_relaxed(&pcp->si[order], si);
+		atomic_store_relaxed(&pcp->offset[order], next);
+		atomic_store_relaxed(&pcp->gen[order], gen);
+	} else {
+		lockdep_assert_held(&si->global_cluster_lock);
+		si->global_next[order] = next;
+	}
+}
+
+/*
+ * Allocate from the locked cluster @ci, scanning from @offset in strides of
+ * 2^order, then put the cluster where it belongs and unlock it.
+ * Return: the first offset allocated, or 0.
+ */
+static pgoff_t alloc_swap_scan_cluster(struct swap_info_struct *si, struct swap_cluster_info *ci,
+				       struct folio *folio, pgoff_t offset, unsigned order,
+				       unsigned long gen)
+{
+	unsigned nr = 1U << order;
+	pgoff_t base = cluster_offset(si, ci), end = base + SWAPFILE_CLUSTER, found = 0;
+	bool need_reclaim;
+
+	lockdep_assert_held(&ci->lock);
+	if (!ci->table)
+		goto out;
+	offset = ALIGN_UP(offset, nr);
+	if (cluster_is_empty(ci) || offset < base || offset >= end)
+		offset = base;
+	for (; offset + nr <= end; offset += nr) {
+		need_reclaim = false;
+		if (!cluster_scan_range(si, ci, offset, nr, &need_reclaim))
+			continue;
+		if (need_reclaim) {
+			bool ok = cluster_reclaim_range(si, ci, offset, offset + nr, order);
+
+			if (!cluster_is_usable(ci, order) || !ci->table)
+				goto out;
+			if (!ok)
+				continue;
+		}
+		cluster_alloc_range(si, ci, folio, offset, order);
+		found = offset;
+		offset += nr;
+		break;
+	}
+out:
+	relocate_cluster(si, ci);
+	ulock_unlock(&ci->lock);
+	if (found)
+		record_cursor(si, order, offset < end ? offset : 0, gen);
+	return found;
+}
+
+/* Allocate from a cluster isolated off @list; loops while clusters remain. */
+static pgoff_t alloc_from_list(struct swap_info_struct *si, struct list_head *list,
+			       struct folio *folio, unsigned order, unsigned long gen,
+			       unsigned long max_tries)
+{
+	struct swap_cluster_info *ci;
+	pgoff_t found;
+
+	while (max_tries-- && (ci = isolate_lock_cluster(si, list))) {
+		if (!ci->table && swap_cluster_alloc_table(si, ci)) {
+			relocate_cluster(si, ci);
+			ulock_unlock(&ci->lock);
+			return 0;
+		}
+		found = alloc_swap_scan_cluster(si, ci, folio, cluster_offset(si, ci), order, gen);
+		if (found)
+			return found;
+	}
+	return 0;
+}
+
+/* Reclaim cache-only slots of full clusters (swap is more than half full). */
+static void swap_reclaim_full_clusters(struct swap_info_struct *si)
+{
+	unsigned long to_scan = 4;
+	struct swap_cluster_info *ci;
+
+	while (to_scan-- && (ci = isolate_lock_cluster(si, &si->full_clusters))) {
+		pgoff_t base = cluster_offset(si, ci);
+
+		for (pgoff_t off = base; off < base + SWAPFILE_CLUSTER; off++) {
+			if (swap_map_get(si, off) ||
+			    !swp_tb_is_folio(__swap_table_get(ci, swap_cluster_offset(off))))
+				continue;
+			ulock_unlock(&ci->lock);
+			__try_to_reclaim_swap(si, off, TTRS_ANYWAY);
+			ulock_lock(&ci->lock);
+			if (!ci->table)
+				break;
+		}
+		relocate_cluster(si, ci);
+		ulock_unlock(&ci->lock);
+	}
+}
+
+/*
+ * The allocator's slow path on one device (KERNEL-REFERENCE §8).
+ * Context: device pinned; caller may hold @folio's lock.
+ * Return: the offset allocated, or 0.
+ */
+static pgoff_t cluster_alloc_swap_entry(struct swap_info_struct *si, unsigned order,
+					struct folio *folio)
+{
+	unsigned long gen = atomic_load_relaxed(&si->sw->avail_gen);
+	bool ssd = atomic_load_relaxed(&si->flags) & SWP_SOLIDSTATE;
+	bool discard = atomic_load_relaxed(&si->flags) & SWP_DISCARDABLE;
+	pgoff_t found = 0, offset;
+
+	if (discard && !list_empty(&si->discard_clusters))
+		swap_do_scheduled_discard(si);
+
+	if (!ssd) {
+		ulock_lock(&si->global_cluster_lock);
+		offset = si->global_next[order];
+		if (offset) {
+			struct swap_cluster_info *ci = swap_cluster_lock(si, offset);
+
+			if (cluster_is_usable(ci, order) && ci->flags != CLUSTER_FLAG_FREE &&
+			    ci->table)
+				found = alloc_swap_scan_cluster(si, ci, folio, offset, order, gen);
+			else
+				ulock_unlock(&ci->lock);
+			if (found)
+				goto done;
+		}
+	}
+
+	if (discard) {
+		found = alloc_from_list(si, &si->free_clusters, folio, order, gen, 1);
+		if (found)
+			goto done;
+	}
+	found = alloc_from_list(si, &si->nonfull_clusters[order], folio, order, gen, ~0UL);
+	if (found)
+		goto done;
+	found = alloc_from_list(si, &si->free_clusters, folio, order, gen, 1);
+	if (found)
+		goto done;
+	if (vm_swap_full(si->sw))
+		swap_reclaim_full_clusters(si);
+	found = alloc_from_list(si, &si->frag_clusters[order], folio, order, gen,
+				atomic_load_relaxed(&si->frag_cluster_nr[order]) + 1);
+	if (found)
+		goto done;
+	if (order == 0) {
+		/* Steal: a cluster of any order that is not full has a free slot. */
+		for (unsigned o = 1; o < SWAP_NR_ORDERS && !found; o++) {
+			found = alloc_from_list(si, &si->frag_clusters[o], folio, 0, gen, ~0UL);
+			if (!found)
+				found = alloc_from_list(si, &si->nonfull_clusters[o], folio, 0, gen,
+							~0UL);
+		}
+	}
+done:
+	if (!ssd)
+		ulock_unlock(&si->global_cluster_lock);
+	return found;
+}
+
+/* Per-CPU cursor: the cluster this CPU allocated from last, if still valid. */
+static bool swap_alloc_fast(struct uswap *sw, struct folio *folio, unsigned order)
+{
+	struct percpu_swap_cluster *pcp = &sw->pcp[this_cpu(sw)];
+	struct swap_info_struct *si = atomic_load_relaxed(&pcp->si[order]);
+	pgoff_t offset = atomic_load_relaxed(&pcp->offset[order]);
+	unsigned long gen = atomic_load_relaxed(&sw->avail_gen);
+	struct swap_cluster_info *ci;
+	bool found = false;
+
+	if (!si || !offset || atomic_load_relaxed(&pcp->gen[order]) != gen)
+		return false;
+	if (!get_swap_device_info(si))
+		return false;
+	if ((atomic_load_relaxed(&si->flags) & (SWP_WRITEOK | SWP_SOLIDSTATE)) !=
+		    (SWP_WRITEOK | SWP_SOLIDSTATE) ||
+	    offset >= si->max)
+		goto out;
+	ci = swap_cluster_lock(si, offset);
+	if (cluster_is_usable(ci, order) && ci->flags != CLUSTER_FLAG_FREE && ci->table)
+		found = alloc_swap_scan_cluster(si, ci, folio, offset, order, gen);
+	else
+		ulock_unlock(&ci->lock);
+out:
+	put_swap_device(si);
+	return found;
+}
+
+/* Walk devices in priority order, rotating among equal priorities. */
+static pgoff_t swap_alloc_slow(struct uswap *sw, struct folio *folio, unsigned order,
+			       struct swap_info_struct **sip)
+{
+	struct swap_info_struct *si, *next;
+	unsigned restarts = 0;
+	pgoff_t found;
+
+	ulock_lock(&sw->swap_avail_lock);
+start_over:
+	list_for_each_entry_safe(si, next, &sw->swap_avail_head, avail_list) {
+		swap_avail_requeue(sw, si);
+		ulock_unlock(&sw->swap_avail_lock);
+		if (get_swap_device_info(si)) {
+			found = 0;
+			if (atomic_load_relaxed(&si->flags) & SWP_WRITEOK)
+				found = cluster_alloc_swap_entry(si, order, folio);
+			put_swap_device(si);
+			if (found) {
+				*sip = si;
+				return found;
+			}
+		}
+		ulock_lock(&sw->swap_avail_lock);
+		/* The list may have changed while unlocked. */
+		if (&next->avail_list != &sw->swap_avail_head && !atomic_load_relaxed(&next->on_avail)) {
+			if (restarts++ < 2 * MAX_SWAPFILES)
+				goto start_over;
+			break;
+		}
+	}
+	ulock_unlock(&sw->swap_avail_lock);
+	return 0;
+}
+
+int folio_alloc_swap(struct folio *folio)
+{
+	struct uswap *sw = folio->sw;
+	struct swap_info_struct *si;
+	unsigned order = folio_order(folio);
+
+	lockdep_assert_held(&folio->lock);
+	if (WARN_ON_ONCE(!folio_test_locked(folio) || folio_test_swapcache(folio)))
+		return -EINVAL;
+	if (order > HPAGE_PMD_ORDER)
+		return -EINVAL;
+	if (swap_alloc_fast(sw, folio, order))
+		return 0;
+	if (swap_alloc_slow(sw, folio, order, &si))
+		return 0;
+	return -ENOMEM;
+}
+
+/* ---- the entry lifecycle ---- */
+
+/* Check the folio-based helpers' contract. Return: the first entry, or 0. */
+static swp_entry_t folio_swap_range(struct folio *folio, struct page *subpage, unsigned *nr)
+{
+	swp_entry_t entry = folio_swap_entry(folio);
+
+	if (WARN_ON_ONCE(!folio_test_locked(folio)) || WARN_ON_ONCE(!folio_test_swapcache(folio)))
+		return (swp_entry_t){ 0 };
+	lockdep_assert_held(&folio->lock);
+	*nr = folio_nr_pages(folio);
+	if (subpage) {
+		unsigned long idx = folio_page_idx(folio, subpage);
+
+		if (WARN_ON_ONCE(idx >= *nr))
+			return (swp_entry_t){ 0 };
+		entry.val += idx;
+		*nr = 1;
+	}
+	return entry;
+}
+
+/* Return: true if the table at @entry really holds @folio. Context: ci->lock. */
+static bool cluster_holds_folio(struct swap_cluster_info *ci, swp_entry_t entry,
+				struct folio *folio)
+{
+	return ci->table &&
+	       __swap_table_get(ci, swap_cluster_offset(swp_offset(entry))) == folio_to_swp_tb(folio);
+}
+
+int folio_dup_swap(struct folio *folio, struct page *subpage)
+{
+	struct swap_info_struct *si;
+	struct swap_cluster_info *ci;
+	swp_entry_t entry;
+	pgoff_t offset;
+	unsigned nr, i;
+	int err = 0;
+
+	entry = folio_swap_range(folio, subpage, &nr);
+	if (!entry.val)
+		return -EINVAL;
+	si = __swap_entry_to_info(folio->sw, entry);
+	offset = swp_offset(entry);
+	ci = swap_cluster_lock(si, offset);
+	if (WARN_ON_ONCE(!cluster_holds_folio(ci, entry, folio))) {
+		err = -EINVAL;
+		goto out;
+	}
+	for (i = 0; i < nr; i++) {
+		err = __swap_cluster_dup_entry(si, ci, offset + i);
+		if (err)
+			break;
+	}
+	if (err)
+		while (i--)
+			__swap_cluster_put_entry(si, ci, offset + i);
+out:
+	swap_cluster_unlock(ci);
+	return err;
+}
+
+int folio_put_swap(struct folio *folio, struct page *subpage)
+{
+	struct swap_info_struct *si;
+	struct swap_cluster_info *ci;
+	swp_entry_t entry;
+	pgoff_t offset;
+	unsigned nr, i;
+	int err = 0;
+
+	entry = folio_swap_range(folio, subpage, &nr);
+	if (!entry.val)
+		return -EINVAL;
+	si = __swap_entry_to_info(folio->sw, entry);
+	offset = swp_offset(entry);
+	ci = swap_cluster_lock(si, offset);
+	if (WARN_ON_ONCE(!cluster_holds_folio(ci, entry, folio))) {
+		err = -EINVAL;
+		goto out;
+	}
+	for (i = 0; i < nr; i++) {
+		if (WARN_ON_ONCE(!__swap_count(si, ci, offset + i))) {
+			err = -EINVAL;
+			goto out;
+		}
+	}
+	/* The cache still pins every slot: nothing is freed here. */
+	for (i = 0; i < nr; i++)
+		__swap_cluster_put_entry(si, ci, offset + i);
+out:
+	swap_cluster_unlock(ci);
+	return err;
+}
+
+bool folio_free_swap(struct folio *folio)
+{
+	struct swap_info_struct *si;
+	struct swap_cluster_info *ci;
+	swp_entry_t entry;
+	unsigned nr;
+
+	lockdep_assert_held(&folio->lock);
+	if (WARN_ON_ONCE(!folio_test_locked(folio)))
+		return false;
+	if (!folio_test_swapcache(folio) || folio_test_writeback(folio))
+		return false;
+	entry = folio_swap_entry(folio);
+	nr = folio_nr_pages(folio);
+	si = __swap_entry_to_info(folio->sw, entry);
+	ci = swap_cluster_lock(si, swp_offset(entry));
+	if (!swap_only_has_cache(si, ci, swp_offset(entry), nr)) {
+		swap_cluster_unlock(ci);
+		return false;
+	}
+	__swap_cache_del_folio(ci, folio, entry, 0);
+	swap_cluster_unlock(ci);
+	folio_put_refs(folio, nr);
+	folio_mark_dirty(folio);
+	return true;
+}
+
+int swap_dup_entry_direct(struct uswap *sw, swp_entry_t entry)
+{
+	struct swap_info_struct *si = get_swap_device(sw, entry);
+	struct swap_cluster_info *ci;
+	pgoff_t offset = swp_offset(entry);
+	int err;
+
+	if (WARN_ON_ONCE(!si))
+		return -EINVAL;
+	ci = swap_cluster_lock(si, offset);
+	if (WARN_ON_ONCE(!__swap_count(si, ci, offset)))
+		err = -EINVAL;
+	else
+		err = __swap_cluster_dup_entry(si, ci, offset);
+	swap_cluster_unlock(ci);
+	put_swap_device(si);
+	return err;
+}
+
+void swap_put_entries_direct(struct uswap *sw, swp_entry_t entry, int nr)
+{
+	struct swap_info_struct *si = get_swap_device(sw, entry);
+	pgoff_t offset = swp_offset(entry);
+	struct swap_cluster_info *ci;
+	bool need_reclaim = false;
+	unsigned ci_off;
+	int i;
+
+	if (WARN_ON_ONCE(!si))
+		return;
+	ci_off = swap_cluster_offset(offset);
+	if (WARN_ON_ONCE(nr <= 0 || ci_off + (unsigned)nr > SWAPFILE_CLUSTER ||
+			 offset + nr > si->max))
+		goto out;
+	ci = swap_cluster_lock(si, offset);
+	for (i = 0; i < nr; i++) {
+		if (WARN_ON_ONCE(!__swap_count(si, ci, offset + i))) {
+			swap_cluster_unlock(ci);
+			goto out;
+		}
+	}
+	for (i = 0; i < nr; i++) {
+		if (__swap_cluster_put_entry(si, ci, offset + i))
+			continue;
+		if (swp_tb_is_folio(__swap_table_get(ci, ci_off + i)))
+			need_reclaim = true;
+	}
+	swap_entries_free_unused(si, ci, offset, nr);
+	swap_cluster_unlock(ci);
+
+	/* Slots of a folio already reclaimed read as uncached and are skipped. */
+	for (i = 0; need_reclaim && i < nr; i++) {
+		if (!swap_map_get(si, offset + i) &&
+		    swp_tb_is_folio(swap_table_get(ci, ci_off + i)))
+			__try_to_reclaim_swap(si, offset + i, TTRS_UNMAPPED | TTRS_FULL);
+	}
+out:
+	put_swap_device(si);
+}
+
+int __try_to_reclaim_swap(struct swap_info_struct *si, pgoff_t offset, unsigned flags)
+{
+	swp_entry_t entry = swp_entry(si->type, offset);
+	struct swap_cluster_info *ci;
+	struct folio *folio;
+	bool need_reclaim;
+	int ret = 0;
+	unsigned nr;
+
+	folio = swap_cache_get_folio(si->sw, entry);
+	if (!folio)
+		return 0;
+	nr = folio_nr_pages(folio);
+	if (!folio_trylock(folio)) {
+		folio_put(folio);
+		return -EAGAIN;
+	}
+	if (!folio_matches_swap_entry(folio, entry))
+		goto out_unlock;
+	need_reclaim = (flags & TTRS_ANYWAY) || ((flags & TTRS_UNMAPPED) && !folio_mapped(folio)) ||
+		       ((flags & TTRS_FULL) && vm_swap_full(si->sw));
+	if (!need_reclaim || folio_test_writeback(folio))
+		goto out_unlock;
+	entry = folio_swap_entry(folio);
+	ci = swap_cluster_lock(si, swp_offset(entry));
+	if (!swap_only_has_cache(si, ci, swp_offset(entry), nr)) {
+		swap_cluster_unlock(ci);
+		goto out_unlock;
+	}
+	__swap_cache_del_folio(ci, folio, entry, 0);
+	swap_cluster_unlock(ci);
+	folio_put_refs(folio, nr);
+	folio_mark_dirty(folio);
+	ret = nr;
+out_unlock:
+	folio_unlock(folio);
+	folio_put(folio);
+	return ret;
+}
+
+bool swap_entry_swapped(struct uswap *sw, swp_entry_t entry)
+{
+	return swp_swapcount(sw, entry) > 0;
+}
+
+int swp_swapcount(struct uswap *sw, swp_entry_t entry)
+{
+	struct swap_info_struct *si = get_swap_device(sw, entry);
+	struct swap_cluster_info *ci;
+	unsigned int count;
+
+	if (!si)
+		return 0;
+	ci = swap_cluster_lock(si, swp_offset(entry));
+	count = __swap_count(si, ci, swp_offset(entry));
+	swap_cluster_unlock(ci);
+	put_swap_device(si);
+	return (int)count;
+}
+
+swp_entry_t swap_alloc_hibernation_slot(struct uswap *sw, unsigned type)
+{
+	struct swap_info_struct *si;
+	pgoff_t offset = 0;
+
+	if (type >= MAX_SWAPFILES)
+		return (swp_entry_t){ 0 };
+	si = atomic_load_acquire(&sw->swap_info[type]);
+	if (!si || !get_swap_device_info(si))
+		return (swp_entry_t){ 0 };
+	if (atomic_load_relaxed(&si->flags) & SWP_WRITEOK)
+		offset = cluster_alloc_swap_entry(si, 0, NULL);
+	put_swap_device(si);
+	return offset ? swp_entry(type, offset) : (swp_entry_t){ 0 };
+}
+
+void swap_free_hibernation_slot(struct uswap *sw, swp_entry_t entry)
+{
+	struct swap_info_struct *si = get_swap_device(sw, entry);
+	pgoff_t offset = swp_offset(entry);
+	struct swap_cluster_info *ci;
+
+	if (WARN_ON_ONCE(!si))
+		return;
+	ci = swap_cluster_lock(si, offset);
+	if (!WARN_ON_ONCE(!__swap_count(si, ci, offset))) {
+		__swap_cluster_put_entry(si, ci, offset);
+		swap_entries_free_unused(si, ci, offset, 1);
+	}
+	swap_cluster_unlock(ci);
+	/* Readahead may have added a folio by accident: reclaim it unlocked. */
+	__try_to_reclaim_swap(si, offset, TTRS_ANYWAY);
+	put_swap_device(si);
+}
+
+struct swap_cluster_info *swap_cluster_get_and_lock(struct folio *folio)
+{
+	swp_entry_t entry = folio_swap_entry(folio);
+
+	return swap_cluster_lock(__swap_entry_to_info(folio->sw, entry), swp_offset(entry));
+}
+
+/* ---- swapon / swapoff ---- */
+
+static void swap_info_free_meta(struct swap_info_struct *si)
+{
+	struct arena *a = si->sw->arena;
+	unsigned long slots = si->nr_clusters * SWAPFILE_CLUSTER;
+
+	for (unsigned long i = 0; si->cluster_info && i < si->nr_clusters; i++) {
+		struct swap_cluster_info *ci = &si->cluster_info[i];
+
+		ulock_lock(&ci->lock);
+		swap_cluster_free_table(si, ci);
+		if (ci->extend_table) {
+			arena_free(a, ci->extend_table, SWAPFILE_CLUSTER * sizeof(unsigned int));
+			ci->extend_table = NULL;
+		}
+		ulock_unlock(&ci->lock);
+	}
+	arena_free(a, si->cluster_info, si->nr_clusters * sizeof(struct swap_cluster_info));
+	arena_free(a, si->swap_map, slots);
+	arena_free(a, si->zeromap, DIV_ROUND_UP(slots, BITS_PER_LONG) * sizeof(unsigned long));
+	si->cluster_info = NULL;
+	si->swap_map = NULL;
+	si->zeromap = NULL;
+}
+
+static int swap_mark_bad(struct swap_info_struct *si, pgoff_t offset)
+{
+	struct swap_cluster_info *ci = __swap_offset_to_cluster(si, offset);
+
+	if (swap_map_get(si, offset) == SWAP_MAP_BAD)
+		return 0;
+	swap_map_set(si, offset, SWAP_MAP_BAD);
+	ci->count++;
+	return 1;
+}
+
+static int setup_clusters(struct swap_info_struct *si, struct swap_dev *dev)
+{
+	unsigned long slots = si->nr_clusters * SWAPFILE_CLUSTER, nr_bad = 0;
+	struct arena *a = si->sw->arena;
+
+	si->swap_map = arena_zalloc(a, slots);
+	si->zeromap = arena_zalloc(a, DIV_ROUND_UP(slots, BITS_PER_LONG) * sizeof(unsigned long));
+	si->cluster_info = arena_zalloc(a, si->nr_clusters * sizeof(struct swap_cluster_info));
+	for (unsigned long i = 0; si->cluster_info && i < si->nr_clusters; i++) {
+		ulock_init(&si->cluster_info[i].lock, LOCK_RANK_CLUSTER);
+		INIT_LIST_HEAD(&si->cluster_info[i].list);
+	}
+	if (!si->swap_map || !si->zeromap || !si->cluster_info)
+		goto nomem;
+	/* The header slot, the device's bad pages and the tail past max. */
+	nr_bad += swap_mark_bad(si, 0);
+	for (unsigned i = 0; i < dev->nr_badpages; i++) {
+		if (dev->badpages[i] == 0 || dev->badpages[i] >= si->max)
+			return -EINVAL;
+		nr_bad += swap_mark_bad(si, dev->badpages[i]);
+	}
+	for (unsigned long off = si->max; off < slots; off++)
+		nr_bad += swap_mark_bad(si, off);
+	si->pages = slots - nr_bad;
+	if (!si->pages)
+		return -EINVAL;
+
+	for (unsigned long i = 0; i < si->nr_clusters; i++) {
+		struct swap_cluster_info *ci = &si->cluster_info[i];
+
+		ulock_lock(&ci->lock);
+		if (!ci->count) {
+			move_cluster(si, ci, &si->free_clusters, CLUSTER_FLAG_FREE);
+		} else if (ci->count == SWAPFILE_CLUSTER) {
+			move_cluster(si, ci, &si->full_clusters, CLUSTER_FLAG_FULL);
+		} else {
+			if (swap_cluster_alloc_table(si, ci)) {
+				ulock_unlock(&ci->lock);
+				goto nomem;
+			}
+			move_cluster(si, ci, &si->nonfull_clusters[0], CLUSTER_FLAG_NONFULL);
+		}
+		ulock_unlock(&ci->lock);
+	}
+	return 0;
+nomem:
+	return -ENOMEM;
+}
+
+int swapon(struct uswap *sw, struct swap_dev *dev, int prio)
+{
+	struct swap_info_struct *si = NULL;
+	unsigned type;
+	int err;
+
+	if (!dev || dev->nr_pages < 2 || dev->nr_pages > SWP_OFFSET_MASK) {
+		err = -EINVAL;
+		goto out_destroy;
+	}
+	ulock_lock(&sw->swap_lock);
+	for (type = 0; type < MAX_SWAPFILES; type++) {
+		si = sw->swap_info[type];
+		if (!si || !(atomic_load_relaxed(&si->flags) & SWP_USED))
+			break;
+	}
+	if (type == MAX_SWAPFILES) {
+		err = -EBUSY;
+		goto out_unlock;
+	}
+	if (!si) {
+		si = arena_zalloc(sw->arena, sizeof(*si));
+		if (!si) {
+			err = -ENOMEM;
+			goto out_unlock;
+		}
+		si->users = SWAP_USERS_DEAD;
+	}
+	si->sw = sw;
+	si->type = type;
+	atomic_store_relaxed(&si->flags, 0UL);
+	si->max = dev->nr_pages;
+	si->nr_clusters = DIV_ROUND_UP(si->max, SWAPFILE_CLUSTER);
+	si->inuse_pages = 0;
+	si->dev = dev;
+	ulock_init(&si->lock, LOCK_RANK_DEVICE);
+	ulock_init(&si->global_cluster_lock, LOCK_RANK_GLOBAL_CURSOR);
+	INIT_LIST_HEAD(&si->free_clusters);
+	INIT_LIST_HEAD(&si->full_clusters);
+	INIT_LIST_HEAD(&si->discard_clusters);
+	INIT_LIST_HEAD(&si->avail_list);
+	for (unsigned o = 0; o < SWAP_NR_ORDERS; o++) {
+		INIT_LIST_HEAD(&si->nonfull_clusters[o]);
+		INIT_LIST_HEAD(&si->frag_clusters[o]);
+		si->frag_cluster_nr[o] = 0;
+		si->global_next[o] = 0;
+	}
+	err = setup_clusters(si, dev);
+	if (err) {
+		swap_info_free_meta(si);
+		goto out_unlock;
+	}
+	si->prio = prio >= 0 ? prio : --sw->least_priority;
+	si->flags = SWP_USED | SWP_WRITEOK;
+	if (dev->flags & SWAP_DEV_SYNC_IO)
+		si->flags |= SWP_SYNCHRONOUS_IO;
+	if (dev->flags & SWAP_DEV_SOLIDSTATE)
+		si->flags |= SWP_SOLIDSTATE;
+	if (dev->flags & SWAP_DEV_DISCARD)
+		si->flags |= SWP_DISCARDABLE;
+	if (dev->flags & SWAP_DEV_STABLE_WRITES)
+		si->flags |= SWP_STABLE_WRITES;
+	atomic_fetch_add_relaxed(&sw->total_swap_pages, (long)si->pages);
+	atomic_fetch_add_relaxed(&sw->nr_swap_pages, (long)si->pages);
+	if (type >= sw->nr_swapfiles)
+		sw->nr_swapfiles = type + 1;
+	atomic_store_release(&si->users, 0U);
+	atomic_store_release(&sw->swap_info[type], si);
+	add_to_avail_list(si);
+	ulock_unlock(&sw->swap_lock);
+	return (int)type;
+
+out_unlock:
+	ulock_unlock(&sw->swap_lock);
+out_destroy:
+	if (dev && dev->ops->destroy)
+		dev->ops->destroy(dev);
+	return err;
+}
+
+static struct swap_info_struct *swap_info_get_used(struct uswap *sw, unsigned type)
+{
+	struct swap_info_struct *si;
+
+	if (type >= MAX_SWAPFILES)
+		return NULL;
+	si = sw->swap_info[type];
+	if (!si || !(atomic_load_relaxed(&si->flags) & SWP_USED))
+		return NULL;
+	return si;
+}
+
+int swapoff_begin(struct uswap *sw, unsigned type)
+{
+	struct swap_info_struct *si;
+	int err = 0;
+
+	ulock_lock(&sw->swap_lock);
+	si = swap_info_get_used(sw, type);
+	if (!si || !(atomic_load_relaxed(&si->flags) & SWP_WRITEOK)) {
+		err = -EINVAL;
+		goto out;
+	}
+	atomic_fetch_and_acq_rel(&si->flags, ~(unsigned long)SWP_WRITEOK);
+	del_from_avail_list(si, true);
+	/* Slots in use come back to nr_swap_pages as they are freed. */
+	atomic_fetch_sub_relaxed(&sw->nr_swap_pages, (long)si->pages);
+	atomic_fetch_sub_relaxed(&sw->total_swap_pages, (long)si->pages);
+out:
+	ulock_unlock(&sw->swap_lock);
+	return err;
+}
+
+void swapoff_abort(struct uswap *sw, unsigned type)
+{
+	struct swap_info_struct *si;
+
+	ulock_lock(&sw->swap_lock);
+	si = swap_info_get_used(sw, type);
+	if (si && !(atomic_load_relaxed(&si->flags) & SWP_WRITEOK)) {
+		atomic_fetch_add_relaxed(&sw->nr_swap_pages, (long)si->pages);
+		atomic_fetch_add_relaxed(&sw->total_swap_pages, (long)si->pages);
+		atomic_fetch_or_acq_rel(&si->flags, (unsigned long)SWP_WRITEOK);
+		add_to_avail_list(si);
+	}
+	ulock_unlock(&sw->swap_lock);
+}
+
+int swapoff_finish(struct uswap *sw, unsigned type)
+{
+	struct swap_info_struct *si;
+	struct swap_dev *dev;
+	unsigned int users;
+
+	ulock_lock(&sw->swap_lock);
+	si = swap_info_get_used(sw, type);
+	if (!si || (atomic_load_relaxed(&si->flags) & SWP_WRITEOK)) {
+		ulock_unlock(&sw->swap_lock);
+		return -EINVAL;
+	}
+	if (atomic_load_relaxed(&si->inuse_pages)) {
+		ulock_unlock(&sw->swap_lock);
+		return -EBUSY;
+	}
+	/* No new users; wait for the ones in flight. */
+	atomic_fetch_or_acq_rel(&si->users, SWAP_USERS_DEAD);
+	while ((users = atomic_load_acquire(&si->users)) != SWAP_USERS_DEAD) {
+		struct timespec ts = { 0, 50000 };
+
+		nanosleep(&ts, NULL);
+	}
+	for (unsigned c = 0; c < USWAP_MAX_CPUS; c++)
+		for (unsigned o = 0; o < SWAP_NR_ORDERS; o++)
+			if (atomic_load_relaxed(&sw->pcp[c].si[o]) == si)
+				atomic_store_relaxed(&sw->pcp[c].si[o], NULL);
+	dev = si->dev;
+	swap_info_free_meta(si);
+	si->dev = NULL;
+	atomic_store_release(&si->flags, 0UL);
+	ulock_unlock(&sw->swap_lock);
+	if (dev->ops->destroy)
+		dev->ops->destroy(dev);
+	return 0;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test.h - a tiny white-box test harness printing TAP.
+ *
+ * TEST(name) { ... } registers a test. CHECK*() record a failure and go on;
+ * REQUIRE*() record a failure and leave the test. Every test program accepts
+ *   -s SEED   seed for the random helpers (printed at start)
+ *   -t NAME   run only tests whose name contains NAME
+ * and exits 0 only if every test passed. Engines made with t_engine() are
+ * checked with the invariant checker after the test and destroyed.
+ *
+ * Owns: the registry. Locking: CHECK* may be called from many threads.
+ */
+#ifndef USWAP_TEST_H
+#define USWAP_TEST_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "swap/swap.h"
+
+typedef void (*test_fn)(void);
+void test_register(const char *name, test_fn fn);
+void test_fail(const char *file, int line, const char *fmt, ...) __printf(3, 4);
+void test_skip(const char *why);
+extern uint64_t test_seed;
+extern int test_argc;
+extern char **test_argv;
+
+#define TEST(name)                                                          \
+	static void test_##name(void);                                      \
+	__attribute__((constructor)) static void register_##name(void)      \
+	{                                                                   \
+		test_register(#name, test_##name);                          \
+	}                                                                   \
+	static void test_##name(void)
+
+#define CHECK(cond)                                                         \
+	do {                                                                \
+		if (!(cond))                                                \
+			test_fail(__FILE__, __LINE__, "%s", #cond);         \
+	} while (0)
+
+#define CHECK_EQ(a, b)                                                      \
+	do {                                                                \
+		long long __a = (long long)(a), __b = (long long)(b);       \
+		if (__a != __b)                                             \
+			test_fail(__FILE__, __LINE__, "%s == %s (%lld != %lld)", #a, #b, __a, __b); \
+	} while (0)
+
+#define REQUIRE(cond)                                                       \
+	do {                                                                \
+		if (!(cond)) {                                              \
+			test_fail(__FILE__, __LINE__, "%s", #cond);         \
+			return;                                             \
+		}                                                           \
+	} while (0)
+
+#define REQUIRE_EQ(a, b)                                                    \
+	do {                                                                \
+		long long __a = (long long)(a), __b = (long long)(b);       \
+		if (__a != __b) {                                           \
+			test_fail(__FILE__, __LINE__, "%s == %s (%lld != %lld)", #a, #b, __a, __b); \
+			return;                                             \
+		}                                                           \
+	} while (0)
+
+/* A fresh engine (private arena), checked and destroyed after the test. */
+struct uswap *t_engine(void);
+/* Adds a RAM device of @nr_pages slots; returns its type. */
+int t_ramdev(struct uswap *sw, unsigned long nr_pages, unsigned long dev_flags, int prio);
+/* Deterministic per-thread random numbers from test_seed. */
+uint64_t t_rand(uint64_t *state);
+/* Fill a page with a pattern derived from @tag; check it. */
+void t_fill(void *page, uint64_t tag);
+bool t_check(const void *page, uint64_t tag);
+
+#endif /* USWAP_TEST_H */

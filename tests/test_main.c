@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_main.c - the runner behind test.h.
+ *
+ * Owns: the test registry and the per-test engine list. Locking: failures
+ * counted atomically; everything else runs on the main thread.
+ */
+#include "test.h"
+
+#include <stdarg.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dev/ram.h"
+
+#define MAX_TESTS   256
+#define MAX_ENGINES 16
+
+static struct {
+	const char *name;
+	test_fn fn;
+} tests[MAX_TESTS];
+static int nr_tests;
+static int cur_failures;
+static bool cur_skipped;
+static const char *cur_skip_why;
+static struct uswap *engines[MAX_ENGINES];
+static int nr_engines;
+
+uint64_t test_seed;
+int test_argc;
+char **test_argv;
+
+void test_register(const char *name, test_fn fn)
+{
+	if (nr_tests < MAX_TESTS) {
+		tests[nr_tests].name = name;
+		tests[nr_tests].fn = fn;
+		nr_tests++;
+	}
+}
+
+void test_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	__atomic_fetch_add(&cur_failures, 1, __ATOMIC_RELAXED);
+	fprintf(stdout, "# FAIL %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+void test_skip(const char *why)
+{
+	cur_skipped = true;
+	cur_skip_why = why;
+}
+
+struct uswap *t_engine(void)
+{
+	struct uswap *sw;
+	int err = swap_engine_create(&sw, 1UL << 32, false);
+
+	if (err) {
+		test_fail(__FILE__, __LINE__, "swap_engine_create: %d", err);
+		exit(1);
+	}
+	if (nr_engines < MAX_ENGINES)
+		engines[nr_engines++] = sw;
+	return sw;
+}
+
+int t_ramdev(struct uswap *sw, unsigned long nr_pages, unsigned long dev_flags, int prio)
+{
+	struct swap_dev *dev;
+	int err = ramdev_create(&dev, sw->arena, nr_pages, dev_flags);
+
+	if (err)
+		return err;
+	return swapon(sw, dev, prio);
+}
+
+uint64_t t_rand(uint64_t *s)
+{
+	uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ULL;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
+void t_fill(void *page, uint64_t tag)
+{
+	uint64_t *w = page, s = tag * 0x9e3779b97f4a7c15ULL + 1;
+
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
+		w[i] = t_rand(&s);
+	w[0] = tag;
+}
+
+bool t_check(const void *page, uint64_t tag)
+{
+	uint64_t buf[PAGE_SIZE / 8];
+
+	t_fill(buf, tag);
+	return memcmp(buf, page, PAGE_SIZE) == 0;
+}
+
+static void finish_engines(void)
+{
+	for (int i = 0; i < nr_engines; i++) {
+		struct uswap *sw = engines[i];
+
+		if (swap_check_all(sw))
+			test_fail(__FILE__, __LINE__, "invariant check failed after test");
+		for (unsigned t = 0; t < MAX_SWAPFILES; t++) {
+			struct swap_info_struct *si = sw->swap_info[t];
+
+			if (si && (si->flags & SWP_USED)) {
+				if (swapoff_begin(sw, t) == 0 && swapoff_finish(sw, t) != 0) {
+					test_fail(__FILE__, __LINE__,
+						  "device %u still has %lu slots in use after test", t,
+						  si->inuse_pages);
+				}
+			}
+		}
+		swap_engine_destroy(sw);
+	}
+	nr_engines = 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *filter = NULL;
+	int opt, failed = 0, n = 0;
+
+	test_seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+	while ((opt = getopt(argc, argv, "s:t:")) != -1) {
+		switch (opt) {
+		case 's':
+			test_seed = strtoull(optarg, NULL, 0);
+			break;
+		case 't':
+			filter = optarg;
+			break;
+		default:
+			fprintf(stderr, "usage: %s [-s seed] [-t name]\n", argv[0]);
+			return 2;
+		}
+	}
+	test_argc = argc - optind;
+	test_argv = argv + optind;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("# seed %" PRIu64 " (rerun with -s %" PRIu64 ")\n", test_seed, test_seed);
+	for (int i = 0; i < nr_tests; i++)
+		if (!filter || strstr(tests[i].name, filter))
+			n++;
+	printf("1..%d\n", n);
+	n = 0;
+	for (int i = 0; i < nr_tests; i++) {
+		if (filter && !strstr(tests[i].name, filter))
+			continue;
+		cur_failures = 0;
+		cur_skipped = false;
+		tests[i].fn();
+		finish_engines();
+		n++;
+		if (cur_failures) {
+			printf("not ok %d - %s\n", n, tests[i].name);
+			failed++;
+		} else if (cur_skipped) {
+			printf("ok %d - %s # SKIP %s\n", n, tests[i].name, cur_skip_why);
+		} else {
+			printf("ok %d - %s\n", n, tests[i].name);
+		}
+	}
+	return failed ? 1 : 0;
+}
