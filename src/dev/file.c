@@ -1,0 +1,670 @@
+// SPDX-License-Identifier: MIT
+/*
+ * file.c - SWAPSPACE2 header handling and the swap file / block device
+ * backend.
+ *
+ * Owns: struct swapfile (arena memory) and its file descriptor. Locking:
+ * none; every transfer is a positioned pread/pwrite of whole slots, the
+ * engine never touches one slot from two threads, and the descriptor does
+ * not change while the backend lives. Injection counters are atomics.
+ */
+#include "file.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/falloc.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "../base/arena.h"
+#include "../base/atomic.h"
+
+/* Byte offsets of the header fields (see file.h). */
+#define HDR_VERSION	1024
+#define HDR_LAST_PAGE	1028
+#define HDR_NR_BADPAGES 1032
+#define HDR_UUID	1036
+#define HDR_LABEL	1052
+#define HDR_BADPAGES	1536
+#define HDR_MAGIC	(SWAP_HEADER_SIZE - SWAP_HEADER_MAGIC_LEN)
+
+BUILD_BUG_ON(HDR_LABEL + SWAP_HEADER_LABEL_LEN + 117 * 4 != HDR_BADPAGES);
+BUILD_BUG_ON(HDR_BADPAGES + SWAP_DEV_MAX_BAD * 4 > HDR_MAGIC);
+BUILD_BUG_ON(HDR_BADPAGES + (SWAP_DEV_MAX_BAD + 1) * 4 <= HDR_MAGIC);
+BUILD_BUG_ON(SWAP_HEADER_SIZE != PAGE_SIZE);
+
+/* ---- the header ---- */
+
+static uint32_t hdr_u32(const unsigned char *page, size_t off, bool swapped)
+{
+	uint32_t v;
+
+	memcpy(&v, page + off, sizeof(v));
+	return swapped ? __builtin_bswap32(v) : v;
+}
+
+static void hdr_put_u32(unsigned char *page, size_t off, uint32_t v)
+{
+	memcpy(page + off, &v, sizeof(v));
+}
+
+int swap_header_parse(const void *page, uint64_t dev_bytes, struct swap_header_info *hdr)
+{
+	const unsigned char *p = page;
+	uint32_t version;
+
+	memset(hdr, 0, sizeof(*hdr));
+	if (memcmp(p + HDR_MAGIC, SWAP_HEADER_MAGIC, SWAP_HEADER_MAGIC_LEN)) {
+		if (!memcmp(p + HDR_MAGIC, SWAP_HEADER_MAGIC_V0, SWAP_HEADER_MAGIC_LEN))
+			return SWAP_HDR_OLD_V0;
+		return SWAP_HDR_NO_SIGNATURE;
+	}
+	version = hdr_u32(p, HDR_VERSION, false);
+	if (version != 1 && __builtin_bswap32(version) == 1)
+		hdr->foreign_endian = true;
+	hdr->version = hdr_u32(p, HDR_VERSION, hdr->foreign_endian);
+	hdr->last_page = hdr_u32(p, HDR_LAST_PAGE, hdr->foreign_endian);
+	hdr->nr_badpages = hdr_u32(p, HDR_NR_BADPAGES, hdr->foreign_endian);
+	memcpy(hdr->uuid, p + HDR_UUID, SWAP_HEADER_UUID_LEN);
+	memcpy(hdr->label, p + HDR_LABEL, SWAP_HEADER_LABEL_LEN);
+	hdr->label[SWAP_HEADER_LABEL_LEN] = '\0';
+	if (hdr->version != 1)
+		return SWAP_HDR_BAD_VERSION;
+	if (hdr->last_page == 0)
+		return SWAP_HDR_EMPTY;
+	if (hdr->nr_badpages > SWAP_DEV_MAX_BAD)
+		return SWAP_HDR_TOO_MANY_BAD;
+	if (dev_bytes != SWAP_SIZE_UNKNOWN && (uint64_t)hdr->last_page >= dev_bytes / PAGE_SIZE)
+		return SWAP_HDR_TOO_SHORT;
+	for (uint32_t i = 0; i < hdr->nr_badpages; i++) {
+		uint32_t bad = hdr_u32(p, HDR_BADPAGES + 4 * i, hdr->foreign_endian);
+
+		if (bad == 0 || bad > hdr->last_page)
+			return SWAP_HDR_BAD_PAGE_RANGE;
+		hdr->badpages[i] = bad;
+	}
+	return 0;
+}
+
+const char *swap_header_strerror(int code)
+{
+	switch (code) {
+	case 0:
+		return "valid swap header";
+	case SWAP_HDR_NO_SIGNATURE:
+		return "no swap signature (SWAPSPACE2) found: not a swap area";
+	case SWAP_HDR_OLD_V0:
+		return "old swap format version 0 (SWAP-SPACE) is not supported: run mkswap again";
+	case SWAP_HDR_BAD_VERSION:
+		return "unsupported swap header version (only version 1 is handled)";
+	case SWAP_HDR_EMPTY:
+		return "empty swap area: last_page is 0";
+	case SWAP_HDR_TOO_MANY_BAD:
+		return "too many bad pages in the swap header (more than 637)";
+	case SWAP_HDR_TOO_SHORT:
+		return "swap area shorter than its header says (fewer than last_page + 1 pages)";
+	case SWAP_HDR_BAD_PAGE_RANGE:
+		return "bad page index outside 1..last_page in the swap header";
+	default:
+		return "unknown swap header error";
+	}
+}
+
+static int check_badpages(uint32_t last_page, const uint32_t *badpages, unsigned nr)
+{
+	if (nr > SWAP_DEV_MAX_BAD)
+		return -EINVAL;
+	for (unsigned i = 0; i < nr; i++) {
+		if (badpages[i] == 0 || badpages[i] > last_page)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int swap_header_build(void *page, const struct swap_header_info *hdr)
+{
+	unsigned char *p = page;
+	size_t label_len = strnlen(hdr->label, sizeof(hdr->label));
+
+	if (hdr->last_page == 0 || check_badpages(hdr->last_page, hdr->badpages, hdr->nr_badpages))
+		return -EINVAL;
+	if (label_len > SWAP_HEADER_LABEL_LEN)
+		return -ENAMETOOLONG;
+	memset(p, 0, SWAP_HEADER_SIZE);
+	hdr_put_u32(p, HDR_VERSION, 1);
+	hdr_put_u32(p, HDR_LAST_PAGE, hdr->last_page);
+	hdr_put_u32(p, HDR_NR_BADPAGES, hdr->nr_badpages);
+	memcpy(p + HDR_UUID, hdr->uuid, SWAP_HEADER_UUID_LEN);
+	memcpy(p + HDR_LABEL, hdr->label, label_len);
+	for (uint32_t i = 0; i < hdr->nr_badpages; i++)
+		hdr_put_u32(p, HDR_BADPAGES + 4 * i, hdr->badpages[i]);
+	memcpy(p + HDR_MAGIC, SWAP_HEADER_MAGIC, SWAP_HEADER_MAGIC_LEN);
+	return 0;
+}
+
+/* ---- formatting ---- */
+
+static int random_uuid(uint8_t *uuid)
+{
+	size_t got = 0;
+
+	while (got < SWAP_HEADER_UUID_LEN) {
+		ssize_t n = getrandom(uuid + got, SWAP_HEADER_UUID_LEN - got, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		got += (size_t)n;
+	}
+	uuid[6] = (uuid[6] & 0x0f) | 0x40; /* version 4: random */
+	uuid[8] = (uuid[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+	return 0;
+}
+
+/* Positioned transfer of exactly @len bytes. Return: 0, -EIO if short, -errno. */
+static int full_io(int fd, bool write, void *buf, size_t len, off_t pos)
+{
+	ssize_t n;
+
+	do {
+		n = write ? pwrite(fd, buf, len, pos) : pread(fd, buf, len, pos);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+/* Give every block of [0, size) storage: fallocate, or write zeros. */
+static int allocate_all(int fd, uint64_t size)
+{
+	static const char zeros[64 << 10];
+	int err = posix_fallocate(fd, 0, (off_t)size);
+
+	if (err == 0)
+		return 0;
+	if (err == ENOSPC || err == EFBIG)
+		return -err;
+	for (uint64_t pos = 0; pos < size; pos += sizeof(zeros)) {
+		size_t len = (size_t)min((uint64_t)sizeof(zeros), size - pos);
+
+		err = full_io(fd, true, (void *)zeros, len, (off_t)pos);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int swapfile_format(const char *path, uint64_t size_bytes, const char *label, const uint8_t *uuid,
+		    const uint32_t *badpages, unsigned nr_badpages)
+{
+	_Alignas(PAGE_SIZE) unsigned char page[SWAP_HEADER_SIZE];
+	struct swap_header_info hdr = {0};
+	uint64_t pages = size_bytes / PAGE_SIZE;
+	int fd, err;
+
+	if (pages < SWAP_HEADER_MIN_PAGES)
+		return -EINVAL;
+	if (pages - 1 > UINT32_MAX)
+		return -EFBIG;
+	if (label && strlen(label) > SWAP_HEADER_LABEL_LEN)
+		return -ENAMETOOLONG;
+	hdr.last_page = (uint32_t)(pages - 1);
+	if (nr_badpages > SWAP_DEV_MAX_BAD || (nr_badpages && !badpages))
+		return -EINVAL;
+	hdr.nr_badpages = nr_badpages;
+	if (nr_badpages)
+		memcpy(hdr.badpages, badpages, nr_badpages * sizeof(*badpages));
+	if (label)
+		memcpy(hdr.label, label, strlen(label));
+	if (uuid)
+		memcpy(hdr.uuid, uuid, SWAP_HEADER_UUID_LEN);
+	else if ((err = random_uuid(hdr.uuid)))
+		return err;
+	err = swap_header_build(page, &hdr);
+	if (err)
+		return err;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, 0600) < 0)
+		err = -errno;
+	if (!err)
+		err = allocate_all(fd, pages * PAGE_SIZE);
+	if (!err)
+		err = full_io(fd, true, page, sizeof(page), 0);
+	if (!err && fsync(fd) < 0)
+		err = -errno;
+	close(fd);
+	if (err)
+		unlink(path);
+	return err;
+}
+
+/* ---- the backend ---- */
+
+struct swapfile {
+	struct swap_dev dev;
+	struct arena *arena;
+	int fd;
+	bool is_blk;			   /* block device (else regular file) */
+	bool direct;			   /* opened with O_DIRECT: buffers must be aligned */
+	bool punched;			   /* atomic: discard made holes, refill at destroy */
+	uint64_t size;			   /* bytes */
+	unsigned long read_nth, write_nth; /* atomic injection countdowns */
+	int inject_err;
+	struct swap_header_info hdr;
+};
+
+static const struct swap_dev_ops swapfile_ops;
+
+static struct swapfile *to_swapfile(struct swap_dev *dev)
+{
+	return container_of(dev, struct swapfile, dev);
+}
+
+bool is_swapfile_dev(const struct swap_dev *dev)
+{
+	return dev && dev->ops == &swapfile_ops;
+}
+
+static bool countdown(unsigned long *n)
+{
+	unsigned long old = atomic_load_relaxed(n);
+
+	while (old) {
+		if (atomic_cmpxchg_relaxed(n, &old, old - 1))
+			return old == 1;
+	}
+	return false;
+}
+
+/* An injected failure for this call, or 0. */
+static int injected(struct swapfile *f, unsigned long *nth, bool write, void *buf, size_t len,
+		    off_t pos)
+{
+	int err;
+
+	if (likely(!atomic_load_relaxed(nth)) || !countdown(nth))
+		return 0;
+	err = atomic_load_relaxed(&f->inject_err);
+	if (err != SWAPFILE_SHORT_IO)
+		return err;
+	/* Half of the data (whole sectors) really moves, as in a short transfer. */
+	len = ALIGN_DOWN(len / 2, 512);
+	if (len)
+		full_io(f->fd, write, buf, len, pos);
+	return -EIO;
+}
+
+static __thread _Alignas(PAGE_SIZE) unsigned char swapfile_bounce[PAGE_SIZE];
+
+static int swapfile_rw(struct swapfile *f, bool write, pgoff_t offset, void *buf, unsigned nr)
+{
+	off_t pos = (off_t)offset << PAGE_SHIFT;
+	size_t len = (size_t)nr << PAGE_SHIFT;
+	int err;
+
+	if (offset == 0 || offset + nr > f->dev.nr_pages || offset + nr < offset)
+		return -EINVAL;
+	err = injected(f, write ? &f->write_nth : &f->read_nth, write, buf, len, pos);
+	if (err)
+		return err;
+	if (!f->direct || IS_ALIGNED((uintptr_t)buf, PAGE_SIZE))
+		return full_io(f->fd, write, buf, len, pos);
+	/* O_DIRECT needs aligned memory: go through a bounce page. */
+	for (unsigned i = 0; i < nr; i++, pos += PAGE_SIZE) {
+		unsigned char *p = (unsigned char *)buf + ((size_t)i << PAGE_SHIFT);
+
+		if (write)
+			memcpy(swapfile_bounce, p, PAGE_SIZE);
+		err = full_io(f->fd, write, swapfile_bounce, PAGE_SIZE, pos);
+		if (err)
+			return err;
+		if (!write)
+			memcpy(p, swapfile_bounce, PAGE_SIZE);
+	}
+	return 0;
+}
+
+static int swapfile_read(struct swap_dev *dev, pgoff_t offset, void *buf, unsigned nr)
+{
+	return swapfile_rw(to_swapfile(dev), false, offset, buf, nr);
+}
+
+static int swapfile_write(struct swap_dev *dev, pgoff_t offset, const void *buf, unsigned nr)
+{
+	return swapfile_rw(to_swapfile(dev), true, offset, (void *)buf, nr);
+}
+
+static int swapfile_discard(struct swap_dev *dev, pgoff_t offset, unsigned long nr)
+{
+	struct swapfile *f = to_swapfile(dev);
+	uint64_t range[2] = {(uint64_t)offset << PAGE_SHIFT, (uint64_t)nr << PAGE_SHIFT};
+
+	if (offset == 0 || offset + nr > dev->nr_pages || offset + nr < offset)
+		return -EINVAL;
+	if (f->is_blk)
+		return ioctl(f->fd, BLKDISCARD, range) < 0 ? -errno : 0;
+	atomic_store_relaxed(&f->punched, true);
+	if (fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)range[0],
+		      (off_t)range[1]) < 0)
+		return -errno;
+	return 0;
+}
+
+static int swapfile_describe(struct swap_dev *dev, char *buf, size_t len)
+{
+	struct swapfile *f = to_swapfile(dev);
+
+	snprintf(buf, len, "%s %s: %lu pages, %u bad, label \"%s\"%s%s", dev->kind, dev->name,
+		 dev->nr_pages, dev->nr_badpages, f->hdr.label, f->direct ? ", direct I/O" : "",
+		 f->hdr.foreign_endian ? ", foreign byte order" : "");
+	return 0;
+}
+
+static void swapfile_destroy(struct swap_dev *dev)
+{
+	struct swapfile *f = to_swapfile(dev);
+
+	/* Holes left by discard would make the file unusable for swapon. */
+	if (atomic_load_relaxed(&f->punched))
+		fallocate(f->fd, 0, 0, (off_t)f->size);
+	close(f->fd);
+	arena_free(f->arena, f, sizeof(*f));
+}
+
+static const struct swap_dev_ops swapfile_ops = {
+	.name = "file",
+	.read = swapfile_read,
+	.write = swapfile_write,
+	.discard = swapfile_discard,
+	.describe = swapfile_describe,
+	.destroy = swapfile_destroy,
+};
+
+static void __printf(3, 4) errmsg(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!buf || !len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Whether [0, size) of a regular file has a hole: FIEMAP first (it tells
+ * unwritten extents, which are allocated, from holes; SEEK_HOLE on ext4 does
+ * not), SEEK_HOLE where FIEMAP is not supported.
+ * Return: 1 if a hole, 0 if none, -errno if it cannot tell.
+ */
+static int file_has_holes(int fd, uint64_t size)
+{
+	struct {
+		struct fiemap fm;
+		struct fiemap_extent ext[32];
+	} m;
+	uint64_t pos = 0;
+	off_t hole;
+
+	while (pos < size) {
+		memset(&m.fm, 0, sizeof(m.fm));
+		m.fm.fm_start = pos;
+		m.fm.fm_length = size - pos;
+		m.fm.fm_flags = FIEMAP_FLAG_SYNC;
+		m.fm.fm_extent_count = ARRAY_SIZE(m.ext);
+		if (ioctl(fd, FS_IOC_FIEMAP, &m.fm) < 0)
+			goto seek_hole;
+		if (m.fm.fm_mapped_extents == 0)
+			return 1;
+		for (unsigned i = 0; i < m.fm.fm_mapped_extents; i++) {
+			const struct fiemap_extent *e = &m.ext[i];
+
+			if (e->fe_logical > pos)
+				return 1;
+			if (e->fe_flags & (FIEMAP_EXTENT_UNKNOWN | FIEMAP_EXTENT_DELALLOC))
+				return 1;
+			pos = max(pos, e->fe_logical + e->fe_length);
+			if (e->fe_flags & FIEMAP_EXTENT_LAST)
+				return pos < size;
+		}
+	}
+	return 0;
+seek_hole:
+	hole = lseek(fd, 0, SEEK_HOLE);
+	if (hole < 0)
+		return -errno;
+	return (uint64_t)hole < size;
+}
+
+/* The sysfs queue directory of the disk holding dev @rdev, into @buf. */
+static bool sysfs_queue_dir(dev_t rdev, char *buf, size_t len)
+{
+	char link[64], real[PATH_MAX];
+	struct stat st;
+	int n;
+
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major(rdev), minor(rdev));
+	if (!realpath(link, real))
+		return false;
+	n = snprintf(buf, len, "%s/queue", real);
+	if (n > 0 && (size_t)n < len && stat(buf, &st) == 0)
+		return true;
+	/* A partition: the queue belongs to the parent disk. */
+	n = snprintf(buf, len, "%s/../queue", real);
+	return n > 0 && (size_t)n < len && stat(buf, &st) == 0;
+}
+
+static bool sysfs_read_ulong(const char *dir, const char *name, unsigned long *val)
+{
+	char path[PATH_MAX + 64];
+	FILE *fp;
+	bool ok;
+	int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return false;
+	fp = fopen(path, "re");
+	if (!fp)
+		return false;
+	ok = fscanf(fp, "%lu", val) == 1;
+	fclose(fp);
+	return ok;
+}
+
+/* SOLIDSTATE and DISCARD as the storage under the file reports them. */
+static unsigned long swapfile_probe_flags(struct swapfile *f, const struct stat *st)
+{
+	char queue[PATH_MAX + 16];
+	unsigned long flags = 0, val;
+
+	if (sysfs_queue_dir(f->is_blk ? st->st_rdev : st->st_dev, queue, sizeof(queue))) {
+		if (sysfs_read_ulong(queue, "rotational", &val) && val == 0)
+			flags |= SWAP_DEV_SOLIDSTATE;
+		if (f->is_blk && sysfs_read_ulong(queue, "discard_max_bytes", &val) && val)
+			flags |= SWAP_DEV_DISCARD;
+	}
+	if (!f->is_blk) {
+		/* Punch the last slot (free: nothing is swapped yet), then refill it. */
+		off_t pos = (off_t)(f->dev.nr_pages - 1) << PAGE_SHIFT;
+
+		if (fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, pos, PAGE_SIZE) ==
+			    0 &&
+		    fallocate(f->fd, 0, pos, PAGE_SIZE) == 0)
+			flags |= SWAP_DEV_DISCARD;
+	}
+	return flags;
+}
+
+static int swapfile_size(int fd, const struct stat *st, uint64_t *size)
+{
+	if (S_ISREG(st->st_mode)) {
+		*size = (uint64_t)st->st_size;
+		return 0;
+	}
+	return ioctl(fd, BLKGETSIZE64, size) < 0 ? -errno : 0;
+}
+
+static int swapfile_open_fd(const char *path, bool *direct, char *errbuf, size_t errlen)
+{
+	int flags = O_RDWR | O_CLOEXEC;
+	struct stat st;
+	int fd;
+
+	if (stat(path, &st) == 0 && S_ISBLK(st.st_mode))
+		flags |= O_EXCL; /* like swapon: not while mounted or claimed */
+	*direct = true;
+	fd = open(path, flags | O_DIRECT);
+	if (fd < 0 && errno == EINVAL) {
+		*direct = false;
+		fd = open(path, flags);
+	}
+	if (fd < 0) {
+		int err = -errno;
+
+		errmsg(errbuf, errlen, "%s: cannot open: %s", path, strerror(-err));
+		return err;
+	}
+	return fd;
+}
+
+/* Every check swapon makes before using the area. */
+static int swapfile_check(int fd, const char *path, const struct stat *st, uint64_t size,
+			  struct swap_header_info *hdr, char *errbuf, size_t errlen)
+{
+	_Alignas(PAGE_SIZE) unsigned char page[SWAP_HEADER_SIZE];
+	int err;
+
+	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode)) {
+		errmsg(errbuf, errlen, "%s: not a regular file or block device", path);
+		return -EINVAL;
+	}
+	if (st->st_mode & 0077) {
+		errmsg(errbuf, errlen, "%s: insecure permissions %04o, fix with chmod 0600", path,
+		       (unsigned)(st->st_mode & 07777));
+		return -EACCES;
+	}
+	if (size < SWAP_HEADER_SIZE) {
+		errmsg(errbuf, errlen, "%s: %s (smaller than one page)", path,
+		       swap_header_strerror(SWAP_HDR_NO_SIGNATURE));
+		return SWAP_HDR_NO_SIGNATURE;
+	}
+	err = full_io(fd, false, page, sizeof(page), 0);
+	if (err) {
+		errmsg(errbuf, errlen, "%s: cannot read the header: %s", path, strerror(-err));
+		return err;
+	}
+	err = swap_header_parse(page, size, hdr);
+	if (err == SWAP_HDR_BAD_VERSION) {
+		errmsg(errbuf, errlen, "%s: %s: found version %u", path, swap_header_strerror(err),
+		       hdr->version);
+		return err;
+	}
+	if (err) {
+		errmsg(errbuf, errlen, "%s: %s", path, swap_header_strerror(err));
+		return err;
+	}
+	if (S_ISBLK(st->st_mode))
+		return 0;
+	if (hdr->nr_badpages) {
+		errmsg(errbuf, errlen,
+		       "%s: bad pages are not allowed on a regular file (%u listed)", path,
+		       hdr->nr_badpages);
+		return -EINVAL;
+	}
+	err = file_has_holes(fd, (uint64_t)(hdr->last_page + 1ULL) * PAGE_SIZE);
+	if (err < 0) {
+		errmsg(errbuf, errlen, "%s: cannot map the file's blocks: %s", path,
+		       strerror(-err));
+		return err;
+	}
+	if (err) {
+		errmsg(errbuf, errlen, "%s: swapfile has holes (make it with mkswap or fallocate)",
+		       path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int swapfile_open(struct swap_dev **out, struct arena *arena, const char *path, char *errbuf,
+		  size_t errlen)
+{
+	struct swap_header_info *hdr;
+	struct swapfile *f;
+	struct stat st;
+	uint64_t size = 0;
+	bool direct;
+	int fd, err;
+
+	errmsg(errbuf, errlen, "ok");
+	fd = swapfile_open_fd(path, &direct, errbuf, errlen);
+	if (fd < 0)
+		return fd;
+	f = arena_zalloc(arena, sizeof(*f));
+	if (!f) {
+		errmsg(errbuf, errlen, "%s: out of memory", path);
+		err = -ENOMEM;
+		goto out_close;
+	}
+	hdr = &f->hdr;
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+		errmsg(errbuf, errlen, "%s: cannot stat: %s", path, strerror(-err));
+		goto out_free;
+	}
+	err = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ? swapfile_size(fd, &st, &size) : 0;
+	if (!err)
+		err = swapfile_check(fd, path, &st, size, hdr, errbuf, errlen);
+	if (err)
+		goto out_free;
+
+	f->arena = arena;
+	f->fd = fd;
+	f->direct = direct;
+	f->is_blk = S_ISBLK(st.st_mode);
+	f->size = size;
+	f->dev.ops = &swapfile_ops;
+	f->dev.nr_pages = hdr->last_page + 1UL;
+	f->dev.nr_badpages = hdr->nr_badpages;
+	memcpy(f->dev.badpages, hdr->badpages, hdr->nr_badpages * sizeof(hdr->badpages[0]));
+	f->dev.kind = f->is_blk ? "partition" : "file";
+	snprintf(f->dev.name, sizeof(f->dev.name), "%s", path);
+	f->dev.flags = swapfile_probe_flags(f, &st);
+	*out = &f->dev;
+	return 0;
+out_free:
+	arena_free(arena, f, sizeof(*f));
+out_close:
+	close(fd);
+	return err;
+}
+
+int swapfile_get_header(struct swap_dev *dev, struct swap_header_info *hdr)
+{
+	if (!is_swapfile_dev(dev))
+		return -EINVAL;
+	*hdr = to_swapfile(dev)->hdr;
+	return 0;
+}
+
+void swapfile_inject(struct swap_dev *dev, unsigned long read_nth, unsigned long write_nth, int err)
+{
+	struct swapfile *f = to_swapfile(dev);
+
+	atomic_store_relaxed(&f->inject_err, err);
+	atomic_store_relaxed(&f->read_nth, read_nth);
+	atomic_store_relaxed(&f->write_nth, write_nth);
+}
