@@ -634,3 +634,24 @@ void zram_inject(struct swap_dev *dev, unsigned long read_nth, unsigned long wri
 	atomic_store_relaxed(&z->read_nth, read_nth);
 	atomic_store_relaxed(&z->write_nth, write_nth);
 }
+
+int zram_corrupt_slot(struct swap_dev *dev, pgoff_t offset, size_t byte, uint8_t mask)
+{
+	struct zram *z;
+	struct zram_slot *s;
+	int err = 0;
+
+	if (!is_zram_dev(dev) || offset == 0 || offset >= dev->nr_pages)
+		return -EINVAL;
+	z = to_zram(dev);
+	s = &z->slots[offset];
+	slot_lock(s);
+	if (!s->size)
+		err = -ENOENT;
+	else if (byte >= s->size)
+		err = -EINVAL;
+	else
+		((uint8_t *)s->handle)[byte] ^= mask;
+	slot_unlock(s);
+	return err;
+}

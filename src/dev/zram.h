@@ -69,6 +69,16 @@ int zram_get_stats(struct swap_dev *dev, struct zram_stats *st);
  */
 void zram_inject(struct swap_dev *dev, unsigned long read_nth, unsigned long write_nth, int err);
 
+/*
+ * zram_corrupt_slot - fault injection: xor byte @byte of the data block
+ * stored for @offset with @mask, as a memory error would, so that tests can
+ * see a corrupt block read back as -EIO.
+ * Context: the slot is not being written or freed.
+ * Return: 0, -ENOENT (the slot holds no data block), -EINVAL (@byte past
+ * the block, or @dev is not zram).
+ */
+int zram_corrupt_slot(struct swap_dev *dev, pgoff_t offset, size_t byte, uint8_t mask);
+
 /* Return: whether @dev is a zram device. */
 bool is_zram_dev(const struct swap_dev *dev);
 

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dev_test.h - helpers shared by the device tests: page contents of every
+ * kind a swap device meets, scratch swap files, and one-folio swap-out /
+ * swap-in through the engine.
+ *
+ * Owns: nothing. Locking: callers' (each helper touches only what it gets).
+ */
+#ifndef USWAP_TESTS_DEV_TEST_H
+#define USWAP_TESTS_DEV_TEST_H
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "dev/dev.h"
+
+enum page_kind {
+	PAGE_RANDOM, /* t_fill pattern: incompressible, checkable by tag */
+	PAGE_ZERO,   /* all zero */
+	PAGE_SAME,   /* one non-zero 8-byte word repeated */
+	PAGE_TEXT,   /* text-like, compresses 2-3x */
+	PAGE_SPARSE, /* mostly zero with a few words set: compresses very well */
+	PAGE_HALF,   /* half random, half zero */
+	NR_PAGE_KINDS
+};
+
+static const char *const t_words[] = {
+	"the",	   "swap",    "cache",	"folio",  "cluster", "table", "entry",	 "slot",
+	"device",  "memory",  "page",	"fault",  "reclaim", "write", "read",	 "zero",
+	"lock",	   "count",   "order",	"offset", "kernel",  "user",  "space",	 "compress",
+	"of",	   "and",     "a",	"to",	  "in",	     "is",    "for",	 "with",
+	"request", "server",  "value",	"key",	  "string",  "index", "buffer",	 "queue",
+	"thread",  "process", "signal", "file",	  "block",   "disk",  "network", "packet",
+};
+
+/* Fill @page with @kind content derived from @tag (same tag, same page). */
+static inline void t_fill_kind(void *page, enum page_kind kind, uint64_t tag)
+{
+	uint64_t s = tag * 0x9e3779b97f4a7c15ULL + 7, *w = page;
+	char *c = page;
+	size_t n = 0;
+
+	switch (kind) {
+	case PAGE_RANDOM:
+		t_fill(page, tag);
+		break;
+	case PAGE_ZERO:
+		memset(page, 0, PAGE_SIZE);
+		break;
+	case PAGE_SAME:
+		for (size_t i = 0; i < PAGE_SIZE / 8; i++)
+			w[i] = tag | 1;
+		break;
+	case PAGE_TEXT:
+		while (n < PAGE_SIZE) {
+			uint64_t r = t_rand(&s);
+			char word[32];
+			int len = (r & 7) == 0 ? snprintf(word, sizeof(word), "%u ",
+							  (unsigned)(r >> 8) % 100000)
+					       : snprintf(word, sizeof(word), "%s ",
+							  t_words[(r >> 8) % ARRAY_SIZE(t_words)]);
+
+			for (int i = 0; i < len && n < PAGE_SIZE; i++)
+				c[n++] = word[i];
+		}
+		break;
+	case PAGE_SPARSE:
+		memset(page, 0, PAGE_SIZE);
+		for (int i = 0; i < 8; i++)
+			w[t_rand(&s) % (PAGE_SIZE / 8)] = t_rand(&s);
+		w[0] = tag | 1;
+		break;
+	case PAGE_HALF:
+		t_fill(page, tag);
+		memset(c + PAGE_SIZE / 2, 0, PAGE_SIZE / 2);
+		break;
+	default:
+		break;
+	}
+}
+
+static inline bool t_check_kind(const void *page, enum page_kind kind, uint64_t tag)
+{
+	_Alignas(64) unsigned char want[PAGE_SIZE];
+
+	t_fill_kind(want, kind, tag);
+	return memcmp(want, page, PAGE_SIZE) == 0;
+}
+
+/* A scratch file name on the real disk (not tmpfs), unique per process. */
+static inline void t_tmpname(char *buf, size_t len, const char *what)
+{
+	snprintf(buf, len, "/var/tmp/uswap-test-%d-%s", (int)getpid(), what);
+}
+
+/* Whether a regular file has a hole anywhere (by allocated size). */
+static inline bool t_file_fully_allocated(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return false;
+	return (uint64_t)st.st_blocks * 512 >= (uint64_t)st.st_size;
+}
+
+#endif /* USWAP_TESTS_DEV_TEST_H */
