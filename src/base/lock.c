@@ -30,25 +30,39 @@ void futex_wake_all_u32(uint32_t *word)
 	sys_futex(word, FUTEX_WAKE, INT32_MAX);
 }
 
+/* Take the lock bit if it is free. Return: true if taken. */
+static bool ulock_try_bit(struct ulock *l)
+{
+	return !(__atomic_load_n(&l->word, __ATOMIC_RELAXED) & 1) &&
+	       !(__atomic_fetch_or(&l->word, 1, __ATOMIC_ACQUIRE) & 1);
+}
+
 /*
- * Contended acquire: spin a little (the holder is usually on the other CPU
- * and about to release), then mark the word contended and sleep.
+ * Contended acquire: spin a little, reading, with exponential backoff (the
+ * holder is usually on the other CPU and about to release), then register
+ * as a sleeper and sleep until the lock bit clears.
  */
 void __ulock_lock_slow(struct ulock *l)
 {
-	uint32_t c;
+	uint32_t v;
 
-	for (int i = 0; i < 64; i++) {
-		c = 0;
-		if (__atomic_compare_exchange_n(&l->word, &c, 1, false, __ATOMIC_ACQUIRE,
-						__ATOMIC_RELAXED))
+	for (unsigned i = 0; i < 10; i++) {
+		for (unsigned j = 0; j < (1U << i); j++)
+			cpu_relax();
+		if (ulock_try_bit(l))
 			return;
-		cpu_relax();
 	}
-	c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
-	while (c != 0) {
-		sys_futex(&l->word, FUTEX_WAIT, 2);
-		c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
+	__atomic_fetch_add(&l->word, 2, __ATOMIC_RELAXED);
+	for (;;) {
+		v = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+		if (!(v & 1)) {
+			/* Take the lock and leave the sleepers in one step. */
+			if (__atomic_compare_exchange_n(&l->word, &v, (v | 1) - 2, false,
+							__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+				return;
+			continue;
+		}
+		sys_futex(&l->word, FUTEX_WAIT, v);
 	}
 }
 
@@ -73,24 +87,35 @@ static __thread int nr_held;
 static const char *rank_name(unsigned rank)
 {
 	switch (rank) {
-	case LOCK_RANK_MM: return "mm";
-	case LOCK_RANK_FOLIO: return "folio";
-	case LOCK_RANK_PTL: return "page-table";
-	case LOCK_RANK_LRU: return "lru";
-	case LOCK_RANK_GLOBAL_CURSOR: return "global-cursor";
-	case LOCK_RANK_CLUSTER: return "cluster";
-	case LOCK_RANK_DEVICE: return "device";
-	case LOCK_RANK_SWAP_AVAIL: return "swap-avail";
-	case LOCK_RANK_BACKEND: return "backend";
-	case LOCK_RANK_POOL: return "pool";
-	case LOCK_RANK_ARENA: return "arena";
+	case LOCK_RANK_MM:
+		return "mm";
+	case LOCK_RANK_FOLIO:
+		return "folio";
+	case LOCK_RANK_PTL:
+		return "page-table";
+	case LOCK_RANK_LRU:
+		return "lru";
+	case LOCK_RANK_GLOBAL_CURSOR:
+		return "global-cursor";
+	case LOCK_RANK_CLUSTER:
+		return "cluster";
+	case LOCK_RANK_DEVICE:
+		return "device";
+	case LOCK_RANK_SWAP_AVAIL:
+		return "swap-avail";
+	case LOCK_RANK_BACKEND:
+		return "backend";
+	case LOCK_RANK_POOL:
+		return "pool";
+	case LOCK_RANK_ARENA:
+		return "arena";
 	}
 	return "?";
 }
 
 static __cold __attribute__((noreturn)) void lockdep_fail(const char *what, const struct ulock *l,
-							 const char *file, int line,
-							 const struct held_lock *other)
+							  const char *file, int line,
+							  const struct held_lock *other)
 {
 	fprintf(stderr, "uswap lockdep: %s: %s lock %p at %s:%d\n", what, rank_name(l->rank),
 		(const void *)l, file, line);
@@ -116,7 +141,7 @@ void lockdep_acquire(struct ulock *l, bool trylock, const char *file, int line)
 	}
 	if (nr_held == MAX_HELD)
 		lockdep_fail("too many locks held", l, file, line, NULL);
-	held[nr_held++] = (struct held_lock){ l, file, line };
+	held[nr_held++] = (struct held_lock){l, file, line};
 }
 
 void lockdep_release(struct ulock *l, const char *file, int line)
@@ -140,7 +165,8 @@ void lockdep_check_held(const struct ulock *l, bool want, const char *file, int 
 		if (held[i].lock == l)
 			have = true;
 	if (have != want)
-		lockdep_fail(want ? "lock not held" : "lock unexpectedly held", l, file, line, NULL);
+		lockdep_fail(want ? "lock not held" : "lock unexpectedly held", l, file, line,
+			     NULL);
 }
 
 int lockdep_depth(void)

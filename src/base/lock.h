@@ -3,10 +3,11 @@
  * lock.h - futex-based sleeping locks, usable across processes, with a small
  * lock dependency checker ("lockdep") in debug builds.
  *
- * A struct ulock is one 32-bit futex word: 0 unlocked, 1 locked, 2 locked
- * with (possible) waiters. Waiters spin briefly and then sleep in the kernel,
- * so a preempted holder never makes others burn a CPU. The futex calls are
- * not FUTEX_PRIVATE, so a lock in a MAP_SHARED arena works across fork().
+ * A struct ulock is one 32-bit futex word: bit 0 is the lock, the bits above
+ * count sleeping waiters. Waiters spin briefly (reading, with backoff) and
+ * then sleep in the kernel, so a preempted holder never makes others burn a
+ * CPU; unlock only enters the kernel when someone sleeps. The futex calls
+ * are not FUTEX_PRIVATE, so a lock in a MAP_SHARED arena works across fork().
  *
  * Lock order (written once, here): every lock has a rank, and a thread may
  * only block on a lock whose rank is higher than every lock it holds:
@@ -27,7 +28,7 @@
 #include "compiler.h"
 
 enum lock_rank {
-	LOCK_RANK_MM = 5,	/* model: address-space structure lock */
+	LOCK_RANK_MM = 5, /* model: address-space structure lock */
 	LOCK_RANK_FOLIO = 10,
 	LOCK_RANK_PTL = 20,
 	LOCK_RANK_LRU = 25,
@@ -41,8 +42,8 @@ enum lock_rank {
 };
 
 struct ulock {
-	uint32_t word;	/* 0 free, 1 locked, 2 locked + waiters */
-	uint16_t rank;	/* enum lock_rank */
+	uint32_t word; /* bit 0: locked; bits 1..31: sleepers */
+	uint16_t rank; /* enum lock_rank */
 };
 
 static inline void ulock_init(struct ulock *l, enum lock_rank rank)
@@ -66,8 +67,7 @@ static inline void lockdep_acquire(struct ulock *l __unused, bool t __unused,
 				   const char *f __unused, int n __unused)
 {
 }
-static inline void lockdep_release(struct ulock *l __unused, const char *f __unused,
-				   int n __unused)
+static inline void lockdep_release(struct ulock *l __unused, const char *f __unused, int n __unused)
 {
 }
 static inline int lockdep_depth(void)
@@ -80,20 +80,16 @@ static inline int lockdep_depth(void)
 
 static inline void __ulock_lock(struct ulock *l, const char *file, int line)
 {
-	uint32_t expected = 0;
-
 	lockdep_acquire(l, false, file, line);
-	if (unlikely(!__atomic_compare_exchange_n(&l->word, &expected, 1, false, __ATOMIC_ACQUIRE,
-						  __ATOMIC_RELAXED)))
+	if (unlikely(__atomic_fetch_or(&l->word, 1, __ATOMIC_ACQUIRE) & 1))
 		__ulock_lock_slow(l);
 }
 
 static inline bool __ulock_trylock(struct ulock *l, const char *file, int line)
 {
-	uint32_t expected = 0;
-
-	if (!__atomic_compare_exchange_n(&l->word, &expected, 1, false, __ATOMIC_ACQUIRE,
-					 __ATOMIC_RELAXED))
+	if (__atomic_load_n(&l->word, __ATOMIC_RELAXED) & 1)
+		return false;
+	if (__atomic_fetch_or(&l->word, 1, __ATOMIC_ACQUIRE) & 1)
 		return false;
 	lockdep_acquire(l, true, file, line);
 	return true;
@@ -102,14 +98,14 @@ static inline bool __ulock_trylock(struct ulock *l, const char *file, int line)
 static inline void __ulock_unlock(struct ulock *l, const char *file, int line)
 {
 	lockdep_release(l, file, line);
-	if (unlikely(__atomic_exchange_n(&l->word, 0, __ATOMIC_RELEASE) == 2))
+	if (unlikely(__atomic_fetch_and(&l->word, ~1U, __ATOMIC_RELEASE) > 1))
 		__ulock_wake(l);
 }
 
 /* Return: true if anyone holds the lock (a hint unless the caller holds it). */
 static inline bool ulock_is_locked(const struct ulock *l)
 {
-	return __atomic_load_n(&l->word, __ATOMIC_RELAXED) != 0;
+	return __atomic_load_n(&l->word, __ATOMIC_RELAXED) & 1;
 }
 
 #define ulock_lock(l)	 __ulock_lock((l), __FILE__, __LINE__)

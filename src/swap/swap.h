@@ -72,7 +72,7 @@ typedef struct {
 
 static inline swp_entry_t swp_entry(unsigned type, pgoff_t offset)
 {
-	return (swp_entry_t){ ((unsigned long)type << SWP_TYPE_SHIFT) | (offset & SWP_OFFSET_MASK) };
+	return (swp_entry_t){((unsigned long)type << SWP_TYPE_SHIFT) | (offset & SWP_OFFSET_MASK)};
 }
 
 static inline unsigned swp_type(swp_entry_t e)
@@ -87,8 +87,8 @@ static inline pgoff_t swp_offset(swp_entry_t e)
 
 /* ---- folios ---- */
 
-#define MAX_PAGE_ORDER 9
-#define NR_PAGE_ORDERS (MAX_PAGE_ORDER + 1)
+#define MAX_PAGE_ORDER	9
+#define NR_PAGE_ORDERS	(MAX_PAGE_ORDER + 1)
 #define HPAGE_PMD_ORDER 9
 
 enum pageflags {
@@ -101,8 +101,8 @@ enum pageflags {
 	PG_referenced,
 	PG_workingset,
 	PG_mlocked,
-	PG_ksm,		/* model: stands in for a KSM page that must be copied */
-	PG_owner_priv,	/* free for the front end */
+	PG_ksm,	       /* model: stands in for a KSM page that must be copied */
+	PG_owner_priv, /* free for the front end */
 	NR_PAGEFLAGS
 };
 
@@ -110,18 +110,18 @@ enum pageflags {
 struct page;
 
 struct folio {
-	refcount_t _refcount;	/* references; 0 means free (in the pool) */
-	int _mapcount;		/* page-table mappings of this folio's pages (atomic) */
-	unsigned long flags;	/* enum pageflags bits, atomic */
-	struct ulock lock;	/* the folio lock (sleeping) */
-	unsigned order;		/* 0..MAX_PAGE_ORDER, fixed while allocated */
-	swp_entry_t swap;	/* first slot, valid while PG_swapcache; atomic reads */
-	void *data;		/* PAGE_SIZE << order bytes, page aligned */
-	struct uswap *sw;	/* the engine that owns it */
-	struct list_head lru;	/* LRU link (mm); pool link while free */
-	void *mapping;		/* owner (mm): anon_vma-like or shmem file */
-	pgoff_t index;		/* index in mapping */
-	void *private;		/* front end's */
+	refcount_t _refcount; /* references; 0 means free (in the pool) */
+	int _mapcount;	      /* page-table mappings of this folio's pages (atomic) */
+	unsigned long flags;  /* enum pageflags bits, atomic */
+	struct ulock lock;    /* the folio lock (sleeping) */
+	unsigned order;	      /* 0..MAX_PAGE_ORDER, fixed while allocated */
+	swp_entry_t swap;     /* first slot, valid while PG_swapcache; atomic reads */
+	void *data;	      /* PAGE_SIZE << order bytes, page aligned */
+	struct uswap *sw;     /* the engine that owns it */
+	struct list_head lru; /* LRU link (mm); pool link while free */
+	void *mapping;	      /* owner (mm): anon_vma-like or shmem file */
+	pgoff_t index;	      /* index in mapping */
+	void *private;	      /* front end's */
 };
 
 static inline unsigned folio_order(const struct folio *folio)
@@ -154,26 +154,26 @@ static inline void *page_address(struct page *page)
 	return page;
 }
 
-#define FOLIO_FLAG_FNS(name, bit)                                          \
-	static inline bool folio_test_##name(const struct folio *f)        \
-	{                                                                  \
-		return test_bit_acquire(bit, &f->flags);                   \
-	}                                                                  \
-	static inline void folio_set_##name(struct folio *f)               \
-	{                                                                  \
-		set_bit_acq_rel(bit, &f->flags);                           \
-	}                                                                  \
-	static inline void folio_clear_##name(struct folio *f)             \
-	{                                                                  \
-		clear_bit_release(bit, &f->flags);                         \
-	}                                                                  \
-	static inline bool folio_test_clear_##name(struct folio *f)        \
-	{                                                                  \
-		return test_and_clear_bit_acq_rel(bit, &f->flags);         \
-	}                                                                  \
-	static inline bool folio_test_set_##name(struct folio *f)          \
-	{                                                                  \
-		return test_and_set_bit_acq_rel(bit, &f->flags);           \
+#define FOLIO_FLAG_FNS(name, bit)                                                                  \
+	static inline bool folio_test_##name(const struct folio *f)                                \
+	{                                                                                          \
+		return test_bit_acquire(bit, &f->flags);                                           \
+	}                                                                                          \
+	static inline void folio_set_##name(struct folio *f)                                       \
+	{                                                                                          \
+		set_bit_acq_rel(bit, &f->flags);                                                   \
+	}                                                                                          \
+	static inline void folio_clear_##name(struct folio *f)                                     \
+	{                                                                                          \
+		clear_bit_release(bit, &f->flags);                                                 \
+	}                                                                                          \
+	static inline bool folio_test_clear_##name(struct folio *f)                                \
+	{                                                                                          \
+		return test_and_clear_bit_acq_rel(bit, &f->flags);                                 \
+	}                                                                                          \
+	static inline bool folio_test_set_##name(struct folio *f)                                  \
+	{                                                                                          \
+		return test_and_set_bit_acq_rel(bit, &f->flags);                                   \
 	}
 
 FOLIO_FLAG_FNS(uptodate, PG_uptodate)
@@ -230,7 +230,7 @@ static inline bool folio_mapped(const struct folio *folio)
 
 static inline swp_entry_t folio_swap_entry(const struct folio *folio)
 {
-	return (swp_entry_t){ atomic_load_relaxed(&folio->swap.val) };
+	return (swp_entry_t){atomic_load_relaxed(&folio->swap.val)};
 }
 
 /*
@@ -262,7 +262,7 @@ static inline bool folio_test_locked(const struct folio *folio)
 
 /* Which list a cluster is on. Order matters: <= USABLE may be allocated from. */
 enum {
-	CLUSTER_FLAG_NONE = 0,	/* isolated: on no list */
+	CLUSTER_FLAG_NONE = 0, /* isolated: on no list */
 	CLUSTER_FLAG_FREE,
 	CLUSTER_FLAG_NONFULL,
 	CLUSTER_FLAG_FRAG,
@@ -273,90 +273,100 @@ enum {
 };
 
 struct swap_cluster_info {
-	struct ulock lock;	  /* protects the fields below but list */
-	uint16_t count;		  /* slots allocated, cached or bad */
-	uint8_t flags;		  /* CLUSTER_FLAG_*; changed with si->lock too */
-	uint8_t order;		  /* allocation order, fixed while count > 0 */
-	uint16_t nr_ext;	  /* slots whose count lives in extend_table */
-	unsigned long *table;	  /* swap table, NULL while free (atomic pointer) */
+	struct ulock lock;	    /* protects the fields below but list */
+	uint16_t count;		    /* slots allocated, cached or bad */
+	uint8_t flags;		    /* CLUSTER_FLAG_*; changed with si->lock too */
+	uint8_t order;		    /* allocation order, fixed while count > 0 */
+	uint16_t nr_ext;	    /* slots whose count lives in extend_table */
+	unsigned long *table;	    /* swap table, NULL while free (atomic pointer) */
 	unsigned int *extend_table; /* overflow counts, allocated on demand */
-	struct list_head list;	  /* on one of si's lists; protected by si->lock */
+	struct list_head list;	    /* on one of si's lists; protected by si->lock */
 };
 
 /* ---- counts (swap_map), phase II ---- */
 
-#define SWAP_MAP_MAX  0x3e	/* largest count stored inline (62) */
-#define SWAP_MAP_BAD  0x3f	/* bad slot: never allocated */
-#define SWAP_MAP_EXT  0x80	/* count continues in the cluster's extend_table */
+#define SWAP_MAP_MAX	 0x3e /* largest count stored inline (62) */
+#define SWAP_MAP_BAD	 0x3f /* bad slot: never allocated */
+#define SWAP_MAP_EXT	 0x80 /* count continues in the cluster's extend_table */
 #define SWAP_COUNT_LIMIT 0x7fffffff
 
 /* ---- devices ---- */
 
 enum {
-	SWP_USED = 1 << 0,		/* type slot holds a device */
-	SWP_WRITEOK = 1 << 1,		/* allocation allowed; cleared first at swapoff */
-	SWP_DISCARDABLE = 1 << 2,	/* device can discard freed clusters */
-	SWP_SOLIDSTATE = 1 << 3,	/* per-CPU cluster allocation */
-	SWP_SYNCHRONOUS_IO = 1 << 4,	/* reads complete synchronously and cheaply */
+	SWP_USED = 1 << 0,	     /* type slot holds a device */
+	SWP_WRITEOK = 1 << 1,	     /* allocation allowed; cleared first at swapoff */
+	SWP_DISCARDABLE = 1 << 2,    /* device can discard freed clusters */
+	SWP_SOLIDSTATE = 1 << 3,     /* per-CPU cluster allocation */
+	SWP_SYNCHRONOUS_IO = 1 << 4, /* reads complete synchronously and cheaply */
 	SWP_STABLE_WRITES = 1 << 5,
 };
 
-#define SWAP_USERS_DEAD (1U << 31)
+/*
+ * get_swap_device() references, sharded by CPU so that allocating threads on
+ * different CPUs do not bounce one cache line (percpu_ref in the kernel).
+ * A reference may be dropped on another shard than it was taken on: only
+ * the sum means anything, and only once the device is marked dead.
+ */
+#define SWAP_USER_SHARDS 16
+struct swap_user_shard {
+	long n;
+} __attribute__((aligned(64)));
 
 struct swap_info_struct {
 	struct uswap *sw;
-	unsigned long flags;		/* SWP_* (atomic reads) */
-	int prio;			/* higher is used first */
+	unsigned long flags; /* SWP_* (atomic reads) */
+	int prio;	     /* higher is used first */
 	unsigned type;
-	unsigned long max;		/* slots including the header slot */
-	unsigned long pages;		/* usable slots */
-	unsigned long inuse_pages;	/* slots allocated or cached (atomic) */
-	unsigned int users;		/* get_swap_device refs | SWAP_USERS_DEAD */
-	unsigned char *swap_map;	/* one count byte per slot, under ci->lock */
-	unsigned long *zeromap;		/* page_io: slots whose page is all zero */
+	unsigned long max;	   /* slots including the header slot */
+	unsigned long pages;	   /* usable slots */
+	unsigned long inuse_pages; /* slots allocated or cached (atomic) */
+	bool dead;		   /* no new get_swap_device() references */
+	struct swap_user_shard users[SWAP_USER_SHARDS];
+	unsigned char *swap_map; /* one count byte per slot, under ci->lock */
+	unsigned long *zeromap;	 /* page_io: slots whose page is all zero */
 	struct swap_cluster_info *cluster_info;
 	unsigned long nr_clusters;
-	struct ulock lock;		/* protects the lists below */
+	struct ulock lock; /* protects the lists below */
 	struct list_head free_clusters;
 	struct list_head full_clusters;
 	struct list_head discard_clusters;
 	struct list_head nonfull_clusters[SWAP_NR_ORDERS];
 	struct list_head frag_clusters[SWAP_NR_ORDERS];
 	unsigned long frag_cluster_nr[SWAP_NR_ORDERS];
-	struct ulock global_cluster_lock; /* serializes allocation on rotating disks */
+	struct ulock global_cluster_lock;	   /* serializes allocation on rotating disks */
 	unsigned long global_next[SWAP_NR_ORDERS]; /* global cursor (non-SSD) */
-	struct list_head avail_list;	/* on sw->swap_avail_head; under swap_avail_lock */
-	bool on_avail;			/* atomic; under swap_avail_lock to change */
-	struct swap_dev *dev;		/* backend */
-	size_t meta_bytes;		/* arena bytes of swap_map, zeromap, clusters */
+	struct list_head avail_list; /* on sw->swap_avail_head; under swap_avail_lock */
+	bool on_avail;		     /* atomic; under swap_avail_lock to change */
+	struct swap_dev *dev;	     /* backend */
+	size_t meta_bytes;	     /* arena bytes of swap_map, zeromap, clusters */
 };
 
 /* Per-CPU allocation cursor: the device and offset last allocated from. */
 struct percpu_swap_cluster {
 	struct swap_info_struct *si[SWAP_NR_ORDERS];
 	unsigned long offset[SWAP_NR_ORDERS];
-	unsigned long gen[SWAP_NR_ORDERS];	/* sw->avail_gen when recorded */
+	unsigned long gen[SWAP_NR_ORDERS]; /* sw->avail_gen when recorded */
 } __attribute__((aligned(64)));
 
 #define USWAP_MAX_CPUS 256
 
 struct uswap {
 	struct arena *arena;
-	struct pool folio_pool;		/* struct folio, type-stable */
-	struct pool table_pool;		/* swap tables, type-stable */
+	struct pool folio_pool; /* struct folio, type-stable */
+	struct pool table_pool; /* swap tables, type-stable */
 	struct vm_event_state events;
-	struct ulock swap_lock;		/* swapon/swapoff: swap_info[] changes */
+	struct ulock swap_lock;				   /* swapon/swapoff: swap_info[] changes */
 	struct swap_info_struct *swap_info[MAX_SWAPFILES]; /* never freed */
-	unsigned nr_swapfiles;		/* types ever used */
-	int least_priority;		/* default priority: -1, -2, ... */
-	struct ulock swap_avail_lock;	/* protects swap_avail_head */
-	struct list_head swap_avail_head; /* devices by prio, high first */
-	unsigned long avail_gen;	/* bumped when the avail list's members change */
-	long nr_swap_pages;		/* free slots, all devices (atomic) */
-	long total_swap_pages;		/* usable slots, all devices (atomic) */
+	unsigned nr_swapfiles;				   /* types ever used */
+	int least_priority;				   /* default priority: -1, -2, ... */
+	struct ulock swap_avail_lock;			   /* protects swap_avail_head */
+	struct list_head swap_avail_head;		   /* devices by prio, high first */
+	unsigned long avail_gen; /* bumped when the avail list's members change */
+	long nr_swap_pages;	 /* free slots, all devices (atomic) */
+	long total_swap_pages;	 /* usable slots, all devices (atomic) */
 	unsigned nr_cpus;
 	struct percpu_swap_cluster pcp[USWAP_MAX_CPUS];
-	void *mm;			/* the mm layer's per-engine state */
+	void *mm; /* the mm layer's per-engine state */
 	/* Called when a folio added to the cache replaces a shadow (refault). */
 	void (*workingset_refault)(struct folio *folio, unsigned long shadow);
 };
@@ -533,7 +543,7 @@ unsigned int __swap_count(struct swap_info_struct *si, struct swap_cluster_info 
 
 enum {
 	TTRS_ANYWAY = 1 << 0,	/* reclaim regardless */
-	TTRS_UNMAPPED = 1 << 1,	/* reclaim if the folio is not mapped */
+	TTRS_UNMAPPED = 1 << 1, /* reclaim if the folio is not mapped */
 	TTRS_FULL = 1 << 2,	/* reclaim if swap is more than half full */
 };
 
@@ -609,8 +619,7 @@ void swap_cache_del_folio(struct folio *folio, unsigned long shadow);
  * gains the cache's references, @old's are left for the caller to drop.
  * Context: both locked; ci->lock held; same order.
  */
-void __swap_cache_replace_folio(struct swap_cluster_info *ci, struct folio *old,
-				struct folio *new);
+void __swap_cache_replace_folio(struct swap_cluster_info *ci, struct folio *old, struct folio *new);
 
 /*
  * swap_cache_alloc_folio - order-0 swap-in preparation (was
@@ -662,13 +671,13 @@ void swap_range_free_notify(struct swap_info_struct *si, pgoff_t offset, unsigne
 /* ---- hibernation extents (hibernate.c) ---- */
 
 struct swsusp_extent {
-	pgoff_t start, end;	/* closed interval [start, end] */
+	pgoff_t start, end; /* closed interval [start, end] */
 };
 
 struct swsusp_extents {
 	struct uswap *sw;
 	unsigned type;
-	struct swsusp_extent *ext;	/* sorted, non-overlapping, arena memory */
+	struct swsusp_extent *ext; /* sorted, non-overlapping, arena memory */
 	unsigned nr, cap;
 };
 

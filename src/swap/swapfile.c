@@ -51,24 +51,42 @@ static inline bool cluster_is_usable(struct swap_cluster_info *ci, unsigned orde
 	return cluster_is_empty(ci) || order == ci->order;
 }
 
+/* The CPU this thread last allocated on: refreshed once per allocation. */
+static __thread unsigned alloc_cpu;
+
 static unsigned this_cpu(struct uswap *sw)
 {
 	int cpu = sched_getcpu();
 
-	return cpu < 0 ? 0 : (unsigned)cpu % sw->nr_cpus;
+	alloc_cpu = cpu < 0 ? 0 : (unsigned)cpu % sw->nr_cpus;
+	return alloc_cpu;
 }
 
 /* ---- device references ---- */
 
+/*
+ * Dekker-style with swapoff_finish(): the increment and the load of ->dead
+ * are sequentially consistent, as are the store of ->dead and the sum there,
+ * so either the reference is seen by the sum or the getter sees ->dead.
+ */
 static bool get_swap_device_info(struct swap_info_struct *si)
 {
-	unsigned int old = atomic_load_relaxed(&si->users);
+	long *n = &si->users[alloc_cpu % SWAP_USER_SHARDS].n;
 
-	do {
-		if (old & SWAP_USERS_DEAD)
-			return false;
-	} while (!atomic_cmpxchg_acquire(&si->users, &old, old + 1));
-	return true;
+	__atomic_fetch_add(n, 1, __ATOMIC_SEQ_CST);
+	if (likely(!__atomic_load_n(&si->dead, __ATOMIC_SEQ_CST)))
+		return true;
+	atomic_fetch_sub_release(n, 1);
+	return false;
+}
+
+static long swap_device_users(struct swap_info_struct *si)
+{
+	long sum = 0;
+
+	for (unsigned i = 0; i < SWAP_USER_SHARDS; i++)
+		sum += __atomic_load_n(&si->users[i].n, __ATOMIC_SEQ_CST);
+	return sum;
 }
 
 struct swap_info_struct *get_swap_device(struct uswap *sw, swp_entry_t entry)
@@ -90,7 +108,7 @@ struct swap_info_struct *get_swap_device(struct uswap *sw, swp_entry_t entry)
 
 void put_swap_device(struct swap_info_struct *si)
 {
-	atomic_fetch_sub_release(&si->users, 1);
+	atomic_fetch_sub_release(&si->users[alloc_cpu % SWAP_USER_SHARDS].n, 1);
 }
 
 /* ---- the avail list ---- */
@@ -101,7 +119,7 @@ static void __add_to_avail_list(struct uswap *sw, struct swap_info_struct *si)
 
 	lockdep_assert_held(&sw->swap_avail_lock);
 	/* After every device of higher or equal priority. */
-	list_for_each_entry(pos, &sw->swap_avail_head, avail_list) {
+	list_for_each_entry (pos, &sw->swap_avail_head, avail_list) {
 		if (pos->prio < si->prio) {
 			__list_add(&si->avail_list, pos->avail_list.prev, &pos->avail_list);
 			goto added;
@@ -118,7 +136,8 @@ static void add_to_avail_list(struct swap_info_struct *si)
 	struct uswap *sw = si->sw;
 
 	ulock_lock(&sw->swap_avail_lock);
-	if (!atomic_load_relaxed(&si->on_avail) && (atomic_load_relaxed(&si->flags) & SWP_WRITEOK) &&
+	if (!atomic_load_relaxed(&si->on_avail) &&
+	    (atomic_load_relaxed(&si->flags) & SWP_WRITEOK) &&
 	    atomic_load_relaxed(&si->inuse_pages) < si->pages)
 		__add_to_avail_list(sw, si);
 	ulock_unlock(&sw->swap_avail_lock);
@@ -132,15 +151,14 @@ static void del_from_avail_list(struct swap_info_struct *si, bool swapoff)
 	if (atomic_load_relaxed(&si->on_avail) &&
 	    (swapoff || atomic_load_relaxed(&si->inuse_pages) == si->pages)) {
 		list_del_init(&si->avail_list);
-		atomic_store_relaxed(&si->on_avail, false);
+		__atomic_store_n(&si->on_avail, false, __ATOMIC_SEQ_CST);
 		atomic_fetch_add_relaxed(&sw->avail_gen, 1);
 	}
 	ulock_unlock(&sw->swap_avail_lock);
 	if (swapoff)
 		return;
-	/* Pairs with the barrier in swap_range_free(): one of us sees the other. */
-	smp_mb();
-	if (atomic_load_relaxed(&si->inuse_pages) < si->pages)
+	/* Pairs with swap_range_free(): one of us sees the other's store. */
+	if (__atomic_load_n(&si->inuse_pages, __ATOMIC_SEQ_CST) < si->pages)
 		add_to_avail_list(si);
 }
 
@@ -171,10 +189,11 @@ static void swap_range_alloc(struct swap_info_struct *si, unsigned nr)
 static void swap_range_free(struct swap_info_struct *si, pgoff_t offset, unsigned nr)
 {
 	swap_range_free_notify(si, offset, nr);
-	atomic_fetch_sub_relaxed(&si->inuse_pages, nr);
 	atomic_fetch_add_relaxed(&si->sw->nr_swap_pages, (long)nr);
-	smp_mb();
-	if (!atomic_load_relaxed(&si->on_avail) && (atomic_load_relaxed(&si->flags) & SWP_WRITEOK))
+	/* Sequentially consistent: pairs with del_from_avail_list(). */
+	__atomic_fetch_sub(&si->inuse_pages, nr, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&si->on_avail, __ATOMIC_SEQ_CST) &&
+	    (atomic_load_relaxed(&si->flags) & SWP_WRITEOK))
 		add_to_avail_list(si);
 }
 
@@ -208,7 +227,7 @@ static struct swap_cluster_info *isolate_lock_cluster(struct swap_info_struct *s
 	struct swap_cluster_info *ci, *found = NULL;
 
 	ulock_lock(&si->lock);
-	list_for_each_entry(ci, list, list) {
+	list_for_each_entry (ci, list, list) {
 		if (!ulock_trylock(&ci->lock))
 			continue;
 		VM_BUG_ON(ci->flags == CLUSTER_FLAG_NONE);
@@ -266,6 +285,7 @@ static void free_cluster(struct swap_info_struct *si, struct swap_cluster_info *
 		move_cluster(si, ci, &si->free_clusters, CLUSTER_FLAG_FREE);
 }
 
+/* A cluster that regained free slots goes to NONFULL, where allocators look first. */
 static void partial_free_cluster(struct swap_info_struct *si, struct swap_cluster_info *ci)
 {
 	VM_BUG_ON(!ci->count || ci->count == SWAPFILE_CLUSTER);
@@ -273,7 +293,13 @@ static void partial_free_cluster(struct swap_info_struct *si, struct swap_cluste
 		move_cluster(si, ci, &si->nonfull_clusters[ci->order], CLUSTER_FLAG_NONFULL);
 }
 
-/* Put a cluster on the list its state calls for, after allocating from it. */
+/*
+ * Put a cluster on the list its state calls for, after allocating from it.
+ * Unlike Linux, a partly used cluster that is already on NONFULL (reached
+ * through a cursor) stays there instead of moving to FRAG: allocation and
+ * free alternating on a cursor's cluster would otherwise move it between two
+ * lists under si->lock on every operation.
+ */
 static void relocate_cluster(struct swap_info_struct *si, struct swap_cluster_info *ci)
 {
 	lockdep_assert_held(&ci->lock);
@@ -283,7 +309,7 @@ static void relocate_cluster(struct swap_info_struct *si, struct swap_cluster_in
 		if (ci->flags != CLUSTER_FLAG_FREE)
 			free_cluster(si, ci);
 	} else if (ci->count != SWAPFILE_CLUSTER) {
-		if (ci->flags != CLUSTER_FLAG_FRAG)
+		if (ci->flags != CLUSTER_FLAG_FRAG && ci->flags != CLUSTER_FLAG_NONFULL)
 			move_cluster(si, ci, &si->frag_clusters[ci->order], CLUSTER_FLAG_FRAG);
 	} else if (ci->flags != CLUSTER_FLAG_FULL) {
 		move_cluster(si, ci, &si->full_clusters, CLUSTER_FLAG_FULL);
@@ -297,7 +323,8 @@ static void swap_do_scheduled_discard(struct swap_info_struct *si)
 
 	for (;;) {
 		ulock_lock(&si->lock);
-		ci = list_first_entry_or_null(&si->discard_clusters, struct swap_cluster_info, list);
+		ci = list_first_entry_or_null(&si->discard_clusters, struct swap_cluster_info,
+					      list);
 		ulock_unlock(&si->lock);
 		if (!ci)
 			return;
@@ -323,8 +350,7 @@ static void swap_do_scheduled_discard(struct swap_info_struct *si)
 
 /* ---- counts ---- */
 
-unsigned int __swap_count(struct swap_info_struct *si, struct swap_cluster_info *ci,
-			  pgoff_t offset)
+unsigned int __swap_count(struct swap_info_struct *si, struct swap_cluster_info *ci, pgoff_t offset)
 {
 	unsigned char c = swap_map_get(si, offset);
 
@@ -540,7 +566,7 @@ static void record_cursor(struct swap_info_struct *si, unsigned order, pgoff_t n
 			  unsigned long gen)
 {
 	if (atomic_load_relaxed(&si->flags) & SWP_SOLIDSTATE) {
-		struct percpu_swap_cluster *pcp = &si->sw->pcp[this_cpu(si->sw)];
+		struct percpu_swap_cluster *pcp = &si->sw->pcp[alloc_cpu];
 
 		atomic_store_relaxed(&pcp->si[order], si);
 		atomic_store_relaxed(&pcp->offset[order], next);
@@ -742,7 +768,7 @@ static pgoff_t swap_alloc_slow(struct uswap *sw, struct folio *folio, unsigned o
 
 	ulock_lock(&sw->swap_avail_lock);
 start_over:
-	list_for_each_entry_safe(si, next, &sw->swap_avail_head, avail_list) {
+	list_for_each_entry_safe (si, next, &sw->swap_avail_head, avail_list) {
 		swap_avail_requeue(sw, si);
 		ulock_unlock(&sw->swap_avail_lock);
 		if (get_swap_device_info(si)) {
@@ -757,7 +783,8 @@ start_over:
 		}
 		ulock_lock(&sw->swap_avail_lock);
 		/* The list may have changed while unlocked. */
-		if (&next->avail_list != &sw->swap_avail_head && !atomic_load_relaxed(&next->on_avail)) {
+		if (&next->avail_list != &sw->swap_avail_head &&
+		    !atomic_load_relaxed(&next->on_avail)) {
 			if (restarts++ < 2 * MAX_SWAPFILES)
 				goto start_over;
 			break;
@@ -793,14 +820,14 @@ static swp_entry_t folio_swap_range(struct folio *folio, struct page *subpage, u
 	swp_entry_t entry = folio_swap_entry(folio);
 
 	if (WARN_ON_ONCE(!folio_test_locked(folio)) || WARN_ON_ONCE(!folio_test_swapcache(folio)))
-		return (swp_entry_t){ 0 };
+		return (swp_entry_t){0};
 	lockdep_assert_held(&folio->lock);
 	*nr = folio_nr_pages(folio);
 	if (subpage) {
 		unsigned long idx = folio_page_idx(folio, subpage);
 
 		if (WARN_ON_ONCE(idx >= *nr))
-			return (swp_entry_t){ 0 };
+			return (swp_entry_t){0};
 		entry.val += idx;
 		*nr = 1;
 	}
@@ -811,8 +838,8 @@ static swp_entry_t folio_swap_range(struct folio *folio, struct page *subpage, u
 static bool cluster_holds_folio(struct swap_cluster_info *ci, swp_entry_t entry,
 				struct folio *folio)
 {
-	return ci->table &&
-	       __swap_table_get(ci, swap_cluster_offset(swp_offset(entry))) == folio_to_swp_tb(folio);
+	return ci->table && __swap_table_get(ci, swap_cluster_offset(swp_offset(entry))) ==
+				    folio_to_swp_tb(folio);
 }
 
 int folio_dup_swap(struct folio *folio, struct page *subpage)
@@ -1033,14 +1060,14 @@ swp_entry_t swap_alloc_hibernation_slot(struct uswap *sw, unsigned type)
 	pgoff_t offset = 0;
 
 	if (type >= MAX_SWAPFILES)
-		return (swp_entry_t){ 0 };
+		return (swp_entry_t){0};
 	si = atomic_load_acquire(&sw->swap_info[type]);
 	if (!si || !get_swap_device_info(si))
-		return (swp_entry_t){ 0 };
+		return (swp_entry_t){0};
 	if (atomic_load_relaxed(&si->flags) & SWP_WRITEOK)
 		offset = cluster_alloc_swap_entry(si, 0, NULL);
 	put_swap_device(si);
-	return offset ? swp_entry(type, offset) : (swp_entry_t){ 0 };
+	return offset ? swp_entry(type, offset) : (swp_entry_t){0};
 }
 
 void swap_free_hibernation_slot(struct uswap *sw, swp_entry_t entry)
@@ -1181,7 +1208,7 @@ int swapon(struct uswap *sw, struct swap_dev *dev, int prio)
 			err = -ENOMEM;
 			goto out_unlock;
 		}
-		si->users = SWAP_USERS_DEAD;
+		si->dead = true;
 	}
 	si->sw = sw;
 	si->type = type;
@@ -1221,7 +1248,7 @@ int swapon(struct uswap *sw, struct swap_dev *dev, int prio)
 	atomic_fetch_add_relaxed(&sw->nr_swap_pages, (long)si->pages);
 	if (type >= sw->nr_swapfiles)
 		sw->nr_swapfiles = type + 1;
-	atomic_store_release(&si->users, 0U);
+	__atomic_store_n(&si->dead, false, __ATOMIC_SEQ_CST);
 	atomic_store_release(&sw->swap_info[type], si);
 	add_to_avail_list(si);
 	ulock_unlock(&sw->swap_lock);
@@ -1287,8 +1314,6 @@ int swapoff_finish(struct uswap *sw, unsigned type)
 {
 	struct swap_info_struct *si;
 	struct swap_dev *dev;
-	unsigned int users;
-
 	ulock_lock(&sw->swap_lock);
 	si = swap_info_get_used(sw, type);
 	if (!si || (atomic_load_relaxed(&si->flags) & SWP_WRITEOK)) {
@@ -1300,9 +1325,9 @@ int swapoff_finish(struct uswap *sw, unsigned type)
 		return -EBUSY;
 	}
 	/* No new users; wait for the ones in flight. */
-	atomic_fetch_or_acq_rel(&si->users, SWAP_USERS_DEAD);
-	while ((users = atomic_load_acquire(&si->users)) != SWAP_USERS_DEAD) {
-		struct timespec ts = { 0, 50000 };
+	__atomic_store_n(&si->dead, true, __ATOMIC_SEQ_CST);
+	while (swap_device_users(si)) {
+		struct timespec ts = {0, 50000};
 
 		nanosleep(&ts, NULL);
 	}
