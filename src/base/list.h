@@ -13,7 +13,10 @@ struct list_head {
 	struct list_head *next, *prev;
 };
 
-#define LIST_HEAD_INIT(name) { &(name), &(name) }
+#define LIST_HEAD_INIT(name)                                                                       \
+	{                                                                                          \
+		&(name), &(name)                                                                   \
+	}
 
 static inline void INIT_LIST_HEAD(struct list_head *h)
 {
@@ -63,22 +66,30 @@ static inline bool list_empty(const struct list_head *h)
 	return h->next == h;
 }
 
-#define list_entry(ptr, type, member) container_of(ptr, type, member)
+#define list_entry(ptr, type, member)	     container_of(ptr, type, member)
 #define list_first_entry(head, type, member) list_entry((head)->next, type, member)
-#define list_first_entry_or_null(head, type, member) \
+#define list_first_entry_or_null(head, type, member)                                               \
 	(list_empty(head) ? NULL : list_first_entry(head, type, member))
 
 #define list_for_each(pos, head) for (pos = (head)->next; pos != (head); pos = pos->next)
-#define list_for_each_safe(pos, n, head) \
+#define list_for_each_safe(pos, n, head)                                                           \
 	for (pos = (head)->next, n = pos->next; pos != (head); pos = n, n = pos->next)
-#define list_for_each_entry(pos, head, member)                              \
-	for (pos = list_entry((head)->next, __typeof__(*pos), member);       \
-	     &pos->member != (head);                                         \
-	     pos = list_entry(pos->member.next, __typeof__(*pos), member))
-#define list_for_each_entry_safe(pos, n, head, member)                      \
-	for (pos = list_entry((head)->next, __typeof__(*pos), member),       \
-	    n = list_entry(pos->member.next, __typeof__(*pos), member);      \
-	     &pos->member != (head);                                         \
-	     pos = n, n = list_entry(n->member.next, __typeof__(*n), member))
+/*
+ * The entry iterators walk list_head pointers and only turn a node into its
+ * entry once it is known not to be the head: the head is not an entry, and
+ * touching a member through it is undefined behaviour.
+ */
+#define list_for_each_entry(pos, head, member)                                                     \
+	for (struct list_head *__p = (head)->next;                                                 \
+	     __p != (head) && ((pos) = list_entry(__p, __typeof__(*(pos)), member), 1);            \
+	     __p = __p->next)
+
+/* Safe against removal of pos; n is the next entry, or NULL at the end. */
+#define list_for_each_entry_safe(pos, n, head, member)                                             \
+	for (struct list_head *__p = (head)->next, *__n = __p->next;                               \
+	     __p != (head) &&                                                                      \
+	     ((pos) = list_entry(__p, __typeof__(*(pos)), member),                                 \
+	     (n) = __n != (head) ? list_entry(__n, __typeof__(*(n)), member) : NULL, 1);           \
+	     __p = __n, __n = __p->next)
 
 #endif /* USWAP_BASE_LIST_H */

@@ -783,8 +783,7 @@ start_over:
 		}
 		ulock_lock(&sw->swap_avail_lock);
 		/* The list may have changed while unlocked. */
-		if (&next->avail_list != &sw->swap_avail_head &&
-		    !atomic_load_relaxed(&next->on_avail)) {
+		if (next && !atomic_load_relaxed(&next->on_avail)) {
 			if (restarts++ < 2 * MAX_SWAPFILES)
 				goto start_over;
 			break;
