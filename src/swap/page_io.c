@@ -88,13 +88,18 @@ static bool folio_is_zero_filled(struct folio *folio)
 	return mem_is_zero(folio->data, folio_size(folio));
 }
 
-/* PMD-sized folios count as THP, like the kernel's count_swpout_vm_event(). */
+/*
+ * Large folios count as THP I/O. The kernel counts PMD-sized folios in
+ * thp_swpin/thp_swpout and smaller ones in per-order mTHP statistics; uswap
+ * has no per-order statistics, so every large folio counts here, once, and
+ * nowhere else.
+ */
 static void count_swap_io(struct folio *folio, enum vm_event_item pages, enum vm_event_item thp,
 			  unsigned long nr)
 {
 	struct vm_event_state *ev = sw_events(folio->sw);
 
-	if (folio->order == HPAGE_PMD_ORDER)
+	if (folio_test_large(folio))
 		count_vm_event(ev, thp);
 	count_vm_events(ev, pages, nr);
 }
