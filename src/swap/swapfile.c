@@ -651,15 +651,14 @@ static void swap_reclaim_full_clusters(struct swap_info_struct *si)
 	while (to_scan-- && (ci = isolate_lock_cluster(si, &si->full_clusters))) {
 		pgoff_t base = cluster_offset(si, ci);
 
-		for (pgoff_t off = base; off < base + SWAPFILE_CLUSTER; off++) {
+		/* A cluster of bad slots only has no table and nothing to reclaim. */
+		for (pgoff_t off = base; ci->table && off < base + SWAPFILE_CLUSTER; off++) {
 			if (swap_map_get(si, off) ||
 			    !swp_tb_is_folio(__swap_table_get(ci, swap_cluster_offset(off))))
 				continue;
 			ulock_unlock(&ci->lock);
 			__try_to_reclaim_swap(si, off, TTRS_ANYWAY);
 			ulock_lock(&ci->lock);
-			if (!ci->table)
-				break;
 		}
 		relocate_cluster(si, ci);
 		ulock_unlock(&ci->lock);
