@@ -28,6 +28,7 @@
 #include "../base/atomic.h"
 #include "../base/compiler.h"
 #include "../base/list.h"
+#include "../base/percpu.h"
 #include "../base/lock.h"
 #include "../base/refcount.h"
 #include "../base/stats.h"
@@ -302,15 +303,11 @@ enum {
 };
 
 /*
- * get_swap_device() references, sharded by CPU so that allocating threads on
+ * get_swap_device() references, sharded by thread so that threads on
  * different CPUs do not bounce one cache line (percpu_ref in the kernel).
  * A reference may be dropped on another shard than it was taken on: only
  * the sum means anything, and only once the device is marked dead.
  */
-#define SWAP_USER_SHARDS 16
-struct swap_user_shard {
-	long n;
-} __attribute__((aligned(64)));
 
 struct swap_info_struct {
 	struct uswap *sw;
@@ -321,7 +318,7 @@ struct swap_info_struct {
 	unsigned long pages;	   /* usable slots */
 	unsigned long inuse_pages; /* slots allocated or cached (atomic) */
 	bool dead;		   /* no new get_swap_device() references */
-	struct swap_user_shard users[SWAP_USER_SHARDS];
+	struct shard_long users[NR_SHARDS];
 	unsigned char *swap_map; /* one count byte per slot, under ci->lock */
 	unsigned long *zeromap;	 /* page_io: slots whose page is all zero */
 	struct swap_cluster_info *cluster_info;
@@ -361,9 +358,9 @@ struct uswap {
 	int least_priority;				   /* default priority: -1, -2, ... */
 	struct ulock swap_avail_lock;			   /* protects swap_avail_head */
 	struct list_head swap_avail_head;		   /* devices by prio, high first */
-	unsigned long avail_gen; /* bumped when the avail list's members change */
-	long nr_swap_pages;	 /* free slots, all devices (atomic) */
-	long total_swap_pages;	 /* usable slots, all devices (atomic) */
+	unsigned long avail_gen;	     /* bumped when the avail list's members change */
+	struct percpu_counter nr_swap_pages; /* free slots, all devices */
+	long total_swap_pages;		     /* usable slots, all devices (atomic) */
 	unsigned nr_cpus;
 	struct percpu_swap_cluster pcp[USWAP_MAX_CPUS];
 	void *mm; /* the mm layer's per-engine state */
@@ -458,13 +455,13 @@ static inline unsigned swap_cluster_offset(pgoff_t offset)
 /* Return: true if more than half of all swap is in use. */
 static inline bool vm_swap_full(struct uswap *sw)
 {
-	return atomic_load_relaxed(&sw->nr_swap_pages) * 2 <
+	return percpu_counter_sum(&sw->nr_swap_pages) * 2 <
 	       atomic_load_relaxed(&sw->total_swap_pages);
 }
 
 static inline long get_nr_swap_pages(struct uswap *sw)
 {
-	return atomic_load_relaxed(&sw->nr_swap_pages);
+	return percpu_counter_sum(&sw->nr_swap_pages);
 }
 
 /* ---- the entry lifecycle (swapfile.c), KERNEL-REFERENCE §4 ---- */

@@ -608,6 +608,9 @@ static pgoff_t alloc_swap_scan_cluster(struct swap_info_struct *si, struct swap_
 			if (!ok)
 				continue;
 		}
+		/* swapoff_begin() waits for this lock after clearing the flag. */
+		if (!(atomic_load_relaxed(&si->flags) & SWP_WRITEOK))
+			goto out;
 		cluster_alloc_range(si, ci, folio, offset, order);
 		found = offset;
 		offset += nr;
@@ -1285,6 +1288,15 @@ int swapoff_begin(struct uswap *sw, unsigned type)
 	}
 	atomic_fetch_and_acq_rel(&si->flags, ~(unsigned long)SWP_WRITEOK);
 	del_from_avail_list(si, true);
+	/*
+	 * Drain in-flight allocations: they check SWP_WRITEOK under the cluster
+	 * lock before taking slots, so once every cluster lock has been free
+	 * after the flag was cleared, no slot can be allocated any more.
+	 */
+	for (unsigned long i = 0; i < si->nr_clusters; i++) {
+		ulock_lock(&si->cluster_info[i].lock);
+		ulock_unlock(&si->cluster_info[i].lock);
+	}
 	/* Slots in use come back to nr_swap_pages as they are freed. */
 	atomic_fetch_sub_relaxed(&sw->nr_swap_pages, (long)si->pages);
 	atomic_fetch_sub_relaxed(&sw->total_swap_pages, (long)si->pages);
