@@ -91,6 +91,8 @@ static const char *rank_name(unsigned rank)
 		return "mm";
 	case LOCK_RANK_FOLIO:
 		return "folio";
+	case LOCK_RANK_ANON_VMA:
+		return "anon_vma";
 	case LOCK_RANK_PTL:
 		return "page-table";
 	case LOCK_RANK_LRU:

@@ -12,8 +12,9 @@
  * Lock order (written once, here): every lock has a rank, and a thread may
  * only block on a lock whose rank is higher than every lock it holds:
  *
- *   folio lock -> page-table lock -> global cursor -> cluster lock
- *     -> device lock -> avail list lock -> backend locks -> pool / arena
+ *   folio lock -> anon_vma lock -> page-table lock -> global cursor
+ *     -> cluster lock -> device lock -> avail list lock -> backend locks
+ *     -> pool / arena
  *
  * trylock never blocks, so it may be taken out of order (it is how the
  * allocator reclaims other folios while holding one). With USWAP_DEBUG, a
@@ -30,6 +31,7 @@
 enum lock_rank {
 	LOCK_RANK_MM = 5, /* model: address-space structure lock */
 	LOCK_RANK_FOLIO = 10,
+	LOCK_RANK_ANON_VMA = 15, /* mm: rmap walks, under a folio lock, over PTLs */
 	LOCK_RANK_PTL = 20,
 	LOCK_RANK_LRU = 25,
 	LOCK_RANK_GLOBAL_CURSOR = 30,
