@@ -71,7 +71,7 @@ static unsigned this_cpu(struct uswap *sw)
  */
 static bool get_swap_device_info(struct swap_info_struct *si)
 {
-	long *n = &si->users[alloc_cpu % SWAP_USER_SHARDS].n;
+	long *n = &si->users[this_shard()].n;
 
 	__atomic_fetch_add(n, 1, __ATOMIC_SEQ_CST);
 	if (likely(!__atomic_load_n(&si->dead, __ATOMIC_SEQ_CST)))
@@ -84,7 +84,7 @@ static long swap_device_users(struct swap_info_struct *si)
 {
 	long sum = 0;
 
-	for (unsigned i = 0; i < SWAP_USER_SHARDS; i++)
+	for (unsigned i = 0; i < NR_SHARDS; i++)
 		sum += __atomic_load_n(&si->users[i].n, __ATOMIC_SEQ_CST);
 	return sum;
 }
@@ -108,7 +108,7 @@ struct swap_info_struct *get_swap_device(struct uswap *sw, swp_entry_t entry)
 
 void put_swap_device(struct swap_info_struct *si)
 {
-	atomic_fetch_sub_release(&si->users[alloc_cpu % SWAP_USER_SHARDS].n, 1);
+	atomic_fetch_sub_release(&si->users[this_shard()].n, 1);
 }
 
 /* ---- the avail list ---- */
@@ -179,9 +179,12 @@ static void swap_avail_requeue(struct uswap *sw, struct swap_info_struct *si)
 
 /* ---- slot accounting ---- */
 
+/* Per-thread slack of the free-slot counter before it is folded. */
+#define NR_SWAP_PAGES_BATCH 64
+
 static void swap_range_alloc(struct swap_info_struct *si, unsigned nr)
 {
-	atomic_fetch_sub_relaxed(&si->sw->nr_swap_pages, (long)nr);
+	percpu_counter_add(&si->sw->nr_swap_pages, -(long)nr, NR_SWAP_PAGES_BATCH);
 	if (atomic_add_return_relaxed(&si->inuse_pages, nr) == si->pages)
 		del_from_avail_list(si, false);
 }
@@ -189,7 +192,7 @@ static void swap_range_alloc(struct swap_info_struct *si, unsigned nr)
 static void swap_range_free(struct swap_info_struct *si, pgoff_t offset, unsigned nr)
 {
 	swap_range_free_notify(si, offset, nr);
-	atomic_fetch_add_relaxed(&si->sw->nr_swap_pages, (long)nr);
+	percpu_counter_add(&si->sw->nr_swap_pages, (long)nr, NR_SWAP_PAGES_BATCH);
 	/* Sequentially consistent: pairs with del_from_avail_list(). */
 	__atomic_fetch_sub(&si->inuse_pages, nr, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&si->on_avail, __ATOMIC_SEQ_CST) &&
@@ -497,7 +500,6 @@ static bool cluster_scan_range(struct swap_info_struct *si, struct swap_cluster_
 			       pgoff_t offset, unsigned nr, bool *need_reclaim)
 {
 	unsigned ci_off = swap_cluster_offset(offset);
-	bool full = vm_swap_full(si->sw);
 
 	for (unsigned i = 0; i < nr; i++) {
 		unsigned long tb = __swap_table_get(ci, ci_off + i);
@@ -506,7 +508,8 @@ static bool cluster_scan_range(struct swap_info_struct *si, struct swap_cluster_
 			return false;
 		if (!swp_tb_is_folio(tb))
 			continue;
-		if (!full)
+		/* Summing the free-slot counter costs: only ask at a cache-only slot. */
+		if (!*need_reclaim && !vm_swap_full(si->sw))
 			return false;
 		*need_reclaim = true;
 	}
@@ -1246,7 +1249,7 @@ int swapon(struct uswap *sw, struct swap_dev *dev, int prio)
 	if (dev->flags & SWAP_DEV_STABLE_WRITES)
 		si->flags |= SWP_STABLE_WRITES;
 	atomic_fetch_add_relaxed(&sw->total_swap_pages, (long)si->pages);
-	atomic_fetch_add_relaxed(&sw->nr_swap_pages, (long)si->pages);
+	percpu_counter_add(&sw->nr_swap_pages, (long)si->pages, NR_SWAP_PAGES_BATCH);
 	if (type >= sw->nr_swapfiles)
 		sw->nr_swapfiles = type + 1;
 	__atomic_store_n(&si->dead, false, __ATOMIC_SEQ_CST);
@@ -1298,7 +1301,7 @@ int swapoff_begin(struct uswap *sw, unsigned type)
 		ulock_unlock(&si->cluster_info[i].lock);
 	}
 	/* Slots in use come back to nr_swap_pages as they are freed. */
-	atomic_fetch_sub_relaxed(&sw->nr_swap_pages, (long)si->pages);
+	percpu_counter_add(&sw->nr_swap_pages, -(long)si->pages, NR_SWAP_PAGES_BATCH);
 	atomic_fetch_sub_relaxed(&sw->total_swap_pages, (long)si->pages);
 out:
 	ulock_unlock(&sw->swap_lock);
@@ -1312,7 +1315,7 @@ void swapoff_abort(struct uswap *sw, unsigned type)
 	ulock_lock(&sw->swap_lock);
 	si = swap_info_get_used(sw, type);
 	if (si && !(atomic_load_relaxed(&si->flags) & SWP_WRITEOK)) {
-		atomic_fetch_add_relaxed(&sw->nr_swap_pages, (long)si->pages);
+		percpu_counter_add(&sw->nr_swap_pages, (long)si->pages, NR_SWAP_PAGES_BATCH);
 		atomic_fetch_add_relaxed(&sw->total_swap_pages, (long)si->pages);
 		atomic_fetch_or_acq_rel(&si->flags, (unsigned long)SWP_WRITEOK);
 		add_to_avail_list(si);
