@@ -345,8 +345,10 @@ static void swap_do_scheduled_discard(struct swap_info_struct *si)
 		if (si->dev->ops->discard)
 			si->dev->ops->discard(si->dev, cluster_offset(si, ci), SWAPFILE_CLUSTER);
 
+		/* Empty and isolated: free now (relocate_cluster() would queue it again). */
 		ulock_lock(&ci->lock);
-		relocate_cluster(si, ci);
+		VM_BUG_ON(ci->count || ci->table);
+		move_cluster(si, ci, &si->free_clusters, CLUSTER_FLAG_FREE);
 		ulock_unlock(&ci->lock);
 	}
 }
