@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.h - the uswap command: subcommands, exit codes, argument parsing
+ * helpers and the printers that show an engine's state everywhere.
+ *
+ * Exit codes (documented in `uswap --help`):
+ *   0  success
+ *   1  runtime failure: a file could not be read or written, a header is
+ *      malformed, the engine or a device failed, a benchmark verify failed
+ *   2  usage error: unknown subcommand or option, bad or missing argument
+ *
+ * Every message for the user goes to stderr as "uswap SUBCOMMAND: what went
+ * wrong"; results go to stdout.
+ *
+ * Owns: declarations. Locking: the printers read engine state with relaxed
+ * atomics and no locks: exact when the engine is quiescent, a snapshot
+ * otherwise.
+ */
+#ifndef USWAP_CLI_H
+#define USWAP_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/compiler.h"
+
+struct uswap;
+struct swap_info_struct;
+struct swap_header_info;
+
+enum {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_FAIL = 1,
+	CLI_EXIT_USAGE = 2,
+};
+
+/* ---- messages (util.c) ---- */
+
+/* The subcommand running, for messages ("mkswap"); NULL for the top level. */
+extern const char *cli_subcommand;
+
+/*
+ * cli_error - print "uswap SUB: message" and a newline to stderr.
+ * Context: any.
+ */
+void cli_error(const char *fmt, ...) __printf(1, 2);
+
+/*
+ * cli_usage_error - print "uswap SUB: message" and a pointer to --help.
+ * Context: any. Return: CLI_EXIT_USAGE, for `return cli_usage_error(...)`.
+ */
+int cli_usage_error(const char *fmt, ...) __printf(1, 2);
+
+/* ---- argument parsing (util.c) ---- */
+
+/*
+ * cli_bad_option - the usage error for what getopt_long() returned as @c
+ * ('?' unknown option, ':' missing argument: optstrings start with ':').
+ * Context: right after getopt_long(). Return: CLI_EXIT_USAGE.
+ */
+int cli_bad_option(int c, char **argv);
+
+/*
+ * cli_parse_size - a byte count: digits with an optional K, M, G or T suffix
+ * (powers of 1024, case-insensitive, optionally followed by "B" or "iB").
+ * Context: any. Return: 0 and *bytes, -EINVAL (not a size) or -ERANGE
+ * (does not fit in 64 bits).
+ */
+int cli_parse_size(const char *s, uint64_t *bytes);
+
+/*
+ * cli_parse_ulong - a decimal number in [lo, hi].
+ * Context: any. Return: 0 and *val, -EINVAL (not a number) or -ERANGE.
+ */
+int cli_parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigned long *val);
+
+/*
+ * cli_parse_uuid - "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", hex digits in
+ * either case, into 16 bytes in the order written (RFC 4122).
+ * Context: any. Return: 0, or -EINVAL if @s is not exactly that.
+ */
+int cli_parse_uuid(const char *s, uint8_t uuid[16]);
+
+/* Write @uuid as 36 characters and a NUL into @out. Context: any. */
+void cli_format_uuid(const uint8_t uuid[16], char out[37]);
+
+/*
+ * cli_format_bytes - @bytes for people: "512 B", "4 KiB", "1.5 GiB".
+ * Context: any. Return: @buf.
+ */
+char *cli_format_bytes(uint64_t bytes, char *buf, size_t len);
+
+/* ---- devices and engines (device.c) ---- */
+
+enum cli_dev_kind {
+	CLI_DEV_ZRAM = 0,
+	CLI_DEV_FILE,
+};
+
+/* What --device and --comp chose. */
+struct cli_dev_spec {
+	enum cli_dev_kind kind;
+	const char *path;    /* CLI_DEV_FILE: the swap file */
+	int algo;	     /* enum zram_algo */
+	uint64_t zram_bytes; /* CLI_DEV_ZRAM: device size */
+	uint64_t zram_limit; /* CLI_DEV_ZRAM: mem_limit, 0 = none */
+};
+
+/*
+ * cli_parse_device - "zram" or "file:PATH" into @spec (other fields kept).
+ * Context: any. Return: 0, or -EINVAL.
+ */
+int cli_parse_device(const char *s, struct cli_dev_spec *spec);
+
+/*
+ * cli_parse_comp - "lz4" or "zstd" into spec->algo.
+ * Context: any. Return: 0, or -EINVAL.
+ */
+int cli_parse_comp(const char *s, struct cli_dev_spec *spec);
+
+/* A name for a zram algorithm ("lz4", "zstd"). Context: any. */
+const char *cli_comp_name(int algo);
+
+/*
+ * cli_swapon - make the device @spec describes and put it into service on
+ * @sw. A message naming the problem goes to @err.
+ * Context: may sleep (I/O). Return: the swap type (>= 0) or a negative errno.
+ */
+int cli_swapon(struct uswap *sw, const struct cli_dev_spec *spec, char *err, size_t errlen);
+
+/*
+ * cli_engine_create - an engine for the command line (private arena of
+ * 64 GiB of address space, touched only as used).
+ * Context: any. Return: 0 and *out, or a negative errno.
+ */
+int cli_engine_create(struct uswap **out);
+
+/*
+ * cli_swapoff_all - take every device out of service and destroy it.
+ * Context: every slot must be free (no folio, no count).
+ * Return: 0, or the first error of swapoff.
+ */
+int cli_swapoff_all(struct uswap *sw);
+
+/* ---- printers (stat.c, clusters.c) ---- */
+
+/*
+ * cli_print_stat - the engine's state as uswap shows it everywhere: a
+ * /proc/swaps-like device table (sizes in KiB), the event counters with
+ * /proc/vmstat names, and for each zram device its mm_stat-like figures.
+ * Context: any; a snapshot while the engine runs.
+ */
+void cli_print_stat(FILE *out, struct uswap *sw);
+
+/*
+ * cli_print_swaps - only the device table of cli_print_stat().
+ * Context: any.
+ */
+void cli_print_swaps(FILE *out, struct uswap *sw);
+
+/*
+ * cli_print_clusters - the cluster map of device @si: one character per
+ * cluster for its list ('.' free, 'n' nonfull, 'f' frag, '#' full,
+ * 'd' discard, '?' isolated), a row of allocation orders below, a legend
+ * and per-state totals.
+ * Context: the device is in service; exact only when nothing allocates.
+ */
+void cli_print_clusters(FILE *out, struct swap_info_struct *si);
+
+/*
+ * cli_print_header - the facts of the swap header of @path on stdout: all of
+ * them, or (@brief) one line, as after mkswap. Problems (unreadable file,
+ * malformed header with the parser's reason) go to stderr.
+ * Context: may sleep (I/O). Return: 0, or a negative errno.
+ */
+int cli_print_header(const char *path, bool brief);
+
+/*
+ * cli_stat_demo - the small workload of `uswap stat --demo` on @sw (a device
+ * in service): swap pages out, read some back and check them, print the
+ * state with cli_print_stat() to @out while the rest is still swapped out,
+ * then release every slot.
+ * Context: may sleep. Return: 0, or a negative errno (-EIO: a page came
+ * back different).
+ */
+int cli_stat_demo(struct uswap *sw, FILE *out);
+
+/* ---- subcommands ---- */
+
+int cmd_mkswap(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif /* USWAP_CLI_H */

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mkswap.c - `uswap mkswap FILE SIZE [-L label] [-U uuid]`: format a swap
+ * file in util-linux mkswap's SWAPSPACE2 format through dev/file, then read
+ * the header back and show what was written.
+ *
+ * Owns: nothing. Locking: none (single-threaded).
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dev/file.h"
+
+static const char mkswap_usage[] =
+	"Usage: uswap mkswap FILE SIZE [-L LABEL] [-U UUID]\n"
+	"\n"
+	"Make FILE a swap file of SIZE bytes (K, M, G or T suffix, powers of 1024;\n"
+	"rounded down to whole 4 KiB pages, at least 40K) in the SWAPSPACE2 format of\n"
+	"util-linux mkswap: the kernel's swapon and uswap both accept it. The file is\n"
+	"created or truncated with mode 0600 and every block is allocated (a swap\n"
+	"file must have no holes). An existing FILE must be a regular file.\n"
+	"\n"
+	"Options:\n"
+	"  -L, --label LABEL  volume label, at most 16 bytes\n"
+	"  -U, --uuid UUID    xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (default: random)\n"
+	"  -h, --help         this text\n"
+	"\n"
+	"Exit status: 0 ok, 1 runtime failure (I/O, no space), 2 usage error.\n";
+
+/* A header-sized file larger than 2^32 pages cannot be described. */
+#define MKSWAP_MAX_BYTES (((uint64_t)UINT32_MAX + 1) * PAGE_SIZE)
+
+static int refuse_existing(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return 0;
+	if (!S_ISREG(st.st_mode)) {
+		cli_error("%s: not a regular file (uswap mkswap only makes swap files)", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cmd_mkswap(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"label", required_argument, NULL, 'L'},
+		{"uuid", required_argument, NULL, 'U'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *label = NULL, *path;
+	uint8_t uuid[SWAP_HEADER_UUID_LEN];
+	bool have_uuid = false;
+	uint64_t size;
+	char buf[32];
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, ":L:U:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'L':
+			if (strlen(optarg) > SWAP_HEADER_LABEL_LEN)
+				return cli_usage_error("label '%s' is %zu bytes long: at most %d "
+						       "fit in a swap header",
+						       optarg, strlen(optarg),
+						       SWAP_HEADER_LABEL_LEN);
+			label = optarg;
+			break;
+		case 'U':
+			if (cli_parse_uuid(optarg, uuid))
+				return cli_usage_error("bad UUID '%s': expected "
+						       "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx "
+						       "(hex digits)",
+						       optarg);
+			have_uuid = true;
+			break;
+		case 'h':
+			fputs(mkswap_usage, stdout);
+			return CLI_EXIT_OK;
+		default:
+			return cli_bad_option(c, argv);
+		}
+	}
+	if (argc - optind < 2)
+		return cli_usage_error(argc == optind ? "missing FILE and SIZE" : "missing SIZE");
+	if (argc - optind > 2)
+		return cli_usage_error("unexpected argument '%s'", argv[optind + 2]);
+	path = argv[optind];
+	ret = cli_parse_size(argv[optind + 1], &size);
+	if (ret)
+		return cli_usage_error("bad SIZE '%s': %s", argv[optind + 1],
+				       ret == -ERANGE ? "too large"
+						      : "expected digits with an optional K, M, "
+							"G or T suffix");
+	if (size / PAGE_SIZE < SWAP_HEADER_MIN_PAGES)
+		return cli_usage_error("SIZE %s is too small: a swap file needs at least %d "
+				       "pages (%luK)",
+				       argv[optind + 1], SWAP_HEADER_MIN_PAGES,
+				       SWAP_HEADER_MIN_PAGES * PAGE_SIZE / 1024);
+	if (size > MKSWAP_MAX_BYTES)
+		return cli_usage_error("SIZE %s is too large: a swap header describes at most "
+				       "2^32 pages (%s)",
+				       argv[optind + 1],
+				       cli_format_bytes(MKSWAP_MAX_BYTES, buf, sizeof(buf)));
+	if (refuse_existing(path))
+		return CLI_EXIT_FAIL;
+
+	ret = swapfile_format(path, size, label, have_uuid ? uuid : NULL, NULL, 0);
+	if (ret) {
+		cli_error("%s: cannot make a swap file: %s", path, strerror(-ret));
+		return CLI_EXIT_FAIL;
+	}
+	return cli_print_header(path, true) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
