@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_cli_util.c - the uswap command's parsers and printers, called
+ * directly: sizes, numbers, UUIDs, device specs, byte formatting, the stat
+ * format and the cluster map.
+ *
+ * Owns: nothing. Locking: single-threaded.
+ */
+#include "test.h"
+
+#include <errno.h>
+
+#include "cli/cli.h"
+#include "dev/zram.h"
+
+TEST(size_plain_and_suffixes)
+{
+	uint64_t v = 0;
+
+	CHECK_EQ(cli_parse_size("4096", &v), 0);
+	CHECK_EQ(v, 4096);
+	CHECK_EQ(cli_parse_size("64K", &v), 0);
+	CHECK_EQ(v, 64 << 10);
+	CHECK_EQ(cli_parse_size("3m", &v), 0);
+	CHECK_EQ(v, 3 << 20);
+	CHECK_EQ(cli_parse_size("2G", &v), 0);
+	CHECK_EQ(v, 2ULL << 30);
+	CHECK_EQ(cli_parse_size("1T", &v), 0);
+	CHECK_EQ(v, 1ULL << 40);
+	CHECK_EQ(cli_parse_size("5MiB", &v), 0);
+	CHECK_EQ(v, 5 << 20);
+	CHECK_EQ(cli_parse_size("7kb", &v), 0);
+	CHECK_EQ(v, 7 << 10);
+}
+
+TEST(size_rejects_junk_and_overflow)
+{
+	uint64_t v = 42;
+
+	CHECK_EQ(cli_parse_size("", &v), -EINVAL);
+	CHECK_EQ(cli_parse_size("-1", &v), -EINVAL);
+	CHECK_EQ(cli_parse_size("M", &v), -EINVAL);
+	CHECK_EQ(cli_parse_size("12Q", &v), -EINVAL);
+	CHECK_EQ(cli_parse_size("12MM", &v), -EINVAL);
+	CHECK_EQ(cli_parse_size("1.5G", &v), -EINVAL);
+	CHECK_EQ(cli_parse_size(" 1", &v), -EINVAL);
+	CHECK_EQ(cli_parse_size("99999999999999999999", &v), -ERANGE);
+	CHECK_EQ(cli_parse_size("17179869184G", &v), -ERANGE);
+	CHECK_EQ(v, 42);
+}
+
+TEST(ulong_range)
+{
+	unsigned long v = 0;
+
+	CHECK_EQ(cli_parse_ulong("8", 1, 64, &v), 0);
+	CHECK_EQ(v, 8);
+	CHECK_EQ(cli_parse_ulong("0", 1, 64, &v), -ERANGE);
+	CHECK_EQ(cli_parse_ulong("65", 1, 64, &v), -ERANGE);
+	CHECK_EQ(cli_parse_ulong("4x", 1, 64, &v), -EINVAL);
+	CHECK_EQ(cli_parse_ulong("-4", 1, 64, &v), -EINVAL);
+}
+
+TEST(uuid_round_trip)
+{
+	const char *s = "12345678-9abc-DEF0-1234-56789abcdef0";
+	uint8_t u[16];
+	char out[37];
+
+	REQUIRE_EQ(cli_parse_uuid(s, u), 0);
+	CHECK_EQ(u[0], 0x12);
+	CHECK_EQ(u[6], 0xde);
+	CHECK_EQ(u[15], 0xf0);
+	cli_format_uuid(u, out);
+	CHECK(!strcmp(out, "12345678-9abc-def0-1234-56789abcdef0"));
+}
+
+TEST(uuid_rejects_bad_syntax)
+{
+	uint8_t u[16];
+
+	CHECK_EQ(cli_parse_uuid("12345678-9abc-def0-1234-56789abcdef", u), -EINVAL);
+	CHECK_EQ(cli_parse_uuid("12345678-9abc-def0-1234-56789abcdef00", u), -EINVAL);
+	CHECK_EQ(cli_parse_uuid("123456789-abc-def0-1234-56789abcdef0", u), -EINVAL);
+	CHECK_EQ(cli_parse_uuid("1234567g-9abc-def0-1234-56789abcdef0", u), -EINVAL);
+	CHECK_EQ(cli_parse_uuid("", u), -EINVAL);
+}
+
+TEST(device_and_comp_specs)
+{
+	struct cli_dev_spec spec = {0};
+
+	CHECK_EQ(cli_parse_device("zram", &spec), 0);
+	CHECK_EQ(spec.kind, CLI_DEV_ZRAM);
+	CHECK_EQ(cli_parse_device("file:/tmp/x.swap", &spec), 0);
+	CHECK_EQ(spec.kind, CLI_DEV_FILE);
+	CHECK(!strcmp(spec.path, "/tmp/x.swap"));
+	CHECK_EQ(cli_parse_device("file:", &spec), -EINVAL);
+	CHECK_EQ(cli_parse_device("disk", &spec), -EINVAL);
+	CHECK_EQ(cli_parse_comp("zstd", &spec), 0);
+	CHECK_EQ(spec.algo, ZRAM_ZSTD);
+	CHECK_EQ(cli_parse_comp("lz4", &spec), 0);
+	CHECK_EQ(spec.algo, ZRAM_LZ4);
+	CHECK_EQ(cli_parse_comp("gzip", &spec), -EINVAL);
+}
+
+TEST(bytes_for_people)
+{
+	char b[32];
+
+	CHECK(!strcmp(cli_format_bytes(512, b, sizeof(b)), "512 B"));
+	CHECK(!strcmp(cli_format_bytes(4096, b, sizeof(b)), "4 KiB"));
+	CHECK(!strcmp(cli_format_bytes(3ULL << 29, b, sizeof(b)), "1.5 GiB"));
+	CHECK(!strcmp(cli_format_bytes((64 << 20) - 4096, b, sizeof(b)), "63.996 MiB"));
+}
+
+/* The printers' output, captured. */
+static char *capture(void (*print)(FILE *, void *), void *arg)
+{
+	static char buf[1 << 16];
+	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+
+	memset(buf, 0, sizeof(buf));
+	print(f, arg);
+	fclose(f);
+	return buf;
+}
+
+static void print_stat(FILE *f, void *sw)
+{
+	cli_print_stat(f, sw);
+}
+
+static void print_clusters(FILE *f, void *si)
+{
+	cli_print_clusters(f, si);
+}
+
+TEST(stat_has_every_section)
+{
+	struct uswap *sw = t_engine();
+	struct cli_dev_spec spec = {.kind = CLI_DEV_ZRAM, .zram_bytes = 8 << 20};
+	char err[256], *out;
+	int type = cli_swapon(sw, &spec, err, sizeof(err));
+
+	REQUIRE(type >= 0);
+	out = capture(print_stat, sw);
+	CHECK(strstr(out, "== swaps ==\nFilename"));
+	CHECK(strstr(out, "\nzram0 "));
+	CHECK(strstr(out, " 8188 ")); /* 2047 usable pages in KiB */
+	CHECK(strstr(out, "\npswpin 0\n"));
+	CHECK(strstr(out, "\npswpout 0\n"));
+	CHECK(strstr(out, "== zram0 mm_stat ==\norig_data_size compr_data_size"));
+}
+
+TEST(stat_demo_moves_pages)
+{
+	struct uswap *sw = t_engine();
+	struct cli_dev_spec spec = {.kind = CLI_DEV_ZRAM, .zram_bytes = 64 << 20};
+	char err[256], *buf;
+	size_t len;
+	FILE *f;
+
+	REQUIRE(cli_swapon(sw, &spec, err, sizeof(err)) >= 0);
+	f = open_memstream(&buf, &len);
+	REQUIRE_EQ(cli_stat_demo(sw, f), 0);
+	fclose(f);
+	CHECK(strstr(buf, "\npswpout 3072\n"));
+	CHECK(strstr(buf, "\nswpout_zero 1024\n"));
+	CHECK(!strstr(buf, "\npswpin 0\n"));
+	free(buf);
+	CHECK_EQ(vm_event_read(sw_events(sw), swpin_fail), 0);
+	/* Everything is released again. */
+	CHECK_EQ(sw->swap_info[0]->inuse_pages, 0);
+}
+
+TEST(cluster_map_legend_and_totals)
+{
+	struct uswap *sw = t_engine();
+	struct cli_dev_spec spec = {.kind = CLI_DEV_ZRAM, .zram_bytes = 4 << 20};
+	char err[256], *out;
+	int type = cli_swapon(sw, &spec, err, sizeof(err));
+
+	REQUIRE(type >= 0);
+	out = capture(print_clusters, sw->swap_info[type]);
+	/* 1024 slots: two clusters; the first holds the header slot. */
+	CHECK(strstr(out, "2 clusters of 512 slots"));
+	CHECK(strstr(out, "       0  n.\n          0\n"));
+	CHECK(strstr(out, "legend: . free  n nonfull  f frag  # full  d discard  ? isolated"));
+	CHECK(strstr(out, "totals: free 1 nonfull 1 frag 0 full 0 discard 0 isolated 0"));
+	CHECK(strstr(out, "slots in use 0 of 1023"));
+}
