@@ -3,10 +3,16 @@
  * file.c - SWAPSPACE2 header handling and the swap file / block device
  * backend.
  *
- * Owns: struct swapfile (arena memory) and its file descriptor. Locking:
- * none; every transfer is a positioned pread/pwrite of whole slots, the
- * engine never touches one slot from two threads, and the descriptor does
- * not change while the backend lives. Injection counters are atomics.
+ * Owns: struct swapfile (arena memory) and its file descriptor, which holds
+ * an exclusive flock() on the area while the backend lives (a fork shares
+ * it). Locking: none; every transfer is a positioned pread/pwrite of whole
+ * slots, the engine never touches one slot from two threads, and the
+ * descriptor does not change while the backend lives. Injection counters
+ * are atomics.
+ *
+ * Unlike zram, a write that fails half way (a disk error, a short write)
+ * may leave the slots torn, as on any disk: the engine does not rely on the
+ * old contents, since a folio whose write failed stays dirty in memory.
  */
 #include "file.h"
 
@@ -20,6 +26,7 @@
 #include <linux/falloc.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -630,6 +637,12 @@ int swapfile_open(struct swap_dev **out, struct arena *arena, const char *path, 
 		err = swapfile_check(fd, path, &st, size, hdr, errbuf, errlen);
 	if (err)
 		goto out_free;
+	/* Two engines writing one swap area would corrupt each other. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		errmsg(errbuf, errlen, "%s: in use by another swap engine", path);
+		goto out_free;
+	}
 
 	f->arena = arena;
 	f->fd = fd;

@@ -103,8 +103,9 @@ int swapfile_format(const char *path, uint64_t size_bytes, const char *label, co
  * refusing what the kernel's swapon refuses: a missing or bad header
  * (enum swap_header_error), a regular file with holes or with bad pages
  * (-EINVAL), permissions open to group or others (-EACCES), anything but a
- * regular file or block device (-EINVAL). A message saying which check
- * failed goes to @errbuf (may be NULL).
+ * regular file or block device (-EINVAL), an area another engine has open
+ * (-EBUSY). A message saying which check failed goes to @errbuf (may be
+ * NULL).
  * Context: may sleep (I/O). Return: 0 and *out set, or a negative errno.
  */
 int swapfile_open(struct swap_dev **out, struct arena *arena, const char *path, char *errbuf,
@@ -124,12 +125,12 @@ int swapfile_get_header(struct swap_dev *dev, struct swap_header_info *hdr);
  * the @write_nth next write call fail (0 disables that one) with @err, a
  * negative errno, or do a real short transfer if @err is SWAPFILE_SHORT_IO.
  * A short write leaves the slots torn, as a failing disk would.
- * Context: any.
+ * Context: any. Return: nothing (void).
  */
 void swapfile_inject(struct swap_dev *dev, unsigned long read_nth, unsigned long write_nth,
 		     int err);
 
-/* Return: whether @dev is a swap file / block device backend. */
+/* is_swapfile_dev - Context: any. Return: whether @dev is a swap file backend. */
 bool is_swapfile_dev(const struct swap_dev *dev);
 
 #endif /* USWAP_DEV_FILE_H */

@@ -65,7 +65,7 @@ int zram_get_stats(struct swap_dev *dev, struct zram_stats *st);
  * zram_inject - fault injection: make the @read_nth next read call and the
  * @write_nth next write call fail with @err (0 disables that one). A failed
  * write leaves the slot as it was.
- * Context: any.
+ * Context: any. Return: nothing (void).
  */
 void zram_inject(struct swap_dev *dev, unsigned long read_nth, unsigned long write_nth, int err);
 
@@ -79,7 +79,7 @@ void zram_inject(struct swap_dev *dev, unsigned long read_nth, unsigned long wri
  */
 int zram_corrupt_slot(struct swap_dev *dev, pgoff_t offset, size_t byte, uint8_t mask);
 
-/* Return: whether @dev is a zram device. */
+/* is_zram_dev - Context: any. Return: whether @dev is a zram device. */
 bool is_zram_dev(const struct swap_dev *dev);
 
 #endif /* USWAP_DEV_ZRAM_H */

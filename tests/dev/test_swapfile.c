@@ -480,6 +480,23 @@ TEST(file_roundtrip_all_kinds)
 	unlink(path);
 }
 
+TEST(open_refuses_an_area_already_open)
+{
+	struct arena *a = t_arena();
+	char path[128], err[256];
+	struct swap_dev *dev = t_swapfile(a, path, sizeof(path), "busy", 64), *second = NULL;
+
+	REQUIRE(dev);
+	CHECK_EQ(swapfile_open(&second, a, path, err, sizeof(err)), -EBUSY);
+	CHECK(strstr(err, "in use"));
+	dev->ops->destroy(dev);
+	CHECK_EQ(swapfile_open(&second, a, path, err, sizeof(err)), 0);
+	if (second)
+		second->ops->destroy(second);
+	arena_destroy(a);
+	unlink(path);
+}
+
 TEST(file_data_survives_reopen)
 {
 	struct arena *a = t_arena();
