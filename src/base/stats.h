@@ -25,6 +25,7 @@
 	X(thp_swpin_fallback)          \
 	X(thp_swpout)                  \
 	X(thp_swpout_fallback)         \
+	X(thp_split_page)              \
 	X(pgscan_anon)                 \
 	X(pgsteal_anon)                \
 	X(pgactivate)                  \

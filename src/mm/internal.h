@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - what the mm layer's files share: the engine's mm state
+ * (LRU, budget, workingset clock, lists of address spaces and shmem files),
+ * the anon_vma (reverse map of a fork family), shmem files, and the helpers
+ * that move folios on and off the LRU.
+ *
+ * Owns: declarations. Locking: in each structure's comments; the order is
+ * in mm.h.
+ */
+#ifndef USWAP_MM_INTERNAL_H
+#define USWAP_MM_INTERNAL_H
+
+#include "mm.h"
+
+enum lru_list {
+	LRU_INACTIVE_ANON,
+	LRU_ACTIVE_ANON,
+	NR_LRU_LISTS,
+};
+
+/* Folios reclaim looks at in one batch (the kernel's SWAP_CLUSTER_MAX). */
+#define SWAP_CLUSTER_MAX 32UL
+
+struct lruvec {
+	struct ulock lock;		      /* LOCK_RANK_LRU: lists, nr[], PG_lru */
+	struct list_head lists[NR_LRU_LISTS]; /* most recent first */
+	unsigned long nr_pages[NR_LRU_LISTS]; /* pages on each list (atomic reads) */
+};
+
+struct mm_state {
+	struct uswap *sw;
+	struct lruvec lruvec;
+	long nr_charged;	       /* pages on the LRU or isolated (atomic) */
+	unsigned long budget;	       /* pages, 0 = none (atomic) */
+	unsigned long nonresident_age; /* workingset clock: evictions + activations (atomic) */
+	struct pool anon_vma_pool;     /* type-stable: rmap walkers may race with a free */
+	struct ulock mmlist_lock;      /* LOCK_RANK_MM: mmlist, shmem_list */
+	struct list_head mmlist;       /* every mm_struct with mm_users > 0 */
+	struct list_head shmem_list;   /* every shmem file */
+};
+
+static inline struct mm_state *sw_mm(struct uswap *sw)
+{
+	return sw->mm;
+}
+
+/*
+ * The reverse map of one fork family: every address space that may map its
+ * anon folios. All mappings of an anon folio sit at the same address, so a
+ * walk looks at folio->index in each member. Objects come from a type-stable
+ * pool: a walker takes a reference with get-unless-zero from a folio's
+ * possibly stale ->mapping; a recycled anon_vma simply has no member mapping
+ * the folio.
+ */
+struct anon_vma {
+	refcount_t refcount;  /* members + walkers; 0 while free */
+	struct ulock lock;    /* LOCK_RANK_ANON_VMA: mms */
+	struct list_head mms; /* mm_struct.av_node; pool link while free */
+};
+
+/*
+ * A shmem file: slots hold nothing, a folio (mk_pte(folio, 0)) or a swap
+ * entry (swp_entry_to_pte()). Folios are order 0. A folio is in the file
+ * exactly while folio->mapping points to the file; that and the slot change
+ * together, under the folio lock and the file lock.
+ */
+struct shmem_file {
+	struct mm_state *ms;
+	struct ulock lock; /* LOCK_RANK_PTL: slots, and the counts they hold */
+	unsigned long nr_pages;
+	pte_t *slots;	       /* arena memory */
+	long nr_swapped;       /* slots holding an entry (atomic reads) */
+	refcount_t refcount;   /* the owner's and swapoff walkers' */
+	struct list_head list; /* on ms->shmem_list, under ms->mmlist_lock */
+};
+
+/* ---- folio ownership: folio->mapping ---- */
+
+#define FOLIO_MAPPING_ANON 1UL
+
+static inline void *folio_mapping_raw(const struct folio *folio)
+{
+	return atomic_load_relaxed(&folio->mapping);
+}
+
+static inline struct anon_vma *folio_anon_vma(const struct folio *folio)
+{
+	unsigned long m = (unsigned long)folio_mapping_raw(folio);
+
+	return (m & FOLIO_MAPPING_ANON) ? (struct anon_vma *)(m & ~FOLIO_MAPPING_ANON) : NULL;
+}
+
+/* The shmem file @folio is in. Context: folio locked for a stable answer. */
+static inline struct shmem_file *folio_shmem(const struct folio *folio)
+{
+	unsigned long m = (unsigned long)folio_mapping_raw(folio);
+
+	return (m & FOLIO_MAPPING_ANON) ? NULL : (struct shmem_file *)m;
+}
+
+static inline void folio_set_mapping(struct folio *folio, void *mapping, pgoff_t index)
+{
+	folio->index = index;
+	atomic_store_relaxed(&folio->mapping, mapping);
+}
+
+/*
+ * Nobody can reach @folio any more but its LRU reference: not in the swap
+ * cache, not mapped, not in a shmem file. The swap-cache flag is read first:
+ * a fault maps a cached folio before it may leave the cache, so seeing it
+ * gone means seeing that mapping too.
+ */
+static inline bool folio_unused(const struct folio *folio)
+{
+	return !folio_test_swapcache(folio) && !folio_mapped(folio) && !folio_shmem(folio);
+}
+
+static inline void folio_mapcount_add(struct folio *folio, int nr)
+{
+	atomic_fetch_add_relaxed(&folio->_mapcount, nr);
+}
+
+/*
+ * Return: whether @entry continues the run of @nr entries from @first inside
+ * one cluster, so that one swap_put_entries_direct() can drop them all.
+ */
+static inline bool swap_batch_extends(swp_entry_t first, int nr, swp_entry_t entry)
+{
+	return nr && entry.val == first.val + (unsigned)nr && swp_offset(entry) % SWAPFILE_CLUSTER;
+}
+
+/* The client's private folio flag marks folios swap readahead brought in. */
+static inline void folio_set_readahead(struct folio *folio)
+{
+	folio_set_owner_priv(folio);
+}
+
+static inline bool folio_test_clear_readahead(struct folio *folio)
+{
+	return folio_test_clear_owner_priv(folio);
+}
+
+/* ---- vmscan.c: LRU, charge, reclaim, workingset ---- */
+
+/* Charge @folio and put it on the LRU, which takes over one reference the caller holds. */
+void folio_add_lru(struct folio *folio);
+/* Take @folio off the LRU (its reference passes to the caller). Return: false if not on it. */
+bool folio_isolate_lru(struct folio *folio);
+/* Put an isolated folio back (the active list if PG_active). */
+void folio_putback_lru(struct folio *folio);
+/* Uncharge an isolated folio and drop its LRU reference. */
+void folio_drop_lru(struct folio *folio);
+/*
+ * If @folio is on the LRU and unused, drop it now rather than when reclaim
+ * finds it. Context: caller holds a reference; no LRU lock.
+ */
+void folio_release_if_unused(struct folio *folio);
+/* Charge @nr pages without a folio on the LRU (split pieces). */
+void mm_charge(struct mm_state *ms, long nr);
+/* Reclaim if charging @nr more pages would go over budget. Context: no lock held. */
+void mm_throttle(struct mm_state *ms, unsigned long nr);
+/*
+ * shrink_folio_list - reclaim isolated folios from @folios (linked by
+ * folio->lru); what cannot be reclaimed goes back to the LRU.
+ * Return: pages freed.
+ */
+unsigned long shrink_folio_list(struct mm_state *ms, struct list_head *folios,
+				bool ignore_references);
+
+/* ---- rmap.c ---- */
+
+struct anon_vma *anon_vma_alloc(struct mm_state *ms);
+/* Add / remove a family member. Context: no lock held. */
+void anon_vma_link(struct anon_vma *av, struct mm_struct *mm);
+void anon_vma_unlink(struct mm_struct *mm);
+
+/* Make @folio an anon folio of @mm whose first page is mapped at page @vpn. */
+static inline void folio_set_anon(struct folio *folio, struct mm_struct *mm, unsigned long vpn)
+{
+	folio_set_mapping(folio, (void *)((unsigned long)mm->anon_vma | FOLIO_MAPPING_ANON), vpn);
+}
+
+/*
+ * rmap_walk_anon - call @fn in each member of @folio's family that covers
+ * the folio's address, with the lock of the table there held; @ptep and
+ * @addr are the entry and address of the folio's first page (a large folio
+ * is naturally aligned, so all its entries are in that table). Stops when
+ * @fn returns false. Context: folio locked.
+ */
+typedef bool (*rmap_one_t)(struct folio *folio, struct mm_struct *mm, pte_t *ptep,
+			   unsigned long addr, void *arg);
+void rmap_walk_anon(struct folio *folio, rmap_one_t fn, void *arg);
+
+/* Return: how many mappings of @folio were young (accessed bits cleared). Context: folio locked. */
+int folio_referenced(struct folio *folio);
+/*
+ * try_to_unmap - replace every mapping of @folio (in the swap cache) by a
+ * swap entry, with folio_dup_swap per entry. Context: folio locked.
+ * Return: true if @folio is no longer mapped.
+ */
+bool try_to_unmap(struct folio *folio);
+/*
+ * split_folio_to_list - split a large, unmapped-from-swap @folio into order-0
+ * folios that take its place in every mapping; they are charged and
+ * appended, isolated and unlocked, to @list.
+ * Context: folio locked and isolated, not in the swap cache.
+ * Return: 0, or -ENOMEM (nothing changed).
+ */
+int split_folio_to_list(struct folio *folio, struct list_head *list);
+
+/* ---- memory.c ---- */
+
+/* Write @pte at @addr of @mm through the front end. Context: PTL held. Return: 0 or -EBUSY. */
+int set_pte_at(struct mm_struct *mm, unsigned long addr, pte_t *ptep, pte_t pte);
+
+static inline pte_t *pte_offset_map_lock(struct mm_struct *mm, unsigned long addr, bool alloc,
+					 struct ulock **ptlp)
+{
+	return mm->ops->pte_offset_lock(mm, addr, alloc, ptlp);
+}
+
+/*
+ * ksm_might_need_to_copy - a PG_ksm folio in the swap cache is never mapped
+ * itself: return a new order-0 folio holding a copy of its page @idx, or
+ * @folio itself if it is not PG_ksm. Context: folio locked.
+ * Return: the folio to map, or NULL (no memory).
+ */
+struct folio *ksm_might_need_to_copy(struct folio *folio, unsigned long idx);
+
+/*
+ * map_swap_pages - replace @nr swap entries from @ptep (at @addr) by
+ * mappings of @folio's pages, @folio being the swap-cache folio @swapcache
+ * itself or a KSM copy of page @idx of it; then folio_put_swap() on
+ * @swapcache for exactly the pages whose entries were replaced.
+ * Context: @swapcache locked, PTL held, entries validated.
+ */
+void map_swap_pages(struct mm_struct *mm, unsigned long addr, pte_t *ptep, unsigned nr,
+		    struct folio *folio, struct folio *swapcache, unsigned long idx,
+		    unsigned long pte_flags);
+
+/* ---- swapin.c ---- */
+
+/*
+ * swap_cache_lookup - swap_cache_get_folio() that also counts the hit (and a
+ * readahead hit). Context: device pinned. Return: referenced folio or NULL.
+ */
+struct folio *swap_cache_lookup(struct uswap *sw, swp_entry_t entry);
+/*
+ * swapin_entry - bring @entry's page into the swap cache, order 0: a
+ * synchronous read on SWP_SYNCHRONOUS_IO devices, cluster readahead on
+ * others. New folios go on the LRU. Context: device @si pinned; no lock held.
+ * Return: the referenced folio (unlocked), NULL if @entry is not swapped any
+ * more, or ERR_PTR(-ENOMEM / read error).
+ */
+struct folio *swapin_entry(struct uswap *sw, struct swap_info_struct *si, swp_entry_t entry);
+
+/* ---- shmem.c ---- */
+
+/* Write a shmem folio out of its file. Context: folio locked, isolated. Return: 0 or -errno. */
+int shmem_writeout(struct folio *folio);
+/*
+ * shmem_unuse_file - swap in every slot of @f holding an entry of device
+ * @type. Context: no lock held; caller holds a file reference.
+ * Return: 0 or the error of a swap-in.
+ */
+int shmem_unuse_file(struct shmem_file *f, unsigned type);
+/* shmem_file_put - drop a file reference; the last one frees it. */
+void shmem_file_put(struct shmem_file *f);
+
+#endif /* USWAP_MM_INTERNAL_H */

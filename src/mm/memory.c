@@ -1,0 +1,776 @@
+// SPDX-License-Identifier: MIT
+/*
+ * memory.c - page faults (zero fill, copy-on-write, swap-in: do_swap_page),
+ * zap (munmap, MADV_DONTNEED, exit), fork (copy_page_range) and the lifetime
+ * of address spaces.
+ *
+ * do_swap_page follows phase II (KERNEL-REFERENCE §6): the swap cache is the
+ * only synchronization between racing swap-ins. Look the entry up; on a miss
+ * read it (a large folio on SWP_SYNCHRONOUS_IO devices when the aligned range
+ * is eligible, else order 0 or readahead); lock the folio and re-validate it
+ * and the entry; map it; folio_put_swap() for the mapped pages; only then
+ * maybe folio_free_swap(), so that racing faults find the folio in the cache
+ * and wait on its lock. A clean page whose slot is kept is mapped
+ * write-protected: the write fault that follows frees the slot and marks the
+ * folio dirty.
+ *
+ * Owns: the page-table entries' contents for every flow but reclaim's
+ * (rmap.c), and the address-space lists. Locking: folio lock -> PTL ->
+ * cluster lock. A flow that must sleep for a folio lock or an allocation
+ * drops the PTL, then re-takes it and re-checks that the entry is unchanged
+ * (pte_same). Swap counts held by entries change under the PTL; fork copies
+ * a table under the parent's PTL into a private snapshot and writes the
+ * child's table under the child's PTL afterwards (two PTLs are never held).
+ */
+#include <string.h>
+
+#include "internal.h"
+
+struct vm_fault {
+	struct mm_struct *mm;
+	unsigned long address; /* page aligned */
+	unsigned flags;	       /* FAULT_FLAG_* */
+	pte_t orig_pte;	       /* the entry the fault saw */
+};
+
+int set_pte_at(struct mm_struct *mm, unsigned long addr, pte_t *ptep, pte_t pte)
+{
+	pte_t old = ptep_get(ptep);
+	int err = 0;
+
+	if (mm->ops->sync_pte)
+		err = mm->ops->sync_pte(mm, addr, old, pte);
+	if (err && pte_present(old) && is_swap_pte(pte))
+		return err;
+	WARN_ON_ONCE(err);
+	__set_pte(ptep, pte);
+	return 0;
+}
+
+static void mm_add_counters(struct mm_struct *mm, long anon, long swapents)
+{
+	if (anon)
+		atomic_fetch_add_relaxed(&mm->nr_anon, anon);
+	if (swapents)
+		atomic_fetch_add_relaxed(&mm->nr_swapents, swapents);
+}
+
+static bool pte_range_none(pte_t *ptep, unsigned long nr)
+{
+	for (unsigned long i = 0; i < nr; i++)
+		if (!pte_none(ptep_get(ptep + i)))
+			return false;
+	return true;
+}
+
+/* Return: whether @nr entries from @ptep are the swap entries from @first. */
+static bool swap_pte_range_matches(pte_t *ptep, swp_entry_t first, unsigned long nr, bool exclusive)
+{
+	for (unsigned long i = 0; i < nr; i++)
+		if (!pte_same(ptep_get(ptep + i),
+			      swp_entry_to_pte((swp_entry_t){first.val + i}, exclusive)))
+			return false;
+	return true;
+}
+
+/* Return: whether the aligned block of @nr pages around @addr lies in @mm. */
+static bool range_in_mm(struct mm_struct *mm, unsigned long addr, unsigned long nr)
+{
+	unsigned long start = ALIGN_DOWN(addr, nr << PAGE_SHIFT);
+
+	return start >= mm->start && start + (nr << PAGE_SHIFT) <= mm->end;
+}
+
+/* ---- anonymous pages ---- */
+
+/* The order of a new anon folio: mm->thp_order if its aligned range is all none. */
+static unsigned anon_fault_order(struct vm_fault *vmf)
+{
+	struct mm_struct *mm = vmf->mm;
+	unsigned order = mm->thp_order;
+	unsigned long start;
+	struct ulock *ptl;
+	pte_t *ptep;
+	bool none;
+
+	if (!order || !range_in_mm(mm, vmf->address, 1UL << order))
+		return 0;
+	start = ALIGN_DOWN(vmf->address, PAGE_SIZE << order);
+	ptep = pte_offset_map_lock(mm, start, false, &ptl);
+	if (!ptep)
+		return order;
+	none = pte_range_none(ptep, 1UL << order);
+	ulock_unlock(ptl);
+	return none ? order : 0;
+}
+
+static int do_anonymous_page(struct vm_fault *vmf)
+{
+	struct mm_struct *mm = vmf->mm;
+	unsigned order = anon_fault_order(vmf);
+	unsigned long nr, start, flags;
+	struct folio *folio;
+	struct ulock *ptl;
+	pte_t *ptep;
+
+	for (;;) {
+		nr = 1UL << order;
+		start = ALIGN_DOWN(vmf->address, PAGE_SIZE << order);
+		folio = folio_alloc(mm->ms->sw, order);
+		if (!folio) {
+			if (!order)
+				return -ENOMEM;
+			order = 0;
+			continue;
+		}
+		memset(folio->data, 0, folio_size(folio));
+		ptep = pte_offset_map_lock(mm, start, true, &ptl);
+		if (IS_ERR(ptep)) {
+			folio_put(folio);
+			return (int)PTR_ERR(ptep);
+		}
+		if (pte_range_none(ptep, nr))
+			break;
+		ulock_unlock(ptl);
+		folio_put(folio);
+		if (!order)
+			return 0;
+		order = 0;
+	}
+	folio_set_anon(folio, mm, start >> PAGE_SHIFT);
+	/* No swap copy exists: memory holds the only one. */
+	folio_mark_dirty(folio);
+	flags = _PAGE_RW | _PAGE_EXCLUSIVE | _PAGE_ACCESSED;
+	if (vmf->flags & FAULT_FLAG_WRITE)
+		flags |= _PAGE_DIRTY;
+	folio_ref_add(folio, (int)nr);
+	folio_mapcount_add(folio, (int)nr);
+	for (unsigned long i = 0; i < nr; i++)
+		set_pte_at(mm, start + (i << PAGE_SHIFT), ptep + i, mk_pte(folio, flags));
+	mm_add_counters(mm, (long)nr, 0);
+	folio_add_lru(folio);
+	ulock_unlock(ptl);
+	return 0;
+}
+
+/* ---- write faults on present pages ---- */
+
+static void wp_page_reuse(struct vm_fault *vmf, pte_t *ptep, struct folio *folio)
+{
+	folio_mark_dirty(folio);
+	set_pte_at(vmf->mm, vmf->address, ptep,
+		   pte_set_flags(ptep_get(ptep),
+				 _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED | _PAGE_EXCLUSIVE));
+}
+
+/*
+ * Copy the page @vmf->orig_pte maps into a new folio mapped writable in its
+ * place. The copy is made under the PTL with the entry re-checked: while the
+ * entry still maps @old read-only, nobody writes @old's page (a writable
+ * mapping would be its only one).
+ */
+static int wp_page_copy(struct vm_fault *vmf, struct folio *old)
+{
+	struct mm_struct *mm = vmf->mm;
+	struct folio *new = folio_alloc(mm->ms->sw, 0);
+	struct ulock *ptl;
+	pte_t *ptep;
+
+	if (!new)
+		return -ENOMEM;
+	ptep = pte_offset_map_lock(mm, vmf->address, false, &ptl);
+	if (!ptep || !pte_same(ptep_get(ptep), vmf->orig_pte)) {
+		if (ptep)
+			ulock_unlock(ptl);
+		folio_put(new);
+		return 0;
+	}
+	memcpy(new->data, page_address(pte_page(vmf->orig_pte, vmf->address)), PAGE_SIZE);
+	if (folio_test_ksm(old))
+		count_vm_event(sw_events(mm->ms->sw), cow_ksm);
+	folio_set_anon(new, mm, vmf->address >> PAGE_SHIFT);
+	folio_mark_dirty(new);
+	folio_get(new);
+	folio_mapcount_add(new, 1);
+	set_pte_at(mm, vmf->address, ptep,
+		   mk_pte(new, _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED | _PAGE_EXCLUSIVE));
+	folio_add_lru(new);
+	folio_mapcount_add(old, -1);
+	ulock_unlock(ptl);
+	folio_release_if_unused(old);
+	folio_put(old);
+	return 0;
+}
+
+/*
+ * The folio lock held: reuse the page if it has no other user once its
+ * stale swap slots are freed. Return: whether it was reused.
+ */
+static bool wp_try_reuse(struct vm_fault *vmf, struct folio *folio)
+{
+	struct ulock *ptl;
+	bool reused = false;
+	pte_t *ptep;
+
+	ptep = pte_offset_map_lock(vmf->mm, vmf->address, false, &ptl);
+	if (!ptep)
+		return false;
+	if (pte_same(ptep_get(ptep), vmf->orig_pte)) {
+		folio_free_swap(folio);
+		if (!folio_test_swapcache(folio) && folio_mapcount(folio) == 1) {
+			wp_page_reuse(vmf, ptep, folio);
+			reused = true;
+		}
+	}
+	ulock_unlock(ptl);
+	return reused;
+}
+
+static int do_wp_page(struct vm_fault *vmf)
+{
+	struct folio *folio;
+	struct ulock *ptl;
+	pte_t *ptep;
+	int ret;
+
+	ptep = pte_offset_map_lock(vmf->mm, vmf->address, false, &ptl);
+	if (!ptep)
+		return 0;
+	if (!pte_same(ptep_get(ptep), vmf->orig_pte)) {
+		ulock_unlock(ptl);
+		return 0;
+	}
+	folio = pte_folio(vmf->orig_pte);
+	if (pte_exclusive(vmf->orig_pte) && !folio_test_ksm(folio)) {
+		/* Written in place: the slot's copy goes stale; free it if we may. */
+		if (folio_test_swapcache(folio) && folio_trylock(folio)) {
+			folio_free_swap(folio);
+			folio_unlock(folio);
+		}
+		wp_page_reuse(vmf, ptep, folio);
+		ulock_unlock(ptl);
+		return 0;
+	}
+	folio_get(folio);
+	ulock_unlock(ptl);
+	if (!folio_test_ksm(folio)) {
+		bool reused;
+
+		folio_lock(folio);
+		reused = wp_try_reuse(vmf, folio);
+		folio_unlock(folio);
+		if (reused) {
+			folio_put(folio);
+			return 0;
+		}
+	}
+	ret = wp_page_copy(vmf, folio);
+	folio_put(folio);
+	return ret;
+}
+
+/* ---- swap-in ---- */
+
+struct folio *ksm_might_need_to_copy(struct folio *folio, unsigned long idx)
+{
+	struct folio *copy;
+
+	if (!folio_test_ksm(folio))
+		return folio;
+	copy = folio_alloc(folio->sw, 0);
+	if (!copy)
+		return NULL;
+	/* A KSM page is never written: mapped read-only, copied on write. */
+	memcpy(copy->data, folio_page(folio, idx), PAGE_SIZE);
+	folio_mark_dirty(copy);
+	return copy;
+}
+
+void map_swap_pages(struct mm_struct *mm, unsigned long addr, pte_t *ptep, unsigned nr,
+		    struct folio *folio, struct folio *swapcache, unsigned long idx,
+		    unsigned long pte_flags)
+{
+	bool copy = folio != swapcache;
+
+	VM_BUG_ON(nr != 1 && (copy || nr != folio_nr_pages(swapcache)));
+	/* A folio nobody maps may have been read in for another address. */
+	if (copy || !folio_mapped(folio))
+		folio_set_anon(folio, mm, (addr >> PAGE_SHIFT) - (copy ? 0 : idx));
+	for (unsigned i = 0; i < nr; i++)
+		set_pte_at(mm, addr + ((unsigned long)i << PAGE_SHIFT), ptep + i,
+			   mk_pte(folio, pte_flags));
+	folio_ref_add(folio, (int)nr);
+	folio_mapcount_add(folio, (int)nr);
+	mm_add_counters(mm, nr, -(long)nr);
+	if (copy)
+		folio_add_lru(folio);
+	/* The count goes from the swap-cache folio, at the page each entry named. */
+	folio_put_swap(swapcache, nr == 1 ? folio_page(swapcache, idx) : NULL);
+}
+
+static bool should_try_to_free_swap(struct swap_info_struct *si, struct folio *folio,
+				    unsigned fault_flags, unsigned long nr_mapped)
+{
+	if (!folio_test_swapcache(folio))
+		return false;
+	if ((atomic_load_relaxed(&si->flags) & SWP_SYNCHRONOUS_IO) || vm_swap_full(si->sw) ||
+	    folio_test_mlocked(folio))
+		return true;
+	if (!(fault_flags & FAULT_FLAG_WRITE))
+		return false;
+	/* A write fault: free the slots if nobody else maps the folio. */
+	return !folio_test_ksm(folio) && folio_mapcount(folio) == (int)nr_mapped;
+}
+
+/*
+ * The order of a large swap-in for @vmf, or 0: the aligned range of
+ * mm->thp_order pages holds contiguous, naturally aligned swap entries with
+ * the faulting entry's exclusive bit, all or none of them zero-mapped, none
+ * of them cached.
+ */
+static unsigned swapin_large_order(struct vm_fault *vmf, swp_entry_t entry)
+{
+	struct mm_struct *mm = vmf->mm;
+	unsigned order = mm->thp_order;
+	unsigned long nr = 1UL << order, idx, start;
+	struct uswap *sw = mm->ms->sw;
+	swp_entry_t first;
+	struct ulock *ptl;
+	unsigned nr_zero;
+	pte_t *ptep;
+	bool match;
+
+	if (!order || !range_in_mm(mm, vmf->address, nr))
+		return 0;
+	start = ALIGN_DOWN(vmf->address, PAGE_SIZE << order);
+	idx = (vmf->address - start) >> PAGE_SHIFT;
+	if (swp_offset(entry) < idx || !IS_ALIGNED(swp_offset(entry) - idx, nr))
+		return 0;
+	first = swp_entry(swp_type(entry), swp_offset(entry) - idx);
+	ptep = pte_offset_map_lock(mm, start, false, &ptl);
+	if (!ptep)
+		return 0;
+	match = swap_pte_range_matches(ptep, first, nr, pte_swp_exclusive(vmf->orig_pte));
+	ulock_unlock(ptl);
+	if (!match)
+		return 0;
+	nr_zero = swap_zeromap_batch(sw, first, (unsigned)nr);
+	if (nr_zero && nr_zero != nr)
+		return 0;
+	for (unsigned long i = 0; i < nr; i++)
+		if (swap_cache_has_folio(sw, (swp_entry_t){first.val + i}))
+			return 0;
+	return order;
+}
+
+/*
+ * Swap in on a SWP_SYNCHRONOUS_IO device: a large folio when eligible,
+ * falling back to order 0. Return: the referenced folio (*locked says
+ * whether we hold its lock), NULL, or ERR_PTR.
+ */
+static struct folio *swapin_sync(struct vm_fault *vmf, struct swap_info_struct *si,
+				 swp_entry_t entry, bool *locked)
+{
+	struct uswap *sw = vmf->mm->ms->sw;
+	unsigned order = swapin_large_order(vmf, entry);
+	struct folio *folio, *ret;
+	unsigned long nr;
+
+	if (!order)
+		return swapin_entry(sw, si, entry);
+	nr = 1UL << order;
+	folio = folio_alloc(sw, order);
+	if (folio && WARN_ON_ONCE(!folio_trylock(folio))) {
+		folio_put(folio);
+		folio = NULL;
+	}
+	if (folio) {
+		ret = swapin_folio(
+			sw, swp_entry(swp_type(entry), ALIGN_DOWN(swp_offset(entry), nr)), folio);
+		if (ret == folio) {
+			folio_get(folio);
+			folio_add_lru(folio);
+			*locked = true;
+			return folio;
+		}
+		folio_unlock(folio);
+		folio_put(folio);
+		if (IS_ERR(ret))
+			return ret;
+	}
+	/* No memory for it, or another swap-in raced with ours: one page will do. */
+	count_vm_event(sw_events(sw), thp_swpin_fallback);
+	return swapin_entry(sw, si, entry);
+}
+
+/*
+ * The swap-cache folio @swapcache of @entry is locked: validate and map it
+ * (or a KSM copy), whole if large and its range is intact.
+ */
+static int do_swap_map(struct vm_fault *vmf, struct swap_info_struct *si, struct folio *swapcache,
+		       swp_entry_t entry)
+{
+	bool exclusive = pte_swp_exclusive(vmf->orig_pte);
+	struct mm_struct *mm = vmf->mm;
+	unsigned long addr = vmf->address, idx, nr = 1, flags;
+	struct folio *folio;
+	struct ulock *ptl;
+	pte_t *ptep;
+
+	if (!folio_matches_swap_entry(swapcache, entry))
+		return 0;
+	idx = swp_offset(entry) - swp_offset(folio_swap_entry(swapcache));
+	folio = ksm_might_need_to_copy(swapcache, idx);
+	if (!folio)
+		return -ENOMEM;
+	ptep = pte_offset_map_lock(mm, addr, false, &ptl);
+	if (!ptep || !pte_same(ptep_get(ptep), vmf->orig_pte)) {
+		if (ptep)
+			ulock_unlock(ptl);
+		if (folio != swapcache)
+			folio_put(folio);
+		return 0;
+	}
+	/* A large folio is mapped whole if its range still holds exactly its entries. */
+	if (folio == swapcache && folio_test_large(folio) &&
+	    range_in_mm(mm, addr, folio_nr_pages(folio)) &&
+	    IS_ALIGNED(addr - (idx << PAGE_SHIFT), folio_size(folio)) &&
+	    swap_pte_range_matches(ptep - idx, folio_swap_entry(folio), folio_nr_pages(folio),
+				   exclusive)) {
+		nr = folio_nr_pages(folio);
+		addr -= idx << PAGE_SHIFT;
+		ptep -= idx;
+		idx = 0;
+	}
+	flags = _PAGE_ACCESSED;
+	if (folio != swapcache)
+		flags |= _PAGE_EXCLUSIVE | _PAGE_RW | _PAGE_DIRTY;
+	else if (exclusive)
+		flags |= _PAGE_EXCLUSIVE;
+	map_swap_pages(mm, addr, ptep, (unsigned)nr, folio, swapcache, idx, flags);
+	if (should_try_to_free_swap(si, swapcache, vmf->flags, nr))
+		folio_free_swap(swapcache);
+	/*
+	 * Writable only once no slot holds a copy: a clean page whose slot is
+	 * kept stays write-protected, so its first write is seen.
+	 */
+	if (folio == swapcache && !folio_test_swapcache(folio) && !folio_test_ksm(folio) &&
+	    (exclusive || folio_mapcount(folio) == (int)nr)) {
+		flags |= _PAGE_RW | _PAGE_EXCLUSIVE;
+		if (vmf->flags & FAULT_FLAG_WRITE)
+			flags |= _PAGE_DIRTY;
+		for (unsigned long i = 0; i < nr; i++)
+			set_pte_at(mm, addr + (i << PAGE_SHIFT), ptep + i, mk_pte(folio, flags));
+	}
+	ulock_unlock(ptl);
+	return 0;
+}
+
+/* Return: -EFAULT if the entry is still there (its device is gone), else 0 (retry). */
+static int swap_device_gone(struct vm_fault *vmf)
+{
+	struct ulock *ptl;
+	pte_t *ptep = pte_offset_map_lock(vmf->mm, vmf->address, false, &ptl);
+	bool same;
+
+	if (!ptep)
+		return 0;
+	same = pte_same(ptep_get(ptep), vmf->orig_pte);
+	ulock_unlock(ptl);
+	return same ? -EFAULT : 0;
+}
+
+static int do_swap_page(struct vm_fault *vmf)
+{
+	swp_entry_t entry = pte_to_swp_entry(vmf->orig_pte);
+	struct uswap *sw = vmf->mm->ms->sw;
+	struct swap_info_struct *si;
+	struct folio *folio;
+	bool locked = false;
+	int ret = 0;
+
+	si = get_swap_device(sw, entry);
+	if (!si)
+		return swap_device_gone(vmf);
+	folio = swap_cache_lookup(sw, entry);
+	if (!folio) {
+		count_vm_event(sw_events(sw), pgmajfault);
+		if (atomic_load_relaxed(&si->flags) & SWP_SYNCHRONOUS_IO)
+			folio = swapin_sync(vmf, si, entry, &locked);
+		else
+			folio = swapin_entry(sw, si, entry);
+		/* NULL: the entry was freed under us; the entry has changed. */
+		if (IS_ERR_OR_NULL(folio)) {
+			ret = folio ? (int)PTR_ERR(folio) : 0;
+			goto out;
+		}
+	}
+	if (!locked)
+		folio_lock(folio);
+	ret = do_swap_map(vmf, si, folio, entry);
+	folio_unlock(folio);
+	folio_put(folio);
+out:
+	put_swap_device(si);
+	return ret;
+}
+
+int handle_mm_fault(struct mm_struct *mm, unsigned long addr, unsigned flags)
+{
+	struct vm_fault vmf = {.mm = mm, .address = addr & PAGE_MASK, .flags = flags};
+	struct ulock *ptl;
+	pte_t *ptep;
+	int ret;
+
+	if (addr < mm->start || addr >= mm->end)
+		return -EFAULT;
+	count_vm_event(sw_events(mm->ms->sw), pgfault);
+	mm_throttle(mm->ms, 1);
+	for (;;) {
+		ptep = pte_offset_map_lock(mm, vmf.address, true, &ptl);
+		if (IS_ERR(ptep))
+			return (int)PTR_ERR(ptep);
+		vmf.orig_pte = ptep_get(ptep);
+		ulock_unlock(ptl);
+		if (pte_present(vmf.orig_pte) &&
+		    (!(flags & FAULT_FLAG_WRITE) || pte_write(vmf.orig_pte)))
+			return 0;
+		if (pte_none(vmf.orig_pte))
+			ret = do_anonymous_page(&vmf);
+		else if (!pte_present(vmf.orig_pte))
+			ret = do_swap_page(&vmf);
+		else
+			ret = do_wp_page(&vmf);
+		if (ret)
+			return ret;
+	}
+}
+
+int ksm_mark_page(struct mm_struct *mm, unsigned long addr)
+{
+	struct ulock *ptl;
+	pte_t *ptep, pte;
+	int ret = -ENOENT;
+
+	if (addr < mm->start || addr >= mm->end)
+		return -EINVAL;
+	ptep = pte_offset_map_lock(mm, addr, false, &ptl);
+	if (!ptep)
+		return -ENOENT;
+	pte = ptep_get(ptep);
+	if (pte_present(pte)) {
+		set_pte_at(mm, addr, ptep, pte_clear_flags(pte, _PAGE_RW | _PAGE_EXCLUSIVE));
+		folio_set_ksm(pte_folio(pte));
+		ret = 0;
+	}
+	ulock_unlock(ptl);
+	return ret;
+}
+
+/* ---- zap ---- */
+
+/* Zap [addr, end), within one table. */
+static void zap_pte_range(struct mm_struct *mm, unsigned long addr, unsigned long end)
+{
+	struct folio *folios[PTRS_PER_PTE];
+	struct uswap *sw = mm->ms->sw;
+	swp_entry_t batch = {0};
+	unsigned nr_folios = 0;
+	long nr_swap = 0;
+	int nr_batch = 0;
+	struct ulock *ptl;
+	pte_t *ptep;
+
+	ptep = pte_offset_map_lock(mm, addr, false, &ptl);
+	if (!ptep)
+		return;
+	for (; addr < end; addr += PAGE_SIZE, ptep++) {
+		pte_t pte = ptep_get(ptep);
+		swp_entry_t entry;
+
+		if (pte_none(pte))
+			continue;
+		set_pte_at(mm, addr, ptep, __pte(0));
+		if (pte_present(pte)) {
+			struct folio *folio = pte_folio(pte);
+
+			/* Another mapping may still need what was written here. */
+			if (pte_dirty(pte))
+				folio_mark_dirty(folio);
+			folio_mapcount_add(folio, -1);
+			folios[nr_folios++] = folio;
+			continue;
+		}
+		entry = pte_to_swp_entry(pte);
+		nr_swap++;
+		if (swap_batch_extends(batch, nr_batch, entry)) {
+			nr_batch++;
+			continue;
+		}
+		if (nr_batch)
+			swap_put_entries_direct(sw, batch, nr_batch);
+		batch = entry;
+		nr_batch = 1;
+	}
+	if (nr_batch)
+		swap_put_entries_direct(sw, batch, nr_batch);
+	mm_add_counters(mm, -(long)nr_folios, -nr_swap);
+	ulock_unlock(ptl);
+	/* Entries' references go last: each release check still holds one. */
+	for (unsigned i = 0; i < nr_folios; i++) {
+		if (i + 1 == nr_folios || folios[i + 1] != folios[i])
+			folio_release_if_unused(folios[i]);
+		folio_put(folios[i]);
+	}
+}
+
+int zap_page_range(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+	if (start >= end || start < mm->start || end > mm->end || (start | end) & ~PAGE_MASK)
+		return -EINVAL;
+	while (start < end) {
+		unsigned long next = min(ALIGN_DOWN(start, PMD_SIZE) + PMD_SIZE, end);
+
+		zap_pte_range(mm, start, next);
+		start = next;
+	}
+	return 0;
+}
+
+/* ---- fork ---- */
+
+/* Copy the entries of [addr, end), within one table, from @src to @dst. */
+static int copy_pte_range(struct mm_struct *dst, struct mm_struct *src, unsigned long addr,
+			  unsigned long end)
+{
+	unsigned long n = (end - addr) >> PAGE_SHIFT, i;
+	struct uswap *sw = src->ms->sw;
+	pte_t copy[PTRS_PER_PTE];
+	long anon = 0, swapents = 0;
+	struct ulock *ptl;
+	pte_t *ptep;
+	int err = 0;
+
+	/* The child's table first: once counts are taken there is no going back. */
+	ptep = pte_offset_map_lock(dst, addr, true, &ptl);
+	if (IS_ERR(ptep))
+		return (int)PTR_ERR(ptep);
+	ulock_unlock(ptl);
+
+	ptep = pte_offset_map_lock(src, addr, false, &ptl);
+	if (!ptep)
+		return 0;
+	for (i = 0; i < n; i++) {
+		pte_t pte = ptep_get(ptep + i), shared;
+
+		copy[i] = __pte(0);
+		if (pte_none(pte))
+			continue;
+		if (pte_present(pte)) {
+			struct folio *folio = pte_folio(pte);
+
+			shared = pte_clear_flags(pte, _PAGE_RW | _PAGE_EXCLUSIVE);
+			folio_get(folio);
+			folio_mapcount_add(folio, 1);
+			copy[i] = pte_mkold(shared);
+			anon++;
+		} else {
+			err = swap_dup_entry_direct(sw, pte_to_swp_entry(pte));
+			if (err)
+				break;
+			shared = pte_swp_clear_exclusive(pte);
+			copy[i] = shared;
+			swapents++;
+		}
+		if (!pte_same(shared, pte))
+			set_pte_at(src, addr + (i << PAGE_SHIFT), ptep + i, shared);
+	}
+	ulock_unlock(ptl);
+	n = i;
+
+	ptep = pte_offset_map_lock(dst, addr, false, &ptl);
+	for (i = 0; i < n; i++)
+		if (!pte_none(copy[i]))
+			set_pte_at(dst, addr + (i << PAGE_SHIFT), ptep + i, copy[i]);
+	mm_add_counters(dst, anon, swapents);
+	ulock_unlock(ptl);
+	return err;
+}
+
+static int copy_page_range(struct mm_struct *dst, struct mm_struct *src)
+{
+	for (unsigned long addr = src->start; addr < src->end; addr += PMD_SIZE) {
+		int err = copy_pte_range(dst, src, addr, addr + PMD_SIZE);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* ---- address spaces ---- */
+
+static void mm_setup(struct mm_struct *mm, struct mm_state *ms, const struct mm_platform_ops *ops,
+		     unsigned long start, unsigned long end, unsigned thp_order,
+		     struct anon_vma *av)
+{
+	mm->ops = ops;
+	mm->ms = ms;
+	mm->start = start;
+	mm->end = end;
+	mm->thp_order = thp_order;
+	mm->nr_anon = 0;
+	mm->nr_swapents = 0;
+	INIT_LIST_HEAD(&mm->av_node);
+	refcount_set(&mm->mm_users, 1);
+	anon_vma_link(av, mm);
+	/* On the list before any entry is copied in: swapoff must see them all. */
+	ulock_lock(&ms->mmlist_lock);
+	list_add_tail(&mm->mmlist, &ms->mmlist);
+	ulock_unlock(&ms->mmlist_lock);
+}
+
+int mm_init(struct mm_struct *mm, struct uswap *sw, const struct mm_platform_ops *ops,
+	    unsigned long start, unsigned long end, unsigned thp_order)
+{
+	struct mm_state *ms = sw_mm(sw);
+	struct anon_vma *av;
+
+	if (!ms || !ops || start >= end || !IS_ALIGNED(start | end, PMD_SIZE) ||
+	    thp_order > HPAGE_PMD_ORDER)
+		return -EINVAL;
+	av = anon_vma_alloc(ms);
+	if (!av)
+		return -ENOMEM;
+	mm_setup(mm, ms, ops, start, end, thp_order, av);
+	/* The family lives on its members' references. */
+	refcount_put(&av->refcount);
+	return 0;
+}
+
+int mm_fork(struct mm_struct *child, struct mm_struct *parent, const struct mm_platform_ops *ops)
+{
+	int err;
+
+	mm_setup(child, parent->ms, ops, parent->start, parent->end, parent->thp_order,
+		 parent->anon_vma);
+	err = copy_page_range(child, parent);
+	if (err)
+		mmput(child);
+	return err;
+}
+
+void mmput(struct mm_struct *mm)
+{
+	struct mm_state *ms = mm->ms;
+
+	if (!refcount_put(&mm->mm_users))
+		return;
+	zap_page_range(mm, mm->start, mm->end);
+	ulock_lock(&ms->mmlist_lock);
+	list_del_init(&mm->mmlist);
+	ulock_unlock(&ms->mmlist_lock);
+	anon_vma_unlink(mm);
+	VM_WARN_ON(atomic_load_relaxed(&mm->nr_anon) || atomic_load_relaxed(&mm->nr_swapents));
+	mm->ops->release(mm);
+}

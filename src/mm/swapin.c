@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+/*
+ * swapin.c - bringing one swap entry's page into the swap cache: a lookup
+ * that counts cache and readahead hits, and on a miss either a synchronous
+ * order-0 swap-in (SWP_SYNCHRONOUS_IO devices) or cluster readahead of the
+ * naturally aligned window around the entry (other devices). Large swap-in
+ * is do_swap_page's (memory.c): only a page fault knows the range.
+ *
+ * Owns: nothing. Locking: no lock held on entry; each new folio is locked
+ * while it is read (other threads that find it in the cache sleep on that
+ * lock), then unlocked; the swap cache settles races between readers.
+ */
+#include "internal.h"
+
+/* Pages of the readahead window (the kernel's page_cluster of 3). */
+#define SWAP_RA_PAGES 8UL
+
+struct folio *swap_cache_lookup(struct uswap *sw, swp_entry_t entry)
+{
+	struct folio *folio = swap_cache_get_folio(sw, entry);
+
+	if (!folio)
+		return NULL;
+	count_vm_event(sw_events(sw), swpin_cache_hit);
+	if (folio_test_clear_readahead(folio))
+		count_vm_event(sw_events(sw), swap_ra_hit);
+	return folio;
+}
+
+/*
+ * A folio swap_cache_alloc_folio() just added, locked: read it and put it on
+ * the LRU. Return: 0, or the read error (the folio is then out of the cache,
+ * unlocked and put).
+ */
+static int swapin_new_folio(struct folio *folio)
+{
+	int err = swap_read_folio(folio);
+
+	if (err) {
+		swap_cache_del_folio(folio, 0);
+		folio_unlock(folio);
+		folio_put(folio);
+		return err;
+	}
+	folio_get(folio);
+	folio_add_lru(folio);
+	folio_unlock(folio);
+	return 0;
+}
+
+/*
+ * Read the window around @entry into the swap cache. Return: the referenced
+ * folio of @entry, NULL if it is not swapped, or ERR_PTR.
+ */
+static struct folio *swapin_readahead(struct uswap *sw, struct swap_info_struct *si,
+				      swp_entry_t entry)
+{
+	pgoff_t offset = swp_offset(entry), start = ALIGN_DOWN(offset, SWAP_RA_PAGES);
+	pgoff_t end = min(start + SWAP_RA_PAGES, (pgoff_t)si->max);
+	struct folio *target = NULL;
+
+	for (pgoff_t off = start; off < end; off++) {
+		struct folio *folio;
+		bool new_folio;
+		int err = 0;
+
+		folio = swap_cache_alloc_folio(sw, swp_entry(si->type, off), &new_folio);
+		if (!IS_ERR_OR_NULL(folio) && new_folio)
+			err = swapin_new_folio(folio);
+		if (off == offset) {
+			target = err ? ERR_PTR(err) : folio;
+			continue;
+		}
+		if (IS_ERR_OR_NULL(folio) || err)
+			continue;
+		if (new_folio) {
+			folio_set_readahead(folio);
+			count_vm_event(sw_events(sw), swap_ra);
+		}
+		folio_put(folio);
+	}
+	return target;
+}
+
+struct folio *swapin_entry(struct uswap *sw, struct swap_info_struct *si, swp_entry_t entry)
+{
+	struct folio *folio, *new;
+
+	if (!(atomic_load_relaxed(&si->flags) & SWP_SYNCHRONOUS_IO))
+		return swapin_readahead(sw, si, entry);
+	new = folio_alloc(sw, 0);
+	if (!new)
+		return ERR_PTR(-ENOMEM);
+	/* A new folio: its lock is free, and trylock keeps any lock order. */
+	if (WARN_ON_ONCE(!folio_trylock(new))) {
+		folio_put(new);
+		return ERR_PTR(-EINVAL);
+	}
+	folio = swapin_folio(sw, entry, new);
+	if (folio == new) {
+		folio_get(new);
+		folio_add_lru(new);
+	}
+	folio_unlock(new);
+	if (folio != new)
+		folio_put(new);
+	return folio;
+}
