@@ -212,13 +212,12 @@ static int allocate_all(int fd, uint64_t size)
 	return 0;
 }
 
-int swapfile_format(const char *path, uint64_t size_bytes, const char *label, const uint8_t *uuid,
-		    const uint32_t *badpages, unsigned nr_badpages)
+/* Fill a header for @pages slots from swapfile_format()'s arguments. */
+static int format_header(unsigned char *page, uint64_t pages, const char *label,
+			 const uint8_t *uuid, const uint32_t *badpages, unsigned nr_badpages)
 {
-	_Alignas(PAGE_SIZE) unsigned char page[SWAP_HEADER_SIZE];
 	struct swap_header_info hdr = {0};
-	uint64_t pages = size_bytes / PAGE_SIZE;
-	int fd, err;
+	int err;
 
 	if (pages < SWAP_HEADER_MIN_PAGES)
 		return -EINVAL;
@@ -226,9 +225,9 @@ int swapfile_format(const char *path, uint64_t size_bytes, const char *label, co
 		return -EFBIG;
 	if (label && strlen(label) > SWAP_HEADER_LABEL_LEN)
 		return -ENAMETOOLONG;
-	hdr.last_page = (uint32_t)(pages - 1);
 	if (nr_badpages > SWAP_DEV_MAX_BAD || (nr_badpages && !badpages))
 		return -EINVAL;
+	hdr.last_page = (uint32_t)(pages - 1);
 	hdr.nr_badpages = nr_badpages;
 	if (nr_badpages)
 		memcpy(hdr.badpages, badpages, nr_badpages * sizeof(*badpages));
@@ -238,10 +237,47 @@ int swapfile_format(const char *path, uint64_t size_bytes, const char *label, co
 		memcpy(hdr.uuid, uuid, SWAP_HEADER_UUID_LEN);
 	else if ((err = random_uuid(hdr.uuid)))
 		return err;
-	err = swap_header_build(page, &hdr);
+	return swap_header_build(page, &hdr);
+}
+
+/* A block device: only the header is written; its node and size stay. */
+static int format_blockdev(const char *path, uint64_t size_bytes, const char *label,
+			   const uint8_t *uuid, const uint32_t *badpages, unsigned nr_badpages)
+{
+	_Alignas(PAGE_SIZE) unsigned char page[SWAP_HEADER_SIZE];
+	uint64_t dev_bytes;
+	int fd, err;
+
+	fd = open(path, O_WRONLY | O_EXCL | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = ioctl(fd, BLKGETSIZE64, &dev_bytes) < 0 ? -errno : 0;
+	if (!err && size_bytes > dev_bytes)
+		err = -ENOSPC;
+	if (!err)
+		err = format_header(page, (size_bytes ? size_bytes : dev_bytes) / PAGE_SIZE, label,
+				    uuid, badpages, nr_badpages);
+	if (!err)
+		err = full_io(fd, true, page, sizeof(page), 0);
+	if (!err && fsync(fd) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int swapfile_format(const char *path, uint64_t size_bytes, const char *label, const uint8_t *uuid,
+		    const uint32_t *badpages, unsigned nr_badpages)
+{
+	_Alignas(PAGE_SIZE) unsigned char page[SWAP_HEADER_SIZE];
+	uint64_t pages = size_bytes / PAGE_SIZE;
+	struct stat st;
+	int fd, err;
+
+	if (stat(path, &st) == 0 && S_ISBLK(st.st_mode))
+		return format_blockdev(path, size_bytes, label, uuid, badpages, nr_badpages);
+	err = format_header(page, pages, label, uuid, badpages, nr_badpages);
 	if (err)
 		return err;
-
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;

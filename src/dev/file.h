@@ -91,9 +91,12 @@ int swap_header_build(void *page, const struct swap_header_info *hdr);
  * pages, at least SWAP_HEADER_MIN_PAGES) like `mkswap`: created or truncated
  * with mode 0600, every block allocated (no holes), header with @label (may
  * be NULL), @uuid (NULL: a random version-4 UUID) and @nr_badpages bad pages.
- * On failure the file is removed.
+ * On failure the file is removed. If @path is an existing block device,
+ * only its header is written (the node keeps its mode) and @size_bytes 0
+ * means the whole device.
  * Context: may sleep (I/O). Return: 0, -EINVAL, -ENAMETOOLONG, -EFBIG (more
- * pages than a header can describe), or the errno of a failed system call.
+ * pages than a header can describe), -ENOSPC (larger than the block
+ * device), or the errno of a failed system call.
  */
 int swapfile_format(const char *path, uint64_t size_bytes, const char *label, const uint8_t *uuid,
 		    const uint32_t *badpages, unsigned nr_badpages);

@@ -884,6 +884,67 @@ TEST(interop_mkswap_file_opens)
 	unlink(path);
 }
 
+/* A loop device over a scratch file stands in for a partition. */
+TEST(block_device_formats_and_opens)
+{
+	const char *why = interop_unavailable("losetup");
+	char path[128], cmd[256], loopdev[64] = "", errbuf[256];
+	struct swap_header_info hdr;
+	struct swap_dev *dev = NULL;
+	struct arena *a;
+	unsigned char *buf;
+	FILE *fp;
+	int fd;
+
+	if (why) {
+		test_skip(why);
+		return;
+	}
+	t_tmpname(path, sizeof(path), "loop");
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	REQUIRE(fd >= 0);
+	CHECK_EQ(posix_fallocate(fd, 0, 8 << 20), 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "losetup -f --show '%s' 2>/dev/null", path);
+	fp = popen(cmd, "r");
+	if (!fp || !fgets(loopdev, sizeof(loopdev), fp) || pclose(fp) != 0 || !loopdev[0]) {
+		test_skip("no loop device available");
+		unlink(path);
+		return;
+	}
+	loopdev[strcspn(loopdev, "\n")] = '\0';
+	CHECK_EQ(swapfile_format(loopdev, 16 << 20, NULL, NULL, NULL, 0), -ENOSPC);
+	CHECK_EQ(swapfile_format(loopdev, 0, "blk", test_uuid, (const uint32_t[]){7}, 1), 0);
+	a = t_arena();
+	CHECK_EQ(swapfile_open(&dev, a, loopdev, errbuf, sizeof(errbuf)), 0);
+	if (dev) {
+		printf("# %s: %s, flags %#lx\n", loopdev, errbuf, dev->flags);
+		CHECK(!strcmp(dev->kind, "partition"));
+		CHECK_EQ(dev->nr_pages, (8 << 20) / PAGE_SIZE);
+		/* Bad pages are honoured on block devices. */
+		CHECK_EQ(dev->nr_badpages, 1);
+		CHECK_EQ(dev->badpages[0], 7);
+		REQUIRE_EQ(swapfile_get_header(dev, &hdr), 0);
+		CHECK(!strcmp(hdr.label, "blk"));
+		buf = pages(2);
+		t_fill_kind(buf, PAGE_TEXT, 3);
+		t_fill_kind(buf + PAGE_SIZE, PAGE_RANDOM, 4);
+		CHECK_EQ(dev->ops->write(dev, 100, buf, 2), 0);
+		memset(buf, 0, 2 * PAGE_SIZE);
+		CHECK_EQ(dev->ops->read(dev, 100, buf, 2), 0);
+		CHECK(t_check_kind(buf, PAGE_TEXT, 3));
+		CHECK(t_check_kind(buf + PAGE_SIZE, PAGE_RANDOM, 4));
+		if (dev->flags & SWAP_DEV_DISCARD)
+			CHECK_EQ(dev->ops->discard(dev, 100, 2), 0);
+		free(buf);
+		dev->ops->destroy(dev);
+	}
+	arena_destroy(a);
+	snprintf(cmd, sizeof(cmd), "losetup -d '%s'", loopdev);
+	CHECK_EQ(run(cmd), 0);
+	unlink(path);
+}
+
 __attribute__((constructor)) static void register_cleanup(void)
 {
 	atexit(swapoff_leftover);
