@@ -10,6 +10,7 @@
  * Owns: its engines (t_engine) and scratch files (unlinked once open).
  * Locking: single-threaded; folio locks taken as the engine requires.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -430,6 +431,62 @@ TEST(page_io_free_notify_releases_zram_data)
 	CHECK_EQ(st.mem_used_total, 0);
 }
 
+/* Threads swapping their own folios out and in at once on one device. */
+struct conc_arg {
+	struct uswap *sw;
+	uint64_t seed;
+	unsigned id;
+};
+
+static void *conc_worker(void *p)
+{
+	struct conc_arg *arg = p;
+	uint64_t s = arg->seed;
+
+	for (unsigned iter = 0; iter < 150; iter++) {
+		unsigned order = t_rand(&s) % 3 ? 0 : t_rand(&s) % 5;
+		uint64_t tag = (uint64_t)arg->id << 32 | iter;
+		bool zero = t_rand(&s) % 8 == 0;
+		swp_entry_t e = swap_out(arg->sw, order, tag, zero);
+
+		if (!e.val)
+			break;
+		if (swap_in_check(arg->sw, e, order, tag, zero, order == 0 && iter % 2))
+			test_fail(__FILE__, __LINE__, "thread %u: swap-in failed", arg->id);
+	}
+	return NULL;
+}
+
+static void concurrent_case(enum dev_kind kind)
+{
+	struct uswap *sw = t_engine();
+	struct swap_dev *dev = NULL;
+	int type = t_dev(sw, kind, 8 * SWAPFILE_CLUSTER, 0, &dev);
+	struct conc_arg args[3];
+	pthread_t th[3];
+
+	REQUIRE(type >= 0);
+	for (unsigned i = 0; i < 3; i++) {
+		args[i] = (struct conc_arg){sw, test_seed + i, i + 1};
+		pthread_create(&th[i], NULL, conc_worker, &args[i]);
+	}
+	for (unsigned i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	CHECK_EQ(sw->swap_info[type]->inuse_pages, 0);
+	if (is_zram_dev(dev)) {
+		struct zram_stats st;
+
+		zram_get_stats(dev, &st);
+		CHECK_EQ(st.pages_stored, 0);
+	}
+}
+
+TEST(page_io_concurrent_threads_zram)
+{
+	concurrent_case(DEV_ZRAM_LZ4);
+}
+
+
 /* ---- failures ---- */
 
 static void inject(struct swap_dev *dev, unsigned long r, unsigned long w, int err)
@@ -747,7 +804,7 @@ TEST(fault_injection_workload_file)
 static int discard_recycle_child(void)
 {
 	struct uswap *sw;
-	struct swap_dev *dev;
+	struct swap_dev *dev = NULL;
 	swp_entry_t e;
 
 	if (swap_engine_create(&sw, 1UL << 30, false))
