@@ -528,7 +528,12 @@ static bool sysfs_read_ulong(const char *dir, const char *name, unsigned long *v
 	return ok;
 }
 
-/* SOLIDSTATE and DISCARD as the storage under the file reports them. */
+/*
+ * SOLIDSTATE and DISCARD as the storage under the file reports them. A file
+ * on a filesystem without a block device of its own (tmpfs, overlay, btrfs
+ * subvolumes: no sysfs queue) counts as rotational, the kernel's default.
+ * Regular files discard by punching holes, if the filesystem can.
+ */
 static unsigned long swapfile_probe_flags(struct swapfile *f, const struct stat *st)
 {
 	char queue[PATH_MAX + 16];
