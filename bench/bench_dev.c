@@ -327,6 +327,68 @@ static int make_dev(struct uswap *sw, enum dev_kind kind, struct swap_dev **dev)
 }
 
 /*
+ * The raw baseline of a zram swap-in: the same pages compressed by the same
+ * codec, decompressed into the same folios, timed in the same rounds.
+ */
+struct raw_copies {
+	unsigned char **blk;
+	size_t *len;
+	ZSTD_DCtx *dctx;
+};
+
+static void raw_copies_make(struct raw_copies *rc, enum dev_kind kind, const unsigned char *pages)
+{
+	size_t bound = ZSTD_compressBound(PAGE_SIZE) + LZ4_compressBound(PAGE_SIZE);
+	unsigned char *tmp = malloc(bound);
+
+	rc->blk = calloc(nr_pages, sizeof(*rc->blk));
+	rc->len = calloc(nr_pages, sizeof(*rc->len));
+	rc->dctx = ZSTD_createDCtx();
+	if (!tmp || !rc->blk || !rc->len || !rc->dctx)
+		exit(1);
+	for (unsigned long i = 0; i < nr_pages; i++) {
+		const unsigned char *src = pages + i * PAGE_SIZE;
+
+		if (kind == DEV_ZRAM_LZ4)
+			rc->len[i] = (size_t)LZ4_compress_default((const char *)src, (char *)tmp,
+								  PAGE_SIZE, (int)bound);
+		else
+			rc->len[i] = ZSTD_compress(tmp, bound, src, PAGE_SIZE, ZSTD_CLEVEL_DEFAULT);
+		rc->blk[i] = malloc(rc->len[i]);
+		if (!rc->blk[i])
+			exit(1);
+		memcpy(rc->blk[i], tmp, rc->len[i]);
+	}
+	free(tmp);
+}
+
+static void raw_copies_free(struct raw_copies *rc)
+{
+	for (unsigned long i = 0; i < nr_pages; i++)
+		free(rc->blk[i]);
+	free(rc->blk);
+	free(rc->len);
+	ZSTD_freeDCtx(rc->dctx);
+}
+
+/* Return: ns per page to decompress every copy into its folio. */
+static double raw_copies_time(struct raw_copies *rc, enum dev_kind kind, struct folio **folios)
+{
+	double t0 = now_ns();
+
+	for (unsigned long i = 0; i < nr_pages; i++) {
+		if (kind == DEV_ZRAM_LZ4)
+			sink += (unsigned long)LZ4_decompress_safe((const char *)rc->blk[i],
+								   folios[i]->data, (int)rc->len[i],
+								   PAGE_SIZE);
+		else
+			sink += ZSTD_decompressDCtx(rc->dctx, folios[i]->data, PAGE_SIZE,
+						    rc->blk[i], rc->len[i]);
+	}
+	return (now_ns() - t0) / nr_pages;
+}
+
+/*
  * One device, one data kind: rounds of swapping every page out, then in.
  * Return: 0, or -errno if the engine refused (figures not recorded).
  */
@@ -336,12 +398,16 @@ static int bench_engine(enum dev_kind kind, enum data_kind data, const unsigned 
 	struct swap_dev *dev;
 	struct folio **folios = calloc(nr_pages, sizeof(*folios));
 	swp_entry_t *entries = calloc(nr_pages, sizeof(*entries));
-	double out_best = 1e30, in_best = 1e30;
+	double out_best = 1e30, in_best = 1e30, raw_best = 1e30, dev_best = 1e30;
+	bool paired = kind != DEV_FILE;
+	struct raw_copies rc;
 	char base[64];
 	int err;
 
 	if (!folios || !entries || swap_engine_create(&sw, 1UL << 32, false))
 		exit(1);
+	if (paired)
+		raw_copies_make(&rc, kind, pages);
 	err = make_dev(sw, kind, &dev);
 	if (err)
 		goto out;
@@ -377,6 +443,10 @@ static int bench_engine(enum dev_kind kind, enum data_kind data, const unsigned 
 			break;
 		out_best = min(out_best, (t1 - t0) / nr_pages);
 
+		/* The raw baseline runs before swap-in in odd rounds, after in even. */
+		if (paired && r % 2)
+			raw_best = min(raw_best, raw_copies_time(&rc, kind, folios));
+
 		/* Swap-in into preallocated folios. */
 		t0 = now_ns();
 		for (unsigned long i = 0; i < nr_pages && !err; i++) {
@@ -390,6 +460,13 @@ static int bench_engine(enum dev_kind kind, enum data_kind data, const unsigned 
 		}
 		t1 = now_ns();
 		in_best = min(in_best, (t1 - t0) / nr_pages);
+		if (paired && !(r % 2))
+			raw_best = min(raw_best, raw_copies_time(&rc, kind, folios));
+		/* The device read alone, to split the cost: engine and backend. */
+		t0 = now_ns();
+		for (unsigned long i = 0; i < nr_pages && !err; i++)
+			err = dev->ops->read(dev, swp_offset(entries[i]), folios[i]->data, 1);
+		dev_best = min(dev_best, (now_ns() - t0) / nr_pages);
 		/* Release the slots (what a fault does after mapping the page). */
 		for (unsigned long i = 0; i < nr_pages; i++) {
 			folio_lock(folios[i]);
@@ -412,6 +489,14 @@ static int bench_engine(enum dev_kind kind, enum data_kind data, const unsigned 
 	fig_kind(base, data, out_best, "ns/page", "alloc_swap + dup + writeout + cache del");
 	snprintf(base, sizeof(base), "%s_swapin%s", dev_fig[kind], dev_algo[kind]);
 	fig_kind(base, data, in_best, "ns/page", "swapin_folio: cache add + read");
+	snprintf(base, sizeof(base), "%s_read%s", dev_fig[kind], dev_algo[kind]);
+	fig_kind(base, data, dev_best, "ns/page", "the backend's read op alone");
+	if (paired)
+		fig_kind(kind == DEV_ZRAM_LZ4 ? "lz4_decompress" : "zstd_decompress", data,
+			 raw_best, "ns/page",
+			 kind == DEV_ZRAM_LZ4
+				 ? "LZ4_decompress_safe, same pages into the same folios"
+				 : "ZSTD_decompressDCtx, same pages into the same folios");
 	if (is_zram_dev(dev) && data == DATA_TEXT) {
 		struct zram_stats st;
 		char name[64];
@@ -434,6 +519,8 @@ out:
 	if (err)
 		fprintf(stderr, "bench_dev: %s%s on %s pages: error %d\n", dev_fig[kind],
 			dev_algo[kind], data_name[data], err);
+	if (paired)
+		raw_copies_free(&rc);
 	swap_engine_destroy(sw);
 	free(folios);
 	free(entries);
@@ -507,7 +594,8 @@ int main(int argc, char **argv)
 		snprintf(note, sizeof(note), "LZ4_compress_default, ratio %.2f",
 			 (double)nr_pages * PAGE_SIZE / rs.total_comp);
 		fig_kind("lz4_compress", d, c, "ns/page", note);
-		fig_kind("lz4_decompress", d, dc, "ns/page", "LZ4_decompress_safe");
+		fig_kind("lz4_decompress_buffer", d, dc, "ns/page",
+			 "LZ4_decompress_safe, own buffers");
 		if (d == DATA_TEXT)
 			fig("lz4_ratio", (double)nr_pages * PAGE_SIZE / rs.total_comp, "x",
 			    "original / compressed bytes");
@@ -517,7 +605,8 @@ int main(int argc, char **argv)
 		snprintf(note, sizeof(note), "ZSTD_compressCCtx level 3, ratio %.2f",
 			 (double)nr_pages * PAGE_SIZE / rs.total_comp);
 		fig_kind("zstd_compress", d, c, "ns/page", note);
-		fig_kind("zstd_decompress", d, dc, "ns/page", "ZSTD_decompressDCtx");
+		fig_kind("zstd_decompress_buffer", d, dc, "ns/page",
+			 "ZSTD_decompressDCtx, own buffers");
 		if (d == DATA_TEXT)
 			fig("zstd_ratio", (double)nr_pages * PAGE_SIZE / rs.total_comp, "x",
 			    "original / compressed bytes");
