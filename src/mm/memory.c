@@ -569,6 +569,19 @@ int ksm_mark_page(struct mm_struct *mm, unsigned long addr)
 
 /* ---- zap ---- */
 
+/*
+ * A folio zap unmapped for the last time may leave the swap cache now if no
+ * entry counts its slots any more (the kernel's free_swap_cache); reclaim
+ * would only find it later. The trylock keeps zap from waiting on a folio.
+ */
+static void free_swap_cache(struct folio *folio)
+{
+	if (folio_test_swapcache(folio) && !folio_mapped(folio) && folio_trylock(folio)) {
+		folio_free_swap(folio);
+		folio_unlock(folio);
+	}
+}
+
 /* Zap [addr, end), within one table. */
 static void zap_pte_range(struct mm_struct *mm, unsigned long addr, unsigned long end)
 {
@@ -618,8 +631,10 @@ static void zap_pte_range(struct mm_struct *mm, unsigned long addr, unsigned lon
 	ulock_unlock(ptl);
 	/* Entries' references go last: each release check still holds one. */
 	for (unsigned i = 0; i < nr_folios; i++) {
-		if (i + 1 == nr_folios || folios[i + 1] != folios[i])
+		if (i + 1 == nr_folios || folios[i + 1] != folios[i]) {
+			free_swap_cache(folios[i]);
 			folio_release_if_unused(folios[i]);
+		}
 		folio_put(folios[i]);
 	}
 }

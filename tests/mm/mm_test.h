@@ -8,6 +8,7 @@
 #ifndef USWAP_TESTS_MM_TEST_H
 #define USWAP_TESTS_MM_TEST_H
 
+#include "dev/ram.h"
 #include "mm/internal.h"
 #include "model/model.h"
 #include "test.h"

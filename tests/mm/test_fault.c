@@ -8,7 +8,6 @@
  */
 #include <pthread.h>
 
-#include "dev/ram.h"
 #include "mm_test.h"
 
 #define SYNC SWAP_DEV_SYNC_IO
