@@ -24,6 +24,8 @@ static const struct subcommand subcommands[] = {
 	{"inspect", cmd_inspect, "inspect [--clusters] FILE",
 	 "show a swap header; --clusters: a cluster map"},
 	{"stat", cmd_stat, "stat [--demo] [--device D]", "show the engine's state format"},
+	{"bench", cmd_bench, "bench WORKLOAD [options]",
+	 "run a workload (usemem, bgsave) on a real device"},
 };
 
 static void usage(FILE *out)
@@ -69,7 +71,7 @@ int main(int argc, char **argv)
 	const struct subcommand *sub;
 
 	if (argc < 2)
-		return cli_usage_error("missing COMMAND (mkswap, inspect, stat)");
+		return cli_usage_error("missing COMMAND (mkswap, inspect, stat, bench)");
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return CLI_EXIT_OK;

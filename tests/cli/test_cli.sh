@@ -240,5 +240,148 @@ has "$T/err" "cannot open" "stat: missing swap file message"
 run 1 "stat: a malformed swap file" stat --device "file:$T/zero"
 has "$T/err" "no swap signature" "stat: malformed swap file message"
 
+# ---- bench ----
+
+# json_get KEY: the number KEY has in the flat JSON object in $T/out.
+json_get() {
+	grep -o "\"$1\": [0-9.-]*" "$T/out" | head -1 | sed 's/.*: //'
+}
+
+# positive KEY DESC: KEY is a number > 0 in $T/out.
+positive() {
+	local v
+	v=$(json_get "$1")
+	if [ -n "$v" ] && awk -v v="$v" 'BEGIN { exit !(v > 0) }'; then
+		ok "$2"
+	else
+		not_ok "$2: $1 is '$v'"
+	fi
+}
+
+# equals KEY VALUE DESC
+equals() {
+	local v
+	v=$(json_get "$1")
+	if [ "$v" = "$2" ]; then
+		ok "$3"
+	else
+		not_ok "$3: $1 is '$v', want '$2'"
+	fi
+}
+
+run 0 "bench --help" bench --help
+has "$T/out" "usemem" "bench --help names usemem"
+has "$T/out" "bgsave" "bench --help names bgsave"
+run 2 "bench: missing workload" bench
+has "$T/err" "missing WORKLOAD" "bench: missing workload message"
+run 2 "bench: unknown workload" bench frob
+has "$T/err" "unknown workload 'frob'" "bench: unknown workload named"
+run 2 "bench: bad --threads" bench usemem --threads 0
+run 2 "bench: --threads not a number" bench usemem --threads two
+run 2 "bench: bgsave refuses --threads 2" bench bgsave --threads 2
+has "$T/err" "--threads must be 1" "bench bgsave --threads message"
+run 2 "bench: bad --size" bench usemem --size 12Q
+run 2 "bench: --size too small" bench usemem --size 512K
+run 2 "bench: bad --budget" bench usemem --budget 1K
+run 2 "bench: bad --device" bench usemem --device nvme
+run 2 "bench: bad --comp" bench usemem --comp brotli
+run 2 "bench: bad --seed" bench usemem --seed x1
+run 2 "bench: unknown option" bench usemem --frob
+run 2 "bench: --csv without its argument" bench usemem --csv
+run 2 "bench: --size too small for the threads" bench usemem --size 1M --threads 8
+
+run 0 "bench usemem, 2 threads" bench usemem --size 4M --budget 1M --threads 2 --quiet
+has "$T/out" "uswap bench usemem: zram (lz4), size 4 MiB, budget 1 MiB, 2 threads" \
+	"bench usemem: run described"
+has "$T/out" "(seq_write_mb_s)" "bench usemem: sequential write figure"
+has "$T/out" "(rand_read_mb_s)" "bench usemem: random read figure"
+has "$T/out" "== vmstat ==" "bench usemem: ends with the stat format"
+has "$T/out" "== zram0 mm_stat ==" "bench usemem: zram figures"
+
+run 0 "bench usemem --json" bench usemem --size 4M --budget 1M --threads 2 --seed 7 --json
+if [ "$(wc -l <"$T/out")" -eq 1 ] && head -c1 "$T/out" | grep -q '{'; then
+	ok "bench --json prints one object on one line"
+else
+	not_ok "bench --json prints one object on one line"
+fi
+if command -v python3 >/dev/null 2>&1; then
+	if python3 -c 'import json, sys; d = json.load(sys.stdin); assert isinstance(d, dict)' \
+		<"$T/out"; then
+		ok "bench --json is valid JSON"
+	else
+		not_ok "bench --json is valid JSON"
+	fi
+else
+	skip "bench --json is valid JSON" "no python3"
+fi
+equals verify_failures 0 "bench usemem: no verify failures"
+positive pswpout "bench usemem: pages went to swap"
+positive pswpin "bench usemem: pages came back"
+in1=$(json_get pswpin)
+out1=$(json_get pswpout)
+run 0 "bench usemem --json, same seed again" bench usemem --size 4M --budget 1M --threads 2 \
+	--seed 7 --json
+equals pswpin "$in1" "bench usemem: same seed, same pswpin"
+equals pswpout "$out1" "bench usemem: same seed, same pswpout"
+
+run 0 "bench bgsave --json" bench bgsave --size 4M --budget 1M --seed 3 --json
+positive shared_cache_hits "bench bgsave: shared_cache_hits > 0"
+equals verify_failures 0 "bench bgsave: verify_failures == 0"
+positive parent_ops_per_s "bench bgsave: parent_ops_per_s"
+positive parent_ops_per_s_during_save "bench bgsave: parent_ops_per_s_during_save"
+positive pswpin "bench bgsave: pswpin"
+positive pswpout "bench bgsave: pswpout"
+in1=$(json_get pswpin)
+out1=$(json_get pswpout)
+hits1=$(json_get shared_cache_hits)
+run 0 "bench bgsave --json, same seed again" bench bgsave --size 4M --budget 1M --seed 3 --json
+equals pswpin "$in1" "bench bgsave: same seed, same pswpin"
+equals pswpout "$out1" "bench bgsave: same seed, same pswpout"
+equals shared_cache_hits "$hits1" "bench bgsave: same seed, same shared_cache_hits"
+
+run 0 "bench bgsave --concurrent" bench bgsave --size 4M --budget 1M --concurrent --json
+equals verify_failures 0 "bench bgsave --concurrent: verify_failures == 0"
+run 0 "bench bgsave with zstd" bench bgsave --size 2M --budget 512K --comp zstd --quiet
+has "$T/out" "zram (zstd)" "bench: the compressor is named"
+
+run 0 "bench usemem on a swap file" bench usemem --size 4M --budget 1M --threads 1 \
+	--device "file:$S" --quiet --clusters
+has "$T/out" "swap file $S" "bench on a swap file: run described"
+has "$T/out" "cluster map of $S" "bench --clusters: the map"
+run 1 "bench: a swap file too small for the run" bench usemem --size 64M --budget 1M \
+	--device "file:$S" --quiet
+has "$T/err" "the run needs at least" "bench: swap file too small message"
+run 1 "bench: a swap file that does not exist" bench usemem --device "file:$T/none.swap"
+has "$T/err" "cannot open" "bench: missing swap file message"
+
+run 0 "bench --csv" bench usemem --size 4M --budget 1M --threads 1 --quiet --csv "$T/run.csv"
+if head -1 "$T/run.csv" | grep -q '^time_s,phase,ops_per_s,mb_per_s,pswpin_per_s,pswpout_per_s'; then
+	ok "bench --csv: header"
+else
+	not_ok "bench --csv: header"
+fi
+if [ "$(wc -l <"$T/run.csv")" -ge 2 ]; then
+	ok "bench --csv: at least one sample"
+else
+	not_ok "bench --csv: at least one sample"
+fi
+run 1 "bench --csv into a directory that does not exist" bench usemem --size 4M --budget 1M \
+	--threads 1 --quiet --csv "$T/no/such/dir.csv"
+has "$T/err" "cannot write the time series" "bench --csv: write failure message"
+if command -v gnuplot >/dev/null 2>&1; then
+	run 0 "bench --plot" bench usemem --size 4M --budget 1M --threads 1 --quiet \
+		--plot "$T/run.png"
+	if [ -s "$T/run.png" ] && head -c 8 "$T/run.png" | grep -q PNG; then
+		ok "bench --plot: a PNG"
+	else
+		not_ok "bench --plot: a PNG"
+	fi
+else
+	skip "bench --plot" "no gnuplot"
+	skip "bench --plot: a PNG" "no gnuplot"
+fi
+PATH=/nonexistent run 1 "bench --plot without gnuplot" bench usemem --plot "$T/x.png"
+has "$T/err" "needs gnuplot" "bench --plot without gnuplot: message"
+
 echo "1..$n"
 [ "$failed" -eq 0 ]

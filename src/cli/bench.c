@@ -1,0 +1,871 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench.c - `uswap bench WORKLOAD`: parse the options, set up an engine with
+ * a real device and the model over it, run the workload while a monitor
+ * thread samples its progress and the swap counters, then print a result
+ * table and the engine's state (or one JSON object), and write the time
+ * series (--csv) and its plot (--plot, with gnuplot).
+ *
+ * Owns: the run's engine, model, monitor thread and samples; the lockstep
+ * scheduler and the content generator workloads use. Locking: the monitor
+ * only reads atomics (progress, counters); samples are its own until it is
+ * joined; struct bench_lockstep has its mutex.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dev/dev.h"
+#include "dev/zram.h"
+#include "model/model.h"
+
+#define SAMPLE_MS	 100  /* time-series resolution */
+#define PROGRESS_AFTER_S 2.0  /* runs shorter than this show no progress */
+#define PROGRESS_TTY_S	 0.5  /* progress refresh on a terminal */
+#define PROGRESS_LOG_S	 10.0 /* progress lines into a log */
+#define DEFAULT_SIZE	 (256ULL << 20)
+#define MIN_SIZE	 (1ULL << 20)
+#define MIN_BUDGET	 (256ULL << 10)
+#define MAX_THREADS	 64
+#define ZRAM_SLACK_BYTES (16ULL << 20)
+
+static const struct bench_workload *const workloads[] = {&bench_usemem, &bench_bgsave};
+
+static const char bench_usage[] =
+	"Usage: uswap bench WORKLOAD [options]\n"
+	"\n"
+	"Run a workload on the in-memory model (address spaces whose pages fault in\n"
+	"and out through the real mm and swap code) with a real swap device and a\n"
+	"budget of resident memory. Progress goes to stderr on runs longer than 2 s;\n"
+	"at the end comes a result table and the engine's state (see `uswap stat\n"
+	"--help`), or with --json one flat JSON object of every figure.\n"
+	"\n"
+	"Workloads:\n"
+	"  usemem  like vm-scalability's usemem: N threads each write SIZE/N bytes of\n"
+	"          pages, then read them back in order, then write and read them in a\n"
+	"          random order; MB/s per pass, every page checked\n"
+	"  bgsave  Redis with BGSAVE: 1 KiB values packed in pages; the parent serves\n"
+	"          random reads with 10%% writes, first alone, then while a forked\n"
+	"          child reads every page once (the save); parent ops/s without and\n"
+	"          during the save, swap-ins and -outs, swap-cache hits on pages the\n"
+	"          two share; every value checked against what was written\n"
+	"\n"
+	"Options:\n"
+	"  --device zram|file:PATH  swap device (default zram, sized 2*SIZE+16M); a\n"
+	"                           swap file must exist (`uswap mkswap`)\n"
+	"  --comp lz4|zstd          zram compressor (default lz4)\n"
+	"  --threads N              usemem threads (default: CPUs online); bgsave\n"
+	"                           has one parent thread and one child thread\n"
+	"  --size S                 data the workload keeps (default 256M)\n"
+	"  --budget B               resident memory allowed (default SIZE/2;\n"
+	"                           0: no limit)\n"
+	"  --seed S                 random seed (default 1)\n"
+	"  --concurrent             let the threads run freely; by default they take\n"
+	"                           turns in a fixed order (lockstep, on one CPU), so\n"
+	"                           that a seed gives the same swap-in and swap-out\n"
+	"                           counts every time\n"
+	"  --json                   print one JSON object instead of the table\n"
+	"  --csv F                  write the time series (time, phase, throughput,\n"
+	"                           swap-ins, swap-outs, resident pages) to F\n"
+	"  --plot F.png             plot throughput and swap traffic over time to\n"
+	"                           F.png (needs gnuplot)\n"
+	"  --clusters               print the swap device's cluster map at the end\n"
+	"  --quiet                  no progress\n"
+	"  -h, --help               this text\n"
+	"\n"
+	"Exit status: 0 ok, 1 runtime failure (device, engine, data that read back\n"
+	"wrong: verify_failures > 0), 2 usage error.\n";
+
+/* ---- helpers for workloads ---- */
+
+double bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void bench_phase(struct bench_ctx *ctx, const char *name, unsigned long total)
+{
+	__atomic_store_n(&ctx->phase_total, total, __ATOMIC_RELAXED);
+	__atomic_store_n(&ctx->phase_done, 0UL, __ATOMIC_RELAXED);
+	__atomic_store_n(&ctx->phase, name, __ATOMIC_RELEASE);
+}
+
+void bench_figure(struct bench_ctx *ctx, const char *name, const char *label, double value,
+		  const char *unit, int decimals)
+{
+	struct bench_figure *f = NULL;
+
+	for (unsigned i = 0; i < ctx->nr_figs && !f; i++)
+		if (!strcmp(ctx->figs[i].name, name))
+			f = &ctx->figs[i];
+	if (!f) {
+		if (ctx->nr_figs == BENCH_MAX_FIGURES)
+			return;
+		f = &ctx->figs[ctx->nr_figs++];
+	}
+	*f = (struct bench_figure){name, label, unit, value, decimals};
+}
+
+void bench_pin(struct bench_ctx *ctx)
+{
+	cpu_set_t set;
+
+	if (ctx->pin_cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(ctx->pin_cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+uint64_t bench_stream(uint64_t seed, uint64_t id)
+{
+	uint64_t s = seed ^ (id * 0xd1b54a32d192ed03ULL);
+
+	bench_rand(&s);
+	return s;
+}
+
+static const char vocabulary[16][8] = {
+	{'s', 'w', 'a', 'p', ' ', 'i', 'n', ' '}, {'s', 'w', 'a', 'p', 'o', 'u', 't', ' '},
+	{'f', 'o', 'l', 'i', 'o', ' ', ' ', ' '}, {'c', 'l', 'u', 's', 't', 'e', 'r', ' '},
+	{'t', 'a', 'b', 'l', 'e', ' ', ' ', ' '}, {'e', 'n', 't', 'r', 'y', ' ', ' ', ' '},
+	{'c', 'a', 'c', 'h', 'e', ' ', ' ', ' '}, {'s', 'h', 'a', 'd', 'o', 'w', ' ', ' '},
+	{'c', 'o', 'u', 'n', 't', ' ', ' ', ' '}, {'o', 'r', 'd', 'e', 'r', ' ', ' ', ' '},
+	{'f', 'a', 'u', 'l', 't', ' ', ' ', ' '}, {'r', 'e', 'c', 'l', 'a', 'i', 'm', ' '},
+	{'b', 'u', 'd', 'g', 'e', 't', ' ', ' '}, {'p', 'a', 'g', 'e', ' ', ' ', ' ', ' '},
+	{'z', 'r', 'a', 'm', ' ', ' ', ' ', ' '}, {'l', 'z', '4', ',', ' ', ' ', ' ', ' '},
+};
+
+void bench_fill(void *buf, size_t len, uint64_t key, uint64_t version)
+{
+	uint64_t *w = buf, s = key * 0x9e3779b97f4a7c15ULL ^ version * 0xc2b2ae3d27d4eb4fULL;
+	size_t n = len / 8;
+
+	w[0] = key;
+	w[1] = version;
+	for (size_t i = 2; i < n; i += 16) {
+		uint64_t r = bench_rand(&s);
+
+		for (size_t k = i; k < i + 16 && k < n; k++, r >>= 4)
+			memcpy(&w[k], vocabulary[r & 15], 8);
+	}
+}
+
+bool bench_check(const void *buf, size_t len, uint64_t key, uint64_t version)
+{
+	uint64_t want[PAGE_SIZE / 8];
+
+	bench_fill(want, len, key, version);
+	return !memcmp(buf, want, len);
+}
+
+/* ---- lockstep ---- */
+
+void lockstep_init(struct bench_lockstep *ls, unsigned n, bool enabled)
+{
+	pthread_mutex_init(&ls->lock, NULL);
+	pthread_cond_init(&ls->cond, NULL);
+	ls->enabled = enabled;
+	ls->n = n;
+	ls->turn = 0;
+	ls->out = 0;
+}
+
+void lockstep_destroy(struct bench_lockstep *ls)
+{
+	pthread_cond_destroy(&ls->cond);
+	pthread_mutex_destroy(&ls->lock);
+}
+
+/* Give the turn to the next thread after @me still taking part. Context: ls->lock. */
+static void lockstep_pass(struct bench_lockstep *ls, unsigned me)
+{
+	for (unsigned i = 1; i <= ls->n; i++) {
+		unsigned next = (me + i) % ls->n;
+
+		if (!(ls->out & (1UL << next))) {
+			ls->turn = next;
+			break;
+		}
+	}
+	pthread_cond_broadcast(&ls->cond);
+}
+
+void lockstep_begin(struct bench_lockstep *ls, unsigned me)
+{
+	if (!ls->enabled)
+		return;
+	pthread_mutex_lock(&ls->lock);
+	while (ls->turn != me)
+		pthread_cond_wait(&ls->cond, &ls->lock);
+	pthread_mutex_unlock(&ls->lock);
+}
+
+void lockstep_yield(struct bench_lockstep *ls, unsigned me)
+{
+	if (!ls->enabled)
+		return;
+	pthread_mutex_lock(&ls->lock);
+	lockstep_pass(ls, me);
+	while (ls->turn != me)
+		pthread_cond_wait(&ls->cond, &ls->lock);
+	pthread_mutex_unlock(&ls->lock);
+}
+
+void lockstep_end(struct bench_lockstep *ls, unsigned me)
+{
+	if (!ls->enabled)
+		return;
+	pthread_mutex_lock(&ls->lock);
+	ls->out |= 1UL << me;
+	lockstep_pass(ls, me);
+	pthread_mutex_unlock(&ls->lock);
+}
+
+/* ---- the monitor: samples and progress ---- */
+
+struct sample {
+	double t; /* seconds since the start */
+	const char *phase;
+	unsigned long ops, bytes, pswpin, pswpout, resident;
+};
+
+struct monitor {
+	struct bench_ctx *ctx;
+	pthread_t tid;
+	bool stop; /* atomic */
+	bool tty;
+	double start, last_print;
+	bool printed; /* a progress line is on the terminal */
+	struct sample *s;
+	size_t nr, cap;
+};
+
+static void take_sample(struct monitor *mon)
+{
+	struct bench_ctx *ctx = mon->ctx;
+	struct model_info info;
+	struct sample *s;
+
+	if (mon->nr == mon->cap) {
+		size_t cap = mon->cap ? mon->cap * 2 : 1024;
+		struct sample *p = realloc(mon->s, cap * sizeof(*p));
+
+		if (!p)
+			return;
+		mon->s = p;
+		mon->cap = cap;
+	}
+	model_info(ctx->m, &info);
+	s = &mon->s[mon->nr++];
+	s->t = bench_now() - mon->start;
+	s->phase = __atomic_load_n(&ctx->phase, __ATOMIC_ACQUIRE);
+	s->ops = __atomic_load_n(&ctx->ops, __ATOMIC_RELAXED);
+	s->bytes = __atomic_load_n(&ctx->bytes, __ATOMIC_RELAXED);
+	s->pswpin = model_stat(ctx->m, pswpin);
+	s->pswpout = model_stat(ctx->m, pswpout);
+	s->resident = info.resident;
+}
+
+/* A rate over the last second of samples. */
+static double recent_rate(struct monitor *mon, size_t field_off)
+{
+	const struct sample *last = &mon->s[mon->nr - 1], *first = last;
+	unsigned long a, b;
+
+	while (first > mon->s && last->t - first->t < 1.0)
+		first--;
+	if (last->t <= first->t)
+		return 0;
+	memcpy(&a, (const char *)first + field_off, sizeof(a));
+	memcpy(&b, (const char *)last + field_off, sizeof(b));
+	return (double)(b - a) / (last->t - first->t);
+}
+
+static void print_progress(struct monitor *mon)
+{
+	struct bench_ctx *ctx = mon->ctx;
+	const struct sample *last = &mon->s[mon->nr - 1];
+	unsigned long done = __atomic_load_n(&ctx->phase_done, __ATOMIC_RELAXED);
+	unsigned long total = __atomic_load_n(&ctx->phase_total, __ATOMIC_RELAXED);
+	bool mb = !strcmp(ctx->wl->rate_unit, "MB/s");
+	double rate = mb ? recent_rate(mon, offsetof(struct sample, bytes)) / 1e6
+			 : recent_rate(mon, offsetof(struct sample, ops));
+	char pct[16] = "";
+
+	if (total)
+		snprintf(pct, sizeof(pct), " %3lu%%", min(done * 100 / total, 100UL));
+	fprintf(stderr, "%s[%s %-6s]%s %6.1fs %10.0f %s  swap-in %8.0f/s  swap-out %8.0f/s%s",
+		mon->tty ? "\r" : "", ctx->wl->name, last->phase ? last->phase : "", pct, last->t,
+		rate, ctx->wl->rate_unit, recent_rate(mon, offsetof(struct sample, pswpin)),
+		recent_rate(mon, offsetof(struct sample, pswpout)), mon->tty ? "\033[K" : "\n");
+	fflush(stderr);
+	mon->printed = mon->tty;
+}
+
+static void *monitor_main(void *arg)
+{
+	struct monitor *mon = arg;
+	struct timespec tick = {0, SAMPLE_MS * 1000000L};
+
+	while (!__atomic_load_n(&mon->stop, __ATOMIC_ACQUIRE)) {
+		double now;
+
+		nanosleep(&tick, NULL);
+		take_sample(mon);
+		now = bench_now() - mon->start;
+		if (mon->ctx->o->quiet || now < PROGRESS_AFTER_S || !mon->nr)
+			continue;
+		if (now - mon->last_print >= (mon->tty ? PROGRESS_TTY_S : PROGRESS_LOG_S)) {
+			print_progress(mon);
+			mon->last_print = now;
+		}
+	}
+	return NULL;
+}
+
+static int monitor_start(struct monitor *mon, struct bench_ctx *ctx)
+{
+	memset(mon, 0, sizeof(*mon));
+	mon->ctx = ctx;
+	mon->tty = isatty(STDERR_FILENO);
+	mon->start = bench_now();
+	take_sample(mon);
+	return -pthread_create(&mon->tid, NULL, monitor_main, mon);
+}
+
+static void monitor_stop(struct monitor *mon)
+{
+	__atomic_store_n(&mon->stop, true, __ATOMIC_RELEASE);
+	pthread_join(mon->tid, NULL);
+	take_sample(mon);
+	if (mon->printed)
+		fputs("\r\033[K", stderr);
+}
+
+/* ---- output ---- */
+
+static void describe_run(FILE *out, struct bench_ctx *ctx)
+{
+	const struct bench_opts *o = ctx->o;
+	char size[32], budget[32];
+
+	fprintf(out, "uswap bench %s: ", ctx->wl->name);
+	if (o->dev.kind == CLI_DEV_FILE)
+		fprintf(out, "swap file %s", o->dev.path);
+	else
+		fprintf(out, "zram (%s)", cli_comp_name(o->dev.algo));
+	fprintf(out, ", size %s, budget %s, %lu thread%s, seed %" PRIu64 ", %s\n",
+		cli_format_bytes(o->size, size, sizeof(size)),
+		o->budget ? cli_format_bytes(o->budget, budget, sizeof(budget)) : "none",
+		o->threads, o->threads == 1 ? "" : "s", o->seed,
+		o->concurrent ? "concurrent" : "lockstep");
+}
+
+static void print_table(FILE *out, struct bench_ctx *ctx)
+{
+	int label_w = 0;
+
+	for (unsigned i = 0; i < ctx->nr_figs; i++)
+		label_w = max(label_w, (int)strlen(ctx->figs[i].label));
+	describe_run(out, ctx);
+	fputc('\n', out);
+	for (unsigned i = 0; i < ctx->nr_figs; i++) {
+		const struct bench_figure *f = &ctx->figs[i];
+
+		fprintf(out, "  %-*s %14.*f %-7s (%s)\n", label_w, f->label, f->decimals, f->value,
+			f->unit, f->name);
+	}
+	fputc('\n', out);
+}
+
+static void json_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(out, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(out, "\\u%04x", *s);
+		else
+			fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+static bool figure_named(struct bench_ctx *ctx, const char *name)
+{
+	for (unsigned i = 0; i < ctx->nr_figs; i++)
+		if (!strcmp(ctx->figs[i].name, name))
+			return true;
+	return false;
+}
+
+/* The figures of the run's zram device, if it has one, as "zram_*" keys. */
+static void print_json_zram(FILE *out, struct bench_ctx *ctx)
+{
+	struct zram_stats st;
+
+	for (unsigned t = 0; t < MAX_SWAPFILES; t++) {
+		struct swap_info_struct *si = ctx->sw->swap_info[t];
+
+		if (!si || !(atomic_load_relaxed(&si->flags) & SWP_USED) || !si->dev ||
+		    zram_get_stats(si->dev, &st))
+			continue;
+		fprintf(out,
+			", \"zram_orig_data_size\": %" PRIu64 ", \"zram_compr_data_size\": %" PRIu64
+			", \"zram_mem_used_total\": %" PRIu64 ", \"zram_mem_used_max\": %" PRIu64
+			", \"zram_same_pages\": %" PRIu64 ", \"zram_huge_pages\": %" PRIu64,
+			st.orig_data_size, st.compr_data_size, st.mem_used_total, st.mem_used_max,
+			st.same_pages, st.huge_pages);
+		return;
+	}
+}
+
+static void print_json(FILE *out, struct bench_ctx *ctx)
+{
+	const struct bench_opts *o = ctx->o;
+
+	fputs("{\"workload\": ", out);
+	json_string(out, ctx->wl->name);
+	fputs(", \"device\": ", out);
+	json_string(out, o->dev.kind == CLI_DEV_FILE ? o->dev.path : "zram");
+	fputs(", \"comp\": ", out);
+	json_string(out, o->dev.kind == CLI_DEV_FILE ? "none" : cli_comp_name(o->dev.algo));
+	fprintf(out,
+		", \"mode\": \"%s\", \"threads\": %lu, \"size_bytes\": %" PRIu64
+		", \"budget_bytes\": %" PRIu64 ", \"seed\": %" PRIu64,
+		o->concurrent ? "concurrent" : "lockstep", o->threads, o->size, o->budget, o->seed);
+	for (unsigned i = 0; i < ctx->nr_figs; i++) {
+		const struct bench_figure *f = &ctx->figs[i];
+
+		fprintf(out, ", \"%s\": %.*f", f->name, f->decimals, f->value);
+	}
+	for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
+		if (!figure_named(ctx, vm_event_names[i]))
+			fprintf(out, ", \"%s\": %lu", vm_event_names[i],
+				model_stat(ctx->m, (enum vm_event_item)i));
+	print_json_zram(out, ctx);
+	fputs("}\n", out);
+}
+
+static int write_csv(const char *path, struct monitor *mon)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f)
+		return -errno;
+	fputs("time_s,phase,ops_per_s,mb_per_s,pswpin_per_s,pswpout_per_s,pswpin,pswpout,"
+	      "resident_pages\n",
+	      f);
+	for (size_t i = 1; i < mon->nr; i++) {
+		const struct sample *a = &mon->s[i - 1], *b = &mon->s[i];
+		double dt = b->t - a->t;
+
+		if (dt <= 0)
+			continue;
+		fprintf(f, "%.3f,%s,%.1f,%.2f,%.1f,%.1f,%lu,%lu,%lu\n", b->t,
+			b->phase ? b->phase : "", (double)(b->ops - a->ops) / dt,
+			(double)(b->bytes - a->bytes) / dt / 1e6,
+			(double)(b->pswpin - a->pswpin) / dt,
+			(double)(b->pswpout - a->pswpout) / dt, b->pswpin, b->pswpout, b->resident);
+	}
+	if (fclose(f))
+		return -errno;
+	return 0;
+}
+
+/* Return: whether an executable @name is on $PATH. */
+static bool have_program(const char *name)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	while (path && *path) {
+		size_t n = strcspn(path, ":");
+
+		if (n &&
+		    snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, name) < (int)sizeof(buf) &&
+		    access(buf, X_OK) == 0)
+			return true;
+		path += n + (path[n] == ':');
+	}
+	return false;
+}
+
+/* gnuplot quoting: single quotes, doubled inside. */
+static void gp_string(FILE *gp, const char *s)
+{
+	fputc('\'', gp);
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputc('\'', gp);
+		fputc(*s, gp);
+	}
+	fputc('\'', gp);
+}
+
+static int write_plot(const char *png, const char *csv, struct bench_ctx *ctx, struct monitor *mon)
+{
+	bool mb = !strcmp(ctx->wl->rate_unit, "MB/s");
+	const char *phase = NULL;
+	FILE *gp = popen("gnuplot", "w");
+
+	if (!gp)
+		return -errno;
+	fputs("set terminal pngcairo size 1100,600 noenhanced\nset output ", gp);
+	gp_string(gp, png);
+	fputs("\nset datafile separator ','\nset title ", gp);
+	{
+		char *title = NULL;
+		size_t len = 0;
+		FILE *t = open_memstream(&title, &len);
+
+		if (t) {
+			describe_run(t, ctx);
+			fclose(t);
+			if (len && title[len - 1] == '\n')
+				title[len - 1] = '\0';
+			gp_string(gp, title);
+			free(title);
+		}
+	}
+	fprintf(gp,
+		"\nset xlabel 'time (s)'\nset ylabel '%s'\nset y2label 'pages/s'\n"
+		"set ytics nomirror\nset y2tics\nset yrange [0:*]\nset y2range [0:*]\n"
+		"set key outside bottom center horizontal\nset grid\n",
+		ctx->wl->rate_unit);
+	/* A dashed line and a name where each phase starts. */
+	for (size_t i = 1; i < mon->nr; i++) {
+		const char *p = mon->s[i].phase;
+
+		if (!p || p == phase)
+			continue;
+		phase = p;
+		fprintf(gp,
+			"set arrow from %.3f, graph 0 to %.3f, graph 1 nohead dt 2 lc rgb 'gray'\n"
+			"set label '%s' at %.3f, graph 0.97 left offset 0.3,0 font ',9'\n",
+			mon->s[i - 1].t, mon->s[i - 1].t, p, mon->s[i - 1].t);
+	}
+	fputs("plot ", gp);
+	gp_string(gp, csv);
+	fprintf(gp,
+		" using 1:%d skip 1 with lines lw 2 lc rgb '#1f77b4' title '%s', "
+		"'' using 1:5 skip 1 axes x1y2 with lines lc rgb '#2ca02c' title 'swap-ins/s', "
+		"'' using 1:6 skip 1 axes x1y2 with lines lc rgb '#d62728' title 'swap-outs/s'\n",
+		mb ? 4 : 3, ctx->wl->rate_unit);
+	return pclose(gp) == 0 ? 0 : -EIO;
+}
+
+static int write_outputs(struct bench_ctx *ctx, struct monitor *mon)
+{
+	const struct bench_opts *o = ctx->o;
+	char tmp[] = "/tmp/uswap-bench-XXXXXX";
+	const char *csv = o->csv;
+	int ret;
+
+	if (!csv && o->plot) {
+		int fd = mkstemp(tmp);
+
+		if (fd < 0) {
+			cli_error("cannot make a temporary file for the plot data: %s",
+				  strerror(errno));
+			return -errno;
+		}
+		close(fd);
+		csv = tmp;
+	}
+	if (csv) {
+		ret = write_csv(csv, mon);
+		if (ret) {
+			cli_error("%s: cannot write the time series: %s", csv, strerror(-ret));
+			goto out;
+		}
+	}
+	ret = 0;
+	if (o->plot) {
+		ret = write_plot(o->plot, csv, ctx, mon);
+		if (ret)
+			cli_error("%s: gnuplot failed to draw the plot", o->plot);
+	}
+out:
+	if (csv == tmp)
+		unlink(tmp);
+	return ret;
+}
+
+/* ---- the run ---- */
+
+static const struct bench_workload *find_workload(const char *name)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(workloads); i++)
+		if (!strcmp(workloads[i]->name, name))
+			return workloads[i];
+	return NULL;
+}
+
+/* The first CPU this process may run on. */
+static int first_cpu(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return -1;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			return cpu;
+	return -1;
+}
+
+/* The swap file must hold what does not fit in the budget. */
+static int check_capacity(struct bench_ctx *ctx, int type)
+{
+	const struct bench_opts *o = ctx->o;
+	struct swap_info_struct *si = ctx->sw->swap_info[type];
+	uint64_t need = o->budget && o->budget < o->size ? (o->size - o->budget) / PAGE_SIZE : 0;
+	char have_s[32], need_s[32];
+
+	if (si->pages >= need)
+		return 0;
+	cli_error("%s holds %s of swap, the run needs at least %s (SIZE - BUDGET): make a "
+		  "larger one with `uswap mkswap`",
+		  si->dev->name, cli_format_bytes(si->pages * PAGE_SIZE, have_s, sizeof(have_s)),
+		  cli_format_bytes(need * PAGE_SIZE, need_s, sizeof(need_s)));
+	return -ENOSPC;
+}
+
+static int bench_setup(struct bench_ctx *ctx)
+{
+	const struct bench_opts *o = ctx->o;
+	struct cli_dev_spec spec = o->dev;
+	char err[512];
+	int type, ret;
+
+	ret = cli_engine_create(&ctx->sw);
+	if (ret) {
+		cli_error("cannot create an engine: %s", strerror(-ret));
+		return ret;
+	}
+	spec.zram_bytes = 2 * o->size + ZRAM_SLACK_BYTES;
+	type = cli_swapon(ctx->sw, &spec, err, sizeof(err));
+	if (type < 0) {
+		cli_error("%s", err);
+		return type;
+	}
+	ret = check_capacity(ctx, type);
+	if (ret)
+		return ret;
+	ret = model_create(&ctx->m, ctx->sw);
+	if (ret) {
+		cli_error("cannot set up the model: %s", strerror(-ret));
+		return ret;
+	}
+	model_set_budget(ctx->m, o->budget / PAGE_SIZE);
+	ctx->pin_cpu = o->concurrent ? -1 : first_cpu();
+	return 0;
+}
+
+static void bench_teardown(struct bench_ctx *ctx)
+{
+	if (ctx->m)
+		model_destroy(ctx->m);
+	if (ctx->sw) {
+		if (cli_swapoff_all(ctx->sw))
+			cli_error("swapoff failed: slots still in use after the model's teardown");
+		swap_engine_destroy(ctx->sw);
+	}
+}
+
+static int bench_run(struct bench_ctx *ctx)
+{
+	const struct bench_opts *o = ctx->o;
+	struct monitor mon;
+	double t0;
+	int ret, status = CLI_EXIT_OK;
+
+	ret = bench_setup(ctx);
+	if (ret)
+		goto out;
+	ret = monitor_start(&mon, ctx);
+	if (ret) {
+		cli_error("cannot start the monitor thread: %s", strerror(-ret));
+		goto out;
+	}
+	t0 = bench_now();
+	ret = ctx->wl->run(ctx);
+	monitor_stop(&mon);
+	if (ret) {
+		cli_error("%s failed: %s", ctx->wl->name, strerror(-ret));
+		goto out_samples;
+	}
+	bench_figure(ctx, "elapsed_s", "elapsed", bench_now() - t0, "s", 2);
+	bench_figure(ctx, "verify_failures", "values that read back wrong",
+		     (double)__atomic_load_n(&ctx->verify_fails, __ATOMIC_RELAXED), "", 0);
+	ret = model_check(ctx->m);
+	if (ret)
+		cli_error("the swap invariant checker failed after the run: %s", strerror(-ret));
+	if (o->json) {
+		print_json(stdout, ctx);
+	} else {
+		print_table(stdout, ctx);
+		cli_print_stat(stdout, ctx->sw);
+	}
+	if (o->clusters) {
+		for (unsigned t = 0; t < MAX_SWAPFILES; t++) {
+			struct swap_info_struct *si = ctx->sw->swap_info[t];
+
+			if (si && (atomic_load_relaxed(&si->flags) & SWP_USED) && si->dev) {
+				fputc('\n', o->json ? stderr : stdout);
+				cli_print_clusters(o->json ? stderr : stdout, si);
+			}
+		}
+	}
+	if (!ret)
+		ret = write_outputs(ctx, &mon);
+	if (!ret && ctx->verify_fails) {
+		cli_error("%lu values read back different from what was written",
+			  ctx->verify_fails);
+		status = CLI_EXIT_FAIL;
+	}
+out_samples:
+	free(mon.s);
+out:
+	bench_teardown(ctx);
+	return ret ? CLI_EXIT_FAIL : status;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	enum {
+		OPT_DEVICE = 256,
+		OPT_COMP,
+		OPT_THREADS,
+		OPT_SIZE,
+		OPT_BUDGET,
+		OPT_SEED,
+		OPT_CONCURRENT,
+		OPT_JSON,
+		OPT_CSV,
+		OPT_PLOT,
+		OPT_CLUSTERS,
+		OPT_QUIET
+	};
+	static const struct option opts[] = {
+		{"device", required_argument, NULL, OPT_DEVICE},
+		{"comp", required_argument, NULL, OPT_COMP},
+		{"threads", required_argument, NULL, OPT_THREADS},
+		{"size", required_argument, NULL, OPT_SIZE},
+		{"budget", required_argument, NULL, OPT_BUDGET},
+		{"seed", required_argument, NULL, OPT_SEED},
+		{"concurrent", no_argument, NULL, OPT_CONCURRENT},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"csv", required_argument, NULL, OPT_CSV},
+		{"plot", required_argument, NULL, OPT_PLOT},
+		{"clusters", no_argument, NULL, OPT_CLUSTERS},
+		{"quiet", no_argument, NULL, OPT_QUIET},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct bench_opts o = {
+		.dev = {.kind = CLI_DEV_ZRAM},
+		.size = DEFAULT_SIZE,
+		.budget = UINT64_MAX,
+		.seed = 1,
+	};
+	struct bench_ctx ctx = {.o = &o, .pin_cpu = -1};
+	unsigned long v;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_DEVICE:
+			if (cli_parse_device(optarg, &o.dev))
+				return cli_usage_error("bad --device '%s': use zram or file:PATH",
+						       optarg);
+			break;
+		case OPT_COMP:
+			if (cli_parse_comp(optarg, &o.dev))
+				return cli_usage_error("bad --comp '%s': use lz4 or zstd", optarg);
+			break;
+		case OPT_THREADS:
+			if (cli_parse_ulong(optarg, 1, MAX_THREADS, &v))
+				return cli_usage_error("bad --threads '%s': a number from 1 to %d",
+						       optarg, MAX_THREADS);
+			o.threads = v;
+			break;
+		case OPT_SIZE:
+			if (cli_parse_size(optarg, &o.size) || o.size < MIN_SIZE)
+				return cli_usage_error("bad --size '%s': a size of at least 1M, "
+						       "with K, M or G suffix",
+						       optarg);
+			break;
+		case OPT_BUDGET:
+			if (cli_parse_size(optarg, &o.budget) ||
+			    (o.budget && o.budget < MIN_BUDGET))
+				return cli_usage_error("bad --budget '%s': 0 (no limit) or a size "
+						       "of at least 256K, with K, M or G suffix",
+						       optarg);
+			break;
+		case OPT_SEED:
+			if (cli_parse_ulong(optarg, 0, ULONG_MAX, &v))
+				return cli_usage_error("bad --seed '%s': a decimal number", optarg);
+			o.seed = v;
+			break;
+		case OPT_CONCURRENT:
+			o.concurrent = true;
+			break;
+		case OPT_JSON:
+			o.json = true;
+			break;
+		case OPT_CSV:
+			o.csv = optarg;
+			break;
+		case OPT_PLOT:
+			o.plot = optarg;
+			break;
+		case OPT_CLUSTERS:
+			o.clusters = true;
+			break;
+		case OPT_QUIET:
+			o.quiet = true;
+			break;
+		case 'h':
+			fputs(bench_usage, stdout);
+			return CLI_EXIT_OK;
+		default:
+			return cli_bad_option(c, argv);
+		}
+	}
+	if (optind == argc)
+		return cli_usage_error("missing WORKLOAD (usemem or bgsave)");
+	if (argc - optind > 1)
+		return cli_usage_error("unexpected argument '%s'", argv[optind + 1]);
+	o.workload = argv[optind];
+	ctx.wl = find_workload(o.workload);
+	if (!ctx.wl)
+		return cli_usage_error("unknown workload '%s': use usemem or bgsave", o.workload);
+	if (o.size > (64ULL << 30) / 4)
+		return cli_usage_error("--size is at most 16G");
+	if (o.budget == UINT64_MAX)
+		o.budget = max(o.size / 2, (uint64_t)MIN_BUDGET);
+	ret = ctx.wl->check(&o);
+	if (ret)
+		return ret;
+	if (o.plot && !have_program("gnuplot")) {
+		cli_error("--plot needs gnuplot, which is not on PATH (install it with "
+			  "scripts/deps.sh --all, or apt-get install gnuplot-nox)");
+		return CLI_EXIT_FAIL;
+	}
+	return bench_run(&ctx);
+}
