@@ -177,9 +177,10 @@ int cli_print_header(const char *path, bool brief);
 
 /*
  * cli_stat_demo - the small workload of `uswap stat --demo` on @sw (a device
- * in service): swap pages out, read some back and check them, print the
- * state with cli_print_stat() to @out while the rest is still swapped out,
- * then release every slot.
+ * in service, no mm layer yet): a model address space larger than its
+ * budget is written, part of it read back and checked; the state is printed
+ * with cli_print_stat() to @out while the rest is still swapped out, then
+ * the model is torn down and every slot released.
  * Context: may sleep. Return: 0, or a negative errno (-EIO: a page came
  * back different).
  */

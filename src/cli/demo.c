@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * demo.c - the small workload behind `uswap stat --demo`, written straight
- * on the swap API (no address spaces): pages of four kinds (all zero,
- * same-filled, compressible text, random bytes) go out to the device the
- * way reclaim sends them, a fraction comes back the way a fault brings it
- * in and is checked; the state is printed while the rest is still out,
- * then every slot is released.
+ * demo.c - the small workload behind `uswap stat --demo`, on the model: an
+ * address space of 16 MiB in a budget of 4 MiB is written with pages of four
+ * kinds (all zero, same-filled, text, random bytes), so that reclaim sends
+ * most of them to the device; then one page in five is read back (swapped
+ * in) and checked. The state is printed while the rest is still out, then
+ * the model is torn down and every slot released.
  *
- * Owns: its folios and entries while it runs. Locking: single-threaded;
- * folio locks taken as the swap API requires.
+ * Owns: the demo's model and address space while it runs. Locking:
+ * single-threaded; the model and mm layer lock as they need.
  */
 #include "cli.h"
 
@@ -16,10 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "swap/swap.h"
+#include "model/model.h"
 
-#define DEMO_PAGES   4096 /* 16 MiB */
-#define DEMO_READ_NR 5	  /* one page in 5 comes back: every kind in turn */
+#define DEMO_PAGES	  4096 /* 16 MiB of data */
+#define DEMO_BUDGET_PAGES 1024 /* in 4 MiB of memory */
+#define DEMO_READ_NR	  5    /* one page in 5 comes back: every kind in turn */
 
 /* Page @i of the demo: its kind follows i % 4, its bytes follow i. */
 static void demo_fill(void *page, unsigned long i)
@@ -52,89 +53,36 @@ static void demo_fill(void *page, unsigned long i)
 	}
 }
 
-/* Reclaim's steps for one page: slot, reference, write, leave the cache. */
-static int demo_swap_out(struct uswap *sw, unsigned long i, swp_entry_t *entry)
+/* Page @i of the demo's address space. */
+static unsigned long demo_addr(struct model_as *as, unsigned long i)
 {
-	struct folio *folio = folio_alloc(sw, 0);
-	int ret;
-
-	if (!folio)
-		return -ENOMEM;
-	demo_fill(folio->data, i);
-	folio_lock(folio);
-	ret = folio_alloc_swap(folio);
-	if (ret)
-		goto out;
-	ret = folio_dup_swap(folio, NULL);
-	if (!ret)
-		ret = swap_writeout(folio);
-	if (ret) {
-		if (swap_entry_swapped(sw, folio_swap_entry(folio)))
-			folio_put_swap(folio, NULL);
-		folio_free_swap(folio);
-		goto out;
-	}
-	*entry = folio_swap_entry(folio);
-	swap_cache_del_folio(folio, 0);
-out:
-	folio_unlock(folio);
-	folio_put(folio);
-	return ret;
-}
-
-/* A fault's steps: find or read the page, check it, drop the last reference. */
-static int demo_swap_in(struct uswap *sw, unsigned long i, swp_entry_t entry)
-{
-	_Alignas(16) unsigned char want[PAGE_SIZE];
-	struct swap_info_struct *si = get_swap_device(sw, entry);
-	struct folio *folio;
-	bool new_folio = false;
-	int ret = 0;
-
-	if (!si)
-		return -ENOENT;
-	folio = swap_cache_alloc_folio(sw, entry, &new_folio);
-	if (IS_ERR_OR_NULL(folio)) {
-		put_swap_device(si);
-		return folio ? (int)PTR_ERR(folio) : -ENOENT;
-	}
-	if (new_folio) {
-		ret = swap_read_folio(folio);
-	} else {
-		folio_lock(folio);
-	}
-	demo_fill(want, i);
-	if (!ret && memcmp(folio->data, want, PAGE_SIZE))
-		ret = -EIO;
-	folio_put_swap(folio, NULL);
-	folio_free_swap(folio);
-	folio_unlock(folio);
-	folio_put(folio);
-	put_swap_device(si);
-	return ret;
+	return model_as_start(as) + i * PAGE_SIZE;
 }
 
 int cli_stat_demo(struct uswap *sw, FILE *out)
 {
-	swp_entry_t *entries = calloc(DEMO_PAGES, sizeof(*entries));
-	unsigned long nr = 0;
-	int ret = 0;
+	_Alignas(16) unsigned char buf[PAGE_SIZE], want[PAGE_SIZE];
+	struct model_as *as;
+	struct model *m;
+	int ret;
 
-	if (!entries)
-		return -ENOMEM;
-	for (; nr < DEMO_PAGES && !ret; nr++)
-		ret = demo_swap_out(sw, nr, &entries[nr]);
+	ret = model_create(&m, sw);
 	if (ret)
-		nr--;
-	for (unsigned long i = 0; i < nr && !ret; i += DEMO_READ_NR) {
-		ret = demo_swap_in(sw, i, entries[i]);
-		entries[i].val = 0;
+		return ret;
+	model_set_budget(m, DEMO_BUDGET_PAGES);
+	ret = model_as_create(m, DEMO_PAGES * PAGE_SIZE, 0, &as);
+	for (unsigned long i = 0; i < DEMO_PAGES && !ret; i++) {
+		demo_fill(buf, i);
+		ret = model_write(as, demo_addr(as, i), buf, PAGE_SIZE);
+	}
+	for (unsigned long i = 0; i < DEMO_PAGES && !ret; i += DEMO_READ_NR) {
+		ret = model_read(as, demo_addr(as, i), buf, PAGE_SIZE);
+		demo_fill(want, i);
+		if (!ret && memcmp(buf, want, PAGE_SIZE))
+			ret = -EIO;
 	}
 	if (!ret)
 		cli_print_stat(out, sw);
-	for (unsigned long i = 0; i < nr; i++)
-		if (entries[i].val)
-			swap_put_entries_direct(sw, entries[i], 1);
-	free(entries);
+	model_destroy(m);
 	return ret;
 }

@@ -224,7 +224,11 @@ has "$T/out" "zram0 " "stat: the zram device"
 has "$T/out" "pswpout 0" "stat: vmstat counters"
 has "$T/out" "== zram0 mm_stat ==" "stat: zram figures"
 run 0 "stat --demo" stat --demo --size 64M
-has "$T/out" "pswpout 3072" "stat --demo: pages went out"
+if grep -q '^pswpout [1-9]' "$T/out" && grep -q '^pswpin [1-9]' "$T/out"; then
+	ok "stat --demo: pages went out and came back"
+else
+	not_ok "stat --demo: pages went out and came back"
+fi
 has "$T/out" "compression ratio" "stat --demo: compression ratio"
 run 0 "stat --demo with zstd" stat --demo --comp zstd
 run 0 "stat on a swap file" stat --device "file:$S"
