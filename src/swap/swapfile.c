@@ -770,12 +770,23 @@ static pgoff_t swap_alloc_slow(struct uswap *sw, struct folio *folio, unsigned o
 			       struct swap_info_struct **sip)
 {
 	struct swap_info_struct *si, *next;
-	unsigned restarts = 0;
+	unsigned restarts = 0, budget;
+	struct list_head *pos;
 	pgoff_t found;
 
 	ulock_lock(&sw->swap_avail_lock);
 start_over:
+	/*
+	 * Requeueing moves a device behind its equal-priority siblings, ahead
+	 * of the walk: try each device once per pass, or devices of one
+	 * priority that all fail this order would take turns forever.
+	 */
+	budget = 0;
+	list_for_each (pos, &sw->swap_avail_head)
+		budget++;
 	list_for_each_entry_safe (si, next, &sw->swap_avail_head, avail_list) {
+		if (!budget--)
+			break;
 		swap_avail_requeue(sw, si);
 		ulock_unlock(&sw->swap_avail_lock);
 		if (get_swap_device_info(si)) {

@@ -498,3 +498,32 @@ TEST(swapoff_begin_drains_inflight_allocations)
 		REQUIRE_EQ(swapoff_finish(sw, type), 0);
 	}
 }
+
+static void alloc_order1_child(void *arg)
+{
+	struct uswap *sw = arg;
+	int err;
+
+	/* A hang is the failure: let the alarm kill us. */
+	alarm(10);
+	t_swap_folio_err(sw, 1, &err);
+	_exit(err == -ENOMEM ? 0 : 1);
+}
+
+TEST(equal_priority_devices_that_cannot_serve_an_order_fail_promptly)
+{
+	struct uswap *sw = t_engine();
+	char err[512];
+	int status;
+
+	/* One cluster each: the header slot leaves them order-0 clusters only. */
+	REQUIRE_EQ(t_ramdev(sw, 512, T_SSD, 5), 0);
+	REQUIRE_EQ(t_ramdev(sw, 512, T_SSD, 5), 1);
+	REQUIRE_EQ(t_ramdev(sw, 512, T_SSD, 5), 2);
+	REQUIRE_EQ(t_run_child(alloc_order1_child, sw, &status, err, sizeof(err)), 0);
+	CHECK(WIFEXITED(status));
+	if (WIFEXITED(status))
+		CHECK_EQ(WEXITSTATUS(status), 0);
+	else if (WIFSIGNALED(status))
+		CHECK(WTERMSIG(status) != SIGALRM);
+}
