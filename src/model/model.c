@@ -440,6 +440,11 @@ unsigned long model_shmem_swapped(struct model_shmem *s)
 	return shmem_nr_swapped(s->file);
 }
 
+struct shmem_file *model_shmem_file(struct model_shmem *s)
+{
+	return s->file;
+}
+
 /* ---- hibernation ---- */
 
 struct hib_pages {

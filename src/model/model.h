@@ -178,6 +178,8 @@ int model_shmem_write(struct model_shmem *s, unsigned long pos, const void *buf,
 int model_shmem_truncate(struct model_shmem *s, unsigned long start, unsigned long end);
 /* Pages of @s held in swap. */
 unsigned long model_shmem_swapped(struct model_shmem *s);
+/* The mm layer's file behind @s, for callers that use mm/mm.h directly. */
+struct shmem_file *model_shmem_file(struct model_shmem *s);
 
 /* ---- hibernation ---- */
 

@@ -1,0 +1,720 @@
+// SPDX-License-Identifier: MIT
+/*
+ * stress_mm.c - threads run a random mix of every mm flow at once under a
+ * tight memory budget: faults and writes, MADV_PAGEOUT and MADV_DONTNEED,
+ * fork and exit (of private spaces and of one shared by all threads),
+ * shmem writes, reads and truncates, hibernation images, and swapoff +
+ * swapon cycles of two devices (compressed RAM with SYNC_IO, plain RAM with
+ * readahead).
+ *
+ *   stress_mm [-s SEED] -- [-T THREADS] [-S SECONDS]
+ *
+ * Every page carries a signature (owner, address, version) filling the
+ * whole page, checked on every read: exactly against the writer's own
+ * record, loosely (right address and owner, a version already published,
+ * or zeros) for pages other threads write. Periodically all threads stop at
+ * a barrier and the world is audited: the swap invariant checker, every
+ * slot's count against the page-table entries and shmem slots that hold it,
+ * every folio's mapcount against the entries that map it, per-space
+ * counters, the LRU sums. After teardown, slots, folios and arena bytes
+ * must all be back to where they started.
+ *
+ * Owns: the run's state. Locking: each thread owns its private spaces and
+ * records; shared records are atomics; device cycling takes dev_lock.
+ */
+#include <pthread.h>
+#include <time.h>
+
+#include "dev/zram.h"
+#include "mm_test.h"
+
+#define P_PAGES	    512	 /* a thread's private space (and its child) */
+#define S_PAGES	    1024 /* the shared space, page p written by thread p % T */
+#define F_PAGES	    256	 /* the shared shmem file, same partition */
+#define DEV_PAGES   16384
+#define BUDGET	    384
+#define MAX_T	    16
+#define CHILD_OWNER 100 /* owner ids of children: CHILD_OWNER + thread */
+
+enum op {
+	OP_WRITE,
+	OP_READ,
+	OP_CHILD_WRITE,
+	OP_CHILD_READ,
+	OP_SHARED_WRITE,
+	OP_SHARED_READ,
+	OP_SHMEM_WRITE,
+	OP_SHMEM_READ,
+	OP_SHMEM_TRUNCATE,
+	OP_ZAP,
+	OP_PAGEOUT,
+	OP_FORK,
+	OP_EXIT_CHILD,
+	OP_FORK_SHARED,
+	OP_HIBERNATE,
+	OP_SWAP_CYCLE,
+	NR_OPS
+};
+
+static const char *const op_names[NR_OPS] = {
+	"write",       "read",	      "child_write", "child_read", "shared_write", "shared_read",
+	"shmem_write", "shmem_read",  "shmem_trunc", "zap",	   "pageout",	   "fork",
+	"exit_child",  "fork_shared", "hibernate",   "swap_cycle",
+};
+
+/* Relative frequencies. */
+static const unsigned op_weight[NR_OPS] = {
+	[OP_WRITE] = 30,	 [OP_READ] = 30,	[OP_CHILD_WRITE] = 10, [OP_CHILD_READ] = 10,
+	[OP_SHARED_WRITE] = 15,	 [OP_SHARED_READ] = 15, [OP_SHMEM_WRITE] = 10, [OP_SHMEM_READ] = 10,
+	[OP_SHMEM_TRUNCATE] = 1, [OP_ZAP] = 3,		[OP_PAGEOUT] = 4,      [OP_FORK] = 1,
+	[OP_EXIT_CHILD] = 1,	 [OP_FORK_SHARED] = 1,	[OP_HIBERNATE] = 1,    [OP_SWAP_CYCLE] = 1,
+};
+
+/* What a page should hold: nothing yet (version 0), or this signature. */
+struct sig {
+	uint32_t owner;
+	uint32_t version;
+};
+
+struct tstate {
+	int id;
+	uint64_t rng;
+	struct model_as *p, *c;
+	struct sig ps[P_PAGES], cs[P_PAGES];
+	uint32_t version;
+	unsigned long ops[NR_OPS];
+	uint64_t buf[PAGE_SIZE / 8];
+	uint64_t hib[4][PAGE_SIZE / 8];
+};
+
+struct stress {
+	struct model *m;
+	struct uswap *sw;
+	int nr_threads;
+	struct model_as *s;
+	struct model_shmem *f;
+	uint32_t s_version[S_PAGES]; /* latest version published (atomic) */
+	uint32_t f_version[F_PAGES];
+	pthread_mutex_t dev_lock; /* the devices below */
+	int dev[2];		  /* types in service, -1 when off */
+	pthread_barrier_t barrier;
+	int quiesce, stop; /* atomic */
+	struct tstate *ts[MAX_T];
+};
+
+static struct stress st;
+
+/* ---- signatures ---- */
+
+static uint64_t sig_word(uint32_t owner, unsigned long addr, uint32_t version, size_t i)
+{
+	uint64_t x = ((uint64_t)owner << 32 | version) ^ (addr * 0x9e3779b97f4a7c15ULL) ^ (i << 48);
+
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	return x ^ (x >> 32);
+}
+
+static void sig_fill(uint64_t *page, uint32_t owner, unsigned long addr, uint32_t version)
+{
+	page[0] = addr;
+	page[1] = (uint64_t)owner << 32 | version;
+	for (size_t i = 2; i < PAGE_SIZE / 8; i++)
+		page[i] = sig_word(owner, addr, version, i);
+}
+
+static bool page_is_zero(const uint64_t *page)
+{
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
+		if (page[i])
+			return false;
+	return true;
+}
+
+/* Exact: the page holds @want (zeros for version 0). */
+static bool sig_check(const uint64_t *page, unsigned long addr, struct sig want)
+{
+	if (!want.version)
+		return page_is_zero(page);
+	if (page[0] != addr || page[1] != ((uint64_t)want.owner << 32 | want.version))
+		return false;
+	for (size_t i = 2; i < PAGE_SIZE / 8; i++)
+		if (page[i] != sig_word(want.owner, addr, want.version, i))
+			return false;
+	return true;
+}
+
+/* Loose: zeros, or a whole signature of @owner for @addr no newer than @max_version. */
+static bool sig_check_loose(const uint64_t *page, unsigned long addr, uint32_t owner,
+			    uint32_t max_version)
+{
+	uint32_t version = (uint32_t)page[1];
+
+	if (page_is_zero(page))
+		return true;
+	if (page[0] != addr || page[1] >> 32 != owner || !version || version > max_version)
+		return false;
+	return sig_check(page, addr, (struct sig){owner, version});
+}
+
+static void fail(struct tstate *t, const char *what, unsigned long page)
+{
+	test_fail(__FILE__, __LINE__, "thread %d: %s, page %lu", t->id, what, page);
+}
+
+/* ---- operations ---- */
+
+static uint64_t rnd(struct tstate *t, uint64_t n)
+{
+	return t_rand(&t->rng) % n;
+}
+
+static bool as_check(struct tstate *t, struct model_as *as, unsigned long page, struct sig want)
+{
+	unsigned long addr = mt_addr(as, page);
+
+	return !model_read(as, addr, t->buf, PAGE_SIZE) && sig_check(t->buf, addr, want);
+}
+
+static void as_write(struct tstate *t, struct model_as *as, struct sig *rec, uint32_t owner)
+{
+	unsigned long page = rnd(t, P_PAGES), addr = mt_addr(as, page);
+	struct sig want = {owner, ++t->version};
+
+	sig_fill(t->buf, owner, addr, want.version);
+	if (model_write(as, addr, t->buf, PAGE_SIZE))
+		fail(t, "write failed", page);
+	rec[page] = want;
+}
+
+static void as_read(struct tstate *t, struct model_as *as, struct sig *rec)
+{
+	unsigned long page = rnd(t, P_PAGES);
+
+	if (!as_check(t, as, page, rec[page]))
+		fail(t, "private page lost or mixed up", page);
+}
+
+/* A page of the shared space or file this thread writes. */
+static unsigned long own_page(struct tstate *t, unsigned long nr)
+{
+	return rnd(t, nr / st.nr_threads) * st.nr_threads + t->id;
+}
+
+static void shared_write(struct tstate *t)
+{
+	unsigned long page = own_page(t, S_PAGES), addr = mt_addr(st.s, page);
+	uint32_t version = ++t->version;
+
+	/* Published first: a reader may see the new page before the write returns. */
+	atomic_store_release(&st.s_version[page], version);
+	sig_fill(t->buf, t->id, addr, version);
+	if (model_write(st.s, addr, t->buf, PAGE_SIZE))
+		fail(t, "shared write failed", page);
+}
+
+static void shared_read(struct tstate *t)
+{
+	unsigned long page = rnd(t, S_PAGES), addr = mt_addr(st.s, page);
+	uint32_t owner = page % st.nr_threads;
+	uint32_t max_version = atomic_load_acquire(&st.s_version[page]);
+
+	if (model_read(st.s, addr, t->buf, PAGE_SIZE))
+		fail(t, "shared read failed", page);
+	else if (owner == (uint32_t)t->id &&
+		 !sig_check(t->buf, addr, (struct sig){owner, max_version}))
+		fail(t, "own shared page lost", page);
+	else if (!sig_check_loose(t->buf, addr, owner, atomic_load_acquire(&st.s_version[page])))
+		fail(t, "shared page mixed up", page);
+}
+
+static void shmem_write_page(struct tstate *t)
+{
+	unsigned long page = own_page(t, F_PAGES);
+	uint32_t version = ++t->version;
+
+	atomic_store_release(&st.f_version[page], version);
+	sig_fill(t->buf, t->id, page, version);
+	if (model_shmem_write(st.f, page << PAGE_SHIFT, t->buf, PAGE_SIZE))
+		fail(t, "shmem write failed", page);
+}
+
+static void shmem_read_page(struct tstate *t)
+{
+	unsigned long page = rnd(t, F_PAGES);
+	uint32_t owner = page % st.nr_threads;
+	uint32_t max_version = atomic_load_acquire(&st.f_version[page]);
+
+	if (model_shmem_read(st.f, page << PAGE_SHIFT, t->buf, PAGE_SIZE))
+		fail(t, "shmem read failed", page);
+	else if (owner == (uint32_t)t->id &&
+		 !sig_check(t->buf, page, (struct sig){owner, max_version}))
+		fail(t, "own shmem page lost", page);
+	else if (!sig_check_loose(t->buf, page, owner, atomic_load_acquire(&st.f_version[page])))
+		fail(t, "shmem page mixed up", page);
+}
+
+static void shmem_truncate_page(struct tstate *t)
+{
+	unsigned long page = own_page(t, F_PAGES);
+
+	if (model_shmem_truncate(st.f, page, page + 1))
+		fail(t, "truncate failed", page);
+	atomic_store_release(&st.f_version[page], 0U);
+}
+
+static void zap(struct tstate *t)
+{
+	bool child = t->c && rnd(t, 2);
+	struct model_as *as = child ? t->c : t->p;
+	struct sig *rec = child ? t->cs : t->ps;
+	unsigned long first = rnd(t, P_PAGES), nr = 1 + rnd(t, 40);
+
+	nr = min(nr, P_PAGES - first);
+	if (model_madvise(as, mt_addr(as, first), nr * PAGE_SIZE, MODEL_MADV_DONTNEED))
+		fail(t, "zap failed", first);
+	for (unsigned long i = first; i < first + nr; i++)
+		rec[i] = (struct sig){0, 0};
+}
+
+static void pageout(struct tstate *t)
+{
+	unsigned choice = (unsigned)rnd(t, 3);
+	struct model_as *as = choice == 0 ? t->p : choice == 1 && t->c ? t->c : st.s;
+	unsigned long pages = as == st.s ? S_PAGES : P_PAGES;
+	unsigned long first = rnd(t, pages), nr = 1 + rnd(t, 64);
+	long r;
+
+	nr = min(nr, pages - first);
+	r = model_madvise(as, mt_addr(as, first), nr * PAGE_SIZE, MODEL_MADV_PAGEOUT);
+	if (r < 0)
+		fail(t, "pageout failed", (unsigned long)-r);
+}
+
+static void do_fork(struct tstate *t)
+{
+	if (t->c)
+		model_exit(t->c);
+	t->c = NULL;
+	if (model_fork(t->p, &t->c)) {
+		fail(t, "fork failed", 0);
+		return;
+	}
+	memcpy(t->cs, t->ps, sizeof(t->cs));
+}
+
+/* Fork the space every thread writes, check a few pages of the snapshot. */
+static void fork_shared(struct tstate *t)
+{
+	struct model_as *c;
+
+	if (model_fork(st.s, &c)) {
+		fail(t, "shared fork failed", 0);
+		return;
+	}
+	for (int i = 0; i < 16; i++) {
+		unsigned long page = rnd(t, S_PAGES), addr = mt_addr(c, page);
+
+		if (model_read(c, addr, t->buf, PAGE_SIZE) ||
+		    !sig_check_loose(t->buf, addr, page % st.nr_threads,
+				     atomic_load_acquire(&st.s_version[page])))
+			fail(t, "snapshot of shared page mixed up", page);
+	}
+	model_exit(c);
+}
+
+static int pick_device(struct tstate *t)
+{
+	int type;
+
+	pthread_mutex_lock(&st.dev_lock);
+	type = st.dev[rnd(t, 2)];
+	if (type < 0)
+		type = st.dev[0] >= 0 ? st.dev[0] : st.dev[1];
+	pthread_mutex_unlock(&st.dev_lock);
+	return type;
+}
+
+static void hibernate(struct tstate *t)
+{
+	int type = pick_device(t);
+	void *pages[4];
+	struct hib_image img;
+	unsigned long freed;
+	int err;
+
+	for (int i = 0; i < 4; i++) {
+		sig_fill(t->hib[i], 200 + t->id, i, ++t->version);
+		pages[i] = t->hib[i];
+	}
+	/* The device may be on its way out: then it has no slot to give. */
+	err = hib_image_write(st.sw, (unsigned)type, pages, 4, &img);
+	if (err && err != -ENOSPC && err != -EINVAL)
+		fail(t, "hibernation write failed", (unsigned long)-err);
+	for (unsigned long i = 0; !err && i < img.nr; i++)
+		if (hib_image_read(&img, i, t->buf) || memcmp(t->buf, t->hib[i], PAGE_SIZE))
+			fail(t, "hibernation image read back wrong", i);
+	freed = hib_image_release(&img);
+	if (!err && freed != 4)
+		fail(t, "hibernation slots not all freed", freed);
+}
+
+static int swapon_kind(int slot)
+{
+	struct swap_dev *dev;
+
+	if (slot == 0 && !zram_create(&dev, st.sw->arena, DEV_PAGES, NULL))
+		return model_swapon_dev(st.m, dev, -1);
+	return model_swapon_ram(st.m, DEV_PAGES, 0, -1);
+}
+
+/* Swap a device off if both are on, else swap the missing one on. */
+static void swap_cycle(struct tstate *t)
+{
+	int slot = (int)rnd(t, 2), err;
+
+	pthread_mutex_lock(&st.dev_lock);
+	if (st.dev[slot] >= 0 && st.dev[!slot] >= 0) {
+		err = model_swapoff(st.m, (unsigned)st.dev[slot], NULL, NULL);
+		if (err)
+			fail(t, "swapoff failed", (unsigned long)-err);
+		else
+			st.dev[slot] = -1;
+	} else {
+		slot = st.dev[0] < 0 ? 0 : 1;
+		st.dev[slot] = swapon_kind(slot);
+		if (st.dev[slot] < 0)
+			fail(t, "swapon failed", (unsigned long)-st.dev[slot]);
+	}
+	pthread_mutex_unlock(&st.dev_lock);
+}
+
+static enum op pick_op(struct tstate *t)
+{
+	unsigned total = 0, r;
+
+	for (int i = 0; i < NR_OPS; i++)
+		total += op_weight[i];
+	r = (unsigned)rnd(t, total);
+	for (int i = 0; i < NR_OPS; i++) {
+		if (r < op_weight[i])
+			return (enum op)i;
+		r -= op_weight[i];
+	}
+	return OP_READ;
+}
+
+static void run_op(struct tstate *t, enum op op)
+{
+	if ((op == OP_CHILD_WRITE || op == OP_CHILD_READ || op == OP_EXIT_CHILD) && !t->c)
+		op = OP_FORK;
+	t->ops[op]++;
+	switch (op) {
+	case OP_WRITE:
+		as_write(t, t->p, t->ps, t->id);
+		break;
+	case OP_READ:
+		as_read(t, t->p, t->ps);
+		break;
+	case OP_CHILD_WRITE:
+		as_write(t, t->c, t->cs, CHILD_OWNER + t->id);
+		break;
+	case OP_CHILD_READ:
+		as_read(t, t->c, t->cs);
+		break;
+	case OP_SHARED_WRITE:
+		shared_write(t);
+		break;
+	case OP_SHARED_READ:
+		shared_read(t);
+		break;
+	case OP_SHMEM_WRITE:
+		shmem_write_page(t);
+		break;
+	case OP_SHMEM_READ:
+		shmem_read_page(t);
+		break;
+	case OP_SHMEM_TRUNCATE:
+		shmem_truncate_page(t);
+		break;
+	case OP_ZAP:
+		zap(t);
+		break;
+	case OP_PAGEOUT:
+		pageout(t);
+		break;
+	case OP_FORK:
+		do_fork(t);
+		break;
+	case OP_EXIT_CHILD:
+		model_exit(t->c);
+		t->c = NULL;
+		break;
+	case OP_FORK_SHARED:
+		fork_shared(t);
+		break;
+	case OP_HIBERNATE:
+		hibernate(t);
+		break;
+	case OP_SWAP_CYCLE:
+		swap_cycle(t);
+		break;
+	case NR_OPS:
+		break;
+	}
+}
+
+/* ---- the audit: the world at rest against every count ---- */
+
+#define FOLIO_HASH (1 << 16)
+
+struct audit {
+	unsigned *refs[MAX_SWAPFILES]; /* entries per slot */
+	struct {
+		struct folio *folio;
+		int maps;
+	} folios[FOLIO_HASH];
+};
+
+static void audit_map(struct audit *a, struct folio *folio)
+{
+	unsigned long h = ((unsigned long)folio >> 6) * 0x9e3779b97f4a7c15ULL;
+
+	for (unsigned long i = h >> 48;; i = (i + 1) % FOLIO_HASH) {
+		if (!a->folios[i].folio)
+			a->folios[i].folio = folio;
+		if (a->folios[i].folio == folio) {
+			a->folios[i].maps++;
+			return;
+		}
+	}
+}
+
+static void audit_entry(struct audit *a, pte_t pte)
+{
+	swp_entry_t entry = pte_to_swp_entry(pte);
+	struct swap_info_struct *si = st.sw->swap_info[swp_type(entry)];
+
+	if (!a->refs[swp_type(entry)] || swp_offset(entry) >= si->max) {
+		test_fail(__FILE__, __LINE__, "entry %#lx of a device not in service", entry.val);
+		return;
+	}
+	a->refs[swp_type(entry)][swp_offset(entry)]++;
+}
+
+static void audit_as(struct audit *a, struct model_as *as)
+{
+	struct mm_struct *mm = model_as_mm(as);
+	unsigned long present = 0, swapped = 0;
+
+	for (unsigned long addr = mm->start; addr < mm->end; addr += PMD_SIZE) {
+		struct ulock *ptl;
+		pte_t *ptep = mm->ops->pte_offset_lock(mm, addr, false, &ptl);
+
+		if (!ptep)
+			continue;
+		for (unsigned i = 0; i < PTRS_PER_PTE; i++) {
+			pte_t pte = ptep_get(ptep + i);
+
+			if (pte_present(pte)) {
+				audit_map(a, pte_folio(pte));
+				present++;
+			} else if (is_swap_pte(pte)) {
+				audit_entry(a, pte);
+				swapped++;
+			}
+		}
+		ulock_unlock(ptl);
+	}
+	CHECK_EQ(model_as_resident(as), present);
+	CHECK_EQ(model_as_swapped(as), swapped);
+}
+
+static void audit(void)
+{
+	struct audit *a = calloc(1, sizeof(*a));
+	struct shmem_file *f = model_shmem_file(st.f);
+	struct model_info info;
+
+	CHECK(!swap_check_all(st.sw));
+	for (unsigned type = 0; type < MAX_SWAPFILES; type++) {
+		struct swap_info_struct *si = st.sw->swap_info[type];
+
+		if (si && (si->flags & SWP_USED))
+			a->refs[type] = calloc(si->max, sizeof(unsigned));
+	}
+	audit_as(a, st.s);
+	for (int i = 0; i < st.nr_threads; i++) {
+		audit_as(a, st.ts[i]->p);
+		if (st.ts[i]->c)
+			audit_as(a, st.ts[i]->c);
+	}
+	for (unsigned long i = 0; i < f->nr_pages; i++)
+		if (is_swap_pte(f->slots[i]))
+			audit_entry(a, f->slots[i]);
+	for (unsigned type = 0; type < MAX_SWAPFILES; type++) {
+		struct swap_info_struct *si = st.sw->swap_info[type];
+
+		for (pgoff_t off = 1; a->refs[type] && off < si->max; off++) {
+			int count = swp_swapcount(st.sw, swp_entry(type, off));
+
+			if (count != (int)a->refs[type][off])
+				test_fail(__FILE__, __LINE__,
+					  "slot %u:%lu has count %d, %u entries", type, off, count,
+					  a->refs[type][off]);
+		}
+		free(a->refs[type]);
+	}
+	for (unsigned long i = 0; i < FOLIO_HASH; i++) {
+		struct folio *folio = a->folios[i].folio;
+
+		if (folio && folio_mapcount(folio) != a->folios[i].maps)
+			test_fail(__FILE__, __LINE__, "folio %p: mapcount %d, %d entries",
+				  (void *)folio, folio_mapcount(folio), a->folios[i].maps);
+	}
+	model_info(st.m, &info);
+	CHECK_EQ(info.active + info.inactive, info.resident);
+	free(a);
+}
+
+/* ---- threads ---- */
+
+struct run {
+	struct tstate *t;
+	double seconds;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Thread 0 decides when all stop for an audit, and when the run ends. */
+static void *worker(void *arg)
+{
+	struct run *r = arg;
+	struct tstate *t = r->t;
+	double start = now(), next_audit = start + 0.25;
+
+	for (;;) {
+		if (t->id == 0 && now() >= next_audit) {
+			if (now() - start >= r->seconds)
+				atomic_store_relaxed(&st.stop, 1);
+			atomic_store_release(&st.quiesce, 1);
+			next_audit = now() + 0.25;
+		}
+		if (atomic_load_acquire(&st.quiesce)) {
+			pthread_barrier_wait(&st.barrier);
+			if (t->id == 0) {
+				audit();
+				atomic_store_relaxed(&st.quiesce, 0);
+			}
+			pthread_barrier_wait(&st.barrier);
+			if (atomic_load_relaxed(&st.stop))
+				return NULL;
+		}
+		run_op(t, pick_op(t));
+	}
+}
+
+static void parse_args(int *threads, double *seconds)
+{
+	for (int i = 0; i + 1 < test_argc; i++) {
+		if (!strcmp(test_argv[i], "-T"))
+			*threads = atoi(test_argv[++i]);
+		else if (!strcmp(test_argv[i], "-S"))
+			*seconds = atof(test_argv[++i]);
+	}
+	*threads = clamp(*threads, 1, MAX_T);
+}
+
+static void report(void)
+{
+	unsigned long ops[NR_OPS] = {0}, total = 0;
+
+	for (int i = 0; i < st.nr_threads; i++)
+		for (int o = 0; o < NR_OPS; o++)
+			ops[o] += st.ts[i]->ops[o];
+	printf("# ops:");
+	for (int o = 0; o < NR_OPS; o++) {
+		printf(" %s=%lu", op_names[o], ops[o]);
+		total += ops[o];
+	}
+	printf(" total=%lu\n#", total);
+	for (int e = 0; e < NR_VM_EVENT_ITEMS; e++)
+		if (model_stat(st.m, (enum vm_event_item)e))
+			printf(" %s=%lu", vm_event_names[e],
+			       model_stat(st.m, (enum vm_event_item)e));
+	printf("\n");
+}
+
+TEST(stress_mm)
+{
+	struct uswap *sw = t_engine();
+	size_t arena_base = arena_in_use(sw->arena);
+	struct run runs[MAX_T];
+	pthread_t tids[MAX_T];
+	double seconds = 3;
+	int threads = 2;
+
+	parse_args(&threads, &seconds);
+	printf("# %d threads, %.1f s\n", threads, seconds);
+	memset(&st, 0, sizeof(st));
+	st.sw = sw;
+	st.nr_threads = threads;
+	REQUIRE(!model_create(&st.m, sw));
+	pthread_mutex_init(&st.dev_lock, NULL);
+	st.dev[0] = swapon_kind(0);
+	st.dev[1] = swapon_kind(1);
+	REQUIRE(st.dev[0] >= 0 && st.dev[1] >= 0);
+	model_set_budget(st.m, BUDGET);
+	REQUIRE(!model_as_create(st.m, S_PAGES * PAGE_SIZE, 4, &st.s));
+	REQUIRE(!model_shmem_create(st.m, F_PAGES, &st.f));
+	pthread_barrier_init(&st.barrier, NULL, (unsigned)threads);
+	for (int i = 0; i < threads; i++) {
+		struct tstate *t = calloc(1, sizeof(*t));
+
+		t->id = i;
+		t->rng = test_seed ^ ((uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL);
+		REQUIRE(!model_as_create(st.m, P_PAGES * PAGE_SIZE, i % 2 ? 4 : 0, &t->p));
+		st.ts[i] = t;
+		runs[i] = (struct run){t, seconds};
+	}
+	for (int i = 0; i < threads; i++)
+		pthread_create(&tids[i], NULL, worker, &runs[i]);
+	for (int i = 0; i < threads; i++)
+		pthread_join(tids[i], NULL);
+	report();
+
+	/* Everything back: every page checked once more, then torn down. */
+	for (int i = 0; i < threads; i++) {
+		struct tstate *t = st.ts[i];
+
+		for (unsigned long p = 0; p < P_PAGES; p++) {
+			CHECK(as_check(t, t->p, p, t->ps[p]));
+			if (t->c)
+				CHECK(as_check(t, t->c, p, t->cs[p]));
+		}
+		if (t->c)
+			model_exit(t->c);
+		model_exit(t->p);
+		free(t);
+	}
+	model_exit(st.s);
+	model_shmem_destroy(st.f);
+	for (int slot = 0; slot < 2; slot++)
+		if (st.dev[slot] >= 0)
+			CHECK(!model_swapoff(st.m, (unsigned)st.dev[slot], NULL, NULL));
+	model_destroy(st.m);
+	CHECK_EQ(pool_live(&sw->folio_pool), 0);
+	/* Device descriptors stay for the engine's life (one per type ever used). */
+	for (unsigned type = 0; type < MAX_SWAPFILES; type++)
+		if (sw->swap_info[type])
+			arena_base += arena_alloc_size(sizeof(struct swap_info_struct));
+	CHECK_EQ(arena_in_use(sw->arena), arena_base);
+	pthread_barrier_destroy(&st.barrier);
+	pthread_mutex_destroy(&st.dev_lock);
+}
