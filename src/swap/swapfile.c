@@ -212,10 +212,11 @@ static void move_cluster(struct swap_info_struct *si, struct swap_cluster_info *
 		list_add_tail(&ci->list, list);
 	else
 		list_move_tail(&ci->list, list);
+	/* Atomic: allocators read the frag counts without si->lock. */
 	if (ci->flags == CLUSTER_FLAG_FRAG)
-		si->frag_cluster_nr[ci->order]--;
+		atomic_fetch_sub_relaxed(&si->frag_cluster_nr[ci->order], 1UL);
 	else if (new_flags == CLUSTER_FLAG_FRAG)
-		si->frag_cluster_nr[ci->order]++;
+		atomic_fetch_add_relaxed(&si->frag_cluster_nr[ci->order], 1UL);
 	ci->flags = new_flags;
 	ulock_unlock(&si->lock);
 }
@@ -236,7 +237,7 @@ static struct swap_cluster_info *isolate_lock_cluster(struct swap_info_struct *s
 		VM_BUG_ON(ci->flags == CLUSTER_FLAG_NONE);
 		list_del_init(&ci->list);
 		if (ci->flags == CLUSTER_FLAG_FRAG)
-			si->frag_cluster_nr[ci->order]--;
+			atomic_fetch_sub_relaxed(&si->frag_cluster_nr[ci->order], 1UL);
 		ci->flags = CLUSTER_FLAG_NONE;
 		found = ci;
 		break;
