@@ -22,18 +22,18 @@
 #define atomic_xchg_release(p, v) __atomic_exchange_n((p), (v), __ATOMIC_RELEASE)
 
 /* Return true and store @new if *p == *old; else load *p into *old. */
-#define atomic_cmpxchg_acquire(p, old, new) \
+#define atomic_cmpxchg_acquire(p, old, new)                                                        \
 	__atomic_compare_exchange_n((p), (old), (new), false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)
-#define atomic_cmpxchg_acq_rel(p, old, new) \
+#define atomic_cmpxchg_acq_rel(p, old, new)                                                        \
 	__atomic_compare_exchange_n((p), (old), (new), false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
-#define atomic_cmpxchg_relaxed(p, old, new) \
+#define atomic_cmpxchg_relaxed(p, old, new)                                                        \
 	__atomic_compare_exchange_n((p), (old), (new), false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)
 
-#define atomic_fetch_add_relaxed(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
-#define atomic_fetch_add_acq_rel(p, v) __atomic_fetch_add((p), (v), __ATOMIC_ACQ_REL)
-#define atomic_fetch_sub_relaxed(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_RELAXED)
-#define atomic_fetch_sub_release(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_RELEASE)
-#define atomic_fetch_sub_acq_rel(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_ACQ_REL)
+#define atomic_fetch_add_relaxed(p, v)	__atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+#define atomic_fetch_add_acq_rel(p, v)	__atomic_fetch_add((p), (v), __ATOMIC_ACQ_REL)
+#define atomic_fetch_sub_relaxed(p, v)	__atomic_fetch_sub((p), (v), __ATOMIC_RELAXED)
+#define atomic_fetch_sub_release(p, v)	__atomic_fetch_sub((p), (v), __ATOMIC_RELEASE)
+#define atomic_fetch_sub_acq_rel(p, v)	__atomic_fetch_sub((p), (v), __ATOMIC_ACQ_REL)
 #define atomic_add_return_relaxed(p, v) __atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
 #define atomic_sub_return_acq_rel(p, v) __atomic_sub_fetch((p), (v), __ATOMIC_ACQ_REL)
 
@@ -43,10 +43,7 @@
 #define atomic_fetch_and_release(p, v) __atomic_fetch_and((p), (v), __ATOMIC_RELEASE)
 #define atomic_fetch_and_relaxed(p, v) __atomic_fetch_and((p), (v), __ATOMIC_RELAXED)
 
-#define smp_mb()      __atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define smp_rmb()     __atomic_thread_fence(__ATOMIC_ACQUIRE)
-#define smp_wmb()     __atomic_thread_fence(__ATOMIC_RELEASE)
-#define cpu_relax()   __builtin_ia32_pause()
+#define cpu_relax() __builtin_ia32_pause()
 
 /* Atomic bit helpers on an unsigned long word. */
 static inline bool test_bit_acquire(unsigned nr, const unsigned long *w)

@@ -368,11 +368,6 @@ unsigned int __swap_count(struct swap_info_struct *si, struct swap_cluster_info 
 	return c;
 }
 
-static inline bool swap_slot_is_bad(struct swap_info_struct *si, pgoff_t offset)
-{
-	return swap_map_get(si, offset) == SWAP_MAP_BAD;
-}
-
 /* +1 on one slot. Context: ci->lock held. Return: 0, -ENOMEM, -EOVERFLOW, -EINVAL. */
 static int __swap_cluster_dup_entry(struct swap_info_struct *si, struct swap_cluster_info *ci,
 				    pgoff_t offset)
@@ -687,7 +682,7 @@ static pgoff_t cluster_alloc_swap_entry(struct swap_info_struct *si, unsigned or
 	bool discard = atomic_load_relaxed(&si->flags) & SWP_DISCARDABLE;
 	pgoff_t found = 0, offset;
 
-	if (discard && !list_empty(&si->discard_clusters))
+	if (discard)
 		swap_do_scheduled_discard(si);
 
 	if (!ssd) {

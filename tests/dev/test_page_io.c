@@ -486,6 +486,10 @@ TEST(page_io_concurrent_threads_zram)
 	concurrent_case(DEV_ZRAM_LZ4);
 }
 
+TEST(page_io_concurrent_threads_file)
+{
+	concurrent_case(DEV_FILE);
+}
 
 /* ---- failures ---- */
 
