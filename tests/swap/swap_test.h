@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -165,6 +166,10 @@ static inline int t_run_child(void (*fn)(void *), void *arg, int *status, char *
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		struct rlimit no_core = {0, 0};
+
+		/* Children abort on purpose: no core dumps. */
+		setrlimit(RLIMIT_CORE, &no_core);
 		close(fds[0]);
 		dup2(fds[1], STDERR_FILENO);
 		fn(arg);
