@@ -96,16 +96,21 @@ static int parent_request(struct bgsave *b, uint64_t *buf)
 	return err;
 }
 
-static int parent_serve(struct bgsave *b, unsigned long n)
+/*
+ * Serve @n requests. They are units of the phase only when the parent is
+ * alone; during the save the child's pages are.
+ */
+static int parent_serve(struct bgsave *b, unsigned long n, bool phase_units)
 {
 	uint64_t buf[VALUE_SIZE / 8];
 	int err = 0;
 
 	for (unsigned long i = 0; i < n && !err; i++) {
+		unsigned long k = i % PROGRESS_OPS + 1;
+
 		err = parent_request(b, buf);
-		if ((i + 1) % PROGRESS_OPS == 0 || i + 1 == n)
-			bench_progress(b->ctx, i % PROGRESS_OPS + 1,
-				       (i % PROGRESS_OPS + 1) * VALUE_SIZE, i % PROGRESS_OPS + 1);
+		if (k == PROGRESS_OPS || i + 1 == n)
+			bench_progress(b->ctx, k, k * VALUE_SIZE, phase_units ? k : 0);
 	}
 	return err;
 }
@@ -185,7 +190,7 @@ static int parent_during_save(struct bgsave *b)
 		unsigned long hits = cache_hits(b->ctx);
 		double t0 = bench_now();
 
-		err = parent_serve(b, batch);
+		err = parent_serve(b, batch, false);
 		b->parent_busy += bench_now() - t0;
 		b->parent_hits += cache_hits(b->ctx) - hits;
 		b->save_ops += batch;
@@ -318,7 +323,7 @@ static int bgsave_run(struct bench_ctx *ctx)
 	in0 = model_stat(ctx->m, pswpin);
 	out0 = model_stat(ctx->m, pswpout);
 	t0 = bench_now();
-	err = parent_serve(&b, OPS_PER_PAGE * b.nr_pages);
+	err = parent_serve(&b, OPS_PER_PAGE * b.nr_pages, true);
 	f.serve_s = bench_now() - t0;
 	f.serve_hits = cache_hits(ctx) - hits0;
 	f.serve_in = model_stat(ctx->m, pswpin) - in0;
