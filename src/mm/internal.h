@@ -130,6 +130,14 @@ static inline bool swap_batch_extends(swp_entry_t first, int nr, swp_entry_t ent
 	return nr && entry.val == first.val + (unsigned)nr && swp_offset(entry) % SWAPFILE_CLUSTER;
 }
 
+static inline void mm_add_counters(struct mm_struct *mm, long anon, long swapents)
+{
+	if (anon)
+		atomic_fetch_add_relaxed(&mm->nr_anon, anon);
+	if (swapents)
+		atomic_fetch_add_relaxed(&mm->nr_swapents, swapents);
+}
+
 /* The client's private folio flag marks folios swap readahead brought in. */
 static inline void folio_set_readahead(struct folio *folio)
 {

@@ -47,14 +47,6 @@ int set_pte_at(struct mm_struct *mm, unsigned long addr, pte_t *ptep, pte_t pte)
 	return 0;
 }
 
-static void mm_add_counters(struct mm_struct *mm, long anon, long swapents)
-{
-	if (anon)
-		atomic_fetch_add_relaxed(&mm->nr_anon, anon);
-	if (swapents)
-		atomic_fetch_add_relaxed(&mm->nr_swapents, swapents);
-}
-
 static bool pte_range_none(pte_t *ptep, unsigned long nr)
 {
 	for (unsigned long i = 0; i < nr; i++)
@@ -546,11 +538,16 @@ int handle_mm_fault(struct mm_struct *mm, unsigned long addr, unsigned flags)
 	}
 }
 
+/*
+ * Every page of the folio becomes read-only here: a writable mapping is
+ * exclusive, so this address space holds every writable mapping there is.
+ */
 int ksm_mark_page(struct mm_struct *mm, unsigned long addr)
 {
+	unsigned long start, nr;
+	struct folio *folio;
 	struct ulock *ptl;
 	pte_t *ptep, pte;
-	int ret = -ENOENT;
 
 	if (addr < mm->start || addr >= mm->end)
 		return -EINVAL;
@@ -558,16 +555,24 @@ int ksm_mark_page(struct mm_struct *mm, unsigned long addr)
 	if (!ptep)
 		return -ENOENT;
 	pte = ptep_get(ptep);
-	if (pte_present(pte)) {
-		set_pte_at(mm, addr, ptep, pte_clear_flags(pte, _PAGE_RW | _PAGE_EXCLUSIVE));
-		folio_set_ksm(pte_folio(pte));
-		ret = 0;
+	if (!pte_present(pte)) {
+		ulock_unlock(ptl);
+		return -ENOENT;
 	}
+	folio = pte_folio(pte);
+	nr = folio_nr_pages(folio);
+	start = folio_page_vpn(folio, 0) << PAGE_SHIFT;
+	ptep -= (addr - start) >> PAGE_SHIFT;
+	for (unsigned long i = 0; i < nr; i++) {
+		pte = ptep_get(ptep + i);
+		if (pte_present(pte) && pte_folio(pte) == folio)
+			set_pte_at(mm, start + (i << PAGE_SHIFT), ptep + i,
+				   pte_clear_flags(pte, _PAGE_RW | _PAGE_EXCLUSIVE));
+	}
+	folio_set_ksm(folio);
 	ulock_unlock(ptl);
-	return ret;
+	return 0;
 }
-
-/* ---- zap ---- */
 
 /*
  * A folio zap unmapped for the last time may leave the swap cache now if no

@@ -67,6 +67,8 @@ void rmap_walk_anon(struct folio *folio, rmap_one_t fn, void *arg)
 	struct mm_struct *mm;
 
 	lockdep_assert_held(&folio->lock);
+	/* Naturally aligned: the whole folio sits in the table at @addr. */
+	VM_BUG_ON(!IS_ALIGNED(folio->index, folio_nr_pages(folio)));
 	if (!av || !refcount_get_unless_zero(&av->refcount))
 		return;
 	ulock_lock(&av->lock);
@@ -157,8 +159,7 @@ static bool try_to_unmap_one(struct folio *folio, struct mm_struct *mm, pte_t *p
 	}
 	if (unmapped) {
 		folio_mapcount_add(folio, -(int)unmapped);
-		atomic_fetch_sub_relaxed(&mm->nr_anon, (long)unmapped);
-		atomic_fetch_add_relaxed(&mm->nr_swapents, (long)unmapped);
+		mm_add_counters(mm, -(long)unmapped, (long)unmapped);
 		/* The entries' references; the caller's keep the folio. */
 		folio_put_refs(folio, (int)unmapped);
 	}

@@ -97,9 +97,15 @@ static struct folio *shmem_swapin(struct shmem_file *f, pgoff_t index, pte_t swa
 	if (IS_ERR_OR_NULL(folio))
 		goto out;
 	folio_lock(folio);
-	/* Slots of shmem entries are allocated for order-0 file folios only. */
-	if (!folio_matches_swap_entry(folio, entry) || WARN_ON_ONCE(folio_test_large(folio)))
+	if (!folio_matches_swap_entry(folio, entry))
 		goto retry;
+	/* Slots of shmem entries are allocated for order-0 file folios only. */
+	if (WARN_ON_ONCE(folio_test_large(folio))) {
+		folio_unlock(folio);
+		folio_put(folio);
+		folio = ERR_PTR(-EINVAL);
+		goto out;
+	}
 	ulock_lock(&f->lock);
 	if (!pte_same(shmem_slot(f, index), swap)) {
 		ulock_unlock(&f->lock);

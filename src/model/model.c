@@ -531,9 +531,11 @@ long model_hibernate(struct model *m, unsigned type)
 	unsigned long freed;
 	int err = 0;
 
+	ulock_lock(&m->lock);
 	list_for_each_entry (as, &m->as_list, node)
 		if (!err)
 			err = hib_collect(as, &hp);
+	ulock_unlock(&m->lock);
 	if (!err)
 		err = hib_image_write(m->sw, type, hp.pages, hp.nr, &img);
 	else

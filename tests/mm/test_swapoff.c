@@ -145,7 +145,7 @@ TEST(swapoff_of_one_device_leaves_the_other)
 
 struct churn {
 	struct model_as *as;
-	volatile bool stop;
+	bool stop; /* atomic */
 	bool ok;
 };
 
@@ -155,7 +155,7 @@ static void *churn_main(void *arg)
 	uint64_t seed = test_seed;
 
 	c->ok = true;
-	while (!c->stop) {
+	while (!atomic_load_acquire(&c->stop)) {
 		unsigned long p = t_rand(&seed) % 256;
 
 		if (t_rand(&seed) % 4 == 0)
@@ -186,7 +186,7 @@ TEST(swapoff_races_with_faults_and_reclaim)
 		CHECK(!model_swapoff(m, b, NULL, NULL));
 		b = mt_swapon(m, 1024, 0);
 	}
-	c.stop = true;
+	atomic_store_release(&c.stop, true);
 	pthread_join(t, NULL);
 	CHECK(c.ok);
 	CHECK(!model_check(m));
