@@ -1245,6 +1245,9 @@ int swapon(struct uswap *sw, struct swap_dev *dev, int prio)
 	err = setup_clusters(si, dev);
 	if (err) {
 		swap_info_free_meta(si);
+		/* A descriptor never published (a new type) is ours to free. */
+		if (!sw->swap_info[type])
+			arena_free(sw->arena, si, sizeof(*si));
 		goto out_unlock;
 	}
 	si->prio = prio >= 0 ? prio : --sw->least_priority;

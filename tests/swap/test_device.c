@@ -527,3 +527,99 @@ TEST(equal_priority_devices_that_cannot_serve_an_order_fail_promptly)
 	else if (WIFSIGNALED(status))
 		CHECK(WTERMSIG(status) != SIGALRM);
 }
+
+/* A device with no memory behind it, for swapon's refusals. */
+static int fake_destroyed;
+
+static void fake_destroy(struct swap_dev *dev)
+{
+	fake_destroyed++;
+}
+
+static const struct swap_dev_ops fake_ops = {
+	.name = "fake",
+	.destroy = fake_destroy,
+};
+
+TEST(swapon_refuses_devices_too_small_or_too_large)
+{
+	struct uswap *sw = t_engine();
+	static struct swap_dev dev = {.ops = &fake_ops, .kind = "fake"};
+
+	fake_destroyed = 0;
+	dev.nr_pages = 1;
+	CHECK_EQ(swapon(sw, &dev, -1), -EINVAL);
+	dev.nr_pages = 0;
+	CHECK_EQ(swapon(sw, &dev, -1), -EINVAL);
+	dev.nr_pages = SWP_OFFSET_MASK + 1;
+	CHECK_EQ(swapon(sw, &dev, -1), -EINVAL);
+	/* The engine owned each device it refused. */
+	CHECK_EQ(fake_destroyed, 3);
+	CHECK_EQ(sw->total_swap_pages, 0);
+}
+
+/* Fail each allocation of swapon in turn: nothing may be left behind. */
+static void swapon_under_injection(struct uswap *sw, int type)
+{
+	struct swap_dev *dev;
+	size_t before;
+	int err = -ENOMEM;
+
+	for (unsigned long nth = 1; err == -ENOMEM && nth < 20; nth++) {
+		before = arena_in_use(sw->arena);
+		REQUIRE_EQ(ramdev_create(&dev, sw->arena, 3 * 512 + 7, T_SSD), 0);
+		arena_inject(sw->arena, nth, 0, 0);
+		err = swapon(sw, dev, -1);
+		arena_inject(sw->arena, 0, 0, 0);
+		if (err != -ENOMEM)
+			break;
+		CHECK_EQ(arena_in_use(sw->arena), before);
+		CHECK(!t_si(sw, type) || !(t_si(sw, type)->flags & SWP_USED));
+		CHECK_EQ(pool_live(&sw->table_pool), 0);
+	}
+	CHECK_EQ(err, type);
+	CHECK_EQ(swap_check_all(sw), 0);
+}
+
+TEST(swapon_without_memory_fails_cleanly)
+{
+	struct uswap *sw = t_engine();
+
+	swapon_under_injection(sw, 0);
+}
+
+TEST(swapon_without_memory_fails_cleanly_on_a_reused_type)
+{
+	struct uswap *sw = t_engine();
+
+	REQUIRE_EQ(t_ramdev(sw, 1024, T_SSD, -1), 0);
+	REQUIRE_EQ(swapoff_begin(sw, 0), 0);
+	REQUIRE_EQ(swapoff_finish(sw, 0), 0);
+	swapon_under_injection(sw, 0);
+}
+
+TEST(swapoff_releases_all_device_memory)
+{
+	struct uswap *sw = t_engine();
+	size_t in_use;
+	swp_entry_t e;
+
+	/* The first swapon of a type allocates its descriptor, kept for good. */
+	REQUIRE_EQ(t_ramdev(sw, 1024, T_SSD, -1), 0);
+	REQUIRE_EQ(swapoff_begin(sw, 0), 0);
+	REQUIRE_EQ(swapoff_finish(sw, 0), 0);
+	in_use = arena_in_use(sw->arena);
+
+	REQUIRE_EQ(t_ramdev(sw, 4 * 512, T_SSD | SWAP_DEV_DISCARD, -1), 0);
+	e = t_alloc_entry(sw, 4);
+	REQUIRE(e.val);
+	for (int i = 0; i < 100; i++)
+		REQUIRE_EQ(swap_dup_entry_direct(sw, e), 0);
+	for (int i = 0; i < 101; i++)
+		swap_put_entries_direct(sw, e, 1);
+	swap_put_entries_direct(sw, (swp_entry_t){e.val + 1}, 15);
+	REQUIRE_EQ(swapoff_begin(sw, 0), 0);
+	REQUIRE_EQ(swapoff_finish(sw, 0), 0);
+	CHECK_EQ(arena_in_use(sw->arena), in_use);
+	CHECK_EQ(pool_live(&sw->table_pool), 0);
+}
