@@ -78,6 +78,7 @@ static const char bench_usage[] =
 	"  --plot F.png             plot throughput and swap traffic over time to\n"
 	"                           F.png (needs gnuplot)\n"
 	"  --clusters               print the swap device's cluster map at the end\n"
+	"                           (to stderr with --json)\n"
 	"  --quiet                  no progress\n"
 	"  -h, --help               this text\n"
 	"\n"

@@ -153,6 +153,13 @@ int cli_swapoff_all(struct uswap *sw);
 void cli_print_stat(FILE *out, struct uswap *sw);
 
 /*
+ * cli_device_name - how the device of @si is named in tables: its path, or
+ * its kind and type ("zram0") when it has none. @buf holds the latter.
+ * Context: the device is in service. Return: the name.
+ */
+const char *cli_device_name(struct swap_info_struct *si, char *buf, size_t len);
+
+/*
  * cli_print_swaps - only the device table of cli_print_stat().
  * Context: any.
  */
@@ -188,6 +195,12 @@ int cli_stat_demo(struct uswap *sw, FILE *out);
 
 /* ---- subcommands ---- */
 
+/*
+ * cmd_NAME - run `uswap NAME`: argv[0] is NAME, options and arguments
+ * follow; getopt's state is fresh (optind 1, opterr 0).
+ * Context: the main thread, before any other thread of the command.
+ * Return: the exit code (CLI_EXIT_*).
+ */
 int cmd_mkswap(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_stat(int argc, char **argv);

@@ -97,6 +97,7 @@ void cli_print_clusters(FILE *out, struct swap_info_struct *si)
 	unsigned long nr_state[CLUSTER_FLAG_MAX] = {0}, nr_order[SWAP_NR_ORDERS] = {0};
 	unsigned long per = DIV_ROUND_UP(si->nr_clusters, MAP_COLUMNS * MAP_MAX_ROWS);
 	const char *sep = "";
+	char name[300];
 
 	for (unsigned long i = 0; i < si->nr_clusters; i++) {
 		struct swap_cluster_info *ci = &si->cluster_info[i];
@@ -105,8 +106,8 @@ void cli_print_clusters(FILE *out, struct swap_info_struct *si)
 		if (cluster_has_order(ci))
 			nr_order[min(atomic_load_relaxed(&ci->order), SWAP_NR_ORDERS - 1)]++;
 	}
-	fprintf(out, "cluster map of %s: %lu clusters of %d slots, ", si->dev->name,
-		si->nr_clusters, SWAPFILE_CLUSTER);
+	fprintf(out, "cluster map of %s: %lu clusters of %d slots, ",
+		cli_device_name(si, name, sizeof(name)), si->nr_clusters, SWAPFILE_CLUSTER);
 	if (per == 1)
 		fputs("one character per cluster\n", out);
 	else

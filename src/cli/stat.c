@@ -29,8 +29,7 @@
 		if (((si) = (sw)->swap_info[type]) &&                                              \
 		    (atomic_load_relaxed(&(si)->flags) & SWP_USED) && (si)->dev)
 
-/* "zram0" for devices without a path, else the path. */
-static const char *device_name(struct swap_info_struct *si, char *buf, size_t len)
+const char *cli_device_name(struct swap_info_struct *si, char *buf, size_t len)
 {
 	struct swap_dev *dev = si->dev;
 
@@ -53,7 +52,8 @@ void cli_print_swaps(FILE *out, struct uswap *sw)
 		unsigned long size_kb = si->pages << (PAGE_SHIFT - 10);
 		unsigned long used_kb = atomic_load_relaxed(&si->inuse_pages) << (PAGE_SHIFT - 10);
 
-		fprintf(out, "%-39s %-15s %-15lu %-15lu %d\n", device_name(si, name, sizeof(name)),
+		fprintf(out, "%-39s %-15s %-15lu %-15lu %d\n",
+			cli_device_name(si, name, sizeof(name)),
 			si->dev->kind ? si->dev->kind : "?", size_kb, used_kb, si->prio);
 	}
 }
@@ -84,7 +84,7 @@ static void print_mm_stat(FILE *out, struct swap_info_struct *si)
 	v[5] = st.same_pages;
 	v[6] = st.huge_pages;
 	v[7] = st.pages_stored;
-	fprintf(out, "\n== %s mm_stat ==\n", device_name(si, name, sizeof(name)));
+	fprintf(out, "\n== %s mm_stat ==\n", cli_device_name(si, name, sizeof(name)));
 	for (unsigned i = 0; i < ARRAY_SIZE(names); i++)
 		fprintf(out, i + 1 < ARRAY_SIZE(names) ? "%-*s " : "%.*s\n", (int)strlen(names[i]),
 			names[i]);
