@@ -151,35 +151,53 @@ static inline bool folio_test_clear_readahead(struct folio *folio)
 
 /* ---- vmscan.c: LRU, charge, reclaim, workingset ---- */
 
-/* Charge @folio and put it on the LRU, which takes over one reference the caller holds. */
+/*
+ * folio_add_lru - charge @folio and put it on the LRU, which takes over one
+ * reference the caller holds. Context: no LRU lock; a PTL may be held.
+ */
 void folio_add_lru(struct folio *folio);
-/* Take @folio off the LRU (its reference passes to the caller). Return: false if not on it. */
+/*
+ * folio_isolate_lru - take @folio off the LRU; its LRU reference passes to
+ * the caller. Context: no LRU lock. Return: false if it was not on the LRU.
+ */
 bool folio_isolate_lru(struct folio *folio);
-/* Put an isolated folio back (the active list if PG_active). */
+/* folio_putback_lru - put an isolated folio back (active list if PG_active). Context: as above. */
 void folio_putback_lru(struct folio *folio);
-/* Uncharge an isolated folio and drop its LRU reference. */
+/* folio_drop_lru - uncharge an isolated, unlocked folio and drop its LRU reference. */
 void folio_drop_lru(struct folio *folio);
 /*
- * If @folio is on the LRU and unused, drop it now rather than when reclaim
- * finds it. Context: caller holds a reference; no LRU lock.
+ * folio_release_if_unused - if @folio is on the LRU and unused, drop it now
+ * rather than when reclaim finds it. Context: caller holds a reference of
+ * its own; no LRU lock.
  */
 void folio_release_if_unused(struct folio *folio);
-/* Charge @nr pages without a folio on the LRU (split pieces). */
+/* mm_charge - count @nr more (or fewer) pages against the budget. Context: any. */
 void mm_charge(struct mm_state *ms, long nr);
-/* Reclaim if charging @nr more pages would go over budget. Context: no lock held. */
+/*
+ * mm_throttle - reclaim if charging @nr more pages would go over budget.
+ * Context: no lock held; may sleep.
+ */
 void mm_throttle(struct mm_state *ms, unsigned long nr);
 /*
  * shrink_folio_list - reclaim isolated folios from @folios (linked by
  * folio->lru); what cannot be reclaimed goes back to the LRU.
- * Return: pages freed.
+ * Context: no lock held. Return: pages freed.
  */
 unsigned long shrink_folio_list(struct mm_state *ms, struct list_head *folios,
 				bool ignore_references);
 
 /* ---- rmap.c ---- */
 
+/*
+ * anon_vma_alloc - a new, empty family holding one reference for the
+ * caller. Context: any. Return: the anon_vma or NULL.
+ */
 struct anon_vma *anon_vma_alloc(struct mm_state *ms);
-/* Add / remove a family member. Context: no lock held. */
+/*
+ * anon_vma_link / anon_vma_unlink - add @mm to a family (taking a reference
+ * on it) / remove it (dropping that reference; the last frees the family).
+ * Context: no lock held.
+ */
 void anon_vma_link(struct anon_vma *av, struct mm_struct *mm);
 void anon_vma_unlink(struct mm_struct *mm);
 
@@ -200,7 +218,10 @@ typedef bool (*rmap_one_t)(struct folio *folio, struct mm_struct *mm, pte_t *pte
 			   unsigned long addr, void *arg);
 void rmap_walk_anon(struct folio *folio, rmap_one_t fn, void *arg);
 
-/* Return: how many mappings of @folio were young (accessed bits cleared). Context: folio locked. */
+/*
+ * folio_referenced - clear the accessed bits of @folio's mappings.
+ * Context: folio locked. Return: how many address spaces had one set.
+ */
 int folio_referenced(struct folio *folio);
 /*
  * try_to_unmap - replace every mapping of @folio (in the swap cache) by a
@@ -219,7 +240,11 @@ int split_folio_to_list(struct folio *folio, struct list_head *list);
 
 /* ---- memory.c ---- */
 
-/* Write @pte at @addr of @mm through the front end. Context: PTL held. Return: 0 or -EBUSY. */
+/*
+ * set_pte_at - write @pte at @addr of @mm, mirrored by the front end
+ * (ops->sync_pte). Context: the entry's PTL held.
+ * Return: 0, or -EBUSY when the front end refused to unmap a page.
+ */
 int set_pte_at(struct mm_struct *mm, unsigned long addr, pte_t *ptep, pte_t pte);
 
 static inline pte_t *pte_offset_map_lock(struct mm_struct *mm, unsigned long addr, bool alloc,
@@ -265,7 +290,11 @@ struct folio *swapin_entry(struct uswap *sw, struct swap_info_struct *si, swp_en
 
 /* ---- shmem.c ---- */
 
-/* Write a shmem folio out of its file. Context: folio locked, isolated. Return: 0 or -errno. */
+/*
+ * shmem_writeout - give a shmem folio slots and put its entry in the file in
+ * its place; reclaim then writes it. Context: folio locked and isolated, in
+ * its file. Return: 0, or -ENOMEM (no slot, nothing changed).
+ */
 int shmem_writeout(struct folio *folio);
 /*
  * shmem_unuse_file - swap in every slot of @f holding an entry of device
@@ -273,7 +302,7 @@ int shmem_writeout(struct folio *folio);
  * Return: 0 or the error of a swap-in.
  */
 int shmem_unuse_file(struct shmem_file *f, unsigned type);
-/* shmem_file_put - drop a file reference; the last one frees it. */
+/* shmem_file_put - drop a file reference; the last one frees it. Context: no lock held. */
 void shmem_file_put(struct shmem_file *f);
 
 #endif /* USWAP_MM_INTERNAL_H */

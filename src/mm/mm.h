@@ -227,7 +227,7 @@ int shmem_write(struct shmem_file *f, unsigned long pos, const void *buf, size_t
  */
 int shmem_truncate_range(struct shmem_file *f, pgoff_t start, pgoff_t end);
 
-/* shmem_nr_swapped - slots of @f holding a swap entry (a snapshot). */
+/* shmem_nr_swapped - Context: any. Return: slots of @f holding a swap entry (a snapshot). */
 unsigned long shmem_nr_swapped(struct shmem_file *f);
 
 /* ---- swapoff ---- */

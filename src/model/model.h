@@ -17,8 +17,9 @@
  *	model_spawn(child, save, arg, &t); ... model_join(t); model_exit(child);
  *	model_destroy(m);
  *
- * Every call may come from any thread, on shared address spaces; an address
- * space must not be used once model_exit() was called on it.
+ * Context, unless a contract says otherwise: any thread, no lock held; may
+ * sleep. Address spaces and files may be shared by threads; one must not be
+ * used once model_exit() / model_shmem_destroy() was called on it.
  *
  * Owns: struct model, struct model_as, struct model_shmem, model threads.
  * Locking: m->lock (LOCK_RANK_MM) guards the model's lists; page tables have
@@ -63,6 +64,7 @@ int model_create_engine(struct model **out, size_t arena_bytes);
  */
 void model_destroy(struct model *m);
 
+/* model_engine - Return: the engine under @m (for swap-layer calls). */
 struct uswap *model_engine(struct model *m);
 
 /*
@@ -81,9 +83,9 @@ int model_swapoff(struct model *m, unsigned type, swapoff_interrupt_t interrupte
 
 /* ---- memory budget, reclaim, figures ---- */
 
-/* Hold the model's resident pages to @pages (0: no limit). */
+/* model_set_budget - hold the model's resident pages to @pages (0: no limit). */
 void model_set_budget(struct model *m, unsigned long pages);
-/* Reclaim up to @nr pages now. Return: pages freed. */
+/* model_reclaim - reclaim up to @nr pages now. Return: pages freed. */
 unsigned long model_reclaim(struct model *m, unsigned long nr);
 
 struct model_info {
@@ -95,10 +97,14 @@ struct model_info {
 	unsigned long swap_free;  /* of which free */
 };
 
+/* model_info - fill @info with a snapshot of the figures above. */
 void model_info(struct model *m, struct model_info *info);
-/* A vmstat counter (enum vm_event_item, names in vm_event_names[]). */
+/* model_stat - Return: a vmstat counter (names in vm_event_names[]). */
 unsigned long model_stat(struct model *m, enum vm_event_item item);
-/* Run the swap invariant checker on every device. Return: 0 or -EUCLEAN. */
+/*
+ * model_check - run the swap invariant checker on every device; strict only
+ * while nothing else runs. Return: 0 or -EUCLEAN.
+ */
 int model_check(struct model *m);
 
 /* ---- address spaces ---- */
@@ -118,14 +124,15 @@ int model_as_create(struct model *m, size_t size, unsigned thp_order, struct mod
  */
 int model_fork(struct model_as *parent, struct model_as **out);
 
-/* model_exit - tear the address space down; @as is gone afterwards. */
+/* model_exit - tear the address space down (its last user frees it); @as is gone. */
 void model_exit(struct model_as *as);
 
-/* The mm layer's view of @as, for callers that use mm/mm.h directly. */
+/* model_as_mm - Return: the mm layer's view of @as, for callers of mm/mm.h. */
 struct mm_struct *model_as_mm(struct model_as *as);
+/* model_as_start / model_as_size - Return: where @as starts, its size in bytes. */
 unsigned long model_as_start(const struct model_as *as);
 size_t model_as_size(const struct model_as *as);
-/* Pages of @as mapped in memory and held in swap (snapshots). */
+/* model_as_resident / model_as_swapped - Return: pages mapped / held in swap (snapshots). */
 unsigned long model_as_resident(struct model_as *as);
 unsigned long model_as_swapped(struct model_as *as);
 
@@ -157,7 +164,10 @@ long model_madvise(struct model_as *as, unsigned long addr, size_t len, enum mod
  */
 int model_pin(struct model_as *as, unsigned long addr, bool pin);
 
-/* model_ksm - make the resident page at @addr a stand-in KSM page (ksm_mark_page). */
+/*
+ * model_ksm - make the resident folio at @addr a stand-in KSM page
+ * (ksm_mark_page). Return: 0, -ENOENT (not resident), -EINVAL.
+ */
 int model_ksm(struct model_as *as, unsigned long addr);
 
 /*
@@ -170,15 +180,21 @@ void *model_join(struct model_thread *t);
 
 /* ---- shmem files ---- */
 
+/* model_shmem_create - a file of @nr_pages pages. Return: 0 and *out, -EINVAL, -ENOMEM. */
 int model_shmem_create(struct model *m, unsigned long nr_pages, struct model_shmem **out);
+/* model_shmem_destroy - truncate and free @s. Context: nobody else uses @s. */
 void model_shmem_destroy(struct model_shmem *s);
+/*
+ * model_shmem_read / model_shmem_write - copy @len bytes at byte @pos (holes
+ * read as zeros). Return: 0, -EINVAL (range), -ENOMEM, -EIO.
+ */
 int model_shmem_read(struct model_shmem *s, unsigned long pos, void *buf, size_t len);
 int model_shmem_write(struct model_shmem *s, unsigned long pos, const void *buf, size_t len);
-/* Punch pages [start, end). Return: 0 or -EINVAL. */
+/* model_shmem_truncate - punch pages [start, end). Return: 0 or -EINVAL. */
 int model_shmem_truncate(struct model_shmem *s, unsigned long start, unsigned long end);
-/* Pages of @s held in swap. */
+/* model_shmem_swapped - Return: pages of @s held in swap (a snapshot). */
 unsigned long model_shmem_swapped(struct model_shmem *s);
-/* The mm layer's file behind @s, for callers that use mm/mm.h directly. */
+/* model_shmem_file - Return: the mm layer's file behind @s, for callers of mm/mm.h. */
 struct shmem_file *model_shmem_file(struct model_shmem *s);
 
 /* ---- hibernation ---- */
