@@ -48,12 +48,14 @@ enum stat {
 	ST_FREED,
 	ST_RECLAIMED,
 	ST_HIBERNATE,
+	ST_SWAPOFF_ABORTED,
 	NR_STATS
 };
 
 static const char *const stat_names[NR_STATS] = {
-	"swapout",	"swapout_enomem", "large_swapout", "dup",	"zap",	     "swapin",
-	"swapin_large", "swapin_raced",	  "freed",	   "reclaimed", "hibernate",
+	"swapout", "swapout_enomem", "large_swapout", "dup",
+	"zap",	   "swapin",	     "swapin_large",  "swapin_raced",
+	"freed",   "reclaimed",	     "hibernate",     "swapoff_aborted",
 };
 
 static struct {
@@ -420,6 +422,17 @@ static void op_hibernate(struct thread *t)
 	stat_inc(ST_HIBERNATE);
 }
 
+/* Take device 1 out of service for a moment and put it back (a signal). */
+static void op_swapoff_abort(struct thread *t)
+{
+	if (swapoff_begin(S.sw, 1))
+		return;
+	for (int i = 0; i < 20; i++)
+		op_swapin(t);
+	swapoff_abort(S.sw, 1);
+	stat_inc(ST_SWAPOFF_ABORTED);
+}
+
 static void *worker(void *arg)
 {
 	struct thread *t = arg;
@@ -437,8 +450,10 @@ static void *worker(void *arg)
 			op_swapin(t);
 		else if (r < 99)
 			op_reclaim(t);
-		else
+		else if (rnd(t, 10))
 			op_hibernate(t);
+		else
+			op_swapoff_abort(t);
 	}
 	return NULL;
 }

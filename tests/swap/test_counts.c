@@ -461,3 +461,31 @@ TEST(dup_and_put_refuse_a_subpage_outside_the_folio)
 	CHECK_EQ(t_map(sw, t_entry(folio, 2)), 0);
 	CHECK(t_release(folio));
 }
+
+TEST(dup_at_the_count_limit_is_refused_with_warn)
+{
+	struct uswap *sw = engine_with_device();
+	struct folio *folio = t_swap_folio(sw, 1);
+	struct swap_cluster_info *ci;
+	unsigned long warns;
+	unsigned off;
+
+	REQUIRE(folio);
+	ci = t_cluster(sw, folio_swap_entry(folio));
+	off = swap_cluster_offset(swp_offset(t_entry(folio, 1)));
+	REQUIRE_EQ(dup_to(folio, 0, 3), 0);
+	REQUIRE_EQ(dup_to(folio, 1, SWAP_MAP_MAX + 1), 0);
+	/* Two billion dups take too long: put slot 1 at the limit directly. */
+	ci->extend_table[off] = SWAP_COUNT_LIMIT;
+	warns = warn_count();
+	CHECK(folio_dup_swap(folio, NULL) < 0);
+	CHECK(swap_dup_entry_direct(sw, t_entry(folio, 1)) < 0);
+	CHECK(warn_count() > warns);
+	CHECK_EQ(swp_swapcount(sw, t_entry(folio, 1)), SWAP_COUNT_LIMIT);
+	/* Slot 0 went up first and was rolled back. */
+	CHECK_EQ(swp_swapcount(sw, t_entry(folio, 0)), 3);
+	ci->extend_table[off] = SWAP_MAP_MAX + 1;
+	REQUIRE_EQ(put_to_zero(folio, 0), 0);
+	REQUIRE_EQ(put_to_zero(folio, 1), 0);
+	CHECK(t_release(folio));
+}
