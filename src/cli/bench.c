@@ -95,6 +95,14 @@ double bench_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+double bench_thread_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 void bench_phase(struct bench_ctx *ctx, const char *name, unsigned long total)
 {
 	__atomic_store_n(&ctx->phase_total, total, __ATOMIC_RELAXED);

@@ -122,6 +122,13 @@ void bench_figure(struct bench_ctx *ctx, const char *name, const char *label, do
 double bench_now(void);
 
 /*
+ * bench_thread_cpu - CPU seconds the calling thread has used: unlike wall
+ * time, not inflated when other programs take the machine's CPUs.
+ * Context: any.
+ */
+double bench_thread_cpu(void);
+
+/*
  * bench_pin - in lockstep runs, put the calling thread on ctx->pin_cpu so
  * that the swap allocator's per-CPU cursors, and so slot placement, are the
  * same from run to run. Context: a workload thread, at its start.
