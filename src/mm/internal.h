@@ -34,10 +34,11 @@ struct mm_state {
 	long nr_charged;	       /* pages on the LRU or isolated (atomic) */
 	unsigned long budget;	       /* pages, 0 = none (atomic) */
 	unsigned long nonresident_age; /* workingset clock: evictions + activations (atomic) */
-	struct pool anon_vma_pool;     /* type-stable: rmap walkers may race with a free */
-	struct ulock mmlist_lock;      /* LOCK_RANK_MM: mmlist, shmem_list */
-	struct list_head mmlist;       /* every mm_struct with mm_users > 0 */
-	struct list_head shmem_list;   /* every shmem file */
+	long reclaim_failed_at;	   /* nr_charged when reclaim last freed nothing, or -1 (atomic) */
+	struct pool anon_vma_pool; /* type-stable: rmap walkers may race with a free */
+	struct ulock mmlist_lock;  /* LOCK_RANK_MM: mmlist, shmem_list */
+	struct list_head mmlist;   /* every mm_struct with mm_users > 0 */
+	struct list_head shmem_list; /* every shmem file */
 };
 
 static inline struct mm_state *sw_mm(struct uswap *sw)
@@ -171,6 +172,12 @@ void folio_drop_lru(struct folio *folio);
  * its own; no LRU lock.
  */
 void folio_release_if_unused(struct folio *folio);
+/*
+ * folio_mark_accessed - a use without a page table (shmem read or write):
+ * the first sets PG_referenced, the second activates the folio.
+ * Context: caller holds a reference; no LRU lock.
+ */
+void folio_mark_accessed(struct folio *folio);
 /* mm_charge - count @nr more (or fewer) pages against the budget. Context: any. */
 void mm_charge(struct mm_state *ms, long nr);
 /*

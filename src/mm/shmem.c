@@ -214,6 +214,7 @@ static int shmem_rw(struct shmem_file *f, unsigned long pos, void *buf, size_t l
 				memcpy(p, (char *)folio->data + off, n);
 			}
 			folio_unlock(folio);
+			folio_mark_accessed(folio);
 			folio_put(folio);
 		}
 		pos += n;

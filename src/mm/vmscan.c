@@ -132,6 +132,30 @@ void folio_release_if_unused(struct folio *folio)
 		folio_drop_lru(folio);
 }
 
+void folio_mark_accessed(struct folio *folio)
+{
+	struct lruvec *lruvec = folio_lruvec(folio);
+	bool activated = false;
+
+	if (folio_test_active(folio))
+		return;
+	if (!folio_test_referenced(folio)) {
+		folio_set_referenced(folio);
+		return;
+	}
+	ulock_lock(&lruvec->lock);
+	if (folio_test_lru(folio) && !folio_test_active(folio)) {
+		lruvec_del_folio(lruvec, folio);
+		folio_set_active(folio);
+		lruvec_add_folio(lruvec, folio);
+		activated = true;
+	}
+	ulock_unlock(&lruvec->lock);
+	folio_clear_referenced(folio);
+	if (activated)
+		count_vm_events(sw_events(folio->sw), pgactivate, folio_nr_pages(folio));
+}
+
 /* ---- workingset ---- */
 
 static void workingset_age_nonresident(struct mm_state *ms, unsigned long nr)
@@ -387,13 +411,25 @@ long madvise_pageout(struct mm_struct *mm, unsigned long start, unsigned long en
 void mm_throttle(struct mm_state *ms, unsigned long nr)
 {
 	unsigned long budget = atomic_load_relaxed(&ms->budget);
-	long over;
+	long charged = atomic_load_relaxed(&ms->nr_charged), over, failed_at;
 
 	if (!budget)
 		return;
-	over = atomic_load_relaxed(&ms->nr_charged) + (long)nr - (long)budget;
-	if (over > 0)
-		shrink_lruvec(ms, max((unsigned long)over, SWAP_CLUSTER_MAX));
+	over = charged + (long)nr - (long)budget;
+	if (over <= 0)
+		return;
+	/*
+	 * When a whole reclaim pass freed nothing (swap full, everything in
+	 * use), try again only after another batch of pages was charged: a
+	 * scan of the whole LRU per fault would get nothing more.
+	 */
+	failed_at = atomic_load_relaxed(&ms->reclaim_failed_at);
+	if (failed_at >= 0 && charged < failed_at + (long)SWAP_CLUSTER_MAX)
+		return;
+	if (shrink_lruvec(ms, max((unsigned long)over, SWAP_CLUSTER_MAX)))
+		atomic_store_relaxed(&ms->reclaim_failed_at, -1L);
+	else
+		atomic_store_relaxed(&ms->reclaim_failed_at, charged);
 }
 
 void mm_set_budget(struct uswap *sw, unsigned long pages)
@@ -424,6 +460,7 @@ int mm_state_create(struct uswap *sw)
 	if (!ms)
 		return -ENOMEM;
 	ms->sw = sw;
+	ms->reclaim_failed_at = -1;
 	ulock_init(&ms->lruvec.lock, LOCK_RANK_LRU);
 	for (int lru = 0; lru < NR_LRU_LISTS; lru++)
 		INIT_LIST_HEAD(&ms->lruvec.lists[lru]);

@@ -219,3 +219,49 @@ TEST(cache_only_folio_is_dropped_by_reclaim)
 	CHECK(mt_check(as, 0, 900));
 	model_destroy(m);
 }
+
+TEST(full_swap_lets_memory_grow_past_the_budget)
+{
+	struct model *m = mt_model();
+	unsigned type = mt_swapon(m, 64, 0);
+	struct model_info info;
+	struct model_as *as;
+
+	model_set_budget(m, 16);
+	REQUIRE(!model_as_create(m, 2 << 20, 0, &as));
+	fill_range(as, 0, 300, 1000);
+	/* 63 usable slots: the rest stays in memory, nothing is lost. */
+	CHECK_EQ(mt_inuse(m, type), 63);
+	model_info(m, &info);
+	CHECK(info.resident >= 300 - 63);
+	/*
+	 * Once a pass freed nothing, reclaim waits for another batch of pages
+	 * before scanning again: a few passes, not one per fault.
+	 */
+	CHECK(mt_stat(m, pgscan_anon) < 20 * 2 * 300);
+	check_range(as, 0, 300, 1000);
+	model_destroy(m);
+}
+
+TEST(shmem_pages_used_twice_are_activated)
+{
+	struct model *m = mt_model();
+	uint64_t buf[PAGE_SIZE / 8];
+	struct model_shmem *s;
+	struct model_info info;
+
+	mt_swapon(m, 1024, 0);
+	REQUIRE(!model_shmem_create(m, 64, &s));
+	for (unsigned long p = 0; p < 64; p++) {
+		t_fill(buf, p);
+		REQUIRE(!model_shmem_write(s, p << PAGE_SHIFT, buf, PAGE_SIZE));
+	}
+	for (unsigned long p = 0; p < 8; p++)
+		REQUIRE(!model_shmem_read(s, p << PAGE_SHIFT, buf, PAGE_SIZE));
+	model_info(m, &info);
+	CHECK_EQ(info.active, 8);
+	CHECK_EQ(model_reclaim(m, 56), 56);
+	for (unsigned long p = 0; p < 8; p++)
+		CHECK_EQ(model_shmem_swapped(s), 56);
+	model_destroy(m);
+}
