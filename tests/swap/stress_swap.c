@@ -6,7 +6,8 @@
  * each other, reclaim and frees), cache reclaim and hibernation slots. Every
  * swapped-in page is checked against the pattern it was written with. At the
  * end the invariant checker must pass, and once everything is released no
- * slot may be in use and no folio alive.
+ * slot may be in use and no folio alive. One page in eight is all zeros, so
+ * the zero map is exercised too, alone and mixed into large folios.
  *
  * Owners stand in for page tables: an owner holds references to a run of
  * entries of one swap-out, under its own lock (the page-table lock that the
@@ -33,7 +34,7 @@ struct owner {
 	swp_entry_t entry;  /* first entry of the run, 0 if empty */
 	unsigned nr;	    /* run length */
 	unsigned long mask; /* entries of the run still referenced */
-	uint64_t tag;	    /* entry i of the run holds t_fill(tag + i) */
+	uint64_t tag;	    /* entry i of the run holds page_fill(tag + i) */
 };
 
 enum stat {
@@ -71,6 +72,29 @@ struct thread {
 	pthread_t tid;
 	uint64_t rng;
 };
+
+/* One page in eight is all zeros (the zero map's business), chosen by tag. */
+static bool tag_is_zero(uint64_t tag)
+{
+	return (tag * 0x9e3779b97f4a7c15ULL) >> 61 == 0;
+}
+
+static void page_fill(void *page, uint64_t tag)
+{
+	if (tag_is_zero(tag))
+		memset(page, 0, PAGE_SIZE);
+	else
+		t_fill(page, tag);
+}
+
+static bool page_check(const void *page, uint64_t tag)
+{
+	static const char zero[PAGE_SIZE];
+
+	if (tag_is_zero(tag))
+		return memcmp(page, zero, PAGE_SIZE) == 0;
+	return t_check(page, tag);
+}
 
 static void stat_inc(enum stat s)
 {
@@ -166,7 +190,7 @@ static void op_swapout(struct thread *t)
 	nr = folio_nr_pages(folio);
 	base = atomic_fetch_add_relaxed(&S.next_tag, (uint64_t)TAG_STRIDE);
 	for (unsigned long p = 0; p < nr; p++)
-		t_fill(folio_page(folio, p), base + p);
+		page_fill(folio_page(folio, p), base + p);
 	folio_lock(folio);
 	err = folio_alloc_swap(folio);
 	if (err) {
@@ -294,7 +318,7 @@ static bool map_page(struct owner *o, unsigned long gen, struct folio *folio, un
 
 	if (o->gen != gen || !(o->mask & (1UL << i)))
 		return false;
-	if (!t_check(folio_page(folio, idx), o->tag + i))
+	if (!page_check(folio_page(folio, idx), o->tag + i))
 		test_fail(__FILE__, __LINE__, "swap-in of %#lx: data mismatch (tag %" PRIu64 ")",
 			  entry.val, o->tag + i);
 	if (folio_put_swap(folio, folio_page(folio, idx)))
@@ -329,7 +353,7 @@ static bool swapin_large(struct owner *o, unsigned long gen, swp_entry_t entry, 
 	ulock_lock(&o->ptl);
 	if (o->gen == gen && o->mask == (1UL << nr) - 1) {
 		for (unsigned i = 0; i < nr; i++)
-			if (!t_check(folio_page(folio, i), tag + i))
+			if (!page_check(folio_page(folio, i), tag + i))
 				test_fail(__FILE__, __LINE__, "large swap-in: data mismatch");
 		if (folio_put_swap(folio, NULL))
 			test_fail(__FILE__, __LINE__, "folio_put_swap (all) failed");
@@ -532,6 +556,8 @@ TEST(stress_swap)
 		printf("# %-16s %lu\n", stat_names[s], S.stats[s]);
 	printf("# %-16s %lu\n", "cache_eexist",
 	       vm_event_read(sw_events(sw), swap_cache_add_eexist));
+	printf("# %-16s %lu\n", "swpout_zero", vm_event_read(sw_events(sw), swpout_zero));
+	printf("# %-16s %lu\n", "swpin_zero", vm_event_read(sw_events(sw), swpin_zero));
 	CHECK_EQ(swap_check_all(sw), 0);
 	CHECK(S.stats[ST_SWAPIN] > 0);
 	CHECK(S.stats[ST_DUP] > 0);
