@@ -163,12 +163,10 @@ static void workingset_age_nonresident(struct mm_state *ms, unsigned long nr)
 	atomic_fetch_add_relaxed(&ms->nonresident_age, nr);
 }
 
-/* The shadow of an evicted folio: the clock at eviction, and PG_workingset. Never 0. */
+/* The shadow of an evicted folio: the clock after its eviction (never 0). */
 static unsigned long workingset_eviction(struct mm_state *ms, struct folio *folio)
 {
-	unsigned long age = atomic_add_return_relaxed(&ms->nonresident_age, folio_nr_pages(folio));
-
-	return (age << 1) | folio_test_workingset(folio);
+	return atomic_add_return_relaxed(&ms->nonresident_age, folio_nr_pages(folio));
 }
 
 /*
@@ -182,13 +180,12 @@ static void workingset_refault(struct folio *folio, unsigned long shadow)
 	struct mm_state *ms = sw_mm(folio->sw);
 	struct vm_event_state *ev = sw_events(folio->sw);
 	unsigned long nr = folio_nr_pages(folio);
-	unsigned long distance = atomic_load_relaxed(&ms->nonresident_age) - (shadow >> 1);
+	unsigned long distance = atomic_load_relaxed(&ms->nonresident_age) - shadow;
 
 	count_vm_events(ev, workingset_refault_anon, nr);
 	if (distance > lruvec_pages(&ms->lruvec, LRU_ACTIVE_ANON))
 		return;
 	folio_set_active(folio);
-	folio_set_workingset(folio);
 	workingset_age_nonresident(ms, nr);
 	count_vm_events(ev, workingset_activate_anon, nr);
 }
