@@ -53,7 +53,7 @@ static const char bench_usage[] =
 	"          pages, then read them back in order, then write and read them in a\n"
 	"          random order; MB/s per pass, every page checked\n"
 	"  bgsave  Redis with BGSAVE: 1 KiB values packed in pages; the parent serves\n"
-	"          random reads with 10%% writes, first alone, then while a forked\n"
+	"          random reads with 10% writes, first alone, then while a forked\n"
 	"          child reads every page once (the save); parent ops/s without and\n"
 	"          during the save, swap-ins and -outs, swap-cache hits on pages the\n"
 	"          two share; every value checked against what was written\n"
