@@ -426,6 +426,47 @@ TEST(alloc_reclaims_cache_only_slots_when_swap_is_more_than_half_full)
 	CHECK_EQ(pool_live(&sw->folio_pool), 0);
 }
 
+TEST(alloc_reclaims_cache_only_slots_of_full_clusters)
+{
+	struct uswap *sw = t_engine();
+	int type = t_ramdev(sw, 2 * 512, T_SSD, -1);
+	static struct folio *cached[511];
+	static swp_entry_t counted[511];
+	struct folio *big;
+	unsigned reclaimed = 0;
+	int err;
+
+	REQUIRE_EQ(type, 0);
+	/* Cluster 0 full of cache-only slots, cluster 1 of counted ones but one. */
+	for (unsigned i = 0; i < ARRAY_SIZE(cached); i++) {
+		cached[i] = t_swap_folio(sw, 0);
+		REQUIRE(cached[i]);
+		REQUIRE(swp_offset(folio_swap_entry(cached[i])) < 512);
+		folio_unlock(cached[i]);
+	}
+	for (unsigned i = 0; i < ARRAY_SIZE(counted); i++)
+		REQUIRE((counted[i] = t_alloc_entry(sw, 0)).val);
+	REQUIRE(vm_swap_full(sw));
+	/* No order-1 room anywhere: the allocator turns to the full clusters. */
+	big = t_swap_folio_err(sw, 1, &err);
+	if (big)
+		CHECK(t_release(big));
+	for (unsigned i = 0; i < ARRAY_SIZE(cached); i++) {
+		folio_lock(cached[i]);
+		if (folio_test_swapcache(cached[i]))
+			CHECK(t_release(cached[i]));
+		else {
+			reclaimed++;
+			folio_unlock(cached[i]);
+			folio_put(cached[i]);
+		}
+	}
+	CHECK_EQ(reclaimed, ARRAY_SIZE(cached));
+	for (unsigned i = 0; i < ARRAY_SIZE(counted); i++)
+		swap_put_entries_direct(sw, counted[i], 1);
+	CHECK_EQ(t_inuse(sw, type), 0);
+}
+
 TEST(alloc_fails_when_every_slot_is_cache_only)
 {
 	struct uswap *sw = t_engine();
