@@ -456,9 +456,10 @@ static void __printf(3, 4) errmsg(char *buf, size_t len, const char *fmt, ...)
  */
 static int file_has_holes(int fd, uint64_t size)
 {
-	struct {
+	enum { NR_EXTENTS = 32 };
+	union {
 		struct fiemap fm;
-		struct fiemap_extent ext[32];
+		char buf[sizeof(struct fiemap) + NR_EXTENTS * sizeof(struct fiemap_extent)];
 	} m;
 	uint64_t pos = 0;
 	off_t hole;
@@ -468,13 +469,13 @@ static int file_has_holes(int fd, uint64_t size)
 		m.fm.fm_start = pos;
 		m.fm.fm_length = size - pos;
 		m.fm.fm_flags = FIEMAP_FLAG_SYNC;
-		m.fm.fm_extent_count = ARRAY_SIZE(m.ext);
+		m.fm.fm_extent_count = NR_EXTENTS;
 		if (ioctl(fd, FS_IOC_FIEMAP, &m.fm) < 0)
 			goto seek_hole;
 		if (m.fm.fm_mapped_extents == 0)
 			return 1;
 		for (unsigned i = 0; i < m.fm.fm_mapped_extents; i++) {
-			const struct fiemap_extent *e = &m.ext[i];
+			const struct fiemap_extent *e = &m.fm.fm_extents[i];
 
 			if (e->fe_logical > pos)
 				return 1;
