@@ -29,42 +29,44 @@ extern uint64_t test_seed;
 extern int test_argc;
 extern char **test_argv;
 
-#define TEST(name)                                                          \
-	static void test_##name(void);                                      \
-	__attribute__((constructor)) static void register_##name(void)      \
-	{                                                                   \
-		test_register(#name, test_##name);                          \
-	}                                                                   \
+#define TEST(name)                                                                                 \
+	static void test_##name(void);                                                             \
+	__attribute__((constructor)) static void register_##name(void)                             \
+	{                                                                                          \
+		test_register(#name, test_##name);                                                 \
+	}                                                                                          \
 	static void test_##name(void)
 
-#define CHECK(cond)                                                         \
-	do {                                                                \
-		if (!(cond))                                                \
-			test_fail(__FILE__, __LINE__, "%s", #cond);         \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			test_fail(__FILE__, __LINE__, "%s", #cond);                                \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                      \
-	do {                                                                \
-		long long __a = (long long)(a), __b = (long long)(b);       \
-		if (__a != __b)                                             \
-			test_fail(__FILE__, __LINE__, "%s == %s (%lld != %lld)", #a, #b, __a, __b); \
+#define CHECK_EQ(a, b)                                                                             \
+	do {                                                                                       \
+		long long __a = (long long)(a), __b = (long long)(b);                              \
+		if (__a != __b)                                                                    \
+			test_fail(__FILE__, __LINE__, "%s == %s (%lld != %lld)", #a, #b, __a,      \
+				  __b);                                                            \
 	} while (0)
 
-#define REQUIRE(cond)                                                       \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			test_fail(__FILE__, __LINE__, "%s", #cond);         \
-			return;                                             \
-		}                                                           \
+#define REQUIRE(cond)                                                                              \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			test_fail(__FILE__, __LINE__, "%s", #cond);                                \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
-#define REQUIRE_EQ(a, b)                                                    \
-	do {                                                                \
-		long long __a = (long long)(a), __b = (long long)(b);       \
-		if (__a != __b) {                                           \
-			test_fail(__FILE__, __LINE__, "%s == %s (%lld != %lld)", #a, #b, __a, __b); \
-			return;                                             \
-		}                                                           \
+#define REQUIRE_EQ(a, b)                                                                           \
+	do {                                                                                       \
+		long long __a = (long long)(a), __b = (long long)(b);                              \
+		if (__a != __b) {                                                                  \
+			test_fail(__FILE__, __LINE__, "%s == %s (%lld != %lld)", #a, #b, __a,      \
+				  __b);                                                            \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
 /* A fresh engine (private arena), checked and destroyed after the test. */

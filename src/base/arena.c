@@ -17,10 +17,10 @@
 #define SMALL_STEP_FINE	  16
 #define SMALL_FINE_MAX	  256
 #define SMALL_STEP_COARSE 64
-#define NR_SMALL_CLASSES  (SMALL_FINE_MAX / SMALL_STEP_FINE + \
-			   (ARENA_SMALL_MAX - SMALL_FINE_MAX) / SMALL_STEP_COARSE)
-#define CHUNK_SIZE	  (64UL << 10)
-#define NR_RUN_LISTS	  513	/* exact free lists for runs of 1..512 pages */
+#define NR_SMALL_CLASSES                                                                           \
+	(SMALL_FINE_MAX / SMALL_STEP_FINE + (ARENA_SMALL_MAX - SMALL_FINE_MAX) / SMALL_STEP_COARSE)
+#define CHUNK_SIZE   (64UL << 10)
+#define NR_RUN_LISTS 513 /* exact free lists for runs of 1..512 pages */
 
 struct free_block {
 	struct free_block *next;
@@ -39,21 +39,21 @@ struct size_class {
 };
 
 struct arena {
-	char *base;		/* start of the reservation */
-	size_t reserve;		/* its length */
+	char *base;	/* start of the reservation */
+	size_t reserve; /* its length */
 	bool shared;
-	size_t brk;		/* bytes carved so far (atomic) */
-	size_t in_use;		/* atomic */
-	size_t pooled;		/* atomic */
+	size_t brk;    /* bytes carved so far (atomic) */
+	size_t in_use; /* atomic */
+	size_t pooled; /* atomic */
 	struct size_class classes[NR_SMALL_CLASSES];
-	struct ulock run_lock;	/* protects runs[] and big_runs */
+	struct ulock run_lock; /* protects runs[] and big_runs */
 	struct free_run *runs[NR_RUN_LISTS];
 	struct free_run *big_runs;
 	/* fault injection */
-	unsigned long inject_nth;	/* atomic countdown, 0 = off */
+	unsigned long inject_nth; /* atomic countdown, 0 = off */
 	unsigned inject_ppm;
-	uint64_t inject_rng;		/* atomic xorshift state */
-	unsigned long injected;		/* atomic */
+	uint64_t inject_rng;	/* atomic xorshift state */
+	unsigned long injected; /* atomic */
 };
 
 static size_t class_index(size_t size)
@@ -95,10 +95,11 @@ int arena_create(struct arena **out, size_t reserve, bool shared)
 	a->brk = hdr;
 	for (size_t i = 0; i < NR_SMALL_CLASSES; i++) {
 		ulock_init(&a->classes[i].lock, LOCK_RANK_ARENA);
-		a->classes[i].size = i < SMALL_FINE_MAX / SMALL_STEP_FINE
-					     ? (i + 1) * SMALL_STEP_FINE
-					     : SMALL_FINE_MAX + (i + 1 - SMALL_FINE_MAX / SMALL_STEP_FINE) *
-								       SMALL_STEP_COARSE;
+		a->classes[i].size =
+			i < SMALL_FINE_MAX / SMALL_STEP_FINE
+				? (i + 1) * SMALL_STEP_FINE
+				: SMALL_FINE_MAX + (i + 1 - SMALL_FINE_MAX / SMALL_STEP_FINE) *
+							   SMALL_STEP_COARSE;
 	}
 	ulock_init(&a->run_lock, LOCK_RANK_ARENA);
 	*out = a;

@@ -73,16 +73,16 @@ bool arena_should_fail(struct arena *a);
 unsigned long arena_injected(const struct arena *a);
 
 struct pool {
-	struct ulock lock;	/* protects everything below */
+	struct ulock lock; /* protects everything below */
 	struct arena *arena;
 	const char *name;
-	size_t objsize;		/* object size, rounded to the alignment */
-	size_t link_off;	/* where a free object stores its free-list link */
-	uintptr_t link_tag;	/* or'ed into the stored link */
-	void *free;		/* free objects, linked at link_off */
-	char *bump, *bump_end;	/* unused part of the newest chunk */
-	unsigned long live;	/* objects handed out and not freed */
-	unsigned long total;	/* objects ever carved */
+	size_t objsize;	       /* object size, rounded to the alignment */
+	size_t link_off;       /* where a free object stores its free-list link */
+	uintptr_t link_tag;    /* or'ed into the stored link */
+	void *free;	       /* free objects, linked at link_off */
+	char *bump, *bump_end; /* unused part of the newest chunk */
+	unsigned long live;    /* objects handed out and not freed */
+	unsigned long total;   /* objects ever carved */
 };
 
 void pool_init(struct pool *p, struct arena *a, const char *name, size_t objsize, size_t align,

@@ -14,28 +14,27 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-#define __hidden    __attribute__((visibility("hidden")))
-#define __public    __attribute__((visibility("default")))
-#define __unused    __attribute__((unused))
-#define __noinline  __attribute__((noinline))
-#define __cold      __attribute__((cold))
-#define __must_check __attribute__((warn_unused_result))
+#define __hidden       __attribute__((visibility("hidden")))
+#define __public       __attribute__((visibility("default")))
+#define __unused       __attribute__((unused))
+#define __noinline     __attribute__((noinline))
+#define __cold	       __attribute__((cold))
+#define __must_check   __attribute__((warn_unused_result))
 #define __printf(a, b) __attribute__((format(printf, a, b)))
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ARRAY_SIZE(a)	   (sizeof(a) / sizeof((a)[0]))
 #define BUILD_BUG_ON(cond) _Static_assert(!(cond), "BUILD_BUG_ON(" #cond ")")
 
-#define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
-#define min(a, b) ((a) < (b) ? (a) : (b))
-#define max(a, b) ((a) > (b) ? (a) : (b))
+#define min(a, b)	 ((a) < (b) ? (a) : (b))
+#define max(a, b)	 ((a) > (b) ? (a) : (b))
 #define clamp(v, lo, hi) min(max((v), (lo)), (hi))
 
-#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
-#define ALIGN_UP(x, a)	 ALIGN_DOWN((x) + (a) - 1, (a))
-#define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a) - 1)) == 0)
-#define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
+#define ALIGN_DOWN(x, a)   ((x) & ~((__typeof__(x))(a)-1))
+#define ALIGN_UP(x, a)	   ALIGN_DOWN((x) + (a)-1, (a))
+#define IS_ALIGNED(x, a)   (((x) & ((__typeof__(x))(a)-1)) == 0)
+#define DIV_ROUND_UP(n, d) (((n) + (d)-1) / (d))
 
 #define PAGE_SHIFT 12
 #define PAGE_SIZE  (1UL << PAGE_SHIFT)

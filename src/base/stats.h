@@ -12,37 +12,37 @@
 
 #include "atomic.h"
 
-#define USWAP_VM_EVENTS(X)             \
-	X(pgfault)                     \
-	X(pgmajfault)                  \
-	X(pswpin)                      \
-	X(pswpout)                     \
-	X(swpin_zero)                  \
-	X(swpout_zero)                 \
-	X(swap_ra)                     \
-	X(swap_ra_hit)                 \
-	X(thp_swpin)                   \
-	X(thp_swpin_fallback)          \
-	X(thp_swpout)                  \
-	X(thp_swpout_fallback)         \
-	X(thp_split_page)              \
-	X(pgscan_anon)                 \
-	X(pgsteal_anon)                \
-	X(pgactivate)                  \
-	X(pgdeactivate)                \
-	X(workingset_refault_anon)     \
-	X(workingset_activate_anon)    \
-	X(swpin_cache_hit)             \
-	X(swap_cache_add_eexist)       \
-	X(cow_ksm)                     \
-	X(swpout_fail)                 \
+#define USWAP_VM_EVENTS(X)                                                                         \
+	X(pgfault)                                                                                 \
+	X(pgmajfault)                                                                              \
+	X(pswpin)                                                                                  \
+	X(pswpout)                                                                                 \
+	X(swpin_zero)                                                                              \
+	X(swpout_zero)                                                                             \
+	X(swap_ra)                                                                                 \
+	X(swap_ra_hit)                                                                             \
+	X(thp_swpin)                                                                               \
+	X(thp_swpin_fallback)                                                                      \
+	X(thp_swpout)                                                                              \
+	X(thp_swpout_fallback)                                                                     \
+	X(thp_split_page)                                                                          \
+	X(pgscan_anon)                                                                             \
+	X(pgsteal_anon)                                                                            \
+	X(pgactivate)                                                                              \
+	X(pgdeactivate)                                                                            \
+	X(workingset_refault_anon)                                                                 \
+	X(workingset_activate_anon)                                                                \
+	X(swpin_cache_hit)                                                                         \
+	X(swap_cache_add_eexist)                                                                   \
+	X(cow_ksm)                                                                                 \
+	X(swpout_fail)                                                                             \
 	X(swpin_fail)
 
 enum vm_event_item {
 #define X(name) name,
 	USWAP_VM_EVENTS(X)
 #undef X
-	NR_VM_EVENT_ITEMS
+		NR_VM_EVENT_ITEMS
 };
 
 extern const char *const vm_event_names[NR_VM_EVENT_ITEMS];

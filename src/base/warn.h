@@ -22,27 +22,27 @@ __attribute__((noreturn)) void __bug_hit(const char *file, int line, const char 
 /* Return: the number of WARN hits in this process so far. */
 unsigned long warn_count(void);
 
-#define WARN_ON_ONCE(cond)                                                 \
-	({                                                                 \
-		bool __w = !!(cond);                                       \
-		if (unlikely(__w)) {                                       \
-			static bool __once;                                \
-			__warn_hit(&__once, __FILE__, __LINE__, #cond);    \
-		}                                                          \
-		__w;                                                       \
+#define WARN_ON_ONCE(cond)                                                                         \
+	({                                                                                         \
+		bool __w = !!(cond);                                                               \
+		if (unlikely(__w)) {                                                               \
+			static bool __once;                                                        \
+			__warn_hit(&__once, __FILE__, __LINE__, #cond);                            \
+		}                                                                                  \
+		__w;                                                                               \
 	})
 
 #ifdef USWAP_DEBUG
-#define VM_BUG_ON(cond)                                                    \
-	do {                                                               \
-		if (unlikely(cond))                                        \
-			__bug_hit(__FILE__, __LINE__, #cond);              \
+#define VM_BUG_ON(cond)                                                                            \
+	do {                                                                                       \
+		if (unlikely(cond))                                                                \
+			__bug_hit(__FILE__, __LINE__, #cond);                                      \
 	} while (0)
-#define VM_WARN_ON(cond) ((void)WARN_ON_ONCE(cond))
+#define VM_WARN_ON(cond)    ((void)WARN_ON_ONCE(cond))
 #define USWAP_DEBUG_ENABLED 1
 #else
-#define VM_BUG_ON(cond) ((void)WARN_ON_ONCE(cond))
-#define VM_WARN_ON(cond) ((void)sizeof(!!(cond)))
+#define VM_BUG_ON(cond)	    ((void)WARN_ON_ONCE(cond))
+#define VM_WARN_ON(cond)    ((void)sizeof(!!(cond)))
 #define USWAP_DEBUG_ENABLED 0
 #endif
 

@@ -28,9 +28,9 @@ typedef unsigned long pgoff_t;
 struct swap_dev;
 
 enum swap_dev_flags {
-	SWAP_DEV_SYNC_IO = 1 << 0,	/* -> SWP_SYNCHRONOUS_IO */
-	SWAP_DEV_SOLIDSTATE = 1 << 1,	/* -> SWP_SOLIDSTATE */
-	SWAP_DEV_DISCARD = 1 << 2,	/* -> SWP_DISCARDABLE */
+	SWAP_DEV_SYNC_IO = 1 << 0,    /* -> SWP_SYNCHRONOUS_IO */
+	SWAP_DEV_SOLIDSTATE = 1 << 1, /* -> SWP_SOLIDSTATE */
+	SWAP_DEV_DISCARD = 1 << 2,    /* -> SWP_DISCARDABLE */
 	SWAP_DEV_STABLE_WRITES = 1 << 3,
 };
 
@@ -54,12 +54,12 @@ struct swap_dev_ops {
 
 struct swap_dev {
 	const struct swap_dev_ops *ops;
-	unsigned long flags;		/* enum swap_dev_flags */
-	unsigned long nr_pages;		/* slots including slot 0 (the header) */
-	unsigned nr_badpages;		/* bad slot offsets, each in 1..nr_pages-1 */
+	unsigned long flags;	/* enum swap_dev_flags */
+	unsigned long nr_pages; /* slots including slot 0 (the header) */
+	unsigned nr_badpages;	/* bad slot offsets, each in 1..nr_pages-1 */
 	uint32_t badpages[SWAP_DEV_MAX_BAD];
-	char name[256];			/* path or "zram", for the device table */
-	const char *kind;		/* "file", "partition", "zram", "ram" */
+	char name[256];	  /* path or "zram", for the device table */
+	const char *kind; /* "file", "partition", "zram", "ram" */
 };
 
 #endif /* USWAP_DEV_H */

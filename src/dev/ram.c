@@ -17,7 +17,7 @@ struct ramdev {
 	struct swap_dev dev;
 	struct arena *arena;
 	char *pages;
-	unsigned long read_nth, write_nth;	/* atomic countdowns */
+	unsigned long read_nth, write_nth; /* atomic countdowns */
 	int inject_err;
 };
 

@@ -13,11 +13,10 @@
 
 #include "swap_table.h"
 
-#define CHECK_FAIL(si, fmt, ...)                                                         \
-	do {                                                                             \
-		fprintf(stderr, "uswap check: device %u: " fmt "\n", (si)->type,         \
-			##__VA_ARGS__);                                                  \
-		bad++;                                                                   \
+#define CHECK_FAIL(si, fmt, ...)                                                                   \
+	do {                                                                                       \
+		fprintf(stderr, "uswap check: device %u: " fmt "\n", (si)->type, ##__VA_ARGS__);   \
+		bad++;                                                                             \
 	} while (0)
 
 static int check_cluster(struct swap_info_struct *si, struct swap_cluster_info *ci,
@@ -71,7 +70,8 @@ static int check_cluster(struct swap_info_struct *si, struct swap_cluster_info *
 		CHECK_FAIL(si, "cluster %lu: %u overflow slots, nr_ext %u, table %p",
 			   base / SWAPFILE_CLUSTER, nr_ext, ci->nr_ext, (void *)ci->extend_table);
 	if (!ci->count && ci->table)
-		CHECK_FAIL(si, "cluster %lu: empty but keeps a swap table", base / SWAPFILE_CLUSTER);
+		CHECK_FAIL(si, "cluster %lu: empty but keeps a swap table",
+			   base / SWAPFILE_CLUSTER);
 	if (ci->count > nr_bad && !ci->table)
 		CHECK_FAIL(si, "cluster %lu: in use without a swap table", base / SWAPFILE_CLUSTER);
 	if (ci->flags == CLUSTER_FLAG_FREE && ci->count)
@@ -87,14 +87,14 @@ static int check_cluster(struct swap_info_struct *si, struct swap_cluster_info *
 	return bad;
 }
 
-static int check_list(struct swap_info_struct *si, struct list_head *list, uint8_t flags,
-		      int order, unsigned long *seen)
+static int check_list(struct swap_info_struct *si, struct list_head *list, uint8_t flags, int order,
+		      unsigned long *seen)
 {
 	struct swap_cluster_info *ci;
 	unsigned long n = 0;
 	int bad = 0;
 
-	list_for_each_entry(ci, list, list) {
+	list_for_each_entry (ci, list, list) {
 		n++;
 		if (ci->flags != flags)
 			CHECK_FAIL(si, "cluster %ld on list %u has flags %u",

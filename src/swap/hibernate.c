@@ -60,7 +60,7 @@ static int swsusp_extents_insert(struct swsusp_extents *x, pgoff_t offset)
 		x->cap = cap;
 	}
 	memmove(&x->ext[lo + 1], &x->ext[lo], (x->nr - lo) * sizeof(x->ext[0]));
-	x->ext[lo] = (struct swsusp_extent){ offset, offset };
+	x->ext[lo] = (struct swsusp_extent){offset, offset};
 	x->nr++;
 	return 0;
 }

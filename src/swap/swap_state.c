@@ -170,8 +170,7 @@ void swap_cache_del_folio(struct folio *folio, unsigned long shadow)
 	folio_put_refs(folio, (int)folio_nr_pages(folio));
 }
 
-void __swap_cache_replace_folio(struct swap_cluster_info *ci, struct folio *old,
-				struct folio *new)
+void __swap_cache_replace_folio(struct swap_cluster_info *ci, struct folio *old, struct folio *new)
 {
 	swp_entry_t entry = folio_swap_entry(old);
 	unsigned long nr = folio_nr_pages(old);

@@ -76,8 +76,7 @@ static inline unsigned long __swap_table_get(struct swap_cluster_info *ci, unsig
 	return atomic_load_relaxed(&ci->table[ci_off]);
 }
 
-static inline void __swap_table_set(struct swap_cluster_info *ci, unsigned ci_off,
-				    unsigned long tb)
+static inline void __swap_table_set(struct swap_cluster_info *ci, unsigned ci_off, unsigned long tb)
 {
 	lockdep_assert_held(&ci->lock);
 	atomic_store_release(&ci->table[ci_off], tb);
