@@ -134,22 +134,14 @@ void arena_inject(struct arena *a, unsigned long nth, unsigned ppm, uint64_t see
 
 bool arena_should_fail(struct arena *a)
 {
-	unsigned long n = atomic_load_relaxed(&a->inject_nth);
 	unsigned ppm = atomic_load_relaxed(&a->inject_ppm);
 
-	while (n) {
-		if (atomic_cmpxchg_relaxed(&a->inject_nth, &n, n - 1)) {
-			if (n == 1)
-				goto fail;
-			break;
-		}
+	if (atomic_countdown_hits(&a->inject_nth) ||
+	    (ppm && xorshift64(&a->inject_rng) % 1000000 < ppm)) {
+		atomic_fetch_add_relaxed(&a->injected, 1);
+		return true;
 	}
-	if (ppm && xorshift64(&a->inject_rng) % 1000000 < ppm)
-		goto fail;
 	return false;
-fail:
-	atomic_fetch_add_relaxed(&a->injected, 1);
-	return true;
 }
 
 unsigned long arena_injected(const struct arena *a)

@@ -45,6 +45,22 @@
 
 #define cpu_relax() __builtin_ia32_pause()
 
+/*
+ * Count *n down by one if it is not zero.
+ * Return: true if this call took it from 1 to 0 (fault injection: "fail the
+ * nth call").
+ */
+static inline bool atomic_countdown_hits(unsigned long *n)
+{
+	unsigned long old = atomic_load_relaxed(n);
+
+	while (old) {
+		if (atomic_cmpxchg_relaxed(n, &old, old - 1))
+			return old == 1;
+	}
+	return false;
+}
+
 /* Atomic bit helpers on an unsigned long word. */
 static inline bool test_bit_acquire(unsigned nr, const unsigned long *w)
 {

@@ -322,24 +322,13 @@ bool is_swapfile_dev(const struct swap_dev *dev)
 	return dev && dev->ops == &swapfile_ops;
 }
 
-static bool countdown(unsigned long *n)
-{
-	unsigned long old = atomic_load_relaxed(n);
-
-	while (old) {
-		if (atomic_cmpxchg_relaxed(n, &old, old - 1))
-			return old == 1;
-	}
-	return false;
-}
-
 /* An injected failure for this call, or 0. */
 static int injected(struct swapfile *f, unsigned long *nth, bool write, void *buf, size_t len,
 		    off_t pos)
 {
 	int err;
 
-	if (likely(!atomic_load_relaxed(nth)) || !countdown(nth))
+	if (likely(!atomic_load_relaxed(nth)) || !atomic_countdown_hits(nth))
 		return 0;
 	err = atomic_load_relaxed(&f->inject_err);
 	if (err != SWAPFILE_SHORT_IO)

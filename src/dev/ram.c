@@ -26,24 +26,13 @@ static struct ramdev *to_ram(struct swap_dev *dev)
 	return container_of(dev, struct ramdev, dev);
 }
 
-static bool countdown(unsigned long *n)
-{
-	unsigned long old = atomic_load_relaxed(n);
-
-	while (old) {
-		if (atomic_cmpxchg_relaxed(n, &old, old - 1))
-			return old == 1;
-	}
-	return false;
-}
-
 static int ram_read(struct swap_dev *dev, pgoff_t offset, void *buf, unsigned nr)
 {
 	struct ramdev *r = to_ram(dev);
 
 	if (offset == 0 || offset + nr > dev->nr_pages)
 		return -EINVAL;
-	if (countdown(&r->read_nth))
+	if (atomic_countdown_hits(&r->read_nth))
 		return r->inject_err;
 	memcpy(buf, r->pages + (offset << PAGE_SHIFT), (size_t)nr << PAGE_SHIFT);
 	return 0;
@@ -55,7 +44,7 @@ static int ram_write(struct swap_dev *dev, pgoff_t offset, const void *buf, unsi
 
 	if (offset == 0 || offset + nr > dev->nr_pages)
 		return -EINVAL;
-	if (countdown(&r->write_nth))
+	if (atomic_countdown_hits(&r->write_nth))
 		return r->inject_err;
 	memcpy(r->pages + (offset << PAGE_SHIFT), buf, (size_t)nr << PAGE_SHIFT);
 	return 0;

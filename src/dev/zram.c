@@ -360,17 +360,6 @@ static int zram_decompress(struct zram *z, const void *src, uint32_t size, void 
 
 /* ---- the ops ---- */
 
-static bool countdown(unsigned long *n)
-{
-	unsigned long old = atomic_load_relaxed(n);
-
-	while (old) {
-		if (atomic_cmpxchg_relaxed(n, &old, old - 1))
-			return old == 1;
-	}
-	return false;
-}
-
 static int zram_read_page(struct zram *z, pgoff_t index, void *dst)
 {
 	struct zram_slot *s = &z->slots[index];
@@ -397,7 +386,7 @@ static int zram_read(struct swap_dev *dev, pgoff_t offset, void *buf, unsigned n
 
 	if (offset == 0 || offset + nr > dev->nr_pages || offset + nr < offset)
 		return -EINVAL;
-	if (unlikely(countdown(&z->read_nth)))
+	if (unlikely(atomic_countdown_hits(&z->read_nth)))
 		return atomic_load_relaxed(&z->inject_err);
 	for (unsigned i = 0; i < nr; i++) {
 		int err = zram_read_page(z, offset + i, (char *)buf + ((size_t)i << PAGE_SHIFT));
@@ -486,7 +475,7 @@ static int zram_write(struct swap_dev *dev, pgoff_t offset, const void *buf, uns
 
 	if (offset == 0 || offset + nr > dev->nr_pages || offset + nr < offset)
 		return -EINVAL;
-	if (unlikely(countdown(&z->write_nth)))
+	if (unlikely(atomic_countdown_hits(&z->write_nth)))
 		return atomic_load_relaxed(&z->inject_err);
 	while (nr) {
 		unsigned n = min(nr, (unsigned)ZRAM_STAGE_MAX);

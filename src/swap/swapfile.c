@@ -855,25 +855,41 @@ static bool cluster_holds_folio(struct swap_cluster_info *ci, swp_entry_t entry,
 				    folio_to_swp_tb(folio);
 }
 
+/*
+ * Lock the cluster of the folio's slots (all, or @subpage's) after checking
+ * the folio-based helpers' contract. Return: the locked cluster, or NULL
+ * (misuse, warned).
+ */
+static struct swap_cluster_info *folio_swap_lock(struct folio *folio, struct page *subpage,
+						 struct swap_info_struct **si, pgoff_t *offset,
+						 unsigned *nr)
+{
+	swp_entry_t entry = folio_swap_range(folio, subpage, nr);
+	struct swap_cluster_info *ci;
+
+	if (!entry.val)
+		return NULL;
+	*si = __swap_entry_to_info(folio->sw, entry);
+	*offset = swp_offset(entry);
+	ci = swap_cluster_lock(*si, *offset);
+	if (WARN_ON_ONCE(!cluster_holds_folio(ci, entry, folio))) {
+		swap_cluster_unlock(ci);
+		return NULL;
+	}
+	return ci;
+}
+
 int folio_dup_swap(struct folio *folio, struct page *subpage)
 {
 	struct swap_info_struct *si;
 	struct swap_cluster_info *ci;
-	swp_entry_t entry;
 	pgoff_t offset;
 	unsigned nr, i;
 	int err = 0;
 
-	entry = folio_swap_range(folio, subpage, &nr);
-	if (!entry.val)
+	ci = folio_swap_lock(folio, subpage, &si, &offset, &nr);
+	if (!ci)
 		return -EINVAL;
-	si = __swap_entry_to_info(folio->sw, entry);
-	offset = swp_offset(entry);
-	ci = swap_cluster_lock(si, offset);
-	if (WARN_ON_ONCE(!cluster_holds_folio(ci, entry, folio))) {
-		err = -EINVAL;
-		goto out;
-	}
 	for (i = 0; i < nr; i++) {
 		err = __swap_cluster_dup_entry(si, ci, offset + i);
 		if (err)
@@ -882,7 +898,6 @@ int folio_dup_swap(struct folio *folio, struct page *subpage)
 	if (err)
 		while (i--)
 			__swap_cluster_put_entry(si, ci, offset + i);
-out:
 	swap_cluster_unlock(ci);
 	return err;
 }
@@ -891,21 +906,13 @@ int folio_put_swap(struct folio *folio, struct page *subpage)
 {
 	struct swap_info_struct *si;
 	struct swap_cluster_info *ci;
-	swp_entry_t entry;
 	pgoff_t offset;
 	unsigned nr, i;
 	int err = 0;
 
-	entry = folio_swap_range(folio, subpage, &nr);
-	if (!entry.val)
+	ci = folio_swap_lock(folio, subpage, &si, &offset, &nr);
+	if (!ci)
 		return -EINVAL;
-	si = __swap_entry_to_info(folio->sw, entry);
-	offset = swp_offset(entry);
-	ci = swap_cluster_lock(si, offset);
-	if (WARN_ON_ONCE(!cluster_holds_folio(ci, entry, folio))) {
-		err = -EINVAL;
-		goto out;
-	}
 	for (i = 0; i < nr; i++) {
 		if (WARN_ON_ONCE(!__swap_count(si, ci, offset + i))) {
 			err = -EINVAL;
