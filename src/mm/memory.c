@@ -371,11 +371,7 @@ static struct folio *swapin_sync(struct vm_fault *vmf, struct swap_info_struct *
 	if (!order)
 		return swapin_entry(sw, si, entry);
 	nr = 1UL << order;
-	folio = folio_alloc(sw, order);
-	if (folio && WARN_ON_ONCE(!folio_trylock(folio))) {
-		folio_put(folio);
-		folio = NULL;
-	}
+	folio = folio_alloc_locked(sw, order);
 	if (folio) {
 		ret = swapin_folio(
 			sw, swp_entry(swp_type(entry), ALIGN_DOWN(swp_offset(entry), nr)), folio);

@@ -48,15 +48,11 @@ static void shmem_del_folio(struct shmem_file *f, pgoff_t index, struct folio *f
 /* Return: a new zeroed folio in the hole at @index (locked), NULL if it is not a hole. */
 static struct folio *shmem_alloc_folio(struct shmem_file *f, pgoff_t index)
 {
-	struct folio *folio = folio_alloc(f->ms->sw, 0);
+	struct folio *folio = folio_alloc_locked(f->ms->sw, 0);
 
 	if (!folio)
 		return ERR_PTR(-ENOMEM);
 	memset(folio->data, 0, PAGE_SIZE);
-	if (WARN_ON_ONCE(!folio_trylock(folio))) {
-		folio_put(folio);
-		return ERR_PTR(-EINVAL);
-	}
 	ulock_lock(&f->lock);
 	if (!pte_none(shmem_slot(f, index))) {
 		ulock_unlock(&f->lock);

@@ -88,14 +88,9 @@ struct folio *swapin_entry(struct uswap *sw, struct swap_info_struct *si, swp_en
 
 	if (!(atomic_load_relaxed(&si->flags) & SWP_SYNCHRONOUS_IO))
 		return swapin_readahead(sw, si, entry);
-	new = folio_alloc(sw, 0);
+	new = folio_alloc_locked(sw, 0);
 	if (!new)
 		return ERR_PTR(-ENOMEM);
-	/* A new folio: its lock is free, and trylock keeps any lock order. */
-	if (WARN_ON_ONCE(!folio_trylock(new))) {
-		folio_put(new);
-		return ERR_PTR(-EINVAL);
-	}
 	folio = swapin_folio(sw, entry, new);
 	if (folio == new) {
 		folio_get(new);

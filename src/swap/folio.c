@@ -43,6 +43,18 @@ struct folio *folio_alloc(struct uswap *sw, unsigned order)
 	return folio;
 }
 
+struct folio *folio_alloc_locked(struct uswap *sw, unsigned order)
+{
+	struct folio *folio = folio_alloc(sw, order);
+	bool locked;
+
+	if (!folio)
+		return NULL;
+	locked = folio_trylock(folio);
+	VM_BUG_ON(!locked);
+	return folio;
+}
+
 static void folio_free(struct folio *folio)
 {
 	struct uswap *sw = folio->sw;

@@ -239,6 +239,12 @@ static inline swp_entry_t folio_swap_entry(const struct folio *folio)
  * Context: any. Return: the folio, or NULL on allocation failure.
  */
 struct folio *folio_alloc(struct uswap *sw, unsigned order);
+/*
+ * folio_alloc_locked - folio_alloc() with the folio already locked. The lock
+ * of a new folio is free, so taking it never waits and keeps any caller's
+ * lock order. Context: any. Return: the locked folio, or NULL.
+ */
+struct folio *folio_alloc_locked(struct uswap *sw, unsigned order);
 /* Drop references; the last one frees data and descriptor. */
 void folio_put_refs(struct folio *folio, int refs);
 static inline void folio_put(struct folio *folio)

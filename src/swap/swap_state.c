@@ -207,14 +207,9 @@ struct folio *swap_cache_alloc_folio(struct uswap *sw, swp_entry_t entry, bool *
 		return folio;
 	if (!swap_entry_swapped(sw, entry))
 		return NULL;
-	new = folio_alloc(sw, 0);
+	new = folio_alloc_locked(sw, 0);
 	if (!new)
 		return ERR_PTR(-ENOMEM);
-	/* A new folio: the lock is free; trylock keeps any caller's lock order. */
-	if (WARN_ON_ONCE(!folio_trylock(new))) {
-		folio_put(new);
-		return ERR_PTR(-EINVAL);
-	}
 	for (;;) {
 		err = swap_cache_add_folio(new, entry, &shadow);
 		if (!err) {
