@@ -320,10 +320,12 @@ struct swap_info_struct {
 	unsigned long flags; /* SWP_* (atomic reads) */
 	int prio;	     /* higher is used first */
 	unsigned type;
-	unsigned long max;	   /* slots including the header slot */
-	unsigned long pages;	   /* usable slots */
-	unsigned long inuse_pages; /* slots allocated or cached (atomic) */
-	bool dead;		   /* no new get_swap_device() references */
+	unsigned long max;   /* slots including the header slot */
+	unsigned long pages; /* usable slots */
+	/* Written on every allocation and free: on a line of its own. */
+	unsigned long inuse_pages
+		__attribute__((aligned(64)));	/* slots allocated or cached (atomic) */
+	bool dead __attribute__((aligned(64))); /* no new get_swap_device() references */
 	struct shard_long users[NR_SHARDS];
 	unsigned char *swap_map; /* one count byte per slot, under ci->lock */
 	unsigned long *zeromap;	 /* page_io: slots whose page is all zero */
