@@ -23,7 +23,15 @@ log=$(mktemp)
 # Count TAP results of one meson test run from its JSON log.
 count() {
 	local dir=$1 label=$2
-	read -r p f s < <(python3 - "$dir/meson-logs/testlog.json" <<'PY'
+	local json
+	# With --wrapper, meson names the log after the wrapper (testlog-setarch.json).
+	json=$(ls -t "$dir"/meson-logs/testlog*.json 2>/dev/null | head -1)
+	if [ -z "$json" ]; then
+		echo "== $label: no test log"
+		fail=$((fail + 1))
+		return
+	fi
+	read -r p f s < <(python3 - "$json" <<'PY'
 import json, re, sys
 p = f = s = 0
 for line in open(sys.argv[1]):
@@ -60,6 +68,7 @@ build_and_test() {
 		fail=$((fail + 1))
 		return
 	fi
+	rm -f "$dir"/meson-logs/testlog*
 	meson test -C "$dir" --print-errorlogs --num-processes 2 "${test_args[@]}" >"$log" 2>&1
 	grep -E "^ *[0-9]+/[0-9]+ " "$log" | sed "s/^/[$label] /"
 	count "$dir" "$label"

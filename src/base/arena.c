@@ -152,12 +152,13 @@ unsigned long arena_injected(const struct arena *a)
 /* Carve @size bytes (page multiple) from the reservation. */
 static void *arena_carve(struct arena *a, size_t size)
 {
-	size_t old = atomic_fetch_add_relaxed(&a->brk, size);
+	size_t old = atomic_load_relaxed(&a->brk);
 
-	if (old + size > a->reserve || old + size < old) {
-		atomic_fetch_sub_relaxed(&a->brk, size);
-		return NULL;
-	}
+	/* Never move brk past the end: a failed large carve must not fail others. */
+	do {
+		if (size > a->reserve - old)
+			return NULL;
+	} while (!atomic_cmpxchg_relaxed(&a->brk, &old, old + size));
 	return a->base + old;
 }
 

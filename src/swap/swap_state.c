@@ -232,13 +232,20 @@ struct folio *swap_cache_alloc_folio(struct uswap *sw, swp_entry_t entry, bool *
 
 struct folio *swapin_folio(struct uswap *sw, swp_entry_t entry, struct folio *folio)
 {
+	struct folio *winner;
 	unsigned long shadow;
 	int err;
 
 	lockdep_assert_held(&folio->lock);
-	err = swap_cache_add_folio(folio, entry, &shadow);
-	if (err == -EEXIST && !folio_test_large(folio))
-		return swap_cache_get_folio(sw, entry);
+	for (;;) {
+		err = swap_cache_add_folio(folio, entry, &shadow);
+		if (err != -EEXIST || folio_test_large(folio))
+			break;
+		/* Lost the race: use the winner's folio, unless it already left. */
+		winner = swap_cache_get_folio(sw, entry);
+		if (winner)
+			return winner;
+	}
 	if (err)
 		return NULL;
 	swap_cache_refault(sw, folio, shadow);

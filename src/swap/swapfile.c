@@ -333,20 +333,25 @@ static void swap_do_scheduled_discard(struct swap_info_struct *si)
 		if (!ci)
 			return;
 		ulock_lock(&ci->lock);
-		if (ci->flags != CLUSTER_FLAG_DISCARD) {
+		ulock_lock(&si->lock);
+		/* Another thread may have taken it off the list to discard it. */
+		if (ci->flags != CLUSTER_FLAG_DISCARD || list_empty(&ci->list)) {
+			ulock_unlock(&si->lock);
 			ulock_unlock(&ci->lock);
 			continue;
 		}
-		ulock_lock(&si->lock);
+		/*
+		 * Off the list but still DISCARD while the device works on it: an
+		 * allocator that meets it (through a cursor, or after dropping
+		 * the lock mid-scan) finds it unusable and leaves it alone.
+		 */
 		list_del_init(&ci->list);
-		ci->flags = CLUSTER_FLAG_NONE;
 		ulock_unlock(&si->lock);
 		ulock_unlock(&ci->lock);
 
 		if (si->dev->ops->discard)
 			si->dev->ops->discard(si->dev, cluster_offset(si, ci), SWAPFILE_CLUSTER);
 
-		/* Empty and isolated: free now (relocate_cluster() would queue it again). */
 		ulock_lock(&ci->lock);
 		VM_BUG_ON(ci->count || ci->table);
 		move_cluster(si, ci, &si->free_clusters, CLUSTER_FLAG_FREE);
@@ -633,7 +638,9 @@ static pgoff_t alloc_from_list(struct swap_info_struct *si, struct list_head *li
 	struct swap_cluster_info *ci;
 	pgoff_t found;
 
-	while (max_tries-- && (ci = isolate_lock_cluster(si, list))) {
+	/* A device leaving service (swapoff) takes no more slots: stop at once. */
+	while (max_tries-- && (atomic_load_relaxed(&si->flags) & SWP_WRITEOK) &&
+	       (ci = isolate_lock_cluster(si, list))) {
 		if (!ci->table && swap_cluster_alloc_table(si, ci)) {
 			relocate_cluster(si, ci);
 			ulock_unlock(&ci->lock);
@@ -706,7 +713,8 @@ static pgoff_t cluster_alloc_swap_entry(struct swap_info_struct *si, unsigned or
 		if (found)
 			goto done;
 	}
-	found = alloc_from_list(si, &si->nonfull_clusters[order], folio, order, gen, ~0UL);
+	found = alloc_from_list(si, &si->nonfull_clusters[order], folio, order, gen,
+				si->nr_clusters);
 	if (found)
 		goto done;
 	found = alloc_from_list(si, &si->free_clusters, folio, order, gen, 1);
@@ -721,10 +729,11 @@ static pgoff_t cluster_alloc_swap_entry(struct swap_info_struct *si, unsigned or
 	if (order == 0) {
 		/* Steal: a cluster of any order that is not full has a free slot. */
 		for (unsigned o = 1; o < SWAP_NR_ORDERS && !found; o++) {
-			found = alloc_from_list(si, &si->frag_clusters[o], folio, 0, gen, ~0UL);
+			found = alloc_from_list(si, &si->frag_clusters[o], folio, 0, gen,
+						atomic_load_relaxed(&si->frag_cluster_nr[o]) + 1);
 			if (!found)
 				found = alloc_from_list(si, &si->nonfull_clusters[o], folio, 0, gen,
-							~0UL);
+							si->nr_clusters);
 		}
 	}
 done:
@@ -1208,7 +1217,8 @@ int swapon(struct uswap *sw, struct swap_dev *dev, int prio)
 	unsigned type;
 	int err;
 
-	if (!dev || dev->nr_pages < 2 || dev->nr_pages > SWP_OFFSET_MASK) {
+	if (!dev || dev->nr_pages < 2 || dev->nr_pages > SWP_OFFSET_MASK ||
+	    dev->nr_badpages > SWAP_DEV_MAX_BAD) {
 		err = -EINVAL;
 		goto out_destroy;
 	}
