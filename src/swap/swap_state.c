@@ -56,14 +56,17 @@ bool swap_cache_has_folio(struct uswap *sw, swp_entry_t entry)
 unsigned long swap_cache_get_shadow(struct uswap *sw, swp_entry_t entry, bool *found)
 {
 	struct swap_info_struct *si = __swap_entry_to_info(sw, entry);
-	unsigned long tb;
+	struct swap_cluster_info *ci;
+	unsigned long tb, *table;
 
 	*found = false;
 	if (!si || swp_offset(entry) >= si->max)
 		return 0;
-	tb = swap_table_get(__swap_offset_to_cluster(si, swp_offset(entry)),
-			    swap_cluster_offset(swp_offset(entry)));
-	if (!swp_tb_is_shadow(tb))
+	ci = __swap_offset_to_cluster(si, swp_offset(entry));
+	table = atomic_load_acquire(&ci->table);
+	tb = swap_table_get(ci, swap_cluster_offset(swp_offset(entry)));
+	/* A table freed meanwhile holds a pool link, tagged like a shadow. */
+	if (!swp_tb_is_shadow(tb) || atomic_load_acquire(&ci->table) != table)
 		return 0;
 	*found = true;
 	return swp_tb_to_shadow(tb);
