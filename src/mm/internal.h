@@ -35,6 +35,7 @@ struct mm_state {
 	unsigned long budget;	       /* pages, 0 = none (atomic) */
 	unsigned long nonresident_age; /* workingset clock: evictions + activations (atomic) */
 	long reclaim_failed_at;	   /* nr_charged when reclaim last freed nothing, or -1 (atomic) */
+	long reclaim_failed_swap;  /* free swap slots at that moment (atomic) */
 	struct pool anon_vma_pool; /* type-stable: rmap walkers may race with a free */
 	struct ulock mmlist_lock;  /* LOCK_RANK_MM: mmlist, shmem_list */
 	struct list_head mmlist;   /* every mm_struct with mm_users > 0 */
@@ -137,17 +138,6 @@ static inline void mm_add_counters(struct mm_struct *mm, long anon, long swapent
 		atomic_fetch_add_relaxed(&mm->nr_anon, anon);
 	if (swapents)
 		atomic_fetch_add_relaxed(&mm->nr_swapents, swapents);
-}
-
-/* The client's private folio flag marks folios swap readahead brought in. */
-static inline void folio_set_readahead(struct folio *folio)
-{
-	folio_set_owner_priv(folio);
-}
-
-static inline bool folio_test_clear_readahead(struct folio *folio)
-{
-	return folio_test_clear_owner_priv(folio);
 }
 
 /* ---- vmscan.c: LRU, charge, reclaim, workingset ---- */

@@ -364,23 +364,27 @@ int shmem_file_create(struct uswap *sw, unsigned long nr_pages, struct shmem_fil
 	return 0;
 }
 
+/*
+ * The last reference takes the file off the shmem list (as mmput() does for
+ * address spaces): a walker that holds a reference keeps its place in the
+ * list valid, even if the owner destroyed the file meanwhile.
+ */
 void shmem_file_put(struct shmem_file *f)
 {
-	struct arena *a = f->ms->sw->arena;
+	struct mm_state *ms = f->ms;
+	struct arena *a = ms->sw->arena;
 
 	if (!refcount_put(&f->refcount))
 		return;
+	ulock_lock(&ms->mmlist_lock);
+	list_del_init(&f->list);
+	ulock_unlock(&ms->mmlist_lock);
 	arena_free(a, f->slots, f->nr_pages * sizeof(pte_t));
 	arena_free(a, f, sizeof(*f));
 }
 
 void shmem_file_destroy(struct shmem_file *f)
 {
-	struct mm_state *ms = f->ms;
-
 	shmem_truncate_range(f, 0, f->nr_pages);
-	ulock_lock(&ms->mmlist_lock);
-	list_del_init(&f->list);
-	ulock_unlock(&ms->mmlist_lock);
 	shmem_file_put(f);
 }

@@ -417,16 +417,22 @@ void mm_throttle(struct mm_state *ms, unsigned long nr)
 		return;
 	/*
 	 * When a whole reclaim pass freed nothing (swap full, everything in
-	 * use), try again only after another batch of pages was charged: a
-	 * scan of the whole LRU per fault would get nothing more.
+	 * use), try again only once something changed: another batch of pages
+	 * was charged, or pages were uncharged (the LRU is not what it was), or
+	 * swap slots were freed. A scan of the whole LRU per fault would get
+	 * nothing more.
 	 */
 	failed_at = atomic_load_relaxed(&ms->reclaim_failed_at);
-	if (failed_at >= 0 && charged < failed_at + (long)SWAP_CLUSTER_MAX)
+	if (failed_at >= 0 && charged < failed_at + (long)SWAP_CLUSTER_MAX &&
+	    charged >= failed_at &&
+	    get_nr_swap_pages(ms->sw) <= atomic_load_relaxed(&ms->reclaim_failed_swap))
 		return;
-	if (shrink_lruvec(ms, max((unsigned long)over, SWAP_CLUSTER_MAX)))
+	if (shrink_lruvec(ms, max((unsigned long)over, SWAP_CLUSTER_MAX))) {
 		atomic_store_relaxed(&ms->reclaim_failed_at, -1L);
-	else
+	} else {
+		atomic_store_relaxed(&ms->reclaim_failed_swap, get_nr_swap_pages(ms->sw));
 		atomic_store_relaxed(&ms->reclaim_failed_at, charged);
+	}
 }
 
 void mm_set_budget(struct uswap *sw, unsigned long pages)

@@ -103,6 +103,7 @@ enum pageflags {
 	PG_workingset,
 	PG_mlocked,
 	PG_ksm,	       /* model: stands in for a KSM page that must be copied */
+	PG_readahead,  /* mm: brought in by swap readahead, not yet used */
 	PG_owner_priv, /* free for the front end */
 	NR_PAGEFLAGS
 };
@@ -187,6 +188,7 @@ FOLIO_FLAG_FNS(referenced, PG_referenced)
 FOLIO_FLAG_FNS(workingset, PG_workingset)
 FOLIO_FLAG_FNS(mlocked, PG_mlocked)
 FOLIO_FLAG_FNS(ksm, PG_ksm)
+FOLIO_FLAG_FNS(readahead, PG_readahead)
 FOLIO_FLAG_FNS(owner_priv, PG_owner_priv)
 
 static inline void folio_mark_dirty(struct folio *folio)
