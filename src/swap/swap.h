@@ -602,8 +602,9 @@ void __swap_cache_add_folio(struct swap_cluster_info *ci, struct folio *folio, s
 
 /*
  * swap_cache_add_folio - checked add. Return: 0; -EEXIST if any slot holds a
- * folio; -ENOENT if any slot has count 0 or is bad, or the cluster has no
- * table. @shadow (may be NULL) receives the first slot's old shadow.
+ * folio; -ENOENT if any slot has count 0, is bad or belongs to hibernation,
+ * or the cluster has no table. @shadow (may be NULL) receives the first
+ * slot's old shadow.
  * Context: folio locked; takes the cluster lock.
  */
 int swap_cache_add_folio(struct folio *folio, swp_entry_t entry, unsigned long *shadow);

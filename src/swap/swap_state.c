@@ -66,7 +66,8 @@ unsigned long swap_cache_get_shadow(struct uswap *sw, swp_entry_t entry, bool *f
 	table = atomic_load_acquire(&ci->table);
 	tb = swap_table_get(ci, swap_cluster_offset(swp_offset(entry)));
 	/* A table freed meanwhile holds a pool link, tagged like a shadow. */
-	if (!swp_tb_is_shadow(tb) || atomic_load_acquire(&ci->table) != table)
+	if (!swp_tb_is_shadow(tb) || tb == SWP_TB_HIBERNATION ||
+	    atomic_load_acquire(&ci->table) != table)
 		return 0;
 	*found = true;
 	return swp_tb_to_shadow(tb);
@@ -115,7 +116,7 @@ int swap_cache_add_folio(struct folio *folio, swp_entry_t entry, unsigned long *
 			err = -EEXIST;
 			goto out;
 		}
-		if (!__swap_count(si, ci, offset + i)) {
+		if (!__swap_count(si, ci, offset + i) || tb == SWP_TB_HIBERNATION) {
 			err = -ENOENT;
 			goto out;
 		}

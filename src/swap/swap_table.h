@@ -34,6 +34,14 @@ BUILD_BUG_ON(sizeof(unsigned long) != sizeof(void *));
 
 #define SWP_TB_SHADOW_MARK 1UL
 
+/*
+ * A hibernation slot's word: a shadow no workingset clock reaches. It keeps
+ * swap-in (readahead in particular) from caching a folio over a slot that
+ * hibernation writes behind the swap cache's back: the checked add refuses
+ * it. Linux lets readahead add such a folio and reclaims it at free time.
+ */
+#define SWP_TB_HIBERNATION (~0UL)
+
 static inline bool swp_tb_is_null(unsigned long tb)
 {
 	return tb == 0;

@@ -560,10 +560,12 @@ static void cluster_alloc_range(struct swap_info_struct *si, struct swap_cluster
 	lockdep_assert_held(&ci->lock);
 	if (cluster_is_empty(ci))
 		ci->order = order;
-	if (folio)
+	if (folio) {
 		__swap_cache_add_folio(ci, folio, swp_entry(si->type, offset));
-	else
+	} else {
 		swap_map_set(si, offset, 1);
+		__swap_table_set(ci, swap_cluster_offset(offset), SWP_TB_HIBERNATION);
+	}
 	ci->count += nr;
 	swap_range_alloc(si, nr);
 }

@@ -8,6 +8,9 @@
  *     SWP_WRITEOK cycled forever through the order-1 FRAG list (each scan
  *     refused, each cluster went back to the tail of the same list), holding
  *     a device reference, so swapoff could never finish.
+ *  3. Swap readahead cached folios over hibernation slots (count 1, no
+ *     folio) and read them while hibernation wrote them behind the swap
+ *     cache: a data race on the device (found by stress_mm under TSan).
  *  2. A cluster taken off the discard list was marked NONE (isolated) while
  *     the device discarded it, so an allocator that met it took it for its
  *     own and could put it back in service before the discard completed:
@@ -231,4 +234,32 @@ TEST(cluster_being_discarded_is_not_handed_out)
 		folio_unlock(held[i]);
 		folio_put(held[i]);
 	}
+}
+
+/* ---- 3: hibernation slots are not swap-in targets ---- */
+
+TEST(swap_in_refuses_hibernation_slots)
+{
+	struct uswap *sw = t_engine();
+	int type = t_ramdev(sw, 2 * SWAPFILE_CLUSTER, SWAP_DEV_SYNC_IO | SWAP_DEV_SOLIDSTATE, 0);
+	struct folio *folio, *f;
+	swp_entry_t entry;
+	bool new_folio;
+
+	REQUIRE(type >= 0);
+	entry = swap_alloc_hibernation_slot(sw, (unsigned)type);
+	REQUIRE(entry.val);
+	CHECK(swap_entry_swapped(sw, entry));
+	/* Readahead's path: the entry is swapped, but no folio may be cached. */
+	f = swap_cache_alloc_folio(sw, entry, &new_folio);
+	CHECK(f == NULL);
+	CHECK(!new_folio);
+	CHECK(!swap_cache_has_folio(sw, entry));
+	folio = folio_alloc_locked(sw, 0);
+	CHECK_EQ(swap_cache_add_folio(folio, entry, NULL), -ENOENT);
+	CHECK(swapin_folio(sw, entry, folio) == NULL);
+	folio_unlock(folio);
+	folio_put(folio);
+	swap_free_hibernation_slot(sw, entry);
+	CHECK(!swap_entry_swapped(sw, entry));
 }
