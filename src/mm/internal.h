@@ -101,9 +101,15 @@ static inline struct shmem_file *folio_shmem(const struct folio *folio)
 	return (m & FOLIO_MAPPING_ANON) ? NULL : (struct shmem_file *)m;
 }
 
+/*
+ * Every mapping of an anon folio is at the same page in each member of its
+ * family (fork keeps addresses), so a fault that sets the index of a folio
+ * that another member maps (a fork copying the entry at that moment) writes
+ * the value already there: index is read and written atomically for that.
+ */
 static inline void folio_set_mapping(struct folio *folio, void *mapping, pgoff_t index)
 {
-	folio->index = index;
+	atomic_store_relaxed(&folio->index, index);
 	atomic_store_relaxed(&folio->mapping, mapping);
 }
 

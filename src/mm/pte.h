@@ -139,7 +139,7 @@ static inline pte_t pte_mkold(pte_t pte)
 /* The virtual page number an anon folio's page @i is mapped at. */
 static inline unsigned long folio_page_vpn(const struct folio *folio, unsigned long i)
 {
-	return folio->index + i;
+	return folio_index(folio) + i;
 }
 
 /* The page a present entry at @addr maps. */
@@ -147,7 +147,7 @@ static inline struct page *pte_page(pte_t pte, unsigned long addr)
 {
 	struct folio *folio = pte_folio(pte);
 
-	return folio_page(folio, (addr >> PAGE_SHIFT) - folio->index);
+	return folio_page(folio, (addr >> PAGE_SHIFT) - folio_index(folio));
 }
 
 /* ---- swap entries ---- */

@@ -62,13 +62,13 @@ void anon_vma_unlink(struct mm_struct *mm)
 void rmap_walk_anon(struct folio *folio, rmap_one_t fn, void *arg)
 {
 	struct anon_vma *av = folio_anon_vma(folio);
-	unsigned long addr = folio->index << PAGE_SHIFT;
+	unsigned long addr = folio_index(folio) << PAGE_SHIFT;
 	struct mm_state *ms = sw_mm(folio->sw);
 	struct mm_struct *mm;
 
 	lockdep_assert_held(&folio->lock);
 	/* Naturally aligned: the whole folio sits in the table at @addr. */
-	VM_BUG_ON(!IS_ALIGNED(folio->index, folio_nr_pages(folio)));
+	VM_BUG_ON(!IS_ALIGNED(folio_index(folio), folio_nr_pages(folio)));
 	if (!av || !refcount_get_unless_zero(&av->refcount))
 		return;
 	ulock_lock(&av->lock);
@@ -230,7 +230,7 @@ int split_folio_to_list(struct folio *folio, struct list_head *list)
 				folio_put(ctl.pieces[i]);
 			return -ENOMEM;
 		}
-		folio_set_mapping(ctl.pieces[i], folio_mapping_raw(folio), folio->index + i);
+		folio_set_mapping(ctl.pieces[i], folio_mapping_raw(folio), folio_index(folio) + i);
 		/* Not in the swap cache: memory holds the only copy. */
 		folio_mark_dirty(ctl.pieces[i]);
 	}

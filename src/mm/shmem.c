@@ -142,7 +142,7 @@ static struct folio *shmem_get_folio(struct shmem_file *f, pgoff_t index, bool a
 		if (pte_present(slot)) {
 			folio = pte_folio(slot);
 			folio_lock(folio);
-			if (folio_shmem(folio) == f && folio->index == index)
+			if (folio_shmem(folio) == f && folio_index(folio) == index)
 				return folio;
 			folio_unlock(folio);
 			folio_put(folio);
@@ -162,7 +162,7 @@ static struct folio *shmem_get_folio(struct shmem_file *f, pgoff_t index, bool a
 int shmem_writeout(struct folio *folio)
 {
 	struct shmem_file *f = folio_shmem(folio);
-	pgoff_t index = folio->index;
+	pgoff_t index = folio_index(folio);
 	int err;
 
 	VM_BUG_ON(folio_test_swapcache(folio) || folio_test_large(folio));

@@ -131,6 +131,12 @@ static inline unsigned folio_order(const struct folio *folio)
 	return atomic_load_relaxed(&folio->order);
 }
 
+/* The folio's index in its mapping (mm); atomic: see folio_set_mapping(). */
+static inline pgoff_t folio_index(const struct folio *folio)
+{
+	return atomic_load_relaxed(&folio->index);
+}
+
 static inline unsigned long folio_nr_pages(const struct folio *folio)
 {
 	return 1UL << folio_order(folio);
