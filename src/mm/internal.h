@@ -285,11 +285,15 @@ struct folio *swap_cache_lookup(struct uswap *sw, swp_entry_t entry);
 /*
  * swapin_entry - bring @entry's page into the swap cache, order 0: a
  * synchronous read on SWP_SYNCHRONOUS_IO devices, cluster readahead on
- * others. New folios go on the LRU. Context: device @si pinned; no lock held.
- * Return: the referenced folio (unlocked), NULL if @entry is not swapped any
- * more, or ERR_PTR(-ENOMEM / read error).
+ * others. New folios go on the LRU. A folio this call read comes back still
+ * locked (*locked set), so that reclaim cannot drop it before the caller
+ * maps it; another thread's folio comes back unlocked.
+ * Context: device @si pinned; no lock held.
+ * Return: the referenced folio, NULL if @entry is not swapped any more, or
+ * ERR_PTR(-ENOMEM / read error).
  */
-struct folio *swapin_entry(struct uswap *sw, struct swap_info_struct *si, swp_entry_t entry);
+struct folio *swapin_entry(struct uswap *sw, struct swap_info_struct *si, swp_entry_t entry,
+			   bool *locked);
 
 /* ---- shmem.c ---- */
 

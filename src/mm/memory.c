@@ -369,8 +369,10 @@ static struct folio *swapin_sync(struct vm_fault *vmf, struct swap_info_struct *
 	unsigned long nr;
 
 	if (!order)
-		return swapin_entry(sw, si, entry);
+		return swapin_entry(sw, si, entry, locked);
 	nr = 1UL << order;
+	/* The fault was throttled for one page; this charges nr. */
+	mm_throttle(vmf->mm->ms, nr - 1);
 	folio = folio_alloc_locked(sw, order);
 	if (folio) {
 		ret = swapin_folio(
@@ -388,7 +390,7 @@ static struct folio *swapin_sync(struct vm_fault *vmf, struct swap_info_struct *
 	}
 	/* No memory for it, or another swap-in raced with ours: one page will do. */
 	count_vm_event(sw_events(sw), thp_swpin_fallback);
-	return swapin_entry(sw, si, entry);
+	return swapin_entry(sw, si, entry, locked);
 }
 
 /*
@@ -486,7 +488,7 @@ static int do_swap_page(struct vm_fault *vmf)
 		if (atomic_load_relaxed(&si->flags) & SWP_SYNCHRONOUS_IO)
 			folio = swapin_sync(vmf, si, entry, &locked);
 		else
-			folio = swapin_entry(sw, si, entry);
+			folio = swapin_entry(sw, si, entry, &locked);
 		/* NULL: the entry was freed under us; the entry has changed. */
 		if (IS_ERR_OR_NULL(folio)) {
 			ret = folio ? (int)PTR_ERR(folio) : 0;

@@ -77,8 +77,8 @@ static struct folio *shmem_swapin(struct shmem_file *f, pgoff_t index, pte_t swa
 	swp_entry_t entry = pte_to_swp_entry(swap);
 	struct uswap *sw = f->ms->sw;
 	struct swap_info_struct *si;
+	bool same, locked = false;
 	struct folio *folio;
-	bool same;
 
 	si = get_swap_device(sw, entry);
 	if (!si) {
@@ -89,10 +89,11 @@ static struct folio *shmem_swapin(struct shmem_file *f, pgoff_t index, pte_t swa
 	}
 	folio = swap_cache_lookup(sw, entry);
 	if (!folio)
-		folio = swapin_entry(sw, si, entry);
+		folio = swapin_entry(sw, si, entry, &locked);
 	if (IS_ERR_OR_NULL(folio))
 		goto out;
-	folio_lock(folio);
+	if (!locked)
+		folio_lock(folio);
 	if (!folio_matches_swap_entry(folio, entry))
 		goto retry;
 	/* Slots of shmem entries are allocated for order-0 file folios only. */

@@ -29,10 +29,10 @@ struct folio *swap_cache_lookup(struct uswap *sw, swp_entry_t entry)
 
 /*
  * A folio swap_cache_alloc_folio() just added, locked: read it and put it on
- * the LRU. Return: 0, or the read error (the folio is then out of the cache,
- * unlocked and put).
+ * the LRU; unlock it unless @keep_locked. Return: 0, or the read error (the
+ * folio is then out of the cache, unlocked and put).
  */
-static int swapin_new_folio(struct folio *folio)
+static int swapin_new_folio(struct folio *folio, bool keep_locked)
 {
 	int err = swap_read_folio(folio);
 
@@ -44,7 +44,8 @@ static int swapin_new_folio(struct folio *folio)
 	}
 	folio_get(folio);
 	folio_add_lru(folio);
-	folio_unlock(folio);
+	if (!keep_locked)
+		folio_unlock(folio);
 	return 0;
 }
 
@@ -53,7 +54,7 @@ static int swapin_new_folio(struct folio *folio)
  * folio of @entry, NULL if it is not swapped, or ERR_PTR.
  */
 static struct folio *swapin_readahead(struct uswap *sw, struct swap_info_struct *si,
-				      swp_entry_t entry)
+				      swp_entry_t entry, bool *locked)
 {
 	pgoff_t offset = swp_offset(entry), start = ALIGN_DOWN(offset, SWAP_RA_PAGES);
 	pgoff_t end = min(start + SWAP_RA_PAGES, (pgoff_t)si->max);
@@ -66,9 +67,10 @@ static struct folio *swapin_readahead(struct uswap *sw, struct swap_info_struct 
 
 		folio = swap_cache_alloc_folio(sw, swp_entry(si->type, off), &new_folio);
 		if (!IS_ERR_OR_NULL(folio) && new_folio)
-			err = swapin_new_folio(folio);
+			err = swapin_new_folio(folio, off == offset);
 		if (off == offset) {
 			target = err ? ERR_PTR(err) : folio;
+			*locked = !err && !IS_ERR_OR_NULL(folio) && new_folio;
 			continue;
 		}
 		if (IS_ERR_OR_NULL(folio) || err)
@@ -82,12 +84,14 @@ static struct folio *swapin_readahead(struct uswap *sw, struct swap_info_struct 
 	return target;
 }
 
-struct folio *swapin_entry(struct uswap *sw, struct swap_info_struct *si, swp_entry_t entry)
+struct folio *swapin_entry(struct uswap *sw, struct swap_info_struct *si, swp_entry_t entry,
+			   bool *locked)
 {
 	struct folio *folio, *new;
 
+	*locked = false;
 	if (!(atomic_load_relaxed(&si->flags) & SWP_SYNCHRONOUS_IO))
-		return swapin_readahead(sw, si, entry);
+		return swapin_readahead(sw, si, entry, locked);
 	new = folio_alloc_locked(sw, 0);
 	if (!new)
 		return ERR_PTR(-ENOMEM);
@@ -95,9 +99,10 @@ struct folio *swapin_entry(struct uswap *sw, struct swap_info_struct *si, swp_en
 	if (folio == new) {
 		folio_get(new);
 		folio_add_lru(new);
+		*locked = true;
+		return new;
 	}
 	folio_unlock(new);
-	if (folio != new)
-		folio_put(new);
+	folio_put(new);
 	return folio;
 }

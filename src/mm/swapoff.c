@@ -70,15 +70,17 @@ static int unuse_pte(struct mm_struct *mm, unsigned long addr, pte_t orig, struc
 static int unuse_entry(struct unuse_ctl *ctl, struct mm_struct *mm, unsigned long addr, pte_t orig)
 {
 	swp_entry_t entry = pte_to_swp_entry(orig);
+	bool locked = false;
 	struct folio *folio;
 	int err = 0;
 
 	folio = swap_cache_lookup(ctl->sw, entry);
 	if (!folio)
-		folio = swapin_entry(ctl->sw, ctl->si, entry);
+		folio = swapin_entry(ctl->sw, ctl->si, entry, &locked);
 	if (IS_ERR_OR_NULL(folio))
 		return folio ? (int)PTR_ERR(folio) : 0;
-	folio_lock(folio);
+	if (!locked)
+		folio_lock(folio);
 	if (folio_matches_swap_entry(folio, entry)) {
 		err = unuse_pte(mm, addr, orig, folio, entry);
 		if (!err)

@@ -256,7 +256,7 @@ struct folio *swapin_folio(struct uswap *sw, swp_entry_t entry, struct folio *fo
 	err = swap_read_folio(folio);
 	if (err) {
 		/* Leave nothing half-read in the cache: the next fault retries. */
-		swap_cache_del_folio(folio, 0);
+		swap_cache_del_folio(folio, shadow);
 		return ERR_PTR(err);
 	}
 	return folio;
