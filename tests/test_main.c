@@ -125,7 +125,7 @@ static void finish_engines(void)
 				if (swapoff_begin(sw, t) == 0 && swapoff_finish(sw, t) != 0) {
 					test_fail(__FILE__, __LINE__,
 						  "device %u still has %lu slots in use after test",
-						  t, si->inuse_pages);
+						  t, swap_inuse_pages(si));
 				}
 			}
 		}

@@ -129,5 +129,5 @@ void cli_print_clusters(FILE *out, struct swap_info_struct *si)
 		sep = ",";
 	}
 	fprintf(out, "%s\nslots in use %lu of %lu\n", *sep ? "" : " none",
-		atomic_load_relaxed(&si->inuse_pages), si->pages);
+		swap_inuse_pages(si), si->pages);
 }

@@ -50,7 +50,7 @@ void cli_print_swaps(FILE *out, struct uswap *sw)
 	for_each_swap_info(sw, type, si)
 	{
 		unsigned long size_kb = si->pages << (PAGE_SHIFT - 10);
-		unsigned long used_kb = atomic_load_relaxed(&si->inuse_pages) << (PAGE_SHIFT - 10);
+		unsigned long used_kb = swap_inuse_pages(si) << (PAGE_SHIFT - 10);
 
 		fprintf(out, "%-39s %-15s %-15lu %-15lu %d\n",
 			cli_device_name(si, name, sizeof(name)),

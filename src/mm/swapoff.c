@@ -211,7 +211,7 @@ int try_to_unuse(struct uswap *sw, unsigned type, swapoff_interrupt_t interrupte
 	ctl.si = get_swap_device(sw, swp_entry(type, 1));
 	if (!ctl.si)
 		return -EINVAL;
-	while ((inuse = atomic_load_relaxed(&ctl.si->inuse_pages))) {
+	while ((inuse = swap_inuse_pages(ctl.si))) {
 		if (unuse_interrupted(&ctl)) {
 			err = -EINTR;
 			break;

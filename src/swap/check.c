@@ -116,13 +116,18 @@ static int check_list(struct swap_info_struct *si, struct list_head *list, uint8
 
 int swap_check_device(struct swap_info_struct *si)
 {
-	unsigned long inuse = 0, seen = 0;
+	unsigned long inuse = 0, seen = 0, nr_full = 0;
 	int bad = 0;
 
-	for (unsigned long i = 0; i < si->nr_clusters; i++)
+	for (unsigned long i = 0; i < si->nr_clusters; i++) {
 		bad += check_cluster(si, &si->cluster_info[i], &inuse);
-	if (inuse != atomic_load_relaxed(&si->inuse_pages))
-		CHECK_FAIL(si, "inuse_pages %lu, clusters say %lu", si->inuse_pages, inuse);
+		nr_full += atomic_load_relaxed(&si->cluster_info[i].count) == SWAPFILE_CLUSTER;
+	}
+	if (inuse != swap_inuse_pages(si))
+		CHECK_FAIL(si, "inuse_pages %lu, clusters say %lu", swap_inuse_pages(si), inuse);
+	if (nr_full != atomic_load_relaxed(&si->nr_full_clusters))
+		CHECK_FAIL(si, "nr_full_clusters %lu, clusters say %lu", si->nr_full_clusters,
+			   nr_full);
 
 	ulock_lock(&si->lock);
 	bad += check_list(si, &si->free_clusters, CLUSTER_FLAG_FREE, -1, &seen);

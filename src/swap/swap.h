@@ -330,9 +330,13 @@ struct swap_info_struct {
 	unsigned type;
 	unsigned long max;   /* slots including the header slot */
 	unsigned long pages; /* usable slots */
-	/* Written on every allocation and free: on a line of its own. */
-	unsigned long inuse_pages
-		__attribute__((aligned(64)));	/* slots allocated or cached (atomic) */
+	/*
+	 * Slots allocated or cached: sharded (read with swap_inuse_pages()).
+	 * Whether the device is full is told exactly by nr_full_clusters,
+	 * which only moves when a cluster fills up or stops being full.
+	 */
+	struct percpu_counter inuse;
+	unsigned long nr_full_clusters __attribute__((aligned(64))); /* atomic */
 	bool dead __attribute__((aligned(64))); /* no new get_swap_device() references */
 	struct shard_long users[NR_SHARDS];
 	unsigned char *swap_map; /* one count byte per slot, under ci->lock */
@@ -353,6 +357,12 @@ struct swap_info_struct {
 	struct swap_dev *dev;	     /* backend */
 	size_t meta_bytes;	     /* arena bytes of swap_map, zeromap, clusters */
 };
+
+/* Slots allocated or cached; exact while nothing is allocated or freed. */
+static inline unsigned long swap_inuse_pages(struct swap_info_struct *si)
+{
+	return (unsigned long)percpu_counter_sum(&si->inuse);
+}
 
 /* Per-CPU allocation cursor: the device and offset last allocated from. */
 struct percpu_swap_cluster {
@@ -414,7 +424,7 @@ int swapon(struct uswap *sw, struct swap_dev *dev, int prio);
  * so that the mm layer can unuse entries in between:
  * swapoff_begin clears SWP_WRITEOK and takes the device off the avail list.
  * swapoff_abort puts it back into service. swapoff_finish requires
- * inuse_pages == 0, waits for get_swap_device users, frees everything.
+ * no slot in use, waits for get_swap_device users, frees everything.
  * Return: 0, -EINVAL (no such device), -EBUSY (slots still in use).
  */
 int swapoff_begin(struct uswap *sw, unsigned type);

@@ -138,7 +138,7 @@ static void add_to_avail_list(struct swap_info_struct *si)
 	ulock_lock(&sw->swap_avail_lock);
 	if (!atomic_load_relaxed(&si->on_avail) &&
 	    (atomic_load_relaxed(&si->flags) & SWP_WRITEOK) &&
-	    atomic_load_relaxed(&si->inuse_pages) < si->pages)
+	    atomic_load_relaxed(&si->nr_full_clusters) < si->nr_clusters)
 		__add_to_avail_list(sw, si);
 	ulock_unlock(&sw->swap_avail_lock);
 }
@@ -149,7 +149,7 @@ static void del_from_avail_list(struct swap_info_struct *si, bool swapoff)
 
 	ulock_lock(&sw->swap_avail_lock);
 	if (atomic_load_relaxed(&si->on_avail) &&
-	    (swapoff || atomic_load_relaxed(&si->inuse_pages) == si->pages)) {
+	    (swapoff || atomic_load_relaxed(&si->nr_full_clusters) == si->nr_clusters)) {
 		list_del_init(&si->avail_list);
 		__atomic_store_n(&si->on_avail, false, __ATOMIC_SEQ_CST);
 		atomic_fetch_add_relaxed(&sw->avail_gen, 1);
@@ -158,7 +158,7 @@ static void del_from_avail_list(struct swap_info_struct *si, bool swapoff)
 	if (swapoff)
 		return;
 	/* Pairs with swap_range_free(): one of us sees the other's store. */
-	if (__atomic_load_n(&si->inuse_pages, __ATOMIC_SEQ_CST) < si->pages)
+	if (__atomic_load_n(&si->nr_full_clusters, __ATOMIC_SEQ_CST) < si->nr_clusters)
 		add_to_avail_list(si);
 }
 
@@ -182,22 +182,46 @@ static void swap_avail_requeue(struct uswap *sw, struct swap_info_struct *si)
 /* Per-thread slack of the free-slot counter before it is folded. */
 #define NR_SWAP_PAGES_BATCH 64
 
+/*
+ * A device is full when every cluster is: it then leaves the avail list, and
+ * comes back when a cluster has a slot again. Context: ci->lock held.
+ */
+static void cluster_count_add(struct swap_info_struct *si, struct swap_cluster_info *ci,
+			      unsigned nr)
+{
+	ci->count += nr;
+	if (ci->count == SWAPFILE_CLUSTER &&
+	    __atomic_add_fetch(&si->nr_full_clusters, 1, __ATOMIC_SEQ_CST) == si->nr_clusters)
+		del_from_avail_list(si, false);
+}
+
+static void cluster_count_sub(struct swap_info_struct *si, struct swap_cluster_info *ci,
+			      unsigned nr)
+{
+	bool was_full = ci->count == SWAPFILE_CLUSTER;
+
+	VM_BUG_ON(ci->count < nr);
+	ci->count -= nr;
+	if (!was_full)
+		return;
+	/* Sequentially consistent: pairs with del_from_avail_list(). */
+	__atomic_sub_fetch(&si->nr_full_clusters, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&si->on_avail, __ATOMIC_SEQ_CST) &&
+	    (atomic_load_relaxed(&si->flags) & SWP_WRITEOK))
+		add_to_avail_list(si);
+}
+
 static void swap_range_alloc(struct swap_info_struct *si, unsigned nr)
 {
 	percpu_counter_add(&si->sw->nr_swap_pages, -(long)nr, NR_SWAP_PAGES_BATCH);
-	if (atomic_add_return_relaxed(&si->inuse_pages, nr) == si->pages)
-		del_from_avail_list(si, false);
+	percpu_counter_add(&si->inuse, (long)nr, NR_SWAP_PAGES_BATCH);
 }
 
 static void swap_range_free(struct swap_info_struct *si, pgoff_t offset, unsigned nr)
 {
 	swap_range_free_notify(si, offset, nr);
 	percpu_counter_add(&si->sw->nr_swap_pages, (long)nr, NR_SWAP_PAGES_BATCH);
-	/* Sequentially consistent: pairs with del_from_avail_list(). */
-	__atomic_fetch_sub(&si->inuse_pages, nr, __ATOMIC_SEQ_CST);
-	if (!__atomic_load_n(&si->on_avail, __ATOMIC_SEQ_CST) &&
-	    (atomic_load_relaxed(&si->flags) & SWP_WRITEOK))
-		add_to_avail_list(si);
+	percpu_counter_add(&si->inuse, -(long)nr, NR_SWAP_PAGES_BATCH);
 }
 
 /* ---- cluster lists ---- */
@@ -448,9 +472,8 @@ static void swap_entries_free(struct swap_info_struct *si, struct swap_cluster_i
 		VM_BUG_ON(swp_tb_is_folio(__swap_table_get(ci, ci_off + i)));
 		__swap_table_set(ci, ci_off + i, 0);
 	}
-	VM_BUG_ON(ci->count < nr);
-	ci->count -= nr;
 	swap_range_free(si, offset, nr);
+	cluster_count_sub(si, ci, nr);
 	if (!ci->count)
 		free_cluster(si, ci);
 	else
@@ -566,8 +589,8 @@ static void cluster_alloc_range(struct swap_info_struct *si, struct swap_cluster
 		swap_map_set(si, offset, 1);
 		__swap_table_set(ci, swap_cluster_offset(offset), SWP_TB_HIBERNATION);
 	}
-	ci->count += nr;
 	swap_range_alloc(si, nr);
+	cluster_count_add(si, ci, nr);
 }
 
 static void record_cursor(struct swap_info_struct *si, unsigned order, pgoff_t next,
@@ -1198,6 +1221,7 @@ static int setup_clusters(struct swap_info_struct *si, struct swap_dev *dev)
 		if (!ci->count) {
 			move_cluster(si, ci, &si->free_clusters, CLUSTER_FLAG_FREE);
 		} else if (ci->count == SWAPFILE_CLUSTER) {
+			atomic_fetch_add_relaxed(&si->nr_full_clusters, 1UL);
 			move_cluster(si, ci, &si->full_clusters, CLUSTER_FLAG_FULL);
 		} else {
 			if (swap_cluster_alloc_table(si, ci)) {
@@ -1247,7 +1271,8 @@ int swapon(struct uswap *sw, struct swap_dev *dev, int prio)
 	atomic_store_relaxed(&si->flags, 0UL);
 	si->max = dev->nr_pages;
 	si->nr_clusters = DIV_ROUND_UP(si->max, SWAPFILE_CLUSTER);
-	si->inuse_pages = 0;
+	percpu_counter_init(&si->inuse, 0);
+	atomic_store_relaxed(&si->nr_full_clusters, 0UL);
 	si->dev = dev;
 	ulock_init(&si->lock, LOCK_RANK_DEVICE);
 	ulock_init(&si->global_cluster_lock, LOCK_RANK_GLOBAL_CURSOR);
@@ -1364,7 +1389,7 @@ int swapoff_finish(struct uswap *sw, unsigned type)
 		ulock_unlock(&sw->swap_lock);
 		return -EINVAL;
 	}
-	if (atomic_load_relaxed(&si->inuse_pages)) {
+	if (swap_inuse_pages(si)) {
 		ulock_unlock(&sw->swap_lock);
 		return -EBUSY;
 	}

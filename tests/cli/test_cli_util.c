@@ -174,7 +174,7 @@ TEST(stat_demo_moves_pages)
 	free(buf);
 	CHECK_EQ(vm_event_read(sw_events(sw), swpin_fail), 0);
 	/* Everything is released again. */
-	CHECK_EQ(sw->swap_info[0]->inuse_pages, 0);
+	CHECK_EQ(swap_inuse_pages(sw->swap_info[0]), 0);
 }
 
 TEST(cluster_map_legend_and_totals)

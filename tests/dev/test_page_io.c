@@ -243,7 +243,7 @@ static void roundtrip_all_orders(enum dev_kind kind)
 	/* Every large folio counts once as THP I/O. */
 	CHECK_EQ(ev(sw, thp_swpout), large);
 	CHECK_EQ(ev(sw, thp_swpin), large);
-	CHECK_EQ(sw->swap_info[type]->inuse_pages, 0);
+	CHECK_EQ(swap_inuse_pages(sw->swap_info[type]), 0);
 	if (is_zram_dev(dev)) {
 		struct zram_stats st;
 
@@ -472,7 +472,7 @@ static void concurrent_case(enum dev_kind kind)
 	}
 	for (unsigned i = 0; i < 3; i++)
 		pthread_join(th[i], NULL);
-	CHECK_EQ(sw->swap_info[type]->inuse_pages, 0);
+	CHECK_EQ(swap_inuse_pages(sw->swap_info[type]), 0);
 	if (is_zram_dev(dev)) {
 		struct zram_stats st;
 
@@ -776,7 +776,7 @@ static void fault_workload(enum dev_kind kind)
 	if (is_zram_dev(dev))
 		CHECK(ws.out_fail[1] > 0);
 	CHECK_EQ(ws.out_fail[3] + ws.in_fail[3], 0);
-	CHECK_EQ(sw->swap_info[type]->inuse_pages, 0);
+	CHECK_EQ(swap_inuse_pages(sw->swap_info[type]), 0);
 	if (is_zram_dev(dev)) {
 		struct zram_stats st;
 

@@ -105,7 +105,7 @@ static inline pte_t mt_pte(struct model_as *as, unsigned long page)
 
 static inline unsigned long mt_inuse(struct model *m, unsigned type)
 {
-	return atomic_load_relaxed(&model_engine(m)->swap_info[type]->inuse_pages);
+	return swap_inuse_pages(model_engine(m)->swap_info[type]);
 }
 
 static inline unsigned long mt_stat(struct model *m, enum vm_event_item item)

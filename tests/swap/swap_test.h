@@ -32,7 +32,7 @@ static inline struct swap_info_struct *t_si(struct uswap *sw, int type)
 
 static inline unsigned long t_inuse(struct uswap *sw, int type)
 {
-	return atomic_load_relaxed(&sw->swap_info[type]->inuse_pages);
+	return swap_inuse_pages(sw->swap_info[type]);
 }
 
 /* A RAM device of @nr_pages slots whose slots @bad[0..nr_bad) are bad. */

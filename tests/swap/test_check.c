@@ -148,9 +148,9 @@ TEST(check_catches_wrong_inuse_pages)
 	struct uswap *sw = engine_with_device();
 	struct swap_info_struct *si = t_si(sw, 0);
 
-	atomic_fetch_add_relaxed(&si->inuse_pages, 1);
+	percpu_counter_add(&si->inuse, 1, 1);
 	CHECK_EQ(swap_check_device(si), -EUCLEAN);
-	atomic_fetch_sub_relaxed(&si->inuse_pages, 1);
+	percpu_counter_add(&si->inuse, -1, 1);
 	CHECK_EQ(swap_check_device(si), 0);
 }
 

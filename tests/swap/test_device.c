@@ -46,7 +46,7 @@ TEST(swapon_sets_device_fields)
 	CHECK_EQ(si->max, 1000);
 	/* Slot 0 holds the header. */
 	CHECK_EQ(si->pages, 999);
-	CHECK_EQ(si->inuse_pages, 0);
+	CHECK_EQ(swap_inuse_pages(si), 0);
 	CHECK_EQ(si->nr_clusters, 2);
 	CHECK(si->flags & SWP_USED);
 	CHECK(si->flags & SWP_WRITEOK);

@@ -128,7 +128,7 @@ static void *allocate_order0(void *arg)
 TEST(allocation_in_flight_at_swapoff_begin_returns)
 {
 	struct uswap *sw = t_engine();
-	struct hook_dev h;
+	static struct hook_dev h; /* outlives the test: the harness swaps it off */
 	struct folio *big, *small;
 	pthread_t a, b;
 	double t0;
@@ -205,7 +205,7 @@ static void allocate_during_discard(struct hook_dev *h, pgoff_t offset)
 TEST(cluster_being_discarded_is_not_handed_out)
 {
 	struct uswap *sw = t_engine();
-	struct hook_dev h;
+	static struct hook_dev h; /* outlives the test: the harness swaps it off */
 	struct folio *f;
 
 	hook_dev_init(&h, 4 * SWAPFILE_CLUSTER);
