@@ -128,6 +128,6 @@ void cli_print_clusters(FILE *out, struct swap_info_struct *si)
 		fprintf(out, "%s order %u: %lu", sep, o, nr_order[o]);
 		sep = ",";
 	}
-	fprintf(out, "%s\nslots in use %lu of %lu\n", *sep ? "" : " none",
-		swap_inuse_pages(si), si->pages);
+	fprintf(out, "%s\nslots in use %lu of %lu\n", *sep ? "" : " none", swap_inuse_pages(si),
+		si->pages);
 }
