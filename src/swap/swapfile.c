@@ -655,6 +655,22 @@ out:
 	return found;
 }
 
+/*
+ * Allocate from the cluster a cursor points into, if it still serves this
+ * order. A free or discarded cluster has no table and is left to the lists.
+ * Return: the offset allocated, or 0.
+ */
+static pgoff_t alloc_from_cursor(struct swap_info_struct *si, struct folio *folio, pgoff_t offset,
+				 unsigned order, unsigned long gen)
+{
+	struct swap_cluster_info *ci = swap_cluster_lock(si, offset);
+
+	if (cluster_is_usable(ci, order) && ci->table)
+		return alloc_swap_scan_cluster(si, ci, folio, offset, order, gen);
+	ulock_unlock(&ci->lock);
+	return 0;
+}
+
 /* Allocate from a cluster isolated off @list; loops while clusters remain. */
 static pgoff_t alloc_from_list(struct swap_info_struct *si, struct list_head *list,
 			       struct folio *folio, unsigned order, unsigned long gen,
@@ -721,13 +737,7 @@ static pgoff_t cluster_alloc_swap_entry(struct swap_info_struct *si, unsigned or
 		ulock_lock(&si->global_cluster_lock);
 		offset = si->global_next[order];
 		if (offset) {
-			struct swap_cluster_info *ci = swap_cluster_lock(si, offset);
-
-			if (cluster_is_usable(ci, order) && ci->flags != CLUSTER_FLAG_FREE &&
-			    ci->table)
-				found = alloc_swap_scan_cluster(si, ci, folio, offset, order, gen);
-			else
-				ulock_unlock(&ci->lock);
+			found = alloc_from_cursor(si, folio, offset, order, gen);
 			if (found)
 				goto done;
 		}
@@ -774,7 +784,6 @@ static bool swap_alloc_fast(struct uswap *sw, struct folio *folio, unsigned orde
 	struct swap_info_struct *si = atomic_load_relaxed(&pcp->si[order]);
 	pgoff_t offset = atomic_load_relaxed(&pcp->offset[order]);
 	unsigned long gen = atomic_load_relaxed(&sw->avail_gen);
-	struct swap_cluster_info *ci;
 	bool found = false;
 
 	if (!si || !offset || atomic_load_relaxed(&pcp->gen[order]) != gen)
@@ -785,11 +794,7 @@ static bool swap_alloc_fast(struct uswap *sw, struct folio *folio, unsigned orde
 		    (SWP_WRITEOK | SWP_SOLIDSTATE) ||
 	    offset >= si->max)
 		goto out;
-	ci = swap_cluster_lock(si, offset);
-	if (cluster_is_usable(ci, order) && ci->flags != CLUSTER_FLAG_FREE && ci->table)
-		found = alloc_swap_scan_cluster(si, ci, folio, offset, order, gen);
-	else
-		ulock_unlock(&ci->lock);
+	found = alloc_from_cursor(si, folio, offset, order, gen);
 out:
 	put_swap_device(si);
 	return found;
