@@ -130,12 +130,32 @@ static inline void folio_mapcount_add(struct folio *folio, int nr)
 }
 
 /*
- * Return: whether @entry continues the run of @nr entries from @first inside
- * one cluster, so that one swap_put_entries_direct() can drop them all.
+ * Entries to put, gathered into runs of consecutive slots of one cluster so
+ * that swap_put_entries_direct() takes each cluster lock once per run.
  */
-static inline bool swap_batch_extends(swp_entry_t first, int nr, swp_entry_t entry)
+struct swap_put_batch {
+	swp_entry_t first;
+	int nr;
+};
+
+static inline void swap_put_batch_flush(struct uswap *sw, struct swap_put_batch *b)
 {
-	return nr && entry.val == first.val + (unsigned)nr && swp_offset(entry) % SWAPFILE_CLUSTER;
+	if (b->nr)
+		swap_put_entries_direct(sw, b->first, b->nr);
+	b->nr = 0;
+}
+
+/* Add @entry to the run, or put the run and start a new one. */
+static inline void swap_put_batch_add(struct uswap *sw, struct swap_put_batch *b, swp_entry_t entry)
+{
+	if (b->nr && entry.val == b->first.val + (unsigned)b->nr &&
+	    swp_offset(entry) % SWAPFILE_CLUSTER) {
+		b->nr++;
+		return;
+	}
+	swap_put_batch_flush(sw, b);
+	b->first = entry;
+	b->nr = 1;
 }
 
 static inline void mm_add_counters(struct mm_struct *mm, long anon, long swapents)

@@ -590,10 +590,9 @@ static void zap_pte_range(struct mm_struct *mm, unsigned long addr, unsigned lon
 {
 	struct folio *folios[PTRS_PER_PTE];
 	struct uswap *sw = mm->ms->sw;
-	swp_entry_t batch = {0};
+	struct swap_put_batch batch = {.nr = 0};
 	unsigned nr_folios = 0;
 	long nr_swap = 0;
-	int nr_batch = 0;
 	struct ulock *ptl;
 	pte_t *ptep;
 
@@ -602,7 +601,6 @@ static void zap_pte_range(struct mm_struct *mm, unsigned long addr, unsigned lon
 		return;
 	for (; addr < end; addr += PAGE_SIZE, ptep++) {
 		pte_t pte = ptep_get(ptep);
-		swp_entry_t entry;
 
 		if (pte_none(pte))
 			continue;
@@ -617,19 +615,10 @@ static void zap_pte_range(struct mm_struct *mm, unsigned long addr, unsigned lon
 			folios[nr_folios++] = folio;
 			continue;
 		}
-		entry = pte_to_swp_entry(pte);
 		nr_swap++;
-		if (swap_batch_extends(batch, nr_batch, entry)) {
-			nr_batch++;
-			continue;
-		}
-		if (nr_batch)
-			swap_put_entries_direct(sw, batch, nr_batch);
-		batch = entry;
-		nr_batch = 1;
+		swap_put_batch_add(sw, &batch, pte_to_swp_entry(pte));
 	}
-	if (nr_batch)
-		swap_put_entries_direct(sw, batch, nr_batch);
+	swap_put_batch_flush(sw, &batch);
 	mm_add_counters(mm, -(long)nr_folios, -nr_swap);
 	ulock_unlock(ptl);
 	/* Entries' references go last: each release check still holds one. */

@@ -238,8 +238,7 @@ int shmem_write(struct shmem_file *f, unsigned long pos, const void *buf, size_t
 static pgoff_t shmem_truncate_entries(struct shmem_file *f, pgoff_t index, pgoff_t end)
 {
 	struct uswap *sw = f->ms->sw;
-	swp_entry_t batch = {0};
-	int nr_batch = 0;
+	struct swap_put_batch batch = {.nr = 0};
 
 	ulock_lock(&f->lock);
 	for (; index < end; index++) {
@@ -253,17 +252,9 @@ static pgoff_t shmem_truncate_entries(struct shmem_file *f, pgoff_t index, pgoff
 		entry = pte_to_swp_entry(slot);
 		__set_pte(&f->slots[index], __pte(0));
 		atomic_fetch_sub_relaxed(&f->nr_swapped, 1L);
-		if (swap_batch_extends(batch, nr_batch, entry)) {
-			nr_batch++;
-			continue;
-		}
-		if (nr_batch)
-			swap_put_entries_direct(sw, batch, nr_batch);
-		batch = entry;
-		nr_batch = 1;
+		swap_put_batch_add(sw, &batch, entry);
 	}
-	if (nr_batch)
-		swap_put_entries_direct(sw, batch, nr_batch);
+	swap_put_batch_flush(sw, &batch);
 	ulock_unlock(&f->lock);
 	return index;
 }
