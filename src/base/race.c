@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * race.c - race points: hooks for deterministic tests and seeded delay
+ * injection for stress tests (see race.h).
+ *
+ * Owns: the hook, the injection seed and intensity, and a fixed table of the
+ * points reached (insert-only, open addressing on the name's hash).
+ * Locking: every field is accessed atomically; a slot's name is published
+ * with a compare-and-swap, its counters are relaxed adds.
+ */
+#include "race.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <time.h>
+
+#include "atomic.h"
+
+#ifdef USWAP_DEBUG
+
+#define RACE_SLOTS 256 /* power of two, well above the number of call sites */
+
+struct race_slot {
+	const char *name;     /* published once (cmpxchg), then read-only */
+	unsigned long hits;   /* times reached while armed */
+	unsigned long delays; /* times a delay was injected */
+};
+
+int race_armed; /* hook or injection on */
+static race_hook_t race_hook;
+static void *race_hook_arg;
+static uint64_t race_seed;
+static unsigned race_intensity;
+static struct race_slot race_slots[RACE_SLOTS];
+static _Thread_local uint64_t race_rng;
+
+static uint64_t race_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t race_mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	return x ^ (x >> 33);
+}
+
+static uint64_t race_next(void)
+{
+	if (!race_rng) {
+		static unsigned long threads;
+		race_rng = race_mix(atomic_load_relaxed(&race_seed) ^
+				    (atomic_fetch_add_relaxed(&threads, 1) + 1) *
+					    0x9e3779b97f4a7c15ULL);
+		race_rng |= 1;
+	}
+	race_rng ^= race_rng << 13;
+	race_rng ^= race_rng >> 7;
+	race_rng ^= race_rng << 17;
+	return race_rng;
+}
+
+static struct race_slot *race_slot_of(const char *name, uint64_t h)
+{
+	for (unsigned i = 0; i < RACE_SLOTS; i++) {
+		struct race_slot *s = &race_slots[(h + i) & (RACE_SLOTS - 1)];
+		const char *cur = atomic_load_acquire(&s->name);
+
+		if (!cur) {
+			const char *expected = NULL;
+
+			if (atomic_cmpxchg_acq_rel(&s->name, &expected, name))
+				return s;
+			cur = expected;
+		}
+		if (cur == name || !strcmp(cur, name))
+			return s;
+	}
+	return NULL; /* table full: the point is still hooked, just not counted */
+}
+
+void __race_point(const char *name)
+{
+	race_hook_t hook = atomic_load_acquire(&race_hook);
+	unsigned intensity = atomic_load_relaxed(&race_intensity);
+	uint64_t h = race_hash(name);
+	struct race_slot *slot = race_slot_of(name, h);
+	uint64_t rate, r;
+
+	if (slot)
+		atomic_fetch_add_relaxed(&slot->hits, 1);
+	if (hook)
+		hook(name, atomic_load_relaxed(&race_hook_arg));
+	if (!intensity)
+		return;
+	/*
+	 * The seed gives each point a rate: a quarter of the points are left
+	 * alone, the others delay one hit in 2^k, k from 1 to 6, lowered by
+	 * the intensity. Different seeds so stress different windows.
+	 */
+	rate = race_mix(h ^ atomic_load_relaxed(&race_seed));
+	if ((rate & 3) == 0)
+		return;
+	r = race_next();
+	if (r & ((1ULL << (((rate >> 2) % 6) + 4 - intensity)) - 1))
+		return;
+	if (slot)
+		atomic_fetch_add_relaxed(&slot->delays, 1);
+	if ((r >> 20) & 1) {
+		sched_yield();
+	} else {
+		struct timespec ts = {0, (long)(1 + ((r >> 32) % 200)) * 1000};
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void race_rearm(void)
+{
+	atomic_store_release(&race_armed, atomic_load_relaxed(&race_hook) ||
+						  atomic_load_relaxed(&race_intensity));
+}
+
+int race_set_hook(race_hook_t hook, void *arg)
+{
+	atomic_store_relaxed(&race_hook_arg, arg);
+	atomic_store_release(&race_hook, hook);
+	race_rearm();
+	return 0;
+}
+
+int race_inject_start(uint64_t seed, unsigned intensity)
+{
+	atomic_store_relaxed(&race_seed, seed);
+	atomic_store_release(&race_intensity, intensity > 3 ? 3 : intensity);
+	race_rearm();
+	return 0;
+}
+
+void race_inject_stop(void)
+{
+	atomic_store_release(&race_intensity, 0);
+	race_rearm();
+}
+
+unsigned race_inject_report(FILE *out)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < RACE_SLOTS; i++) {
+		struct race_slot *s = &race_slots[i];
+		const char *name = atomic_load_acquire(&s->name);
+
+		if (!name)
+			continue;
+		n++;
+		if (out)
+			fprintf(out, "# race point %-40s hits %lu delays %lu\n", name,
+				atomic_load_relaxed(&s->hits), atomic_load_relaxed(&s->delays));
+	}
+	return n;
+}
+
+bool race_points_available(void)
+{
+	return true;
+}
+
+#else /* !USWAP_DEBUG */
+
+int race_set_hook(race_hook_t hook, void *arg)
+{
+	return hook ? -EOPNOTSUPP : 0;
+}
+
+int race_inject_start(uint64_t seed, unsigned intensity)
+{
+	return intensity ? -EOPNOTSUPP : 0;
+}
+
+void race_inject_stop(void)
+{
+}
+
+unsigned race_inject_report(FILE *out)
+{
+	return 0;
+}
+
+bool race_points_available(void)
+{
+	return false;
+}
+
+#endif /* USWAP_DEBUG */
