@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * run_status.h - the status page `uswap run` shares with the paging agent it
+ * loads into the program.
+ *
+ * `uswap run` creates a file (on /dev/shm, mode 0600, O_EXCL), sizes it to
+ * struct uswap_run_status, zero-filled, writes magic and version, and passes
+ * its path to the program in USWAP_RUN_STATUS. The agent maps it MAP_SHARED
+ * and publishes its state and figures; `uswap run` reads them for
+ * --progress, --stats and refusals. The other variables `uswap run` sets:
+ *
+ *   LD_PRELOAD=<agent>[:the caller's LD_PRELOAD]
+ *   USWAP_RUN_BUDGET=<bytes>          the budget of resident anonymous memory
+ *   USWAP_RUN_DEVICE=zram|file:PATH   where cold pages go
+ *   USWAP_RUN_COMP=lz4|zstd           zram's compressor
+ *   USWAP_RUN_STATUS=<path>           this page
+ *
+ * Every field after the header is written by the agent with relaxed atomic
+ * stores and read by `uswap run` with relaxed atomic loads; each is a
+ * snapshot, not a transaction. state moves STARTING -> READY or FAILED
+ * (message says why, NUL-terminated), READY -> EXITED at the agent's exit.
+ *
+ * Owns: the layout. Locking: none (single writer per field, atomics).
+ */
+#ifndef USWAP_UFFD_RUN_STATUS_H
+#define USWAP_UFFD_RUN_STATUS_H
+
+#include <stdint.h>
+
+#define USWAP_RUN_STATUS_MAGIC	 0x70777375u /* "uswp" */
+#define USWAP_RUN_STATUS_VERSION 1u
+
+enum uswap_run_state {
+	USWAP_RUN_STARTING = 0, /* agent not (yet) up */
+	USWAP_RUN_READY = 1,	/* paging */
+	USWAP_RUN_FAILED = 2,	/* refused or failed at start: see message */
+	USWAP_RUN_EXITED = 3,	/* program exited, slots freed */
+};
+
+/* Named counters: vmstat names (pswpin, pswpout, ...) and the agent's own. */
+#define USWAP_RUN_MAX_COUNTERS 64
+#define USWAP_RUN_NAME_LEN     32
+
+/* Swap-in fault latency histogram: bucket i counts faults that took
+ * [i, i+1) microseconds for i < 256, then powers of two above (see the
+ * agent's helper that maps a latency to a bucket). */
+#define USWAP_RUN_LAT_LINEAR  256
+#define USWAP_RUN_LAT_BUCKETS (USWAP_RUN_LAT_LINEAR + 24)
+
+struct uswap_run_counter {
+	char name[USWAP_RUN_NAME_LEN]; /* written once before the value is used */
+	uint64_t value;
+};
+
+struct uswap_run_status {
+	uint32_t magic;	  /* USWAP_RUN_STATUS_MAGIC, set by uswap run */
+	uint32_t version; /* USWAP_RUN_STATUS_VERSION, set by uswap run */
+	int32_t state;	  /* enum uswap_run_state */
+	int32_t pid;	  /* the paged process */
+	char message[512];
+	uint64_t budget_bytes;	      /* as the agent applies it */
+	uint64_t resident_bytes;      /* pages charged to the budget now */
+	uint64_t resident_peak_bytes; /* highest charged */
+	uint64_t swapped_bytes;	      /* pages held on the device */
+	uint64_t compr_bytes;	      /* device memory holding them (zram) */
+	uint64_t faults;	      /* faults served (missing + write-protect) */
+	uint64_t warnings;	      /* e.g. device full: went over budget */
+	uint32_t nr_counters;	      /* entries of counters[] in use */
+	uint32_t pad;
+	struct uswap_run_counter counters[USWAP_RUN_MAX_COUNTERS];
+	uint64_t swapin_lat[USWAP_RUN_LAT_BUCKETS];
+};
+
+#endif /* USWAP_UFFD_RUN_STATUS_H */
