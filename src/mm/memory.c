@@ -24,6 +24,7 @@
  */
 #include <string.h>
 
+#include "../base/race.h"
 #include "internal.h"
 
 struct vm_fault {
@@ -370,6 +371,7 @@ static struct folio *swapin_sync(struct vm_fault *vmf, struct swap_info_struct *
 
 	if (!order)
 		return swapin_entry(sw, si, entry, locked);
+	race_point("swapin_large:before_add");
 	nr = 1UL << order;
 	/* The fault was throttled for one page; this charges nr. */
 	mm_throttle(vmf->mm->ms, nr - 1);
