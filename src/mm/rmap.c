@@ -17,6 +17,7 @@
  */
 #include <string.h>
 
+#include "../base/race.h"
 #include "internal.h"
 
 struct anon_vma *anon_vma_alloc(struct mm_state *ms)
@@ -59,7 +60,8 @@ void anon_vma_unlink(struct mm_struct *mm)
 	anon_vma_put(mm->ms, av);
 }
 
-void rmap_walk_anon(struct folio *folio, rmap_one_t fn, void *arg)
+/* @split: the walk of split_folio_to_list(), with a race point between members. */
+static void __rmap_walk_anon(struct folio *folio, rmap_one_t fn, void *arg, bool split)
 {
 	struct anon_vma *av = folio_anon_vma(folio);
 	unsigned long addr = folio_index(folio) << PAGE_SHIFT;
@@ -86,9 +88,16 @@ void rmap_walk_anon(struct folio *folio, rmap_one_t fn, void *arg)
 		ulock_unlock(ptl);
 		if (!more)
 			break;
+		if (split && mm->av_node.next != &av->mms)
+			race_point("split:between_mms");
 	}
 	ulock_unlock(&av->lock);
 	anon_vma_put(ms, av);
+}
+
+void rmap_walk_anon(struct folio *folio, rmap_one_t fn, void *arg)
+{
+	__rmap_walk_anon(folio, fn, arg, false);
 }
 
 /* Return: whether the entry at @ptep maps a page of @folio. */
@@ -234,7 +243,7 @@ int split_folio_to_list(struct folio *folio, struct list_head *list)
 		/* Not in the swap cache: memory holds the only copy. */
 		folio_mark_dirty(ctl.pieces[i]);
 	}
-	rmap_walk_anon(folio, split_folio_one, &ctl);
+	__rmap_walk_anon(folio, split_folio_one, &ctl, true);
 	for (i = 0; i < nr; i++)
 		split_copy_page(&ctl, folio, i);
 	folio_mapcount_add(folio, -ctl.moved);
