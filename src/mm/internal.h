@@ -202,6 +202,15 @@ void mm_charge(struct mm_state *ms, long nr);
  */
 void mm_throttle(struct mm_state *ms, unsigned long nr);
 /*
+ * mm_throttle_fits - make room for a folio of @nr pages as mm_throttle()
+ * does, then tell whether charging it keeps the budget; a caller that gets
+ * false uses a smaller folio (as a failed memcg charge makes the kernel
+ * do). Threads charging at once may each pass and go over by a folio.
+ * Context: no lock held; may sleep. Return: true if it fits (always true
+ * without a budget).
+ */
+bool mm_throttle_fits(struct mm_state *ms, unsigned long nr);
+/*
  * shrink_folio_list - reclaim isolated folios from @folios (linked by
  * folio->lru); what cannot be reclaimed goes back to the LRU.
  * Context: no lock held. Return: pages freed.

@@ -76,31 +76,52 @@ static bool range_in_mm(struct mm_struct *mm, unsigned long addr, unsigned long 
 
 /* ---- anonymous pages ---- */
 
-/* The order of a new anon folio: mm->thp_order if its aligned range is all none. */
+/*
+ * The order of a new anon folio: the largest up to mm->thp_order whose
+ * naturally aligned block around the address is all none (the kernel tries
+ * each enabled order the same way).
+ */
 static unsigned anon_fault_order(struct vm_fault *vmf)
 {
 	struct mm_struct *mm = vmf->mm;
 	unsigned order = mm->thp_order;
-	unsigned long start;
 	struct ulock *ptl;
 	pte_t *ptep;
-	bool none;
 
-	if (!order || !range_in_mm(mm, vmf->address, 1UL << order))
+	if (!order)
 		return 0;
-	start = ALIGN_DOWN(vmf->address, PAGE_SIZE << order);
-	ptep = pte_offset_map_lock(mm, start, false, &ptl);
+	ptep = pte_offset_map_lock(mm, vmf->address, false, &ptl);
 	if (!ptep)
-		return order;
-	none = pte_range_none(ptep, 1UL << order);
+		return range_in_mm(mm, vmf->address, 1UL << order) ? order : 0;
+	for (; order; order--) {
+		unsigned long start = ALIGN_DOWN(vmf->address, PAGE_SIZE << order);
+
+		/* A block of at most a table's entries: they are contiguous. */
+		if (range_in_mm(mm, vmf->address, 1UL << order) &&
+		    pte_range_none(ptep - ((vmf->address - start) >> PAGE_SHIFT), 1UL << order))
+			break;
+	}
 	ulock_unlock(ptl);
-	return none ? order : 0;
+	return order;
+}
+
+/*
+ * The largest order from @order down whose folio fits in the budget once
+ * reclaim made room: the fault was throttled for one page, a folio is
+ * charged whole. Every aligned block around the address inside an all-none
+ * block of @order is all none too.
+ */
+static unsigned anon_fault_fit_order(struct mm_state *ms, unsigned order)
+{
+	while (order && !mm_throttle_fits(ms, 1UL << order))
+		order--;
+	return order;
 }
 
 static int do_anonymous_page(struct vm_fault *vmf)
 {
 	struct mm_struct *mm = vmf->mm;
-	unsigned order = anon_fault_order(vmf);
+	unsigned order = anon_fault_fit_order(mm->ms, anon_fault_order(vmf));
 	unsigned long nr, start, flags;
 	struct folio *folio;
 	struct ulock *ptl;
@@ -374,8 +395,9 @@ static struct folio *swapin_sync(struct vm_fault *vmf, struct swap_info_struct *
 	race_point("swapin_large:before_add");
 	nr = 1UL << order;
 	/* The fault was throttled for one page; this charges nr. */
-	mm_throttle(vmf->mm->ms, nr - 1);
-	folio = folio_alloc_locked(sw, order);
+	folio = NULL;
+	if (mm_throttle_fits(vmf->mm->ms, nr))
+		folio = folio_alloc_locked(sw, order);
 	if (folio) {
 		ret = swapin_folio(
 			sw, swp_entry(swp_type(entry), ALIGN_DOWN(swp_offset(entry), nr)), folio);
@@ -390,7 +412,7 @@ static struct folio *swapin_sync(struct vm_fault *vmf, struct swap_info_struct *
 		if (IS_ERR(ret))
 			return ret;
 	}
-	/* No memory for it, or another swap-in raced with ours: one page will do. */
+	/* Over budget, no memory for it, or another swap-in raced with ours: one page will do. */
 	count_vm_event(sw_events(sw), thp_swpin_fallback);
 	return swapin_entry(sw, si, entry, locked);
 }
