@@ -182,6 +182,18 @@ bool try_to_unmap(struct folio *folio)
 	return !folio_mapped(folio);
 }
 
+/*
+ * A piece's mapcount carries this bias from its allocation until the split
+ * walk has moved every mapping: the walk maps the pieces into one address
+ * space at a time, and a write fault in a space already walked must not see
+ * mapcount 1 and reuse a piece that a space not yet walked is about to map
+ * (wp_try_reuse): it copies instead. The kernel gets the same by replacing
+ * every mapping with a migration entry first; locking the pieces would do
+ * too, but a split holds up to PTRS_PER_PTE of them, under the large folio's
+ * lock of the same rank.
+ */
+#define SPLIT_MAPCOUNT_BIAS (1 << 20)
+
 struct split_ctl {
 	struct folio *pieces[PTRS_PER_PTE];
 	unsigned long copied[PTRS_PER_PTE / BITS_PER_LONG];
@@ -235,17 +247,23 @@ int split_folio_to_list(struct folio *folio, struct list_head *list)
 	for (i = 0; i < nr; i++) {
 		ctl.pieces[i] = folio_alloc(folio->sw, 0);
 		if (!ctl.pieces[i]) {
-			while (i--)
+			while (i--) {
+				folio_mapcount_add(ctl.pieces[i], -SPLIT_MAPCOUNT_BIAS);
 				folio_put(ctl.pieces[i]);
+			}
 			return -ENOMEM;
 		}
+		folio_mapcount_add(ctl.pieces[i], SPLIT_MAPCOUNT_BIAS);
 		folio_set_mapping(ctl.pieces[i], folio_mapping_raw(folio), folio_index(folio) + i);
 		/* Not in the swap cache: memory holds the only copy. */
 		folio_mark_dirty(ctl.pieces[i]);
 	}
 	__rmap_walk_anon(folio, split_folio_one, &ctl, true);
-	for (i = 0; i < nr; i++)
+	for (i = 0; i < nr; i++) {
 		split_copy_page(&ctl, folio, i);
+		/* Every mapping moved: the true count of each piece from here on. */
+		folio_mapcount_add(ctl.pieces[i], -SPLIT_MAPCOUNT_BIAS);
+	}
 	folio_mapcount_add(folio, -ctl.moved);
 	folio_put_refs(folio, ctl.moved);
 	/* Each piece's allocation reference becomes its LRU reference, isolated. */
