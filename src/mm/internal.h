@@ -287,11 +287,14 @@ static inline pte_t *pte_offset_map_lock(struct mm_struct *mm, unsigned long add
 
 /*
  * ksm_might_need_to_copy - a PG_ksm folio in the swap cache is never mapped
- * itself: return a new order-0 folio holding a copy of its page @idx, or
- * @folio itself if it is not PG_ksm. Context: folio locked.
+ * itself, nor is a folio that belongs to another fork family or address (it
+ * cached a slot that was freed and reused meanwhile): return a new order-0
+ * folio holding a copy of its page @idx, or @folio itself if it may be
+ * mapped at @addr of @mm. Context: folio locked.
  * Return: the folio to map, or NULL (no memory).
  */
-struct folio *ksm_might_need_to_copy(struct folio *folio, unsigned long idx);
+struct folio *ksm_might_need_to_copy(struct folio *folio, struct mm_struct *mm, unsigned long addr,
+				     unsigned long idx);
 
 /*
  * map_swap_pages - replace @nr swap entries from @ptep (at @addr) by

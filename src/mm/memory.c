@@ -285,16 +285,43 @@ static int do_wp_page(struct vm_fault *vmf)
 
 /* ---- swap-in ---- */
 
-struct folio *ksm_might_need_to_copy(struct folio *folio, unsigned long idx)
+/*
+ * Whether page @idx of @folio may be mapped at @addr of @mm as it is: the
+ * folio belongs to @mm's fork family at that address, or nobody maps it (it
+ * then takes this identity, naturally aligned). A swap-cache folio read in
+ * for one address space may cache a slot that was freed and given to
+ * another space at another address (a large swap-in whose range changed
+ * before its cache add): mapping it there would make the page's rmap and
+ * its index lie. Context: folio locked (a folio is first mapped, and gets
+ * its identity, under its lock).
+ */
+static bool folio_fits_address(struct folio *folio, struct mm_struct *mm, unsigned long addr,
+			       unsigned long idx)
+{
+	unsigned long vpn = addr >> PAGE_SHIFT, nr = folio_nr_pages(folio);
+
+	if (vpn < idx || !IS_ALIGNED(vpn - idx, nr))
+		return false;
+	if (!folio_mapped(folio))
+		return true;
+	return folio_anon_vma(folio) == mm->anon_vma && folio_index(folio) == vpn - idx;
+}
+
+struct folio *ksm_might_need_to_copy(struct folio *folio, struct mm_struct *mm, unsigned long addr,
+				     unsigned long idx)
 {
 	struct folio *copy;
 
-	if (!folio_test_ksm(folio))
+	if (!folio_test_ksm(folio) && folio_fits_address(folio, mm, addr, idx))
 		return folio;
 	copy = folio_alloc(folio->sw, 0);
 	if (!copy)
 		return NULL;
-	/* A KSM page is never written: mapped read-only, copied on write. */
+	/*
+	 * A KSM page is never written: mapped read-only, copied on write. A
+	 * folio that does not fit maps page @idx nowhere (only entries naming
+	 * its slot could, and they all copy it), so nothing writes it.
+	 */
 	memcpy(copy->data, folio_page(folio, idx), PAGE_SIZE);
 	folio_mark_dirty(copy);
 	return copy;
@@ -307,6 +334,8 @@ void map_swap_pages(struct mm_struct *mm, unsigned long addr, pte_t *ptep, unsig
 	bool copy = folio != swapcache;
 
 	VM_BUG_ON(nr != 1 && (copy || nr != folio_nr_pages(swapcache)));
+	/* ksm_might_need_to_copy() copied a folio of another family or address. */
+	VM_BUG_ON(!copy && !folio_fits_address(folio, mm, addr, idx));
 	/* A folio nobody maps may have been read in for another address. */
 	if (copy || !folio_mapped(folio))
 		folio_set_anon(folio, mm, (addr >> PAGE_SHIFT) - (copy ? 0 : idx));
@@ -434,7 +463,7 @@ static int do_swap_map(struct vm_fault *vmf, struct swap_info_struct *si, struct
 	if (!folio_matches_swap_entry(swapcache, entry))
 		return 0;
 	idx = swp_offset(entry) - swp_offset(folio_swap_entry(swapcache));
-	folio = ksm_might_need_to_copy(swapcache, idx);
+	folio = ksm_might_need_to_copy(swapcache, mm, addr, idx);
 	if (!folio)
 		return -ENOMEM;
 	ptep = pte_offset_map_lock(mm, addr, false, &ptl);
