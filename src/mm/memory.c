@@ -407,9 +407,35 @@ static unsigned swapin_large_order(struct vm_fault *vmf, swp_entry_t entry)
 }
 
 /*
+ * Whether the aligned range of @nr pages from @first (the range
+ * swapin_large_order() checked) still holds exactly the swap entries from
+ * @first. Context: the folio cached at @first is locked: its slots cannot
+ * be freed from the add on, so an entry that names its slot now named it
+ * when the folio read it, and the folio holds this range's data.
+ */
+static bool swapin_range_still_matches(struct vm_fault *vmf, swp_entry_t first, unsigned long nr)
+{
+	unsigned long start = ALIGN_DOWN(vmf->address, PAGE_SIZE * nr);
+	struct ulock *ptl;
+	pte_t *ptep;
+	bool match;
+
+	ptep = pte_offset_map_lock(vmf->mm, start, false, &ptl);
+	if (!ptep)
+		return false;
+	match = swap_pte_range_matches(ptep, first, nr, pte_swp_exclusive(vmf->orig_pte));
+	ulock_unlock(ptl);
+	return match;
+}
+
+/*
  * Swap in on a SWP_SYNCHRONOUS_IO device: a large folio when eligible,
- * falling back to order 0. Return: the referenced folio (*locked says
- * whether we hold its lock), NULL, or ERR_PTR.
+ * falling back to order 0. The range was checked before the folio was
+ * allocated and cached; in between another thread may have zapped a page of
+ * it, and the freed slot may have gone to another address space: so it is
+ * checked again once the folio is cached, and the folio given up if it
+ * changed. Return: the referenced folio (*locked says whether we hold its
+ * lock), NULL, or ERR_PTR.
  */
 static struct folio *swapin_sync(struct vm_fault *vmf, struct swap_info_struct *si,
 				 swp_entry_t entry, bool *locked)
@@ -417,19 +443,30 @@ static struct folio *swapin_sync(struct vm_fault *vmf, struct swap_info_struct *
 	struct uswap *sw = vmf->mm->ms->sw;
 	unsigned order = swapin_large_order(vmf, entry);
 	struct folio *folio, *ret;
-	unsigned long nr;
+	unsigned long nr, shadow;
+	swp_entry_t first;
+	bool found;
 
 	if (!order)
 		return swapin_entry(sw, si, entry, locked);
 	race_point("swapin_large:before_add");
 	nr = 1UL << order;
+	first = swp_entry(swp_type(entry), ALIGN_DOWN(swp_offset(entry), nr));
 	/* The fault was throttled for one page; this charges nr. */
 	folio = NULL;
 	if (mm_throttle_fits(vmf->mm->ms, nr))
 		folio = folio_alloc_locked(sw, order);
 	if (folio) {
-		ret = swapin_folio(
-			sw, swp_entry(swp_type(entry), ALIGN_DOWN(swp_offset(entry), nr)), folio);
+		/*
+		 * The faulting slot's shadow, put back if the folio is given up
+		 * (in every slot: the swap cache's delete takes one shadow).
+		 */
+		shadow = swap_cache_get_shadow(sw, entry, &found);
+		ret = swapin_folio(sw, first, folio);
+		if (ret == folio && !swapin_range_still_matches(vmf, first, nr)) {
+			swap_cache_del_folio(folio, shadow);
+			ret = NULL;
+		}
 		if (ret == folio) {
 			folio_get(folio);
 			folio_add_lru(folio);
@@ -441,7 +478,10 @@ static struct folio *swapin_sync(struct vm_fault *vmf, struct swap_info_struct *
 		if (IS_ERR(ret))
 			return ret;
 	}
-	/* Over budget, no memory for it, or another swap-in raced with ours: one page will do. */
+	/*
+	 * Over budget, no memory, another swap-in raced with ours, or the range
+	 * changed: one page will do.
+	 */
 	count_vm_event(sw_events(sw), thp_swpin_fallback);
 	return swapin_entry(sw, si, entry, locked);
 }

@@ -83,6 +83,7 @@ TEST(large_swapin_race_leaves_each_space_its_own_data)
 	struct model_as *a, *b;
 	struct model_info in;
 	struct zap_reuse z = {.zap_page = 5, .b_page = 3};
+	unsigned long fallbacks;
 	swp_entry_t first;
 
 	if (!need_race_points())
@@ -106,6 +107,7 @@ TEST(large_swapin_race_leaves_each_space_its_own_data)
 	/* A fault on page 0 of a swaps the whole range in; b takes slot 5 meanwhile. */
 	z.a = a;
 	z.b = b;
+	fallbacks = mt_stat(m, thp_swpin_fallback);
 	REQUIRE(!race_set_hook(zap_and_reuse, &z));
 	CHECK(mt_check(a, 0, 0xa00));
 	race_set_hook(NULL, NULL);
@@ -113,6 +115,8 @@ TEST(large_swapin_race_leaves_each_space_its_own_data)
 	/* The window was reached with the slot really reused by b. */
 	REQUIRE_EQ(z.b_entry.val, z.freed.val);
 	REQUIRE_EQ(z.freed.val, first.val + z.zap_page);
+	/* The range changed: the large folio was given up for one page. */
+	CHECK_EQ(mt_stat(m, thp_swpin_fallback) - fallbacks, 1);
 
 	/* b reads and writes its own page; a keeps its own. */
 	CHECK(mt_check(b, z.b_page, 0xb0b));
