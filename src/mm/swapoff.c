@@ -44,7 +44,7 @@ static int unuse_pte(struct mm_struct *mm, unsigned long addr, pte_t orig, struc
 		     swp_entry_t entry)
 {
 	unsigned long idx = swp_offset(entry) - swp_offset(folio_swap_entry(swapcache));
-	struct folio *folio = ksm_might_need_to_copy(swapcache, idx);
+	struct folio *folio = ksm_might_need_to_copy(swapcache, mm, addr, idx);
 	unsigned long flags = 0;
 	struct ulock *ptl;
 	pte_t *ptep;

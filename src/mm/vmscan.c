@@ -435,6 +435,18 @@ void mm_throttle(struct mm_state *ms, unsigned long nr)
 	}
 }
 
+bool mm_throttle_fits(struct mm_state *ms, unsigned long nr)
+{
+	unsigned long budget = atomic_load_relaxed(&ms->budget);
+
+	if (!budget)
+		return true;
+	if (nr > budget)
+		return false;
+	mm_throttle(ms, nr);
+	return atomic_load_relaxed(&ms->nr_charged) + (long)nr <= (long)budget;
+}
+
 void mm_set_budget(struct uswap *sw, unsigned long pages)
 {
 	atomic_store_relaxed(&sw_mm(sw)->budget, pages);
