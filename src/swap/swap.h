@@ -692,7 +692,7 @@ unsigned swap_zeromap_batch(struct uswap *sw, swp_entry_t entry, unsigned nr);
 /* Called when slots are freed (ci->lock held): drop zero bits, notify dev. */
 void swap_range_free_notify(struct swap_info_struct *si, pgoff_t offset, unsigned nr);
 
-/* ---- hibernation extents (hibernate.c) ---- */
+/* ---- hibernation extents (hibernation_slots.c) ---- */
 
 struct swsusp_extent {
 	pgoff_t start, end; /* closed interval [start, end] */

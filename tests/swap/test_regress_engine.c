@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * test_regress_engine.c - regressions for bugs found in uswap's own engine
- * (as opposed to the seed's review, in test_regress.c). Each test fails if
+ * (as opposed to the seed's review, in test_regress_seed.c). Each test fails if
  * the bug comes back.
  *
  *  1. An order-0 allocation in flight when swapoff_begin() cleared

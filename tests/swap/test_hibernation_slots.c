@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_hibernate.c - hibernation's slots: swap_alloc_hibernation_slot()
+ * test_hibernation_slots.c - hibernation's slots: swap_alloc_hibernation_slot()
  * (count 1, no folio), swap_free_hibernation_slot() (frees it and reclaims
  * a stray cache folio), and the closed extents [start, end] that
  * alloc_swapdev_block() records and free_all_swap_pages() releases, every
