@@ -15,8 +15,8 @@
  * folio dirty.
  *
  * Owns: the page-table entries' contents for every flow but reclaim's
- * (rmap.c), and the address-space lists. Locking: folio lock -> PTL ->
- * cluster lock. A flow that must sleep for a folio lock or an allocation
+ * (rmap.c), and the address-space lists. Locking: folio lock, PTL and
+ * cluster lock, in base/lock.h's order. A flow that must sleep for a folio lock or an allocation
  * drops the PTL, then re-takes it and re-checks that the entry is unchanged
  * (pte_same). Swap counts held by entries change under the PTL; fork copies
  * a table under the parent's PTL into a private snapshot and writes the

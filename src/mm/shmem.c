@@ -11,8 +11,8 @@
  * swap_put_entries_direct() (batched within a cluster) and folios from the
  * file.
  *
- * Owns: struct shmem_file. Locking: folio lock -> f->lock (LOCK_RANK_PTL)
- * -> cluster lock. A slot changes under f->lock; a folio also enters and
+ * Owns: struct shmem_file. Locking: f->lock has a page-table lock's rank
+ * (LOCK_RANK_PTL in base/lock.h, inside the folio lock). A slot changes under f->lock; a folio also enters and
  * leaves a file under its own lock, so holding a file's folio locked keeps
  * folio->mapping and the file itself alive (destroy first truncates every
  * folio under its lock). File data is copied under the folio lock.

@@ -14,7 +14,7 @@
  *
  * Owns: nothing. Locking: the list walks hold ms->mmlist_lock only to take
  * a reference on the next address space or file; unuse of one entry takes
- * folio lock -> PTL -> cluster lock.
+ * the folio lock, the PTL and the cluster lock, in base/lock.h's order.
  */
 #include <limits.h>
 #include <time.h>

@@ -5,19 +5,9 @@
  *
  * Names follow Linux (mm/swap.h, include/linux/swap.h) one to one.
  *
- * Lock order (see base/lock.h): folio lock -> page-table lock ->
- * si->global_cluster_lock -> ci->lock -> si->lock -> sw->swap_avail_lock.
- *
- * What each lock protects:
- *   folio->lock     the folio's swap-cache membership and, for a folio in the
- *                   swap cache, the counts of its slots (folio_dup_swap /
- *                   folio_put_swap);
- *   ci->lock        the cluster's table words, swap_map bytes, count, order,
- *                   overflow counts; flags may only change with si->lock too;
- *   si->lock        the device's cluster lists and frag counts;
- *   swap_avail_lock the engine's list of devices that can allocate.
- *
- * Owns: declarations only. Locking: as above.
+ * Owns: declarations only. Locking: the locks and their order are the rank
+ * enum in base/lock.h; each structure's fields name the lock that guards
+ * them.
  */
 #ifndef USWAP_SWAP_H
 #define USWAP_SWAP_H

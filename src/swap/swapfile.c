@@ -7,8 +7,7 @@
  * lives), cluster lists, swap_map, overflow counts, the avail list and the
  * per-CPU allocation cursors.
  *
- * Locking (order as in swap.h): folio lock -> si->global_cluster_lock ->
- * ci->lock -> si->lock -> sw->swap_avail_lock. A cluster is isolated from its
+ * Locking (order: the ranks in base/lock.h): a cluster is isolated from its
  * list under si->lock with a trylock of ci->lock (the only out-of-order
  * acquisition). Counts change under ci->lock; ci->flags under ci->lock and
  * si->lock. Cursors are hints: validated under ci->lock before use.
