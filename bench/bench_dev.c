@@ -53,7 +53,7 @@ enum data_kind { DATA_TEXT, DATA_RANDOM, NR_DATA };
 
 static const char *const data_name[NR_DATA] = {"text", "random"};
 
-/* Text-like pages compress about 3-4x with LZ4, random ones not at all. */
+/* Text-like pages compress about 2.5x with LZ4, random ones not at all. */
 static void fill_page(unsigned char *p, enum data_kind kind, uint64_t seed)
 {
 	pattern_fill(p, PAGE_SIZE, kind == DATA_TEXT ? PATTERN_TEXT : PATTERN_RANDOM, seed, 0);

@@ -21,7 +21,7 @@ enum page_kind {
 	PAGE_RANDOM, /* t_fill pattern: incompressible, checkable by tag */
 	PAGE_ZERO,   /* all zero */
 	PAGE_SAME,   /* one non-zero 8-byte word repeated */
-	PAGE_TEXT,   /* text-like (PATTERN_TEXT), compresses 3-4x */
+	PAGE_TEXT,   /* text-like (PATTERN_TEXT), compresses ~2.5x with LZ4 */
 	PAGE_SPARSE, /* mostly zero with a few words set: compresses very well */
 	PAGE_HALF,   /* half random, half zero */
 	NR_PAGE_KINDS
