@@ -44,7 +44,7 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 
-	__atomic_fetch_add(&cur_failures, 1, __ATOMIC_RELAXED);
+	atomic_fetch_add_relaxed(&cur_failures, 1);
 	fprintf(stdout, "# FAIL %s:%d: ", file, line);
 	va_start(ap, fmt);
 	vfprintf(stdout, fmt, ap);
