@@ -3,7 +3,8 @@
 #   1. every lockless access goes through src/base/atomic.h: no raw GCC
 #      __atomic_* / __sync_* builtin anywhere else;
 #   2. every C file is formatted as .clang-format says (clang-format 14,
-#      Debian 12's);
+#      Debian 12's), comments included: no line is wider than its
+#      ColumnLimit, 100 columns (clang-format does not reflow comments);
 #   3. every C file under src/, tests/ and bench/ is named in its
 #      directory's meson.build, so a test or source cannot silently drop
 #      out of the build.
@@ -46,6 +47,14 @@ if command -v clang-format >/dev/null; then
 	if [ $rc -ne 0 ]; then
 		echo "# not formatted (run clang-format -i on these):"
 		echo "$out" | grep -E '^[^ ]+:[0-9]+:[0-9]+: error' | cut -d: -f1 | sort -u | sed 's/^/#   /'
+	fi
+	wide=$(find "${dirs[@]}" -name '*.[ch]' | sort | while read -r f; do
+		expand -t8 "$f" | awk -v f="$f" 'length($0) > 100 { print f ":" FNR }'
+	done)
+	if [ -n "$wide" ]; then
+		echo "# lines wider than 100 columns:"
+		echo "$wide" | sed 's/^/#   /'
+		rc=1
 	fi
 	result $rc "C files formatted by .clang-format"
 else

@@ -12,10 +12,11 @@
  * file.
  *
  * Owns: struct shmem_file. Locking: f->lock has a page-table lock's rank
- * (LOCK_RANK_PTL in base/lock.h, inside the folio lock). A slot changes under f->lock; a folio also enters and
- * leaves a file under its own lock, so holding a file's folio locked keeps
- * folio->mapping and the file itself alive (destroy first truncates every
- * folio under its lock). File data is copied under the folio lock.
+ * (LOCK_RANK_PTL in base/lock.h, inside the folio lock). A slot changes
+ * under f->lock; a folio also enters and leaves a file under its own lock,
+ * so holding a file's folio locked keeps folio->mapping and the file itself
+ * alive (destroy first truncates every folio under its lock). File data is
+ * copied under the folio lock.
  */
 #include <string.h>
 
