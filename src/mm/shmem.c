@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * shmem.c - shmem files: pages owned by a file rather than by page tables,
- * swapped like anon pages (KERNEL-REFERENCE §6, §7).
+ * swapped like anon pages (docs/kernel-reference.md §6, §7).
  *
  * Writeout (from reclaim): folio_alloc_swap(), folio_dup_swap(folio, NULL)
  * for the file's reference, the entry takes the folio's place in the file,

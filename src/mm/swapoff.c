@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * swapoff.c - try_to_unuse: bring every page of a device that is going
- * out of service back into memory (KERNEL-REFERENCE §9), and mm_swapoff,
- * the two-step swapoff around it.
+ * swapoff.c - try_to_unuse: bring every page of a device that is going out of
+ * service back into memory (docs/kernel-reference.md §9), and mm_swapoff, the
+ * two-step swapoff around it.
  *
  * Each pass walks every shmem file and every address space for slots and
  * entries of the device and swaps each page in: validate, map it (a PG_ksm

@@ -118,7 +118,7 @@ static inline long get_nr_swap_pages(struct uswap *sw)
 	return percpu_counter_sum(&sw->nr_swap_pages);
 }
 
-/* ---- the entry lifecycle (swapfile.c), KERNEL-REFERENCE §4 ---- */
+/* ---- the entry lifecycle (swapfile.c), docs/kernel-reference.md §4 ---- */
 
 /*
  * folio_alloc_swap - allocate 2^order contiguous, naturally aligned slots for
@@ -215,7 +215,7 @@ int __try_to_reclaim_swap(struct swap_info_struct *si, pgoff_t offset, unsigned 
 int swap_check_device(struct swap_info_struct *si);
 int swap_check_all(struct uswap *sw);
 
-/* ---- the swap cache (swap_state.c), KERNEL-REFERENCE §5 ---- */
+/* ---- the swap cache (swap_state.c), docs/kernel-reference.md §5 ---- */
 
 /*
  * swap_cache_get_folio - lockless lookup; a referenced folio that was in the

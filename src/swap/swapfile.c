@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * swapfile.c - swap devices, the cluster allocator, swap counts and the
- * entry lifecycle (KERNEL-REFERENCE §1, §3, §4, §8, §9).
+ * entry lifecycle (docs/kernel-reference.md §1, §3, §4, §8, §9).
  *
  * Owns: struct swap_info_struct (one per type, never freed while the engine
  * lives), cluster lists, swap_map, overflow counts, the avail list and the
@@ -689,7 +689,7 @@ static void swap_reclaim_full_clusters(struct swap_info_struct *si)
 }
 
 /*
- * The allocator's slow path on one device (KERNEL-REFERENCE §8).
+ * The allocator's slow path on one device (docs/kernel-reference.md §8).
  * Context: device pinned; caller may hold @folio's lock.
  * Return: the offset allocated, or 0.
  */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_regress_seed_mm.c - the bugs of the seed's review (KERNEL-REFERENCE §10),
- * end to end through the mm layer, one named test each. Each fails if the
- * buggy behaviour comes back.
+ * test_regress_seed_mm.c - the bugs of the seed's review
+ * (docs/kernel-reference.md §10), end to end through the mm layer, one named
+ * test each. Each fails if the buggy behaviour comes back.
  *
  * Owns: nothing. Locking: single-threaded.
  */

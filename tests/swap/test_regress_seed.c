@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_regress_seed.c - the bugs found in the seed's review (KERNEL-REFERENCE
- * §10), kept forever, numbered as there:
+ * test_regress_seed.c - the bugs found in the seed's review
+ * (docs/kernel-reference.md §10), kept forever, numbered as there:
  *   1. hibernation extents are closed intervals: every slot freed once;
  *   2. no self-locking helper under the cluster lock (the debug lock
  *      checker catches it: checked in a forked child);
