@@ -27,6 +27,18 @@ enum page_kind {
 	NR_PAGE_KINDS
 };
 
+/* A private 1 GiB arena for a backend under test; exits if there is none. */
+static inline struct arena *t_arena(void)
+{
+	struct arena *a;
+
+	if (arena_create(&a, 1UL << 30, false)) {
+		test_fail(__FILE__, __LINE__, "arena_create");
+		exit(1);
+	}
+	return a;
+}
+
 /* Fill @page with @kind content derived from @tag (same tag, same page). */
 static inline void t_fill_kind(void *page, enum page_kind kind, uint64_t tag)
 {

@@ -26,11 +26,7 @@ TEST(regress_1_hibernation_extents_freed_exactly_once)
 	unsigned long warns, n = 0, longest = 0;
 
 	REQUIRE_EQ(t_ramdev(sw, 1024, T_SSD, -1), 0);
-	for (unsigned i = 0; i < ARRAY_SIZE(e); i++)
-		REQUIRE((e[i] = t_alloc_entry(sw, 0)).val);
-	for (unsigned i = 0; i < ARRAY_SIZE(e); i++)
-		if (swp_offset(e[i]) % 6)
-			swap_put_entries_direct(sw, e[i], 1);
+	REQUIRE(t_keep_every_sixth_slot(sw, e, ARRAY_SIZE(e)));
 	swsusp_extents_init(&x, sw, 0);
 	while (alloc_swapdev_block(&x))
 		n++;
