@@ -233,6 +233,42 @@ static void raw_init(struct raw_set *rs, unsigned char *pages)
 		exit(1);
 }
 
+/* A compressor measured on its own: the reference the backends compare with. */
+struct raw_codec {
+	const char *name;     /* figure prefix */
+	const char *compress; /* the calls measured, for the notes */
+	const char *decompress;
+	void (*run)(struct raw_set *rs, double *comp_ns, double *decomp_ns);
+};
+
+static const struct raw_codec raw_codecs[] = {
+	{"lz4", "LZ4_compress_default", "LZ4_decompress_safe", bench_lz4},
+	{"zstd", "ZSTD_compressCCtx level 3", "ZSTD_decompressDCtx", bench_zstd},
+};
+
+/* Measure @rc on @pages of kind @d and record its figures. */
+static void raw_codec_figures(const struct raw_codec *rc, enum data_kind d, unsigned char *pages)
+{
+	char name[64], note[96];
+	struct raw_set rs;
+	double c, dc, ratio;
+
+	raw_init(&rs, pages);
+	rc->run(&rs, &c, &dc);
+	ratio = (double)nr_pages * PAGE_SIZE / rs.total_comp;
+	snprintf(name, sizeof(name), "%s_compress", rc->name);
+	snprintf(note, sizeof(note), "%s, ratio %.2f", rc->compress, ratio);
+	fig_kind(name, d, c, "ns/page", note);
+	snprintf(name, sizeof(name), "%s_decompress_buffer", rc->name);
+	snprintf(note, sizeof(note), "%s, own buffers", rc->decompress);
+	fig_kind(name, d, dc, "ns/page", note);
+	if (d == DATA_TEXT) {
+		snprintf(name, sizeof(name), "%s_ratio", rc->name);
+		fig(name, ratio, "x", "original / compressed bytes");
+	}
+	raw_free(&rs);
+}
+
 /* ---- through the engine ---- */
 
 enum dev_kind { DEV_ZRAM_LZ4, DEV_ZRAM_ZSTD, DEV_FILE, NR_DEVS };
@@ -524,35 +560,11 @@ int main(int argc, char **argv)
 
 	fig("memcpy_4k_ns", bench_memcpy(), "ns", "memcpy of one hot 4 KiB page");
 	for (int d = 0; d < NR_DATA; d++) {
-		struct raw_set rs;
-		double c, dc;
-		char note[96];
-
 		pages[d] = xalloc_pages(nr_pages);
 		for (unsigned long i = 0; i < nr_pages; i++)
 			fill_page(pages[d] + i * PAGE_SIZE, d, i + 1);
-		raw_init(&rs, pages[d]);
-		bench_lz4(&rs, &c, &dc);
-		snprintf(note, sizeof(note), "LZ4_compress_default, ratio %.2f",
-			 (double)nr_pages * PAGE_SIZE / rs.total_comp);
-		fig_kind("lz4_compress", d, c, "ns/page", note);
-		fig_kind("lz4_decompress_buffer", d, dc, "ns/page",
-			 "LZ4_decompress_safe, own buffers");
-		if (d == DATA_TEXT)
-			fig("lz4_ratio", (double)nr_pages * PAGE_SIZE / rs.total_comp, "x",
-			    "original / compressed bytes");
-		raw_free(&rs);
-		raw_init(&rs, pages[d]);
-		bench_zstd(&rs, &c, &dc);
-		snprintf(note, sizeof(note), "ZSTD_compressCCtx level 3, ratio %.2f",
-			 (double)nr_pages * PAGE_SIZE / rs.total_comp);
-		fig_kind("zstd_compress", d, c, "ns/page", note);
-		fig_kind("zstd_decompress_buffer", d, dc, "ns/page",
-			 "ZSTD_decompressDCtx, own buffers");
-		if (d == DATA_TEXT)
-			fig("zstd_ratio", (double)nr_pages * PAGE_SIZE / rs.total_comp, "x",
-			    "original / compressed bytes");
-		raw_free(&rs);
+		for (unsigned i = 0; i < ARRAY_SIZE(raw_codecs); i++)
+			raw_codec_figures(&raw_codecs[i], d, pages[d]);
 	}
 	for (int k = 0; k < NR_DEVS; k++) {
 		if (k == DEV_FILE && !with_file)
