@@ -37,7 +37,7 @@ struct mm_state {
 	long reclaim_failed_at;	   /* nr_charged when reclaim last freed nothing, or -1 (atomic) */
 	long reclaim_failed_swap;  /* free swap slots at that moment (atomic) */
 	struct pool anon_vma_pool; /* type-stable: rmap walkers may race with a free */
-	struct ulock mmlist_lock;  /* LOCK_RANK_MM: mmlist, shmem_list */
+	struct ulock mmlist_lock;  /* LOCK_RANK_MMLIST: mmlist, shmem_list */
 	struct list_head mmlist;   /* every mm_struct with mm_users > 0 */
 	struct list_head shmem_list; /* every shmem file */
 };

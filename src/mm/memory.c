@@ -4,19 +4,19 @@
  * zap (munmap, MADV_DONTNEED, exit), fork (copy_page_range) and the lifetime
  * of address spaces.
  *
- * do_swap_page follows phase II (KERNEL-REFERENCE §6): the swap cache is the
- * only synchronization between racing swap-ins. Look the entry up; on a miss
- * read it (a large folio on SWP_SYNCHRONOUS_IO devices when the aligned range
- * is eligible, else order 0 or readahead); lock the folio and re-validate it
- * and the entry; map it; folio_put_swap() for the mapped pages; only then
- * maybe folio_free_swap(), so that racing faults find the folio in the cache
- * and wait on its lock. A clean page whose slot is kept is mapped
- * write-protected: the write fault that follows frees the slot and marks the
- * folio dirty.
+ * do_swap_page follows phase II (docs/kernel-reference.md §6): the swap cache
+ * is the only synchronization between racing swap-ins. Look the entry up; on
+ * a miss read it (a large folio on SWP_SYNCHRONOUS_IO devices when the
+ * aligned range is eligible, else order 0 or readahead); lock the folio and
+ * re-validate it and the entry; map it; folio_put_swap() for the mapped
+ * pages; only then maybe folio_free_swap(), so that racing faults find the
+ * folio in the cache and wait on its lock. A clean page whose slot is kept is
+ * mapped write-protected: the write fault that follows frees the slot and
+ * marks the folio dirty.
  *
  * Owns: the page-table entries' contents for every flow but reclaim's
- * (rmap.c), and the address-space lists. Locking: folio lock -> PTL ->
- * cluster lock. A flow that must sleep for a folio lock or an allocation
+ * (rmap.c), and the address-space lists. Locking: folio lock, PTL and
+ * cluster lock, in base/lock.h's order. A flow that must sleep for a folio lock or an allocation
  * drops the PTL, then re-takes it and re-checks that the entry is unchanged
  * (pte_same). Swap counts held by entries change under the PTL; fork copies
  * a table under the parent's PTL into a private snapshot and writes the

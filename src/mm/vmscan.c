@@ -481,7 +481,7 @@ int mm_state_create(struct uswap *sw)
 		INIT_LIST_HEAD(&ms->lruvec.lists[lru]);
 	pool_init(&ms->anon_vma_pool, sw->arena, "anon_vma", sizeof(struct anon_vma), 64,
 		  offsetof(struct anon_vma, mms), 0);
-	ulock_init(&ms->mmlist_lock, LOCK_RANK_MM);
+	ulock_init(&ms->mmlist_lock, LOCK_RANK_MMLIST);
 	INIT_LIST_HEAD(&ms->mmlist);
 	INIT_LIST_HEAD(&ms->shmem_list);
 	sw->mm = ms;
