@@ -73,8 +73,8 @@ static bool get_swap_device_info(struct swap_info_struct *si)
 {
 	long *n = &si->users[this_shard()].n;
 
-	__atomic_fetch_add(n, 1, __ATOMIC_SEQ_CST);
-	if (likely(!__atomic_load_n(&si->dead, __ATOMIC_SEQ_CST)))
+	atomic_fetch_add_seq_cst(n, 1);
+	if (likely(!atomic_load_seq_cst(&si->dead)))
 		return true;
 	atomic_fetch_sub_release(n, 1);
 	return false;
@@ -85,7 +85,7 @@ static long swap_device_users(struct swap_info_struct *si)
 	long sum = 0;
 
 	for (unsigned i = 0; i < NR_SHARDS; i++)
-		sum += __atomic_load_n(&si->users[i].n, __ATOMIC_SEQ_CST);
+		sum += atomic_load_seq_cst(&si->users[i].n);
 	return sum;
 }
 
@@ -151,14 +151,14 @@ static void del_from_avail_list(struct swap_info_struct *si, bool swapoff)
 	if (atomic_load_relaxed(&si->on_avail) &&
 	    (swapoff || atomic_load_relaxed(&si->nr_full_clusters) == si->nr_clusters)) {
 		list_del_init(&si->avail_list);
-		__atomic_store_n(&si->on_avail, false, __ATOMIC_SEQ_CST);
+		atomic_store_seq_cst(&si->on_avail, false);
 		atomic_fetch_add_relaxed(&sw->avail_gen, 1);
 	}
 	ulock_unlock(&sw->swap_avail_lock);
 	if (swapoff)
 		return;
 	/* Pairs with swap_range_free(): one of us sees the other's store. */
-	if (__atomic_load_n(&si->nr_full_clusters, __ATOMIC_SEQ_CST) < si->nr_clusters)
+	if (atomic_load_seq_cst(&si->nr_full_clusters) < si->nr_clusters)
 		add_to_avail_list(si);
 }
 
@@ -191,7 +191,7 @@ static void cluster_count_add(struct swap_info_struct *si, struct swap_cluster_i
 {
 	ci->count += nr;
 	if (ci->count == SWAPFILE_CLUSTER &&
-	    __atomic_add_fetch(&si->nr_full_clusters, 1, __ATOMIC_SEQ_CST) == si->nr_clusters)
+	    atomic_add_return_seq_cst(&si->nr_full_clusters, 1UL) == si->nr_clusters)
 		del_from_avail_list(si, false);
 }
 
@@ -205,9 +205,8 @@ static void cluster_count_sub(struct swap_info_struct *si, struct swap_cluster_i
 	if (!was_full)
 		return;
 	/* Sequentially consistent: pairs with del_from_avail_list(). */
-	__atomic_sub_fetch(&si->nr_full_clusters, 1, __ATOMIC_SEQ_CST);
-	if (!__atomic_load_n(&si->on_avail, __ATOMIC_SEQ_CST) &&
-	    (atomic_load_relaxed(&si->flags) & SWP_WRITEOK))
+	atomic_sub_return_seq_cst(&si->nr_full_clusters, 1UL);
+	if (!atomic_load_seq_cst(&si->on_avail) && (atomic_load_relaxed(&si->flags) & SWP_WRITEOK))
 		add_to_avail_list(si);
 }
 
@@ -1313,7 +1312,7 @@ int swapon(struct uswap *sw, struct swap_dev *dev, int prio)
 	percpu_counter_add(&sw->nr_swap_pages, (long)si->pages, NR_SWAP_PAGES_BATCH);
 	if (type >= sw->nr_swapfiles)
 		sw->nr_swapfiles = type + 1;
-	__atomic_store_n(&si->dead, false, __ATOMIC_SEQ_CST);
+	atomic_store_seq_cst(&si->dead, false);
 	atomic_store_release(&sw->swap_info[type], si);
 	add_to_avail_list(si);
 	ulock_unlock(&sw->swap_lock);
@@ -1399,7 +1398,7 @@ int swapoff_finish(struct uswap *sw, unsigned type)
 		return -EBUSY;
 	}
 	/* No new users; wait for the ones in flight. */
-	__atomic_store_n(&si->dead, true, __ATOMIC_SEQ_CST);
+	atomic_store_seq_cst(&si->dead, true);
 	while (swap_device_users(si)) {
 		struct timespec ts = {0, 50000};
 
