@@ -573,8 +573,10 @@ enum {
 /*
  * __try_to_reclaim_swap - reclaim the cache folio at @offset if @flags allow
  * and all its slots have count 0. Context: no cluster lock held; may hold
- * another folio's lock (this only trylocks). Return: pages freed (> 0),
- * 0 if not reclaimed, -EAGAIN if the folio lock was contended.
+ * another folio's lock (this only trylocks). Return: slots freed (> 0, the
+ * whole folio); 0 if no folio caches @offset; else, not reclaimed (kept, or
+ * its lock contended), minus the number of slots from @offset to the end of
+ * that folio, which callers walking a range skip.
  */
 int __try_to_reclaim_swap(struct swap_info_struct *si, pgoff_t offset, unsigned flags);
 

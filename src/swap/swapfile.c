@@ -16,6 +16,7 @@
 #include "swap.h"
 
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -556,8 +557,9 @@ static bool cluster_reclaim_range(struct swap_info_struct *si, struct swap_clust
 		nr = 1;
 		if (!swap_map_get(si, offset) &&
 		    swp_tb_is_folio(swap_table_get(ci, swap_cluster_offset(offset)))) {
-			nr = __try_to_reclaim_swap(si, offset, TTRS_ANYWAY);
-			if (nr <= 0)
+			/* Reclaimed or not, the folio's other slots need no visit. */
+			nr = abs(__try_to_reclaim_swap(si, offset, TTRS_ANYWAY));
+			if (!nr)
 				nr = 1;
 		}
 		offset += nr;
@@ -701,14 +703,16 @@ static void swap_reclaim_full_clusters(struct swap_info_struct *si)
 
 	while (to_scan-- && (ci = isolate_lock_cluster(si, &si->full_clusters))) {
 		pgoff_t base = cluster_offset(si, ci);
+		int nr;
 
 		/* A cluster of bad slots only has no table and nothing to reclaim. */
-		for (pgoff_t off = base; ci->table && off < base + SWAPFILE_CLUSTER; off++) {
+		for (pgoff_t off = base; ci->table && off < base + SWAPFILE_CLUSTER; off += nr) {
+			nr = 1;
 			if (swap_map_get(si, off) ||
 			    !swp_tb_is_folio(__swap_table_get(ci, swap_cluster_offset(off))))
 				continue;
 			ulock_unlock(&ci->lock);
-			__try_to_reclaim_swap(si, off, TTRS_ANYWAY);
+			nr = max(abs(__try_to_reclaim_swap(si, off, TTRS_ANYWAY)), 1);
 			ulock_lock(&ci->lock);
 		}
 		relocate_cluster(si, ci);
@@ -1018,7 +1022,7 @@ void swap_put_entries_direct(struct uswap *sw, swp_entry_t entry, int nr)
 	struct swap_cluster_info *ci;
 	bool need_reclaim = false;
 	unsigned ci_off;
-	int i;
+	int i, step;
 
 	if (WARN_ON_ONCE(!si))
 		return;
@@ -1043,13 +1047,30 @@ void swap_put_entries_direct(struct uswap *sw, swp_entry_t entry, int nr)
 	swap_cluster_unlock(ci);
 
 	/* Slots of a folio already reclaimed read as uncached and are skipped. */
-	for (i = 0; need_reclaim && i < nr; i++) {
+	for (i = 0; need_reclaim && i < nr; i += step) {
+		step = 1;
 		if (!swap_map_get(si, offset + i) &&
 		    swp_tb_is_folio(swap_table_get(ci, ci_off + i)))
-			__try_to_reclaim_swap(si, offset + i, TTRS_UNMAPPED | TTRS_FULL);
+			step = max(abs(__try_to_reclaim_swap(si, offset + i,
+							     TTRS_UNMAPPED | TTRS_FULL)),
+				   1);
 	}
 out:
 	put_swap_device(si);
+}
+
+/*
+ * Slots from @offset to the end of @folio, which caches @offset (read
+ * without the folio lock: a hint, at least 1).
+ */
+static int folio_slots_from(struct folio *folio, pgoff_t offset)
+{
+	pgoff_t first = swp_offset(folio_swap_entry(folio));
+	unsigned long nr = folio_nr_pages(folio);
+
+	if (!folio_test_swapcache(folio) || first > offset || offset - first >= nr)
+		return 1;
+	return (int)(first + nr - offset);
 }
 
 int __try_to_reclaim_swap(struct swap_info_struct *si, pgoff_t offset, unsigned flags)
@@ -1058,19 +1079,23 @@ int __try_to_reclaim_swap(struct swap_info_struct *si, pgoff_t offset, unsigned 
 	struct swap_cluster_info *ci;
 	struct folio *folio;
 	bool need_reclaim;
-	int ret = 0;
+	int ret;
 	unsigned nr;
 
 	folio = swap_cache_get_folio(si->sw, entry);
 	if (!folio)
 		return 0;
 	nr = folio_nr_pages(folio);
+	/* Not reclaimed: tell the caller how far the folio reaches past @offset. */
+	ret = -folio_slots_from(folio, offset);
 	if (!folio_trylock(folio)) {
 		folio_put(folio);
-		return -EAGAIN;
+		return ret;
 	}
-	if (!folio_matches_swap_entry(folio, entry))
+	if (!folio_matches_swap_entry(folio, entry)) {
+		ret = -1;
 		goto out_unlock;
+	}
 	need_reclaim = (flags & TTRS_ANYWAY) || ((flags & TTRS_UNMAPPED) && !folio_mapped(folio)) ||
 		       ((flags & TTRS_FULL) && vm_swap_full(si->sw));
 	if (!need_reclaim || folio_test_writeback(folio))
@@ -1085,7 +1110,7 @@ int __try_to_reclaim_swap(struct swap_info_struct *si, pgoff_t offset, unsigned 
 	swap_cluster_unlock(ci);
 	folio_put_refs(folio, nr);
 	folio_mark_dirty(folio);
-	ret = nr;
+	ret = (int)nr;
 out_unlock:
 	folio_unlock(folio);
 	folio_put(folio);
