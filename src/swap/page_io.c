@@ -185,6 +185,13 @@ int swap_writeout(struct folio *folio)
 
 	VM_BUG_ON_FOLIO_UNLOCKED(folio);
 	/*
+	 * The kernel's order: if every count dropped meanwhile (the last
+	 * mapping went while reclaim unmapped the folio), nobody will read the
+	 * slots again: give them back instead of writing.
+	 */
+	if (folio_free_swap(folio))
+		return 0;
+	/*
 	 * Clean before reading the data, like folio_clear_dirty_for_io(): a
 	 * store racing with the write dirties the folio again and is not lost.
 	 */

@@ -682,6 +682,9 @@ int swap_read_folio(struct folio *folio);
  * swap_writeout - write @folio to its slots: an all-zero folio only sets
  * zero-map bits (swpout_zero); else the device write (pswpout). On success
  * the folio is clean; on failure it stays dirty and in the swap cache.
+ * First, as in the kernel, a folio whose slots all have count 0 is only
+ * taken out of the cache (folio_free_swap()): nothing is written, and the
+ * caller finds !folio_test_swapcache().
  * Context: folio locked, in the swap cache. Return: 0 or -errno.
  */
 int swap_writeout(struct folio *folio);

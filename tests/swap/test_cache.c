@@ -599,6 +599,38 @@ TEST(swapin_folio_large_read_error_keeps_each_slots_shadow)
 	drop_swapped_in(f);
 }
 
+/*
+ * Reclaim unmaps, then writes: if the last mapping went meanwhile, every
+ * count is 0 and the write is wasted. swap_writeout() frees the slots first.
+ */
+TEST(swap_writeout_of_a_folio_nobody_counts_frees_instead_of_writing)
+{
+	struct uswap *sw = engine_with_device();
+	struct folio *folio = t_swap_folio(sw, 2);
+	unsigned long out = vm_event_read(sw_events(sw), pswpout);
+	unsigned long zero = vm_event_read(sw_events(sw), swpout_zero);
+
+	REQUIRE(folio);
+	for (unsigned i = 0; i < 4; i++)
+		t_fill(folio_page(folio, i), 70 + i);
+	/* As unmap would: a count per page, then the mapping goes away again. */
+	REQUIRE_EQ(folio_dup_swap(folio, NULL), 0);
+	REQUIRE_EQ(folio_put_swap(folio, NULL), 0);
+	folio_mark_dirty(folio);
+	CHECK_EQ(swap_writeout(folio), 0);
+	CHECK(!folio_test_swapcache(folio));
+	CHECK(folio_test_dirty(folio));
+	CHECK_EQ(vm_event_read(sw_events(sw), pswpout), out);
+	CHECK_EQ(vm_event_read(sw_events(sw), swpout_zero), zero);
+	CHECK_EQ(t_inuse(sw, 0), 0);
+	CHECK_EQ(folio_ref_count(folio), 1);
+	for (unsigned i = 0; i < 4; i++)
+		CHECK(t_check(folio_page(folio, i), 70 + i));
+	folio_unlock(folio);
+	folio_put(folio);
+	CHECK_EQ(swap_check_all(sw), 0);
+}
+
 struct racer {
 	struct uswap *sw;
 	swp_entry_t entry;
