@@ -327,7 +327,7 @@ TEST(alloc_rotating_device_uses_global_cursor)
 			CHECK_EQ(swp_offset(e[i]), swp_offset(e[i - 1]) + 1);
 	}
 	CHECK_EQ(si->global_next[0], swp_offset(e[2]) + 1);
-	for (unsigned c = 0; c < USWAP_MAX_CPUS; c++)
+	for (unsigned c = 0; c < NR_SWAP_CURSORS; c++)
 		CHECK(sw->pcp[c].si[0] != si);
 	for (unsigned i = 0; i < ARRAY_SIZE(e); i++)
 		swap_put_entries_direct(sw, e[i], 1);
@@ -347,7 +347,7 @@ TEST(alloc_solid_state_device_uses_percpu_cursor)
 	REQUIRE(e.val);
 	for (unsigned o = 0; o < SWAP_NR_ORDERS; o++)
 		CHECK_EQ(si->global_next[o], 0);
-	for (unsigned c = 0; c < USWAP_MAX_CPUS; c++)
+	for (unsigned c = 0; c < NR_SWAP_CURSORS; c++)
 		recorded |= sw->pcp[c].si[0] == si;
 	CHECK(recorded);
 	swap_put_entries_direct(sw, e, 1);
