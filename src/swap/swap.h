@@ -403,6 +403,9 @@ struct percpu_swap_cluster {
 	struct swap_info_struct *si[SWAP_NR_ORDERS];
 	unsigned long offset[SWAP_NR_ORDERS];
 	unsigned long gen[SWAP_NR_ORDERS]; /* sw->avail_gen when recorded */
+	/* 1 + first slot of the cluster in use and of the one used before (0: none). */
+	unsigned long cur[SWAP_NR_ORDERS];
+	unsigned long prev[SWAP_NR_ORDERS];
 } __attribute__((aligned(64)));
 
 #define USWAP_MAX_CPUS	256

@@ -654,12 +654,22 @@ static void cluster_alloc_range(struct swap_info_struct *si, struct swap_cluster
 }
 
 /* Point this thread's cursor at @next (0: none). Context: device pinned. */
-static void record_cursor(struct swap_info_struct *si, unsigned order, pgoff_t next,
-			  unsigned long gen)
+static void record_cursor(struct swap_info_struct *si, struct swap_cluster_info *ci, unsigned order,
+			  pgoff_t next, unsigned long gen)
 {
 	if (atomic_load_relaxed(&si->flags) & SWP_SOLIDSTATE) {
 		struct percpu_swap_cluster *pcp = &si->sw->pcp[this_cursor()];
+		unsigned long cur = cluster_offset(si, ci) + 1;
 
+		/* Moving to another cluster: the one left is the thread's second choice. */
+		if (atomic_load_relaxed(&pcp->si[order]) != si) {
+			atomic_store_relaxed(&pcp->prev[order], 0UL);
+			atomic_store_relaxed(&pcp->cur[order], cur);
+		} else if (atomic_load_relaxed(&pcp->cur[order]) != cur) {
+			atomic_store_relaxed(&pcp->prev[order],
+					     atomic_load_relaxed(&pcp->cur[order]));
+			atomic_store_relaxed(&pcp->cur[order], cur);
+		}
 		atomic_store_relaxed(&pcp->si[order], si);
 		atomic_store_relaxed(&pcp->offset[order], next);
 		atomic_store_relaxed(&pcp->gen[order], gen);
@@ -713,7 +723,7 @@ out:
 	relocate_cluster(si, ci);
 	ulock_unlock(&ci->lock);
 	if (found)
-		record_cursor(si, order, offset < end ? offset : 0, gen);
+		record_cursor(si, ci, order, offset < end ? offset : 0, gen);
 	return found;
 }
 
@@ -861,18 +871,26 @@ static bool swap_alloc_fast(struct uswap *sw, struct folio *folio, unsigned orde
 	struct percpu_swap_cluster *pcp = &sw->pcp[this_cursor()];
 	struct swap_info_struct *si = atomic_load_relaxed(&pcp->si[order]);
 	pgoff_t offset = atomic_load_relaxed(&pcp->offset[order]);
+	pgoff_t prev = atomic_load_relaxed(&pcp->prev[order]);
 	unsigned long gen = atomic_load_relaxed(&sw->avail_gen);
 	bool found = false;
 
-	if (!si || !offset || atomic_load_relaxed(&pcp->gen[order]) != gen)
+	if (!si || (!offset && !prev) || atomic_load_relaxed(&pcp->gen[order]) != gen)
 		return false;
 	if (!get_swap_device_info(si))
 		return false;
 	if ((atomic_load_relaxed(&si->flags) & (SWP_WRITEOK | SWP_SOLIDSTATE)) !=
-		    (SWP_WRITEOK | SWP_SOLIDSTATE) ||
-	    offset >= si->max)
+	    (SWP_WRITEOK | SWP_SOLIDSTATE))
 		goto out;
-	found = alloc_from_cursor(si, folio, offset, order, gen);
+	if (offset && offset < si->max)
+		found = alloc_from_cursor(si, folio, offset, order, gen);
+	/*
+	 * The cluster this thread allocated from before the current one: a
+	 * thread freeing what it allocated a while ago finds room there again
+	 * without the shared lists and locks of the slow path.
+	 */
+	if (!found && prev && prev - 1 < si->max)
+		found = alloc_from_cursor(si, folio, prev - 1, order, gen);
 out:
 	put_swap_device(si);
 	return found;
