@@ -18,6 +18,16 @@
 #define atomic_store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define atomic_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
+/*
+ * Sequentially consistent: for Dekker-style pairs (each side stores, then
+ * loads what the other stores), where acquire/release is not enough.
+ */
+#define atomic_load_seq_cst(p)		__atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define atomic_store_seq_cst(p, v)	__atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define atomic_fetch_add_seq_cst(p, v)	__atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
+#define atomic_add_return_seq_cst(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
+#define atomic_sub_return_seq_cst(p, v) __atomic_sub_fetch((p), (v), __ATOMIC_SEQ_CST)
+
 #define atomic_xchg_acq_rel(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
 #define atomic_xchg_release(p, v) __atomic_exchange_n((p), (v), __ATOMIC_RELEASE)
 
@@ -38,6 +48,7 @@
 #define atomic_sub_return_acq_rel(p, v) __atomic_sub_fetch((p), (v), __ATOMIC_ACQ_REL)
 
 #define atomic_fetch_or_acq_rel(p, v)  __atomic_fetch_or((p), (v), __ATOMIC_ACQ_REL)
+#define atomic_fetch_or_acquire(p, v)  __atomic_fetch_or((p), (v), __ATOMIC_ACQUIRE)
 #define atomic_fetch_or_relaxed(p, v)  __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
 #define atomic_fetch_and_acq_rel(p, v) __atomic_fetch_and((p), (v), __ATOMIC_ACQ_REL)
 #define atomic_fetch_and_release(p, v) __atomic_fetch_and((p), (v), __ATOMIC_RELEASE)

@@ -33,8 +33,7 @@ void futex_wake_all_u32(uint32_t *word)
 /* Take the lock bit if it is free. Return: true if taken. */
 static bool ulock_try_bit(struct ulock *l)
 {
-	return !(__atomic_load_n(&l->word, __ATOMIC_RELAXED) & 1) &&
-	       !(__atomic_fetch_or(&l->word, 1, __ATOMIC_ACQUIRE) & 1);
+	return !(atomic_load_relaxed(&l->word) & 1) && !(atomic_fetch_or_acquire(&l->word, 1U) & 1);
 }
 
 /*
@@ -52,13 +51,12 @@ void __ulock_lock_slow(struct ulock *l)
 		if (ulock_try_bit(l))
 			return;
 	}
-	__atomic_fetch_add(&l->word, 2, __ATOMIC_RELAXED);
+	atomic_fetch_add_relaxed(&l->word, 2U);
 	for (;;) {
-		v = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+		v = atomic_load_relaxed(&l->word);
 		if (!(v & 1)) {
 			/* Take the lock and leave the sleepers in one step. */
-			if (__atomic_compare_exchange_n(&l->word, &v, (v | 1) - 2, false,
-							__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			if (atomic_cmpxchg_acquire(&l->word, &v, (v | 1) - 2))
 				return;
 			continue;
 		}

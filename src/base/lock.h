@@ -24,7 +24,7 @@
 #ifndef USWAP_BASE_LOCK_H
 #define USWAP_BASE_LOCK_H
 
-#include "compiler.h"
+#include "atomic.h"
 
 /* Outermost first; each line says which lock has the rank and what it protects. */
 enum lock_rank {
@@ -50,7 +50,7 @@ struct ulock {
 
 static inline void ulock_init(struct ulock *l, enum lock_rank rank)
 {
-	__atomic_store_n(&l->word, 0, __ATOMIC_RELAXED);
+	atomic_store_relaxed(&l->word, 0U);
 	l->rank = (uint16_t)rank;
 }
 
@@ -83,15 +83,15 @@ static inline int lockdep_depth(void)
 static inline void __ulock_lock(struct ulock *l, const char *file, int line)
 {
 	lockdep_acquire(l, false, file, line);
-	if (unlikely(__atomic_fetch_or(&l->word, 1, __ATOMIC_ACQUIRE) & 1))
+	if (unlikely(atomic_fetch_or_acquire(&l->word, 1U) & 1))
 		__ulock_lock_slow(l);
 }
 
 static inline bool __ulock_trylock(struct ulock *l, const char *file, int line)
 {
-	if (__atomic_load_n(&l->word, __ATOMIC_RELAXED) & 1)
+	if (atomic_load_relaxed(&l->word) & 1)
 		return false;
-	if (__atomic_fetch_or(&l->word, 1, __ATOMIC_ACQUIRE) & 1)
+	if (atomic_fetch_or_acquire(&l->word, 1U) & 1)
 		return false;
 	lockdep_acquire(l, true, file, line);
 	return true;
@@ -100,14 +100,14 @@ static inline bool __ulock_trylock(struct ulock *l, const char *file, int line)
 static inline void __ulock_unlock(struct ulock *l, const char *file, int line)
 {
 	lockdep_release(l, file, line);
-	if (unlikely(__atomic_fetch_and(&l->word, ~1U, __ATOMIC_RELEASE) > 1))
+	if (unlikely(atomic_fetch_and_release(&l->word, ~1U) > 1))
 		__ulock_wake(l);
 }
 
 /* Return: true if anyone holds the lock (a hint unless the caller holds it). */
 static inline bool ulock_is_locked(const struct ulock *l)
 {
-	return __atomic_load_n(&l->word, __ATOMIC_RELAXED) & 1;
+	return atomic_load_relaxed(&l->word) & 1;
 }
 
 #define ulock_lock(l)	 __ulock_lock((l), __FILE__, __LINE__)

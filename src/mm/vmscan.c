@@ -263,7 +263,9 @@ static enum reclaim_result reclaim_folio(struct mm_state *ms, struct folio *foli
 	/* A failed write leaves the folio dirty and in the cache: nothing is lost. */
 	if (folio_test_dirty(folio) && swap_writeout(folio))
 		return RECLAIM_ACTIVATE;
-	swap_cache_del_folio(folio, workingset_eviction(ms, folio));
+	/* Its counts all went during the unmap: the writeout only freed the slots. */
+	if (folio_test_swapcache(folio))
+		swap_cache_del_folio(folio, workingset_eviction(ms, folio));
 	count_vm_events(sw_events(ms->sw), pgsteal_anon, folio_nr_pages(folio));
 	return RECLAIM_FREED;
 }

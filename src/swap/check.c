@@ -123,8 +123,8 @@ int swap_check_device(struct swap_info_struct *si)
 	}
 	if (inuse != swap_inuse_pages(si))
 		CHECK_FAIL(si, "inuse_pages %lu, clusters say %lu", swap_inuse_pages(si), inuse);
-	if (nr_full != atomic_load_relaxed(&si->nr_full_clusters))
-		CHECK_FAIL(si, "nr_full_clusters %lu, clusters say %lu", si->nr_full_clusters,
+	if (nr_full != swap_nr_full_clusters(si))
+		CHECK_FAIL(si, "nr_full_clusters %lu, clusters say %lu", swap_nr_full_clusters(si),
 			   nr_full);
 
 	ulock_lock(&si->lock);

@@ -30,10 +30,24 @@ static void zeromap_set(struct swap_info_struct *si, pgoff_t offset, unsigned lo
 		set_bit_acq_rel((offset + i) % BITS_PER_LONG, zeromap_word(si, offset + i));
 }
 
+/*
+ * Every free clears its slots' bits, and almost all are clear already:
+ * write (an atomic on a line other threads' slots may share) only a word
+ * that has one of them set.
+ */
 static void zeromap_clear(struct swap_info_struct *si, pgoff_t offset, unsigned long nr)
 {
-	for (unsigned long i = 0; i < nr; i++)
-		clear_bit_release((offset + i) % BITS_PER_LONG, zeromap_word(si, offset + i));
+	while (nr) {
+		unsigned bit = offset % BITS_PER_LONG;
+		unsigned long n = min(nr, (unsigned long)(BITS_PER_LONG - bit));
+		unsigned long mask = (n == BITS_PER_LONG ? ~0UL : ((1UL << n) - 1)) << bit;
+		unsigned long *word = zeromap_word(si, offset);
+
+		if (atomic_load_relaxed(word) & mask)
+			atomic_fetch_and_release(word, ~mask);
+		offset += n;
+		nr -= n;
+	}
 }
 
 bool swap_zeromap_test(struct swap_info_struct *si, pgoff_t offset)
@@ -184,6 +198,13 @@ int swap_writeout(struct folio *folio)
 	int err;
 
 	VM_BUG_ON_FOLIO_UNLOCKED(folio);
+	/*
+	 * The kernel's order: if every count dropped meanwhile (the last
+	 * mapping went while reclaim unmapped the folio), nobody will read the
+	 * slots again: give them back instead of writing.
+	 */
+	if (folio_free_swap(folio))
+		return 0;
 	/*
 	 * Clean before reading the data, like folio_clear_dirty_for_io(): a
 	 * store racing with the write dirties the folio again and is not lost.

@@ -201,8 +201,10 @@ enum {
 /*
  * __try_to_reclaim_swap - reclaim the cache folio at @offset if @flags allow
  * and all its slots have count 0. Context: no cluster lock held; may hold
- * another folio's lock (this only trylocks). Return: pages freed (> 0),
- * 0 if not reclaimed, -EAGAIN if the folio lock was contended.
+ * another folio's lock (this only trylocks). Return: slots freed (> 0, the
+ * whole folio); 0 if no folio caches @offset; else, not reclaimed (kept, or
+ * its lock contended), minus the number of slots from @offset to the end of
+ * that folio, which callers walking a range skip.
  */
 int __try_to_reclaim_swap(struct swap_info_struct *si, pgoff_t offset, unsigned flags);
 
@@ -308,6 +310,9 @@ int swap_read_folio(struct folio *folio);
  * swap_writeout - write @folio to its slots: an all-zero folio only sets
  * zero-map bits (swpout_zero); else the device write (pswpout). On success
  * the folio is clean; on failure it stays dirty and in the swap cache.
+ * First, as in the kernel, a folio whose slots all have count 0 is only
+ * taken out of the cache (folio_free_swap()): nothing is written, and the
+ * caller finds !folio_test_swapcache().
  * Context: folio locked, in the swap cache. Return: 0 or -errno.
  */
 int swap_writeout(struct folio *folio);

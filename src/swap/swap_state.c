@@ -92,7 +92,13 @@ void __swap_cache_add_folio(struct swap_cluster_info *ci, struct folio *folio, s
 	}
 }
 
-int swap_cache_add_folio(struct folio *folio, swp_entry_t entry, unsigned long *shadowp)
+/*
+ * swap_cache_add_folio(), and if @shadows is not NULL, the table word each
+ * slot held before (a shadow or 0) saved in @shadows[0..nr): a caller that
+ * may have to take the folio back out restores them one by one.
+ */
+static int swap_cache_add_folio_save(struct folio *folio, swp_entry_t entry, unsigned long *shadowp,
+				     unsigned long *shadows)
 {
 	struct uswap *sw = folio->sw;
 	struct swap_info_struct *si = __swap_entry_to_info(sw, entry);
@@ -122,6 +128,8 @@ int swap_cache_add_folio(struct folio *folio, swp_entry_t entry, unsigned long *
 		}
 		if (i == 0 && swp_tb_is_shadow(tb))
 			shadow = swp_tb_to_shadow(tb);
+		if (shadows)
+			shadows[i] = swp_tb_is_shadow(tb) ? swp_tb_to_shadow(tb) : 0;
 	}
 	__swap_cache_add_folio(ci, folio, entry);
 out:
@@ -133,8 +141,18 @@ out:
 	return err;
 }
 
-void __swap_cache_del_folio(struct swap_cluster_info *ci, struct folio *folio, swp_entry_t entry,
-			    unsigned long shadow)
+int swap_cache_add_folio(struct folio *folio, swp_entry_t entry, unsigned long *shadowp)
+{
+	return swap_cache_add_folio_save(folio, entry, shadowp, NULL);
+}
+
+/*
+ * Take @folio out of the cache; a slot still counted keeps @shadows[i] if
+ * @shadows is given, else @shadow. Context: ci->lock and folio lock held.
+ */
+static void swap_cache_del_folio_shadows(struct swap_cluster_info *ci, struct folio *folio,
+					 swp_entry_t entry, unsigned long shadow,
+					 const unsigned long *shadows)
 {
 	struct swap_info_struct *si = __swap_entry_to_info(folio->sw, entry);
 	unsigned long nr = folio_nr_pages(folio);
@@ -153,7 +171,9 @@ void __swap_cache_del_folio(struct swap_cluster_info *ci, struct folio *folio, s
 	for (unsigned long i = 0; i < nr; i++) {
 		VM_BUG_ON(__swap_table_get(ci, ci_off + i) != folio_to_swp_tb(folio));
 		if (__swap_count(si, ci, offset + i)) {
-			__swap_table_set(ci, ci_off + i, shadow ? shadow_to_swp_tb(shadow) : 0);
+			unsigned long sh = shadows ? shadows[i] : shadow;
+
+			__swap_table_set(ci, ci_off + i, sh ? shadow_to_swp_tb(sh) : 0);
 		} else {
 			__swap_table_set(ci, ci_off + i, 0);
 			need_free = true;
@@ -163,6 +183,12 @@ void __swap_cache_del_folio(struct swap_cluster_info *ci, struct folio *folio, s
 	atomic_store_relaxed(&folio->swap.val, 0UL);
 	if (need_free)
 		__swap_cluster_free_unused(si, ci, offset, (unsigned)nr);
+}
+
+void __swap_cache_del_folio(struct swap_cluster_info *ci, struct folio *folio, swp_entry_t entry,
+			    unsigned long shadow)
+{
+	swap_cache_del_folio_shadows(ci, folio, entry, shadow, NULL);
 }
 
 void swap_cache_del_folio(struct folio *folio, unsigned long shadow)
@@ -236,13 +262,17 @@ struct folio *swap_cache_alloc_folio(struct uswap *sw, swp_entry_t entry, bool *
 
 struct folio *swapin_folio(struct uswap *sw, swp_entry_t entry, struct folio *folio)
 {
+	/* Each slot's shadow, for a large folio whose read fails. */
+	unsigned long shadows[1UL << HPAGE_PMD_ORDER];
+	struct swap_cluster_info *ci;
 	struct folio *winner;
 	unsigned long shadow;
 	int err;
 
 	lockdep_assert_held(&folio->lock);
 	for (;;) {
-		err = swap_cache_add_folio(folio, entry, &shadow);
+		err = swap_cache_add_folio_save(folio, entry, &shadow,
+						folio_test_large(folio) ? shadows : NULL);
 		if (err != -EEXIST || folio_test_large(folio))
 			break;
 		/* Lost the race: use the winner's folio, unless it already left. */
@@ -255,8 +285,15 @@ struct folio *swapin_folio(struct uswap *sw, swp_entry_t entry, struct folio *fo
 	swap_cache_refault(sw, folio, shadow);
 	err = swap_read_folio(folio);
 	if (err) {
-		/* Leave nothing half-read in the cache: the next fault retries. */
-		swap_cache_del_folio(folio, shadow);
+		/*
+		 * Leave nothing half-read in the cache: the next fault retries,
+		 * and finds each slot's shadow as it was.
+		 */
+		ci = swap_cluster_get_and_lock(folio);
+		swap_cache_del_folio_shadows(ci, folio, folio_swap_entry(folio), shadow,
+					     folio_test_large(folio) ? shadows : NULL);
+		swap_cluster_unlock(ci);
+		folio_put_refs(folio, (int)folio_nr_pages(folio));
 		return ERR_PTR(err);
 	}
 	return folio;

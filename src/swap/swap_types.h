@@ -77,15 +77,21 @@ enum {
 	CLUSTER_FLAG_MAX,
 };
 
+/*
+ * One cache line per cluster (the array is page aligned): threads working on
+ * neighbouring clusters do not bounce each other's cluster lock.
+ */
 struct swap_cluster_info {
 	struct ulock lock;	    /* protects the fields below but list */
 	uint16_t count;		    /* slots allocated, cached or bad */
 	uint8_t flags;		    /* CLUSTER_FLAG_*; changed with si->lock too */
 	uint8_t order;		    /* allocation order, fixed while count > 0 */
 	uint16_t nr_ext;	    /* slots whose count lives in extend_table */
+	uint8_t owner;		    /* 1 + cursor slot of the last thread here, 0: none (hint) */
 	unsigned long *table;	    /* swap table, NULL while free (atomic pointer) */
 	unsigned int *extend_table; /* overflow counts, allocated on demand */
 	struct list_head list;	    /* on one of si's lists; protected by si->lock */
+	char pad[16];
 };
 
 /* ---- counts (swap_map), phase II ---- */
@@ -113,40 +119,62 @@ enum {
  * the sum means anything, and only once the device is marked dead.
  */
 
+/*
+ * Laid out by who writes what: the fields every operation reads and almost
+ * nothing writes come first; each group that threads write (counters,
+ * references, the list lock, the avail link) has cache lines of its own, so
+ * that writing it does not evict what the others read.
+ */
 struct swap_info_struct {
 	struct uswap *sw;
 	unsigned long flags; /* SWP_* (atomic reads) */
 	int prio;	     /* higher is used first */
 	unsigned type;
-	unsigned long max;   /* slots including the header slot */
-	unsigned long pages; /* usable slots */
-	/*
-	 * Slots allocated or cached: sharded (read with swap_inuse_pages()).
-	 * Whether the device is full is told exactly by nr_full_clusters,
-	 * which only moves when a cluster fills up or stops being full.
-	 */
-	struct percpu_counter inuse;
-	unsigned long nr_full_clusters __attribute__((aligned(64))); /* atomic */
-	bool dead __attribute__((aligned(64))); /* no new get_swap_device() references */
-	struct shard_long users[NR_SHARDS];
+	unsigned long max;	 /* slots including the header slot */
+	unsigned long pages;	 /* usable slots */
 	unsigned char *swap_map; /* one count byte per slot, under ci->lock */
 	unsigned long *zeromap;	 /* page_io: slots whose page is all zero */
 	struct swap_cluster_info *cluster_info;
 	unsigned long nr_clusters;
-	struct ulock lock; /* protects the lists below */
+	struct swap_dev *dev; /* backend */
+	size_t meta_bytes;    /* arena bytes of swap_map, zeromap, clusters */
+	/*
+	 * Slots allocated or cached: sharded (read with swap_inuse_pages()).
+	 * Whether the device is full is told exactly by the number of full
+	 * clusters, which only moves when a cluster fills up or stops being
+	 * full: sharded too (nr_full[] per thread, read with
+	 * swap_nr_full_clusters()), as a thread alternating allocation and
+	 * free at the edge of a full cluster moves it on every operation.
+	 */
+	struct percpu_counter inuse;
+	struct shard_long nr_full[NR_SHARDS];	/* sequentially consistent */
+	bool dead __attribute__((aligned(64))); /* no new get_swap_device() references */
+	struct shard_long users[NR_SHARDS];
+	struct ulock lock __attribute__((aligned(64))); /* protects the lists below */
+	unsigned long nr_free_clusters; /* on free_clusters (sequentially consistent) */
 	struct list_head free_clusters;
 	struct list_head full_clusters;
 	struct list_head discard_clusters;
 	struct list_head nonfull_clusters[SWAP_NR_ORDERS];
 	struct list_head frag_clusters[SWAP_NR_ORDERS];
 	unsigned long frag_cluster_nr[SWAP_NR_ORDERS];
-	struct ulock global_cluster_lock;	   /* serializes allocation on rotating disks */
+	/* serializes allocation on rotating disks */
+	struct ulock global_cluster_lock __attribute__((aligned(64)));
 	unsigned long global_next[SWAP_NR_ORDERS]; /* global cursor (non-SSD) */
-	struct list_head avail_list; /* on sw->swap_avail_head; under swap_avail_lock */
-	bool on_avail;		     /* atomic; under swap_avail_lock to change */
-	struct swap_dev *dev;	     /* backend */
-	size_t meta_bytes;	     /* arena bytes of swap_map, zeromap, clusters */
-};
+	/* on sw->swap_avail_head; under swap_avail_lock */
+	struct list_head avail_list __attribute__((aligned(64)));
+	bool on_avail; /* atomic; under swap_avail_lock to change */
+} __attribute__((aligned(64)));
+
+/* Full clusters; exact while no cluster fills up or stops being full. */
+static inline unsigned long swap_nr_full_clusters(struct swap_info_struct *si)
+{
+	long sum = 0;
+
+	for (unsigned i = 0; i < NR_SHARDS; i++)
+		sum += atomic_load_seq_cst(&si->nr_full[i].n);
+	return (unsigned long)sum;
+}
 
 /* Slots allocated or cached; exact while nothing is allocated or freed. */
 static inline unsigned long swap_inuse_pages(struct swap_info_struct *si)
@@ -154,34 +182,48 @@ static inline unsigned long swap_inuse_pages(struct swap_info_struct *si)
 	return (unsigned long)percpu_counter_sum(&si->inuse);
 }
 
-/* Per-CPU allocation cursor: the device and offset last allocated from. */
+/*
+ * Allocation cursor: the device and offset last allocated from. The kernel
+ * keeps one per CPU; here each thread is given its own slot (its percpu
+ * shard, round robin), so two threads share a cursor, and so a cluster,
+ * only when there are more threads than slots: a thread migrating between
+ * CPUs keeps its cursor.
+ */
 struct percpu_swap_cluster {
 	struct swap_info_struct *si[SWAP_NR_ORDERS];
 	unsigned long offset[SWAP_NR_ORDERS];
 	unsigned long gen[SWAP_NR_ORDERS]; /* sw->avail_gen when recorded */
+	/* 1 + first slot of the cluster in use and of the one used before (0: none). */
+	unsigned long cur[SWAP_NR_ORDERS];
+	unsigned long prev[SWAP_NR_ORDERS];
 } __attribute__((aligned(64)));
 
-#define USWAP_MAX_CPUS 256
+#define USWAP_MAX_CPUS	256
+#define NR_SWAP_CURSORS NR_SHARDS
 
+/*
+ * As struct swap_info_struct: what every operation reads comes first, and
+ * each group threads write has cache lines of its own.
+ */
 struct uswap {
 	struct arena *arena;
-	struct pool folio_pool; /* struct folio, type-stable */
-	struct pool table_pool; /* swap tables, type-stable */
-	struct vm_event_state events;
-	struct ulock swap_lock;				   /* swapon/swapoff: swap_info[] changes */
 	struct swap_info_struct *swap_info[MAX_SWAPFILES]; /* never freed */
 	unsigned nr_swapfiles;				   /* types ever used */
-	int least_priority;				   /* default priority: -1, -2, ... */
-	struct ulock swap_avail_lock;			   /* protects swap_avail_head */
-	struct list_head swap_avail_head;		   /* devices by prio, high first */
-	unsigned long avail_gen;	     /* bumped when the avail list's members change */
-	struct percpu_counter nr_swap_pages; /* free slots, all devices */
-	long total_swap_pages;		     /* usable slots, all devices (atomic) */
 	unsigned nr_cpus;
-	struct percpu_swap_cluster pcp[USWAP_MAX_CPUS];
-	void *mm; /* the mm layer's per-engine state */
+	unsigned long avail_gen; /* bumped when the avail list's members change */
+	void *mm;		 /* the mm layer's per-engine state */
 	/* Called when a folio added to the cache replaces a shadow (refault). */
 	void (*workingset_refault)(struct folio *folio, unsigned long shadow);
-};
+	struct pool folio_pool __attribute__((aligned(64))); /* struct folio, type-stable */
+	struct pool table_pool __attribute__((aligned(64))); /* swap tables, type-stable */
+	struct vm_event_state events __attribute__((aligned(64)));
+	struct ulock swap_lock __attribute__((aligned(64))); /* swapon/swapoff: swap_info[] */
+	int least_priority;				     /* default priority: -1, -2, ... */
+	struct ulock swap_avail_lock __attribute__((aligned(64))); /* protects swap_avail_head */
+	struct list_head swap_avail_head;			   /* devices by prio, high first */
+	long total_swap_pages;		     /* usable slots, all devices (atomic) */
+	struct percpu_counter nr_swap_pages; /* free slots, all devices */
+	struct percpu_swap_cluster pcp[NR_SWAP_CURSORS];
+} __attribute__((aligned(64)));
 
 #endif /* USWAP_SWAP_TYPES_H */

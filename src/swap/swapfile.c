@@ -5,7 +5,7 @@
  *
  * Owns: struct swap_info_struct (one per type, never freed while the engine
  * lives), cluster lists, swap_map, overflow counts, the avail list and the
- * per-CPU allocation cursors.
+ * per-thread allocation cursors and cluster owners.
  *
  * Locking (order: the ranks in base/lock.h): a cluster is isolated from its
  * list under si->lock with a trylock of ci->lock (the only out-of-order
@@ -14,7 +14,7 @@
  */
 #include "swap.h"
 
-#include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,15 +22,45 @@
 #include "swap_table.h"
 #include "swapfile_internal.h"
 
-/* The CPU this thread last allocated on: refreshed once per allocation. */
-static __thread unsigned alloc_cpu;
-
-static unsigned this_cpu(struct uswap *sw)
+/* This thread's allocation cursor slot (see struct percpu_swap_cluster). */
+static unsigned this_cursor(void)
 {
-	int cpu = sched_getcpu();
+	return this_shard() % NR_SWAP_CURSORS;
+}
 
-	alloc_cpu = cpu < 0 ? 0 : (unsigned)cpu % sw->nr_cpus;
-	return alloc_cpu;
+/*
+ * Cluster owners: the last thread (by cursor slot) that allocated or freed
+ * slots in a cluster. Allocators looking for a new cluster pass over those
+ * another thread works in, and take them only when nothing else is left:
+ * two threads in one cluster share its lock and its cache lines, which is
+ * what per-CPU clusters exist to avoid. A hint, written under ci->lock and
+ * read under si->lock only; an empty cluster has no owner.
+ */
+static inline uint8_t this_owner(void)
+{
+	return (uint8_t)(this_cursor() + 1);
+}
+
+static inline void cluster_set_owner(struct swap_cluster_info *ci, uint8_t owner)
+{
+	lockdep_assert_held(&ci->lock);
+	if (atomic_load_relaxed(&ci->owner) != owner)
+		atomic_store_relaxed(&ci->owner, owner);
+}
+
+/*
+ * The bytes of a device's cluster array and zero map: page aligned (larger
+ * than a small allocation), so that each cluster has its own cache line in
+ * both, and threads working on neighbouring clusters do not share one.
+ */
+static size_t cluster_info_bytes(struct swap_info_struct *si)
+{
+	return max(si->nr_clusters * sizeof(struct swap_cluster_info), ARENA_SMALL_MAX + 1UL);
+}
+
+static size_t zeromap_bytes(struct swap_info_struct *si)
+{
+	return max(si->nr_clusters * (SWAPFILE_CLUSTER / 8), ARENA_SMALL_MAX + 1UL);
 }
 
 /* ---- device references ---- */
@@ -44,8 +74,8 @@ static bool get_swap_device_info(struct swap_info_struct *si)
 {
 	long *n = &si->users[this_shard()].n;
 
-	__atomic_fetch_add(n, 1, __ATOMIC_SEQ_CST);
-	if (likely(!__atomic_load_n(&si->dead, __ATOMIC_SEQ_CST)))
+	atomic_fetch_add_seq_cst(n, 1);
+	if (likely(!atomic_load_seq_cst(&si->dead)))
 		return true;
 	atomic_fetch_sub_release(n, 1);
 	return false;
@@ -56,7 +86,7 @@ static long swap_device_users(struct swap_info_struct *si)
 	long sum = 0;
 
 	for (unsigned i = 0; i < NR_SHARDS; i++)
-		sum += __atomic_load_n(&si->users[i].n, __ATOMIC_SEQ_CST);
+		sum += atomic_load_seq_cst(&si->users[i].n);
 	return sum;
 }
 
@@ -109,7 +139,7 @@ static void add_to_avail_list(struct swap_info_struct *si)
 	ulock_lock(&sw->swap_avail_lock);
 	if (!atomic_load_relaxed(&si->on_avail) &&
 	    (atomic_load_relaxed(&si->flags) & SWP_WRITEOK) &&
-	    atomic_load_relaxed(&si->nr_full_clusters) < si->nr_clusters)
+	    swap_nr_full_clusters(si) < si->nr_clusters)
 		__add_to_avail_list(sw, si);
 	ulock_unlock(&sw->swap_avail_lock);
 }
@@ -120,16 +150,16 @@ static void del_from_avail_list(struct swap_info_struct *si, bool swapoff)
 
 	ulock_lock(&sw->swap_avail_lock);
 	if (atomic_load_relaxed(&si->on_avail) &&
-	    (swapoff || atomic_load_relaxed(&si->nr_full_clusters) == si->nr_clusters)) {
+	    (swapoff || swap_nr_full_clusters(si) == si->nr_clusters)) {
 		list_del_init(&si->avail_list);
-		__atomic_store_n(&si->on_avail, false, __ATOMIC_SEQ_CST);
+		atomic_store_seq_cst(&si->on_avail, false);
 		atomic_fetch_add_relaxed(&sw->avail_gen, 1);
 	}
 	ulock_unlock(&sw->swap_avail_lock);
 	if (swapoff)
 		return;
 	/* Pairs with swap_range_free(): one of us sees the other's store. */
-	if (__atomic_load_n(&si->nr_full_clusters, __ATOMIC_SEQ_CST) < si->nr_clusters)
+	if (swap_nr_full_clusters(si) < si->nr_clusters)
 		add_to_avail_list(si);
 }
 
@@ -155,14 +185,23 @@ static void swap_avail_requeue(struct uswap *sw, struct swap_info_struct *si)
 
 /*
  * A device is full when every cluster is: it then leaves the avail list, and
- * comes back when a cluster has a slot again. Context: ci->lock held.
+ * comes back when a cluster has a slot again. The count of full clusters is
+ * sharded by thread and every access to it is sequentially consistent, like
+ * the free-cluster count and on_avail: a thread that fills a cluster while
+ * a cluster sits on the free list knows the device is not full (and the
+ * thread that fills that one later will look again); otherwise it sums the
+ * shards, and the last cluster to fill sees every other fill.
+ * Context: ci->lock held.
  */
 static void cluster_count_add(struct swap_info_struct *si, struct swap_cluster_info *ci,
 			      unsigned nr)
 {
 	ci->count += nr;
-	if (ci->count == SWAPFILE_CLUSTER &&
-	    __atomic_add_fetch(&si->nr_full_clusters, 1, __ATOMIC_SEQ_CST) == si->nr_clusters)
+	if (ci->count != SWAPFILE_CLUSTER)
+		return;
+	atomic_fetch_add_seq_cst(&si->nr_full[this_shard()].n, 1L);
+	if (!atomic_load_seq_cst(&si->nr_free_clusters) &&
+	    swap_nr_full_clusters(si) == si->nr_clusters)
 		del_from_avail_list(si, false);
 }
 
@@ -175,10 +214,9 @@ static void cluster_count_sub(struct swap_info_struct *si, struct swap_cluster_i
 	ci->count -= nr;
 	if (!was_full)
 		return;
-	/* Sequentially consistent: pairs with del_from_avail_list(). */
-	__atomic_sub_fetch(&si->nr_full_clusters, 1, __ATOMIC_SEQ_CST);
-	if (!__atomic_load_n(&si->on_avail, __ATOMIC_SEQ_CST) &&
-	    (atomic_load_relaxed(&si->flags) & SWP_WRITEOK))
+	/* Pairs with del_from_avail_list(): one of us sees the other's store. */
+	atomic_fetch_add_seq_cst(&si->nr_full[this_shard()].n, -1L);
+	if (!atomic_load_seq_cst(&si->on_avail) && (atomic_load_relaxed(&si->flags) & SWP_WRITEOK))
 		add_to_avail_list(si);
 }
 
@@ -212,30 +250,45 @@ static void move_cluster(struct swap_info_struct *si, struct swap_cluster_info *
 		atomic_fetch_sub_relaxed(&si->frag_cluster_nr[ci->order], 1UL);
 	else if (new_flags == CLUSTER_FLAG_FRAG)
 		atomic_fetch_add_relaxed(&si->frag_cluster_nr[ci->order], 1UL);
+	/* Sequentially consistent: see cluster_count_add(). */
+	if (ci->flags == CLUSTER_FLAG_FREE)
+		atomic_fetch_add_seq_cst(&si->nr_free_clusters, -1UL);
+	else if (new_flags == CLUSTER_FLAG_FREE)
+		atomic_fetch_add_seq_cst(&si->nr_free_clusters, 1UL);
 	ci->flags = new_flags;
 	ulock_unlock(&si->lock);
 }
 
 /*
- * Take the first cluster on @list whose lock can be had, off the list.
+ * Take the first cluster on @list whose lock can be had, off the list;
+ * unless @others, only one no other thread owns.
  * Return: the cluster, locked, flags NONE; or NULL.
  */
 static struct swap_cluster_info *isolate_lock_cluster(struct swap_info_struct *si,
-						      struct list_head *list)
+						      struct list_head *list, bool others)
 {
 	struct swap_cluster_info *ci, *found = NULL;
+	uint8_t me = this_owner(), owner;
 
 	ulock_lock(&si->lock);
 	list_for_each_entry (ci, list, list) {
-		if (!ulock_trylock(&ci->lock))
+		owner = atomic_load_relaxed(&ci->owner);
+		if (!others && owner && owner != me)
 			continue;
+		if (ulock_trylock(&ci->lock)) {
+			found = ci;
+			break;
+		}
+	}
+	ci = found;
+	if (ci) {
 		VM_BUG_ON(ci->flags == CLUSTER_FLAG_NONE);
 		list_del_init(&ci->list);
 		if (ci->flags == CLUSTER_FLAG_FRAG)
 			atomic_fetch_sub_relaxed(&si->frag_cluster_nr[ci->order], 1UL);
+		else if (ci->flags == CLUSTER_FLAG_FREE)
+			atomic_fetch_add_seq_cst(&si->nr_free_clusters, -1UL);
 		ci->flags = CLUSTER_FLAG_NONE;
-		found = ci;
-		break;
 	}
 	ulock_unlock(&si->lock);
 	return found;
@@ -294,10 +347,13 @@ static void partial_free_cluster(struct swap_info_struct *si, struct swap_cluste
 
 /*
  * Put a cluster on the list its state calls for, after allocating from it.
- * Unlike Linux, a partly used cluster that is already on NONFULL (reached
- * through a cursor) stays there instead of moving to FRAG: allocation and
- * free alternating on a cursor's cluster would otherwise move it between two
- * lists under si->lock on every operation.
+ * Unlike Linux, a cluster reached through a cursor that is already on
+ * NONFULL (slots were freed in it) stays there, partly used or even full:
+ * allocation and free alternating on a cursor's cluster would otherwise move
+ * it between two lists under si->lock (shared by every thread) on every
+ * operation. A full cluster left there moves to FULL when the next
+ * allocator that isolates it finds nothing (it is then off the list, NONE).
+ * A partly used cluster on FRAG stays there too.
  */
 static void relocate_cluster(struct swap_info_struct *si, struct swap_cluster_info *ci)
 {
@@ -310,7 +366,7 @@ static void relocate_cluster(struct swap_info_struct *si, struct swap_cluster_in
 	} else if (ci->count != SWAPFILE_CLUSTER) {
 		if (ci->flags != CLUSTER_FLAG_FRAG && ci->flags != CLUSTER_FLAG_NONFULL)
 			move_cluster(si, ci, &si->frag_clusters[ci->order], CLUSTER_FLAG_FRAG);
-	} else if (ci->flags != CLUSTER_FLAG_FULL) {
+	} else if (ci->flags != CLUSTER_FLAG_FULL && ci->flags != CLUSTER_FLAG_NONFULL) {
 		move_cluster(si, ci, &si->full_clusters, CLUSTER_FLAG_FULL);
 	}
 }
@@ -445,10 +501,13 @@ static void swap_entries_free(struct swap_info_struct *si, struct swap_cluster_i
 	}
 	swap_range_free(si, offset, nr);
 	cluster_count_sub(si, ci, nr);
-	if (!ci->count)
+	if (!ci->count) {
+		cluster_set_owner(ci, 0);
 		free_cluster(si, ci);
-	else
+	} else {
+		cluster_set_owner(ci, this_owner());
 		partial_free_cluster(si, ci);
+	}
 }
 
 /* Free every count-0, uncached slot in [offset, offset+nr). Context: ci->lock held. */
@@ -528,8 +587,9 @@ static bool cluster_reclaim_range(struct swap_info_struct *si, struct swap_clust
 		nr = 1;
 		if (!swap_map_get(si, offset) &&
 		    swp_tb_is_folio(swap_table_get(ci, swap_cluster_offset(offset)))) {
-			nr = __try_to_reclaim_swap(si, offset, TTRS_ANYWAY);
-			if (nr <= 0)
+			/* Reclaimed or not, the folio's other slots need no visit. */
+			nr = abs(__try_to_reclaim_swap(si, offset, TTRS_ANYWAY));
+			if (!nr)
 				nr = 1;
 		}
 		offset += nr;
@@ -564,12 +624,23 @@ static void cluster_alloc_range(struct swap_info_struct *si, struct swap_cluster
 	cluster_count_add(si, ci, nr);
 }
 
-static void record_cursor(struct swap_info_struct *si, unsigned order, pgoff_t next,
-			  unsigned long gen)
+/* Point this thread's cursor at @next (0: none). Context: device pinned. */
+static void record_cursor(struct swap_info_struct *si, struct swap_cluster_info *ci, unsigned order,
+			  pgoff_t next, unsigned long gen)
 {
 	if (atomic_load_relaxed(&si->flags) & SWP_SOLIDSTATE) {
-		struct percpu_swap_cluster *pcp = &si->sw->pcp[alloc_cpu];
+		struct percpu_swap_cluster *pcp = &si->sw->pcp[this_cursor()];
+		unsigned long cur = cluster_offset(si, ci) + 1;
 
+		/* Moving to another cluster: the one left is the thread's second choice. */
+		if (atomic_load_relaxed(&pcp->si[order]) != si) {
+			atomic_store_relaxed(&pcp->prev[order], 0UL);
+			atomic_store_relaxed(&pcp->cur[order], cur);
+		} else if (atomic_load_relaxed(&pcp->cur[order]) != cur) {
+			atomic_store_relaxed(&pcp->prev[order],
+					     atomic_load_relaxed(&pcp->cur[order]));
+			atomic_store_relaxed(&pcp->cur[order], cur);
+		}
 		atomic_store_relaxed(&pcp->si[order], si);
 		atomic_store_relaxed(&pcp->offset[order], next);
 		atomic_store_relaxed(&pcp->gen[order], gen);
@@ -614,6 +685,7 @@ static pgoff_t alloc_swap_scan_cluster(struct swap_info_struct *si, struct swap_
 		if (!(atomic_load_relaxed(&si->flags) & SWP_WRITEOK))
 			goto out;
 		cluster_alloc_range(si, ci, folio, offset, order);
+		cluster_set_owner(ci, this_owner());
 		found = offset;
 		offset += nr;
 		break;
@@ -622,7 +694,7 @@ out:
 	relocate_cluster(si, ci);
 	ulock_unlock(&ci->lock);
 	if (found)
-		record_cursor(si, order, offset < end ? offset : 0, gen);
+		record_cursor(si, ci, order, offset < end ? offset : 0, gen);
 	return found;
 }
 
@@ -645,14 +717,14 @@ static pgoff_t alloc_from_cursor(struct swap_info_struct *si, struct folio *foli
 /* Allocate from a cluster isolated off @list; loops while clusters remain. */
 static pgoff_t alloc_from_list(struct swap_info_struct *si, struct list_head *list,
 			       struct folio *folio, unsigned order, unsigned long gen,
-			       unsigned long max_tries)
+			       unsigned long max_tries, bool others)
 {
 	struct swap_cluster_info *ci;
 	pgoff_t found;
 
 	/* A device leaving service (swapoff) takes no more slots: stop at once. */
 	while (max_tries-- && (atomic_load_relaxed(&si->flags) & SWP_WRITEOK) &&
-	       (ci = isolate_lock_cluster(si, list))) {
+	       (ci = isolate_lock_cluster(si, list, others))) {
 		if (!ci->table && swap_cluster_alloc_table(si, ci)) {
 			relocate_cluster(si, ci);
 			ulock_unlock(&ci->lock);
@@ -671,16 +743,18 @@ static void swap_reclaim_full_clusters(struct swap_info_struct *si)
 	unsigned long to_scan = 4;
 	struct swap_cluster_info *ci;
 
-	while (to_scan-- && (ci = isolate_lock_cluster(si, &si->full_clusters))) {
+	while (to_scan-- && (ci = isolate_lock_cluster(si, &si->full_clusters, true))) {
 		pgoff_t base = cluster_offset(si, ci);
+		int nr;
 
 		/* A cluster of bad slots only has no table and nothing to reclaim. */
-		for (pgoff_t off = base; ci->table && off < base + SWAPFILE_CLUSTER; off++) {
+		for (pgoff_t off = base; ci->table && off < base + SWAPFILE_CLUSTER; off += nr) {
+			nr = 1;
 			if (swap_map_get(si, off) ||
 			    !swp_tb_is_folio(__swap_table_get(ci, swap_cluster_offset(off))))
 				continue;
 			ulock_unlock(&ci->lock);
-			__try_to_reclaim_swap(si, off, TTRS_ANYWAY);
+			nr = max(abs(__try_to_reclaim_swap(si, off, TTRS_ANYWAY)), 1);
 			ulock_lock(&ci->lock);
 		}
 		relocate_cluster(si, ci);
@@ -715,31 +789,45 @@ static pgoff_t cluster_alloc_swap_entry(struct swap_info_struct *si, unsigned or
 	}
 
 	if (discard) {
-		found = alloc_from_list(si, &si->free_clusters, folio, order, gen, 1);
+		found = alloc_from_list(si, &si->free_clusters, folio, order, gen, 1, true);
 		if (found)
 			goto done;
 	}
+	/*
+	 * Partly used clusters first (they keep free clusters for large
+	 * orders), but on a solid-state device not those another thread works
+	 * in, as long as a free cluster is left; a rotating device allocates
+	 * under one lock anyway.
+	 */
 	found = alloc_from_list(si, &si->nonfull_clusters[order], folio, order, gen,
-				si->nr_clusters);
+				si->nr_clusters, !ssd);
 	if (found)
 		goto done;
-	found = alloc_from_list(si, &si->free_clusters, folio, order, gen, 1);
+	found = alloc_from_list(si, &si->free_clusters, folio, order, gen, 1, true);
 	if (found)
 		goto done;
 	if (vm_swap_full(si->sw))
 		swap_reclaim_full_clusters(si);
-	found = alloc_from_list(si, &si->frag_clusters[order], folio, order, gen,
-				atomic_load_relaxed(&si->frag_cluster_nr[order]) + 1);
+	for (int others = !ssd; others < 2 && !found; others++) {
+		if (others && ssd)
+			found = alloc_from_list(si, &si->nonfull_clusters[order], folio, order, gen,
+						si->nr_clusters, true);
+		if (!found)
+			found = alloc_from_list(
+				si, &si->frag_clusters[order], folio, order, gen,
+				atomic_load_relaxed(&si->frag_cluster_nr[order]) + 1, others);
+	}
 	if (found)
 		goto done;
 	if (order == 0) {
 		/* Steal: a cluster of any order that is not full has a free slot. */
 		for (unsigned o = 1; o < SWAP_NR_ORDERS && !found; o++) {
 			found = alloc_from_list(si, &si->frag_clusters[o], folio, 0, gen,
-						atomic_load_relaxed(&si->frag_cluster_nr[o]) + 1);
+						atomic_load_relaxed(&si->frag_cluster_nr[o]) + 1,
+						true);
 			if (!found)
 				found = alloc_from_list(si, &si->nonfull_clusters[o], folio, 0, gen,
-							si->nr_clusters);
+							si->nr_clusters, true);
 		}
 	}
 done:
@@ -751,21 +839,29 @@ done:
 /* Per-CPU cursor: the cluster this CPU allocated from last, if still valid. */
 static bool swap_alloc_fast(struct uswap *sw, struct folio *folio, unsigned order)
 {
-	struct percpu_swap_cluster *pcp = &sw->pcp[this_cpu(sw)];
+	struct percpu_swap_cluster *pcp = &sw->pcp[this_cursor()];
 	struct swap_info_struct *si = atomic_load_relaxed(&pcp->si[order]);
 	pgoff_t offset = atomic_load_relaxed(&pcp->offset[order]);
+	pgoff_t prev = atomic_load_relaxed(&pcp->prev[order]);
 	unsigned long gen = atomic_load_relaxed(&sw->avail_gen);
 	bool found = false;
 
-	if (!si || !offset || atomic_load_relaxed(&pcp->gen[order]) != gen)
+	if (!si || (!offset && !prev) || atomic_load_relaxed(&pcp->gen[order]) != gen)
 		return false;
 	if (!get_swap_device_info(si))
 		return false;
 	if ((atomic_load_relaxed(&si->flags) & (SWP_WRITEOK | SWP_SOLIDSTATE)) !=
-		    (SWP_WRITEOK | SWP_SOLIDSTATE) ||
-	    offset >= si->max)
+	    (SWP_WRITEOK | SWP_SOLIDSTATE))
 		goto out;
-	found = alloc_from_cursor(si, folio, offset, order, gen);
+	if (offset && offset < si->max)
+		found = alloc_from_cursor(si, folio, offset, order, gen);
+	/*
+	 * The cluster this thread allocated from before the current one: a
+	 * thread freeing what it allocated a while ago finds room there again
+	 * without the shared lists and locks of the slow path.
+	 */
+	if (!found && prev && prev - 1 < si->max)
+		found = alloc_from_cursor(si, folio, prev - 1, order, gen);
 out:
 	put_swap_device(si);
 	return found;
@@ -990,7 +1086,7 @@ void swap_put_entries_direct(struct uswap *sw, swp_entry_t entry, int nr)
 	struct swap_cluster_info *ci;
 	bool need_reclaim = false;
 	unsigned ci_off;
-	int i;
+	int i, step;
 
 	if (WARN_ON_ONCE(!si))
 		return;
@@ -1015,13 +1111,30 @@ void swap_put_entries_direct(struct uswap *sw, swp_entry_t entry, int nr)
 	swap_cluster_unlock(ci);
 
 	/* Slots of a folio already reclaimed read as uncached and are skipped. */
-	for (i = 0; need_reclaim && i < nr; i++) {
+	for (i = 0; need_reclaim && i < nr; i += step) {
+		step = 1;
 		if (!swap_map_get(si, offset + i) &&
 		    swp_tb_is_folio(swap_table_get(ci, ci_off + i)))
-			__try_to_reclaim_swap(si, offset + i, TTRS_UNMAPPED | TTRS_FULL);
+			step = max(abs(__try_to_reclaim_swap(si, offset + i,
+							     TTRS_UNMAPPED | TTRS_FULL)),
+				   1);
 	}
 out:
 	put_swap_device(si);
+}
+
+/*
+ * Slots from @offset to the end of @folio, which caches @offset (read
+ * without the folio lock: a hint, at least 1).
+ */
+static int folio_slots_from(struct folio *folio, pgoff_t offset)
+{
+	pgoff_t first = swp_offset(folio_swap_entry(folio));
+	unsigned long nr = folio_nr_pages(folio);
+
+	if (!folio_test_swapcache(folio) || first > offset || offset - first >= nr)
+		return 1;
+	return (int)(first + nr - offset);
 }
 
 int __try_to_reclaim_swap(struct swap_info_struct *si, pgoff_t offset, unsigned flags)
@@ -1030,19 +1143,23 @@ int __try_to_reclaim_swap(struct swap_info_struct *si, pgoff_t offset, unsigned 
 	struct swap_cluster_info *ci;
 	struct folio *folio;
 	bool need_reclaim;
-	int ret = 0;
+	int ret;
 	unsigned nr;
 
 	folio = swap_cache_get_folio(si->sw, entry);
 	if (!folio)
 		return 0;
 	nr = folio_nr_pages(folio);
+	/* Not reclaimed: tell the caller how far the folio reaches past @offset. */
+	ret = -folio_slots_from(folio, offset);
 	if (!folio_trylock(folio)) {
 		folio_put(folio);
-		return -EAGAIN;
+		return ret;
 	}
-	if (!folio_matches_swap_entry(folio, entry))
+	if (!folio_matches_swap_entry(folio, entry)) {
+		ret = -1;
 		goto out_unlock;
+	}
 	need_reclaim = (flags & TTRS_ANYWAY) || ((flags & TTRS_UNMAPPED) && !folio_mapped(folio)) ||
 		       ((flags & TTRS_FULL) && vm_swap_full(si->sw));
 	if (!need_reclaim || folio_test_writeback(folio))
@@ -1057,7 +1174,7 @@ int __try_to_reclaim_swap(struct swap_info_struct *si, pgoff_t offset, unsigned 
 	swap_cluster_unlock(ci);
 	folio_put_refs(folio, nr);
 	folio_mark_dirty(folio);
-	ret = nr;
+	ret = (int)nr;
 out_unlock:
 	folio_unlock(folio);
 	folio_put(folio);
@@ -1144,9 +1261,9 @@ static void swap_info_free_meta(struct swap_info_struct *si)
 		}
 		ulock_unlock(&ci->lock);
 	}
-	arena_free(a, si->cluster_info, si->nr_clusters * sizeof(struct swap_cluster_info));
+	arena_free(a, si->cluster_info, cluster_info_bytes(si));
 	arena_free(a, si->swap_map, slots);
-	arena_free(a, si->zeromap, DIV_ROUND_UP(slots, BITS_PER_LONG) * sizeof(unsigned long));
+	arena_free(a, si->zeromap, zeromap_bytes(si));
 	si->cluster_info = NULL;
 	si->swap_map = NULL;
 	si->zeromap = NULL;
@@ -1169,8 +1286,8 @@ static int setup_clusters(struct swap_info_struct *si, struct swap_dev *dev)
 	struct arena *a = si->sw->arena;
 
 	si->swap_map = arena_zalloc(a, slots);
-	si->zeromap = arena_zalloc(a, DIV_ROUND_UP(slots, BITS_PER_LONG) * sizeof(unsigned long));
-	si->cluster_info = arena_zalloc(a, si->nr_clusters * sizeof(struct swap_cluster_info));
+	si->zeromap = arena_zalloc(a, zeromap_bytes(si));
+	si->cluster_info = arena_zalloc(a, cluster_info_bytes(si));
 	for (unsigned long i = 0; si->cluster_info && i < si->nr_clusters; i++) {
 		ulock_init(&si->cluster_info[i].lock, LOCK_RANK_CLUSTER);
 		INIT_LIST_HEAD(&si->cluster_info[i].list);
@@ -1197,7 +1314,7 @@ static int setup_clusters(struct swap_info_struct *si, struct swap_dev *dev)
 		if (!ci->count) {
 			move_cluster(si, ci, &si->free_clusters, CLUSTER_FLAG_FREE);
 		} else if (ci->count == SWAPFILE_CLUSTER) {
-			atomic_fetch_add_relaxed(&si->nr_full_clusters, 1UL);
+			atomic_fetch_add_relaxed(&si->nr_full[0].n, 1L);
 			move_cluster(si, ci, &si->full_clusters, CLUSTER_FLAG_FULL);
 		} else {
 			if (swap_cluster_alloc_table(si, ci)) {
@@ -1248,7 +1365,9 @@ int swapon(struct uswap *sw, struct swap_dev *dev, int prio)
 	si->max = dev->nr_pages;
 	si->nr_clusters = DIV_ROUND_UP(si->max, SWAPFILE_CLUSTER);
 	percpu_counter_init(&si->inuse, 0);
-	atomic_store_relaxed(&si->nr_full_clusters, 0UL);
+	for (unsigned i = 0; i < NR_SHARDS; i++)
+		atomic_store_relaxed(&si->nr_full[i].n, 0L);
+	atomic_store_relaxed(&si->nr_free_clusters, 0UL);
 	si->dev = dev;
 	ulock_init(&si->lock, LOCK_RANK_DEVICE);
 	ulock_init(&si->global_cluster_lock, LOCK_RANK_GLOBAL_CURSOR);
@@ -1284,7 +1403,7 @@ int swapon(struct uswap *sw, struct swap_dev *dev, int prio)
 	percpu_counter_add(&sw->nr_swap_pages, (long)si->pages, NR_SWAP_PAGES_BATCH);
 	if (type >= sw->nr_swapfiles)
 		sw->nr_swapfiles = type + 1;
-	__atomic_store_n(&si->dead, false, __ATOMIC_SEQ_CST);
+	atomic_store_seq_cst(&si->dead, false);
 	atomic_store_release(&sw->swap_info[type], si);
 	add_to_avail_list(si);
 	ulock_unlock(&sw->swap_lock);
@@ -1370,13 +1489,13 @@ int swapoff_finish(struct uswap *sw, unsigned type)
 		return -EBUSY;
 	}
 	/* No new users; wait for the ones in flight. */
-	__atomic_store_n(&si->dead, true, __ATOMIC_SEQ_CST);
+	atomic_store_seq_cst(&si->dead, true);
 	while (swap_device_users(si)) {
 		struct timespec ts = {0, 50000};
 
 		nanosleep(&ts, NULL);
 	}
-	for (unsigned c = 0; c < USWAP_MAX_CPUS; c++)
+	for (unsigned c = 0; c < NR_SWAP_CURSORS; c++)
 		for (unsigned o = 0; o < SWAP_NR_ORDERS; o++)
 			if (atomic_load_relaxed(&sw->pcp[c].si[o]) == si)
 				atomic_store_relaxed(&sw->pcp[c].si[o], NULL);

@@ -198,9 +198,6 @@ static void op_swapout(struct thread *t)
 		goto out;
 	}
 	stat_inc(order ? ST_LARGE_SWAPOUT : ST_SWAPOUT);
-	err = swap_writeout(folio);
-	if (err)
-		test_fail(__FILE__, __LINE__, "swap_writeout: %d", err);
 	while (i < nr) {
 		unsigned run = 1;
 
@@ -212,8 +209,11 @@ static void op_swapout(struct thread *t)
 			hand_out(t, folio, i, run, base);
 		i += run;
 	}
+	err = swap_writeout(folio);
+	if (err)
+		test_fail(__FILE__, __LINE__, "swap_writeout: %d", err);
 	/* Written and clean: reclaim leaves a shadow, or keeps it cached. */
-	if (rnd(t, 2))
+	if (folio_test_swapcache(folio) && rnd(t, 2))
 		swap_cache_del_folio(folio, (base >> 4) | 1);
 out:
 	folio_unlock(folio);

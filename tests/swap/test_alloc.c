@@ -327,7 +327,7 @@ TEST(alloc_rotating_device_uses_global_cursor)
 			CHECK_EQ(swp_offset(e[i]), swp_offset(e[i - 1]) + 1);
 	}
 	CHECK_EQ(si->global_next[0], swp_offset(e[2]) + 1);
-	for (unsigned c = 0; c < USWAP_MAX_CPUS; c++)
+	for (unsigned c = 0; c < NR_SWAP_CURSORS; c++)
 		CHECK(sw->pcp[c].si[0] != si);
 	for (unsigned i = 0; i < ARRAY_SIZE(e); i++)
 		swap_put_entries_direct(sw, e[i], 1);
@@ -347,10 +347,65 @@ TEST(alloc_solid_state_device_uses_percpu_cursor)
 	REQUIRE(e.val);
 	for (unsigned o = 0; o < SWAP_NR_ORDERS; o++)
 		CHECK_EQ(si->global_next[o], 0);
-	for (unsigned c = 0; c < USWAP_MAX_CPUS; c++)
+	for (unsigned c = 0; c < NR_SWAP_CURSORS; c++)
 		recorded |= sw->pcp[c].si[0] == si;
 	CHECK(recorded);
 	swap_put_entries_direct(sw, e, 1);
+}
+
+struct alloc_thread {
+	struct uswap *sw;
+	unsigned order;
+	swp_entry_t entry[2];
+};
+
+/* Allocate two entries of @order, on CPU 0 (the old mapping of threads to cursors). */
+static void *alloc_thread_fn(void *arg)
+{
+	struct alloc_thread *a = arg;
+	cpu_set_t cpus;
+
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
+	for (unsigned i = 0; i < 2; i++)
+		a->entry[i] = t_alloc_entry(a->sw, a->order);
+	return NULL;
+}
+
+/*
+ * Threads do not share a cluster while free ones are left, even when they
+ * run on the same CPU one after the other: each has its own cursor, and a
+ * thread looking for a cluster passes over one another thread works in.
+ */
+TEST(alloc_threads_get_clusters_of_their_own)
+{
+	struct uswap *sw = t_engine();
+	int type = t_ramdev(sw, 8 * 512, T_SSD, -1);
+	struct alloc_thread a[3];
+
+	REQUIRE_EQ(type, 0);
+	for (unsigned i = 0; i < ARRAY_SIZE(a); i++) {
+		pthread_t th;
+
+		a[i] = (struct alloc_thread){.sw = sw, .order = i == 2 ? 4 : 0};
+		REQUIRE_EQ(pthread_create(&th, NULL, alloc_thread_fn, &a[i]), 0);
+		pthread_join(th, NULL);
+		REQUIRE(a[i].entry[0].val && a[i].entry[1].val);
+		/* A thread's second entry comes from its own cluster. */
+		CHECK_EQ(swp_offset(a[i].entry[0]) / SWAPFILE_CLUSTER,
+			 swp_offset(a[i].entry[1]) / SWAPFILE_CLUSTER);
+	}
+	CHECK(swp_offset(a[0].entry[0]) / SWAPFILE_CLUSTER !=
+	      swp_offset(a[1].entry[0]) / SWAPFILE_CLUSTER);
+	CHECK(swp_offset(a[2].entry[0]) / SWAPFILE_CLUSTER !=
+	      swp_offset(a[0].entry[0]) / SWAPFILE_CLUSTER);
+	CHECK(swp_offset(a[2].entry[0]) / SWAPFILE_CLUSTER !=
+	      swp_offset(a[1].entry[0]) / SWAPFILE_CLUSTER);
+	for (unsigned i = 0; i < ARRAY_SIZE(a); i++)
+		for (unsigned j = 0; j < 2; j++)
+			swap_put_entries_direct(sw, a[i].entry[j], 1 << a[i].order);
+	CHECK_EQ(t_inuse(sw, type), 0);
 }
 
 TEST(alloc_keeps_cache_only_slots_while_swap_is_less_than_half_full)

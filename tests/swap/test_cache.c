@@ -559,6 +559,78 @@ TEST(swapin_folio_read_error_leaves_nothing_in_the_cache)
 	drop_swapped_in(f);
 }
 
+/*
+ * A large swap-in whose read fails takes its folio back out of the cache;
+ * each slot must keep the shadow it had, not the first slot's.
+ */
+TEST(swapin_folio_large_read_error_keeps_each_slots_shadow)
+{
+	struct uswap *sw = engine_with_device();
+	swp_entry_t e = swap_out(sw, 2, 40, 0x100);
+	struct folio *f = folio_alloc(sw, 2), *one, *got;
+	bool new_folio, found;
+
+	REQUIRE(e.val && f);
+	/* Slot i is swapped in alone and evicted again with shadow 0x200 + i; slot 3 keeps none. */
+	for (unsigned i = 0; i < 4; i++) {
+		one = swap_cache_alloc_folio(sw, (swp_entry_t){e.val + i}, &new_folio);
+		REQUIRE(one && !IS_ERR(one) && new_folio);
+		swap_cache_del_folio(one, i < 3 ? 0x200 + i : 0);
+		folio_unlock(one);
+		folio_put(one);
+	}
+	ramdev_inject(t_si(sw, 0)->dev, 1, 0, -EIO);
+	folio_lock(f);
+	got = swapin_folio(sw, e, f);
+	ramdev_inject(t_si(sw, 0)->dev, 0, 0, 0);
+	CHECK(got == ERR_PTR(-EIO));
+	CHECK(!folio_test_swapcache(f));
+	for (unsigned i = 0; i < 3; i++) {
+		CHECK_EQ(swap_cache_get_shadow(sw, (swp_entry_t){e.val + i}, &found), 0x200 + i);
+		CHECK(found);
+	}
+	CHECK_EQ(swap_cache_get_shadow(sw, (swp_entry_t){e.val + 3}, &found), 0);
+	CHECK(!found);
+	CHECK_EQ(folio_ref_count(f), 1);
+	/* The retry reads the data whole. */
+	CHECK(swapin_folio(sw, e, f) == f);
+	for (unsigned i = 0; i < 4; i++)
+		CHECK(t_check(folio_page(f, i), 40 + i));
+	drop_swapped_in(f);
+}
+
+/*
+ * Reclaim unmaps, then writes: if the last mapping went meanwhile, every
+ * count is 0 and the write is wasted. swap_writeout() frees the slots first.
+ */
+TEST(swap_writeout_of_a_folio_nobody_counts_frees_instead_of_writing)
+{
+	struct uswap *sw = engine_with_device();
+	struct folio *folio = t_swap_folio(sw, 2);
+	unsigned long out = vm_event_read(sw_events(sw), pswpout);
+	unsigned long zero = vm_event_read(sw_events(sw), swpout_zero);
+
+	REQUIRE(folio);
+	for (unsigned i = 0; i < 4; i++)
+		t_fill(folio_page(folio, i), 70 + i);
+	/* As unmap would: a count per page, then the mapping goes away again. */
+	REQUIRE_EQ(folio_dup_swap(folio, NULL), 0);
+	REQUIRE_EQ(folio_put_swap(folio, NULL), 0);
+	folio_mark_dirty(folio);
+	CHECK_EQ(swap_writeout(folio), 0);
+	CHECK(!folio_test_swapcache(folio));
+	CHECK(folio_test_dirty(folio));
+	CHECK_EQ(vm_event_read(sw_events(sw), pswpout), out);
+	CHECK_EQ(vm_event_read(sw_events(sw), swpout_zero), zero);
+	CHECK_EQ(t_inuse(sw, 0), 0);
+	CHECK_EQ(folio_ref_count(folio), 1);
+	for (unsigned i = 0; i < 4; i++)
+		CHECK(t_check(folio_page(folio, i), 70 + i));
+	folio_unlock(folio);
+	folio_put(folio);
+	CHECK_EQ(swap_check_all(sw), 0);
+}
+
 struct racer {
 	struct uswap *sw;
 	swp_entry_t entry;

@@ -232,9 +232,9 @@ TEST(try_to_reclaim_swap_unmapped_skips_a_mapped_folio)
 	off = swp_offset(folio_swap_entry(folio));
 	atomic_store_relaxed(&folio->_mapcount, 1);
 	folio_unlock(folio);
-	CHECK_EQ(__try_to_reclaim_swap(t_si(sw, 0), off, TTRS_UNMAPPED), 0);
+	CHECK_EQ(__try_to_reclaim_swap(t_si(sw, 0), off, TTRS_UNMAPPED), -1);
 	CHECK(!vm_swap_full(sw));
-	CHECK_EQ(__try_to_reclaim_swap(t_si(sw, 0), off, TTRS_FULL), 0);
+	CHECK_EQ(__try_to_reclaim_swap(t_si(sw, 0), off, TTRS_FULL), -1);
 	CHECK(folio_test_swapcache(folio));
 	atomic_store_relaxed(&folio->_mapcount, 0);
 	CHECK_EQ(__try_to_reclaim_swap(t_si(sw, 0), off, TTRS_UNMAPPED), 1);
@@ -265,7 +265,7 @@ TEST(try_to_reclaim_swap_full_reclaims_when_swap_is_half_used)
 	swap_put_entries_direct(sw, big, 1 << HPAGE_PMD_ORDER);
 }
 
-TEST(try_to_reclaim_swap_is_eagain_on_a_locked_folio)
+TEST(try_to_reclaim_swap_skips_a_locked_folio)
 {
 	struct uswap *sw = engine_with_device();
 	struct folio *folio = t_swap_folio(sw, 0);
@@ -273,7 +273,7 @@ TEST(try_to_reclaim_swap_is_eagain_on_a_locked_folio)
 
 	REQUIRE(folio);
 	off = swp_offset(folio_swap_entry(folio));
-	CHECK_EQ(__try_to_reclaim_swap(t_si(sw, 0), off, TTRS_ANYWAY), -EAGAIN);
+	CHECK_EQ(__try_to_reclaim_swap(t_si(sw, 0), off, TTRS_ANYWAY), -1);
 	CHECK(folio_test_swapcache(folio));
 	CHECK_EQ(folio_ref_count(folio), 2);
 	CHECK(t_release(folio));
@@ -289,17 +289,48 @@ TEST(try_to_reclaim_swap_keeps_counted_or_written_back_folios)
 	off = swp_offset(folio_swap_entry(folio));
 	CHECK_EQ(folio_dup_swap(folio, folio_page(folio, 1)), 0);
 	folio_unlock(folio);
-	CHECK_EQ(__try_to_reclaim_swap(t_si(sw, 0), off, TTRS_ANYWAY), 0);
+	CHECK_EQ(__try_to_reclaim_swap(t_si(sw, 0), off, TTRS_ANYWAY), -2);
 	CHECK(folio_test_swapcache(folio));
 	folio_lock(folio);
 	CHECK_EQ(folio_put_swap(folio, folio_page(folio, 1)), 0);
 	folio_set_writeback(folio);
 	folio_unlock(folio);
-	CHECK_EQ(__try_to_reclaim_swap(t_si(sw, 0), off, TTRS_ANYWAY), 0);
+	CHECK_EQ(__try_to_reclaim_swap(t_si(sw, 0), off + 1, TTRS_ANYWAY), -1);
 	CHECK(folio_test_swapcache(folio));
 	folio_lock(folio);
 	folio_clear_writeback(folio);
 	CHECK(t_release(folio));
+}
+
+/*
+ * A large folio that is not reclaimed tells the caller how many slots, from
+ * the one asked about, the folio still covers: a walk over a range skips
+ * them instead of finding the same folio again slot by slot.
+ */
+TEST(try_to_reclaim_swap_tells_how_far_to_skip_a_large_folio)
+{
+	struct uswap *sw = engine_with_device();
+	struct folio *folio = t_swap_folio(sw, 4);
+	pgoff_t off;
+
+	REQUIRE(folio);
+	off = swp_offset(folio_swap_entry(folio));
+	/* Locked (by us): contended. */
+	CHECK_EQ(__try_to_reclaim_swap(t_si(sw, 0), off, TTRS_ANYWAY), -16);
+	CHECK_EQ(__try_to_reclaim_swap(t_si(sw, 0), off + 5, TTRS_ANYWAY), -11);
+	CHECK_EQ(__try_to_reclaim_swap(t_si(sw, 0), off + 15, TTRS_ANYWAY), -1);
+	/* Unlocked but one slot counted: kept. */
+	CHECK_EQ(folio_dup_swap(folio, folio_page(folio, 9)), 0);
+	folio_unlock(folio);
+	CHECK_EQ(__try_to_reclaim_swap(t_si(sw, 0), off + 3, TTRS_ANYWAY), -13);
+	CHECK(folio_test_swapcache(folio));
+	folio_lock(folio);
+	CHECK_EQ(folio_put_swap(folio, folio_page(folio, 9)), 0);
+	folio_unlock(folio);
+	CHECK_EQ(__try_to_reclaim_swap(t_si(sw, 0), off + 3, TTRS_ANYWAY), 16);
+	CHECK(!folio_test_swapcache(folio));
+	CHECK_EQ(t_inuse(sw, 0), 0);
+	folio_put(folio);
 }
 
 TEST(try_to_reclaim_swap_on_an_empty_slot_does_nothing)
