@@ -212,8 +212,7 @@ has "$T/out" "cluster map of $S: 4 clusters of 512 slots" "inspect --clusters: m
 has "$T/out" "legend: . free  n nonfull  f frag  # full" "inspect --clusters: legend"
 has "$T/out" "totals: free" "inspect --clusters: totals"
 cp "$S" "$T/open.swap" && chmod 644 "$T/open.swap"
-run 1 "inspect --clusters refuses what swapon refuses" inspect --clusters "$T/open.swap"
-has "$T/err" "insecure permissions" "inspect --clusters: swapon's reason"
+run 0 "inspect --clusters takes a 0644 file, as the kernel does" inspect --clusters "$T/open.swap"
 
 # ---- stat ----
 
