@@ -9,7 +9,13 @@
 set -u
 
 USWAP=${1:?usage: test_cli.sh PATH/TO/uswap}
+case $USWAP in /*) ;; *) USWAP=$PWD/$USWAP ;; esac
 T=$(mktemp -d "${TMPDIR:-/tmp}/uswap-cli.XXXXXX")
+# Swap files cannot live on tmpfs (uswap refuses them, as the kernel does).
+if [ "$(stat -f -c %T "$T" 2>/dev/null)" = tmpfs ]; then
+	rmdir "$T"
+	T=$(mktemp -d /var/tmp/uswap-cli.XXXXXX)
+fi
 trap 'rm -rf "$T"' EXIT
 n=0
 failed=0
@@ -370,7 +376,13 @@ else
 fi
 run 1 "bench --csv into a directory that does not exist" bench usemem --size 4M --budget 1M \
 	--threads 1 --quiet --csv "$T/no/such/dir.csv"
-has "$T/err" "cannot write the time series" "bench --csv: write failure message"
+has "$T/err" "--csv $T/no/such/dir.csv: cannot write: No such file or directory" \
+	"bench --csv: write failure message"
+if [ ! -s "$T/out" ]; then
+	ok "bench --csv: an unwritable path fails before the run"
+else
+	not_ok "bench --csv: an unwritable path fails before the run"
+fi
 if command -v gnuplot >/dev/null 2>&1; then
 	run 0 "bench --plot" bench usemem --size 4M --budget 1M --threads 1 --quiet \
 		--plot "$T/run.png"
@@ -385,6 +397,8 @@ else
 fi
 PATH=/nonexistent run 1 "bench --plot without gnuplot" bench usemem --plot "$T/x.png"
 has "$T/err" "needs gnuplot" "bench --plot without gnuplot: message"
+
+. "$(dirname "$0")/test_cli_safety.sh"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]
