@@ -94,9 +94,14 @@ int cli_swapon(struct uswap *sw, const struct cli_dev_spec *spec, char *err, siz
 		}
 	}
 	ret = swapon(sw, dev, -1);
-	if (ret < 0)
-		snprintf(err, errlen, "swapon %s: %s", spec->path ? spec->path : "zram",
-			 strerror(-ret));
+	if (ret < 0) {
+		const char *name = spec->path ? spec->path : "zram";
+		size_t len = strlen(name);
+
+		/* A long path keeps its end and the reason. */
+		snprintf(err, errlen, "swapon %s%s: %s", len > 160 ? "..." : "",
+			 len > 160 ? name + len - 160 : name, strerror(-ret));
+	}
 	return ret;
 }
 

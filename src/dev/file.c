@@ -13,6 +13,13 @@
  * Unlike zram, a write that fails half way (a disk error, a short write)
  * may leave the slots torn, as on any disk: the engine does not rely on the
  * old contents, since a folio whose write failed stays dirty in memory.
+ *
+ * Nothing here leaves a file worse than it found it: opening writes no byte
+ * (flags come from sysfs, not from a probe), a discard zeroes a range but
+ * never punches a hole (a hole would make the file one swapon refuses, and
+ * filling it again can fail), and swapfile_format() checks what it can
+ * before it writes, takes the same flock as the backend, and puts an
+ * existing file back as it was if it fails.
  */
 #include "file.h"
 
