@@ -322,18 +322,23 @@ static double recent_rate(struct monitor *mon, size_t field_off)
 
 #define MAX_OUTPUTS 2
 
-static volatile sig_atomic_t progress_shown;	  /* a progress line is on the tty */
-static const char *volatile created[MAX_OUTPUTS]; /* outputs this run created */
+/*
+ * Read by the signal handler on whichever thread takes the signal, so both
+ * are atomics (lock-free: safe in a handler), not plain variables.
+ */
+static bool progress_shown;		 /* a progress line is on the tty */
+static const char *created[MAX_OUTPUTS]; /* outputs this run created */
 
 static void on_fatal_signal(int sig)
 {
 	int saved = errno;
+	const char *path;
 
-	if (progress_shown)
+	if (atomic_load_acquire(&progress_shown))
 		(void)!write(STDERR_FILENO, "\r\033[K", 4);
 	for (unsigned i = 0; i < MAX_OUTPUTS; i++)
-		if (created[i])
-			unlink(created[i]);
+		if ((path = atomic_load_acquire(&created[i])))
+			unlink(path);
 	errno = saved;
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -368,7 +373,7 @@ static void print_progress(struct monitor *mon)
 		recent_rate(mon, offsetof(struct sample, pswpout)), mon->tty ? "\033[K" : "\n");
 	fflush(stderr);
 	mon->printed = mon->tty;
-	progress_shown = mon->tty;
+	atomic_store_release(&progress_shown, mon->tty);
 }
 
 static void *monitor_main(void *arg)
@@ -409,7 +414,7 @@ static void monitor_stop(struct monitor *mon)
 	take_sample(mon);
 	if (mon->printed)
 		fputs("\r\033[K", stderr);
-	progress_shown = 0;
+	atomic_store_release(&progress_shown, false);
 }
 
 /* ---- output ---- */
@@ -552,7 +557,7 @@ static int output_open(struct output *out, const struct stat *dev, unsigned slot
 		return err;
 	}
 	if (out->created)
-		created[slot] = out->path;
+		atomic_store_release(&created[slot], out->path);
 	fcntl(out->fd, F_SETFL, fcntl(out->fd, F_GETFL) & ~O_NONBLOCK);
 	if (fstat(out->fd, &st) < 0) {
 		err = -errno;
@@ -575,7 +580,7 @@ static void output_close(struct output *out, unsigned slot, bool ok)
 	out->fd = -1;
 	if (!ok && out->created)
 		unlink(out->path);
-	created[slot] = NULL;
+	atomic_store_release(&created[slot], (const char *)NULL);
 }
 
 /* Empty a regular file before it is written; other files are written as they are. */

@@ -200,62 +200,59 @@ int cli_parse_uuid(const char *s, uint8_t uuid[16])
 	return 0;
 }
 
+/* @n random bytes. Return: 0 or -errno. */
+static int fill_random(uint8_t *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = getrandom(buf + got, n - got, 0);
+
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		got += r > 0 ? (size_t)r : 0;
+	}
+	return 0;
+}
+
 int cli_uuid_arg(const char *s, uint8_t uuid[16])
 {
 	struct timespec ts;
 	uint64_t t;
-	uint8_t rnd[10];
+	int ret;
 
 	if (!strcmp(s, "clear")) {
 		memset(uuid, 0, 16);
 		return 0;
 	}
-	if (!strcmp(s, "random") || !strcmp(s, "time")) {
-		size_t got = 0;
-
-		while (got < sizeof(rnd)) {
-			ssize_t n = getrandom(rnd + got, sizeof(rnd) - got, 0);
-
-			if (n < 0 && errno != EINTR)
-				return -errno;
-			got += n > 0 ? (size_t)n : 0;
-		}
-	}
+	if (strcmp(s, "random") && strcmp(s, "time"))
+		return cli_parse_uuid(s, uuid);
+	ret = fill_random(uuid, 16);
+	if (ret)
+		return ret;
 	if (!strcmp(s, "random")) {
-		int ret = 0;
-
-		memcpy(uuid, rnd, sizeof(rnd));
-		while (ret == 0) {
-			ret = (int)getrandom(uuid + sizeof(rnd), 16 - sizeof(rnd), 0);
-			if (ret < 0 && errno == EINTR)
-				ret = 0;
-		}
-		if (ret != 16 - (int)sizeof(rnd))
-			return ret < 0 ? -errno : -EIO;
 		uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40); /* version 4 */
 		uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80); /* RFC 4122 variant */
 		return 0;
 	}
-	if (!strcmp(s, "time")) {
-		/* Version 1: 100 ns intervals since 1582-10-15, a random clock sequence and node. */
-		clock_gettime(CLOCK_REALTIME, &ts);
-		t = (uint64_t)ts.tv_sec * 10000000 + (uint64_t)ts.tv_nsec / 100 +
-		    0x01B21DD213814000ULL;
-		uuid[0] = (uint8_t)(t >> 24);
-		uuid[1] = (uint8_t)(t >> 16);
-		uuid[2] = (uint8_t)(t >> 8);
-		uuid[3] = (uint8_t)t;
-		uuid[4] = (uint8_t)(t >> 40);
-		uuid[5] = (uint8_t)(t >> 32);
-		uuid[6] = (uint8_t)(((t >> 56) & 0x0f) | 0x10);
-		uuid[7] = (uint8_t)(t >> 48);
-		uuid[8] = (uint8_t)((rnd[0] & 0x3f) | 0x80);
-		uuid[9] = rnd[1];
-		memcpy(uuid + 10, rnd + 2, 6);
-		uuid[10] |= 0x01; /* a random node: the multicast bit set */
-		return 0;
-	}
-	return cli_parse_uuid(s, uuid);
+	/*
+	 * Version 1: 100 ns intervals since 1582-10-15 (time_low, time_mid,
+	 * time_hi), then a random clock sequence and a random node with the
+	 * multicast bit set, as RFC 4122 asks of a node that is not a MAC.
+	 */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	t = (uint64_t)ts.tv_sec * 10000000 + (uint64_t)ts.tv_nsec / 100 + 0x01B21DD213814000ULL;
+	uuid[0] = (uint8_t)(t >> 24);
+	uuid[1] = (uint8_t)(t >> 16);
+	uuid[2] = (uint8_t)(t >> 8);
+	uuid[3] = (uint8_t)t;
+	uuid[4] = (uint8_t)(t >> 40);
+	uuid[5] = (uint8_t)(t >> 32);
+	uuid[6] = (uint8_t)(((t >> 56) & 0x0f) | 0x10);
+	uuid[7] = (uint8_t)(t >> 48);
+	uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
+	uuid[10] |= 0x01;
+	return 0;
 }
 
 char *cli_escape(const char *s, char *buf, size_t len)
