@@ -3,7 +3,10 @@
 #
 # test_cli.sh - the uswap command from the outside, printing TAP: every
 # subcommand's success paths, bad arguments, unreadable and malformed files,
-# and the exit codes (0 ok, 1 runtime failure, 2 usage error).
+# and the exit codes (0 ok, 1 runtime failure, 2 usage error); then
+# test_cli_safety.sh (sourced): no data destroyed, no file name executed,
+# busy areas refused (a kernel swap file as root), no hangs, util-linux's
+# conventions.
 #
 # Usage: test_cli.sh PATH/TO/uswap
 set -u
