@@ -8,6 +8,7 @@
 # Usage: scripts/test.sh            everything (what CI runs)
 #        USWAP_FUZZ_SECONDS=0 ...   skip the fuzzer
 #        USWAP_SANITIZERS=0 ...     skip the sanitizer builds
+#        USWAP_CLI_FUZZ_SECONDS=0 . skip the CLI fuzz pass (default 45 s)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -100,6 +101,18 @@ if [ "${USWAP_FUZZ_SECONDS:-60}" != 0 ] && [ -x scripts/fuzz.sh ]; then
 	else
 		tail -40 "$log"
 		echo "== fuzz: FAILED"
+		fail=$((fail + 1))
+	fi
+fi
+# The CLI fuzz pass: random arguments and files against the uswap command
+# (the ASan+UBSan build when there is one), for a bounded time.
+if [ "${USWAP_CLI_FUZZ_SECONDS:-45}" != 0 ]; then
+	if bash scripts/cli_fuzz.sh "${USWAP_CLI_FUZZ_SECONDS:-45}" >"$log" 2>&1; then
+		echo "== cli fuzz: $(tail -1 "$log")"
+		pass=$((pass + 1))
+	else
+		tail -40 "$log"
+		echo "== cli fuzz: FAILED"
 		fail=$((fail + 1))
 	fi
 fi

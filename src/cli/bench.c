@@ -13,13 +13,19 @@
  */
 #include "bench.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <sched.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,6 +68,10 @@ static const char bench_usage[] =
 	"  --device zram|file:PATH  swap device (default zram, sized 2*SIZE+16M); a\n"
 	"                           swap file must exist (`uswap mkswap`)\n"
 	"  --comp lz4|zstd          zram compressor (default lz4)\n"
+	"  --mem-limit B            zram mem_limit: memory the device may use for\n"
+	"                           data (default 0: no limit); a full device fails\n"
+	"                           its writes, and a run whose swap-outs fail\n"
+	"                           (half or more of them) exits 1\n"
 	"  --threads N              usemem threads (default: CPUs online); bgsave\n"
 	"                           has one parent thread and one child thread\n"
 	"  --size S                 data the workload keeps (default 256M)\n"
@@ -77,13 +87,19 @@ static const char bench_usage[] =
 	"                           swap-ins, swap-outs, resident pages) to F\n"
 	"  --plot F.png             plot throughput and swap traffic over time to\n"
 	"                           F.png (needs gnuplot)\n"
+	"                           F of --csv and --plot is checked before the run\n"
+	"                           (writable, not the swap device); an existing F is\n"
+	"                           replaced only when the run succeeded\n"
 	"  --clusters               print the swap device's cluster map at the end\n"
 	"                           (to stderr with --json)\n"
 	"  --quiet                  no progress\n"
 	"  -h, --help               this text\n"
 	"\n"
+	"A swap file the kernel uses as swap (/proc/swaps) or another engine holds\n"
+	"is refused as busy.\n"
+	"\n"
 	"Exit status: 0 ok, 1 runtime failure (device, engine, data that read back\n"
-	"wrong: verify_failures > 0), 2 usage error.\n";
+	"wrong: verify_failures > 0, swap-outs that failed wholesale), 2 usage error.\n";
 
 /* ---- helpers for workloads ---- */
 
@@ -105,9 +121,9 @@ double bench_thread_cpu(void)
 
 void bench_phase(struct bench_ctx *ctx, const char *name, unsigned long total)
 {
-	__atomic_store_n(&ctx->phase_total, total, __ATOMIC_RELAXED);
-	__atomic_store_n(&ctx->phase_done, 0UL, __ATOMIC_RELAXED);
-	__atomic_store_n(&ctx->phase, name, __ATOMIC_RELEASE);
+	atomic_store_relaxed(&ctx->phase_total, total);
+	atomic_store_relaxed(&ctx->phase_done, 0UL);
+	atomic_store_release(&ctx->phase, name);
 }
 
 void bench_figure(struct bench_ctx *ctx, const char *name, const char *label, double value,
@@ -279,9 +295,9 @@ static void take_sample(struct monitor *mon)
 	model_info(ctx->m, &info);
 	s = &mon->s[mon->nr++];
 	s->t = bench_now() - mon->start;
-	s->phase = __atomic_load_n(&ctx->phase, __ATOMIC_ACQUIRE);
-	s->ops = __atomic_load_n(&ctx->ops, __ATOMIC_RELAXED);
-	s->bytes = __atomic_load_n(&ctx->bytes, __ATOMIC_RELAXED);
+	s->phase = atomic_load_acquire(&ctx->phase);
+	s->ops = atomic_load_relaxed(&ctx->ops);
+	s->bytes = atomic_load_relaxed(&ctx->bytes);
 	s->pswpin = model_stat(ctx->m, pswpin);
 	s->pswpout = model_stat(ctx->m, pswpout);
 	s->resident = info.resident;
@@ -302,12 +318,48 @@ static double recent_rate(struct monitor *mon, size_t field_off)
 	return (double)(b - a) / (last->t - first->t);
 }
 
+/* ---- signals: a progress line is cleared, outputs made for the run removed ---- */
+
+#define MAX_OUTPUTS 2
+
+/*
+ * Read by the signal handler on whichever thread takes the signal, so both
+ * are atomics (lock-free: safe in a handler), not plain variables.
+ */
+static bool progress_shown;		 /* a progress line is on the tty */
+static const char *created[MAX_OUTPUTS]; /* outputs this run created */
+
+static void on_fatal_signal(int sig)
+{
+	int saved = errno;
+	const char *path;
+
+	if (atomic_load_acquire(&progress_shown))
+		(void)!write(STDERR_FILENO, "\r\033[K", 4);
+	for (unsigned i = 0; i < MAX_OUTPUTS; i++)
+		if ((path = atomic_load_acquire(&created[i])))
+			unlink(path);
+	errno = saved;
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void catch_fatal_signals(bool on)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa = {.sa_handler = on ? on_fatal_signal : SIG_DFL};
+
+	sigemptyset(&sa.sa_mask);
+	for (unsigned i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
 static void print_progress(struct monitor *mon)
 {
 	struct bench_ctx *ctx = mon->ctx;
 	const struct sample *last = &mon->s[mon->nr - 1];
-	unsigned long done = __atomic_load_n(&ctx->phase_done, __ATOMIC_RELAXED);
-	unsigned long total = __atomic_load_n(&ctx->phase_total, __ATOMIC_RELAXED);
+	unsigned long done = atomic_load_relaxed(&ctx->phase_done);
+	unsigned long total = atomic_load_relaxed(&ctx->phase_total);
 	bool mb = !strcmp(ctx->wl->rate_unit, "MB/s");
 	double rate = mb ? recent_rate(mon, offsetof(struct sample, bytes)) / 1e6
 			 : recent_rate(mon, offsetof(struct sample, ops));
@@ -321,6 +373,7 @@ static void print_progress(struct monitor *mon)
 		recent_rate(mon, offsetof(struct sample, pswpout)), mon->tty ? "\033[K" : "\n");
 	fflush(stderr);
 	mon->printed = mon->tty;
+	atomic_store_release(&progress_shown, mon->tty);
 }
 
 static void *monitor_main(void *arg)
@@ -328,7 +381,7 @@ static void *monitor_main(void *arg)
 	struct monitor *mon = arg;
 	struct timespec tick = {0, SAMPLE_MS * 1000000L};
 
-	while (!__atomic_load_n(&mon->stop, __ATOMIC_ACQUIRE)) {
+	while (!atomic_load_acquire(&mon->stop)) {
 		double now;
 
 		nanosleep(&tick, NULL);
@@ -356,11 +409,12 @@ static int monitor_start(struct monitor *mon, struct bench_ctx *ctx)
 
 static void monitor_stop(struct monitor *mon)
 {
-	__atomic_store_n(&mon->stop, true, __ATOMIC_RELEASE);
+	atomic_store_release(&mon->stop, true);
 	pthread_join(mon->tid, NULL);
 	take_sample(mon);
 	if (mon->printed)
 		fputs("\r\033[K", stderr);
+	atomic_store_release(&progress_shown, false);
 }
 
 /* ---- output ---- */
@@ -469,12 +523,78 @@ static void print_json(FILE *out, struct bench_ctx *ctx)
 	fputs("}\n", out);
 }
 
-static int write_csv(const char *path, struct monitor *mon)
-{
-	FILE *f = fopen(path, "we");
+/* An output file (--csv, --plot), opened before the run. */
+struct output {
+	const char *opt;  /* "--csv" */
+	const char *path; /* NULL: not asked for */
+	int fd;
+	bool created; /* by this run: removed if the run fails */
+};
 
-	if (!f)
+/*
+ * Open @out->path for writing before the run, so that a path that cannot be
+ * written fails at once, not after minutes: created if missing, else opened
+ * without truncating (the old contents stay until the run has succeeded).
+ * Refused: the swap device itself (@dev: its stat, or NULL) and, through
+ * O_NONBLOCK, a FIFO nobody reads. Return: 0, or a negative errno (said).
+ */
+static int output_open(struct output *out, const struct stat *dev, unsigned slot)
+{
+	struct stat st;
+	int err;
+
+	out->fd = -1;
+	if (!out->path)
+		return 0;
+	out->fd = open(out->path, O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK | O_CLOEXEC, 0666);
+	out->created = out->fd >= 0;
+	if (out->fd < 0 && errno == EEXIST)
+		out->fd = open(out->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (out->fd < 0) {
+		err = -errno;
+		cli_error("%s %s: cannot write: %s", out->opt, out->path,
+			  err == -ENXIO ? "a FIFO with no reader" : strerror(-err));
+		return err;
+	}
+	if (out->created)
+		atomic_store_release(&created[slot], out->path);
+	fcntl(out->fd, F_SETFL, fcntl(out->fd, F_GETFL) & ~O_NONBLOCK);
+	if (fstat(out->fd, &st) < 0) {
+		err = -errno;
+		cli_error("%s %s: cannot stat: %s", out->opt, out->path, strerror(-err));
+		return err;
+	}
+	if (dev && st.st_dev == dev->st_dev && st.st_ino == dev->st_ino) {
+		cli_error("%s %s: that is the swap device: refusing to overwrite it", out->opt,
+			  out->path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* After the run: keep what was written (@ok), else undo what the run made. */
+static void output_close(struct output *out, unsigned slot, bool ok)
+{
+	if (out->fd >= 0)
+		close(out->fd);
+	out->fd = -1;
+	if (!ok && out->created)
+		unlink(out->path);
+	atomic_store_release(&created[slot], (const char *)NULL);
+}
+
+/* Empty a regular file before it is written; other files are written as they are. */
+static int output_rewind(struct output *out)
+{
+	struct stat st;
+
+	if (fstat(out->fd, &st) == 0 && S_ISREG(st.st_mode) && ftruncate(out->fd, 0) < 0)
 		return -errno;
+	return 0;
+}
+
+static int write_csv_to(FILE *f, struct monitor *mon)
+{
 	fputs("time_s,phase,ops_per_s,mb_per_s,pswpin_per_s,pswpout_per_s,pswpin,pswpout,"
 	      "resident_pages\n",
 	      f);
@@ -490,9 +610,28 @@ static int write_csv(const char *path, struct monitor *mon)
 			(double)(b->pswpin - a->pswpin) / dt,
 			(double)(b->pswpout - a->pswpout) / dt, b->pswpin, b->pswpout, b->resident);
 	}
-	if (fclose(f))
+	return fflush(f) || ferror(f) ? -(errno ? errno : EIO) : 0;
+}
+
+/* The time series into the descriptor @fd (kept open). Return: 0 or -errno. */
+static int write_csv_fd(int fd, struct monitor *mon)
+{
+	int dupfd = dup(fd), err;
+	FILE *f;
+
+	if (dupfd < 0)
 		return -errno;
-	return 0;
+	f = fdopen(dupfd, "w");
+	if (!f) {
+		err = -errno;
+		close(dupfd);
+		return err;
+	}
+	errno = 0;
+	err = write_csv_to(f, mon);
+	if (fclose(f) && !err)
+		err = -(errno ? errno : EIO);
+	return err;
 }
 
 /* Return: whether an executable @name is on $PATH. */
@@ -513,53 +652,41 @@ static bool have_program(const char *name)
 	return false;
 }
 
-/* gnuplot quoting: single quotes, doubled inside. */
-static void gp_string(FILE *gp, const char *s)
+/* A phase name may go into the script only if it is a plain word. */
+static bool plain_word(const char *s)
 {
-	fputc('\'', gp);
-	for (; *s; s++) {
-		if (*s == '\'')
-			fputc('\'', gp);
-		fputc(*s, gp);
-	}
-	fputc('\'', gp);
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != ' ')
+			return false;
+	return true;
 }
 
-static int write_plot(const char *png, const char *csv, struct bench_ctx *ctx, struct monitor *mon)
+/*
+ * The gnuplot script. It holds no byte of a file name or of anything the
+ * user typed: the title (which names the swap file) comes in as ARG1 and the
+ * data file as ARG2, gnuplot arguments (`gnuplot -c script ARG1 ARG2`,
+ * passed by execve, no shell), and the PNG goes to stdout, which is the
+ * --plot file opened by uswap.
+ */
+static int write_gp_script(FILE *gp, struct bench_ctx *ctx, struct monitor *mon)
 {
 	bool mb = !strcmp(ctx->wl->rate_unit, "MB/s");
 	const char *phase = NULL;
-	FILE *gp = popen("gnuplot", "w");
 
-	if (!gp)
-		return -errno;
-	fputs("set terminal pngcairo size 1100,600 noenhanced\nset output ", gp);
-	gp_string(gp, png);
-	fputs("\nset datafile separator ','\nset title ", gp);
-	{
-		char *title = NULL;
-		size_t len = 0;
-		FILE *t = open_memstream(&title, &len);
-
-		if (t) {
-			describe_run(t, ctx);
-			fclose(t);
-			if (len && title[len - 1] == '\n')
-				title[len - 1] = '\0';
-			gp_string(gp, title);
-			free(title);
-		}
-	}
+	fputs("set terminal pngcairo size 1100,600 noenhanced\n"
+	      "set datafile separator ','\n"
+	      "set title ARG1\n",
+	      gp);
 	fprintf(gp,
-		"\nset xlabel 'time (s)'\nset ylabel '%s'\nset y2label 'pages/s'\n"
+		"set xlabel 'time (s)'\nset ylabel '%s'\nset y2label 'pages/s'\n"
 		"set ytics nomirror\nset y2tics\nset yrange [0:*]\nset y2range [0:*]\n"
 		"set key outside bottom center horizontal\nset grid\n",
-		ctx->wl->rate_unit);
+		mb ? "MB/s" : "ops/s");
 	/* A dashed line and a name where each phase starts. */
 	for (size_t i = 1; i < mon->nr; i++) {
 		const char *p = mon->s[i].phase;
 
-		if (!p || p == phase)
+		if (!p || p == phase || !plain_word(p))
 			continue;
 		phase = p;
 		fprintf(gp,
@@ -567,51 +694,132 @@ static int write_plot(const char *png, const char *csv, struct bench_ctx *ctx, s
 			"set label '%s' at %.3f, graph 0.97 left offset 0.3,0 font ',9'\n",
 			mon->s[i - 1].t, mon->s[i - 1].t, p, mon->s[i - 1].t);
 	}
-	fputs("plot ", gp);
-	gp_string(gp, csv);
 	fprintf(gp,
-		" using 1:%d skip 1 with lines lw 2 lc rgb '#1f77b4' title '%s', "
+		"plot ARG2 using 1:%d skip 1 with lines lw 2 lc rgb '#1f77b4' title '%s', "
 		"'' using 1:5 skip 1 axes x1y2 with lines lc rgb '#2ca02c' title 'swap-ins/s', "
 		"'' using 1:6 skip 1 axes x1y2 with lines lc rgb '#d62728' title 'swap-outs/s'\n",
-		mb ? 4 : 3, ctx->wl->rate_unit);
-	return pclose(gp) == 0 ? 0 : -EIO;
+		mb ? 4 : 3, mb ? "MB/s" : "ops/s");
+	return fflush(gp) || ferror(gp) ? -EIO : 0;
 }
 
-static int write_outputs(struct bench_ctx *ctx, struct monitor *mon)
+/* Write @path with the script; Return: 0 or -errno. */
+static int write_file(const char *path, struct bench_ctx *ctx, struct monitor *mon, bool script)
 {
-	const struct bench_opts *o = ctx->o;
-	char tmp[] = "/tmp/uswap-bench-XXXXXX";
-	const char *csv = o->csv;
-	int ret;
+	FILE *f = fopen(path, "wxe");
+	int err;
 
-	if (!csv && o->plot) {
-		int fd = mkstemp(tmp);
+	if (!f)
+		return -errno;
+	errno = 0;
+	err = script ? write_gp_script(f, ctx, mon) : write_csv_to(f, mon);
+	if (fclose(f) && !err)
+		err = -EIO;
+	return err;
+}
 
-		if (fd < 0) {
-			cli_error("cannot make a temporary file for the plot data: %s",
-				  strerror(errno));
-			return -errno;
-		}
-		close(fd);
-		csv = tmp;
+static int write_plot(struct output *png, struct bench_ctx *ctx, struct monitor *mon)
+{
+	char dir[] = "/tmp/uswap-plot-XXXXXX", script[64], data[64];
+	char *title = NULL, *argv[6];
+	size_t len = 0;
+	posix_spawn_file_actions_t fa;
+	FILE *t;
+	pid_t pid;
+	int err, status;
+
+	if (!mkdtemp(dir))
+		return -errno;
+	snprintf(script, sizeof(script), "%s/plot.gp", dir);
+	snprintf(data, sizeof(data), "%s/data.csv", dir);
+	t = open_memstream(&title, &len);
+	if (!t) {
+		err = -errno;
+		goto out_dir;
 	}
-	if (csv) {
-		ret = write_csv(csv, mon);
-		if (ret) {
-			cli_error("%s: cannot write the time series: %s", csv, strerror(-ret));
-			goto out;
-		}
-	}
-	ret = 0;
-	if (o->plot) {
-		ret = write_plot(o->plot, csv, ctx, mon);
-		if (ret)
-			cli_error("%s: gnuplot failed to draw the plot", o->plot);
+	describe_run(t, ctx);
+	fclose(t);
+	if (len && title[len - 1] == '\n')
+		title[len - 1] = '\0';
+	err = write_file(data, ctx, mon, false);
+	if (!err)
+		err = write_file(script, ctx, mon, true);
+	if (!err)
+		err = output_rewind(png);
+	if (err)
+		goto out;
+	argv[0] = "gnuplot";
+	argv[1] = "-c";
+	argv[2] = script;
+	argv[3] = title;
+	argv[4] = data;
+	argv[5] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, png->fd, STDOUT_FILENO);
+	err = -posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (!err) {
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			err = -EIO;
 	}
 out:
-	if (csv == tmp)
-		unlink(tmp);
+	unlink(data);
+	unlink(script);
+	free(title);
+out_dir:
+	rmdir(dir);
+	return err;
+}
+
+static int write_outputs(struct bench_ctx *ctx, struct monitor *mon, struct output *csv,
+			 struct output *plot)
+{
+	int ret = 0;
+
+	if (csv->path) {
+		ret = output_rewind(csv);
+		if (!ret)
+			ret = write_csv_fd(csv->fd, mon);
+		if (ret) {
+			cli_error("%s: cannot write the time series: %s", csv->path,
+				  strerror(-ret));
+			return ret;
+		}
+	}
+	if (plot->path) {
+		ret = write_plot(plot, ctx, mon);
+		if (ret)
+			cli_error("%s: gnuplot failed to draw the plot%s%s", plot->path,
+				  ret == -EIO ? "" : ": ", ret == -EIO ? "" : strerror(-ret));
+	}
 	return ret;
+}
+
+/*
+ * Swap-outs that failed: a device that refuses its writes (full, read-only,
+ * in use elsewhere) leaves pages in memory, so the budget was not kept and
+ * the figures mean nothing. Half or more failing is a failed run.
+ * Return: 0, or -EIO (said).
+ */
+static int check_swapouts(struct bench_ctx *ctx)
+{
+	unsigned long fail = model_stat(ctx->m, swpout_fail);
+	unsigned long done = model_stat(ctx->m, pswpout);
+
+	if (!fail)
+		return 0;
+	if (fail < done) {
+		cli_warn("%lu of %lu swap-outs failed (swpout_fail): the device refused some "
+			 "writes",
+			 fail, fail + done);
+		return 0;
+	}
+	cli_error("%lu of %lu swap-outs failed (swpout_fail): the swap device refused its "
+		  "writes, so the budget was not enforced and the figures are not a swap run",
+		  fail, fail + done);
+	return -EIO;
 }
 
 /* ---- the run ---- */
@@ -699,11 +907,28 @@ static void bench_teardown(struct bench_ctx *ctx)
 static int bench_run(struct bench_ctx *ctx)
 {
 	const struct bench_opts *o = ctx->o;
+	struct output csv = {"--csv", o->csv, -1, false}, plot = {"--plot", o->plot, -1, false};
+	struct stat dev_st;
+	bool have_dev = o->dev.kind == CLI_DEV_FILE && stat(o->dev.path, &dev_st) == 0;
 	struct monitor mon;
 	double t0;
 	int ret, status = CLI_EXIT_OK;
 
-	ret = bench_setup(ctx);
+	catch_fatal_signals(true);
+	ret = output_open(&csv, have_dev ? &dev_st : NULL, 0);
+	if (!ret)
+		ret = output_open(&plot, have_dev ? &dev_st : NULL, 1);
+	if (!ret && csv.path && plot.path) {
+		struct stat a, b;
+
+		if (!fstat(csv.fd, &a) && !fstat(plot.fd, &b) && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino && S_ISREG(a.st_mode)) {
+			cli_error("--csv and --plot name the same file %s", o->csv);
+			ret = -EINVAL;
+		}
+	}
+	if (!ret)
+		ret = bench_setup(ctx);
 	if (ret)
 		goto out;
 	ret = monitor_start(&mon, ctx);
@@ -720,7 +945,7 @@ static int bench_run(struct bench_ctx *ctx)
 	}
 	bench_figure(ctx, "elapsed_s", "elapsed", bench_now() - t0, "s", 2);
 	bench_figure(ctx, "verify_failures", "values that read back wrong",
-		     (double)__atomic_load_n(&ctx->verify_fails, __ATOMIC_RELAXED), "", 0);
+		     (double)atomic_load_relaxed(&ctx->verify_fails), "", 0);
 	ret = model_check(ctx->m);
 	if (ret)
 		cli_error("the swap invariant checker failed after the run: %s", strerror(-ret));
@@ -741,7 +966,9 @@ static int bench_run(struct bench_ctx *ctx)
 		}
 	}
 	if (!ret)
-		ret = write_outputs(ctx, &mon);
+		ret = check_swapouts(ctx);
+	if (!ret)
+		ret = write_outputs(ctx, &mon, &csv, &plot);
 	if (!ret && ctx->verify_fails) {
 		cli_error("%lu values read back different from what was written",
 			  ctx->verify_fails);
@@ -751,6 +978,9 @@ out_samples:
 	free(mon.s);
 out:
 	bench_teardown(ctx);
+	output_close(&csv, 0, !ret);
+	output_close(&plot, 1, !ret);
+	catch_fatal_signals(false);
 	return ret ? CLI_EXIT_FAIL : status;
 }
 
@@ -768,7 +998,8 @@ int cmd_bench(int argc, char **argv)
 		OPT_CSV,
 		OPT_PLOT,
 		OPT_CLUSTERS,
-		OPT_QUIET
+		OPT_QUIET,
+		OPT_MEM_LIMIT
 	};
 	static const struct option opts[] = {
 		{"device", required_argument, NULL, OPT_DEVICE},
@@ -783,6 +1014,7 @@ int cmd_bench(int argc, char **argv)
 		{"plot", required_argument, NULL, OPT_PLOT},
 		{"clusters", no_argument, NULL, OPT_CLUSTERS},
 		{"quiet", no_argument, NULL, OPT_QUIET},
+		{"mem-limit", required_argument, NULL, OPT_MEM_LIMIT},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -849,6 +1081,12 @@ int cmd_bench(int argc, char **argv)
 		case OPT_QUIET:
 			o.quiet = true;
 			break;
+		case OPT_MEM_LIMIT:
+			if (cli_parse_size(optarg, &o.dev.zram_limit))
+				return cli_usage_error("bad --mem-limit '%s': a size with K, M or "
+						       "G suffix, 0 for none",
+						       optarg);
+			break;
 		case 'h':
 			fputs(bench_usage, stdout);
 			return CLI_EXIT_OK;
@@ -866,6 +1104,8 @@ int cmd_bench(int argc, char **argv)
 		return cli_usage_error("unknown workload '%s': use usemem or bgsave", o.workload);
 	if (o.size > (64ULL << 30) / 4)
 		return cli_usage_error("--size is at most 16G");
+	if (o.dev.zram_limit && o.dev.kind != CLI_DEV_ZRAM)
+		return cli_usage_error("--mem-limit is for a zram device");
 	if (o.budget == UINT64_MAX)
 		o.budget = max(o.size / 2, (uint64_t)MIN_BUDGET);
 	ret = ctx.wl->check(&o);

@@ -22,6 +22,7 @@
 
 #include <pthread.h>
 
+#include "base/atomic.h"
 #include "cli.h"
 
 struct model;
@@ -99,14 +100,14 @@ void bench_phase(struct bench_ctx *ctx, const char *name, unsigned long total);
 static inline void bench_progress(struct bench_ctx *ctx, unsigned long ops, unsigned long bytes,
 				  unsigned long units)
 {
-	__atomic_fetch_add(&ctx->ops, ops, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&ctx->bytes, bytes, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&ctx->phase_done, units, __ATOMIC_RELAXED);
+	atomic_fetch_add_relaxed(&ctx->ops, ops);
+	atomic_fetch_add_relaxed(&ctx->bytes, bytes);
+	atomic_fetch_add_relaxed(&ctx->phase_done, units);
 }
 
 static inline void bench_verify_fail(struct bench_ctx *ctx)
 {
-	__atomic_fetch_add(&ctx->verify_fails, 1, __ATOMIC_RELAXED);
+	atomic_fetch_add_relaxed(&ctx->verify_fails, 1);
 }
 
 /*

@@ -51,6 +51,13 @@ void cli_error(const char *fmt, ...) __printf(1, 2);
  */
 int cli_usage_error(const char *fmt, ...) __printf(1, 2);
 
+/*
+ * cli_warn - print "uswap SUB: warning: message" to stderr: something the
+ * command accepts but the user should know.
+ * Context: any.
+ */
+void cli_warn(const char *fmt, ...) __printf(1, 2);
+
 /* ---- argument parsing (util.c) ---- */
 
 /*
@@ -61,8 +68,9 @@ int cli_usage_error(const char *fmt, ...) __printf(1, 2);
 int cli_bad_option(int c, char **argv);
 
 /*
- * cli_parse_size - a byte count: digits with an optional K, M, G or T suffix
- * (powers of 1024, case-insensitive, optionally followed by "B" or "iB").
+ * cli_parse_size - a byte count: digits with an optional suffix read as
+ * util-linux reads them: K, M, G, T and KiB, MiB, GiB, TiB are powers of
+ * 1024; KB, MB, GB, TB are powers of 1000 (case-insensitive).
  * Context: any. Return: 0 and *bytes, -EINVAL (not a size) or -ERANGE
  * (does not fit in 64 bits).
  */
@@ -80,6 +88,21 @@ int cli_parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigned 
  * Context: any. Return: 0, or -EINVAL if @s is not exactly that.
  */
 int cli_parse_uuid(const char *s, uint8_t uuid[16]);
+
+/*
+ * cli_uuid_arg - what mkswap -U takes, as util-linux does: "clear" (all
+ * zeros), "random" (version 4), "time" (version 1, a random clock sequence
+ * and node) or a UUID (cli_parse_uuid()).
+ * Context: any. Return: 0, -EINVAL, or the errno of getrandom().
+ */
+int cli_uuid_arg(const char *s, uint8_t uuid[16]);
+
+/*
+ * cli_escape - @s for a terminal: control characters and backslash as
+ * "\xHH", the rest as is; cut short to fit @len (at least 6).
+ * Context: any. Return: @buf.
+ */
+char *cli_escape(const char *s, char *buf, size_t len);
 
 /* Write @uuid as 36 characters and a NUL into @out. Context: any. */
 void cli_format_uuid(const uint8_t uuid[16], char out[37]);
@@ -104,6 +127,7 @@ struct cli_dev_spec {
 	int algo;	     /* enum zram_algo */
 	uint64_t zram_bytes; /* CLI_DEV_ZRAM: device size */
 	uint64_t zram_limit; /* CLI_DEV_ZRAM: mem_limit, 0 = none */
+	bool readonly;	     /* CLI_DEV_FILE: write nothing (SWAPFILE_OPEN_READONLY) */
 };
 
 /*
@@ -123,7 +147,9 @@ const char *cli_comp_name(int algo);
 
 /*
  * cli_swapon - make the device @spec describes and put it into service on
- * @sw. A message naming the problem goes to @err.
+ * @sw. A message naming the problem goes to @err. A swap file open to
+ * others gets swapon(8)'s warning (mode & 07077 for a file, 07007 for a
+ * block device), as the kernel does not refuse it.
  * Context: may sleep (I/O). Return: the swap type (>= 0) or a negative errno.
  */
 int cli_swapon(struct uswap *sw, const struct cli_dev_spec *spec, char *err, size_t errlen);

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dev/file.h"
 #include "dev/zram.h"
@@ -54,6 +55,20 @@ int cli_engine_create(struct uswap **out)
 	return swap_engine_create(out, CLI_ARENA_BYTES, false);
 }
 
+/* swapon(8)'s warning: the kernel itself takes any mode. */
+static void warn_permissions(const char *path)
+{
+	struct stat st;
+	unsigned mask;
+
+	if (stat(path, &st) < 0)
+		return;
+	mask = S_ISBLK(st.st_mode) ? 07007 : 07077;
+	if (st.st_mode & mask)
+		cli_warn("%s: insecure permissions %04o, %04o suggested", path,
+			 (unsigned)(st.st_mode & 07777), S_ISBLK(st.st_mode) ? 0660U : 0600U);
+}
+
 int cli_swapon(struct uswap *sw, const struct cli_dev_spec *spec, char *err, size_t errlen)
 {
 	struct zram_config cfg = {0};
@@ -61,9 +76,11 @@ int cli_swapon(struct uswap *sw, const struct cli_dev_spec *spec, char *err, siz
 	int ret;
 
 	if (spec->kind == CLI_DEV_FILE) {
-		ret = swapfile_open(&dev, sw->arena, spec->path, err, errlen);
+		ret = swapfile_open_flags(&dev, sw->arena, spec->path,
+					  spec->readonly ? SWAPFILE_OPEN_READONLY : 0, err, errlen);
 		if (ret)
 			return ret;
+		warn_permissions(spec->path);
 	} else {
 		cfg.algo = (enum zram_algo)spec->algo;
 		cfg.mem_limit = spec->zram_limit;
@@ -77,9 +94,14 @@ int cli_swapon(struct uswap *sw, const struct cli_dev_spec *spec, char *err, siz
 		}
 	}
 	ret = swapon(sw, dev, -1);
-	if (ret < 0)
-		snprintf(err, errlen, "swapon %s: %s", spec->path ? spec->path : "zram",
-			 strerror(-ret));
+	if (ret < 0) {
+		const char *name = spec->path ? spec->path : "zram";
+		size_t len = strlen(name);
+
+		/* A long path keeps its end and the reason. */
+		snprintf(err, errlen, "swapon %s%s: %s", len > 160 ? "..." : "",
+			 len > 160 ? name + len - 160 : name, strerror(-ret));
+	}
 	return ret;
 }
 

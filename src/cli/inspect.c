@@ -33,12 +33,12 @@ static const char inspect_usage[] =
 	"a malformed header is reported with the parser's reason.\n"
 	"\n"
 	"Options:\n"
-	"  --clusters  also put FILE into service in a fresh engine (it must pass\n"
-	"              swapon's checks: mode 0600, no holes; it is opened read-write\n"
-	"              but its data is left as it was), allocate a fixed pattern of\n"
-	"              slots of orders 9, 4, 2, 0 and 1, free part of them, and draw the\n"
-	"              resulting cluster map. `uswap bench ... --clusters` draws the\n"
-	"              map of a real workload instead.\n"
+	"  --clusters  also put FILE into service in a fresh engine, read-only (not a\n"
+	"              byte of it is written; it must pass swapon's checks: no holes,\n"
+	"              not in use by an engine or the kernel), allocate a fixed\n"
+	"              pattern of slots of orders 9, 4, 2, 0 and 1, free part of them,\n"
+	"              and draw the resulting cluster map. `uswap bench ... --clusters`\n"
+	"              draws the map of a real workload instead.\n"
 	"  -h, --help  this text\n"
 	"\n"
 	"Exit status: 0 ok, 1 unreadable file or malformed header, 2 usage error.\n";
@@ -70,7 +70,8 @@ static int read_header(const char *path, struct swap_header_info *hdr, struct st
 	ssize_t n;
 	int fd, ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO or a tty must be refused, not waited on. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
 		cli_error("%s: cannot open: %s", path, strerror(-ret));
@@ -108,6 +109,11 @@ static int read_header(const char *path, struct swap_header_info *hdr, struct st
 			  path, swap_header_strerror(ret), hdr->last_page,
 			  ((uint64_t)hdr->last_page + 1) * PAGE_SIZE,
 			  S_ISBLK(st->st_mode) ? "device" : "file", *bytes);
+	else if (ret == SWAP_HDR_DUP_BAD_PAGE)
+		cli_error("%s: %s: page %" PRIu32 " (%" PRIu32 " entries for last_page %" PRIu32
+			  "); swapon refuses it",
+			  path, swap_header_strerror(ret), swap_header_dup_badpage(hdr),
+			  hdr->nr_badpages, hdr->last_page);
 	else if (ret)
 		cli_error("%s: %s", path, swap_header_strerror(ret));
 out:
@@ -119,8 +125,8 @@ static void print_full(FILE *out, const char *path, const struct swap_header_inf
 		       const struct stat *st, uint64_t bytes)
 {
 	uint64_t pages = (uint64_t)hdr->last_page + 1;
-	uint64_t usable = hdr->last_page - hdr->nr_badpages;
-	char uuid[37], b1[32];
+	uint64_t usable = (uint64_t)hdr->last_page - min(hdr->nr_badpages, hdr->last_page);
+	char uuid[37], b1[32], label[80];
 
 	cli_format_uuid(hdr->uuid, uuid);
 	fprintf(out, "%s: swap area (SWAPSPACE2)\n", path);
@@ -134,7 +140,8 @@ static void print_full(FILE *out, const char *path, const struct swap_header_inf
 		" and bad pages)\n",
 		usable, usable * PAGE_SIZE);
 	fprintf(out, "page size:   %lu\n", PAGE_SIZE);
-	fprintf(out, "label:       %s\n", hdr->label[0] ? hdr->label : "(none)");
+	fprintf(out, "label:       %s\n",
+		hdr->label[0] ? cli_escape(hdr->label, label, sizeof(label)) : "(none)");
 	fprintf(out, "UUID:        %s\n", uuid);
 	fprintf(out, "bad pages:   %" PRIu32, hdr->nr_badpages);
 	for (uint32_t i = 0; i < hdr->nr_badpages; i++)
@@ -145,13 +152,17 @@ static void print_full(FILE *out, const char *path, const struct swap_header_inf
 				    : "this machine's byte order");
 	fprintf(out, "%-12s %" PRIu64 " bytes, mode %04o\n",
 		S_ISBLK(st->st_mode) ? "device:" : "file:", bytes, (unsigned)(st->st_mode & 07777));
-	if (S_ISREG(st->st_mode) && (st->st_mode & 0077))
+	if ((st->st_mode & (S_ISBLK(st->st_mode) ? 07007 : 07077)))
 		fprintf(out,
-			"note:        mode %04o is open to group or others: swapon refuses "
-			"it (chmod 0600)\n",
-			(unsigned)(st->st_mode & 07777));
+			"note:        mode %04o is open to %s: swapon warns (%s suggested) but "
+			"the kernel accepts it\n",
+			(unsigned)(st->st_mode & 07777),
+			S_ISBLK(st->st_mode) ? "others" : "group or others",
+			S_ISBLK(st->st_mode) ? "0660" : "0600");
 	if (S_ISREG(st->st_mode) && hdr->nr_badpages)
 		fputs("note:        swapon refuses bad pages on a regular file\n", out);
+	if (!usable)
+		fputs("note:        no usable page: swapon refuses it\n", out);
 	if (bytes / PAGE_SIZE > pages)
 		fprintf(out, "note:        %" PRIu64 " bytes past the swap area are unused\n",
 			bytes - pages * PAGE_SIZE);
@@ -161,8 +172,8 @@ int cli_print_header(const char *path, bool brief)
 {
 	struct swap_header_info hdr;
 	struct stat st;
-	uint64_t bytes;
-	char uuid[37], b1[32];
+	uint64_t bytes, usable;
+	char uuid[37], b1[32], label[80];
 	int ret;
 
 	ret = read_header(path, &hdr, &st, &bytes);
@@ -173,12 +184,11 @@ int cli_print_header(const char *path, bool brief)
 		return 0;
 	}
 	cli_format_uuid(hdr.uuid, uuid);
-	printf("%s: swap space version %" PRIu32 ", %" PRIu32 " usable pages (%s), LABEL=%s, "
+	usable = (uint64_t)hdr.last_page - min(hdr.nr_badpages, hdr.last_page);
+	printf("%s: swap space version %" PRIu32 ", %" PRIu64 " usable pages (%s), LABEL=%s, "
 	       "UUID=%s\n",
-	       path, hdr.version, hdr.last_page - hdr.nr_badpages,
-	       cli_format_bytes((uint64_t)(hdr.last_page - hdr.nr_badpages) * PAGE_SIZE, b1,
-				sizeof(b1)),
-	       hdr.label[0] ? hdr.label : "(none)", uuid);
+	       path, hdr.version, usable, cli_format_bytes(usable * PAGE_SIZE, b1, sizeof(b1)),
+	       hdr.label[0] ? cli_escape(hdr.label, label, sizeof(label)) : "(none)", uuid);
 	return 0;
 }
 
@@ -257,7 +267,7 @@ static void demo_pattern(struct demo *d, struct swap_info_struct *si)
 
 static int inspect_clusters(const char *path)
 {
-	struct cli_dev_spec spec = {.kind = CLI_DEV_FILE, .path = path};
+	struct cli_dev_spec spec = {.kind = CLI_DEV_FILE, .path = path, .readonly = true};
 	struct demo d = {0};
 	struct uswap *sw;
 	char err[512];

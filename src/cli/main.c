@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <string.h>
 
@@ -66,7 +67,25 @@ static int run_subcommand(const struct subcommand *sub, int argc, char **argv)
 	return sub->run(argc, argv);
 }
 
-int main(int argc, char **argv)
+/*
+ * Results that never reached stdout (a full disk, /dev/full, a closed
+ * descriptor) are a failure, as in util-linux: "write error" and exit 1.
+ * A reader that went away (EPIPE) is not.
+ */
+static int finish(int status)
+{
+	int err = 0;
+
+	errno = 0;
+	if (fflush(stdout) != 0 || ferror(stdout))
+		err = errno ? errno : EIO;
+	if (!err || err == EPIPE)
+		return status;
+	cli_error("write error: %s", strerror(err));
+	return CLI_EXIT_FAIL;
+}
+
+static int run_main(int argc, char **argv)
 {
 	const struct subcommand *sub;
 
@@ -97,4 +116,9 @@ int main(int argc, char **argv)
 	if (!sub)
 		return cli_usage_error("unknown command '%s'", argv[1]);
 	return run_subcommand(sub, argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv)
+{
+	return finish(run_main(argc, argv));
 }

@@ -18,18 +18,27 @@
 static const char mkswap_usage[] =
 	"Usage: uswap mkswap FILE SIZE [-L LABEL] [-U UUID]\n"
 	"\n"
-	"Make FILE a swap file of SIZE bytes (K, M, G or T suffix, powers of 1024;\n"
-	"rounded down to whole 4 KiB pages, at least 40K) in the SWAPSPACE2 format of\n"
-	"util-linux mkswap: the kernel's swapon and uswap both accept it. The file is\n"
-	"created or truncated with mode 0600 and every block is allocated (a swap\n"
-	"file must have no holes). An existing FILE must be a regular file.\n"
+	"Make FILE a swap file of SIZE bytes (rounded down to whole 4 KiB pages, at\n"
+	"least 40K) in the SWAPSPACE2 format of util-linux mkswap: the kernel's swapon\n"
+	"and uswap both accept it. SIZE takes suffixes as util-linux does: K, M, G, T\n"
+	"(or KiB, MiB, GiB, TiB) are powers of 1024, KB, MB, GB, TB powers of 1000.\n"
+	"\n"
+	"A new FILE is created with mode 0600 and every block allocated (a swap file\n"
+	"must have no holes). An existing FILE must be a regular file; it is never\n"
+	"truncated: like mkswap, its first page becomes the header, its holes and any\n"
+	"growth to SIZE are allocated, and its mode becomes 0600. Free space and file\n"
+	"size limits are checked first; if anything fails, a FILE that existed is\n"
+	"left as it was and one that did not is removed. A FILE in use as swap, by\n"
+	"another uswap engine or by the kernel, is refused (busy).\n"
 	"\n"
 	"Options:\n"
 	"  -L, --label LABEL  volume label, at most 16 bytes\n"
-	"  -U, --uuid UUID    xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (default: random)\n"
+	"  -U, --uuid UUID    xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, or clear (all\n"
+	"                     zeros), random (version 4, the default) or time\n"
+	"                     (version 1)\n"
 	"  -h, --help         this text\n"
 	"\n"
-	"Exit status: 0 ok, 1 runtime failure (I/O, no space), 2 usage error.\n";
+	"Exit status: 0 ok, 1 runtime failure (I/O, no space, busy), 2 usage error.\n";
 
 /* A header-sized file larger than 2^32 pages cannot be described. */
 #define MKSWAP_MAX_BYTES (((uint64_t)UINT32_MAX + 1) * PAGE_SIZE)
@@ -59,7 +68,7 @@ int cmd_mkswap(int argc, char **argv)
 	uint8_t uuid[SWAP_HEADER_UUID_LEN];
 	bool have_uuid = false;
 	uint64_t size;
-	char buf[32];
+	char buf[32], esc[80];
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, ":L:U:h", opts, NULL)) != -1) {
@@ -68,16 +77,21 @@ int cmd_mkswap(int argc, char **argv)
 			if (strlen(optarg) > SWAP_HEADER_LABEL_LEN)
 				return cli_usage_error("label '%s' is %zu bytes long: at most %d "
 						       "fit in a swap header",
-						       optarg, strlen(optarg),
-						       SWAP_HEADER_LABEL_LEN);
+						       cli_escape(optarg, esc, sizeof(esc)),
+						       strlen(optarg), SWAP_HEADER_LABEL_LEN);
 			label = optarg;
 			break;
 		case 'U':
-			if (cli_parse_uuid(optarg, uuid))
+			ret = cli_uuid_arg(optarg, uuid);
+			if (ret == -EINVAL)
 				return cli_usage_error("bad UUID '%s': expected "
 						       "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx "
-						       "(hex digits)",
+						       "(hex digits), clear, random or time",
 						       optarg);
+			if (ret) {
+				cli_error("cannot make a UUID: %s", strerror(-ret));
+				return CLI_EXIT_FAIL;
+			}
 			have_uuid = true;
 			break;
 		case 'h':
@@ -112,6 +126,12 @@ int cmd_mkswap(int argc, char **argv)
 		return CLI_EXIT_FAIL;
 
 	ret = swapfile_format(path, size, label, have_uuid ? uuid : NULL, NULL, 0);
+	if (ret == -EBUSY) {
+		cli_error("%s: %s: in use as swap (by another uswap engine, or by the kernel: "
+			  "see /proc/swaps); not formatted",
+			  path, strerror(-ret));
+		return CLI_EXIT_FAIL;
+	}
 	if (ret) {
 		cli_error("%s: cannot make a swap file: %s", path, strerror(-ret));
 		return CLI_EXIT_FAIL;

@@ -13,6 +13,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 const char *cli_subcommand;
 
@@ -47,14 +49,57 @@ int cli_usage_error(const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli_subcommand)
+		fprintf(stderr, "uswap %s: warning: ", cli_subcommand);
+	else
+		fputs("uswap: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/*
+ * Whether getopt's last error was about a short option: in a group
+ * ("-xh") getopt reports a bad letter before it moves past the word, so
+ * argv[optind - 1] is not the word at fault; a long option ("--frob",
+ * "--help=x") has been moved past and is argv[optind - 1].
+ */
+static bool short_option_error(int argc, char **argv)
+{
+	const char *prev = optind > 0 && optind - 1 < argc ? argv[optind - 1] : "";
+	const char *cur = optind < argc ? argv[optind] : "";
+
+	if (optopt <= 0 || optopt > 127)
+		return false; /* an unknown long option (optopt 0) or one with a code */
+	if (cur[0] == '-' && cur[1] != '-' && strchr(cur + 1, optopt))
+		return true; /* error mid-group: optind still at the group */
+	return !(prev[0] == '-' && prev[1] == '-');
+}
+
 int cli_bad_option(int c, char **argv)
 {
-	const char *arg = argv[optind - 1];
+	int argc = 0;
+	const char *arg;
+	size_t len;
 
+	while (argv[argc])
+		argc++;
+	arg = optind > 0 && optind - 1 < argc ? argv[optind - 1] : "";
+	len = strcspn(arg, "=");
+	if (short_option_error(argc, argv)) {
+		if (c == ':')
+			return cli_usage_error("option '-%c' needs an argument", optopt);
+		return cli_usage_error("unknown option '-%c'", optopt);
+	}
 	if (c == ':')
 		return cli_usage_error("option '%s' needs an argument", arg);
-	if (optopt && arg[0] == '-' && arg[1] != '-')
-		return cli_usage_error("unknown option '-%c'", optopt);
+	if (optopt && arg[len] == '=')
+		return cli_usage_error("option '%.*s' takes no argument", (int)len, arg);
 	return cli_usage_error("unknown option '%s'", arg);
 }
 
@@ -75,29 +120,21 @@ int cli_parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigned 
 	return 0;
 }
 
-/* The shift for a size suffix letter, or -1. */
-static int suffix_shift(char c)
+/* The power of a size suffix letter (K 1, M 2, G 3, T 4), or -1. */
+static int suffix_power(char c)
 {
-	switch (tolower((unsigned char)c)) {
-	case 'k':
-		return 10;
-	case 'm':
-		return 20;
-	case 'g':
-		return 30;
-	case 't':
-		return 40;
-	default:
-		return -1;
-	}
+	const char *p = strchr("kmgt", tolower((unsigned char)c));
+
+	return c && p ? (int)(p - "kmgt") + 1 : -1;
 }
 
 int cli_parse_size(const char *s, uint64_t *bytes)
 {
 	unsigned long long v;
+	uint64_t unit = 1, base = 1024;
 	const char *p;
 	char *end;
-	int shift = 0;
+	int power = 0;
 
 	if (!s || !isdigit((unsigned char)*s))
 		return -EINVAL;
@@ -107,20 +144,23 @@ int cli_parse_size(const char *s, uint64_t *bytes)
 		return -ERANGE;
 	p = end;
 	if (*p) {
-		shift = suffix_shift(*p);
-		if (shift < 0)
+		power = suffix_power(*p);
+		if (power < 0)
 			return -EINVAL;
 		p++;
+		/* As util-linux reads them: KiB and K are 1024, KB is 1000. */
 		if (tolower((unsigned char)*p) == 'i' && tolower((unsigned char)p[1]) == 'b')
 			p += 2;
 		else if (tolower((unsigned char)*p) == 'b')
-			p++;
+			p++, base = 1000;
 		if (*p)
 			return -EINVAL;
 	}
-	if (shift && v > (UINT64_MAX >> shift))
+	while (power--)
+		unit *= base;
+	if (v > UINT64_MAX / unit)
 		return -ERANGE;
-	*bytes = (uint64_t)v << shift;
+	*bytes = (uint64_t)v * unit;
 	return 0;
 }
 
@@ -158,6 +198,77 @@ int cli_parse_uuid(const char *s, uint8_t uuid[16])
 	}
 	memcpy(uuid, out, sizeof(out));
 	return 0;
+}
+
+/* @n random bytes. Return: 0 or -errno. */
+static int fill_random(uint8_t *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = getrandom(buf + got, n - got, 0);
+
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		got += r > 0 ? (size_t)r : 0;
+	}
+	return 0;
+}
+
+int cli_uuid_arg(const char *s, uint8_t uuid[16])
+{
+	struct timespec ts;
+	uint64_t t;
+	int ret;
+
+	if (!strcmp(s, "clear")) {
+		memset(uuid, 0, 16);
+		return 0;
+	}
+	if (strcmp(s, "random") && strcmp(s, "time"))
+		return cli_parse_uuid(s, uuid);
+	ret = fill_random(uuid, 16);
+	if (ret)
+		return ret;
+	if (!strcmp(s, "random")) {
+		uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40); /* version 4 */
+		uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+		return 0;
+	}
+	/*
+	 * Version 1: 100 ns intervals since 1582-10-15 (time_low, time_mid,
+	 * time_hi), then a random clock sequence and a random node with the
+	 * multicast bit set, as RFC 4122 asks of a node that is not a MAC.
+	 */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	t = (uint64_t)ts.tv_sec * 10000000 + (uint64_t)ts.tv_nsec / 100 + 0x01B21DD213814000ULL;
+	uuid[0] = (uint8_t)(t >> 24);
+	uuid[1] = (uint8_t)(t >> 16);
+	uuid[2] = (uint8_t)(t >> 8);
+	uuid[3] = (uint8_t)t;
+	uuid[4] = (uint8_t)(t >> 40);
+	uuid[5] = (uint8_t)(t >> 32);
+	uuid[6] = (uint8_t)(((t >> 56) & 0x0f) | 0x10);
+	uuid[7] = (uint8_t)(t >> 48);
+	uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
+	uuid[10] |= 0x01;
+	return 0;
+}
+
+char *cli_escape(const char *s, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (; *s && n + 5 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", c);
+		else
+			buf[n++] = (char)c;
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
 void cli_format_uuid(const uint8_t uuid[16], char out[37])

@@ -168,7 +168,7 @@ static void *child_save(struct model_as *as, void *arg)
 		unsigned long n = min(b->nr_pages - page, (unsigned long)SAVE_TURN_PAGES);
 		unsigned long hits = cache_hits(ctx);
 
-		if (__atomic_load_n(&b->abort, __ATOMIC_ACQUIRE))
+		if (atomic_load_acquire(&b->abort))
 			break;
 		for (unsigned long k = 0; k < n && !err; k++)
 			err = check_page(b, as, page + k, b->snapshot);
@@ -179,7 +179,7 @@ static void *child_save(struct model_as *as, void *arg)
 			lockstep_yield(&b->ls, CHILD);
 	}
 	b->child_err = err;
-	__atomic_store_n(&b->save_done, true, __ATOMIC_RELEASE);
+	atomic_store_release(&b->save_done, true);
 	lockstep_end(&b->ls, CHILD);
 	return NULL;
 }
@@ -190,7 +190,7 @@ static int parent_during_save(struct bgsave *b)
 	unsigned long batch = OPS_PER_PAGE * SAVE_TURN_PAGES;
 	int err = 0;
 
-	while (!__atomic_load_n(&b->save_done, __ATOMIC_ACQUIRE) && !err) {
+	while (!atomic_load_acquire(&b->save_done) && !err) {
 		unsigned long hits = cache_hits(b->ctx);
 		double t0 = bench_now(), c0 = bench_thread_cpu();
 
@@ -229,7 +229,7 @@ static int bgsave_save(struct bgsave *b, double *seconds)
 	lockstep_begin(&b->ls, PARENT);
 	err = parent_during_save(b);
 	if (err)
-		__atomic_store_n(&b->abort, true, __ATOMIC_RELEASE);
+		atomic_store_release(&b->abort, true);
 	lockstep_end(&b->ls, PARENT);
 	model_join(t);
 	*seconds = bench_now() - t0;

@@ -13,6 +13,13 @@
  * Unlike zram, a write that fails half way (a disk error, a short write)
  * may leave the slots torn, as on any disk: the engine does not rely on the
  * old contents, since a folio whose write failed stays dirty in memory.
+ *
+ * Nothing here leaves a file worse than it found it: opening writes no byte
+ * (flags come from sysfs, not from a probe), a discard zeroes a range but
+ * never punches a hole (a hole would make the file one swapon refuses, and
+ * filling it again can fail), and swapfile_format() checks what it can
+ * before it writes, takes the same flock as the backend, and puts an
+ * existing file back as it was if it fails.
  */
 #include "file.h"
 
@@ -29,8 +36,11 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 
 #include "../base/arena.h"
 #include "../base/atomic.h"
@@ -62,6 +72,26 @@ static uint32_t hdr_u32(const unsigned char *page, size_t off, bool swapped)
 static void hdr_put_u32(unsigned char *page, size_t off, uint32_t v)
 {
 	memcpy(page + off, &v, sizeof(v));
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+uint32_t swap_header_dup_badpage(const struct swap_header_info *hdr)
+{
+	uint32_t sorted[SWAP_DEV_MAX_BAD];
+	uint32_t n = min(hdr->nr_badpages, (uint32_t)SWAP_DEV_MAX_BAD);
+
+	memcpy(sorted, hdr->badpages, n * sizeof(sorted[0]));
+	qsort(sorted, n, sizeof(sorted[0]), cmp_u32);
+	for (uint32_t i = 1; i < n; i++)
+		if (sorted[i] == sorted[i - 1])
+			return sorted[i];
+	return 0;
 }
 
 int swap_header_parse(const void *page, uint64_t dev_bytes, struct swap_header_info *hdr)
@@ -99,6 +129,8 @@ int swap_header_parse(const void *page, uint64_t dev_bytes, struct swap_header_i
 			return SWAP_HDR_BAD_PAGE_RANGE;
 		hdr->badpages[i] = bad;
 	}
+	if (swap_header_dup_badpage(hdr))
+		return SWAP_HDR_DUP_BAD_PAGE;
 	return 0;
 }
 
@@ -121,20 +153,23 @@ const char *swap_header_strerror(int code)
 		return "swap area shorter than its header says (fewer than last_page + 1 pages)";
 	case SWAP_HDR_BAD_PAGE_RANGE:
 		return "bad page index outside 1..last_page in the swap header";
+	case SWAP_HDR_DUP_BAD_PAGE:
+		return "a bad page is listed twice in the swap header (the usable page count "
+		       "would be wrong)";
 	default:
 		return "unknown swap header error";
 	}
 }
 
-static int check_badpages(uint32_t last_page, const uint32_t *badpages, unsigned nr)
+static int check_badpages(const struct swap_header_info *hdr)
 {
-	if (nr > SWAP_DEV_MAX_BAD)
+	if (hdr->nr_badpages > SWAP_DEV_MAX_BAD)
 		return -EINVAL;
-	for (unsigned i = 0; i < nr; i++) {
-		if (badpages[i] == 0 || badpages[i] > last_page)
+	for (unsigned i = 0; i < hdr->nr_badpages; i++) {
+		if (hdr->badpages[i] == 0 || hdr->badpages[i] > hdr->last_page)
 			return -EINVAL;
 	}
-	return 0;
+	return swap_header_dup_badpage(hdr) ? -EINVAL : 0;
 }
 
 int swap_header_build(void *page, const struct swap_header_info *hdr)
@@ -142,7 +177,7 @@ int swap_header_build(void *page, const struct swap_header_info *hdr)
 	unsigned char *p = page;
 	size_t label_len = strnlen(hdr->label, sizeof(hdr->label));
 
-	if (hdr->last_page == 0 || check_badpages(hdr->last_page, hdr->badpages, hdr->nr_badpages))
+	if (hdr->last_page == 0 || check_badpages(hdr))
 		return -EINVAL;
 	if (label_len > SWAP_HEADER_LABEL_LEN)
 		return -ENAMETOOLONG;
@@ -192,24 +227,84 @@ static int full_io(int fd, bool write, void *buf, size_t len, off_t pos)
 	return (size_t)n == len ? 0 : -EIO;
 }
 
-/* Give every block of [0, size) storage: fallocate, or write zeros. */
-static int allocate_all(int fd, uint64_t size)
+/* Write zeros over [pos, end): only ever into a hole or past the old end. */
+static int write_zeros(int fd, uint64_t pos, uint64_t end)
 {
 	static const char zeros[64 << 10];
-	int err = posix_fallocate(fd, 0, (off_t)size);
 
-	if (err == 0)
-		return 0;
-	if (err == ENOSPC || err == EFBIG)
-		return -err;
-	for (uint64_t pos = 0; pos < size; pos += sizeof(zeros)) {
-		size_t len = (size_t)min((uint64_t)sizeof(zeros), size - pos);
+	while (pos < end) {
+		size_t len = (size_t)min((uint64_t)sizeof(zeros), end - pos);
+		int err = full_io(fd, true, (void *)zeros, len, (off_t)pos);
 
-		err = full_io(fd, true, (void *)zeros, len, (off_t)pos);
 		if (err)
 			return err;
+		pos += len;
 	}
 	return 0;
+}
+
+/*
+ * Give every block of [0, size) storage without changing a byte of the
+ * file's data: fallocate() where the filesystem can; else zeros written into
+ * the holes of the first @old_size bytes (SEEK_HOLE) and past them.
+ */
+static int allocate_all(int fd, uint64_t size, uint64_t old_size)
+{
+	uint64_t pos = 0, end = min(size, old_size);
+
+	if (fallocate(fd, 0, 0, (off_t)size) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP && errno != ENOSYS)
+		return -errno;
+	while (pos < end) {
+		off_t hole = lseek(fd, (off_t)pos, SEEK_HOLE), data;
+		int err;
+
+		if (hole < 0 || (uint64_t)hole >= end)
+			break; /* no hole (or cannot tell): the old data stays as it is */
+		data = lseek(fd, hole, SEEK_DATA);
+		if (data < 0 || (uint64_t)data > end)
+			data = (off_t)end;
+		err = write_zeros(fd, (uint64_t)hole, (uint64_t)data);
+		if (err)
+			return err;
+		pos = (uint64_t)data;
+	}
+	return size > old_size ? write_zeros(fd, old_size, size) : 0;
+}
+
+/*
+ * What can be known before a byte is written: whether @size bytes fit under
+ * the file size limits and in the free space (beyond what @st already has).
+ * Return: 0, -EFBIG or -ENOSPC.
+ */
+static int check_room(int fd, const struct stat *st, uint64_t size)
+{
+	uint64_t have = (uint64_t)st->st_blocks * 512, avail;
+	struct statvfs vfs;
+	struct rlimit rl;
+	long bits;
+
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    size > (uint64_t)rl.rlim_cur && size > (uint64_t)st->st_size)
+		return -EFBIG;
+	bits = fpathconf(fd, _PC_FILESIZEBITS);
+	if (bits > 0 && bits < 64 && size > (1ULL << (bits - 1)) - 1)
+		return -EFBIG;
+	if (fstatvfs(fd, &vfs) == 0 && size > have) {
+		avail = (uint64_t)(geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail) * vfs.f_frsize;
+		if (size - have > avail)
+			return -ENOSPC;
+	}
+	return 0;
+}
+
+/* -EBUSY if another engine holds @fd's file (its flock) or the kernel swaps to it. */
+static int check_not_in_use(int fd, const struct stat *st)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? -EBUSY : -errno;
+	return swapfile_kernel_active(st) == 1 ? -EBUSY : 0;
 }
 
 /* Fill a header for @pages slots from swapfile_format()'s arguments. */
@@ -248,10 +343,14 @@ static int format_blockdev(const char *path, uint64_t size_bytes, const char *la
 	uint64_t dev_bytes;
 	int fd, err;
 
+	struct stat st;
+
 	fd = open(path, O_WRONLY | O_EXCL | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	err = ioctl(fd, BLKGETSIZE64, &dev_bytes) < 0 ? -errno : 0;
+	err = fstat(fd, &st) < 0 ? -errno : check_not_in_use(fd, &st);
+	if (!err)
+		err = ioctl(fd, BLKGETSIZE64, &dev_bytes) < 0 ? -errno : 0;
 	if (!err && size_bytes > dev_bytes)
 		err = -ENOSPC;
 	if (!err)
@@ -268,8 +367,10 @@ static int format_blockdev(const char *path, uint64_t size_bytes, const char *la
 int swapfile_format(const char *path, uint64_t size_bytes, const char *label, const uint8_t *uuid,
 		    const uint32_t *badpages, unsigned nr_badpages)
 {
-	_Alignas(PAGE_SIZE) unsigned char page[SWAP_HEADER_SIZE];
-	uint64_t pages = size_bytes / PAGE_SIZE;
+	_Alignas(PAGE_SIZE) unsigned char page[SWAP_HEADER_SIZE], old[SWAP_HEADER_SIZE];
+	uint64_t pages = size_bytes / PAGE_SIZE, size = pages * PAGE_SIZE;
+	bool created = true, header_saved = false;
+	size_t old_len = 0;
 	struct stat st;
 	int fd, err;
 
@@ -278,20 +379,45 @@ int swapfile_format(const char *path, uint64_t size_bytes, const char *label, co
 	err = format_header(page, pages, label, uuid, badpages, nr_badpages);
 	if (err)
 		return err;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		/* Not ours: never truncated, never removed. O_NONBLOCK: a FIFO. */
+		created = false;
+		fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	}
 	if (fd < 0)
 		return -errno;
-	if (fchmod(fd, 0600) < 0)
+	if (fstat(fd, &st) < 0)
 		err = -errno;
+	else if (!S_ISREG(st.st_mode))
+		err = -EINVAL;
 	if (!err)
-		err = allocate_all(fd, pages * PAGE_SIZE);
+		err = check_not_in_use(fd, &st);
+	if (!err)
+		err = check_room(fd, &st, size);
+	if (!err)
+		err = allocate_all(fd, size, (uint64_t)st.st_size);
+	if (!err && !created && st.st_size > 0) {
+		old_len = (size_t)min((uint64_t)st.st_size, (uint64_t)sizeof(old));
+		err = full_io(fd, false, old, old_len, 0);
+		header_saved = !err;
+	}
 	if (!err)
 		err = full_io(fd, true, page, sizeof(page), 0);
 	if (!err && fsync(fd) < 0)
 		err = -errno;
-	close(fd);
-	if (err)
+	if (!err && fchmod(fd, 0600) < 0)
+		err = -errno;
+	if (err && created) {
 		unlink(path);
+	} else if (err && S_ISREG(st.st_mode)) {
+		/* Put back what was there: the first page, the size. */
+		if (header_saved)
+			full_io(fd, true, old, old_len, 0);
+		if (ftruncate(fd, st.st_size) == 0)
+			fsync(fd);
+	}
+	close(fd);
 	return err;
 }
 
@@ -303,7 +429,7 @@ struct swapfile {
 	int fd;
 	bool is_blk;			   /* block device (else regular file) */
 	bool direct;			   /* opened with O_DIRECT: buffers must be aligned */
-	bool punched;			   /* atomic: discard made holes, refill at destroy */
+	bool readonly;			   /* SWAPFILE_OPEN_READONLY: nothing is written */
 	uint64_t size;			   /* bytes */
 	unsigned long read_nth, write_nth; /* atomic injection countdowns */
 	int inject_err;
@@ -350,6 +476,8 @@ static int swapfile_rw(struct swapfile *f, bool write, pgoff_t offset, void *buf
 
 	if (offset == 0 || offset + nr > f->dev.nr_pages || offset + nr < offset)
 		return -EINVAL;
+	if (write && f->readonly)
+		return -EROFS;
 	err = injected(f, write ? &f->write_nth : &f->read_nth, write, buf, len, pos);
 	if (err)
 		return err;
@@ -387,10 +515,17 @@ static int swapfile_discard(struct swap_dev *dev, pgoff_t offset, unsigned long 
 
 	if (offset == 0 || offset + nr > dev->nr_pages || offset + nr < offset)
 		return -EINVAL;
+	if (f->readonly)
+		return -EROFS;
 	if (f->is_blk)
 		return ioctl(f->fd, BLKDISCARD, range) < 0 ? -errno : 0;
-	atomic_store_relaxed(&f->punched, true);
-	if (fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)range[0],
+	/*
+	 * A regular file keeps its blocks: a punched hole would make it a file
+	 * swapon refuses, and filling it again can fail (no space). Zeroing
+	 * the range (unwritten extents, no data written where the filesystem
+	 * can) drops the contents and leaves no hole, even when it fails.
+	 */
+	if (fallocate(f->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)range[0],
 		      (off_t)range[1]) < 0)
 		return -errno;
 	return 0;
@@ -400,9 +535,10 @@ static int swapfile_describe(struct swap_dev *dev, char *buf, size_t len)
 {
 	struct swapfile *f = to_swapfile(dev);
 
-	snprintf(buf, len, "%s %s: %lu pages, %u bad, label \"%s\"%s%s", dev->kind, dev->name,
+	snprintf(buf, len, "%s %s: %lu pages, %u bad, label \"%s\"%s%s%s", dev->kind, dev->name,
 		 dev->nr_pages, dev->nr_badpages, f->hdr.label, f->direct ? ", direct I/O" : "",
-		 f->hdr.foreign_endian ? ", foreign byte order" : "");
+		 f->hdr.foreign_endian ? ", foreign byte order" : "",
+		 f->readonly ? ", read-only" : "");
 	return 0;
 }
 
@@ -410,9 +546,6 @@ static void swapfile_destroy(struct swap_dev *dev)
 {
 	struct swapfile *f = to_swapfile(dev);
 
-	/* Holes left by discard would make the file unusable for swapon. */
-	if (atomic_load_relaxed(&f->punched))
-		fallocate(f->fd, 0, 0, (off_t)f->size);
 	close(f->fd);
 	arena_free(f->arena, f, sizeof(*f));
 }
@@ -519,10 +652,13 @@ static bool sysfs_read_ulong(const char *dir, const char *name, unsigned long *v
 }
 
 /*
- * SOLIDSTATE and DISCARD as the storage under the file reports them. A file
- * on a filesystem without a block device of its own (tmpfs, overlay, btrfs
- * subvolumes: no sysfs queue) counts as rotational, the kernel's default.
- * Regular files discard by punching holes, if the filesystem can.
+ * SOLIDSTATE and DISCARD as the storage under the file reports them, as the
+ * kernel decides them: a regular file discards when the disk under it can
+ * (its discards zero ranges, see swapfile_discard()). A file on a
+ * filesystem without a block device of its own (overlay, btrfs subvolumes:
+ * no sysfs queue) counts as rotational without discard, the kernel's
+ * default. Nothing is written to find out: opening a swap file leaves every
+ * byte of it as it was.
  */
 static unsigned long swapfile_probe_flags(struct swapfile *f, const struct stat *st)
 {
@@ -532,16 +668,7 @@ static unsigned long swapfile_probe_flags(struct swapfile *f, const struct stat 
 	if (sysfs_queue_dir(f->is_blk ? st->st_rdev : st->st_dev, queue, sizeof(queue))) {
 		if (sysfs_read_ulong(queue, "rotational", &val) && val == 0)
 			flags |= SWAP_DEV_SOLIDSTATE;
-		if (f->is_blk && sysfs_read_ulong(queue, "discard_max_bytes", &val) && val)
-			flags |= SWAP_DEV_DISCARD;
-	}
-	if (!f->is_blk) {
-		/* Punch the last slot (free: nothing is swapped yet), then refill it. */
-		off_t pos = (off_t)(f->dev.nr_pages - 1) << PAGE_SHIFT;
-
-		if (fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, pos, PAGE_SIZE) ==
-			    0 &&
-		    fallocate(f->fd, 0, pos, PAGE_SIZE) == 0)
+		if (!f->readonly && sysfs_read_ulong(queue, "discard_max_bytes", &val) && val)
 			flags |= SWAP_DEV_DISCARD;
 	}
 	return flags;
@@ -556,9 +683,77 @@ static int swapfile_size(int fd, const struct stat *st, uint64_t *size)
 	return ioctl(fd, BLKGETSIZE64, size) < 0 ? -errno : 0;
 }
 
-static int swapfile_open_fd(const char *path, bool *direct, char *errbuf, size_t errlen)
+/*
+ * /proc/swaps names a path with space, tab, newline and backslash written
+ * as octal escapes ("\040"): decode @s in place.
+ */
+static void unescape_octal(char *s)
 {
-	int flags = O_RDWR | O_CLOEXEC;
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+int swapfile_kernel_active(const struct stat *st)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int found = 0;
+	FILE *fp = fopen("/proc/swaps", "re");
+
+	if (!fp)
+		return -errno;
+	while (!found && getline(&line, &cap, fp) > 0) {
+		char *end = line;
+		struct stat sw;
+
+		/* "Filename Type Size Used Priority": the name ends at a space or tab. */
+		while (*end && *end != ' ' && *end != '\t' && *end != '\n')
+			end++;
+		*end = '\0';
+		if (line[0] != '/')
+			continue; /* the title line */
+		unescape_octal(line);
+		if (stat(line, &sw) < 0)
+			continue;
+		if (S_ISBLK(st->st_mode))
+			found = S_ISBLK(sw.st_mode) && sw.st_rdev == st->st_rdev;
+		else
+			found = !S_ISBLK(sw.st_mode) && sw.st_dev == st->st_dev &&
+				sw.st_ino == st->st_ino;
+	}
+	free(line);
+	fclose(fp);
+	return found;
+}
+
+/* How a path is shown in a message: a long one keeps its last characters. */
+#define SHOWN_PATH_MAX 160
+
+static const char *shown_path(const char *path, char buf[SHOWN_PATH_MAX + 4])
+{
+	size_t len = strlen(path);
+
+	if (len <= SHOWN_PATH_MAX)
+		return path;
+	snprintf(buf, SHOWN_PATH_MAX + 4, "...%s", path + len - SHOWN_PATH_MAX);
+	return buf;
+}
+
+static int swapfile_open_fd(const char *path, const char *name, bool readonly, bool *direct,
+			    char *errbuf, size_t errlen)
+{
+	/* O_NONBLOCK: a FIFO or a device must not make the open wait. */
+	int flags = (readonly ? O_RDONLY : O_RDWR) | O_NONBLOCK | O_CLOEXEC;
 	struct stat st;
 	int fd;
 
@@ -573,27 +768,42 @@ static int swapfile_open_fd(const char *path, bool *direct, char *errbuf, size_t
 	if (fd < 0) {
 		int err = -errno;
 
-		errmsg(errbuf, errlen, "%s: cannot open: %s", path, strerror(-err));
+		errmsg(errbuf, errlen, "%s: cannot open: %s", name, strerror(-err));
 		return err;
 	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return fd;
 }
+
+#ifndef TMPFS_MAGIC
+#define TMPFS_MAGIC 0x01021994
+#endif
 
 /* Every check swapon makes before using the area. */
 static int swapfile_check(int fd, const char *path, const struct stat *st, uint64_t size,
 			  struct swap_header_info *hdr, char *errbuf, size_t errlen)
 {
 	_Alignas(PAGE_SIZE) unsigned char page[SWAP_HEADER_SIZE];
+	struct statfs sfs;
+	uint32_t dup;
 	int err;
 
 	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode)) {
 		errmsg(errbuf, errlen, "%s: not a regular file or block device", path);
 		return -EINVAL;
 	}
-	if (st->st_mode & 0077) {
-		errmsg(errbuf, errlen, "%s: insecure permissions %04o, fix with chmod 0600", path,
-		       (unsigned)(st->st_mode & 07777));
-		return -EACCES;
+	if (swapfile_kernel_active(st) == 1) {
+		errmsg(errbuf, errlen, "%s: %s: the kernel uses it as swap (see /proc/swaps)", path,
+		       strerror(EBUSY));
+		return -EBUSY;
+	}
+	if (S_ISREG(st->st_mode) && fstatfs(fd, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC) {
+		errmsg(errbuf, errlen,
+		       "%s: a file on tmpfs cannot be a swap area: tmpfs keeps its pages in "
+		       "memory, and the kernel's swapon refuses it too; put the file on a "
+		       "disk filesystem",
+		       path);
+		return -EINVAL;
 	}
 	if (size < SWAP_HEADER_SIZE) {
 		errmsg(errbuf, errlen, "%s: %s (smaller than one page)", path,
@@ -611,12 +821,27 @@ static int swapfile_check(int fd, const char *path, const struct stat *st, uint6
 		       hdr->version);
 		return err;
 	}
+	if (err == SWAP_HDR_DUP_BAD_PAGE && (dup = swap_header_dup_badpage(hdr))) {
+		errmsg(errbuf, errlen,
+		       "%s: bad page %u is listed more than once in the swap "
+		       "header",
+		       path, dup);
+		return err;
+	}
 	if (err) {
 		errmsg(errbuf, errlen, "%s: %s", path, swap_header_strerror(err));
 		return err;
 	}
-	if (S_ISBLK(st->st_mode))
+	if (S_ISBLK(st->st_mode)) {
+		if (hdr->nr_badpages >= hdr->last_page) {
+			errmsg(errbuf, errlen,
+			       "%s: no usable page: all %u pages after the header are listed as "
+			       "bad",
+			       path, hdr->last_page);
+			return -EINVAL;
+		}
 		return 0;
+	}
 	if (hdr->nr_badpages) {
 		errmsg(errbuf, errlen,
 		       "%s: bad pages are not allowed on a regular file (%u listed)", path,
@@ -640,6 +865,15 @@ static int swapfile_check(int fd, const char *path, const struct stat *st, uint6
 int swapfile_open(struct swap_dev **out, struct arena *arena, const char *path, char *errbuf,
 		  size_t errlen)
 {
+	return swapfile_open_flags(out, arena, path, 0, errbuf, errlen);
+}
+
+int swapfile_open_flags(struct swap_dev **out, struct arena *arena, const char *path,
+			unsigned flags, char *errbuf, size_t errlen)
+{
+	char namebuf[SHOWN_PATH_MAX + 4];
+	const char *name = shown_path(path, namebuf);
+	bool readonly = flags & SWAPFILE_OPEN_READONLY;
 	struct swap_header_info *hdr;
 	struct swapfile *f;
 	struct stat st;
@@ -648,36 +882,41 @@ int swapfile_open(struct swap_dev **out, struct arena *arena, const char *path, 
 	int fd, err;
 
 	errmsg(errbuf, errlen, "ok");
-	fd = swapfile_open_fd(path, &direct, errbuf, errlen);
+	if (flags & ~SWAPFILE_OPEN_READONLY) {
+		errmsg(errbuf, errlen, "%s: unknown open flags %#x", name, flags);
+		return -EINVAL;
+	}
+	fd = swapfile_open_fd(path, name, readonly, &direct, errbuf, errlen);
 	if (fd < 0)
 		return fd;
 	f = arena_zalloc(arena, sizeof(*f));
 	if (!f) {
-		errmsg(errbuf, errlen, "%s: out of memory", path);
+		errmsg(errbuf, errlen, "%s: out of memory", name);
 		err = -ENOMEM;
 		goto out_close;
 	}
 	hdr = &f->hdr;
 	if (fstat(fd, &st) < 0) {
 		err = -errno;
-		errmsg(errbuf, errlen, "%s: cannot stat: %s", path, strerror(-err));
+		errmsg(errbuf, errlen, "%s: cannot stat: %s", name, strerror(-err));
 		goto out_free;
 	}
 	err = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) ? swapfile_size(fd, &st, &size) : 0;
 	if (!err)
-		err = swapfile_check(fd, path, &st, size, hdr, errbuf, errlen);
+		err = swapfile_check(fd, name, &st, size, hdr, errbuf, errlen);
 	if (err)
 		goto out_free;
 	/* Two engines writing one swap area would corrupt each other. */
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		err = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		errmsg(errbuf, errlen, "%s: in use by another swap engine", path);
+		errmsg(errbuf, errlen, "%s: in use by another swap engine", name);
 		goto out_free;
 	}
 
 	f->arena = arena;
 	f->fd = fd;
 	f->direct = direct;
+	f->readonly = readonly;
 	f->is_blk = S_ISBLK(st.st_mode);
 	f->size = size;
 	f->dev.ops = &swapfile_ops;

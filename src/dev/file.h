@@ -24,6 +24,7 @@
 #define USWAP_DEV_FILE_H
 
 #include <errno.h>
+#include <sys/stat.h>
 
 #include "dev.h"
 
@@ -60,6 +61,7 @@ enum swap_header_error {
 	SWAP_HDR_TOO_MANY_BAD = -E2BIG,		 /* nr_badpages > 637 */
 	SWAP_HDR_TOO_SHORT = -EOVERFLOW,	 /* fewer than last_page+1 pages */
 	SWAP_HDR_BAD_PAGE_RANGE = -ERANGE,	 /* a bad page outside 1..last_page */
+	SWAP_HDR_DUP_BAD_PAGE = -ENOTUNIQ,	 /* a bad page listed twice */
 };
 
 /* For swap_header_parse(): the device size is not known, skip that check. */
@@ -68,10 +70,19 @@ enum swap_header_error {
 /*
  * swap_header_parse - check and decode the header page @page
  * (SWAP_HEADER_SIZE bytes, any alignment) of a device of @dev_bytes bytes.
+ * An accepted header lists each bad page once, so the usable page count
+ * last_page - nr_badpages never wraps.
  * Context: any. Return: 0 and *hdr filled, or one of enum swap_header_error
- * (*hdr then holds whatever was decoded so far).
+ * (*hdr then holds whatever was decoded so far; for SWAP_HDR_DUP_BAD_PAGE,
+ * every entry).
  */
 int swap_header_parse(const void *page, uint64_t dev_bytes, struct swap_header_info *hdr);
+
+/*
+ * swap_header_dup_badpage - a bad page @hdr lists more than once.
+ * Context: any. Return: the smallest such page, or 0 if each is listed once.
+ */
+uint32_t swap_header_dup_badpage(const struct swap_header_info *hdr);
 
 /*
  * swap_header_strerror - a message for a return value of swap_header_parse().
@@ -89,15 +100,25 @@ int swap_header_build(void *page, const struct swap_header_info *hdr);
 
 /*
  * swapfile_format - make @path a swap file of @size_bytes (rounded down to
- * pages, at least SWAP_HEADER_MIN_PAGES) like `mkswap`: created or truncated
- * with mode 0600, every block allocated (no holes), header with @label (may
- * be NULL), @uuid (NULL: a random version-4 UUID) and @nr_badpages bad pages.
- * On failure the file is removed. If @path is an existing block device,
- * only its header is written (the node keeps its mode) and @size_bytes 0
- * means the whole device.
- * Context: may sleep (I/O). Return: 0, -EINVAL, -ENAMETOOLONG, -EFBIG (more
- * pages than a header can describe), -ENOSPC (larger than the block
- * device), or the errno of a failed system call.
+ * pages, at least SWAP_HEADER_MIN_PAGES) like `mkswap`, with a header with
+ * @label (may be NULL), @uuid (NULL: a random version-4 UUID) and
+ * @nr_badpages bad pages.
+ *
+ * A new file is created with mode 0600 and every block allocated. An
+ * existing regular file is never truncated: its holes and any growth up to
+ * @size_bytes are allocated (its data stays), then its first page becomes
+ * the header and its mode 0600. What can be checked first is: free space
+ * and the file size limits (RLIMIT_FSIZE, the filesystem's), another engine
+ * holding the file (its flock) and the kernel using it as swap
+ * (/proc/swaps). On any failure a file this call created is removed and an
+ * existing one is left as it was (size and contents). If @path is an
+ * existing block device, only its header is written (the node keeps its
+ * mode) and @size_bytes 0 means the whole device.
+ * Context: may sleep (I/O). Return: 0, -EINVAL (bad arguments, or not a
+ * regular file or block device), -ENAMETOOLONG, -EFBIG (more pages than a
+ * header can describe, or over a file size limit), -ENOSPC (larger than the
+ * free space or the block device), -EBUSY (held by an engine or the
+ * kernel), or the errno of a failed system call.
  */
 int swapfile_format(const char *path, uint64_t size_bytes, const char *label, const uint8_t *uuid,
 		    const uint32_t *badpages, unsigned nr_badpages);
@@ -106,14 +127,36 @@ int swapfile_format(const char *path, uint64_t size_bytes, const char *label, co
  * swapfile_open - open a formatted swap file or block device as a backend,
  * refusing what the kernel's swapon refuses: a missing or bad header
  * (enum swap_header_error), a regular file with holes or with bad pages
- * (-EINVAL), permissions open to group or others (-EACCES), anything but a
- * regular file or block device (-EINVAL), an area another engine has open
- * (-EBUSY). A message saying which check failed goes to @errbuf (may be
- * NULL).
+ * (-EINVAL), a header with no usable page (-EINVAL), a file on tmpfs
+ * (-EINVAL), anything but a regular file or block device (-EINVAL, found
+ * without blocking: a FIFO is refused, not waited on), an area another
+ * engine has open or the kernel uses as swap (-EBUSY). Permissions are not
+ * checked, as the kernel does not (swapon(8) warns: see the CLI). Opening
+ * writes nothing to the file. A message saying which check failed goes to
+ * @errbuf (may be NULL); a long path is shortened there, never the reason.
  * Context: may sleep (I/O). Return: 0 and *out set, or a negative errno.
  */
 int swapfile_open(struct swap_dev **out, struct arena *arena, const char *path, char *errbuf,
 		  size_t errlen);
+
+/* For swapfile_open_flags(): open read-only; writes and discards fail with -EROFS. */
+#define SWAPFILE_OPEN_READONLY (1U << 0)
+
+/*
+ * swapfile_open_flags - swapfile_open() with SWAPFILE_OPEN_* @flags.
+ * Context: may sleep (I/O). Return: as swapfile_open().
+ */
+int swapfile_open_flags(struct swap_dev **out, struct arena *arena, const char *path,
+			unsigned flags, char *errbuf, size_t errlen);
+
+/*
+ * swapfile_kernel_active - whether the file or block device @st describes
+ * is in the kernel's swap list (/proc/swaps), compared by device and inode.
+ * Context: may sleep (reads /proc). Return: 1, 0, or a negative errno if
+ * the list cannot be read (-ENOENT: no /proc/swaps, treated as none by
+ * callers).
+ */
+int swapfile_kernel_active(const struct stat *st);
 
 /*
  * swapfile_get_header - the header @dev was opened with.

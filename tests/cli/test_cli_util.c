@@ -9,6 +9,7 @@
 #include "test.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "dev/zram.h"
@@ -29,8 +30,56 @@ TEST(size_plain_and_suffixes)
 	CHECK_EQ(v, 1ULL << 40);
 	CHECK_EQ(cli_parse_size("5MiB", &v), 0);
 	CHECK_EQ(v, 5 << 20);
-	CHECK_EQ(cli_parse_size("7kb", &v), 0);
+	CHECK_EQ(cli_parse_size("7kib", &v), 0);
 	CHECK_EQ(v, 7 << 10);
+}
+
+/* As util-linux reads sizes: KB, MB, GB, TB are powers of 1000. */
+TEST(size_decimal_suffixes_like_util_linux)
+{
+	uint64_t v = 0;
+
+	CHECK_EQ(cli_parse_size("7kb", &v), 0);
+	CHECK_EQ(v, 7000);
+	CHECK_EQ(cli_parse_size("1MB", &v), 0);
+	CHECK_EQ(v, 1000000);
+	CHECK_EQ(cli_parse_size("3GB", &v), 0);
+	CHECK_EQ(v, 3000000000ULL);
+	CHECK_EQ(cli_parse_size("2TB", &v), 0);
+	CHECK_EQ(v, 2000000000000ULL);
+	CHECK_EQ(cli_parse_size("1M", &v), 0);
+	CHECK_EQ(v, 1 << 20);
+	CHECK_EQ(cli_parse_size("18446744073709552TB", &v), -ERANGE);
+}
+
+TEST(uuid_keywords_like_util_linux)
+{
+	uint8_t a[16], b[16], zero[16] = {0};
+
+	CHECK_EQ(cli_uuid_arg("clear", a), 0);
+	CHECK(!memcmp(a, zero, 16));
+	CHECK_EQ(cli_uuid_arg("random", a), 0);
+	CHECK_EQ(a[6] >> 4, 4);
+	CHECK_EQ(a[8] >> 6, 2);
+	CHECK_EQ(cli_uuid_arg("random", b), 0);
+	CHECK(memcmp(a, b, 16));
+	CHECK_EQ(cli_uuid_arg("time", a), 0);
+	CHECK_EQ(a[6] >> 4, 1);
+	CHECK_EQ(a[8] >> 6, 2);
+	CHECK_EQ(cli_uuid_arg("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", a), 0);
+	CHECK_EQ(a[0], 0x0a);
+	CHECK_EQ(cli_uuid_arg("Random", a), -EINVAL);
+	CHECK_EQ(cli_uuid_arg("", a), -EINVAL);
+}
+
+TEST(escape_control_characters)
+{
+	char buf[80];
+
+	CHECK(!strcmp(cli_escape("plain label", buf, sizeof(buf)), "plain label"));
+	CHECK(!strcmp(cli_escape("a\033[2Jb\n\\", buf, sizeof(buf)), "a\\x1b[2Jb\\x0a\\x5c"));
+	CHECK(!strcmp(cli_escape("\x7f", buf, sizeof(buf)), "\\x7f"));
+	CHECK(strlen(cli_escape("\n\n\n\n\n\n", buf, 12)) < 12);
 }
 
 TEST(size_rejects_junk_and_overflow)

@@ -24,7 +24,8 @@ static const int outcomes[] = {0,
 			       SWAP_HDR_EMPTY,
 			       SWAP_HDR_TOO_MANY_BAD,
 			       SWAP_HDR_TOO_SHORT,
-			       SWAP_HDR_BAD_PAGE_RANGE};
+			       SWAP_HDR_BAD_PAGE_RANGE,
+			       SWAP_HDR_DUP_BAD_PAGE};
 static unsigned long seen[ARRAY_SIZE(outcomes)];
 
 static void feed(const uint8_t *in, size_t size)
@@ -103,6 +104,18 @@ TEST(corpus_every_field_byte_at_edge_values)
 			in[off] ^= 0x20;
 			feed(in, sizeof(in));
 		}
+	}
+}
+
+TEST(corpus_duplicate_bad_page)
+{
+	uint8_t in[INPUT_SIZE];
+
+	for (int swapped = 0; swapped < 2; swapped++) {
+		base_input(in, swapped);
+		memcpy(in + 1536 + 12, in + 1536, 4); /* 10, 20, 30, 10 */
+		CHECK_EQ(fuzz_swap_header_one(in, sizeof(in)), SWAP_HDR_DUP_BAD_PAGE);
+		feed(in, sizeof(in));
 	}
 }
 

@@ -41,6 +41,7 @@ static bool known_code(int ret)
 	case SWAP_HDR_TOO_MANY_BAD:
 	case SWAP_HDR_TOO_SHORT:
 	case SWAP_HDR_BAD_PAGE_RANGE:
+	case SWAP_HDR_DUP_BAD_PAGE:
 		return true;
 	default:
 		return false;
@@ -60,6 +61,8 @@ static void check_accepted(const struct swap_header_info *hdr, uint64_t dev_byte
 		if (hdr->badpages[i] == 0 || hdr->badpages[i] > hdr->last_page)
 			fuzz_die("accepted a bad page out of range");
 	}
+	if (swap_header_dup_badpage(hdr))
+		fuzz_die("accepted a bad page listed twice");
 	if (memchr(hdr->label, '\0', sizeof(hdr->label)) == NULL)
 		fuzz_die("label not terminated");
 	if (swap_header_build(page, hdr) != 0)
