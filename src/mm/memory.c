@@ -267,17 +267,20 @@ static int do_wp_page(struct vm_fault *vmf)
 	}
 	folio_get(folio);
 	ulock_unlock(ptl);
-	if (!folio_test_ksm(folio)) {
-		bool reused;
-
-		folio_lock(folio);
-		reused = wp_try_reuse(vmf, folio);
+	folio_lock(folio);
+	if (!folio_test_ksm(folio) && wp_try_reuse(vmf, folio)) {
 		folio_unlock(folio);
-		if (reused) {
-			folio_put(folio);
-			return 0;
-		}
+		folio_put(folio);
+		return 0;
 	}
+	/*
+	 * The copy charges a page: the fault's throttle may have gone to the
+	 * swap-in that mapped @folio. Make room with @folio locked, so that
+	 * reclaim cannot take the page about to be copied (it would only be
+	 * swapped in again).
+	 */
+	mm_throttle(vmf->mm->ms, 1);
+	folio_unlock(folio);
 	ret = wp_page_copy(vmf, folio);
 	folio_put(folio);
 	return ret;
