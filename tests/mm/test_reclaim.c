@@ -166,6 +166,52 @@ TEST(split_keeps_shared_mappings_consistent)
 	model_destroy(m);
 }
 
+/*
+ * A KSM stand-in that is a large folio stays one when reclaim splits it:
+ * every piece is mapped read-only and copied on write, never written in
+ * place. The swap device is full, so the pieces stay resident after the
+ * split (no order-0 slot either) and the write meets a piece.
+ */
+TEST(split_keeps_a_ksm_page_ksm)
+{
+	struct model *m = mt_model();
+	struct model_as *small, *large;
+	struct model_info in;
+	struct folio *piece;
+	unsigned long cow;
+
+	mt_swapon(m, 1024, SYNC);
+	REQUIRE(!model_as_create(m, 4 << 20, 0, &small));
+	REQUIRE(!model_as_create(m, 2 << 20, THP, &large));
+	fill_range(large, 0, THP_PAGES, 600);
+	REQUIRE(folio_test_large(pte_folio(mt_pte(large, 0))));
+	REQUIRE(!model_ksm(large, mt_addr(large, 3)));
+	fill_range(small, 0, 1023, 700);
+	REQUIRE_EQ(model_madvise(small, mt_addr(small, 0), 1023 * PAGE_SIZE, MODEL_MADV_PAGEOUT),
+		   1023);
+	model_info(m, &in);
+	REQUIRE_EQ(in.swap_free, 0);
+	CHECK_EQ(model_madvise(large, mt_addr(large, 0), THP_PAGES * PAGE_SIZE, MODEL_MADV_PAGEOUT),
+		 0);
+	REQUIRE_EQ(mt_stat(m, thp_split_page), 1);
+	REQUIRE(pte_present(mt_pte(large, 3)));
+	piece = pte_folio(mt_pte(large, 3));
+	REQUIRE(!folio_test_large(piece));
+	CHECK(folio_test_ksm(piece));
+	CHECK(!pte_write(mt_pte(large, 3)));
+	cow = mt_stat(m, cow_ksm);
+	CHECK(!mt_fill(large, 3, 0x333));
+	CHECK_EQ(mt_stat(m, cow_ksm) - cow, 1);
+	CHECK(pte_folio(mt_pte(large, 3)) != piece);
+	CHECK(mt_check(large, 3, 0x333));
+	for (unsigned long p = 0; p < THP_PAGES; p++)
+		if (p != 3)
+			CHECK(mt_check(large, p, 600 + p));
+	check_range(small, 0, 1023, 700);
+	CHECK_EQ(model_check(m), 0);
+	model_destroy(m);
+}
+
 TEST(referenced_pages_are_activated_then_aged)
 {
 	struct model *m = mt_model();
