@@ -10,6 +10,10 @@
  *     frees its slot, which another address space may take and write; the
  *     large folio then caches that space's page as if it were ours, and a
  *     fault of the other space mapped our folio's page at its own address.
+ *     Re-checked only once the folio was cached, the range change was seen,
+ *     but giving the folio up left the other space's slot our shadow, and
+ *     the 16 pages were read and counted as refaults for nothing: the
+ *     check and the add are now made under one page-table lock.
  *  2. Split under reclaim: the pieces of a large folio shared by a fork were
  *     mapped into one address space at a time; a write in the first, before
  *     the walk reached the second, reused its piece in place (mapcount 1)
@@ -53,11 +57,13 @@ static bool need_race_points(void)
 /* ---- 1. large swap-in vs. a zap that frees a slot of the range ---- */
 
 struct zap_reuse {
+	struct model *m;
 	struct model_as *a, *b;
 	unsigned long zap_page; /* of a */
 	unsigned long b_page;	/* of b: takes the freed slot */
 	swp_entry_t freed;	/* a's entry at zap_page */
 	swp_entry_t b_entry;	/* b's entry afterwards */
+	unsigned long b_shadow; /* its shadow, left by b's eviction */
 	int calls;
 };
 
@@ -75,6 +81,7 @@ static void zap_and_reuse(const char *name, void *arg)
 	    model_madvise(z->b, addr, PAGE_SIZE, MODEL_MADV_PAGEOUT) != 1)
 		return;
 	z->b_entry = mt_swap_entry(z->b, z->b_page);
+	z->b_shadow = swap_cache_get_shadow(model_engine(z->m), z->b_entry, &(bool){false});
 }
 
 TEST(large_swapin_race_leaves_each_space_its_own_data)
@@ -83,8 +90,9 @@ TEST(large_swapin_race_leaves_each_space_its_own_data)
 	struct model_as *a, *b;
 	struct model_info in;
 	struct zap_reuse z = {.zap_page = 5, .b_page = 3};
-	unsigned long fallbacks;
+	unsigned long fallbacks, refaults, reads;
 	swp_entry_t first;
+	bool found;
 
 	if (!need_race_points())
 		return;
@@ -105,9 +113,12 @@ TEST(large_swapin_race_leaves_each_space_its_own_data)
 	REQUIRE_EQ(in.swap_free, 0);
 
 	/* A fault on page 0 of a swaps the whole range in; b takes slot 5 meanwhile. */
+	z.m = m;
 	z.a = a;
 	z.b = b;
 	fallbacks = mt_stat(m, thp_swpin_fallback);
+	refaults = mt_stat(m, workingset_refault_anon);
+	reads = mt_stat(m, pswpin);
 	REQUIRE(!race_set_hook(zap_and_reuse, &z));
 	CHECK(mt_check(a, 0, 0xa00));
 	race_set_hook(NULL, NULL);
@@ -117,6 +128,14 @@ TEST(large_swapin_race_leaves_each_space_its_own_data)
 	REQUIRE_EQ(z.freed.val, first.val + z.zap_page);
 	/* The range changed: the large folio was given up for one page. */
 	CHECK_EQ(mt_stat(m, thp_swpin_fallback) - fallbacks, 1);
+	/*
+	 * Given up before it touched the cache: b's slot keeps the shadow of
+	 * b's eviction (not a's), and one page was read and refaulted, not 17.
+	 */
+	REQUIRE(z.b_shadow);
+	CHECK_EQ(swap_cache_get_shadow(model_engine(m), z.b_entry, &found), z.b_shadow);
+	CHECK_EQ(mt_stat(m, pswpin) - reads, 1);
+	CHECK_EQ(mt_stat(m, workingset_refault_anon) - refaults, 1);
 
 	/* b reads and writes its own page; a keeps its own. */
 	CHECK(mt_check(b, z.b_page, 0xb0b));
