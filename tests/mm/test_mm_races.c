@@ -14,6 +14,8 @@
  *     but giving the folio up left the other space's slot our shadow, and
  *     the 16 pages were read and counted as refaults for nothing: the
  *     check and the add are now made under one page-table lock.
+ *     Two threads faulting the range, or a munmap of it, in the same window:
+ *     one large folio or none, the other falls back, nothing leaks.
  *  2. Split under reclaim: the pieces of a large folio shared by a fork were
  *     mapped into one address space at a time; a write in the first, before
  *     the walk reached the second, reused its piece in place (mapcount 1)
@@ -151,6 +153,96 @@ TEST(large_swapin_race_leaves_each_space_its_own_data)
 		CHECK(mt_check(b, p, 0xf00 + p));
 	CHECK_EQ(model_check(m), 0);
 	model_destroy(m);
+}
+
+/* ---- 1b. large swap-in vs. a second fault or a munmap of the same range ---- */
+
+struct same_range {
+	struct model_as *a;
+	bool zap; /* munmap the whole range instead of faulting it */
+	int calls, err;
+	bool second_ok; /* the other thread read its page */
+};
+
+static void *fault_other_page(void *arg)
+{
+	struct same_range *r = arg;
+
+	r->second_ok = mt_check(r->a, 9, 0xa00 + 9);
+	return NULL;
+}
+
+/* In the window: another thread swaps the same range in whole, or it is unmapped. */
+static void same_range_in_window(const char *name, void *arg)
+{
+	struct same_range *r = arg;
+	pthread_t t;
+
+	if (strcmp(name, "swapin_large:before_add") || r->calls++)
+		return;
+	if (r->zap) {
+		r->err = zap_page_range(model_as_mm(r->a), mt_addr(r->a, 0), mt_addr(r->a, RANGE));
+		return;
+	}
+	if (pthread_create(&t, NULL, fault_other_page, r)) {
+		r->err = -EAGAIN;
+		return;
+	}
+	pthread_join(t, NULL);
+}
+
+/*
+ * Threads faulting one swapped range at once, or a munmap racing with the
+ * fault: the first to add its folio wins; the other finds the range
+ * changed and falls back without reading, caching or leaking anything.
+ */
+static void large_swapin_vs_same_range(bool zap)
+{
+	struct same_range r = {.zap = zap};
+	unsigned long swpin, fallbacks;
+	struct model *m;
+	unsigned type;
+
+	m = mt_model();
+	type = mt_swapon(m, SLOTS, SWAP_DEV_SYNC_IO);
+	REQUIRE(!model_as_create(m, 4 << 20, 4, &r.a));
+	for (unsigned long i = 0; i < RANGE; i++)
+		REQUIRE(!mt_fill(r.a, i, 0xa00 + i));
+	REQUIRE_EQ(model_madvise(r.a, mt_addr(r.a, 0), RANGE * PAGE_SIZE, MODEL_MADV_PAGEOUT),
+		   RANGE);
+	swpin = mt_stat(m, thp_swpin);
+	fallbacks = mt_stat(m, thp_swpin_fallback);
+	REQUIRE(!race_set_hook(same_range_in_window, &r));
+	if (zap)
+		CHECK(mt_zero(r.a, 2));
+	else
+		CHECK(mt_check(r.a, 2, 0xa00 + 2));
+	race_set_hook(NULL, NULL);
+	REQUIRE(r.calls >= 1);
+	REQUIRE_EQ(r.err, 0);
+	CHECK_EQ(mt_stat(m, thp_swpin_fallback) - fallbacks, 1);
+	CHECK_EQ(mt_stat(m, thp_swpin) - swpin, zap ? 0 : 1);
+	if (!zap)
+		CHECK(r.second_ok);
+	for (unsigned long i = 0; i < RANGE; i++)
+		CHECK(zap ? mt_zero(r.a, i) : mt_check(r.a, i, 0xa00 + i));
+	/* Nothing left on the device: no slot or cached folio leaked. */
+	CHECK_EQ(mt_inuse(m, type), 0);
+	CHECK_EQ(model_as_swapped(r.a), 0);
+	CHECK_EQ(model_check(m), 0);
+	model_destroy(m);
+}
+
+TEST(large_swapin_vs_a_second_fault_of_the_range)
+{
+	if (need_race_points())
+		large_swapin_vs_same_range(false);
+}
+
+TEST(large_swapin_vs_munmap_of_the_range)
+{
+	if (need_race_points())
+		large_swapin_vs_same_range(true);
 }
 
 /* ---- 2. split under reclaim vs. a write in the first address space ---- */
