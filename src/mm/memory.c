@@ -798,6 +798,8 @@ static int copy_pte_range(struct mm_struct *dst, struct mm_struct *src, unsigned
 	}
 	ulock_unlock(ptl);
 	n = i;
+	/* The snapshot's mappings are counted, but not yet in the child's table. */
+	race_point("fork:between_tables");
 
 	ptep = pte_offset_map_lock(dst, addr, false, &ptl);
 	for (i = 0; i < n; i++)

@@ -21,6 +21,9 @@
  *     the walk reached the second, reused its piece in place (mapcount 1)
  *     and the second then mapped the written piece: the fork child saw the
  *     parent's write made after the fork.
+ *  3. Split under reclaim while a fork has the folio's mappings in its
+ *     snapshot but not yet in the child's table: the folio stays for the
+ *     child, the parent's pieces go out, each side keeps the fork's data.
  *
  * Owns: nothing. Locking: each hook runs in the thread at the race point.
  */
@@ -328,6 +331,87 @@ TEST(split_under_reclaim_keeps_copy_on_write_across_the_walk)
 		CHECK(mt_check(child, i, 0xa00 + i));
 		CHECK(mt_check(parent, i, i == s.page ? 0x9a9 : 0xa00 + i));
 	}
+	CHECK_EQ(model_check(m), 0);
+	model_destroy(m);
+}
+
+/* ---- 3. split under reclaim vs. a fork copying the folio's entries ---- */
+
+struct fork_split {
+	struct model_as *parent;
+	int calls;
+	long freed;
+};
+
+/* Between the parent's snapshot and the child's table: reclaim the range. */
+static void pageout_between_tables(const char *name, void *arg)
+{
+	struct fork_split *f = arg;
+
+	if (strcmp(name, "fork:between_tables") || f->calls++)
+		return;
+	f->freed = model_madvise(f->parent, mt_addr(f->parent, 0), RANGE * PAGE_SIZE,
+				 MODEL_MADV_PAGEOUT);
+}
+
+/*
+ * A fork has copied the parent's table into its snapshot (the large folio's
+ * mappings counted) but not yet written the child's table when reclaim
+ * splits the folio: the parent's mappings move to the pieces, which are
+ * swapped out; the folio stays, on the LRU and charged, for the child's
+ * entries that appear afterwards. Each side then sees the data of the fork
+ * and writes its own copy.
+ */
+TEST(split_under_reclaim_while_a_fork_copies_the_folio)
+{
+	struct fork_split f = {0};
+	struct model_as *parent, *child, *filler;
+	struct model_info in;
+	struct folio *folio;
+	unsigned long splits;
+	struct model *m;
+
+	if (!need_race_points())
+		return;
+	m = mt_model();
+	mt_swapon(m, SLOTS, SWAP_DEV_SYNC_IO);
+	REQUIRE(!model_as_create(m, 4 << 20, 4, &parent));
+	REQUIRE(!model_as_create(m, 8 << 20, 0, &filler));
+	REQUIRE(!fill_swap(filler, SLOTS - 1));
+	for (unsigned long p = FILLER; p < FILLER + SLOTS - 1; p += 2)
+		REQUIRE(!model_madvise(filler, mt_addr(filler, p), PAGE_SIZE, MODEL_MADV_DONTNEED));
+	for (unsigned long i = 0; i < RANGE; i++)
+		REQUIRE(!mt_fill(parent, i, 0xa00 + i));
+	folio = pte_folio(mt_pte(parent, 0));
+	REQUIRE_EQ(folio_order(folio), 4);
+
+	f.parent = parent;
+	splits = mt_stat(m, thp_split_page);
+	REQUIRE(!race_set_hook(pageout_between_tables, &f));
+	REQUIRE(!model_fork(parent, &child));
+	race_set_hook(NULL, NULL);
+	REQUIRE(f.calls >= 1);
+	REQUIRE_EQ(mt_stat(m, thp_split_page) - splits, 1);
+	CHECK_EQ(f.freed, (long)RANGE);
+	/* The parent's pages went out as pieces; the child maps the folio. */
+	CHECK_EQ(model_as_swapped(parent), RANGE);
+	CHECK(pte_present(mt_pte(child, 0)) && pte_folio(mt_pte(child, 0)) == folio);
+	CHECK_EQ(folio_mapcount(folio), (int)RANGE);
+	CHECK(folio_test_lru(folio));
+	model_info(m, &in);
+	CHECK_EQ(in.resident, RANGE);
+
+	for (unsigned long i = 0; i < RANGE; i++) {
+		CHECK(mt_check(child, i, 0xa00 + i));
+		CHECK(mt_check(parent, i, 0xa00 + i));
+	}
+	CHECK(!mt_fill(parent, 4, 0x9a9));
+	CHECK(!mt_fill(child, 5, 0xc0c));
+	for (unsigned long i = 0; i < RANGE; i++) {
+		CHECK(mt_check(parent, i, i == 4 ? 0x9a9 : 0xa00 + i));
+		CHECK(mt_check(child, i, i == 5 ? 0xc0c : 0xa00 + i));
+	}
+	model_exit(child);
 	CHECK_EQ(model_check(m), 0);
 	model_destroy(m);
 }
