@@ -3,7 +3,8 @@
  * test_thp_budget.c - the memory budget holds for large folios: a fault is
  * throttled for one page, a large folio is charged whole, so an anon fault
  * or a large swap-in whose folio does not fit falls back to a smaller order
- * (as a memcg charge does); a copy-on-write copy makes room of its own.
+ * (as a memcg charge does); a copy-on-write copy makes room of its own,
+ * and readahead reads only the pages that fit.
  * Single-threaded, so there is no slack: threads faulting at once may each
  * add one folio past the budget.
  *
@@ -115,4 +116,34 @@ TEST(write_fault_after_fork_keeps_the_budget)
 TEST(large_write_fault_after_fork_keeps_the_budget)
 {
 	write_after_fork_keeps_the_budget(4);
+}
+
+/*
+ * Readahead (a device without SWP_SYNCHRONOUS_IO) brings a window of pages
+ * in for one fault, which was throttled for one page: the pages read ahead
+ * must fit too, or one read ends a window's worth past the budget.
+ */
+TEST(readahead_keeps_the_budget)
+{
+	struct model *m = mt_model();
+	unsigned long budget = 16;
+	struct model_as *as;
+
+	mt_swapon(m, 1024, 0);
+	REQUIRE(!model_as_create(m, 2 << 20, 0, &as));
+	for (unsigned long p = 0; p < 16; p++)
+		REQUIRE(!mt_fill(as, p, 0x400 + p));
+	REQUIRE_EQ(model_madvise(as, mt_addr(as, 0), 16 * PAGE_SIZE, MODEL_MADV_PAGEOUT), 16);
+	model_set_budget(m, budget);
+	for (unsigned long p = 100; p < 100 + budget - 1; p++)
+		REQUIRE(!mt_fill(as, p, 0x500 + p));
+	REQUIRE_EQ(resident(m), budget - 1);
+	CHECK(mt_check(as, 3, 0x400 + 3));
+	CHECK(resident(m) <= budget);
+	for (unsigned long p = 0; p < 16; p++)
+		CHECK(mt_check(as, p, 0x400 + p));
+	for (unsigned long p = 100; p < 100 + budget - 1; p++)
+		CHECK(mt_check(as, p, 0x500 + p));
+	CHECK_EQ(model_check(m), 0);
+	model_destroy(m);
 }
