@@ -211,6 +211,12 @@ void mm_throttle(struct mm_state *ms, unsigned long nr);
  */
 bool mm_throttle_fits(struct mm_state *ms, unsigned long nr);
 /*
+ * mm_budget_allows - whether charging @nr more pages keeps the budget, as
+ * things stand (no reclaim): for optional work such as readahead.
+ * Context: any. Return: true if it does (always without a budget).
+ */
+bool mm_budget_allows(struct mm_state *ms, unsigned long nr);
+/*
  * shrink_folio_list - reclaim isolated folios from @folios (linked by
  * folio->lru); what cannot be reclaimed goes back to the LRU.
  * Context: no lock held. Return: pages freed.

@@ -267,17 +267,20 @@ static int do_wp_page(struct vm_fault *vmf)
 	}
 	folio_get(folio);
 	ulock_unlock(ptl);
-	if (!folio_test_ksm(folio)) {
-		bool reused;
-
-		folio_lock(folio);
-		reused = wp_try_reuse(vmf, folio);
+	folio_lock(folio);
+	if (!folio_test_ksm(folio) && wp_try_reuse(vmf, folio)) {
 		folio_unlock(folio);
-		if (reused) {
-			folio_put(folio);
-			return 0;
-		}
+		folio_put(folio);
+		return 0;
 	}
+	/*
+	 * The copy charges a page: the fault's throttle may have gone to the
+	 * swap-in that mapped @folio. Make room with @folio locked, so that
+	 * reclaim cannot take the page about to be copied (it would only be
+	 * swapped in again).
+	 */
+	mm_throttle(vmf->mm->ms, 1);
+	folio_unlock(folio);
 	ret = wp_page_copy(vmf, folio);
 	folio_put(folio);
 	return ret;
@@ -407,45 +410,54 @@ static unsigned swapin_large_order(struct vm_fault *vmf, swp_entry_t entry)
 }
 
 /*
- * Whether the aligned range of @nr pages from @first (the range
- * swapin_large_order() checked) still holds exactly the swap entries from
- * @first. Context: the folio cached at @first is locked: its slots cannot
- * be freed from the add on, so an entry that names its slot now named it
- * when the folio read it, and the folio holds this range's data.
+ * Add @folio, of @nr pages, to the swap cache at @first if the aligned range
+ * of @vmf (the range swapin_large_order() checked) still holds exactly the
+ * swap entries from @first. The check and the add are made under the
+ * range's page-table lock: no zap or fork changes an entry in between, so
+ * no slot of the range can have been freed and given to another address
+ * space when the add takes it (the folio would cache that space's page, and
+ * giving it up would overwrite the shadow of that space's slot). From the
+ * add on the slots cannot be freed: the folio holds this range's data.
+ * Context: folio locked; takes the PTL, then the cluster lock.
+ * Return: 0 (*shadow: the first slot's), -EAGAIN (the range changed), or
+ * swap_cache_add_folio()'s -EEXIST / -ENOENT.
  */
-static bool swapin_range_still_matches(struct vm_fault *vmf, swp_entry_t first, unsigned long nr)
+static int swapin_large_add(struct vm_fault *vmf, struct folio *folio, swp_entry_t first,
+			    unsigned long nr, unsigned long *shadow)
 {
 	unsigned long start = ALIGN_DOWN(vmf->address, PAGE_SIZE * nr);
 	struct ulock *ptl;
+	int err = -EAGAIN;
 	pte_t *ptep;
-	bool match;
 
 	ptep = pte_offset_map_lock(vmf->mm, start, false, &ptl);
 	if (!ptep)
-		return false;
-	match = swap_pte_range_matches(ptep, first, nr, pte_swp_exclusive(vmf->orig_pte));
+		return -EAGAIN;
+	if (swap_pte_range_matches(ptep, first, nr, pte_swp_exclusive(vmf->orig_pte)))
+		err = swap_cache_add_folio(folio, first, shadow);
 	ulock_unlock(ptl);
-	return match;
+	return err;
 }
 
 /*
  * Swap in on a SWP_SYNCHRONOUS_IO device: a large folio when eligible,
  * falling back to order 0. The range was checked before the folio was
- * allocated and cached; in between another thread may have zapped a page of
- * it, and the freed slot may have gone to another address space: so it is
- * checked again once the folio is cached, and the folio given up if it
- * changed. Return: the referenced folio (*locked says whether we hold its
- * lock), NULL, or ERR_PTR.
+ * allocated; in between another thread may have zapped a page of it, and
+ * the freed slot may have gone to another address space: so it is checked
+ * again, under the page-table lock, as the folio is added to the cache
+ * (swapin_large_add), and the fault falls back to one page if it changed.
+ * Return: the referenced folio (*locked says whether we hold its lock),
+ * NULL, or ERR_PTR.
  */
 static struct folio *swapin_sync(struct vm_fault *vmf, struct swap_info_struct *si,
 				 swp_entry_t entry, bool *locked)
 {
 	struct uswap *sw = vmf->mm->ms->sw;
 	unsigned order = swapin_large_order(vmf, entry);
-	struct folio *folio, *ret;
 	unsigned long nr, shadow;
+	struct folio *folio;
 	swp_entry_t first;
-	bool found;
+	int err;
 
 	if (!order)
 		return swapin_entry(sw, si, entry, locked);
@@ -457,26 +469,25 @@ static struct folio *swapin_sync(struct vm_fault *vmf, struct swap_info_struct *
 	if (mm_throttle_fits(vmf->mm->ms, nr))
 		folio = folio_alloc_locked(sw, order);
 	if (folio) {
-		/*
-		 * The faulting slot's shadow, put back if the folio is given up
-		 * (in every slot: the swap cache's delete takes one shadow).
-		 */
-		shadow = swap_cache_get_shadow(sw, entry, &found);
-		ret = swapin_folio(sw, first, folio);
-		if (ret == folio && !swapin_range_still_matches(vmf, first, nr)) {
+		if (!swapin_large_add(vmf, folio, first, nr, &shadow)) {
+			/* As swapin_folio() does once its add succeeded. */
+			if (shadow && sw->workingset_refault)
+				sw->workingset_refault(folio, shadow);
+			err = swap_read_folio(folio);
+			if (!err) {
+				folio_get(folio);
+				folio_add_lru(folio);
+				*locked = true;
+				return folio;
+			}
+			/* Leave nothing half-read in the cache: the next fault retries. */
 			swap_cache_del_folio(folio, shadow);
-			ret = NULL;
-		}
-		if (ret == folio) {
-			folio_get(folio);
-			folio_add_lru(folio);
-			*locked = true;
-			return folio;
+			folio_unlock(folio);
+			folio_put(folio);
+			return ERR_PTR(err);
 		}
 		folio_unlock(folio);
 		folio_put(folio);
-		if (IS_ERR(ret))
-			return ret;
 	}
 	/*
 	 * Over budget, no memory, another swap-in raced with ours, or the range
@@ -787,6 +798,8 @@ static int copy_pte_range(struct mm_struct *dst, struct mm_struct *src, unsigned
 	}
 	ulock_unlock(ptl);
 	n = i;
+	/* The snapshot's mappings are counted, but not yet in the child's table. */
+	race_point("fork:between_tables");
 
 	ptep = pte_offset_map_lock(dst, addr, false, &ptl);
 	for (i = 0; i < n; i++)

@@ -257,6 +257,9 @@ int split_folio_to_list(struct folio *folio, struct list_head *list)
 		folio_set_mapping(ctl.pieces[i], folio_mapping_raw(folio), folio_index(folio) + i);
 		/* Not in the swap cache: memory holds the only copy. */
 		folio_mark_dirty(ctl.pieces[i]);
+		/* A KSM stand-in's pages stay copy-on-write in every piece. */
+		if (folio_test_ksm(folio))
+			folio_set_ksm(ctl.pieces[i]);
 	}
 	__rmap_walk_anon(folio, split_folio_one, &ctl, true);
 	for (i = 0; i < nr; i++) {

@@ -3,7 +3,8 @@
  * swapin.c - bringing one swap entry's page into the swap cache: a lookup
  * that counts cache and readahead hits, and on a miss either a synchronous
  * order-0 swap-in (SWP_SYNCHRONOUS_IO devices) or cluster readahead of the
- * naturally aligned window around the entry (other devices). Large swap-in
+ * naturally aligned window around the entry (other devices; the pages read
+ * ahead only as far as they fit in the memory budget). Large swap-in
  * is do_swap_page's (memory.c): only a page fault knows the range.
  *
  * Owns: nothing. Locking: no lock held on entry; each new folio is locked
@@ -67,6 +68,14 @@ static struct folio *swapin_readahead(struct uswap *sw, struct swap_info_struct 
 		struct folio *folio;
 		bool new_folio, found;
 		int err = 0;
+
+		/*
+		 * The fault was throttled for its own page: a page read ahead is
+		 * read only if it fits besides that one (not yet charged before
+		 * it), never by reclaiming.
+		 */
+		if (off != offset && !mm_budget_allows(sw_mm(sw), off < offset ? 2 : 1))
+			continue;
 
 		/*
 		 * The slot's shadow, put back if the read fails. Read before the

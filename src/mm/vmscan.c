@@ -437,6 +437,13 @@ void mm_throttle(struct mm_state *ms, unsigned long nr)
 	}
 }
 
+bool mm_budget_allows(struct mm_state *ms, unsigned long nr)
+{
+	unsigned long budget = atomic_load_relaxed(&ms->budget);
+
+	return !budget || atomic_load_relaxed(&ms->nr_charged) + (long)nr <= (long)budget;
+}
+
 bool mm_throttle_fits(struct mm_state *ms, unsigned long nr)
 {
 	unsigned long budget = atomic_load_relaxed(&ms->budget);
@@ -446,7 +453,7 @@ bool mm_throttle_fits(struct mm_state *ms, unsigned long nr)
 	if (nr > budget)
 		return false;
 	mm_throttle(ms, nr);
-	return atomic_load_relaxed(&ms->nr_charged) + (long)nr <= (long)budget;
+	return mm_budget_allows(ms, nr);
 }
 
 void mm_set_budget(struct uswap *sw, unsigned long pages)

@@ -10,11 +10,20 @@
  *     frees its slot, which another address space may take and write; the
  *     large folio then caches that space's page as if it were ours, and a
  *     fault of the other space mapped our folio's page at its own address.
+ *     Re-checked only once the folio was cached, the range change was seen,
+ *     but giving the folio up left the other space's slot our shadow, and
+ *     the 16 pages were read and counted as refaults for nothing: the
+ *     check and the add are now made under one page-table lock.
+ *     Two threads faulting the range, or a munmap of it, in the same window:
+ *     one large folio or none, the other falls back, nothing leaks.
  *  2. Split under reclaim: the pieces of a large folio shared by a fork were
  *     mapped into one address space at a time; a write in the first, before
  *     the walk reached the second, reused its piece in place (mapcount 1)
  *     and the second then mapped the written piece: the fork child saw the
  *     parent's write made after the fork.
+ *  3. Split under reclaim while a fork has the folio's mappings in its
+ *     snapshot but not yet in the child's table: the folio stays for the
+ *     child, the parent's pieces go out, each side keeps the fork's data.
  *
  * Owns: nothing. Locking: each hook runs in the thread at the race point.
  */
@@ -53,11 +62,13 @@ static bool need_race_points(void)
 /* ---- 1. large swap-in vs. a zap that frees a slot of the range ---- */
 
 struct zap_reuse {
+	struct model *m;
 	struct model_as *a, *b;
 	unsigned long zap_page; /* of a */
 	unsigned long b_page;	/* of b: takes the freed slot */
 	swp_entry_t freed;	/* a's entry at zap_page */
 	swp_entry_t b_entry;	/* b's entry afterwards */
+	unsigned long b_shadow; /* its shadow, left by b's eviction */
 	int calls;
 };
 
@@ -75,6 +86,7 @@ static void zap_and_reuse(const char *name, void *arg)
 	    model_madvise(z->b, addr, PAGE_SIZE, MODEL_MADV_PAGEOUT) != 1)
 		return;
 	z->b_entry = mt_swap_entry(z->b, z->b_page);
+	z->b_shadow = swap_cache_get_shadow(model_engine(z->m), z->b_entry, &(bool){false});
 }
 
 TEST(large_swapin_race_leaves_each_space_its_own_data)
@@ -83,8 +95,9 @@ TEST(large_swapin_race_leaves_each_space_its_own_data)
 	struct model_as *a, *b;
 	struct model_info in;
 	struct zap_reuse z = {.zap_page = 5, .b_page = 3};
-	unsigned long fallbacks;
+	unsigned long fallbacks, refaults, reads;
 	swp_entry_t first;
+	bool found;
 
 	if (!need_race_points())
 		return;
@@ -105,9 +118,12 @@ TEST(large_swapin_race_leaves_each_space_its_own_data)
 	REQUIRE_EQ(in.swap_free, 0);
 
 	/* A fault on page 0 of a swaps the whole range in; b takes slot 5 meanwhile. */
+	z.m = m;
 	z.a = a;
 	z.b = b;
 	fallbacks = mt_stat(m, thp_swpin_fallback);
+	refaults = mt_stat(m, workingset_refault_anon);
+	reads = mt_stat(m, pswpin);
 	REQUIRE(!race_set_hook(zap_and_reuse, &z));
 	CHECK(mt_check(a, 0, 0xa00));
 	race_set_hook(NULL, NULL);
@@ -117,6 +133,14 @@ TEST(large_swapin_race_leaves_each_space_its_own_data)
 	REQUIRE_EQ(z.freed.val, first.val + z.zap_page);
 	/* The range changed: the large folio was given up for one page. */
 	CHECK_EQ(mt_stat(m, thp_swpin_fallback) - fallbacks, 1);
+	/*
+	 * Given up before it touched the cache: b's slot keeps the shadow of
+	 * b's eviction (not a's), and one page was read and refaulted, not 17.
+	 */
+	REQUIRE(z.b_shadow);
+	CHECK_EQ(swap_cache_get_shadow(model_engine(m), z.b_entry, &found), z.b_shadow);
+	CHECK_EQ(mt_stat(m, pswpin) - reads, 1);
+	CHECK_EQ(mt_stat(m, workingset_refault_anon) - refaults, 1);
 
 	/* b reads and writes its own page; a keeps its own. */
 	CHECK(mt_check(b, z.b_page, 0xb0b));
@@ -132,6 +156,96 @@ TEST(large_swapin_race_leaves_each_space_its_own_data)
 		CHECK(mt_check(b, p, 0xf00 + p));
 	CHECK_EQ(model_check(m), 0);
 	model_destroy(m);
+}
+
+/* ---- 1b. large swap-in vs. a second fault or a munmap of the same range ---- */
+
+struct same_range {
+	struct model_as *a;
+	bool zap; /* munmap the whole range instead of faulting it */
+	int calls, err;
+	bool second_ok; /* the other thread read its page */
+};
+
+static void *fault_other_page(void *arg)
+{
+	struct same_range *r = arg;
+
+	r->second_ok = mt_check(r->a, 9, 0xa00 + 9);
+	return NULL;
+}
+
+/* In the window: another thread swaps the same range in whole, or it is unmapped. */
+static void same_range_in_window(const char *name, void *arg)
+{
+	struct same_range *r = arg;
+	pthread_t t;
+
+	if (strcmp(name, "swapin_large:before_add") || r->calls++)
+		return;
+	if (r->zap) {
+		r->err = zap_page_range(model_as_mm(r->a), mt_addr(r->a, 0), mt_addr(r->a, RANGE));
+		return;
+	}
+	if (pthread_create(&t, NULL, fault_other_page, r)) {
+		r->err = -EAGAIN;
+		return;
+	}
+	pthread_join(t, NULL);
+}
+
+/*
+ * Threads faulting one swapped range at once, or a munmap racing with the
+ * fault: the first to add its folio wins; the other finds the range
+ * changed and falls back without reading, caching or leaking anything.
+ */
+static void large_swapin_vs_same_range(bool zap)
+{
+	struct same_range r = {.zap = zap};
+	unsigned long swpin, fallbacks;
+	struct model *m;
+	unsigned type;
+
+	m = mt_model();
+	type = mt_swapon(m, SLOTS, SWAP_DEV_SYNC_IO);
+	REQUIRE(!model_as_create(m, 4 << 20, 4, &r.a));
+	for (unsigned long i = 0; i < RANGE; i++)
+		REQUIRE(!mt_fill(r.a, i, 0xa00 + i));
+	REQUIRE_EQ(model_madvise(r.a, mt_addr(r.a, 0), RANGE * PAGE_SIZE, MODEL_MADV_PAGEOUT),
+		   RANGE);
+	swpin = mt_stat(m, thp_swpin);
+	fallbacks = mt_stat(m, thp_swpin_fallback);
+	REQUIRE(!race_set_hook(same_range_in_window, &r));
+	if (zap)
+		CHECK(mt_zero(r.a, 2));
+	else
+		CHECK(mt_check(r.a, 2, 0xa00 + 2));
+	race_set_hook(NULL, NULL);
+	REQUIRE(r.calls >= 1);
+	REQUIRE_EQ(r.err, 0);
+	CHECK_EQ(mt_stat(m, thp_swpin_fallback) - fallbacks, 1);
+	CHECK_EQ(mt_stat(m, thp_swpin) - swpin, zap ? 0 : 1);
+	if (!zap)
+		CHECK(r.second_ok);
+	for (unsigned long i = 0; i < RANGE; i++)
+		CHECK(zap ? mt_zero(r.a, i) : mt_check(r.a, i, 0xa00 + i));
+	/* Nothing left on the device: no slot or cached folio leaked. */
+	CHECK_EQ(mt_inuse(m, type), 0);
+	CHECK_EQ(model_as_swapped(r.a), 0);
+	CHECK_EQ(model_check(m), 0);
+	model_destroy(m);
+}
+
+TEST(large_swapin_vs_a_second_fault_of_the_range)
+{
+	if (need_race_points())
+		large_swapin_vs_same_range(false);
+}
+
+TEST(large_swapin_vs_munmap_of_the_range)
+{
+	if (need_race_points())
+		large_swapin_vs_same_range(true);
 }
 
 /* ---- 2. split under reclaim vs. a write in the first address space ---- */
@@ -217,6 +331,87 @@ TEST(split_under_reclaim_keeps_copy_on_write_across_the_walk)
 		CHECK(mt_check(child, i, 0xa00 + i));
 		CHECK(mt_check(parent, i, i == s.page ? 0x9a9 : 0xa00 + i));
 	}
+	CHECK_EQ(model_check(m), 0);
+	model_destroy(m);
+}
+
+/* ---- 3. split under reclaim vs. a fork copying the folio's entries ---- */
+
+struct fork_split {
+	struct model_as *parent;
+	int calls;
+	long freed;
+};
+
+/* Between the parent's snapshot and the child's table: reclaim the range. */
+static void pageout_between_tables(const char *name, void *arg)
+{
+	struct fork_split *f = arg;
+
+	if (strcmp(name, "fork:between_tables") || f->calls++)
+		return;
+	f->freed = model_madvise(f->parent, mt_addr(f->parent, 0), RANGE * PAGE_SIZE,
+				 MODEL_MADV_PAGEOUT);
+}
+
+/*
+ * A fork has copied the parent's table into its snapshot (the large folio's
+ * mappings counted) but not yet written the child's table when reclaim
+ * splits the folio: the parent's mappings move to the pieces, which are
+ * swapped out; the folio stays, on the LRU and charged, for the child's
+ * entries that appear afterwards. Each side then sees the data of the fork
+ * and writes its own copy.
+ */
+TEST(split_under_reclaim_while_a_fork_copies_the_folio)
+{
+	struct fork_split f = {0};
+	struct model_as *parent, *child, *filler;
+	struct model_info in;
+	struct folio *folio;
+	unsigned long splits;
+	struct model *m;
+
+	if (!need_race_points())
+		return;
+	m = mt_model();
+	mt_swapon(m, SLOTS, SWAP_DEV_SYNC_IO);
+	REQUIRE(!model_as_create(m, 4 << 20, 4, &parent));
+	REQUIRE(!model_as_create(m, 8 << 20, 0, &filler));
+	REQUIRE(!fill_swap(filler, SLOTS - 1));
+	for (unsigned long p = FILLER; p < FILLER + SLOTS - 1; p += 2)
+		REQUIRE(!model_madvise(filler, mt_addr(filler, p), PAGE_SIZE, MODEL_MADV_DONTNEED));
+	for (unsigned long i = 0; i < RANGE; i++)
+		REQUIRE(!mt_fill(parent, i, 0xa00 + i));
+	folio = pte_folio(mt_pte(parent, 0));
+	REQUIRE_EQ(folio_order(folio), 4);
+
+	f.parent = parent;
+	splits = mt_stat(m, thp_split_page);
+	REQUIRE(!race_set_hook(pageout_between_tables, &f));
+	REQUIRE(!model_fork(parent, &child));
+	race_set_hook(NULL, NULL);
+	REQUIRE(f.calls >= 1);
+	REQUIRE_EQ(mt_stat(m, thp_split_page) - splits, 1);
+	CHECK_EQ(f.freed, (long)RANGE);
+	/* The parent's pages went out as pieces; the child maps the folio. */
+	CHECK_EQ(model_as_swapped(parent), RANGE);
+	CHECK(pte_present(mt_pte(child, 0)) && pte_folio(mt_pte(child, 0)) == folio);
+	CHECK_EQ(folio_mapcount(folio), (int)RANGE);
+	CHECK(folio_test_lru(folio));
+	model_info(m, &in);
+	CHECK_EQ(in.resident, RANGE);
+
+	for (unsigned long i = 0; i < RANGE; i++) {
+		CHECK(mt_check(child, i, 0xa00 + i));
+		CHECK(mt_check(parent, i, 0xa00 + i));
+	}
+	CHECK(!mt_fill(parent, 4, 0x9a9));
+	CHECK(!mt_fill(child, 5, 0xc0c));
+	for (unsigned long i = 0; i < RANGE; i++) {
+		CHECK(mt_check(parent, i, i == 4 ? 0x9a9 : 0xa00 + i));
+		CHECK(mt_check(child, i, i == 5 ? 0xc0c : 0xa00 + i));
+	}
+	model_exit(child);
 	CHECK_EQ(model_check(m), 0);
 	model_destroy(m);
 }

@@ -166,6 +166,52 @@ TEST(split_keeps_shared_mappings_consistent)
 	model_destroy(m);
 }
 
+/*
+ * A KSM stand-in that is a large folio stays one when reclaim splits it:
+ * every piece is mapped read-only and copied on write, never written in
+ * place. The swap device is full, so the pieces stay resident after the
+ * split (no order-0 slot either) and the write meets a piece.
+ */
+TEST(split_keeps_a_ksm_page_ksm)
+{
+	struct model *m = mt_model();
+	struct model_as *small, *large;
+	struct model_info in;
+	struct folio *piece;
+	unsigned long cow;
+
+	mt_swapon(m, 1024, SYNC);
+	REQUIRE(!model_as_create(m, 4 << 20, 0, &small));
+	REQUIRE(!model_as_create(m, 2 << 20, THP, &large));
+	fill_range(large, 0, THP_PAGES, 600);
+	REQUIRE(folio_test_large(pte_folio(mt_pte(large, 0))));
+	REQUIRE(!model_ksm(large, mt_addr(large, 3)));
+	fill_range(small, 0, 1023, 700);
+	REQUIRE_EQ(model_madvise(small, mt_addr(small, 0), 1023 * PAGE_SIZE, MODEL_MADV_PAGEOUT),
+		   1023);
+	model_info(m, &in);
+	REQUIRE_EQ(in.swap_free, 0);
+	CHECK_EQ(model_madvise(large, mt_addr(large, 0), THP_PAGES * PAGE_SIZE, MODEL_MADV_PAGEOUT),
+		 0);
+	REQUIRE_EQ(mt_stat(m, thp_split_page), 1);
+	REQUIRE(pte_present(mt_pte(large, 3)));
+	piece = pte_folio(mt_pte(large, 3));
+	REQUIRE(!folio_test_large(piece));
+	CHECK(folio_test_ksm(piece));
+	CHECK(!pte_write(mt_pte(large, 3)));
+	cow = mt_stat(m, cow_ksm);
+	CHECK(!mt_fill(large, 3, 0x333));
+	CHECK_EQ(mt_stat(m, cow_ksm) - cow, 1);
+	CHECK(pte_folio(mt_pte(large, 3)) != piece);
+	CHECK(mt_check(large, 3, 0x333));
+	for (unsigned long p = 0; p < THP_PAGES; p++)
+		if (p != 3)
+			CHECK(mt_check(large, p, 600 + p));
+	check_range(small, 0, 1023, 700);
+	CHECK_EQ(model_check(m), 0);
+	model_destroy(m);
+}
+
 TEST(referenced_pages_are_activated_then_aged)
 {
 	struct model *m = mt_model();
@@ -263,5 +309,92 @@ TEST(shmem_pages_used_twice_are_activated)
 	CHECK_EQ(model_reclaim(m, 56), 56);
 	for (unsigned long p = 0; p < 8; p++)
 		CHECK_EQ(model_shmem_swapped(s), 56);
+	model_destroy(m);
+}
+
+/* Swap out an order-4 range of @as at page 0; *first: its first entry (0 on failure). */
+static void swapped_large_range(struct model *m, struct model_as *as, uint64_t tag,
+				swp_entry_t *first)
+{
+	swp_entry_t e;
+
+	first->val = 0;
+	fill_range(as, 0, THP_PAGES, tag);
+	REQUIRE(folio_test_large(pte_folio(mt_pte(as, 0))));
+	REQUIRE_EQ(model_madvise(as, mt_addr(as, 0), THP_PAGES * PAGE_SIZE, MODEL_MADV_PAGEOUT),
+		   THP_PAGES);
+	REQUIRE_EQ(mt_stat(m, thp_swpout), 1);
+	e = mt_swap_entry(as, 0);
+	for (unsigned long i = 1; i < THP_PAGES; i++)
+		REQUIRE_EQ(mt_swap_entry(as, i).val, e.val + i);
+	*first = e;
+}
+
+/*
+ * A large swap-in whose read fails leaves nothing in the swap cache and
+ * every slot its count and shadow: the fault returns -EIO, the next one
+ * reads the whole range again.
+ */
+TEST(large_swapin_read_error_loses_nothing)
+{
+	struct model *m = mt_model();
+	unsigned type = mt_swapon(m, 1024, SYNC);
+	struct swap_dev *dev = model_engine(m)->swap_info[type]->dev;
+	struct uswap *sw = model_engine(m);
+	unsigned long shadow[THP_PAGES];
+	struct model_as *as;
+	swp_entry_t first;
+	bool found;
+	uint64_t v;
+
+	REQUIRE(!model_as_create(m, 2 << 20, THP, &as));
+	swapped_large_range(m, as, 800, &first);
+	REQUIRE(first.val);
+	for (unsigned long i = 0; i < THP_PAGES; i++) {
+		shadow[i] = swap_cache_get_shadow(sw, (swp_entry_t){first.val + i}, &found);
+		REQUIRE(found && shadow[i]);
+	}
+	ramdev_inject(dev, 1, 0, -EIO);
+	CHECK_EQ(model_read_u64(as, mt_addr(as, 3), &v), -EIO);
+	CHECK_EQ(mt_stat(m, swpin_fail), 1);
+	CHECK_EQ(mt_stat(m, thp_swpin), 0);
+	CHECK_EQ(mt_inuse(m, type), THP_PAGES);
+	CHECK_EQ(model_as_swapped(as), THP_PAGES);
+	for (unsigned long i = 0; i < THP_PAGES; i++) {
+		swp_entry_t e = {first.val + i};
+
+		CHECK(!swap_cache_has_folio(sw, e));
+		CHECK_EQ(swap_cache_get_shadow(sw, e, &found), shadow[i]);
+		CHECK_EQ(swp_swapcount(sw, e), 1);
+	}
+	CHECK(mt_check(as, 3, 803));
+	CHECK_EQ(mt_stat(m, thp_swpin), 1);
+	check_range(as, 0, THP_PAGES, 800);
+	CHECK_EQ(mt_inuse(m, type), 0);
+	CHECK_EQ(model_check(m), 0);
+	model_destroy(m);
+}
+
+/* No memory for the large folio: the fault falls back to one page. */
+TEST(large_swapin_allocation_failure_falls_back_to_a_page)
+{
+	struct model *m = mt_model();
+	struct model_as *as;
+	swp_entry_t first;
+
+	mt_swapon(m, 1024, SYNC);
+	REQUIRE(!model_as_create(m, 2 << 20, THP, &as));
+	swapped_large_range(m, as, 900, &first);
+	REQUIRE(first.val);
+	/* The next allocation is the large folio's memory. */
+	arena_inject(model_engine(m)->arena, 1, 0, 0);
+	CHECK(mt_check(as, 3, 903));
+	arena_inject(model_engine(m)->arena, 0, 0, 0);
+	CHECK_EQ(mt_stat(m, thp_swpin_fallback), 1);
+	CHECK_EQ(mt_stat(m, thp_swpin), 0);
+	CHECK(pte_present(mt_pte(as, 3)) && !folio_test_large(pte_folio(mt_pte(as, 3))));
+	CHECK_EQ(model_as_swapped(as), THP_PAGES - 1);
+	check_range(as, 0, THP_PAGES, 900);
+	CHECK_EQ(model_check(m), 0);
 	model_destroy(m);
 }
