@@ -3,8 +3,9 @@
  * race.c - race points: hooks for deterministic tests and seeded delay
  * injection for stress tests (see race.h).
  *
- * Owns: the hook, the injection seed and intensity, and a fixed table of the
- * points reached (insert-only, open addressing on the name's hash).
+ * Owns: the hook, the injection seed, intensity and selection, and a fixed
+ * table of the points reached (insert-only, open addressing on the name's
+ * hash).
  * Locking: every field is accessed atomically; a slot's name is published
  * with a compare-and-swap, its counters are relaxed adds.
  */
@@ -12,6 +13,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -32,6 +34,7 @@ static race_hook_t race_hook;
 static void *race_hook_arg;
 static uint64_t race_seed;
 static unsigned race_intensity;
+static const char *race_match; /* NULL: delays at every point the seed picks */
 static struct race_slot race_slots[RACE_SLOTS];
 static _Thread_local uint64_t race_rng;
 
@@ -87,30 +90,45 @@ static struct race_slot *race_slot_of(const char *name, uint64_t h)
 	return NULL; /* table full: the point is still hooked, just not counted */
 }
 
+/*
+ * The seed gives each point a rate: a quarter of the points are left alone,
+ * the others delay one hit in 2^k, k from 1 to 6, lowered by the intensity.
+ * Different seeds so stress different windows. Return: log2 of the rate's
+ * inverse, or 0 for a point left alone.
+ */
+static unsigned race_rate_shift(uint64_t h, uint64_t seed, unsigned intensity)
+{
+	uint64_t rate = race_mix(h ^ seed);
+
+	if (!intensity || (rate & 3) == 0)
+		return 0;
+	return (unsigned)((rate >> 2) % 6) + 4 - intensity;
+}
+
+static bool race_selected(const char *name)
+{
+	const char *match = atomic_load_acquire(&race_match);
+
+	return !match || strstr(name, match);
+}
+
 void __race_point(const char *name)
 {
 	race_hook_t hook = atomic_load_acquire(&race_hook);
-	unsigned intensity = atomic_load_relaxed(&race_intensity);
+	unsigned intensity = atomic_load_relaxed(&race_intensity), shift;
 	uint64_t h = race_hash(name);
 	struct race_slot *slot = race_slot_of(name, h);
-	uint64_t rate, r;
+	uint64_t r;
 
 	if (slot)
 		atomic_fetch_add_relaxed(&slot->hits, 1);
 	if (hook)
 		hook(name, atomic_load_relaxed(&race_hook_arg));
-	if (!intensity)
-		return;
-	/*
-	 * The seed gives each point a rate: a quarter of the points are left
-	 * alone, the others delay one hit in 2^k, k from 1 to 6, lowered by
-	 * the intensity. Different seeds so stress different windows.
-	 */
-	rate = race_mix(h ^ atomic_load_relaxed(&race_seed));
-	if ((rate & 3) == 0)
+	shift = race_rate_shift(h, atomic_load_relaxed(&race_seed), intensity);
+	if (!shift || !race_selected(name))
 		return;
 	r = race_next();
-	if (r & ((1ULL << (((rate >> 2) % 6) + 4 - intensity)) - 1))
+	if (r & ((1ULL << shift) - 1))
 		return;
 	if (slot)
 		atomic_fetch_add_relaxed(&slot->delays, 1);
@@ -139,6 +157,10 @@ int race_set_hook(race_hook_t hook, void *arg)
 
 int race_inject_start(uint64_t seed, unsigned intensity)
 {
+	for (unsigned i = 0; i < RACE_SLOTS; i++) {
+		atomic_store_relaxed(&race_slots[i].hits, 0UL);
+		atomic_store_relaxed(&race_slots[i].delays, 0UL);
+	}
 	atomic_store_relaxed(&race_seed, seed);
 	atomic_store_release(&race_intensity, intensity > 3 ? 3 : intensity);
 	race_rearm();
@@ -151,22 +173,79 @@ void race_inject_stop(void)
 	race_rearm();
 }
 
+int race_inject_select(const char *match)
+{
+	atomic_store_release(&race_match, match && *match ? match : NULL);
+	return 0;
+}
+
+static int race_slot_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct race_slot *const *)a)->name, (*(struct race_slot *const *)b)->name);
+}
+
 unsigned race_inject_report(FILE *out)
 {
-	unsigned n = 0;
+	struct race_slot *sorted[RACE_SLOTS];
+	uint64_t seed = atomic_load_relaxed(&race_seed);
+	unsigned intensity = atomic_load_relaxed(&race_intensity), n = 0;
+	unsigned long hits = 0, delays = 0;
 
 	for (unsigned i = 0; i < RACE_SLOTS; i++) {
 		struct race_slot *s = &race_slots[i];
-		const char *name = atomic_load_acquire(&s->name);
 
-		if (!name)
-			continue;
-		n++;
-		if (out)
-			fprintf(out, "# race point %-40s hits %lu delays %lu\n", name,
-				atomic_load_relaxed(&s->hits), atomic_load_relaxed(&s->delays));
+		if (atomic_load_acquire(&s->name) && atomic_load_relaxed(&s->hits))
+			sorted[n++] = s;
 	}
+	if (!out)
+		return n;
+	qsort(sorted, n, sizeof(sorted[0]), race_slot_cmp);
+	for (unsigned i = 0; i < n; i++) {
+		unsigned shift = race_rate_shift(race_hash(sorted[i]->name), seed, intensity);
+		unsigned long h = atomic_load_relaxed(&sorted[i]->hits);
+		unsigned long d = atomic_load_relaxed(&sorted[i]->delays);
+
+		if (shift && race_selected(sorted[i]->name))
+			fprintf(out, "# race point %-40s hits %9lu delays %8lu (1 in %lu)\n",
+				sorted[i]->name, h, d, 1UL << shift);
+		else
+			fprintf(out, "# race point %-40s hits %9lu delays %8lu (none)\n",
+				sorted[i]->name, h, d);
+		hits += h;
+		delays += d;
+	}
+	fprintf(out, "# race points: %u reached, %lu hits, %lu delays\n", n, hits, delays);
 	return n;
+}
+
+static struct race_slot *race_slot_find(const char *name)
+{
+	uint64_t h = race_hash(name);
+
+	for (unsigned i = 0; i < RACE_SLOTS; i++) {
+		struct race_slot *s = &race_slots[(h + i) & (RACE_SLOTS - 1)];
+		const char *cur = atomic_load_acquire(&s->name);
+
+		if (!cur)
+			return NULL;
+		if (!strcmp(cur, name))
+			return s;
+	}
+	return NULL;
+}
+
+unsigned long race_point_hits(const char *name)
+{
+	struct race_slot *s = race_slot_find(name);
+
+	return s ? atomic_load_relaxed(&s->hits) : 0;
+}
+
+unsigned long race_point_delays(const char *name)
+{
+	struct race_slot *s = race_slot_find(name);
+
+	return s ? atomic_load_relaxed(&s->delays) : 0;
 }
 
 bool race_points_available(void)
@@ -190,7 +269,22 @@ void race_inject_stop(void)
 {
 }
 
+int race_inject_select(const char *match)
+{
+	return match && *match ? -EOPNOTSUPP : 0;
+}
+
 unsigned race_inject_report(FILE *out)
+{
+	return 0;
+}
+
+unsigned long race_point_hits(const char *name)
+{
+	return 0;
+}
+
+unsigned long race_point_delays(const char *name)
 {
 	return 0;
 }

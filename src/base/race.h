@@ -19,7 +19,8 @@
  *   rate; a thread reaching it then sometimes yields and sometimes sleeps
  *   1-200 us, as a preempted kernel thread would. The same seed gives every
  *   point the same rate, so a stress run is replayed with its seed (thread
- *   timing still varies).
+ *   timing still varies). race_inject_select() narrows the delays to the
+ *   points whose name contains a string, to aim a run at one window.
  *
  * Names are "file-or-flow:where", written at the call site as a string
  * literal; the set of points is the set of call sites (race_inject_report()
@@ -35,6 +36,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "atomic.h"
 #include "compiler.h"
 
 typedef void (*race_hook_t)(const char *name, void *arg);
@@ -45,7 +47,7 @@ void __race_point(const char *name);
 
 #define race_point(name)                                                                           \
 	do {                                                                                       \
-		if (unlikely(__atomic_load_n(&race_armed, __ATOMIC_RELAXED)))                      \
+		if (unlikely(atomic_load_relaxed(&race_armed)))                                    \
 			__race_point(name);                                                        \
 	} while (0)
 #else
@@ -68,15 +70,39 @@ int race_set_hook(race_hook_t hook, void *arg);
  */
 int race_inject_start(uint64_t seed, unsigned intensity);
 
-/* race_inject_stop - no more delays (hooks stay). Context: any. */
+/* race_inject_stop - no more delays (hooks and counts stay). Context: any. */
 void race_inject_stop(void);
 
 /*
- * race_inject_report - print the points reached since start, with their
- * hit and delay counts, to @out. Context: any.
+ * race_inject_select - from now on delay only at points whose name contains
+ * @match (NULL or "": every point the seed picks). @match must outlive the
+ * injection. Context: any.
+ * Return: 0, or -EOPNOTSUPP in a build without race points.
+ */
+int race_inject_select(const char *match);
+
+/*
+ * race_inject_report - print every point reached since the last
+ * race_inject_start() (or since the program started), with its hit and
+ * delay counts and rate, as "# " comment lines to @out (NULL: print
+ * nothing). Context: any; counts of points being hit meanwhile may be
+ * slightly behind.
  * Return: the number of distinct points reached.
  */
 unsigned race_inject_report(FILE *out);
+
+/*
+ * race_point_hits - Return: how many times the point @name was reached while
+ * armed since the last race_inject_start() (0 in a build without race
+ * points). Context: any.
+ */
+unsigned long race_point_hits(const char *name);
+
+/*
+ * race_point_delays - Return: how many delays were injected at @name since
+ * the last race_inject_start(). Context: any.
+ */
+unsigned long race_point_delays(const char *name);
 
 /* race_points_available - Return: true in builds with race points. */
 bool race_points_available(void);

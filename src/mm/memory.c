@@ -24,6 +24,7 @@
  */
 #include <string.h>
 
+#include "../base/race.h"
 #include "internal.h"
 
 struct vm_fault {
@@ -116,6 +117,7 @@ static int do_anonymous_page(struct vm_fault *vmf)
 			continue;
 		}
 		memset(folio->data, 0, folio_size(folio));
+		race_point("anon_fault:before_ptl");
 		ptep = pte_offset_map_lock(mm, start, true, &ptl);
 		if (IS_ERR(ptep)) {
 			folio_put(folio);
@@ -170,6 +172,7 @@ static int wp_page_copy(struct vm_fault *vmf, struct folio *old)
 
 	if (!new)
 		return -ENOMEM;
+	race_point("wp_copy:before_ptl");
 	ptep = pte_offset_map_lock(mm, vmf->address, false, &ptl);
 	if (!ptep || !pte_same(ptep_get(ptep), vmf->orig_pte)) {
 		if (ptep)
@@ -248,6 +251,7 @@ static int do_wp_page(struct vm_fault *vmf)
 	if (!folio_test_ksm(folio)) {
 		bool reused;
 
+		race_point("wp:before_folio_lock");
 		folio_lock(folio);
 		reused = wp_try_reuse(vmf, folio);
 		folio_unlock(folio);
@@ -370,6 +374,7 @@ static struct folio *swapin_sync(struct vm_fault *vmf, struct swap_info_struct *
 
 	if (!order)
 		return swapin_entry(sw, si, entry, locked);
+	race_point("swapin_large:before_add");
 	nr = 1UL << order;
 	/* The fault was throttled for one page; this charges nr. */
 	mm_throttle(vmf->mm->ms, nr - 1);
@@ -378,6 +383,7 @@ static struct folio *swapin_sync(struct vm_fault *vmf, struct swap_info_struct *
 		ret = swapin_folio(
 			sw, swp_entry(swp_type(entry), ALIGN_DOWN(swp_offset(entry), nr)), folio);
 		if (ret == folio) {
+			race_point("swapin_large:after_add");
 			folio_get(folio);
 			folio_add_lru(folio);
 			*locked = true;
@@ -413,6 +419,7 @@ static int do_swap_map(struct vm_fault *vmf, struct swap_info_struct *si, struct
 	folio = ksm_might_need_to_copy(swapcache, idx);
 	if (!folio)
 		return -ENOMEM;
+	race_point("do_swap_map:before_ptl");
 	ptep = pte_offset_map_lock(mm, addr, false, &ptl);
 	if (!ptep || !pte_same(ptep_get(ptep), vmf->orig_pte)) {
 		if (ptep)
@@ -495,6 +502,7 @@ static int do_swap_page(struct vm_fault *vmf)
 			goto out;
 		}
 	}
+	race_point("do_swap_page:before_lock");
 	if (!locked)
 		folio_lock(folio);
 	ret = do_swap_map(vmf, si, folio, entry);
@@ -522,6 +530,7 @@ int handle_mm_fault(struct mm_struct *mm, unsigned long addr, unsigned flags)
 			return (int)PTR_ERR(ptep);
 		vmf.orig_pte = ptep_get(ptep);
 		ulock_unlock(ptl);
+		race_point("fault:after_read_pte");
 		if (pte_present(vmf.orig_pte) &&
 		    (!(flags & FAULT_FLAG_WRITE) || pte_write(vmf.orig_pte)))
 			return 0;
@@ -621,6 +630,7 @@ static void zap_pte_range(struct mm_struct *mm, unsigned long addr, unsigned lon
 	swap_put_batch_flush(sw, &batch);
 	mm_add_counters(mm, -(long)nr_folios, -nr_swap);
 	ulock_unlock(ptl);
+	race_point("zap:before_folio_release");
 	/* Entries' references go last: each release check still holds one. */
 	for (unsigned i = 0; i < nr_folios; i++) {
 		if (i + 1 == nr_folios || folios[i + 1] != folios[i]) {
@@ -664,6 +674,7 @@ static int copy_pte_range(struct mm_struct *dst, struct mm_struct *src, unsigned
 		return (int)PTR_ERR(ptep);
 	ulock_unlock(ptl);
 
+	race_point("fork:before_snapshot");
 	ptep = pte_offset_map_lock(src, addr, false, &ptl);
 	if (!ptep)
 		return 0;
@@ -695,6 +706,7 @@ static int copy_pte_range(struct mm_struct *dst, struct mm_struct *src, unsigned
 	ulock_unlock(ptl);
 	n = i;
 
+	race_point("fork:between_snapshot_and_child");
 	ptep = pte_offset_map_lock(dst, addr, false, &ptl);
 	for (i = 0; i < n; i++)
 		if (!pte_none(copy[i]))

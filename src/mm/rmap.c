@@ -17,6 +17,7 @@
  */
 #include <string.h>
 
+#include "../base/race.h"
 #include "internal.h"
 
 struct anon_vma *anon_vma_alloc(struct mm_state *ms)
@@ -84,6 +85,7 @@ void rmap_walk_anon(struct folio *folio, rmap_one_t fn, void *arg)
 			continue;
 		more = fn(folio, mm, ptep, addr, arg);
 		ulock_unlock(ptl);
+		race_point("rmap:between_mms");
 		if (!more)
 			break;
 	}
@@ -199,6 +201,7 @@ static bool split_folio_one(struct folio *folio, struct mm_struct *mm, pte_t *pt
 	unsigned long nr = folio_nr_pages(folio);
 	struct split_ctl *ctl = arg;
 
+	race_point("split:between_mms");
 	for (unsigned long i = 0; i < nr; i++) {
 		pte_t pte = ptep_get(ptep + i);
 		struct folio *piece = ctl->pieces[i];
@@ -235,6 +238,7 @@ int split_folio_to_list(struct folio *folio, struct list_head *list)
 		folio_mark_dirty(ctl.pieces[i]);
 	}
 	rmap_walk_anon(folio, split_folio_one, &ctl);
+	race_point("split:before_fixup");
 	for (i = 0; i < nr; i++)
 		split_copy_page(&ctl, folio, i);
 	folio_mapcount_add(folio, -ctl.moved);
