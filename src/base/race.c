@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,7 +35,8 @@ static race_hook_t race_hook;
 static void *race_hook_arg;
 static uint64_t race_seed;
 static unsigned race_intensity;
-static const char *race_match; /* NULL: delays at every point the seed picks */
+static unsigned race_reported_intensity; /* of the last start, for the report */
+static const char *race_match;		 /* NULL: delays at every point the seed picks */
 static struct race_slot race_slots[RACE_SLOTS];
 static _Thread_local uint64_t race_rng;
 
@@ -71,6 +73,17 @@ static uint64_t race_next(void)
 	return race_rng;
 }
 
+/* Sleeps as short as asked: without this the kernel adds up to 50 us of slack. */
+static void race_thread_init(void)
+{
+	static _Thread_local bool done;
+
+	if (!done) {
+		prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+		done = true;
+	}
+}
+
 static struct race_slot *race_slot_of(const char *name, uint64_t h)
 {
 	for (unsigned i = 0; i < RACE_SLOTS; i++) {
@@ -94,7 +107,8 @@ static struct race_slot *race_slot_of(const char *name, uint64_t h)
  * The seed gives each point a rate: a quarter of the points are left alone,
  * the others delay one hit in 2^k, k from 1 to 6, lowered by the intensity.
  * Different seeds so stress different windows. Return: log2 of the rate's
- * inverse, or 0 for a point left alone.
+ * inverse, or 0 for a point left alone. (__race_point() lowers the rate
+ * further as the point's hits grow.)
  */
 static unsigned race_rate_shift(uint64_t h, uint64_t seed, unsigned intensity)
 {
@@ -127,11 +141,20 @@ void __race_point(const char *name)
 	shift = race_rate_shift(h, atomic_load_relaxed(&race_seed), intensity);
 	if (!shift || !race_selected(name))
 		return;
+	/*
+	 * One hit in 2^shift, times the square root of the hits so far: a
+	 * point on a hot path (a million hits) is delayed a few thousand
+	 * times, not a hundred thousand, and does not stall the run, while a
+	 * rare window (a split, a hundred hits) is still delayed often.
+	 */
+	if (slot)
+		shift += (64 - (unsigned)__builtin_clzl(atomic_load_relaxed(&slot->hits))) / 2;
 	r = race_next();
-	if (r & ((1ULL << shift) - 1))
+	if (r & ((1ULL << min(shift, 40U)) - 1))
 		return;
 	if (slot)
 		atomic_fetch_add_relaxed(&slot->delays, 1);
+	race_thread_init();
 	if ((r >> 20) & 1) {
 		sched_yield();
 	} else {
@@ -162,6 +185,7 @@ int race_inject_start(uint64_t seed, unsigned intensity)
 		atomic_store_relaxed(&race_slots[i].delays, 0UL);
 	}
 	atomic_store_relaxed(&race_seed, seed);
+	atomic_store_relaxed(&race_reported_intensity, intensity > 3 ? 3 : intensity);
 	atomic_store_release(&race_intensity, intensity > 3 ? 3 : intensity);
 	race_rearm();
 	return 0;
@@ -188,7 +212,7 @@ unsigned race_inject_report(FILE *out)
 {
 	struct race_slot *sorted[RACE_SLOTS];
 	uint64_t seed = atomic_load_relaxed(&race_seed);
-	unsigned intensity = atomic_load_relaxed(&race_intensity), n = 0;
+	unsigned intensity = atomic_load_relaxed(&race_reported_intensity), n = 0;
 	unsigned long hits = 0, delays = 0;
 
 	for (unsigned i = 0; i < RACE_SLOTS; i++) {
@@ -206,7 +230,8 @@ unsigned race_inject_report(FILE *out)
 		unsigned long d = atomic_load_relaxed(&sorted[i]->delays);
 
 		if (shift && race_selected(sorted[i]->name))
-			fprintf(out, "# race point %-40s hits %9lu delays %8lu (1 in %lu)\n",
+			fprintf(out,
+				"# race point %-40s hits %9lu delays %8lu (1 in %lu*sqrt(hits))\n",
 				sorted[i]->name, h, d, 1UL << shift);
 		else
 			fprintf(out, "# race point %-40s hits %9lu delays %8lu (none)\n",

@@ -113,7 +113,7 @@ TEST(hook_runs_in_every_thread_and_counts_add_up)
 	CHECK_EQ(race_inject_report(NULL), NR_POINTS);
 }
 
-/* Hit every point @n times under injection; @delayed: bit i if point i was delayed. */
+/* Hit every point @n times under injection; Return: bit i if point i was delayed. */
 static unsigned run_injected(uint64_t seed, unsigned intensity, unsigned long n,
 			     unsigned long *delays)
 {
@@ -137,38 +137,81 @@ static unsigned run_injected(uint64_t seed, unsigned intensity, unsigned long n,
 	return delayed;
 }
 
+/*
+ * The report of the last run with its counts cut out: one "name (rate)"
+ * line per point, the rate the seed gave it. Return: malloc'd text.
+ */
+static char *rates_of_last_run(void)
+{
+	char *text = NULL, *rates, *out;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return NULL;
+	race_inject_report(f);
+	fclose(f);
+	rates = calloc(1, len + 1);
+	out = rates;
+	for (char *line = strtok(text, "\n"); line && rates; line = strtok(NULL, "\n")) {
+		char name[64];
+		const char *rate = strchr(line, '(');
+
+		if (sscanf(line, "# race point %63s", name) == 1 && rate)
+			out += sprintf(out, "%s %s\n", name, rate);
+	}
+	free(text);
+	return rates;
+}
+
 TEST(injection_delays_some_hits_and_the_seed_picks_the_points)
 {
 	unsigned long delays[NR_POINTS], total = 0;
-	unsigned first, again, other = 0;
+	char *first, *again, *other = NULL;
+	unsigned delayed;
 
 	if (!race_points_available()) {
 		test_skip("built without race points");
 		return;
 	}
-	/* 1000 hits at 1 in 64 or more often: a picked point is delayed. */
-	first = run_injected(test_seed, 3, 1000, delays);
-	for (unsigned i = 0; i < NR_POINTS; i++)
-		total += delays[i];
-	CHECK(total > 0);
-	CHECK(total < NR_POINTS * 1000UL); /* some hits, not all */
-	CHECK(first != 0);
-	/* A quarter of the points are left alone: with 16, all picked is rare. */
-	printf("# seed %" PRIu64 ": %d of %d points delayed, %lu delays\n", test_seed,
-	       __builtin_popcount(first), NR_POINTS, total);
-	again = run_injected(test_seed, 3, 1000, NULL);
-	CHECK_EQ(again, first);
-	/* Another seed picks another set (one of eight seeds surely does). */
-	for (uint64_t k = 1; k <= 8 && !other; k++) {
-		unsigned set = run_injected(test_seed + k * 0x9e3779b97f4a7c15ULL, 3, 200, NULL);
+	delayed = run_injected(test_seed, 3, 4000, delays);
+	first = rates_of_last_run();
+	REQUIRE(first);
+	for (unsigned i = 0; i < NR_POINTS; i++) {
+		const char *line = strstr(first, points[i]);
 
-		if (set != first && set)
-			other = set;
+		total += delays[i];
+		/* A point the seed left alone is never delayed. */
+		CHECK(line);
+		if (line && !strncmp(line + strlen(points[i]), " (none)", 7))
+			CHECK_EQ(delays[i], 0);
 	}
-	CHECK(other != 0);
+	printf("# seed %" PRIu64 ": %d of %d points delayed, %lu delays in %d hits\n", test_seed,
+	       __builtin_popcount(delayed), NR_POINTS, total, NR_POINTS * 4000);
+	CHECK(total > 0);
+	CHECK(total < NR_POINTS * 4000UL / 4); /* some hits, far from all */
+	/* The same seed gives every point the same rate. */
+	run_injected(test_seed, 3, 10, NULL);
+	again = rates_of_last_run();
+	CHECK(again && !strcmp(again, first));
+	/* Another seed gives other rates (one of eight seeds surely does). */
+	for (uint64_t k = 1; k <= 8 && !other; k++) {
+		char *rates;
+
+		run_injected(test_seed + k * 0x9e3779b97f4a7c15ULL, 3, 10, NULL);
+		rates = rates_of_last_run();
+		if (rates && strcmp(rates, first))
+			other = rates;
+		else
+			free(rates);
+	}
+	CHECK(other != NULL);
+	free(first);
+	free(again);
+	free(other);
 	/* Stopped and no hook: unarmed, a point costs a load and counts nothing. */
 	hit(0);
-	CHECK_EQ(race_point_hits(points[0]), 200);
+	CHECK_EQ(race_point_hits(points[0]), 10);
 }
 
 TEST(select_narrows_delays_to_matching_points)
@@ -181,13 +224,18 @@ TEST(select_narrows_delays_to_matching_points)
 		return;
 	}
 	REQUIRE_EQ(race_inject_select(NULL), 0);
-	picked = run_injected(test_seed, 3, 1000, NULL);
+	picked = run_injected(test_seed, 3, 4000, delays);
 	REQUIRE(picked != 0);
 	/* Select one point the seed picks: only it is delayed. */
+	/* The point delayed most: the highest rate, so delayed again for sure. */
 	unsigned target = (unsigned)__builtin_ctz(picked);
 
+	for (unsigned i = 0; i < NR_POINTS; i++)
+		if (delays[i] > delays[target])
+			target = i;
+
 	REQUIRE_EQ(race_inject_select(points[target]), 0);
-	run_injected(test_seed, 3, 1000, delays);
+	run_injected(test_seed, 3, 40000, delays);
 	REQUIRE_EQ(race_inject_select(NULL), 0);
 	for (unsigned i = 0; i < NR_POINTS; i++) {
 		if (i == target)

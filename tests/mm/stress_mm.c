@@ -2,17 +2,35 @@
 /*
  * stress_mm.c - threads run a random mix of every mm flow at once under a
  * tight memory budget: faults and writes, MADV_PAGEOUT and MADV_DONTNEED,
- * fork and exit (of private spaces and of one shared by all threads),
+ * fork and exit (of private spaces and of one shared by all threads, whose
+ * snapshots live on as a fork family while every thread keeps writing),
  * shmem writes, reads and truncates, hibernation images, and swapoff +
  * swapon cycles of two devices (compressed RAM with SYNC_IO, plain RAM with
- * readahead).
+ * readahead and discard).
  *
- *   stress_mm [-s SEED] -- [-T THREADS] [-S SECONDS]
+ *   stress_mm [-s SEED] -- [-T THREADS] [-S SECONDS] [-R INTENSITY]
+ *                          [-P POINT] [-D DEVICE_PAGES]
+ *
+ * -R: race-point delay injection, 0 (off) to 3 (default 2 in builds with
+ * race points): threads are delayed at the named windows between a check
+ * and the action it guards, with rates drawn from the seed, so one seed
+ * replays the same choice of windows. -P narrows the delays to the points
+ * whose name contains POINT. The points reached and delays made are printed
+ * at the end. -D: slots per device (default 2048): small devices that
+ * swapped pages of orders 0 and 4 fill and fragment, so that reclaim often
+ * gets no slots for a large folio and must split it, and emptied clusters
+ * are often discarded.
  *
  * Every page carries a signature (owner, address, version) filling the
  * whole page, checked on every read: exactly against the writer's own
  * record, loosely (right address and owner, a version already published,
- * or zeros) for pages other threads write. Periodically all threads stop at
+ * or zeros) for pages other threads write. A thread's versions only grow,
+ * so "already published" is checked against the largest version ever
+ * published for the page, which a zap or truncate never lowers. A fork
+ * child must never see a write its parent made after the fork: a private
+ * child is checked exactly against the parent's records at fork time, a
+ * snapshot of the shared space against the versions published when the
+ * fork returned. Periodically all threads stop at
  * a barrier and the world is audited: the swap invariant checker, every
  * slot's count against the page-table entries and shmem slots that hold it,
  * every folio's mapcount against the entries that map it, per-space
@@ -25,13 +43,14 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "base/race.h"
 #include "dev/zram.h"
 #include "mm_test.h"
 
 #define P_PAGES	    512	 /* a thread's private space (and its child) */
 #define S_PAGES	    1024 /* the shared space, page p written by thread p % T */
 #define F_PAGES	    256	 /* the shared shmem file, same partition */
-#define DEV_PAGES   16384
+#define DEV_PAGES   2048 /* default -D */
 #define BUDGET	    384
 #define MAX_T	    16
 #define CHILD_OWNER 100 /* owner ids of children: CHILD_OWNER + thread */
@@ -43,6 +62,8 @@ enum op {
 	OP_CHILD_READ,
 	OP_SHARED_WRITE,
 	OP_SHARED_READ,
+	OP_SHARED_ZAP,
+	OP_SNAP_READ,
 	OP_SHMEM_WRITE,
 	OP_SHMEM_READ,
 	OP_SHMEM_TRUNCATE,
@@ -57,17 +78,19 @@ enum op {
 };
 
 static const char *const op_names[NR_OPS] = {
-	"write",       "read",	      "child_write", "child_read", "shared_write", "shared_read",
-	"shmem_write", "shmem_read",  "shmem_trunc", "zap",	   "pageout",	   "fork",
-	"exit_child",  "fork_shared", "hibernate",   "swap_cycle",
+	"write",      "read",	   "child_write", "child_read",	 "shared_write", "shared_read",
+	"shared_zap", "snap_read", "shmem_write", "shmem_read",	 "shmem_trunc",	 "zap",
+	"pageout",    "fork",	   "exit_child",  "fork_shared", "hibernate",	 "swap_cycle",
 };
 
 /* Relative frequencies. */
 static const unsigned op_weight[NR_OPS] = {
-	[OP_WRITE] = 30,	 [OP_READ] = 30,	[OP_CHILD_WRITE] = 10, [OP_CHILD_READ] = 10,
-	[OP_SHARED_WRITE] = 15,	 [OP_SHARED_READ] = 15, [OP_SHMEM_WRITE] = 10, [OP_SHMEM_READ] = 10,
-	[OP_SHMEM_TRUNCATE] = 1, [OP_ZAP] = 3,		[OP_PAGEOUT] = 4,      [OP_FORK] = 1,
-	[OP_EXIT_CHILD] = 1,	 [OP_FORK_SHARED] = 1,	[OP_HIBERNATE] = 1,    [OP_SWAP_CYCLE] = 1,
+	[OP_WRITE] = 30,      [OP_READ] = 30,	       [OP_CHILD_WRITE] = 10,
+	[OP_CHILD_READ] = 10, [OP_SHARED_WRITE] = 15,  [OP_SHARED_READ] = 15,
+	[OP_SHARED_ZAP] = 2,  [OP_SNAP_READ] = 6,      [OP_SHMEM_WRITE] = 10,
+	[OP_SHMEM_READ] = 10, [OP_SHMEM_TRUNCATE] = 1, [OP_ZAP] = 3,
+	[OP_PAGEOUT] = 4,     [OP_FORK] = 3,	       [OP_EXIT_CHILD] = 1,
+	[OP_FORK_SHARED] = 2, [OP_HIBERNATE] = 1,      [OP_SWAP_CYCLE] = 1,
 };
 
 /* What a page should hold: nothing yet (version 0), or this signature. */
@@ -81,6 +104,13 @@ struct tstate {
 	uint64_t rng;
 	struct model_as *p, *c;
 	struct sig ps[P_PAGES], cs[P_PAGES];
+	/*
+	 * A snapshot (fork) of the shared space, kept while every thread
+	 * writes on: for this thread's pages the exact version at the fork,
+	 * for the others the newest it may hold (published when fork returned).
+	 */
+	struct model_as *snap;
+	uint32_t snap_ver[S_PAGES];
 	uint32_t version;
 	unsigned long ops[NR_OPS];
 	uint64_t buf[PAGE_SIZE / 8];
@@ -93,8 +123,15 @@ struct stress {
 	int nr_threads;
 	struct model_as *s;
 	struct model_shmem *f;
-	uint32_t s_version[S_PAGES]; /* latest version published (atomic) */
+	/* Largest version ever published (atomic; zap and truncate leave it). */
+	uint32_t s_version[S_PAGES];
 	uint32_t f_version[F_PAGES];
+	/* What the page holds now: read and written by its owner thread only. */
+	uint32_t s_cur[S_PAGES];
+	uint32_t f_cur[F_PAGES];
+	unsigned long dev_pages;
+	struct swap_dev *ram[2];  /* the RAM device in service per slot, or NULL */
+	unsigned long discarded;  /* by RAM devices already swapped off */
 	pthread_mutex_t dev_lock; /* the devices below */
 	int dev[2];		  /* types in service, -1 when off */
 	pthread_barrier_t barrier;
@@ -208,6 +245,7 @@ static void shared_write(struct tstate *t)
 
 	/* Published first: a reader may see the new page before the write returns. */
 	atomic_store_release(&st.s_version[page], version);
+	st.s_cur[page] = version;
 	sig_fill(t->buf, t->id, addr, version);
 	if (model_write(st.s, addr, t->buf, PAGE_SIZE))
 		fail(t, "shared write failed", page);
@@ -217,15 +255,86 @@ static void shared_read(struct tstate *t)
 {
 	unsigned long page = rnd(t, S_PAGES), addr = mt_addr(st.s, page);
 	uint32_t owner = page % st.nr_threads;
-	uint32_t max_version = atomic_load_acquire(&st.s_version[page]);
 
 	if (model_read(st.s, addr, t->buf, PAGE_SIZE))
 		fail(t, "shared read failed", page);
 	else if (owner == (uint32_t)t->id &&
-		 !sig_check(t->buf, addr, (struct sig){owner, max_version}))
+		 !sig_check(t->buf, addr, (struct sig){owner, st.s_cur[page]}))
 		fail(t, "own shared page lost", page);
 	else if (!sig_check_loose(t->buf, addr, owner, atomic_load_acquire(&st.s_version[page])))
 		fail(t, "shared page mixed up", page);
+}
+
+/* MADV_DONTNEED one of this thread's pages of the shared space, under the others' faults. */
+static void shared_zap(struct tstate *t)
+{
+	unsigned long page = own_page(t, S_PAGES), addr = mt_addr(st.s, page);
+
+	if (model_madvise(st.s, addr, PAGE_SIZE, MODEL_MADV_DONTNEED))
+		fail(t, "shared zap failed", page);
+	st.s_cur[page] = 0;
+}
+
+/*
+ * Page @page of this thread's snapshot: exact for this thread's pages;
+ * for the others, never a write made after the fork returned.
+ */
+static void snap_check(struct tstate *t, unsigned long page)
+{
+	unsigned long addr = mt_addr(t->snap, page);
+	uint32_t owner = page % st.nr_threads, version;
+
+	if (model_read(t->snap, addr, t->buf, PAGE_SIZE)) {
+		fail(t, "snapshot read failed", page);
+		return;
+	}
+	if (owner == (uint32_t)t->id) {
+		if (!sig_check(t->buf, addr, (struct sig){owner, t->snap_ver[page]}))
+			fail(t, "own page of the snapshot lost or changed after the fork", page);
+		return;
+	}
+	version = (uint32_t)t->buf[1];
+	if (sig_check_loose(t->buf, addr, owner, t->snap_ver[page]))
+		return;
+	if (t->buf[0] == addr && t->buf[1] >> 32 == owner && version > t->snap_ver[page] &&
+	    sig_check(t->buf, addr, (struct sig){owner, version}))
+		fail(t, "snapshot sees a write made after the fork (copy-on-write broken)", page);
+	else
+		fail(t, "snapshot of shared page mixed up", page);
+}
+
+/*
+ * Fork the space every thread writes into a snapshot that lives on (a fork
+ * family the other threads keep writing and reclaim keeps splitting), check
+ * a few of its pages now and more later (OP_SNAP_READ).
+ */
+static void fork_shared(struct tstate *t)
+{
+	if (t->snap)
+		model_exit(t->snap);
+	t->snap = NULL;
+	if (model_fork(st.s, &t->snap)) {
+		t->snap = NULL;
+		fail(t, "shared fork failed", 0);
+		return;
+	}
+	for (unsigned long page = 0; page < S_PAGES; page++)
+		t->snap_ver[page] = page % st.nr_threads == (unsigned long)t->id
+					    ? st.s_cur[page]
+					    : atomic_load_acquire(&st.s_version[page]);
+	for (int i = 0; i < 16; i++)
+		snap_check(t, rnd(t, S_PAGES));
+}
+
+static void snap_read(struct tstate *t)
+{
+	if (!t->snap)
+		fork_shared(t);
+	else if (rnd(t, 32) == 0) {
+		model_exit(t->snap);
+		t->snap = NULL;
+	} else
+		snap_check(t, rnd(t, S_PAGES));
 }
 
 static void shmem_write_page(struct tstate *t)
@@ -234,21 +343,27 @@ static void shmem_write_page(struct tstate *t)
 	uint32_t version = ++t->version;
 
 	atomic_store_release(&st.f_version[page], version);
+	st.f_cur[page] = version;
 	sig_fill(t->buf, t->id, page, version);
 	if (model_shmem_write(st.f, page << PAGE_SHIFT, t->buf, PAGE_SIZE))
 		fail(t, "shmem write failed", page);
 }
 
+/*
+ * A page another thread owns may be read just before that thread truncates
+ * it: the copy is old but was right, so it is checked against the largest
+ * version ever published (which truncation leaves as it is), not against
+ * the page's state after the read.
+ */
 static void shmem_read_page(struct tstate *t)
 {
 	unsigned long page = rnd(t, F_PAGES);
 	uint32_t owner = page % st.nr_threads;
-	uint32_t max_version = atomic_load_acquire(&st.f_version[page]);
 
 	if (model_shmem_read(st.f, page << PAGE_SHIFT, t->buf, PAGE_SIZE))
 		fail(t, "shmem read failed", page);
 	else if (owner == (uint32_t)t->id &&
-		 !sig_check(t->buf, page, (struct sig){owner, max_version}))
+		 !sig_check(t->buf, page, (struct sig){owner, st.f_cur[page]}))
 		fail(t, "own shmem page lost", page);
 	else if (!sig_check_loose(t->buf, page, owner, atomic_load_acquire(&st.f_version[page])))
 		fail(t, "shmem page mixed up", page);
@@ -260,7 +375,7 @@ static void shmem_truncate_page(struct tstate *t)
 
 	if (model_shmem_truncate(st.f, page, page + 1))
 		fail(t, "truncate failed", page);
-	atomic_store_release(&st.f_version[page], 0U);
+	st.f_cur[page] = 0;
 }
 
 static void zap(struct tstate *t)
@@ -303,26 +418,6 @@ static void do_fork(struct tstate *t)
 	memcpy(t->cs, t->ps, sizeof(t->cs));
 }
 
-/* Fork the space every thread writes, check a few pages of the snapshot. */
-static void fork_shared(struct tstate *t)
-{
-	struct model_as *c;
-
-	if (model_fork(st.s, &c)) {
-		fail(t, "shared fork failed", 0);
-		return;
-	}
-	for (int i = 0; i < 16; i++) {
-		unsigned long page = rnd(t, S_PAGES), addr = mt_addr(c, page);
-
-		if (model_read(c, addr, t->buf, PAGE_SIZE) ||
-		    !sig_check_loose(t->buf, addr, page % st.nr_threads,
-				     atomic_load_acquire(&st.s_version[page])))
-			fail(t, "snapshot of shared page mixed up", page);
-	}
-	model_exit(c);
-}
-
 static int pick_device(struct tstate *t)
 {
 	int type;
@@ -359,27 +454,55 @@ static void hibernate(struct tstate *t)
 		fail(t, "hibernation slots not all freed", freed);
 }
 
+/*
+ * Slot 0: compressed RAM (SYNC_IO: large swap-in). Slot 1: plain RAM with
+ * readahead and discard (emptied clusters are discarded before reuse).
+ */
 static int swapon_kind(int slot)
 {
 	struct swap_dev *dev;
+	int type, err;
 
-	if (slot == 0 && !zram_create(&dev, st.sw->arena, DEV_PAGES, NULL))
-		return model_swapon_dev(st.m, dev, -1);
-	return model_swapon_ram(st.m, DEV_PAGES, 0, -1);
+	if (slot == 0)
+		err = zram_create(&dev, st.sw->arena, st.dev_pages, NULL);
+	else
+		err = ramdev_create(&dev, st.sw->arena, st.dev_pages, SWAP_DEV_DISCARD);
+	if (err)
+		return err;
+	type = model_swapon_dev(st.m, dev, -1);
+	if (type >= 0 && slot == 1)
+		st.ram[slot] = dev;
+	return type;
+}
+
+static void swapoff_slot(struct tstate *t, int slot)
+{
+	int err;
+
+	if (st.ram[slot])
+		st.discarded += ramdev_discarded(st.ram[slot]);
+	err = model_swapoff(st.m, (unsigned)st.dev[slot], NULL, NULL);
+	if (err) {
+		if (st.ram[slot])
+			st.discarded -= ramdev_discarded(st.ram[slot]);
+		if (t)
+			fail(t, "swapoff failed", (unsigned long)-err);
+		else
+			test_fail(__FILE__, __LINE__, "swapoff failed: %d", err);
+		return;
+	}
+	st.dev[slot] = -1;
+	st.ram[slot] = NULL;
 }
 
 /* Swap a device off if both are on, else swap the missing one on. */
 static void swap_cycle(struct tstate *t)
 {
-	int slot = (int)rnd(t, 2), err;
+	int slot = (int)rnd(t, 2);
 
 	pthread_mutex_lock(&st.dev_lock);
 	if (st.dev[slot] >= 0 && st.dev[!slot] >= 0) {
-		err = model_swapoff(st.m, (unsigned)st.dev[slot], NULL, NULL);
-		if (err)
-			fail(t, "swapoff failed", (unsigned long)-err);
-		else
-			st.dev[slot] = -1;
+		swapoff_slot(t, slot);
 	} else {
 		slot = st.dev[0] < 0 ? 0 : 1;
 		st.dev[slot] = swapon_kind(slot);
@@ -427,6 +550,12 @@ static void run_op(struct tstate *t, enum op op)
 		break;
 	case OP_SHARED_READ:
 		shared_read(t);
+		break;
+	case OP_SHARED_ZAP:
+		shared_zap(t);
+		break;
+	case OP_SNAP_READ:
+		snap_read(t);
 		break;
 	case OP_SHMEM_WRITE:
 		shmem_write_page(t);
@@ -548,6 +677,8 @@ static void audit(void)
 		audit_as(a, st.ts[i]->p);
 		if (st.ts[i]->c)
 			audit_as(a, st.ts[i]->c);
+		if (st.ts[i]->snap)
+			audit_as(a, st.ts[i]->snap);
 	}
 	for (unsigned long i = 0; i < f->nr_pages; i++)
 		if (is_swap_pte(f->slots[i]))
@@ -620,15 +751,32 @@ static void *worker(void *arg)
 	}
 }
 
-static void parse_args(int *threads, double *seconds)
+struct options {
+	int threads;
+	double seconds;
+	unsigned intensity; /* race-point delays, 0: off */
+	const char *points; /* only points containing this, NULL: all */
+	unsigned long dev_pages;
+};
+
+static void parse_args(struct options *o)
 {
 	for (int i = 0; i + 1 < test_argc; i++) {
 		if (!strcmp(test_argv[i], "-T"))
-			*threads = atoi(test_argv[++i]);
+			o->threads = atoi(test_argv[++i]);
 		else if (!strcmp(test_argv[i], "-S"))
-			*seconds = atof(test_argv[++i]);
+			o->seconds = atof(test_argv[++i]);
+		else if (!strcmp(test_argv[i], "-R"))
+			o->intensity = (unsigned)atoi(test_argv[++i]);
+		else if (!strcmp(test_argv[i], "-P"))
+			o->points = test_argv[++i];
+		else if (!strcmp(test_argv[i], "-D"))
+			o->dev_pages = strtoul(test_argv[++i], NULL, 0);
 	}
-	*threads = clamp(*threads, 1, MAX_T);
+	o->threads = clamp(o->threads, 1, MAX_T);
+	o->intensity = min(o->intensity, 3U);
+	/* A few clusters at least, each device able to hold one order-4 folio. */
+	o->dev_pages = max(o->dev_pages, 2UL * 512 + 1);
 }
 
 static void report(void)
@@ -648,23 +796,30 @@ static void report(void)
 		if (model_stat(st.m, (enum vm_event_item)e))
 			printf(" %s=%lu", vm_event_names[e],
 			       model_stat(st.m, (enum vm_event_item)e));
-	printf("\n");
+	printf("\n# RAM device slots discarded: %lu\n", st.discarded);
 }
 
 TEST(stress_mm)
 {
 	struct uswap *sw = t_engine();
 	size_t arena_base = arena_in_use(sw->arena);
+	struct options o = {
+		.threads = 2,
+		.seconds = 3,
+		.intensity = race_points_available() ? 2 : 0,
+		.dev_pages = DEV_PAGES,
+	};
 	struct run runs[MAX_T];
 	pthread_t tids[MAX_T];
-	double seconds = 3;
-	int threads = 2;
+	int threads;
 
-	parse_args(&threads, &seconds);
-	printf("# %d threads, %.1f s\n", threads, seconds);
+	parse_args(&o);
+	threads = o.threads;
+	printf("# %d threads, %.1f s, devices of %lu slots\n", threads, o.seconds, o.dev_pages);
 	memset(&st, 0, sizeof(st));
 	st.sw = sw;
 	st.nr_threads = threads;
+	st.dev_pages = o.dev_pages;
 	REQUIRE(!model_create(&st.m, sw));
 	pthread_mutex_init(&st.dev_lock, NULL);
 	st.dev[0] = swapon_kind(0);
@@ -681,13 +836,28 @@ TEST(stress_mm)
 		t->rng = test_seed ^ ((uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL);
 		REQUIRE(!model_as_create(st.m, P_PAGES * PAGE_SIZE, i % 2 ? 4 : 0, &t->p));
 		st.ts[i] = t;
-		runs[i] = (struct run){t, seconds};
+		runs[i] = (struct run){t, o.seconds};
+	}
+	/* The windows delayed, and how often, follow from the run's seed. */
+	if (o.intensity) {
+		REQUIRE_EQ(race_inject_select(o.points), 0);
+		REQUIRE_EQ(race_inject_start(test_seed, o.intensity), 0);
+		printf("# race injection: intensity %u%s%s, rates from seed %" PRIu64
+		       " (-R 0: off)\n",
+		       o.intensity, o.points ? ", points matching " : "", o.points ? o.points : "",
+		       test_seed);
+	} else {
+		printf("# race injection: off%s\n",
+		       race_points_available() ? "" : " (a build without race points)");
 	}
 	for (int i = 0; i < threads; i++)
 		pthread_create(&tids[i], NULL, worker, &runs[i]);
 	for (int i = 0; i < threads; i++)
 		pthread_join(tids[i], NULL);
+	race_inject_stop();
 	report();
+	if (o.intensity)
+		race_inject_report(stdout);
 
 	/* Everything back: every page checked once more, then torn down. */
 	for (int i = 0; i < threads; i++) {
@@ -698,6 +868,10 @@ TEST(stress_mm)
 			if (t->c)
 				CHECK(as_check(t, t->c, p, t->cs[p]));
 		}
+		for (unsigned long p = 0; t->snap && p < S_PAGES; p++)
+			snap_check(t, p);
+		if (t->snap)
+			model_exit(t->snap);
 		if (t->c)
 			model_exit(t->c);
 		model_exit(t->p);
@@ -707,7 +881,8 @@ TEST(stress_mm)
 	model_shmem_destroy(st.f);
 	for (int slot = 0; slot < 2; slot++)
 		if (st.dev[slot] >= 0)
-			CHECK(!model_swapoff(st.m, (unsigned)st.dev[slot], NULL, NULL));
+			swapoff_slot(NULL, slot);
+	printf("# RAM device slots discarded, all told: %lu\n", st.discarded);
 	model_destroy(st.m);
 	CHECK_EQ(pool_live(&sw->folio_pool), 0);
 	/* Device descriptors stay for the engine's life (one per type ever used). */
