@@ -22,7 +22,8 @@
 
 #ifdef USWAP_DEBUG
 
-#define RACE_SLOTS 256 /* power of two, well above the number of call sites */
+#define RACE_SLOTS	    256 /* power of two, well above the number of call sites */
+#define RACE_FULL_RATE_HITS 256 /* hits of a point delayed at its full rate */
 
 struct race_slot {
 	const char *name;     /* published once (cmpxchg), then read-only */
@@ -142,24 +143,36 @@ void __race_point(const char *name)
 	if (!shift || !race_selected(name))
 		return;
 	/*
-	 * One hit in 2^shift, times the square root of the hits so far: a
-	 * point on a hot path (a million hits) is delayed a few thousand
-	 * times, not a hundred thousand, and does not stall the run, while a
-	 * rare window (a split, a hundred hits) is still delayed often.
+	 * One hit in 2^shift for a point's first RACE_FULL_RATE_HITS hits,
+	 * then ever more rarely (the rate falls as 1/hits, so the delays grow
+	 * only with the logarithm of the hits): a point on a hot path (a
+	 * million hits) is delayed a few thousand times, not half a million,
+	 * and does not stall the run, while a rare window (a split, a few
+	 * hundred hits a run) is delayed at its full rate.
 	 */
-	if (slot)
-		shift += (64 - (unsigned)__builtin_clzl(atomic_load_relaxed(&slot->hits))) / 2;
+	if (slot) {
+		unsigned long hits = atomic_load_relaxed(&slot->hits);
+
+		if (hits > RACE_FULL_RATE_HITS)
+			shift += 63 - (unsigned)__builtin_clzl(hits / RACE_FULL_RATE_HITS);
+	}
 	r = race_next();
 	if (r & ((1ULL << min(shift, 40U)) - 1))
 		return;
 	if (slot)
 		atomic_fetch_add_relaxed(&slot->delays, 1);
 	race_thread_init();
+	/* Half yield; of the sleeps, most are 1-200 us, one in eight up to 2 ms. */
 	if ((r >> 20) & 1) {
 		sched_yield();
 	} else {
-		struct timespec ts = {0, (long)(1 + ((r >> 32) % 200)) * 1000};
+		long us = 1 + (long)((r >> 32) % 200);
+		struct timespec ts;
 
+		if (((r >> 24) & 7) == 0)
+			us *= 10;
+		ts.tv_sec = 0;
+		ts.tv_nsec = us * 1000;
 		nanosleep(&ts, NULL);
 	}
 }
@@ -231,7 +244,7 @@ unsigned race_inject_report(FILE *out)
 
 		if (shift && race_selected(sorted[i]->name))
 			fprintf(out,
-				"# race point %-40s hits %9lu delays %8lu (1 in %lu*sqrt(hits))\n",
+				"# race point %-40s hits %9lu delays %8lu (1 in %lu at first)\n",
 				sorted[i]->name, h, d, 1UL << shift);
 		else
 			fprintf(out, "# race point %-40s hits %9lu delays %8lu (none)\n",

@@ -17,7 +17,9 @@
  *   exactly inside the window.
  * - Delay injection (race_inject_start): from a seed, each point is given a
  *   rate; a thread reaching it then sometimes yields and sometimes sleeps
- *   1-200 us, as a preempted kernel thread would. The same seed gives every
+ *   1-200 us (now and then up to 2 ms), as a preempted kernel thread would.
+ *   A point's rate holds for its first few hundred hits, then falls with
+ *   its hit count, so hot paths do not stall a run. The same seed gives every
  *   point the same rate, so a stress run is replayed with its seed (thread
  *   timing still varies). race_inject_select() narrows the delays to the
  *   points whose name contains a string, to aim a run at one window.

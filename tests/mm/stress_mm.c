@@ -16,7 +16,7 @@
  * and the action it guards, with rates drawn from the seed, so one seed
  * replays the same choice of windows. -P narrows the delays to the points
  * whose name contains POINT. The points reached and delays made are printed
- * at the end. -D: slots per device (default 2048): small devices that
+ * at the end. -D: slots per device (default 1280): small devices that
  * swapped pages of orders 0 and 4 fill and fragment, so that reclaim often
  * gets no slots for a large folio and must split it, and emptied clusters
  * are often discarded.
@@ -30,12 +30,18 @@
  * child must never see a write its parent made after the fork: a private
  * child is checked exactly against the parent's records at fork time, a
  * snapshot of the shared space against the versions published when the
- * fork returned. Periodically all threads stop at
- * a barrier and the world is audited: the swap invariant checker, every
- * slot's count against the page-table entries and shmem slots that hold it,
- * every folio's mapcount against the entries that map it, per-space
- * counters, the LRU sums. After teardown, slots, folios and arena bytes
- * must all be back to where they started.
+ * fork returned; a child is checked where its parent wrote before it exits.
+ * Periodically all threads stop at a barrier and the world is audited: the
+ * swap invariant checker, every slot's count against the page-table entries
+ * and shmem slots that hold it, every folio's mapcount against the entries
+ * that map it, per-space counters, the LRU sums. After teardown, slots,
+ * folios and arena bytes must all be back to where they started.
+ *
+ * Anonymous spaces fault in order-4 folios, shmem and split pieces are
+ * order 0. Private writes go mostly to a hot window that other threads page
+ * out with references ignored, so large folios are split while their pages
+ * are written; the shared space is small, so its faults, zaps and forks
+ * meet in the same folios.
  *
  * Owns: the run's state. Locking: each thread owns its private spaces and
  * records; shared records are atomics; device cycling takes dev_lock.
@@ -48,11 +54,12 @@
 #include "mm_test.h"
 
 #define P_PAGES	    512	 /* a thread's private space (and its child) */
-#define S_PAGES	    1024 /* the shared space, page p written by thread p % T */
+#define S_PAGES	    128	 /* the shared space, page p written by thread p % T */
 #define F_PAGES	    256	 /* the shared shmem file, same partition */
-#define DEV_PAGES   2048 /* default -D */
+#define DEV_PAGES   1280 /* default -D */
 #define BUDGET	    384
 #define MAX_T	    16
+#define HOT_PAGES   64	/* a thread's hot window of private pages */
 #define CHILD_OWNER 100 /* owner ids of children: CHILD_OWNER + thread */
 
 enum op {
@@ -88,8 +95,8 @@ static const unsigned op_weight[NR_OPS] = {
 	[OP_WRITE] = 30,      [OP_READ] = 30,	       [OP_CHILD_WRITE] = 10,
 	[OP_CHILD_READ] = 10, [OP_SHARED_WRITE] = 15,  [OP_SHARED_READ] = 15,
 	[OP_SHARED_ZAP] = 2,  [OP_SNAP_READ] = 6,      [OP_SHMEM_WRITE] = 10,
-	[OP_SHMEM_READ] = 10, [OP_SHMEM_TRUNCATE] = 1, [OP_ZAP] = 3,
-	[OP_PAGEOUT] = 4,     [OP_FORK] = 3,	       [OP_EXIT_CHILD] = 1,
+	[OP_SHMEM_READ] = 10, [OP_SHMEM_TRUNCATE] = 1, [OP_ZAP] = 6,
+	[OP_PAGEOUT] = 8,     [OP_FORK] = 3,	       [OP_EXIT_CHILD] = 1,
 	[OP_FORK_SHARED] = 2, [OP_HIBERNATE] = 1,      [OP_SWAP_CYCLE] = 1,
 };
 
@@ -104,6 +111,7 @@ struct tstate {
 	uint64_t rng;
 	struct model_as *p, *c;
 	struct sig ps[P_PAGES], cs[P_PAGES];
+	unsigned long cdirty[P_PAGES / 64]; /* pages of p written since c was forked */
 	/*
 	 * A snapshot (fork) of the shared space, kept while every thread
 	 * writes on: for this thread's pages the exact version at the fork,
@@ -130,6 +138,7 @@ struct stress {
 	uint32_t s_cur[S_PAGES];
 	uint32_t f_cur[F_PAGES];
 	unsigned long dev_pages;
+	unsigned long hot[MAX_T]; /* atomic: first page of each thread's hot window */
 	struct swap_dev *ram[2];  /* the RAM device in service per slot, or NULL */
 	unsigned long discarded;  /* by RAM devices already swapped off */
 	pthread_mutex_t dev_lock; /* the devices below */
@@ -213,15 +222,32 @@ static bool as_check(struct tstate *t, struct model_as *as, unsigned long page, 
 	return !model_read(as, addr, t->buf, PAGE_SIZE) && sig_check(t->buf, addr, want);
 }
 
+/*
+ * Writes to the private space go mostly to a hot window that moves now and
+ * then, the window other threads page out (pageout()): large folios there
+ * are split while their pages are being written.
+ */
+static unsigned long private_page(struct tstate *t, struct model_as *as)
+{
+	if (as != t->p || rnd(t, 4) == 0)
+		return rnd(t, P_PAGES);
+	if (rnd(t, 32) == 0)
+		atomic_store_relaxed(&st.hot[t->id], rnd(t, P_PAGES / HOT_PAGES) * HOT_PAGES);
+	return atomic_load_relaxed(&st.hot[t->id]) + rnd(t, HOT_PAGES);
+}
+
 static void as_write(struct tstate *t, struct model_as *as, struct sig *rec, uint32_t owner)
 {
-	unsigned long page = rnd(t, P_PAGES), addr = mt_addr(as, page);
+	unsigned long page = private_page(t, as), addr = mt_addr(as, page);
 	struct sig want = {owner, ++t->version};
 
 	sig_fill(t->buf, owner, addr, want.version);
 	if (model_write(as, addr, t->buf, PAGE_SIZE))
 		fail(t, "write failed", page);
 	rec[page] = want;
+	/* The child must go on seeing what the page held at the fork. */
+	if (as == t->p && t->c)
+		t->cdirty[page / 64] |= 1UL << (page % 64);
 }
 
 static void as_read(struct tstate *t, struct model_as *as, struct sig *rec)
@@ -230,6 +256,32 @@ static void as_read(struct tstate *t, struct model_as *as, struct sig *rec)
 
 	if (!as_check(t, as, page, rec[page]))
 		fail(t, "private page lost or mixed up", page);
+}
+
+/*
+ * Check the child where a copy-on-write break would show: every page the
+ * parent wrote since the fork must still read as it was at the fork.
+ */
+static void child_check_cow(struct tstate *t)
+{
+	for (unsigned long page = 0; t->c && page < P_PAGES; page++) {
+		if (!(t->cdirty[page / 64] & (1UL << (page % 64))))
+			continue;
+		if (!as_check(t, t->c, page, t->cs[page]))
+			fail(t,
+			     "fork child sees a write its parent made after the fork "
+			     "(copy-on-write broken)",
+			     page);
+	}
+}
+
+static void child_exit(struct tstate *t)
+{
+	child_check_cow(t);
+	if (t->c)
+		model_exit(t->c);
+	t->c = NULL;
+	memset(t->cdirty, 0, sizeof(t->cdirty));
 }
 
 /* A page of the shared space or file this thread writes. */
@@ -308,11 +360,18 @@ static void snap_check(struct tstate *t, unsigned long page)
  * family the other threads keep writing and reclaim keeps splitting), check
  * a few of its pages now and more later (OP_SNAP_READ).
  */
-static void fork_shared(struct tstate *t)
+static void snap_exit(struct tstate *t)
 {
+	for (unsigned long page = 0; t->snap && page < S_PAGES; page++)
+		snap_check(t, page);
 	if (t->snap)
 		model_exit(t->snap);
 	t->snap = NULL;
+}
+
+static void fork_shared(struct tstate *t)
+{
+	snap_exit(t);
 	if (model_fork(st.s, &t->snap)) {
 		t->snap = NULL;
 		fail(t, "shared fork failed", 0);
@@ -330,10 +389,9 @@ static void snap_read(struct tstate *t)
 {
 	if (!t->snap)
 		fork_shared(t);
-	else if (rnd(t, 32) == 0) {
-		model_exit(t->snap);
-		t->snap = NULL;
-	} else
+	else if (rnd(t, 32) == 0)
+		snap_exit(t);
+	else
 		snap_check(t, rnd(t, S_PAGES));
 }
 
@@ -392,14 +450,28 @@ static void zap(struct tstate *t)
 		rec[i] = (struct sig){0, 0};
 }
 
+/*
+ * MADV_PAGEOUT (references ignored: hot pages go too) of a range of this
+ * thread's spaces, of the shared one, or of another thread's private space
+ * while its owner writes it (as kswapd or process_madvise would): large
+ * folios there are split under the owner's write faults.
+ */
 static void pageout(struct tstate *t)
 {
-	unsigned choice = (unsigned)rnd(t, 3);
-	struct model_as *as = choice == 0 ? t->p : choice == 1 && t->c ? t->c : st.s;
+	unsigned choice = (unsigned)rnd(t, 4);
+	int other = (int)rnd(t, st.nr_threads);
+	struct model_as *as = choice == 0	    ? t->p
+			      : choice == 1 && t->c ? t->c
+			      : choice == 2	    ? st.ts[other]->p
+						    : st.s;
 	unsigned long pages = as == st.s ? S_PAGES : P_PAGES;
 	unsigned long first = rnd(t, pages), nr = 1 + rnd(t, 64);
 	long r;
 
+	if (choice == 2) {
+		first = atomic_load_relaxed(&st.hot[other]);
+		nr = HOT_PAGES;
+	}
 	nr = min(nr, pages - first);
 	r = model_madvise(as, mt_addr(as, first), nr * PAGE_SIZE, MODEL_MADV_PAGEOUT);
 	if (r < 0)
@@ -408,9 +480,7 @@ static void pageout(struct tstate *t)
 
 static void do_fork(struct tstate *t)
 {
-	if (t->c)
-		model_exit(t->c);
-	t->c = NULL;
+	child_exit(t);
 	if (model_fork(t->p, &t->c)) {
 		fail(t, "fork failed", 0);
 		return;
@@ -576,8 +646,7 @@ static void run_op(struct tstate *t, enum op op)
 		do_fork(t);
 		break;
 	case OP_EXIT_CHILD:
-		model_exit(t->c);
-		t->c = NULL;
+		child_exit(t);
 		break;
 	case OP_FORK_SHARED:
 		fork_shared(t);
@@ -834,7 +903,7 @@ TEST(stress_mm)
 
 		t->id = i;
 		t->rng = test_seed ^ ((uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL);
-		REQUIRE(!model_as_create(st.m, P_PAGES * PAGE_SIZE, i % 2 ? 4 : 0, &t->p));
+		REQUIRE(!model_as_create(st.m, P_PAGES * PAGE_SIZE, 4, &t->p));
 		st.ts[i] = t;
 		runs[i] = (struct run){t, o.seconds};
 	}
@@ -868,12 +937,8 @@ TEST(stress_mm)
 			if (t->c)
 				CHECK(as_check(t, t->c, p, t->cs[p]));
 		}
-		for (unsigned long p = 0; t->snap && p < S_PAGES; p++)
-			snap_check(t, p);
-		if (t->snap)
-			model_exit(t->snap);
-		if (t->c)
-			model_exit(t->c);
+		snap_exit(t);
+		child_exit(t);
 		model_exit(t->p);
 		free(t);
 	}
