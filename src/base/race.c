@@ -22,8 +22,8 @@
 
 #ifdef USWAP_DEBUG
 
-#define RACE_SLOTS	    256 /* power of two, well above the number of call sites */
-#define RACE_FULL_RATE_HITS 256 /* hits of a point delayed at its full rate */
+#define RACE_SLOTS	    256	 /* power of two, well above the number of call sites */
+#define RACE_FULL_RATE_HITS 2048 /* hits of a point delayed at its full rate */
 
 struct race_slot {
 	const char *name;     /* published once (cmpxchg), then read-only */
@@ -34,7 +34,8 @@ struct race_slot {
 int race_armed; /* hook or injection on */
 static race_hook_t race_hook;
 static void *race_hook_arg;
-static uint64_t race_seed;
+static uint64_t race_seed;	 /* the run's seed */
+static uint64_t race_phase_seed; /* the rates' seed: the run's, mixed with the phase */
 static unsigned race_intensity;
 static unsigned race_reported_intensity; /* of the last start, for the report */
 static const char *race_match;		 /* NULL: delays at every point the seed picks */
@@ -105,7 +106,7 @@ static struct race_slot *race_slot_of(const char *name, uint64_t h)
 }
 
 /*
- * The seed gives each point a rate: a quarter of the points are left alone,
+ * The seed gives each point a rate: half the points are left alone,
  * the others delay one hit in 2^k, k from 1 to 6, lowered by the intensity.
  * Different seeds so stress different windows. Return: log2 of the rate's
  * inverse, or 0 for a point left alone. (__race_point() lowers the rate
@@ -115,7 +116,7 @@ static unsigned race_rate_shift(uint64_t h, uint64_t seed, unsigned intensity)
 {
 	uint64_t rate = race_mix(h ^ seed);
 
-	if (!intensity || (rate & 3) == 0)
+	if (!intensity || (rate & 1) == 0)
 		return 0;
 	return (unsigned)((rate >> 2) % 6) + 4 - intensity;
 }
@@ -139,16 +140,16 @@ void __race_point(const char *name)
 		atomic_fetch_add_relaxed(&slot->hits, 1);
 	if (hook)
 		hook(name, atomic_load_relaxed(&race_hook_arg));
-	shift = race_rate_shift(h, atomic_load_relaxed(&race_seed), intensity);
+	shift = race_rate_shift(h, atomic_load_relaxed(&race_phase_seed), intensity);
 	if (!shift || !race_selected(name))
 		return;
 	/*
 	 * One hit in 2^shift for a point's first RACE_FULL_RATE_HITS hits,
 	 * then ever more rarely (the rate falls as 1/hits, so the delays grow
 	 * only with the logarithm of the hits): a point on a hot path (a
-	 * million hits) is delayed a few thousand times, not half a million,
+	 * million hits) is delayed some thousand times, not half a million,
 	 * and does not stall the run, while a rare window (a split, a few
-	 * hundred hits a run) is delayed at its full rate.
+	 * thousand hits a run) is delayed at its full rate.
 	 */
 	if (slot) {
 		unsigned long hits = atomic_load_relaxed(&slot->hits);
@@ -198,6 +199,7 @@ int race_inject_start(uint64_t seed, unsigned intensity)
 		atomic_store_relaxed(&race_slots[i].delays, 0UL);
 	}
 	atomic_store_relaxed(&race_seed, seed);
+	atomic_store_relaxed(&race_phase_seed, seed);
 	atomic_store_relaxed(&race_reported_intensity, intensity > 3 ? 3 : intensity);
 	atomic_store_release(&race_intensity, intensity > 3 ? 3 : intensity);
 	race_rearm();
@@ -216,6 +218,15 @@ int race_inject_select(const char *match)
 	return 0;
 }
 
+int race_inject_phase(unsigned phase)
+{
+	uint64_t seed = atomic_load_relaxed(&race_seed);
+
+	atomic_store_relaxed(&race_phase_seed,
+			     phase ? race_mix(seed + phase * 0x9e3779b97f4a7c15ULL) : seed);
+	return 0;
+}
+
 static int race_slot_cmp(const void *a, const void *b)
 {
 	return strcmp((*(struct race_slot *const *)a)->name, (*(struct race_slot *const *)b)->name);
@@ -224,7 +235,7 @@ static int race_slot_cmp(const void *a, const void *b)
 unsigned race_inject_report(FILE *out)
 {
 	struct race_slot *sorted[RACE_SLOTS];
-	uint64_t seed = atomic_load_relaxed(&race_seed);
+	uint64_t seed = atomic_load_relaxed(&race_phase_seed);
 	unsigned intensity = atomic_load_relaxed(&race_reported_intensity), n = 0;
 	unsigned long hits = 0, delays = 0;
 
@@ -310,6 +321,11 @@ void race_inject_stop(void)
 int race_inject_select(const char *match)
 {
 	return match && *match ? -EOPNOTSUPP : 0;
+}
+
+int race_inject_phase(unsigned phase)
+{
+	return -EOPNOTSUPP;
 }
 
 unsigned race_inject_report(FILE *out)

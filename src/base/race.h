@@ -84,6 +84,16 @@ void race_inject_stop(void);
 int race_inject_select(const char *match);
 
 /*
+ * race_inject_phase - draw the rates anew from the run's seed mixed with
+ * @phase (0: the seed itself), keeping the counts. A stress run that
+ * changes phase every second or so aims its delays at a different set of
+ * windows each time, each at full strength, instead of at all of them
+ * diluted; the same seed gives the same sequence. Context: any.
+ * Return: 0, or -EOPNOTSUPP in a build without race points.
+ */
+int race_inject_phase(unsigned phase);
+
+/*
  * race_inject_report - print every point reached since the last
  * race_inject_start() (or since the program started), with its hit and
  * delay counts and rate, as "# " comment lines to @out (NULL: print

@@ -181,7 +181,7 @@ TEST(injection_delays_some_hits_and_the_seed_picks_the_points)
 		const char *line = strstr(first, points[i]);
 
 		total += delays[i];
-		/* A point the seed left alone is never delayed. */
+		/* A point the seed left alone (about half) is never delayed. */
 		CHECK(line);
 		if (line && !strncmp(line + strlen(points[i]), " (none)", 7))
 			CHECK_EQ(delays[i], 0);
@@ -189,7 +189,7 @@ TEST(injection_delays_some_hits_and_the_seed_picks_the_points)
 	printf("# seed %" PRIu64 ": %d of %d points delayed, %lu delays in %d hits\n", test_seed,
 	       __builtin_popcount(delayed), NR_POINTS, total, NR_POINTS * 4000);
 	CHECK(total > 0);
-	CHECK(total < NR_POINTS * 4000UL / 4); /* some hits, far from all */
+	CHECK(total < NR_POINTS * 4000UL * 3 / 4); /* some hits, not all */
 	/* The same seed gives every point the same rate. */
 	run_injected(test_seed, 3, 10, NULL);
 	again = rates_of_last_run();
@@ -212,6 +212,49 @@ TEST(injection_delays_some_hits_and_the_seed_picks_the_points)
 	/* Stopped and no hook: unarmed, a point costs a load and counts nothing. */
 	hit(0);
 	CHECK_EQ(race_point_hits(points[0]), 10);
+}
+
+TEST(a_phase_draws_new_rates_and_keeps_the_counts)
+{
+	char *base, *phase0, *other = NULL;
+
+	if (!race_points_available()) {
+		test_skip("built without race points");
+		return;
+	}
+	run_injected(test_seed, 3, 10, NULL);
+	base = rates_of_last_run();
+	REQUIRE(base);
+	/* Phase 0 is the seed itself. */
+	race_inject_start(test_seed, 3);
+	REQUIRE_EQ(race_inject_phase(0), 0);
+	for (unsigned i = 0; i < NR_POINTS; i++)
+		hit(i);
+	race_inject_stop();
+	phase0 = rates_of_last_run();
+	CHECK(phase0 && !strcmp(phase0, base));
+	/* Another phase, other rates (one of eight surely), same counts. */
+	race_inject_start(test_seed, 3);
+	for (unsigned i = 0; i < NR_POINTS; i++)
+		hit(i);
+	for (unsigned phase = 1; phase <= 8 && !other; phase++) {
+		char *rates;
+
+		REQUIRE_EQ(race_inject_phase(phase), 0);
+		rates = rates_of_last_run();
+		if (rates && strcmp(rates, base))
+			other = rates;
+		else
+			free(rates);
+	}
+	for (unsigned i = 0; i < NR_POINTS; i++)
+		hit(i);
+	race_inject_stop();
+	CHECK(other != NULL);
+	CHECK_EQ(race_point_hits(points[5]), 2);
+	free(base);
+	free(phase0);
+	free(other);
 }
 
 TEST(select_narrows_delays_to_matching_points)
@@ -305,6 +348,7 @@ TEST(this_build_matches_its_flag)
 #define race_inject_start     release_race_inject_start
 #define race_inject_stop      release_race_inject_stop
 #define race_inject_select    release_race_inject_select
+#define race_inject_phase     release_race_inject_phase
 #define race_inject_report    release_race_inject_report
 #define race_point_hits	      release_race_point_hits
 #define race_point_delays     release_race_point_delays
@@ -313,6 +357,7 @@ int race_set_hook(race_hook_t hook, void *arg);
 int race_inject_start(uint64_t seed, unsigned intensity);
 void race_inject_stop(void);
 int race_inject_select(const char *match);
+int race_inject_phase(unsigned phase);
 unsigned race_inject_report(FILE *out);
 unsigned long race_point_hits(const char *name);
 unsigned long race_point_delays(const char *name);
@@ -330,6 +375,7 @@ TEST(release_build_refuses_to_arm)
 	CHECK_EQ(release_race_inject_start(1, 0), 0);
 	CHECK_EQ(release_race_inject_select("x"), -EOPNOTSUPP);
 	CHECK_EQ(release_race_inject_select(NULL), 0);
+	CHECK_EQ(release_race_inject_phase(1), -EOPNOTSUPP);
 	release_race_inject_stop();
 	CHECK_EQ(release_race_inject_report(stdout), 0);
 	CHECK_EQ(release_race_point_hits("test:p00"), 0);

@@ -11,10 +11,11 @@
  *   stress_mm [-s SEED] -- [-T THREADS] [-S SECONDS] [-R INTENSITY]
  *                          [-P POINT] [-D DEVICE_PAGES]
  *
- * -R: race-point delay injection, 0 (off) to 3 (default 2 in builds with
+ * -R: race-point delay injection, 0 (off) to 3 (default 3 in builds with
  * race points): threads are delayed at the named windows between a check
- * and the action it guards, with rates drawn from the seed, so one seed
- * replays the same choice of windows. -P narrows the delays to the points
+ * and the action it guards, at rates drawn anew each second from the seed
+ * (about half the windows each time, so each is delayed at full strength
+ * in some seconds), so one seed replays the same choice of windows. -P narrows the delays to the points
  * whose name contains POINT. The points reached and delays made are printed
  * at the end. -D: slots per device (default 1280): small devices that
  * swapped pages of orders 0 and 4 fill and fragment, so that reclaim often
@@ -443,6 +444,14 @@ static void zap(struct tstate *t)
 	struct sig *rec = child ? t->cs : t->ps;
 	unsigned long first = rnd(t, P_PAGES), nr = 1 + rnd(t, 40);
 
+	/*
+	 * Half the time an aligned block of the hot window: its next writes
+	 * fault in a large folio again, for fork to share and reclaim to split.
+	 */
+	if (!child && rnd(t, 2)) {
+		first = atomic_load_relaxed(&st.hot[t->id]) + rnd(t, HOT_PAGES / 16) * 16;
+		nr = 16;
+	}
 	nr = min(nr, P_PAGES - first);
 	if (model_madvise(as, mt_addr(as, first), nr * PAGE_SIZE, MODEL_MADV_DONTNEED))
 		fail(t, "zap failed", first);
@@ -797,9 +806,15 @@ static void *worker(void *arg)
 {
 	struct run *r = arg;
 	struct tstate *t = r->t;
-	double start = now(), next_audit = start + 0.25;
+	double start = now(), next_audit = start + 0.25, next_phase = start + 1;
+	unsigned phase = 0;
 
 	for (;;) {
+		/* Each second, the delays aim at another set of windows. */
+		if (t->id == 0 && now() >= next_phase) {
+			race_inject_phase(++phase);
+			next_phase += 1;
+		}
 		if (t->id == 0 && now() >= next_audit) {
 			if (now() - start >= r->seconds)
 				atomic_store_relaxed(&st.stop, 1);
@@ -875,7 +890,7 @@ TEST(stress_mm)
 	struct options o = {
 		.threads = 2,
 		.seconds = 3,
-		.intensity = race_points_available() ? 2 : 0,
+		.intensity = race_points_available() ? 3 : 0,
 		.dev_pages = DEV_PAGES,
 	};
 	struct run runs[MAX_T];
@@ -912,7 +927,7 @@ TEST(stress_mm)
 		REQUIRE_EQ(race_inject_select(o.points), 0);
 		REQUIRE_EQ(race_inject_start(test_seed, o.intensity), 0);
 		printf("# race injection: intensity %u%s%s, rates from seed %" PRIu64
-		       " (-R 0: off)\n",
+		       " anew each second (-R 0: off)\n",
 		       o.intensity, o.points ? ", points matching " : "", o.points ? o.points : "",
 		       test_seed);
 	} else {
