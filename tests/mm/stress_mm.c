@@ -60,6 +60,7 @@
 #define DEV_PAGES   1280 /* default -D */
 #define BUDGET	    384
 #define MAX_T	    16
+#define ZAP_BLOCK   16	/* the shared space's block zaps: one order-4 folio */
 #define HOT_PAGES   64	/* a thread's hot window of private pages */
 #define CHILD_OWNER 100 /* owner ids of children: CHILD_OWNER + thread */
 
@@ -95,10 +96,10 @@ static const char *const op_names[NR_OPS] = {
 static const unsigned op_weight[NR_OPS] = {
 	[OP_WRITE] = 30,      [OP_READ] = 30,	       [OP_CHILD_WRITE] = 10,
 	[OP_CHILD_READ] = 10, [OP_SHARED_WRITE] = 15,  [OP_SHARED_READ] = 15,
-	[OP_SHARED_ZAP] = 2,  [OP_SNAP_READ] = 6,      [OP_SHMEM_WRITE] = 10,
+	[OP_SHARED_ZAP] = 6,  [OP_SNAP_READ] = 6,      [OP_SHMEM_WRITE] = 10,
 	[OP_SHMEM_READ] = 10, [OP_SHMEM_TRUNCATE] = 1, [OP_ZAP] = 6,
 	[OP_PAGEOUT] = 8,     [OP_FORK] = 3,	       [OP_EXIT_CHILD] = 1,
-	[OP_FORK_SHARED] = 2, [OP_HIBERNATE] = 1,      [OP_SWAP_CYCLE] = 1,
+	[OP_FORK_SHARED] = 1, [OP_HIBERNATE] = 1,      [OP_SWAP_CYCLE] = 1,
 };
 
 /* What a page should hold: nothing yet (version 0), or this signature. */
@@ -120,6 +121,7 @@ struct tstate {
 	 */
 	struct model_as *snap;
 	uint32_t snap_ver[S_PAGES];
+	unsigned long snap_zap[S_PAGES / 64]; /* own pages a block zap may have emptied */
 	uint32_t version;
 	unsigned long ops[NR_OPS];
 	uint64_t buf[PAGE_SIZE / 8];
@@ -137,6 +139,8 @@ struct stress {
 	uint32_t f_version[F_PAGES];
 	/* What the page holds now: read and written by its owner thread only. */
 	uint32_t s_cur[S_PAGES];
+	unsigned s_wgen[S_PAGES];	    /* its block's generation when last written (owner) */
+	unsigned zgen[S_PAGES / ZAP_BLOCK]; /* atomic: +1 as a block zap starts, +1 as it ends */
 	uint32_t f_cur[F_PAGES];
 	unsigned long dev_pages;
 	unsigned long hot[MAX_T]; /* atomic: first page of each thread's hot window */
@@ -150,7 +154,6 @@ struct stress {
 };
 
 static struct stress st;
-
 /* ---- signatures ---- */
 
 static uint64_t sig_word(uint32_t owner, unsigned long addr, uint32_t version, size_t i)
@@ -209,6 +212,25 @@ static void fail(struct tstate *t, const char *what, unsigned long page)
 	test_fail(__FILE__, __LINE__, "thread %d: %s, page %lu", t->id, what, page);
 }
 
+/* A check failed on the page read into t->buf: say what it holds instead. */
+static void fail_found(struct tstate *t, const char *what, unsigned long page, struct sig want)
+{
+	const uint64_t *p = t->buf;
+
+	if (page_is_zero(p))
+		test_fail(__FILE__, __LINE__, "thread %d: %s, page %lu: zeros, not %u/v%u", t->id,
+			  what, page, want.owner, want.version);
+	else
+		test_fail(__FILE__, __LINE__,
+			  "thread %d: %s, page %lu: holds address %#lx owner %u v%u%s, not %u/v%u",
+			  t->id, what, page, (unsigned long)p[0], (unsigned)(p[1] >> 32),
+			  (unsigned)p[1],
+			  sig_check(p, p[0], (struct sig){(uint32_t)(p[1] >> 32), (uint32_t)p[1]})
+				  ? ""
+				  : " (torn)",
+			  want.owner, want.version);
+}
+
 /* ---- operations ---- */
 
 static uint64_t rnd(struct tstate *t, uint64_t n)
@@ -256,7 +278,7 @@ static void as_read(struct tstate *t, struct model_as *as, struct sig *rec)
 	unsigned long page = rnd(t, P_PAGES);
 
 	if (!as_check(t, as, page, rec[page]))
-		fail(t, "private page lost or mixed up", page);
+		fail_found(t, "private page lost or mixed up", page, rec[page]);
 }
 
 /*
@@ -268,11 +290,16 @@ static void child_check_cow(struct tstate *t)
 	for (unsigned long page = 0; t->c && page < P_PAGES; page++) {
 		if (!(t->cdirty[page / 64] & (1UL << (page % 64))))
 			continue;
-		if (!as_check(t, t->c, page, t->cs[page]))
-			fail(t,
-			     "fork child sees a write its parent made after the fork "
-			     "(copy-on-write broken)",
-			     page);
+		if (as_check(t, t->c, page, t->cs[page]))
+			continue;
+		if (t->buf[0] == mt_addr(t->c, page) && t->buf[1] >> 32 == (uint64_t)t->id &&
+		    (uint32_t)t->buf[1] > t->cs[page].version)
+			fail_found(t,
+				   "fork child sees a write its parent made after the fork "
+				   "(copy-on-write broken)",
+				   page, t->cs[page]);
+		else
+			fail_found(t, "fork child's page lost or mixed up", page, t->cs[page]);
 	}
 }
 
@@ -291,11 +318,24 @@ static unsigned long own_page(struct tstate *t, unsigned long nr)
 	return rnd(t, nr / st.nr_threads) * st.nr_threads + t->id;
 }
 
+/*
+ * Whether a block zap (shared_zap()) may have emptied this thread's page
+ * since it last wrote it: the block's generation is odd during a zap and
+ * moves on with each.
+ */
+static bool zapped_since_write(unsigned long page)
+{
+	unsigned gen = atomic_load_acquire(&st.zgen[page / ZAP_BLOCK]);
+
+	return (st.s_wgen[page] & 1) || gen != st.s_wgen[page];
+}
+
 static void shared_write(struct tstate *t)
 {
 	unsigned long page = own_page(t, S_PAGES), addr = mt_addr(st.s, page);
 	uint32_t version = ++t->version;
 
+	st.s_wgen[page] = atomic_load_acquire(&st.zgen[page / ZAP_BLOCK]);
 	/* Published first: a reader may see the new page before the write returns. */
 	atomic_store_release(&st.s_version[page], version);
 	st.s_cur[page] = version;
@@ -311,21 +351,39 @@ static void shared_read(struct tstate *t)
 
 	if (model_read(st.s, addr, t->buf, PAGE_SIZE))
 		fail(t, "shared read failed", page);
+	else if (owner == (uint32_t)t->id && page_is_zero(t->buf) && zapped_since_write(page))
+		st.s_cur[page] = 0; /* another thread zapped its block */
 	else if (owner == (uint32_t)t->id &&
 		 !sig_check(t->buf, addr, (struct sig){owner, st.s_cur[page]}))
-		fail(t, "own shared page lost", page);
+		fail_found(t, "own shared page lost", page, (struct sig){owner, st.s_cur[page]});
 	else if (!sig_check_loose(t->buf, addr, owner, atomic_load_acquire(&st.s_version[page])))
-		fail(t, "shared page mixed up", page);
+		fail_found(t, "shared page mixed up", page, (struct sig){owner, 0});
 }
 
-/* MADV_DONTNEED one of this thread's pages of the shared space, under the others' faults. */
+/*
+ * MADV_DONTNEED in the shared space, under the other threads' faults: one
+ * of this thread's pages (a hole in a range others swap in), or a whole
+ * aligned block, every thread's pages, so that it faults in as a large
+ * folio again (owners learn of it from the block's generation).
+ */
 static void shared_zap(struct tstate *t)
 {
-	unsigned long page = own_page(t, S_PAGES), addr = mt_addr(st.s, page);
+	unsigned long page = own_page(t, S_PAGES), nr = 1;
+	unsigned *gen = NULL;
 
-	if (model_madvise(st.s, addr, PAGE_SIZE, MODEL_MADV_DONTNEED))
+	if (rnd(t, 2)) {
+		page = ALIGN_DOWN(page, ZAP_BLOCK);
+		nr = ZAP_BLOCK;
+		gen = &st.zgen[page / ZAP_BLOCK];
+		atomic_fetch_add_acq_rel(gen, 1U);
+	}
+	if (model_madvise(st.s, mt_addr(st.s, page), nr * PAGE_SIZE, MODEL_MADV_DONTNEED))
 		fail(t, "shared zap failed", page);
-	st.s_cur[page] = 0;
+	if (gen)
+		atomic_fetch_add_acq_rel(gen, 1U);
+	for (unsigned long i = page; i < page + nr; i++)
+		if (i % st.nr_threads == (unsigned long)t->id)
+			st.s_cur[i] = 0;
 }
 
 /*
@@ -342,8 +400,11 @@ static void snap_check(struct tstate *t, unsigned long page)
 		return;
 	}
 	if (owner == (uint32_t)t->id) {
+		if (page_is_zero(t->buf) && (t->snap_zap[page / 64] & (1UL << (page % 64))))
+			return; /* a block zap may have emptied it before the fork */
 		if (!sig_check(t->buf, addr, (struct sig){owner, t->snap_ver[page]}))
-			fail(t, "own page of the snapshot lost or changed after the fork", page);
+			fail_found(t, "own page of the snapshot lost or changed after the fork",
+				   page, (struct sig){owner, t->snap_ver[page]});
 		return;
 	}
 	version = (uint32_t)t->buf[1];
@@ -351,9 +412,11 @@ static void snap_check(struct tstate *t, unsigned long page)
 		return;
 	if (t->buf[0] == addr && t->buf[1] >> 32 == owner && version > t->snap_ver[page] &&
 	    sig_check(t->buf, addr, (struct sig){owner, version}))
-		fail(t, "snapshot sees a write made after the fork (copy-on-write broken)", page);
+		fail_found(t, "snapshot sees a write made after the fork (copy-on-write broken)",
+			   page, (struct sig){owner, t->snap_ver[page]});
 	else
-		fail(t, "snapshot of shared page mixed up", page);
+		fail_found(t, "snapshot of shared page mixed up", page,
+			   (struct sig){owner, t->snap_ver[page]});
 }
 
 /*
@@ -378,10 +441,14 @@ static void fork_shared(struct tstate *t)
 		fail(t, "shared fork failed", 0);
 		return;
 	}
-	for (unsigned long page = 0; page < S_PAGES; page++)
-		t->snap_ver[page] = page % st.nr_threads == (unsigned long)t->id
-					    ? st.s_cur[page]
-					    : atomic_load_acquire(&st.s_version[page]);
+	memset(t->snap_zap, 0, sizeof(t->snap_zap));
+	for (unsigned long page = 0; page < S_PAGES; page++) {
+		bool own = page % st.nr_threads == (unsigned long)t->id;
+
+		t->snap_ver[page] = own ? st.s_cur[page] : atomic_load_acquire(&st.s_version[page]);
+		if (own && zapped_since_write(page))
+			t->snap_zap[page / 64] |= 1UL << (page % 64);
+	}
 	for (int i = 0; i < 16; i++)
 		snap_check(t, rnd(t, S_PAGES));
 }
@@ -390,7 +457,7 @@ static void snap_read(struct tstate *t)
 {
 	if (!t->snap)
 		fork_shared(t);
-	else if (rnd(t, 32) == 0)
+	else if (rnd(t, 4) == 0)
 		snap_exit(t);
 	else
 		snap_check(t, rnd(t, S_PAGES));
@@ -423,9 +490,9 @@ static void shmem_read_page(struct tstate *t)
 		fail(t, "shmem read failed", page);
 	else if (owner == (uint32_t)t->id &&
 		 !sig_check(t->buf, page, (struct sig){owner, st.f_cur[page]}))
-		fail(t, "own shmem page lost", page);
+		fail_found(t, "own shmem page lost", page, (struct sig){owner, st.f_cur[page]});
 	else if (!sig_check_loose(t->buf, page, owner, atomic_load_acquire(&st.f_version[page])))
-		fail(t, "shmem page mixed up", page);
+		fail_found(t, "shmem page mixed up", page, (struct sig){owner, 0});
 }
 
 static void shmem_truncate_page(struct tstate *t)
