@@ -965,6 +965,12 @@ TEST(stress_mm)
 	int threads;
 
 	parse_args(&o);
+	if (o.intensity && !race_points_available()) {
+		test_fail(__FILE__, __LINE__,
+			  "-R %u: race injection needs a build with race points (debug_checks)",
+			  o.intensity);
+		return;
+	}
 	threads = o.threads;
 	printf("# %d threads, %.1f s, devices of %lu slots\n", threads, o.seconds, o.dev_pages);
 	memset(&st, 0, sizeof(st));

@@ -18,11 +18,11 @@
  *
  * -R: race-point delay injection, 0 (off) to 3 (default 2 in builds with
  * race points): threads are delayed at the named windows between a check
- * and the action it guards, at rates drawn from the seed (one seed, one
- * choice of windows). -P narrows the delays to the points whose name
- * contains the string. The points reached are printed at the end. The
- * discarding device poisons what it discards, so a slot read after its
- * cluster was discarded shows up as a pattern mismatch.
+ * and the action it guards, at rates drawn anew each second from the seed
+ * (one seed, one sequence of choices). -P narrows the delays to the points
+ * whose name contains the string. The points reached are printed at the
+ * end. The discarding device poisons what it discards, so a slot read after
+ * its cluster was discarded shows up as a pattern mismatch.
  *
  * Owns: the owner table. Locking: folio lock -> owner lock (LOCK_RANK_PTL);
  * a second owner lock is only ever trylocked.
@@ -552,6 +552,12 @@ TEST(stress_swap)
 	struct options o = {.intensity = race_points_available() ? 2 : 0};
 
 	parse_args(&nr_threads, &seconds, &o);
+	if (o.intensity && !race_points_available()) {
+		test_fail(__FILE__, __LINE__,
+			  "-R %u: race injection needs a build with race points (debug_checks)",
+			  o.intensity);
+		return;
+	}
 	printf("# stress_swap: %d threads, %d s, seed %" PRIu64 "\n", nr_threads, seconds,
 	       test_seed);
 	if (o.intensity) {
@@ -579,7 +585,11 @@ TEST(stress_swap)
 		threads[i].rng = test_seed * 0x9e3779b97f4a7c15ULL + (uint64_t)i * 7919 + 1;
 		REQUIRE_EQ(pthread_create(&threads[i].tid, NULL, worker, &threads[i]), 0);
 	}
-	t_sleep_ms((unsigned)seconds * 1000);
+	/* Each second, the delays aim at another set of windows (same seed, same sequence). */
+	for (int sec = 0; sec < seconds; sec++) {
+		t_sleep_ms(1000);
+		race_inject_phase((unsigned)sec + 1);
+	}
 	atomic_store_release(&S.stop, 1);
 	for (int i = 0; i < nr_threads; i++)
 		pthread_join(threads[i].tid, NULL);
