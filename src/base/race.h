@@ -15,14 +15,17 @@
  * - A hook (race_set_hook): called with the point's name, in the thread that
  *   reached it. Deterministic tests use it to run the competing operation
  *   exactly inside the window.
- * - Delay injection (race_inject_start): from a seed, each point is given a
- *   rate; a thread reaching it then sometimes yields and sometimes sleeps
- *   1-200 us (now and then up to 2 ms), as a preempted kernel thread would.
- *   A point's rate holds for its first few hundred hits, then falls with
- *   its hit count, so hot paths do not stall a run. The same seed gives every
- *   point the same rate, so a stress run is replayed with its seed (thread
- *   timing still varies). race_inject_select() narrows the delays to the
- *   points whose name contains a string, to aim a run at one window.
+ * - Delay injection (race_inject_start): from a seed, about half the points
+ *   are given a rate (1 hit in 2 to 1 in 64 at the highest intensity); a
+ *   thread reaching one then sometimes yields and sometimes sleeps 1-200 us
+ *   (now and then up to 2 ms), as a preempted kernel thread would. A
+ *   point's rate holds for its first 2048 hits, then falls with its hit
+ *   count, so hot paths do not stall a run. The same seed gives every point
+ *   the same rate, so a stress run is replayed with its seed (thread timing
+ *   still varies); race_inject_phase() draws new rates from the same seed,
+ *   to move the delays to other windows during a run. race_inject_select()
+ *   narrows the delays to the points whose name contains a string, to aim a
+ *   run at one window.
  *
  * Names are "file-or-flow:where", written at the call site as a string
  * literal; the set of points is the set of call sites (race_inject_report()
