@@ -15,11 +15,17 @@
  * - A hook (race_set_hook): called with the point's name, in the thread that
  *   reached it. Deterministic tests use it to run the competing operation
  *   exactly inside the window.
- * - Delay injection (race_inject_start): from a seed, each point is given a
- *   rate; a thread reaching it then sometimes yields and sometimes sleeps
- *   1-200 us, as a preempted kernel thread would. The same seed gives every
- *   point the same rate, so a stress run is replayed with its seed (thread
- *   timing still varies).
+ * - Delay injection (race_inject_start): from a seed, about half the points
+ *   are given a rate (1 hit in 2 to 1 in 64 at the highest intensity); a
+ *   thread reaching one then sometimes yields and sometimes sleeps 1-200 us
+ *   (now and then up to 2 ms), as a preempted kernel thread would. A
+ *   point's rate holds for its first 2048 hits, then falls with its hit
+ *   count, so hot paths do not stall a run. The same seed gives every point
+ *   the same rate, so a stress run is replayed with its seed (thread timing
+ *   still varies); race_inject_phase() draws new rates from the same seed,
+ *   to move the delays to other windows during a run. race_inject_select()
+ *   narrows the delays to the points whose name contains a string, to aim a
+ *   run at one window.
  *
  * Names are "file-or-flow:where", written at the call site as a string
  * literal; the set of points is the set of call sites (race_inject_report()
@@ -69,15 +75,49 @@ int race_set_hook(race_hook_t hook, void *arg);
  */
 int race_inject_start(uint64_t seed, unsigned intensity);
 
-/* race_inject_stop - no more delays (hooks stay). Context: any. */
+/* race_inject_stop - no more delays (hooks and counts stay). Context: any. */
 void race_inject_stop(void);
 
 /*
- * race_inject_report - print the points reached since start, with their
- * hit and delay counts, to @out. Context: any.
+ * race_inject_select - from now on delay only at points whose name contains
+ * @match (NULL or "": every point the seed picks). @match must outlive the
+ * injection. Context: any.
+ * Return: 0, or -EOPNOTSUPP in a build without race points.
+ */
+int race_inject_select(const char *match);
+
+/*
+ * race_inject_phase - draw the rates anew from the run's seed mixed with
+ * @phase (0: the seed itself), keeping the counts. A stress run that
+ * changes phase every second or so aims its delays at a different set of
+ * windows each time, each at full strength, instead of at all of them
+ * diluted; the same seed gives the same sequence. Context: any.
+ * Return: 0, or -EOPNOTSUPP in a build without race points.
+ */
+int race_inject_phase(unsigned phase);
+
+/*
+ * race_inject_report - print every point reached since the last
+ * race_inject_start() (or since the program started), with its hit and
+ * delay counts and rate, as "# " comment lines to @out (NULL: print
+ * nothing). Context: any; counts of points being hit meanwhile may be
+ * slightly behind.
  * Return: the number of distinct points reached.
  */
 unsigned race_inject_report(FILE *out);
+
+/*
+ * race_point_hits - Return: how many times the point @name was reached while
+ * armed since the last race_inject_start() (0 in a build without race
+ * points). Context: any.
+ */
+unsigned long race_point_hits(const char *name);
+
+/*
+ * race_point_delays - Return: how many delays were injected at @name since
+ * the last race_inject_start(). Context: any.
+ */
+unsigned long race_point_delays(const char *name);
 
 /* race_points_available - Return: true in builds with race points. */
 bool race_points_available(void);

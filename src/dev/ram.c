@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * ram.c - plain RAM test device.
+ * ram.c - plain RAM test device. With SWAP_DEV_DISCARD it also discards:
+ * a discarded slot is filled with a poison pattern (what a real device
+ * returns for a trimmed block is undefined), so a read of a slot the engine
+ * discarded while it still needed it shows up as garbage, not as stale data
+ * that happens to be right.
  *
  * Owns: the slot pages. Locking: none (engine guarantees per-slot
- * exclusion); injection counters atomic.
+ * exclusion); injection and discard counters atomic.
  */
 #include "ram.h"
 
@@ -18,6 +22,7 @@ struct ramdev {
 	struct arena *arena;
 	char *pages;
 	unsigned long read_nth, write_nth; /* atomic countdowns */
+	unsigned long discarded;	   /* atomic: slots discarded */
 	int inject_err;
 };
 
@@ -50,6 +55,22 @@ static int ram_write(struct swap_dev *dev, pgoff_t offset, const void *buf, unsi
 	return 0;
 }
 
+/* What a discarded slot reads as: neither zeros nor anything written. */
+#define RAM_DISCARD_POISON 0xd5
+
+static int ram_discard(struct swap_dev *dev, pgoff_t offset, unsigned long nr)
+{
+	struct ramdev *r = to_ram(dev);
+
+	if (!(dev->flags & SWAP_DEV_DISCARD))
+		return -EOPNOTSUPP;
+	if (offset == 0 || offset >= dev->nr_pages || nr > dev->nr_pages - offset)
+		return -EINVAL;
+	memset(r->pages + (offset << PAGE_SHIFT), RAM_DISCARD_POISON, nr << PAGE_SHIFT);
+	atomic_fetch_add_relaxed(&r->discarded, nr);
+	return 0;
+}
+
 static void ram_destroy(struct swap_dev *dev)
 {
 	struct ramdev *r = to_ram(dev);
@@ -63,6 +84,7 @@ static const struct swap_dev_ops ram_ops = {
 	.name = "ram",
 	.read = ram_read,
 	.write = ram_write,
+	.discard = ram_discard,
 	.destroy = ram_destroy,
 };
 
@@ -98,4 +120,9 @@ void ramdev_inject(struct swap_dev *dev, unsigned long read_nth, unsigned long w
 	r->inject_err = err;
 	atomic_store_relaxed(&r->read_nth, read_nth);
 	atomic_store_relaxed(&r->write_nth, write_nth);
+}
+
+unsigned long ramdev_discarded(struct swap_dev *dev)
+{
+	return atomic_load_relaxed(&to_ram(dev)->discarded);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ram.h - a plain RAM-backed test device (no compression). SYNC_IO.
+ * Created with SWAP_DEV_DISCARD it discards, poisoning the slots.
  *
  * Owns: its slot array. Locking: none needed (the engine never touches one
  * slot concurrently); fault injection counters are atomic.
@@ -22,5 +23,11 @@ int ramdev_create(struct swap_dev **out, struct arena *arena, unsigned long nr_p
 
 /* Fault injection: fail the nth next read / write with @err (0: off). */
 void ramdev_inject(struct swap_dev *dev, unsigned long read_nth, unsigned long write_nth, int err);
+
+/*
+ * ramdev_discarded - Return: how many slots @dev (a RAM device) discarded.
+ * Context: any.
+ */
+unsigned long ramdev_discarded(struct swap_dev *dev);
 
 #endif /* USWAP_DEV_RAM_H */

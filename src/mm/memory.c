@@ -138,6 +138,7 @@ static int do_anonymous_page(struct vm_fault *vmf)
 			continue;
 		}
 		memset(folio->data, 0, folio_size(folio));
+		race_point("anon_fault:before_ptl");
 		ptep = pte_offset_map_lock(mm, start, true, &ptl);
 		if (IS_ERR(ptep)) {
 			folio_put(folio);
@@ -192,6 +193,7 @@ static int wp_page_copy(struct vm_fault *vmf, struct folio *old)
 
 	if (!new)
 		return -ENOMEM;
+	race_point("wp_copy:before_ptl");
 	ptep = pte_offset_map_lock(mm, vmf->address, false, &ptl);
 	if (!ptep || !pte_same(ptep_get(ptep), vmf->orig_pte)) {
 		if (ptep)
@@ -267,6 +269,7 @@ static int do_wp_page(struct vm_fault *vmf)
 	}
 	folio_get(folio);
 	ulock_unlock(ptl);
+	race_point("wp:before_folio_lock");
 	folio_lock(folio);
 	if (!folio_test_ksm(folio) && wp_try_reuse(vmf, folio)) {
 		folio_unlock(folio);
@@ -470,6 +473,7 @@ static struct folio *swapin_sync(struct vm_fault *vmf, struct swap_info_struct *
 		folio = folio_alloc_locked(sw, order);
 	if (folio) {
 		if (!swapin_large_add(vmf, folio, first, nr, &shadow)) {
+			race_point("swapin_large:after_add");
 			/* As swapin_folio() does once its add succeeded. */
 			if (shadow && sw->workingset_refault)
 				sw->workingset_refault(folio, shadow);
@@ -517,6 +521,7 @@ static int do_swap_map(struct vm_fault *vmf, struct swap_info_struct *si, struct
 	folio = ksm_might_need_to_copy(swapcache, mm, addr, idx);
 	if (!folio)
 		return -ENOMEM;
+	race_point("do_swap_map:before_ptl");
 	ptep = pte_offset_map_lock(mm, addr, false, &ptl);
 	if (!ptep || !pte_same(ptep_get(ptep), vmf->orig_pte)) {
 		if (ptep)
@@ -599,6 +604,7 @@ static int do_swap_page(struct vm_fault *vmf)
 			goto out;
 		}
 	}
+	race_point("do_swap_page:before_lock");
 	if (!locked)
 		folio_lock(folio);
 	ret = do_swap_map(vmf, si, folio, entry);
@@ -626,6 +632,7 @@ int handle_mm_fault(struct mm_struct *mm, unsigned long addr, unsigned flags)
 			return (int)PTR_ERR(ptep);
 		vmf.orig_pte = ptep_get(ptep);
 		ulock_unlock(ptl);
+		race_point("fault:after_read_pte");
 		if (pte_present(vmf.orig_pte) &&
 		    (!(flags & FAULT_FLAG_WRITE) || pte_write(vmf.orig_pte)))
 			return 0;
@@ -725,6 +732,7 @@ static void zap_pte_range(struct mm_struct *mm, unsigned long addr, unsigned lon
 	swap_put_batch_flush(sw, &batch);
 	mm_add_counters(mm, -(long)nr_folios, -nr_swap);
 	ulock_unlock(ptl);
+	race_point("zap:before_folio_release");
 	/* Entries' references go last: each release check still holds one. */
 	for (unsigned i = 0; i < nr_folios; i++) {
 		if (i + 1 == nr_folios || folios[i + 1] != folios[i]) {
@@ -768,6 +776,7 @@ static int copy_pte_range(struct mm_struct *dst, struct mm_struct *src, unsigned
 		return (int)PTR_ERR(ptep);
 	ulock_unlock(ptl);
 
+	race_point("fork:before_snapshot");
 	ptep = pte_offset_map_lock(src, addr, false, &ptl);
 	if (!ptep)
 		return 0;
@@ -800,7 +809,6 @@ static int copy_pte_range(struct mm_struct *dst, struct mm_struct *src, unsigned
 	n = i;
 	/* The snapshot's mappings are counted, but not yet in the child's table. */
 	race_point("fork:between_tables");
-
 	ptep = pte_offset_map_lock(dst, addr, false, &ptl);
 	for (i = 0; i < n; i++)
 		if (!pte_none(copy[i]))

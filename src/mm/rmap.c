@@ -86,6 +86,7 @@ static void __rmap_walk_anon(struct folio *folio, rmap_one_t fn, void *arg, bool
 			continue;
 		more = fn(folio, mm, ptep, addr, arg);
 		ulock_unlock(ptl);
+		race_point("rmap:between_mms");
 		if (!more)
 			break;
 		if (split && mm->av_node.next != &av->mms)
@@ -220,6 +221,7 @@ static bool split_folio_one(struct folio *folio, struct mm_struct *mm, pte_t *pt
 	unsigned long nr = folio_nr_pages(folio);
 	struct split_ctl *ctl = arg;
 
+	race_point("split:before_mm");
 	for (unsigned long i = 0; i < nr; i++) {
 		pte_t pte = ptep_get(ptep + i);
 		struct folio *piece = ctl->pieces[i];
@@ -262,6 +264,7 @@ int split_folio_to_list(struct folio *folio, struct list_head *list)
 			folio_set_ksm(ctl.pieces[i]);
 	}
 	__rmap_walk_anon(folio, split_folio_one, &ctl, true);
+	race_point("split:before_fixup");
 	for (i = 0; i < nr; i++) {
 		split_copy_page(&ctl, folio, i);
 		/* Every mapping moved: the true count of each piece from here on. */

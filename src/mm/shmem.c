@@ -20,6 +20,7 @@
  */
 #include <string.h>
 
+#include "../base/race.h"
 #include "internal.h"
 
 static pte_t shmem_slot(struct shmem_file *f, pgoff_t index)
@@ -54,6 +55,7 @@ static struct folio *shmem_alloc_folio(struct shmem_file *f, pgoff_t index)
 	if (!folio)
 		return ERR_PTR(-ENOMEM);
 	memset(folio->data, 0, PAGE_SIZE);
+	race_point("shmem_alloc:before_lock");
 	ulock_lock(&f->lock);
 	if (!pte_none(shmem_slot(f, index))) {
 		ulock_unlock(&f->lock);
@@ -93,6 +95,7 @@ static struct folio *shmem_swapin(struct shmem_file *f, pgoff_t index, pte_t swa
 		folio = swapin_entry(sw, si, entry, &locked);
 	if (IS_ERR_OR_NULL(folio))
 		goto out;
+	race_point("shmem_swapin:before_folio_lock");
 	if (!locked)
 		folio_lock(folio);
 	if (!folio_matches_swap_entry(folio, entry))
@@ -104,6 +107,7 @@ static struct folio *shmem_swapin(struct shmem_file *f, pgoff_t index, pte_t swa
 		folio = ERR_PTR(-EINVAL);
 		goto out;
 	}
+	race_point("shmem_swapin:before_revalidate");
 	ulock_lock(&f->lock);
 	if (!pte_same(shmem_slot(f, index), swap)) {
 		ulock_unlock(&f->lock);
@@ -141,6 +145,7 @@ static struct folio *shmem_get_folio(struct shmem_file *f, pgoff_t index, bool a
 		if (pte_present(slot))
 			folio_get(pte_folio(slot));
 		ulock_unlock(&f->lock);
+		race_point("shmem_get:after_slot_read");
 		if (pte_present(slot)) {
 			folio = pte_folio(slot);
 			folio_lock(folio);
@@ -171,6 +176,7 @@ int shmem_writeout(struct folio *folio)
 	err = folio_alloc_swap(folio);
 	if (err)
 		return err;
+	race_point("shmem_writeout:between_alloc_and_unmap");
 	ulock_lock(&f->lock);
 	VM_BUG_ON(!pte_same(shmem_slot(f, index), mk_pte(folio, 0)));
 	err = folio_dup_swap(folio, NULL);
@@ -277,6 +283,7 @@ static bool shmem_truncate_folio(struct shmem_file *f, pgoff_t index)
 	folio_get(folio);
 	ulock_unlock(&f->lock);
 
+	race_point("shmem_truncate:before_folio_lock");
 	folio_lock(folio);
 	ulock_lock(&f->lock);
 	if (pte_same(shmem_slot(f, index), slot)) {

@@ -11,6 +11,7 @@
  * while it is read (other threads that find it in the cache sleep on that
  * lock), then unlocked; the swap cache settles races between readers.
  */
+#include "../base/race.h"
 #include "internal.h"
 
 /* Pages of the readahead window (the kernel's page_cluster of 3). */
@@ -84,6 +85,7 @@ static struct folio *swapin_readahead(struct uswap *sw, struct swap_info_struct 
 		 * same slot is lost then: a workingset hint, not data).
 		 */
 		shadow = swap_cache_get_shadow(sw, e, &found);
+		race_point("readahead:before_alloc");
 		folio = swap_cache_alloc_folio(sw, e, &new_folio);
 		if (!IS_ERR_OR_NULL(folio) && new_folio)
 			err = swapin_new_folio(folio, shadow, off == offset);
@@ -114,6 +116,7 @@ struct folio *swapin_entry(struct uswap *sw, struct swap_info_struct *si, swp_en
 	new = folio_alloc_locked(sw, 0);
 	if (!new)
 		return ERR_PTR(-ENOMEM);
+	race_point("swapin_sync:before_add");
 	folio = swapin_folio(sw, entry, new);
 	if (folio == new) {
 		folio_get(new);

@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <time.h>
 
+#include "../base/race.h"
 #include "internal.h"
 
 /* Passes in a row that free nothing before try_to_unuse gives up (about 2 s). */
@@ -51,6 +52,7 @@ static int unuse_pte(struct mm_struct *mm, unsigned long addr, pte_t orig, struc
 
 	if (!folio)
 		return -ENOMEM;
+	race_point("swapoff:before_ptl");
 	ptep = pte_offset_map_lock(mm, addr, false, &ptl);
 	if (!ptep || !pte_same_as_swp(ptep_get(ptep), orig)) {
 		if (ptep)
@@ -79,6 +81,7 @@ static int unuse_entry(struct unuse_ctl *ctl, struct mm_struct *mm, unsigned lon
 		folio = swapin_entry(ctl->sw, ctl->si, entry, &locked);
 	if (IS_ERR_OR_NULL(folio))
 		return folio ? (int)PTR_ERR(folio) : 0;
+	race_point("swapoff:before_folio_lock");
 	if (!locked)
 		folio_lock(folio);
 	if (folio_matches_swap_entry(folio, entry)) {
@@ -107,6 +110,7 @@ static int unuse_mm(struct unuse_ctl *ctl, struct mm_struct *mm)
 		for (unsigned i = 0; i < PTRS_PER_PTE; i++)
 			snap[i] = ptep_get(ptep + i);
 		ulock_unlock(ptl);
+		race_point("swapoff:after_snapshot");
 		for (unsigned i = 0; i < PTRS_PER_PTE; i++) {
 			int err;
 
@@ -141,6 +145,7 @@ static int unuse_mms(struct unuse_ctl *ctl)
 		if (prev)
 			mmput(prev);
 		prev = mm;
+		race_point("swapoff:between_mms");
 		err = unuse_mm(ctl, mm);
 		ulock_lock(&ms->mmlist_lock);
 	}
@@ -189,6 +194,7 @@ static void unuse_cache_only(struct unuse_ctl *ctl)
 		folio = swap_cache_get_folio(ctl->sw, entry);
 		if (!folio)
 			continue;
+		race_point("swapoff:cache_only_before_lock");
 		folio_lock(folio);
 		if (folio_matches_swap_entry(folio, entry)) {
 			folio_free_swap(folio);

@@ -22,6 +22,7 @@
  */
 #include <string.h>
 
+#include "../base/race.h"
 #include "internal.h"
 
 enum folio_references {
@@ -229,6 +230,7 @@ static enum reclaim_result folio_prepare_swapout(struct folio *folio, struct lis
 		/* Fresh slots hold nothing yet. */
 		folio_mark_dirty(folio);
 	}
+	race_point("reclaim:between_alloc_and_unmap");
 	if (folio_mapped(folio) && !try_to_unmap(folio))
 		return RECLAIM_ACTIVATE;
 	return RECLAIM_FREED;
@@ -260,9 +262,11 @@ static enum reclaim_result reclaim_folio(struct mm_state *ms, struct folio *foli
 	ret = folio_prepare_swapout(folio, folios);
 	if (ret != RECLAIM_FREED)
 		return ret;
+	race_point("reclaim:between_unmap_and_writeout");
 	/* A failed write leaves the folio dirty and in the cache: nothing is lost. */
 	if (folio_test_dirty(folio) && swap_writeout(folio))
 		return RECLAIM_ACTIVATE;
+	race_point("reclaim:before_cache_del");
 	/* Its counts all went during the unmap: the writeout only freed the slots. */
 	if (folio_test_swapcache(folio))
 		swap_cache_del_folio(folio, workingset_eviction(ms, folio));
@@ -404,6 +408,7 @@ long madvise_pageout(struct mm_struct *mm, unsigned long start, unsigned long en
 			ulock_unlock(ptl);
 		addr = next;
 	}
+	race_point("pageout:after_isolate");
 	return (long)shrink_folio_list(mm->ms, &folios, true);
 }
 

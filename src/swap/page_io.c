@@ -16,6 +16,7 @@
 
 #include <string.h>
 
+#include "../base/race.h"
 #include "../dev/dev.h"
 
 /* Bit helpers on the zero map: @offset's word and bit. */
@@ -210,6 +211,7 @@ int swap_writeout(struct folio *folio)
 	 * store racing with the write dirties the folio again and is not lost.
 	 */
 	folio_clear_dirty(folio);
+	race_point("writeout:after_clear_dirty");
 	if (folio_is_zero_filled(folio)) {
 		zeromap_set(si, offset, nr);
 		count_vm_events(ev, swpout_zero, nr);

@@ -14,6 +14,7 @@
  */
 #include "swap.h"
 
+#include "../base/race.h"
 #include "swap_table.h"
 
 struct folio *swap_cache_get_folio(struct uswap *sw, swp_entry_t entry)
@@ -32,6 +33,7 @@ struct folio *swap_cache_get_folio(struct uswap *sw, swp_entry_t entry)
 		if (!swp_tb_is_folio(tb))
 			return NULL;
 		folio = swp_tb_to_folio(tb);
+		race_point("swap_cache_get:before_tryget");
 		if (folio_try_get(folio)) {
 			if (folio_matches_swap_entry(folio, entry))
 				return folio;
@@ -237,6 +239,7 @@ struct folio *swap_cache_alloc_folio(struct uswap *sw, swp_entry_t entry, bool *
 		return folio;
 	if (!swap_entry_swapped(sw, entry))
 		return NULL;
+	race_point("swap_cache_alloc:before_add");
 	new = folio_alloc_locked(sw, 0);
 	if (!new)
 		return ERR_PTR(-ENOMEM);
@@ -282,6 +285,7 @@ struct folio *swapin_folio(struct uswap *sw, swp_entry_t entry, struct folio *fo
 	}
 	if (err)
 		return NULL;
+	race_point("swapin_folio:before_read");
 	swap_cache_refault(sw, folio, shadow);
 	err = swap_read_folio(folio);
 	if (err) {

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../base/race.h"
 #include "../dev/dev.h"
 #include "swap_table.h"
 #include "swapfile_internal.h"
@@ -383,6 +384,7 @@ static void swap_do_scheduled_discard(struct swap_info_struct *si)
 		ulock_unlock(&si->lock);
 		if (!ci)
 			return;
+		race_point("discard:before_cluster_lock");
 		ulock_lock(&ci->lock);
 		ulock_lock(&si->lock);
 		/* Another thread may have taken it off the list to discard it. */
@@ -400,9 +402,11 @@ static void swap_do_scheduled_discard(struct swap_info_struct *si)
 		ulock_unlock(&si->lock);
 		ulock_unlock(&ci->lock);
 
+		race_point("discard:before_io");
 		if (si->dev->ops->discard)
 			si->dev->ops->discard(si->dev, cluster_offset(si, ci), SWAPFILE_CLUSTER);
 
+		race_point("discard:after_io");
 		ulock_lock(&ci->lock);
 		VM_BUG_ON(ci->count || ci->table);
 		move_cluster(si, ci, &si->free_clusters, CLUSTER_FLAG_FREE);
@@ -848,6 +852,7 @@ static bool swap_alloc_fast(struct uswap *sw, struct folio *folio, unsigned orde
 
 	if (!si || (!offset && !prev) || atomic_load_relaxed(&pcp->gen[order]) != gen)
 		return false;
+	race_point("alloc_fast:after_cursor_read");
 	if (!get_swap_device_info(si))
 		return false;
 	if ((atomic_load_relaxed(&si->flags) & (SWP_WRITEOK | SWP_SOLIDSTATE)) !=
@@ -1048,6 +1053,7 @@ bool folio_free_swap(struct folio *folio)
 	entry = folio_swap_entry(folio);
 	nr = folio_nr_pages(folio);
 	si = __swap_entry_to_info(folio->sw, entry);
+	race_point("free_swap:before_cluster_lock");
 	ci = swap_cluster_lock(si, swp_offset(entry));
 	if (!swap_only_has_cache(si, ci, swp_offset(entry), nr)) {
 		swap_cluster_unlock(ci);
@@ -1110,6 +1116,7 @@ void swap_put_entries_direct(struct uswap *sw, swp_entry_t entry, int nr)
 	swap_entries_free_unused(si, ci, offset, nr);
 	swap_cluster_unlock(ci);
 
+	race_point("put_direct:before_reclaim");
 	/* Slots of a folio already reclaimed read as uncached and are skipped. */
 	for (i = 0; need_reclaim && i < nr; i += step) {
 		step = 1;
@@ -1149,6 +1156,7 @@ int __try_to_reclaim_swap(struct swap_info_struct *si, pgoff_t offset, unsigned 
 	folio = swap_cache_get_folio(si->sw, entry);
 	if (!folio)
 		return 0;
+	race_point("try_reclaim:before_trylock");
 	nr = folio_nr_pages(folio);
 	/* Not reclaimed: tell the caller how far the folio reaches past @offset. */
 	ret = -folio_slots_from(folio, offset);

@@ -2,22 +2,47 @@
 /*
  * stress_mm.c - threads run a random mix of every mm flow at once under a
  * tight memory budget: faults and writes, MADV_PAGEOUT and MADV_DONTNEED,
- * fork and exit (of private spaces and of one shared by all threads),
+ * fork and exit (of private spaces and of one shared by all threads, whose
+ * snapshots live on as a fork family while every thread keeps writing),
  * shmem writes, reads and truncates, hibernation images, and swapoff +
  * swapon cycles of two devices (compressed RAM with SYNC_IO, plain RAM with
- * readahead).
+ * readahead and discard).
  *
- *   stress_mm [-s SEED] -- [-T THREADS] [-S SECONDS]
+ *   stress_mm [-s SEED] -- [-T THREADS] [-S SECONDS] [-R INTENSITY]
+ *                          [-P POINT] [-D DEVICE_PAGES]
+ *
+ * -R: race-point delay injection, 0 (off) to 3 (default 3 in builds with race
+ * points): threads are delayed at the named windows between a check and the
+ * action it guards, at rates drawn anew each second from the seed (about half
+ * the windows each time, so each is delayed at full strength in some seconds),
+ * so one seed replays the same choice of windows. -P narrows the delays to the
+ * points whose name contains POINT. The points reached and delays made are
+ * printed at the end. -D: slots per device (default 1280): small devices that
+ * swapped pages of orders 0 and 4 fill and fragment, so that reclaim often
+ * gets no slots for a large folio and must split it, and emptied clusters are
+ * often discarded.
  *
  * Every page carries a signature (owner, address, version) filling the
  * whole page, checked on every read: exactly against the writer's own
  * record, loosely (right address and owner, a version already published,
- * or zeros) for pages other threads write. Periodically all threads stop at
- * a barrier and the world is audited: the swap invariant checker, every
- * slot's count against the page-table entries and shmem slots that hold it,
- * every folio's mapcount against the entries that map it, per-space
- * counters, the LRU sums. After teardown, slots, folios and arena bytes
- * must all be back to where they started.
+ * or zeros) for pages other threads write. A thread's versions only grow,
+ * so "already published" is checked against the largest version ever
+ * published for the page, which a zap or truncate never lowers. A fork
+ * child must never see a write its parent made after the fork: a private
+ * child is checked exactly against the parent's records at fork time, a
+ * snapshot of the shared space against the versions published when the
+ * fork returned; a child is checked where its parent wrote before it exits.
+ * Periodically all threads stop at a barrier and the world is audited: the
+ * swap invariant checker, every slot's count against the page-table entries
+ * and shmem slots that hold it, every folio's mapcount against the entries
+ * that map it, per-space counters, the LRU sums. After teardown, slots,
+ * folios and arena bytes must all be back to where they started.
+ *
+ * Anonymous spaces fault in order-4 folios, shmem and split pieces are
+ * order 0. Private writes go mostly to a hot window that other threads page
+ * out with references ignored, so large folios are split while their pages
+ * are written; the shared space is small, so its faults, zaps and forks
+ * meet in the same folios.
  *
  * Owns: the run's state. Locking: each thread owns its private spaces and
  * records; shared records are atomics; device cycling takes dev_lock.
@@ -25,15 +50,18 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "base/race.h"
 #include "dev/zram.h"
 #include "mm_test.h"
 
 #define P_PAGES	    512	 /* a thread's private space (and its child) */
-#define S_PAGES	    1024 /* the shared space, page p written by thread p % T */
+#define S_PAGES	    128	 /* the shared space, page p written by thread p % T */
 #define F_PAGES	    256	 /* the shared shmem file, same partition */
-#define DEV_PAGES   16384
+#define DEV_PAGES   1280 /* default -D */
 #define BUDGET	    384
 #define MAX_T	    16
+#define ZAP_BLOCK   16	/* the shared space's block zaps: one order-4 folio */
+#define HOT_PAGES   64	/* a thread's hot window of private pages */
 #define CHILD_OWNER 100 /* owner ids of children: CHILD_OWNER + thread */
 
 enum op {
@@ -43,6 +71,8 @@ enum op {
 	OP_CHILD_READ,
 	OP_SHARED_WRITE,
 	OP_SHARED_READ,
+	OP_SHARED_ZAP,
+	OP_SNAP_READ,
 	OP_SHMEM_WRITE,
 	OP_SHMEM_READ,
 	OP_SHMEM_TRUNCATE,
@@ -57,17 +87,19 @@ enum op {
 };
 
 static const char *const op_names[NR_OPS] = {
-	"write",       "read",	      "child_write", "child_read", "shared_write", "shared_read",
-	"shmem_write", "shmem_read",  "shmem_trunc", "zap",	   "pageout",	   "fork",
-	"exit_child",  "fork_shared", "hibernate",   "swap_cycle",
+	"write",      "read",	   "child_write", "child_read",	 "shared_write", "shared_read",
+	"shared_zap", "snap_read", "shmem_write", "shmem_read",	 "shmem_trunc",	 "zap",
+	"pageout",    "fork",	   "exit_child",  "fork_shared", "hibernate",	 "swap_cycle",
 };
 
 /* Relative frequencies. */
 static const unsigned op_weight[NR_OPS] = {
-	[OP_WRITE] = 30,	 [OP_READ] = 30,	[OP_CHILD_WRITE] = 10, [OP_CHILD_READ] = 10,
-	[OP_SHARED_WRITE] = 15,	 [OP_SHARED_READ] = 15, [OP_SHMEM_WRITE] = 10, [OP_SHMEM_READ] = 10,
-	[OP_SHMEM_TRUNCATE] = 1, [OP_ZAP] = 3,		[OP_PAGEOUT] = 4,      [OP_FORK] = 1,
-	[OP_EXIT_CHILD] = 1,	 [OP_FORK_SHARED] = 1,	[OP_HIBERNATE] = 1,    [OP_SWAP_CYCLE] = 1,
+	[OP_WRITE] = 30,      [OP_READ] = 30,	       [OP_CHILD_WRITE] = 10,
+	[OP_CHILD_READ] = 10, [OP_SHARED_WRITE] = 15,  [OP_SHARED_READ] = 15,
+	[OP_SHARED_ZAP] = 6,  [OP_SNAP_READ] = 6,      [OP_SHMEM_WRITE] = 10,
+	[OP_SHMEM_READ] = 10, [OP_SHMEM_TRUNCATE] = 1, [OP_ZAP] = 6,
+	[OP_PAGEOUT] = 8,     [OP_FORK] = 3,	       [OP_EXIT_CHILD] = 1,
+	[OP_FORK_SHARED] = 1, [OP_HIBERNATE] = 1,      [OP_SWAP_CYCLE] = 1,
 };
 
 /* What a page should hold: nothing yet (version 0), or this signature. */
@@ -81,6 +113,15 @@ struct tstate {
 	uint64_t rng;
 	struct model_as *p, *c;
 	struct sig ps[P_PAGES], cs[P_PAGES];
+	unsigned long cdirty[P_PAGES / 64]; /* pages of p written since c was forked */
+	/*
+	 * A snapshot (fork) of the shared space, kept while every thread
+	 * writes on: for this thread's pages the exact version at the fork,
+	 * for the others the newest it may hold (published when fork returned).
+	 */
+	struct model_as *snap;
+	uint32_t snap_ver[S_PAGES];
+	unsigned long snap_zap[S_PAGES / 64]; /* own pages a block zap may have emptied */
 	uint32_t version;
 	unsigned long ops[NR_OPS];
 	uint64_t buf[PAGE_SIZE / 8];
@@ -93,8 +134,18 @@ struct stress {
 	int nr_threads;
 	struct model_as *s;
 	struct model_shmem *f;
-	uint32_t s_version[S_PAGES]; /* latest version published (atomic) */
+	/* Largest version ever published (atomic; zap and truncate leave it). */
+	uint32_t s_version[S_PAGES];
 	uint32_t f_version[F_PAGES];
+	/* What the page holds now: read and written by its owner thread only. */
+	uint32_t s_cur[S_PAGES];
+	unsigned s_wgen[S_PAGES];	    /* its block's generation when last written (owner) */
+	unsigned zgen[S_PAGES / ZAP_BLOCK]; /* atomic: +1 as a block zap starts, +1 as it ends */
+	uint32_t f_cur[F_PAGES];
+	unsigned long dev_pages;
+	unsigned long hot[MAX_T]; /* atomic: first page of each thread's hot window */
+	struct swap_dev *ram[2];  /* the RAM device in service per slot, or NULL */
+	unsigned long discarded;  /* by RAM devices already swapped off */
 	pthread_mutex_t dev_lock; /* the devices below */
 	int dev[2];		  /* types in service, -1 when off */
 	pthread_barrier_t barrier;
@@ -103,7 +154,6 @@ struct stress {
 };
 
 static struct stress st;
-
 /* ---- signatures ---- */
 
 static uint64_t sig_word(uint32_t owner, unsigned long addr, uint32_t version, size_t i)
@@ -162,6 +212,25 @@ static void fail(struct tstate *t, const char *what, unsigned long page)
 	test_fail(__FILE__, __LINE__, "thread %d: %s, page %lu", t->id, what, page);
 }
 
+/* A check failed on the page read into t->buf: say what it holds instead. */
+static void fail_found(struct tstate *t, const char *what, unsigned long page, struct sig want)
+{
+	const uint64_t *p = t->buf;
+
+	if (page_is_zero(p))
+		test_fail(__FILE__, __LINE__, "thread %d: %s, page %lu: zeros, not %u/v%u", t->id,
+			  what, page, want.owner, want.version);
+	else
+		test_fail(__FILE__, __LINE__,
+			  "thread %d: %s, page %lu: holds address %#lx owner %u v%u%s, not %u/v%u",
+			  t->id, what, page, (unsigned long)p[0], (unsigned)(p[1] >> 32),
+			  (unsigned)p[1],
+			  sig_check(p, p[0], (struct sig){(uint32_t)(p[1] >> 32), (uint32_t)p[1]})
+				  ? ""
+				  : " (torn)",
+			  want.owner, want.version);
+}
+
 /* ---- operations ---- */
 
 static uint64_t rnd(struct tstate *t, uint64_t n)
@@ -176,15 +245,32 @@ static bool as_check(struct tstate *t, struct model_as *as, unsigned long page, 
 	return !model_read(as, addr, t->buf, PAGE_SIZE) && sig_check(t->buf, addr, want);
 }
 
+/*
+ * Writes to the private space go mostly to a hot window that moves now and
+ * then, the window other threads page out (pageout()): large folios there
+ * are split while their pages are being written.
+ */
+static unsigned long private_page(struct tstate *t, struct model_as *as)
+{
+	if (as != t->p || rnd(t, 4) == 0)
+		return rnd(t, P_PAGES);
+	if (rnd(t, 32) == 0)
+		atomic_store_relaxed(&st.hot[t->id], rnd(t, P_PAGES / HOT_PAGES) * HOT_PAGES);
+	return atomic_load_relaxed(&st.hot[t->id]) + rnd(t, HOT_PAGES);
+}
+
 static void as_write(struct tstate *t, struct model_as *as, struct sig *rec, uint32_t owner)
 {
-	unsigned long page = rnd(t, P_PAGES), addr = mt_addr(as, page);
+	unsigned long page = private_page(t, as), addr = mt_addr(as, page);
 	struct sig want = {owner, ++t->version};
 
 	sig_fill(t->buf, owner, addr, want.version);
 	if (model_write(as, addr, t->buf, PAGE_SIZE))
 		fail(t, "write failed", page);
 	rec[page] = want;
+	/* The child must go on seeing what the page held at the fork. */
+	if (as == t->p && t->c)
+		t->cdirty[page / 64] |= 1UL << (page % 64);
 }
 
 static void as_read(struct tstate *t, struct model_as *as, struct sig *rec)
@@ -192,7 +278,38 @@ static void as_read(struct tstate *t, struct model_as *as, struct sig *rec)
 	unsigned long page = rnd(t, P_PAGES);
 
 	if (!as_check(t, as, page, rec[page]))
-		fail(t, "private page lost or mixed up", page);
+		fail_found(t, "private page lost or mixed up", page, rec[page]);
+}
+
+/*
+ * Check the child where a copy-on-write break would show: every page the
+ * parent wrote since the fork must still read as it was at the fork.
+ */
+static void child_check_cow(struct tstate *t)
+{
+	for (unsigned long page = 0; t->c && page < P_PAGES; page++) {
+		if (!(t->cdirty[page / 64] & (1UL << (page % 64))))
+			continue;
+		if (as_check(t, t->c, page, t->cs[page]))
+			continue;
+		if (t->buf[0] == mt_addr(t->c, page) && t->buf[1] >> 32 == (uint64_t)t->id &&
+		    (uint32_t)t->buf[1] > t->cs[page].version)
+			fail_found(t,
+				   "fork child sees a write its parent made after the fork "
+				   "(copy-on-write broken)",
+				   page, t->cs[page]);
+		else
+			fail_found(t, "fork child's page lost or mixed up", page, t->cs[page]);
+	}
+}
+
+static void child_exit(struct tstate *t)
+{
+	child_check_cow(t);
+	if (t->c)
+		model_exit(t->c);
+	t->c = NULL;
+	memset(t->cdirty, 0, sizeof(t->cdirty));
 }
 
 /* A page of the shared space or file this thread writes. */
@@ -201,13 +318,27 @@ static unsigned long own_page(struct tstate *t, unsigned long nr)
 	return rnd(t, nr / st.nr_threads) * st.nr_threads + t->id;
 }
 
+/*
+ * Whether a block zap (shared_zap()) may have emptied this thread's page
+ * since it last wrote it: the block's generation is odd during a zap and
+ * moves on with each.
+ */
+static bool zapped_since_write(unsigned long page)
+{
+	unsigned gen = atomic_load_acquire(&st.zgen[page / ZAP_BLOCK]);
+
+	return (st.s_wgen[page] & 1) || gen != st.s_wgen[page];
+}
+
 static void shared_write(struct tstate *t)
 {
 	unsigned long page = own_page(t, S_PAGES), addr = mt_addr(st.s, page);
 	uint32_t version = ++t->version;
 
+	st.s_wgen[page] = atomic_load_acquire(&st.zgen[page / ZAP_BLOCK]);
 	/* Published first: a reader may see the new page before the write returns. */
 	atomic_store_release(&st.s_version[page], version);
+	st.s_cur[page] = version;
 	sig_fill(t->buf, t->id, addr, version);
 	if (model_write(st.s, addr, t->buf, PAGE_SIZE))
 		fail(t, "shared write failed", page);
@@ -217,15 +348,119 @@ static void shared_read(struct tstate *t)
 {
 	unsigned long page = rnd(t, S_PAGES), addr = mt_addr(st.s, page);
 	uint32_t owner = page % st.nr_threads;
-	uint32_t max_version = atomic_load_acquire(&st.s_version[page]);
 
 	if (model_read(st.s, addr, t->buf, PAGE_SIZE))
 		fail(t, "shared read failed", page);
+	else if (owner == (uint32_t)t->id && page_is_zero(t->buf) && zapped_since_write(page))
+		st.s_cur[page] = 0; /* another thread zapped its block */
 	else if (owner == (uint32_t)t->id &&
-		 !sig_check(t->buf, addr, (struct sig){owner, max_version}))
-		fail(t, "own shared page lost", page);
+		 !sig_check(t->buf, addr, (struct sig){owner, st.s_cur[page]}))
+		fail_found(t, "own shared page lost", page, (struct sig){owner, st.s_cur[page]});
 	else if (!sig_check_loose(t->buf, addr, owner, atomic_load_acquire(&st.s_version[page])))
-		fail(t, "shared page mixed up", page);
+		fail_found(t, "shared page mixed up", page, (struct sig){owner, 0});
+}
+
+/*
+ * MADV_DONTNEED in the shared space, under the other threads' faults: one
+ * of this thread's pages (a hole in a range others swap in), or a whole
+ * aligned block, every thread's pages, so that it faults in as a large
+ * folio again (owners learn of it from the block's generation).
+ */
+static void shared_zap(struct tstate *t)
+{
+	unsigned long page = own_page(t, S_PAGES), nr = 1;
+	unsigned *gen = NULL;
+
+	if (rnd(t, 2)) {
+		page = ALIGN_DOWN(page, ZAP_BLOCK);
+		nr = ZAP_BLOCK;
+		gen = &st.zgen[page / ZAP_BLOCK];
+		atomic_fetch_add_acq_rel(gen, 1U);
+	}
+	if (model_madvise(st.s, mt_addr(st.s, page), nr * PAGE_SIZE, MODEL_MADV_DONTNEED))
+		fail(t, "shared zap failed", page);
+	if (gen)
+		atomic_fetch_add_acq_rel(gen, 1U);
+	for (unsigned long i = page; i < page + nr; i++)
+		if (i % st.nr_threads == (unsigned long)t->id)
+			st.s_cur[i] = 0;
+}
+
+/*
+ * Page @page of this thread's snapshot: exact for this thread's pages;
+ * for the others, never a write made after the fork returned.
+ */
+static void snap_check(struct tstate *t, unsigned long page)
+{
+	unsigned long addr = mt_addr(t->snap, page);
+	uint32_t owner = page % st.nr_threads, version;
+
+	if (model_read(t->snap, addr, t->buf, PAGE_SIZE)) {
+		fail(t, "snapshot read failed", page);
+		return;
+	}
+	if (owner == (uint32_t)t->id) {
+		if (page_is_zero(t->buf) && (t->snap_zap[page / 64] & (1UL << (page % 64))))
+			return; /* a block zap may have emptied it before the fork */
+		if (!sig_check(t->buf, addr, (struct sig){owner, t->snap_ver[page]}))
+			fail_found(t, "own page of the snapshot lost or changed after the fork",
+				   page, (struct sig){owner, t->snap_ver[page]});
+		return;
+	}
+	version = (uint32_t)t->buf[1];
+	if (sig_check_loose(t->buf, addr, owner, t->snap_ver[page]))
+		return;
+	if (t->buf[0] == addr && t->buf[1] >> 32 == owner && version > t->snap_ver[page] &&
+	    sig_check(t->buf, addr, (struct sig){owner, version}))
+		fail_found(t, "snapshot sees a write made after the fork (copy-on-write broken)",
+			   page, (struct sig){owner, t->snap_ver[page]});
+	else
+		fail_found(t, "snapshot of shared page mixed up", page,
+			   (struct sig){owner, t->snap_ver[page]});
+}
+
+/*
+ * Fork the space every thread writes into a snapshot that lives on (a fork
+ * family the other threads keep writing and reclaim keeps splitting), check
+ * a few of its pages now and more later (OP_SNAP_READ).
+ */
+static void snap_exit(struct tstate *t)
+{
+	for (unsigned long page = 0; t->snap && page < S_PAGES; page++)
+		snap_check(t, page);
+	if (t->snap)
+		model_exit(t->snap);
+	t->snap = NULL;
+}
+
+static void fork_shared(struct tstate *t)
+{
+	snap_exit(t);
+	if (model_fork(st.s, &t->snap)) {
+		t->snap = NULL;
+		fail(t, "shared fork failed", 0);
+		return;
+	}
+	memset(t->snap_zap, 0, sizeof(t->snap_zap));
+	for (unsigned long page = 0; page < S_PAGES; page++) {
+		bool own = page % st.nr_threads == (unsigned long)t->id;
+
+		t->snap_ver[page] = own ? st.s_cur[page] : atomic_load_acquire(&st.s_version[page]);
+		if (own && zapped_since_write(page))
+			t->snap_zap[page / 64] |= 1UL << (page % 64);
+	}
+	for (int i = 0; i < 16; i++)
+		snap_check(t, rnd(t, S_PAGES));
+}
+
+static void snap_read(struct tstate *t)
+{
+	if (!t->snap)
+		fork_shared(t);
+	else if (rnd(t, 4) == 0)
+		snap_exit(t);
+	else
+		snap_check(t, rnd(t, S_PAGES));
 }
 
 static void shmem_write_page(struct tstate *t)
@@ -234,24 +469,30 @@ static void shmem_write_page(struct tstate *t)
 	uint32_t version = ++t->version;
 
 	atomic_store_release(&st.f_version[page], version);
+	st.f_cur[page] = version;
 	sig_fill(t->buf, t->id, page, version);
 	if (model_shmem_write(st.f, page << PAGE_SHIFT, t->buf, PAGE_SIZE))
 		fail(t, "shmem write failed", page);
 }
 
+/*
+ * A page another thread owns may be read just before that thread truncates
+ * it: the copy is old but was right, so it is checked against the largest
+ * version ever published (which truncation leaves as it is), not against
+ * the page's state after the read.
+ */
 static void shmem_read_page(struct tstate *t)
 {
 	unsigned long page = rnd(t, F_PAGES);
 	uint32_t owner = page % st.nr_threads;
-	uint32_t max_version = atomic_load_acquire(&st.f_version[page]);
 
 	if (model_shmem_read(st.f, page << PAGE_SHIFT, t->buf, PAGE_SIZE))
 		fail(t, "shmem read failed", page);
 	else if (owner == (uint32_t)t->id &&
-		 !sig_check(t->buf, page, (struct sig){owner, max_version}))
-		fail(t, "own shmem page lost", page);
+		 !sig_check(t->buf, page, (struct sig){owner, st.f_cur[page]}))
+		fail_found(t, "own shmem page lost", page, (struct sig){owner, st.f_cur[page]});
 	else if (!sig_check_loose(t->buf, page, owner, atomic_load_acquire(&st.f_version[page])))
-		fail(t, "shmem page mixed up", page);
+		fail_found(t, "shmem page mixed up", page, (struct sig){owner, 0});
 }
 
 static void shmem_truncate_page(struct tstate *t)
@@ -260,7 +501,7 @@ static void shmem_truncate_page(struct tstate *t)
 
 	if (model_shmem_truncate(st.f, page, page + 1))
 		fail(t, "truncate failed", page);
-	atomic_store_release(&st.f_version[page], 0U);
+	st.f_cur[page] = 0;
 }
 
 static void zap(struct tstate *t)
@@ -270,6 +511,14 @@ static void zap(struct tstate *t)
 	struct sig *rec = child ? t->cs : t->ps;
 	unsigned long first = rnd(t, P_PAGES), nr = 1 + rnd(t, 40);
 
+	/*
+	 * Half the time an aligned block of the hot window: its next writes
+	 * fault in a large folio again, for fork to share and reclaim to split.
+	 */
+	if (!child && rnd(t, 2)) {
+		first = atomic_load_relaxed(&st.hot[t->id]) + rnd(t, HOT_PAGES / 16) * 16;
+		nr = 16;
+	}
 	nr = min(nr, P_PAGES - first);
 	if (model_madvise(as, mt_addr(as, first), nr * PAGE_SIZE, MODEL_MADV_DONTNEED))
 		fail(t, "zap failed", first);
@@ -277,14 +526,28 @@ static void zap(struct tstate *t)
 		rec[i] = (struct sig){0, 0};
 }
 
+/*
+ * MADV_PAGEOUT (references ignored: hot pages go too) of a range of this
+ * thread's spaces, of the shared one, or of another thread's private space
+ * while its owner writes it (as kswapd or process_madvise would): large
+ * folios there are split under the owner's write faults.
+ */
 static void pageout(struct tstate *t)
 {
-	unsigned choice = (unsigned)rnd(t, 3);
-	struct model_as *as = choice == 0 ? t->p : choice == 1 && t->c ? t->c : st.s;
+	unsigned choice = (unsigned)rnd(t, 4);
+	int other = (int)rnd(t, st.nr_threads);
+	struct model_as *as = choice == 0	    ? t->p
+			      : choice == 1 && t->c ? t->c
+			      : choice == 2	    ? st.ts[other]->p
+						    : st.s;
 	unsigned long pages = as == st.s ? S_PAGES : P_PAGES;
 	unsigned long first = rnd(t, pages), nr = 1 + rnd(t, 64);
 	long r;
 
+	if (choice == 2) {
+		first = atomic_load_relaxed(&st.hot[other]);
+		nr = HOT_PAGES;
+	}
 	nr = min(nr, pages - first);
 	r = model_madvise(as, mt_addr(as, first), nr * PAGE_SIZE, MODEL_MADV_PAGEOUT);
 	if (r < 0)
@@ -293,34 +556,12 @@ static void pageout(struct tstate *t)
 
 static void do_fork(struct tstate *t)
 {
-	if (t->c)
-		model_exit(t->c);
-	t->c = NULL;
+	child_exit(t);
 	if (model_fork(t->p, &t->c)) {
 		fail(t, "fork failed", 0);
 		return;
 	}
 	memcpy(t->cs, t->ps, sizeof(t->cs));
-}
-
-/* Fork the space every thread writes, check a few pages of the snapshot. */
-static void fork_shared(struct tstate *t)
-{
-	struct model_as *c;
-
-	if (model_fork(st.s, &c)) {
-		fail(t, "shared fork failed", 0);
-		return;
-	}
-	for (int i = 0; i < 16; i++) {
-		unsigned long page = rnd(t, S_PAGES), addr = mt_addr(c, page);
-
-		if (model_read(c, addr, t->buf, PAGE_SIZE) ||
-		    !sig_check_loose(t->buf, addr, page % st.nr_threads,
-				     atomic_load_acquire(&st.s_version[page])))
-			fail(t, "snapshot of shared page mixed up", page);
-	}
-	model_exit(c);
 }
 
 static int pick_device(struct tstate *t)
@@ -359,27 +600,55 @@ static void hibernate(struct tstate *t)
 		fail(t, "hibernation slots not all freed", freed);
 }
 
+/*
+ * Slot 0: compressed RAM (SYNC_IO: large swap-in). Slot 1: plain RAM with
+ * readahead and discard (emptied clusters are discarded before reuse).
+ */
 static int swapon_kind(int slot)
 {
 	struct swap_dev *dev;
+	int type, err;
 
-	if (slot == 0 && !zram_create(&dev, st.sw->arena, DEV_PAGES, NULL))
-		return model_swapon_dev(st.m, dev, -1);
-	return model_swapon_ram(st.m, DEV_PAGES, 0, -1);
+	if (slot == 0)
+		err = zram_create(&dev, st.sw->arena, st.dev_pages, NULL);
+	else
+		err = ramdev_create(&dev, st.sw->arena, st.dev_pages, SWAP_DEV_DISCARD);
+	if (err)
+		return err;
+	type = model_swapon_dev(st.m, dev, -1);
+	if (type >= 0 && slot == 1)
+		st.ram[slot] = dev;
+	return type;
+}
+
+static void swapoff_slot(struct tstate *t, int slot)
+{
+	int err;
+
+	if (st.ram[slot])
+		st.discarded += ramdev_discarded(st.ram[slot]);
+	err = model_swapoff(st.m, (unsigned)st.dev[slot], NULL, NULL);
+	if (err) {
+		if (st.ram[slot])
+			st.discarded -= ramdev_discarded(st.ram[slot]);
+		if (t)
+			fail(t, "swapoff failed", (unsigned long)-err);
+		else
+			test_fail(__FILE__, __LINE__, "swapoff failed: %d", err);
+		return;
+	}
+	st.dev[slot] = -1;
+	st.ram[slot] = NULL;
 }
 
 /* Swap a device off if both are on, else swap the missing one on. */
 static void swap_cycle(struct tstate *t)
 {
-	int slot = (int)rnd(t, 2), err;
+	int slot = (int)rnd(t, 2);
 
 	pthread_mutex_lock(&st.dev_lock);
 	if (st.dev[slot] >= 0 && st.dev[!slot] >= 0) {
-		err = model_swapoff(st.m, (unsigned)st.dev[slot], NULL, NULL);
-		if (err)
-			fail(t, "swapoff failed", (unsigned long)-err);
-		else
-			st.dev[slot] = -1;
+		swapoff_slot(t, slot);
 	} else {
 		slot = st.dev[0] < 0 ? 0 : 1;
 		st.dev[slot] = swapon_kind(slot);
@@ -428,6 +697,12 @@ static void run_op(struct tstate *t, enum op op)
 	case OP_SHARED_READ:
 		shared_read(t);
 		break;
+	case OP_SHARED_ZAP:
+		shared_zap(t);
+		break;
+	case OP_SNAP_READ:
+		snap_read(t);
+		break;
 	case OP_SHMEM_WRITE:
 		shmem_write_page(t);
 		break;
@@ -447,8 +722,7 @@ static void run_op(struct tstate *t, enum op op)
 		do_fork(t);
 		break;
 	case OP_EXIT_CHILD:
-		model_exit(t->c);
-		t->c = NULL;
+		child_exit(t);
 		break;
 	case OP_FORK_SHARED:
 		fork_shared(t);
@@ -548,6 +822,8 @@ static void audit(void)
 		audit_as(a, st.ts[i]->p);
 		if (st.ts[i]->c)
 			audit_as(a, st.ts[i]->c);
+		if (st.ts[i]->snap)
+			audit_as(a, st.ts[i]->snap);
 	}
 	for (unsigned long i = 0; i < f->nr_pages; i++)
 		if (is_swap_pte(f->slots[i]))
@@ -597,9 +873,15 @@ static void *worker(void *arg)
 {
 	struct run *r = arg;
 	struct tstate *t = r->t;
-	double start = now(), next_audit = start + 0.25;
+	double start = now(), next_audit = start + 0.25, next_phase = start + 1;
+	unsigned phase = 0;
 
 	for (;;) {
+		/* Each second, the delays aim at another set of windows. */
+		if (t->id == 0 && now() >= next_phase) {
+			race_inject_phase(++phase);
+			next_phase += 1;
+		}
 		if (t->id == 0 && now() >= next_audit) {
 			if (now() - start >= r->seconds)
 				atomic_store_relaxed(&st.stop, 1);
@@ -620,15 +902,32 @@ static void *worker(void *arg)
 	}
 }
 
-static void parse_args(int *threads, double *seconds)
+struct options {
+	int threads;
+	double seconds;
+	unsigned intensity; /* race-point delays, 0: off */
+	const char *points; /* only points containing this, NULL: all */
+	unsigned long dev_pages;
+};
+
+static void parse_args(struct options *o)
 {
 	for (int i = 0; i + 1 < test_argc; i++) {
 		if (!strcmp(test_argv[i], "-T"))
-			*threads = atoi(test_argv[++i]);
+			o->threads = atoi(test_argv[++i]);
 		else if (!strcmp(test_argv[i], "-S"))
-			*seconds = atof(test_argv[++i]);
+			o->seconds = atof(test_argv[++i]);
+		else if (!strcmp(test_argv[i], "-R"))
+			o->intensity = (unsigned)atoi(test_argv[++i]);
+		else if (!strcmp(test_argv[i], "-P"))
+			o->points = test_argv[++i];
+		else if (!strcmp(test_argv[i], "-D"))
+			o->dev_pages = strtoul(test_argv[++i], NULL, 0);
 	}
-	*threads = clamp(*threads, 1, MAX_T);
+	o->threads = clamp(o->threads, 1, MAX_T);
+	o->intensity = min(o->intensity, 3U);
+	/* A few clusters at least, each device able to hold one order-4 folio. */
+	o->dev_pages = max(o->dev_pages, 2UL * 512 + 1);
 }
 
 static void report(void)
@@ -648,23 +947,36 @@ static void report(void)
 		if (model_stat(st.m, (enum vm_event_item)e))
 			printf(" %s=%lu", vm_event_names[e],
 			       model_stat(st.m, (enum vm_event_item)e));
-	printf("\n");
+	printf("\n# RAM device slots discarded: %lu\n", st.discarded);
 }
 
 TEST(stress_mm)
 {
 	struct uswap *sw = t_engine();
 	size_t arena_base = arena_in_use(sw->arena);
+	struct options o = {
+		.threads = 2,
+		.seconds = 3,
+		.intensity = race_points_available() ? 3 : 0,
+		.dev_pages = DEV_PAGES,
+	};
 	struct run runs[MAX_T];
 	pthread_t tids[MAX_T];
-	double seconds = 3;
-	int threads = 2;
+	int threads;
 
-	parse_args(&threads, &seconds);
-	printf("# %d threads, %.1f s\n", threads, seconds);
+	parse_args(&o);
+	if (o.intensity && !race_points_available()) {
+		test_fail(__FILE__, __LINE__,
+			  "-R %u: race injection needs a build with race points (debug_checks)",
+			  o.intensity);
+		return;
+	}
+	threads = o.threads;
+	printf("# %d threads, %.1f s, devices of %lu slots\n", threads, o.seconds, o.dev_pages);
 	memset(&st, 0, sizeof(st));
 	st.sw = sw;
 	st.nr_threads = threads;
+	st.dev_pages = o.dev_pages;
 	REQUIRE(!model_create(&st.m, sw));
 	pthread_mutex_init(&st.dev_lock, NULL);
 	st.dev[0] = swapon_kind(0);
@@ -679,15 +991,30 @@ TEST(stress_mm)
 
 		t->id = i;
 		t->rng = test_seed ^ ((uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL);
-		REQUIRE(!model_as_create(st.m, P_PAGES * PAGE_SIZE, i % 2 ? 4 : 0, &t->p));
+		REQUIRE(!model_as_create(st.m, P_PAGES * PAGE_SIZE, 4, &t->p));
 		st.ts[i] = t;
-		runs[i] = (struct run){t, seconds};
+		runs[i] = (struct run){t, o.seconds};
+	}
+	/* The windows delayed, and how often, follow from the run's seed. */
+	if (o.intensity) {
+		REQUIRE_EQ(race_inject_select(o.points), 0);
+		REQUIRE_EQ(race_inject_start(test_seed, o.intensity), 0);
+		printf("# race injection: intensity %u%s%s, rates from seed %" PRIu64
+		       " anew each second (-R 0: off)\n",
+		       o.intensity, o.points ? ", points matching " : "", o.points ? o.points : "",
+		       test_seed);
+	} else {
+		printf("# race injection: off%s\n",
+		       race_points_available() ? "" : " (a build without race points)");
 	}
 	for (int i = 0; i < threads; i++)
 		pthread_create(&tids[i], NULL, worker, &runs[i]);
 	for (int i = 0; i < threads; i++)
 		pthread_join(tids[i], NULL);
+	race_inject_stop();
 	report();
+	if (o.intensity)
+		race_inject_report(stdout);
 
 	/* Everything back: every page checked once more, then torn down. */
 	for (int i = 0; i < threads; i++) {
@@ -698,8 +1025,8 @@ TEST(stress_mm)
 			if (t->c)
 				CHECK(as_check(t, t->c, p, t->cs[p]));
 		}
-		if (t->c)
-			model_exit(t->c);
+		snap_exit(t);
+		child_exit(t);
 		model_exit(t->p);
 		free(t);
 	}
@@ -707,7 +1034,8 @@ TEST(stress_mm)
 	model_shmem_destroy(st.f);
 	for (int slot = 0; slot < 2; slot++)
 		if (st.dev[slot] >= 0)
-			CHECK(!model_swapoff(st.m, (unsigned)st.dev[slot], NULL, NULL));
+			swapoff_slot(NULL, slot);
+	printf("# RAM device slots discarded, all told: %lu\n", st.discarded);
 	model_destroy(st.m);
 	CHECK_EQ(pool_live(&sw->folio_pool), 0);
 	/* Device descriptors stay for the engine's life (one per type ever used). */

@@ -13,8 +13,16 @@
  * entries of one swap-out, under its own lock (the page-table lock that the
  * _direct helpers' contracts ask for).
  *
- * Usage: stress_swap [-s seed] -- [-T threads] [-S seconds]
+ * Usage: stress_swap [-s seed] -- [-T threads] [-S seconds] [-R intensity] [-P point]
  * (USWAP_STRESS_SECONDS overrides the default duration.)
+ *
+ * -R: race-point delay injection, 0 (off) to 3 (default 2 in builds with
+ * race points): threads are delayed at the named windows between a check
+ * and the action it guards, at rates drawn anew each second from the seed
+ * (one seed, one sequence of choices). -P narrows the delays to the points
+ * whose name contains the string. The points reached are printed at the
+ * end. The discarding device poisons what it discards, so a slot read after
+ * its cluster was discarded shows up as a pattern mismatch.
  *
  * Owns: the owner table. Locking: folio lock -> owner lock (LOCK_RANK_PTL);
  * a second owner lock is only ever trylocked.
@@ -22,6 +30,8 @@
 #include "swap_test.h"
 
 #include <getopt.h>
+
+#include "base/race.h"
 
 #define NR_OWNERS   192
 #define OWNER_MAX   16 /* entries one owner may hold */
@@ -482,7 +492,12 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static void parse_args(int *threads, int *seconds)
+struct options {
+	unsigned intensity; /* race-point delays, 0: off */
+	const char *points; /* only points containing this, NULL: all */
+};
+
+static void parse_args(int *threads, int *seconds, struct options *o)
 {
 	const char *env = getenv("USWAP_STRESS_SECONDS");
 	char *argv[32] = {"stress_swap"};
@@ -494,12 +509,17 @@ static void parse_args(int *threads, int *seconds)
 	for (int i = 0; i < test_argc && argc < 31; i++)
 		argv[argc++] = test_argv[i];
 	optind = 1;
-	while ((opt = getopt(argc, argv, "T:S:")) != -1) {
+	while ((opt = getopt(argc, argv, "T:S:R:P:")) != -1) {
 		if (opt == 'T')
 			*threads = atoi(optarg);
 		else if (opt == 'S')
 			*seconds = atoi(optarg);
+		else if (opt == 'R')
+			o->intensity = (unsigned)atoi(optarg);
+		else if (opt == 'P')
+			o->points = optarg;
 	}
+	o->intensity = min(o->intensity, 3U);
 	*threads = clamp(*threads, 1, MAX_THREADS);
 	*seconds = max(*seconds, 1);
 }
@@ -529,10 +549,28 @@ TEST(stress_swap)
 	static struct thread threads[MAX_THREADS];
 	int nr_threads = 2, seconds = 3;
 	struct uswap *sw = t_engine();
+	struct options o = {.intensity = race_points_available() ? 2 : 0};
 
-	parse_args(&nr_threads, &seconds);
+	parse_args(&nr_threads, &seconds, &o);
+	if (o.intensity && !race_points_available()) {
+		test_fail(__FILE__, __LINE__,
+			  "-R %u: race injection needs a build with race points (debug_checks)",
+			  o.intensity);
+		return;
+	}
 	printf("# stress_swap: %d threads, %d s, seed %" PRIu64 "\n", nr_threads, seconds,
 	       test_seed);
+	if (o.intensity) {
+		REQUIRE_EQ(race_inject_select(o.points), 0);
+		REQUIRE_EQ(race_inject_start(test_seed, o.intensity), 0);
+		printf("# race injection: intensity %u%s%s, rates from seed %" PRIu64
+		       " (-R 0: off)\n",
+		       o.intensity, o.points ? ", points matching " : "", o.points ? o.points : "",
+		       test_seed);
+	} else {
+		printf("# race injection: off%s\n",
+		       race_points_available() ? "" : " (a build without race points)");
+	}
 	memset(&S, 0, sizeof(S));
 	S.sw = sw;
 	S.next_tag = TAG_STRIDE;
@@ -547,10 +585,15 @@ TEST(stress_swap)
 		threads[i].rng = test_seed * 0x9e3779b97f4a7c15ULL + (uint64_t)i * 7919 + 1;
 		REQUIRE_EQ(pthread_create(&threads[i].tid, NULL, worker, &threads[i]), 0);
 	}
-	t_sleep_ms((unsigned)seconds * 1000);
+	/* Each second, the delays aim at another set of windows (same seed, same sequence). */
+	for (int sec = 0; sec < seconds; sec++) {
+		t_sleep_ms(1000);
+		race_inject_phase((unsigned)sec + 1);
+	}
 	atomic_store_release(&S.stop, 1);
 	for (int i = 0; i < nr_threads; i++)
 		pthread_join(threads[i].tid, NULL);
+	race_inject_stop();
 
 	for (int s = 0; s < NR_STATS; s++)
 		printf("# %-16s %lu\n", stat_names[s], S.stats[s]);
@@ -558,6 +601,9 @@ TEST(stress_swap)
 	       vm_event_read(sw_events(sw), swap_cache_add_eexist));
 	printf("# %-16s %lu\n", "swpout_zero", vm_event_read(sw_events(sw), swpout_zero));
 	printf("# %-16s %lu\n", "swpin_zero", vm_event_read(sw_events(sw), swpin_zero));
+	printf("# %-16s %lu\n", "discarded", ramdev_discarded(t_si(sw, 1)->dev));
+	if (o.intensity)
+		race_inject_report(stdout);
 	CHECK_EQ(swap_check_all(sw), 0);
 	CHECK(S.stats[ST_SWAPIN] > 0);
 	CHECK(S.stats[ST_DUP] > 0);
