@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../base/race.h"
 #include "../dev/dev.h"
 #include "swap_table.h"
 #include "swapfile_internal.h"
@@ -546,6 +547,21 @@ static bool swap_only_has_cache(struct swap_info_struct *si, struct swap_cluster
 	return true;
 }
 
+/*
+ * How far a walk over slots moves on after asking __try_to_reclaim_swap()
+ * about @offset, which returned @ret: past the folio it met, or one slot. A
+ * reclaimed folio of @ret slots is naturally aligned, so it ends at the next
+ * multiple of @ret (the walk may have met it in its middle); one not
+ * reclaimed already says how far it reaches. Evaluate the call once: it
+ * reclaims.
+ */
+static unsigned long reclaim_step(pgoff_t offset, int ret)
+{
+	if (ret > 0)
+		return ALIGN_UP(offset + 1, (unsigned long)ret) - offset;
+	return ret < 0 ? (unsigned long)-ret : 1;
+}
+
 /* ---- allocation ---- */
 
 /*
@@ -580,18 +596,15 @@ static bool cluster_reclaim_range(struct swap_info_struct *si, struct swap_clust
 				  pgoff_t start, pgoff_t end, unsigned order)
 {
 	pgoff_t offset = start;
-	int nr;
+	unsigned long nr;
 
 	ulock_unlock(&ci->lock);
 	while (offset < end) {
 		nr = 1;
+		/* Reclaimed or not, the folio's other slots need no visit. */
 		if (!swap_map_get(si, offset) &&
-		    swp_tb_is_folio(swap_table_get(ci, swap_cluster_offset(offset)))) {
-			/* Reclaimed or not, the folio's other slots need no visit. */
-			nr = abs(__try_to_reclaim_swap(si, offset, TTRS_ANYWAY));
-			if (!nr)
-				nr = 1;
-		}
+		    swp_tb_is_folio(swap_table_get(ci, swap_cluster_offset(offset))))
+			nr = reclaim_step(offset, __try_to_reclaim_swap(si, offset, TTRS_ANYWAY));
 		offset += nr;
 	}
 	ulock_lock(&ci->lock);
@@ -745,7 +758,7 @@ static void swap_reclaim_full_clusters(struct swap_info_struct *si)
 
 	while (to_scan-- && (ci = isolate_lock_cluster(si, &si->full_clusters, true))) {
 		pgoff_t base = cluster_offset(si, ci);
-		int nr;
+		unsigned long nr;
 
 		/* A cluster of bad slots only has no table and nothing to reclaim. */
 		for (pgoff_t off = base; ci->table && off < base + SWAPFILE_CLUSTER; off += nr) {
@@ -754,7 +767,7 @@ static void swap_reclaim_full_clusters(struct swap_info_struct *si)
 			    !swp_tb_is_folio(__swap_table_get(ci, swap_cluster_offset(off))))
 				continue;
 			ulock_unlock(&ci->lock);
-			nr = max(abs(__try_to_reclaim_swap(si, off, TTRS_ANYWAY)), 1);
+			nr = reclaim_step(off, __try_to_reclaim_swap(si, off, TTRS_ANYWAY));
 			ulock_lock(&ci->lock);
 		}
 		relocate_cluster(si, ci);
@@ -1086,7 +1099,8 @@ void swap_put_entries_direct(struct uswap *sw, swp_entry_t entry, int nr)
 	struct swap_cluster_info *ci;
 	bool need_reclaim = false;
 	unsigned ci_off;
-	int i, step;
+	unsigned long step;
+	int i;
 
 	if (WARN_ON_ONCE(!si))
 		return;
@@ -1111,13 +1125,13 @@ void swap_put_entries_direct(struct uswap *sw, swp_entry_t entry, int nr)
 	swap_cluster_unlock(ci);
 
 	/* Slots of a folio already reclaimed read as uncached and are skipped. */
-	for (i = 0; need_reclaim && i < nr; i += step) {
+	for (i = 0; need_reclaim && i < nr; i += (int)step) {
 		step = 1;
 		if (!swap_map_get(si, offset + i) &&
 		    swp_tb_is_folio(swap_table_get(ci, ci_off + i)))
-			step = max(abs(__try_to_reclaim_swap(si, offset + i,
-							     TTRS_UNMAPPED | TTRS_FULL)),
-				   1);
+			step = reclaim_step(
+				offset + i,
+				__try_to_reclaim_swap(si, offset + i, TTRS_UNMAPPED | TTRS_FULL));
 	}
 out:
 	put_swap_device(si);
@@ -1146,6 +1160,7 @@ int __try_to_reclaim_swap(struct swap_info_struct *si, pgoff_t offset, unsigned 
 	int ret;
 	unsigned nr;
 
+	race_point("reclaim_swap:lookup");
 	folio = swap_cache_get_folio(si->sw, entry);
 	if (!folio)
 		return 0;
