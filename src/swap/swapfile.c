@@ -30,12 +30,17 @@ static unsigned this_cursor(void)
 }
 
 /*
- * Cluster owners: the last thread (by cursor slot) that allocated or freed
- * slots in a cluster. Allocators looking for a new cluster pass over those
- * another thread works in, and take them only when nothing else is left:
- * two threads in one cluster share its lock and its cache lines, which is
- * what per-CPU clusters exist to avoid. A hint, written under ci->lock and
- * read under si->lock only; an empty cluster has no owner.
+ * Cluster owners: the last thread (by cursor slot) that allocated slots in a
+ * cluster. Allocators looking for a new cluster pass over those another
+ * thread works in, and take them only when nothing else is left: two
+ * threads in one cluster share its lock and its cache lines, which is what
+ * per-CPU clusters exist to avoid. The owner works in the cluster only while
+ * its cursor still points there (its current or previous cluster): a
+ * cluster it left long ago is anyone's, or the partly used clusters a busy
+ * thread leaves behind would all be passed over and free clusters, which
+ * large folios need, used up instead. A free does not make the freeing
+ * thread the owner. A hint, written under ci->lock and read under si->lock
+ * only; an empty cluster has no owner.
  */
 static inline uint8_t this_owner(void)
 {
@@ -47,6 +52,22 @@ static inline void cluster_set_owner(struct swap_cluster_info *ci, uint8_t owner
 	lockdep_assert_held(&ci->lock);
 	if (atomic_load_relaxed(&ci->owner) != owner)
 		atomic_store_relaxed(&ci->owner, owner);
+}
+
+/* Does a thread other than this one allocate from @ci? A hint (see above). */
+static bool cluster_worked_in_by_other(struct swap_info_struct *si, struct swap_cluster_info *ci)
+{
+	uint8_t owner = atomic_load_relaxed(&ci->owner);
+	unsigned long cur = cluster_offset(si, ci) + 1;
+	struct percpu_swap_cluster *pcp;
+	unsigned order = ci->order;
+
+	if (!owner || owner == this_owner())
+		return false;
+	pcp = &si->sw->pcp[owner - 1];
+	return atomic_load_relaxed(&pcp->si[order]) == si &&
+	       (atomic_load_relaxed(&pcp->cur[order]) == cur ||
+		atomic_load_relaxed(&pcp->prev[order]) == cur);
 }
 
 /*
@@ -269,12 +290,10 @@ static struct swap_cluster_info *isolate_lock_cluster(struct swap_info_struct *s
 						      struct list_head *list, bool others)
 {
 	struct swap_cluster_info *ci, *found = NULL;
-	uint8_t me = this_owner(), owner;
 
 	ulock_lock(&si->lock);
 	list_for_each_entry (ci, list, list) {
-		owner = atomic_load_relaxed(&ci->owner);
-		if (!others && owner && owner != me)
+		if (!others && cluster_worked_in_by_other(si, ci))
 			continue;
 		if (ulock_trylock(&ci->lock)) {
 			found = ci;
@@ -506,7 +525,6 @@ static void swap_entries_free(struct swap_info_struct *si, struct swap_cluster_i
 		cluster_set_owner(ci, 0);
 		free_cluster(si, ci);
 	} else {
-		cluster_set_owner(ci, this_owner());
 		partial_free_cluster(si, ci);
 	}
 }

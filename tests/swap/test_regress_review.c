@@ -12,7 +12,13 @@
  *     whole size, and a walk that met it in its middle passed over the
  *     first slots of the next folio, which then stayed in the swap cache
  *     after a zap dropped its last counts, unmapped and unreferenced.
+ *  2. A cluster's owner hint stayed with the last thread that allocated or
+ *     freed there, long after that thread moved on: another thread's slow
+ *     path passed over every such partly used cluster and took a free one,
+ *     so a large allocation found no free cluster left.
  */
+#include <pthread.h>
+
 #include "base/race.h"
 #include "swap_test.h"
 
@@ -88,4 +94,57 @@ TEST(put_entries_reclaims_the_folio_after_one_met_in_its_middle)
 	folio_unlock(b);
 	folio_put(a);
 	folio_put(b);
+}
+
+/* ---- 2: owner hints of clusters no thread allocates from any more ---- */
+
+struct one_alloc {
+	struct uswap *sw;
+	swp_entry_t entry;
+};
+
+static void *alloc_one(void *arg)
+{
+	struct one_alloc *o = arg;
+
+	o->entry = t_alloc_entry(o->sw, 0);
+	return NULL;
+}
+
+TEST(slow_path_takes_a_partly_used_cluster_nobody_allocates_from)
+{
+	enum { NR = 511 + 512 + 1 };
+	struct uswap *sw = t_engine();
+	static swp_entry_t e[NR];
+	struct one_alloc other = {.sw = sw};
+	swp_entry_t big;
+	pthread_t th;
+
+	REQUIRE_EQ(t_ramdev(sw, 4 * 512, T_SSD, -1), 0);
+	/* This thread fills clusters 0 and 1 and moves on to cluster 2. */
+	for (unsigned i = 0; i < NR; i++) {
+		e[i] = t_alloc_entry(sw, 0);
+		REQUIRE(e[i].val);
+	}
+	REQUIRE_EQ(swp_offset(e[0]) / SWAPFILE_CLUSTER, 0);
+	REQUIRE_EQ(swp_offset(e[NR - 1]) / SWAPFILE_CLUSTER, 2);
+	/* A slot of cluster 0 comes back: it is partly used, nobody works in it. */
+	swap_put_entries_direct(sw, e[5], 1);
+
+	/* Another thread needs one slot: the partly used cluster has it. */
+	REQUIRE_EQ(pthread_create(&th, NULL, alloc_one, &other), 0);
+	pthread_join(th, NULL);
+	REQUIRE(other.entry.val);
+	CHECK_EQ(swp_offset(other.entry) / SWAPFILE_CLUSTER, 0);
+	/* So cluster 3 is still free for a whole-cluster folio. */
+	big = t_alloc_entry(sw, HPAGE_PMD_ORDER);
+	CHECK(big.val);
+
+	if (big.val)
+		swap_put_entries_direct(sw, big, 1 << HPAGE_PMD_ORDER);
+	swap_put_entries_direct(sw, other.entry, 1);
+	for (unsigned i = 0; i < NR; i++)
+		if (i != 5)
+			swap_put_entries_direct(sw, e[i], 1);
+	CHECK_EQ(t_inuse(sw, 0), 0);
 }
