@@ -2,7 +2,8 @@
 /*
  * check.c - the invariant checker: walks every cluster of a device and
  * compares per-slot counts and table words with the cluster's count and
- * flags, list membership with flags, and inuse_pages with the sum.
+ * flags, list membership with flags (and the free list's length with
+ * nr_free_clusters), and inuse_pages with the sum.
  *
  * Owns: nothing. Locking: each cluster under its lock, then the lists
  * under si->lock (never both, so callers need not hold anything).
@@ -108,6 +109,10 @@ static int check_list(struct swap_info_struct *si, struct list_head *list, uint8
 	if (flags == CLUSTER_FLAG_FRAG && order >= 0 && n != si->frag_cluster_nr[order])
 		CHECK_FAIL(si, "frag[%d] has %lu clusters, counted %lu", order, n,
 			   si->frag_cluster_nr[order]);
+	/* The count that tells most fills the device cannot be full (swapfile.c). */
+	if (flags == CLUSTER_FLAG_FREE && n != atomic_load_seq_cst(&si->nr_free_clusters))
+		CHECK_FAIL(si, "free list has %lu clusters, counted %lu", n,
+			   atomic_load_seq_cst(&si->nr_free_clusters));
 	*seen += n;
 	return bad;
 }

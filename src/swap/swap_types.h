@@ -87,7 +87,7 @@ struct swap_cluster_info {
 	uint8_t flags;		    /* CLUSTER_FLAG_*; changed with si->lock too */
 	uint8_t order;		    /* allocation order, fixed while count > 0 */
 	uint16_t nr_ext;	    /* slots whose count lives in extend_table */
-	uint8_t owner;		    /* 1 + cursor slot of the last thread here, 0: none (hint) */
+	uint8_t owner;		    /* 1 + cursor slot of the last allocator here, 0: none (hint) */
 	unsigned long *table;	    /* swap table, NULL while free (atomic pointer) */
 	unsigned int *extend_table; /* overflow counts, allocated on demand */
 	struct list_head list;	    /* on one of si's lists; protected by si->lock */

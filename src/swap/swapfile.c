@@ -30,12 +30,17 @@ static unsigned this_cursor(void)
 }
 
 /*
- * Cluster owners: the last thread (by cursor slot) that allocated or freed
- * slots in a cluster. Allocators looking for a new cluster pass over those
- * another thread works in, and take them only when nothing else is left:
- * two threads in one cluster share its lock and its cache lines, which is
- * what per-CPU clusters exist to avoid. A hint, written under ci->lock and
- * read under si->lock only; an empty cluster has no owner.
+ * Cluster owners: the last thread (by cursor slot) that allocated slots in a
+ * cluster. Allocators looking for a new cluster pass over those another
+ * thread works in, and take them only when nothing else is left: two
+ * threads in one cluster share its lock and its cache lines, which is what
+ * per-CPU clusters exist to avoid. The owner works in the cluster only while
+ * its cursor still points there (its current or previous cluster): a
+ * cluster it left long ago is anyone's, or the partly used clusters a busy
+ * thread leaves behind would all be passed over and free clusters, which
+ * large folios need, used up instead. A free does not make the freeing
+ * thread the owner. A hint, written under ci->lock and read under si->lock
+ * only; an empty cluster has no owner.
  */
 static inline uint8_t this_owner(void)
 {
@@ -47,6 +52,22 @@ static inline void cluster_set_owner(struct swap_cluster_info *ci, uint8_t owner
 	lockdep_assert_held(&ci->lock);
 	if (atomic_load_relaxed(&ci->owner) != owner)
 		atomic_store_relaxed(&ci->owner, owner);
+}
+
+/* Does a thread other than this one allocate from @ci? A hint (see above). */
+static bool cluster_worked_in_by_other(struct swap_info_struct *si, struct swap_cluster_info *ci)
+{
+	uint8_t owner = atomic_load_relaxed(&ci->owner);
+	unsigned long cur = cluster_offset(si, ci) + 1;
+	struct percpu_swap_cluster *pcp;
+	unsigned order = ci->order;
+
+	if (!owner || owner == this_owner())
+		return false;
+	pcp = &si->sw->pcp[owner - 1];
+	return atomic_load_relaxed(&pcp->si[order]) == si &&
+	       (atomic_load_relaxed(&pcp->cur[order]) == cur ||
+		atomic_load_relaxed(&pcp->prev[order]) == cur);
 }
 
 /*
@@ -269,12 +290,10 @@ static struct swap_cluster_info *isolate_lock_cluster(struct swap_info_struct *s
 						      struct list_head *list, bool others)
 {
 	struct swap_cluster_info *ci, *found = NULL;
-	uint8_t me = this_owner(), owner;
 
 	ulock_lock(&si->lock);
 	list_for_each_entry (ci, list, list) {
-		owner = atomic_load_relaxed(&ci->owner);
-		if (!others && owner && owner != me)
+		if (!others && cluster_worked_in_by_other(si, ci))
 			continue;
 		if (ulock_trylock(&ci->lock)) {
 			found = ci;
@@ -509,7 +528,6 @@ static void swap_entries_free(struct swap_info_struct *si, struct swap_cluster_i
 		cluster_set_owner(ci, 0);
 		free_cluster(si, ci);
 	} else {
-		cluster_set_owner(ci, this_owner());
 		partial_free_cluster(si, ci);
 	}
 }
@@ -550,6 +568,21 @@ static bool swap_only_has_cache(struct swap_info_struct *si, struct swap_cluster
 	return true;
 }
 
+/*
+ * How far a walk over slots moves on after asking __try_to_reclaim_swap()
+ * about @offset, which returned @ret: past the folio it met, or one slot. A
+ * reclaimed folio of @ret slots is naturally aligned, so it ends at the next
+ * multiple of @ret (the walk may have met it in its middle); one not
+ * reclaimed already says how far it reaches. Evaluate the call once: it
+ * reclaims.
+ */
+static unsigned long reclaim_step(pgoff_t offset, int ret)
+{
+	if (ret > 0)
+		return ALIGN_UP(offset + 1, (unsigned long)ret) - offset;
+	return ret < 0 ? (unsigned long)-ret : 1;
+}
+
 /* ---- allocation ---- */
 
 /*
@@ -584,18 +617,15 @@ static bool cluster_reclaim_range(struct swap_info_struct *si, struct swap_clust
 				  pgoff_t start, pgoff_t end, unsigned order)
 {
 	pgoff_t offset = start;
-	int nr;
+	unsigned long nr;
 
 	ulock_unlock(&ci->lock);
 	while (offset < end) {
 		nr = 1;
+		/* Reclaimed or not, the folio's other slots need no visit. */
 		if (!swap_map_get(si, offset) &&
-		    swp_tb_is_folio(swap_table_get(ci, swap_cluster_offset(offset)))) {
-			/* Reclaimed or not, the folio's other slots need no visit. */
-			nr = abs(__try_to_reclaim_swap(si, offset, TTRS_ANYWAY));
-			if (!nr)
-				nr = 1;
-		}
+		    swp_tb_is_folio(swap_table_get(ci, swap_cluster_offset(offset))))
+			nr = reclaim_step(offset, __try_to_reclaim_swap(si, offset, TTRS_ANYWAY));
 		offset += nr;
 	}
 	ulock_lock(&ci->lock);
@@ -749,7 +779,7 @@ static void swap_reclaim_full_clusters(struct swap_info_struct *si)
 
 	while (to_scan-- && (ci = isolate_lock_cluster(si, &si->full_clusters, true))) {
 		pgoff_t base = cluster_offset(si, ci);
-		int nr;
+		unsigned long nr;
 
 		/* A cluster of bad slots only has no table and nothing to reclaim. */
 		for (pgoff_t off = base; ci->table && off < base + SWAPFILE_CLUSTER; off += nr) {
@@ -758,7 +788,7 @@ static void swap_reclaim_full_clusters(struct swap_info_struct *si)
 			    !swp_tb_is_folio(__swap_table_get(ci, swap_cluster_offset(off))))
 				continue;
 			ulock_unlock(&ci->lock);
-			nr = max(abs(__try_to_reclaim_swap(si, off, TTRS_ANYWAY)), 1);
+			nr = reclaim_step(off, __try_to_reclaim_swap(si, off, TTRS_ANYWAY));
 			ulock_lock(&ci->lock);
 		}
 		relocate_cluster(si, ci);
@@ -1092,7 +1122,8 @@ void swap_put_entries_direct(struct uswap *sw, swp_entry_t entry, int nr)
 	struct swap_cluster_info *ci;
 	bool need_reclaim = false;
 	unsigned ci_off;
-	int i, step;
+	unsigned long step;
+	int i;
 
 	if (WARN_ON_ONCE(!si))
 		return;
@@ -1118,13 +1149,13 @@ void swap_put_entries_direct(struct uswap *sw, swp_entry_t entry, int nr)
 
 	race_point("put_direct:before_reclaim");
 	/* Slots of a folio already reclaimed read as uncached and are skipped. */
-	for (i = 0; need_reclaim && i < nr; i += step) {
+	for (i = 0; need_reclaim && i < nr; i += (int)step) {
 		step = 1;
 		if (!swap_map_get(si, offset + i) &&
 		    swp_tb_is_folio(swap_table_get(ci, ci_off + i)))
-			step = max(abs(__try_to_reclaim_swap(si, offset + i,
-							     TTRS_UNMAPPED | TTRS_FULL)),
-				   1);
+			step = reclaim_step(
+				offset + i,
+				__try_to_reclaim_swap(si, offset + i, TTRS_UNMAPPED | TTRS_FULL));
 	}
 out:
 	put_swap_device(si);
@@ -1153,6 +1184,7 @@ int __try_to_reclaim_swap(struct swap_info_struct *si, pgoff_t offset, unsigned 
 	int ret;
 	unsigned nr;
 
+	race_point("reclaim_swap:lookup");
 	folio = swap_cache_get_folio(si->sw, entry);
 	if (!folio)
 		return 0;

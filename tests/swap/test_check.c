@@ -4,8 +4,9 @@
  * on healthy devices and returns -EUCLEAN for each kind of corruption it
  * claims to catch (slot counts against cluster counts, invalid count bytes,
  * overflow bookkeeping, shadows on free slots, cached folios that do not
- * cover their slot, list membership, inuse_pages). Every corruption is
- * undone before the test ends, so the teardown check passes.
+ * cover their slot, list membership, the free-cluster count, inuse_pages).
+ * Every corruption is undone before the test ends, so the teardown check
+ * passes.
  *
  * Owns: nothing. Locking: single-threaded; corruptions are written while
  * nothing else runs.
@@ -248,6 +249,17 @@ TEST(check_catches_a_wrong_frag_count)
 	si->frag_cluster_nr[3]++;
 	CHECK_EQ(swap_check_device(si), -EUCLEAN);
 	si->frag_cluster_nr[3]--;
+	CHECK_EQ(swap_check_device(si), 0);
+}
+
+TEST(check_catches_a_wrong_free_cluster_count)
+{
+	struct uswap *sw = engine_with_device();
+	struct swap_info_struct *si = t_si(sw, 0);
+
+	atomic_fetch_add_seq_cst(&si->nr_free_clusters, 1UL);
+	CHECK_EQ(swap_check_device(si), -EUCLEAN);
+	atomic_fetch_add_seq_cst(&si->nr_free_clusters, -1UL);
 	CHECK_EQ(swap_check_device(si), 0);
 }
 
