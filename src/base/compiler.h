@@ -27,8 +27,19 @@
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
-#define min(a, b)	 ((a) < (b) ? (a) : (b))
-#define max(a, b)	 ((a) > (b) ? (a) : (b))
+/* Each argument is evaluated once (a call or an atomic read in it is made once). */
+#define min(a, b)                                                                                  \
+	({                                                                                         \
+		__typeof__(a) __min_a = (a);                                                       \
+		__typeof__(b) __min_b = (b);                                                       \
+		__min_a < __min_b ? __min_a : __min_b;                                             \
+	})
+#define max(a, b)                                                                                  \
+	({                                                                                         \
+		__typeof__(a) __max_a = (a);                                                       \
+		__typeof__(b) __max_b = (b);                                                       \
+		__max_a > __max_b ? __max_a : __max_b;                                             \
+	})
 #define clamp(v, lo, hi) min(max((v), (lo)), (hi))
 
 #define ALIGN_DOWN(x, a)   ((x) & ~((__typeof__(x))(a)-1))

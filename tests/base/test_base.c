@@ -16,6 +16,19 @@
 #include "base/warn.h"
 #include "test.h"
 
+/* A counter read inside min()/max() is read once (review finding: twice). */
+TEST(min_max_evaluate_each_argument_once)
+{
+	long calls = 0;
+
+	CHECK_EQ(max(++calls, 0L), 1);
+	CHECK_EQ(calls, 1);
+	CHECK_EQ(min(++calls, 5L), 2);
+	CHECK_EQ(calls, 2);
+	CHECK_EQ(clamp(++calls, 0L, 10L), 3);
+	CHECK_EQ(calls, 3);
+}
+
 TEST(arena_accounts_every_allocation_and_returns_to_zero)
 {
 	struct arena *a;
