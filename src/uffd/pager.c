@@ -345,8 +345,7 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 	if (in_fork_child)
 		return -EBUSY;
 	if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv)) {
-		if (getenv("USWAP_DEBUG_EVICT"))
-			fprintf(stderr, "move %#lx: %s\n", addr, strerror(errno));
+		fprintf(stderr, "move %#lx: %s\n", addr, strerror(errno));
 		/* Shared after a fork, not really there yet, or the staging page is busy. */
 		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
 		return -EBUSY;
@@ -818,7 +817,8 @@ static void *pager_reclaim_main(void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &last_tick);
 	while (!atomic_load_acquire(&p->stopping)) {
 		if (!atomic_load_acquire(&p->reclaim_kick)) {
-			struct timespec ts = {0, 10 * 1000 * 1000};
+			struct timespec ts = {0, (long)min(p->tick_ms ? p->tick_ms : 10U, 10U) *
+							 1000000};
 
 			syscall(SYS_futex, &p->reclaim_kick, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
 		}
@@ -892,6 +892,36 @@ static int open_uffd(uint64_t features, char *errbuf, size_t errlen)
 	return fd;
 }
 
+/*
+ * Run the device's write and read paths once before anything is paged, so
+ * that the libraries they call (LZ4, zstd) have their lazily bound calls
+ * resolved now: resolving them later reads the dynamic loader's data, which
+ * may sit in memory the pager evicts, from the fault thread itself.
+ */
+static void pager_warm_up(struct uswap_pager *p, struct swap_dev *sd)
+{
+	char *buf = arena_alloc(p->sw->arena, 2 * PAGE_SIZE);
+	uint64_t s = 0x9e3779b97f4a7c15ULL;
+
+	if (!buf)
+		return;
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++) {
+		s ^= s << 13;
+		s ^= s >> 7;
+		s ^= s << 17;
+		((uint64_t *)buf)[i] = i % 4 ? 0 : s;
+	}
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
+		((uint64_t *)buf)[PAGE_SIZE / 8 + i] = s * (i + 1);
+	for (unsigned i = 0; i < 2; i++) {
+		if (!sd->ops->write(sd, 1, buf + i * PAGE_SIZE, 1))
+			sd->ops->read(sd, 1, buf + i * PAGE_SIZE, 1);
+		if (sd->ops->slot_free_notify)
+			sd->ops->slot_free_notify(sd, 1);
+	}
+	arena_free(p->sw->arena, buf, 2 * PAGE_SIZE);
+}
+
 static int pager_add_device(struct uswap_pager *p, const struct uswap_pager_config *cfg,
 			    char *errbuf, size_t errlen)
 {
@@ -929,6 +959,7 @@ static int pager_add_device(struct uswap_pager *p, const struct uswap_pager_conf
 		set_err(errbuf, errlen, "unknown device '%s' (zram or file:PATH)", dev);
 		return -EINVAL;
 	}
+	pager_warm_up(p, sd);
 	type = swapon(p->sw, sd, -1);
 	if (type < 0) {
 		set_err(errbuf, errlen, "swapon: %s", strerror(-type));
