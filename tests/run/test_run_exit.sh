@@ -106,7 +106,8 @@ signal_test HUP 129
 signal_test QUIT 131
 
 # The program handles SIGTERM itself: uswap stays and returns its status.
-if start_bg "$USWAP" run --budget $B -- sh -c 'trap "kill \$!; exit 7" TERM; sleep 30 & wait'; then
+if start_bg "$USWAP" run --budget $B -- sh -c 'trap "kill \$!; exit 7" TERM; sleep 30 & echo trapped; wait'; then
+	for _ in $(seq 500); do grep -q trapped "$T/bg.out" && break; sleep 0.01; done
 	kill -TERM $bg
 	wait $bg
 	rc=$?

@@ -12,13 +12,13 @@
 #
 # Usage: test_run_programs.sh PATH/TO/uswap
 # Environment: USWAP_RUN_TEST_BUDGET_MIB (default 16) and
-# USWAP_RUN_TEST_SLACK_MIB (default 4 + budget / 16), as in test_run_sigcheck.sh.
+# USWAP_RUN_TEST_SLACK_MIB (default 4 + budget / 8), as in test_run_sigcheck.sh.
 set -u
 USWAP=${1:?usage: test_run_programs.sh PATH/TO/uswap}
 . "$(dirname "$0")/lib.sh"
 
 budget_mib=${USWAP_RUN_TEST_BUDGET_MIB:-16}
-slack_mib=${USWAP_RUN_TEST_SLACK_MIB:-$((4 + budget_mib / 16))}
+slack_mib=${USWAP_RUN_TEST_SLACK_MIB:-$((4 + budget_mib / 8))}
 data_mib=$((budget_mib * 4))
 # The distribution's python3, not a wrapper script (pyenv shims exec it).
 PY=/usr/bin/python3

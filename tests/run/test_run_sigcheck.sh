@@ -14,7 +14,7 @@
 #   USWAP_RUN_TEST_BUDGET_MIB  budget in MiB (default 16); data is 4x that
 #   USWAP_RUN_TEST_THREADS     sigcheck threads (default 4)
 #   USWAP_RUN_TEST_SLACK_MIB   allowed RssAnon over the budget (default:
-#                              the documented slack, 4 MiB + budget / 16)
+#                              the documented slack, 4 MiB + budget / 8)
 set -u
 USWAP=${1:?usage: test_run_sigcheck.sh PATH/TO/uswap PATH/TO/sigcheck}
 SIGCHECK=$(realpath "${2:?}")
@@ -22,7 +22,7 @@ SIGCHECK=$(realpath "${2:?}")
 
 budget_mib=${USWAP_RUN_TEST_BUDGET_MIB:-16}
 threads=${USWAP_RUN_TEST_THREADS:-4}
-slack_mib=${USWAP_RUN_TEST_SLACK_MIB:-$((4 + budget_mib / 16))}
+slack_mib=${USWAP_RUN_TEST_SLACK_MIB:-$((4 + budget_mib / 8))}
 
 # sigcheck_run LABEL BUDGET_MIB DATA_MIB [uswap run options...]
 sigcheck_run() {
