@@ -71,8 +71,10 @@ has() {
 }
 
 # json FILE EXPR: evaluate Python EXPR on the JSON object in FILE (as s).
+PY3=/usr/bin/python3
+[ -x "$PY3" ] || PY3=python3
 json() {
-	python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+	"$PY3" -c 'import json, sys; s = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
 }
 
 # json_check FILE EXPR DESC: ok if EXPR is true for the JSON object in FILE.

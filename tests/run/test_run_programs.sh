@@ -16,6 +16,8 @@
 set -u
 USWAP=${1:?usage: test_run_programs.sh PATH/TO/uswap}
 . "$(dirname "$0")/lib.sh"
+# A program the pager leaves hanging fails its step, not the whole script.
+LIMIT="timeout -k 10 ${USWAP_RUN_TEST_STEP_TIMEOUT:-100}"
 
 budget_mib=${USWAP_RUN_TEST_BUDGET_MIB:-16}
 slack_mib=${USWAP_RUN_TEST_SLACK_MIB:-$((4 + budget_mib / 8))}
@@ -51,7 +53,7 @@ ok = hashlib.sha256(b).digest() == h.digest() and bad == 0
 print("bytearray: %s (%d MiB, %d bad random pages)" % ("OK" if ok else "FAILED", n >> 20, bad))
 sys.exit(0 if ok else 1)
 PY
-"$USWAP" run --budget "${budget_mib}M" --stats "$T/py.json" -- "$PY" "$T/bytearray.py" "$data_mib" >"$T/py.out" 2>"$T/py.err"
+$LIMIT "$USWAP" run --budget "${budget_mib}M" --stats "$T/py.json" -- "$PY" "$T/bytearray.py" "$data_mib" >"$T/py.out" 2>"$T/py.err"
 rc=$?
 if [ $rc -eq 0 ] && grep -q "^bytearray: OK" "$T/py.out"; then
 	ok "python3: bytearray of $data_mib MiB under a $budget_mib MiB budget checks out"
@@ -65,7 +67,7 @@ fi
 # ---- GNU sort -S 4x the budget ----
 head -c $((data_mib * 3 / 4))M /dev/urandom | base64 -w 60 >"$T/in.txt"
 LC_ALL=C sort -S "${data_mib}M" -T "$T" "$T/in.txt" >"$T/plain.txt"
-LC_ALL=C "$USWAP" run --budget "${budget_mib}M" --stats "$T/sort.json" -- \
+LC_ALL=C $LIMIT "$USWAP" run --budget "${budget_mib}M" --stats "$T/sort.json" -- \
 	sort -S "${data_mib}M" -T "$T" "$T/in.txt" >"$T/paged.txt" 2>"$T/sort.err"
 rc=$?
 if [ $rc -eq 0 ] && cmp -s "$T/plain.txt" "$T/paged.txt" && [ -s "$T/plain.txt" ]; then
@@ -84,7 +86,7 @@ if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; th
 	exit
 fi
 sock=$T/redis.sock
-"$USWAP" run --budget "${budget_mib}M" --stats "$T/redis.json" -- \
+timeout -k 10 ${USWAP_RUN_TEST_STEP_TIMEOUT:-150} "$USWAP" run --budget "${budget_mib}M" --stats "$T/redis.json" -- \
 	redis-server --port 0 --unixsocket "$sock" --save '' --appendonly no \
 	--enable-debug-command local --dir "$T" >"$T/redis.out" 2>"$T/redis.err" &
 rpid=$!
