@@ -117,6 +117,33 @@ else
 	not_ok "trap program did not start"
 fi
 
+# Ctrl-C on a terminal reaches the program once, not twice (the terminal
+# signals the whole foreground group; uswap must not pass on its copy).
+if command -v script >/dev/null && [ -x /usr/bin/python3 ]; then
+	cat >"$T/count_int.py" <<'PY'
+import signal, time
+n = 0
+def count(sig, frame):
+    global n
+    n += 1
+signal.signal(signal.SIGINT, count)
+print("ready", flush=True)
+t = time.time()
+while time.time() - t < 3:
+    time.sleep(0.05)
+print("SIGINTs:", n)
+PY
+	: >"$T/tty.out"
+	(
+		for _ in $(seq 600); do grep -q ready "$T/tty.out" && break; sleep 0.05; done
+		printf '\003'
+		sleep 4
+	) | script -qec "$USWAP run --budget $B -- /usr/bin/python3 $T/count_int.py" /dev/null >"$T/tty.out" 2>&1
+	has "$T/tty.out" "SIGINTs: 1" "Ctrl-C on a terminal: the program gets one SIGINT"
+else
+	skip "Ctrl-C on a terminal" "needs script(1) and /usr/bin/python3"
+fi
+
 # ---- with the stand-in agent: what it was handed, and the reports ----
 if [ "${USWAP_TEST_AGENT:-0}" = 1 ]; then
 	export USWAP_TEST_AGENT_LOG="$T/agent.log"
