@@ -53,7 +53,7 @@ struct uswap_pager_config {
 	size_t budget_bytes; /* resident pages to hold to, >= USWAP_PAGER_MIN_BUDGET */
 	const char *device;  /* "zram" (NULL: zram) or "file:PATH" (a mkswap'd file) */
 	const char *comp;    /* zram's compressor: "lz4" (NULL) or "zstd" */
-	size_t device_bytes; /* zram: pages it may hold, in bytes (0: 64 GiB) */
+	size_t device_bytes; /* zram: pages it may hold, in bytes (0: 8x budget, 1 GiB-RAM) */
 };
 
 /*

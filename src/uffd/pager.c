@@ -345,7 +345,6 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 	if (in_fork_child)
 		return -EBUSY;
 	if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv)) {
-		fprintf(stderr, "move %#lx: %s\n", addr, strerror(errno));
 		/* Shared after a fork, not really there yet, or the staging page is busy. */
 		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
 		return -EBUSY;
@@ -922,6 +921,22 @@ static void pager_warm_up(struct uswap_pager *p, struct swap_dev *sd)
 	arena_free(p->sw->arena, buf, 2 * PAGE_SIZE);
 }
 
+/*
+ * zram's default capacity: eight times the budget, at least 1 GiB, at most
+ * the machine's RAM (its slot array is set up at start, and every process
+ * the agent starts in pays for that). Full, it stops reclaim: the program
+ * goes on over its budget.
+ */
+static size_t pager_default_device_bytes(const struct uswap_pager_config *cfg)
+{
+	long ram = sysconf(_SC_PHYS_PAGES);
+	size_t cap = ram > 0 ? (size_t)ram << PAGE_SHIFT : (4UL << 30);
+
+	if (cfg->device_bytes)
+		return cfg->device_bytes;
+	return max(min(8 * cfg->budget_bytes, cap), 1UL << 30);
+}
+
 static int pager_add_device(struct uswap_pager *p, const struct uswap_pager_config *cfg,
 			    char *errbuf, size_t errlen)
 {
@@ -931,8 +946,7 @@ static int pager_add_device(struct uswap_pager *p, const struct uswap_pager_conf
 
 	if (!strcmp(dev, "zram")) {
 		struct zram_config zc = {.algo = ZRAM_LZ4};
-		unsigned long pages =
-			(cfg->device_bytes ? cfg->device_bytes : (64UL << 30)) >> PAGE_SHIFT;
+		unsigned long pages = pager_default_device_bytes(cfg) >> PAGE_SHIFT;
 
 		if (cfg->comp && !strcmp(cfg->comp, "zstd"))
 			zc.algo = ZRAM_ZSTD;
