@@ -109,6 +109,7 @@ struct uswap_pager_stats {
 	size_t compr_bytes;	     /* device memory holding them (zram), or 0 */
 	unsigned long faults;	     /* userfaults served (missing + write-protect) */
 	unsigned long swapin_faults; /* of which swapped a page in */
+	unsigned long swapin_around; /* pages swapped in after those (sequential access) */
 	unsigned long evict_busy;    /* evictions the kernel refused (shared pages) */
 	unsigned long warnings;	     /* e.g. device full: over budget */
 };

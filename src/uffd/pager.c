@@ -93,12 +93,16 @@ struct uffdio_move {
 #define L1_SHIFT      39 /* 512 GiB per top-level slot */
 #define L2_SHIFT      30 /* 1 GiB per middle slot */
 #define NR_L1	      (1U << (PAGER_VA_BITS - L1_SHIFT))
-#define NR_STAGE      128 /* staging pages: concurrent evictions */
+#define STAGE_BATCH   32 /* staging pages a thread fills before one MADV_DONTNEED */
+#define NR_BLOCKS     64 /* threads with a staging block of their own */
+#define NR_SHARED     64 /* single staging pages for the other threads */
+#define NR_STAGE      (NR_BLOCKS * STAGE_BATCH + NR_SHARED)
 #define THREAD_STACK  (256UL << 10)
 #define MAX_REGIONS   65536
 #define MSG_BATCH     64
 #define MAX_RETRY     1024
 #define POLL_SPIN_NS  50000 /* keep polling this long after a fault */
+#define RA_MAX	      32    /* pages brought in after a sequential swap-in fault */
 
 struct pt_leaf {		     /* 1 GiB: 512 tables of 2 MiB */
 	pte_t *tables[PTRS_PER_PTE]; /* published once (cmpxchg) */
@@ -137,7 +141,9 @@ struct uswap_pager {
 	int stage_fd; /* the staging area: MOVE target, no events */
 	int wake_fd;  /* eventfd: wakes the fault thread */
 	char *stage;
-	unsigned long stage_next; /* atomic */
+	unsigned long stage_next; /* atomic: next shared staging page */
+	unsigned next_block;	  /* atomic: next staging block to hand out */
+	unsigned long id;	  /* tells this pager from earlier ones at the same address */
 
 	struct pt_mid *l1[NR_L1]; /* published once (cmpxchg) */
 
@@ -164,9 +170,10 @@ struct uswap_pager {
 
 	struct pending_fault retry[MAX_RETRY];
 	unsigned nr_retry;
+	unsigned long ra_next, ra_window; /* fault-around (fault thread only) */
 
 	/* Figures (atomic). */
-	unsigned long faults, swapin_faults, evict_busy, warnings, peak;
+	unsigned long faults, swapin_faults, ra_pages, evict_busy, warnings, peak;
 	bool warned_full;
 	unsigned long lat[PAGER_LAT_BUCKETS];
 };
@@ -330,11 +337,40 @@ static int uffd_writeprotect(int fd, unsigned long addr, unsigned long len, bool
 	return ioctl(fd, UFFDIO_WRITEPROTECT, &w) ? -errno : 0;
 }
 
-/* Take the real page at @addr out (atomically) and, if it may be dirty, keep its data. */
+/* A thread's staging block: pages moved out, emptied STAGE_BATCH at a time. */
+static __thread struct {
+	unsigned long pager_id;
+	unsigned block; /* NR_BLOCKS: none (use the shared pages) */
+	unsigned used;
+} stage_tls;
+
+static unsigned long pager_ids;
+
+/* Return: where this thread moves its next page out to (*batched: in its block). */
+static char *stage_page(struct uswap_pager *p, bool *batched)
+{
+	if (stage_tls.pager_id != p->id) {
+		stage_tls.pager_id = p->id;
+		stage_tls.block = atomic_fetch_add_relaxed(&p->next_block, 1U);
+		stage_tls.used = 0;
+	}
+	*batched = stage_tls.block < NR_BLOCKS;
+	if (*batched)
+		return p->stage + (stage_tls.block * STAGE_BATCH + stage_tls.used) * PAGE_SIZE;
+	return p->stage + (NR_BLOCKS * STAGE_BATCH +
+			   atomic_fetch_add_relaxed(&p->stage_next, 1UL) % NR_SHARED) *
+				  PAGE_SIZE;
+}
+
+/*
+ * Take the real page at @addr out (atomically) and, if it may be dirty, keep
+ * its data. The staging page is emptied at once (shared pages) or with the
+ * rest of the thread's block when the block is full.
+ */
 static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 {
-	unsigned long slot = atomic_fetch_add_relaxed(&p->stage_next, 1UL) % NR_STAGE;
-	char *stage = p->stage + slot * PAGE_SIZE;
+	bool batched;
+	char *stage = stage_page(p, &batched);
 	struct uffdio_move mv = {
 		.dst = (unsigned long)stage,
 		.src = addr,
@@ -355,7 +391,13 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 		memcpy(page_address(pte_page(old, addr)), stage, PAGE_SIZE);
 		folio_mark_dirty(folio);
 	}
-	madvise(stage, PAGE_SIZE, MADV_DONTNEED);
+	if (!batched) {
+		madvise(stage, PAGE_SIZE, MADV_DONTNEED);
+	} else if (++stage_tls.used == STAGE_BATCH) {
+		madvise(p->stage + stage_tls.block * STAGE_BATCH * PAGE_SIZE,
+			STAGE_BATCH * PAGE_SIZE, MADV_DONTNEED);
+		stage_tls.used = 0;
+	}
 	return 0;
 }
 
@@ -484,6 +526,33 @@ static void update_peak(struct uswap_pager *p)
 	}
 }
 
+/*
+ * Sequential swap-in: when swap-in faults follow each other page by page,
+ * bring the next pages in too (a window doubling up to RA_MAX pages), after
+ * the faulting thread was woken, so that the program's next accesses find
+ * them mapped instead of paying a fault round trip each. Stops at the first
+ * page that is not swapped out. Context: the fault thread.
+ */
+static void pager_fault_around(struct uswap_pager *p, unsigned long addr)
+{
+	unsigned long n;
+
+	if (addr == p->ra_next || addr == p->ra_next - PAGE_SIZE)
+		p->ra_window = clamp(p->ra_window * 2, 2UL, (unsigned long)RA_MAX);
+	else
+		p->ra_window = 0;
+	p->ra_next = addr + PAGE_SIZE;
+	for (n = 0; n < p->ra_window; n++) {
+		unsigned long a = addr + (n + 1) * PAGE_SIZE;
+
+		if (a >= PAGER_VA_END || !pte_is_swapped(p, a) || handle_mm_fault(&p->mm, a, 0) ||
+		    pager_install(p, a, false, false))
+			break;
+		atomic_fetch_add_relaxed(&p->ra_pages, 1UL);
+	}
+	p->ra_next = addr + (n + 1) * PAGE_SIZE;
+}
+
 /* Resolve one fault. Return: 0 (done) or -EAGAIN (retry after events). */
 static int pager_fault(struct uswap_pager *p, struct pending_fault *f)
 {
@@ -516,6 +585,7 @@ static int pager_fault(struct uswap_pager *p, struct pending_fault *f)
 	if (swapin) {
 		atomic_fetch_add_relaxed(&p->swapin_faults, 1UL);
 		atomic_fetch_add_relaxed(&p->lat[pager_lat_bucket(ns_since(&f->t0) / 1000)], 1UL);
+		pager_fault_around(p, f->addr);
 	}
 	update_peak(p);
 	return 0;
@@ -1082,6 +1152,7 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 		return -ENOMEM;
 	}
 	p->sw = sw;
+	p->id = atomic_fetch_add_relaxed(&pager_ids, 1UL) + 1;
 	p->uffd = p->stage_fd = p->wake_fd = -1;
 	ulock_init(&p->regions_lock, LOCK_RANK_ARENA);
 	ulock_init(&p->req_lock, LOCK_RANK_MM);
@@ -1382,6 +1453,7 @@ __public int uswap_pager_get_stats(struct uswap_pager *p, struct uswap_pager_sta
 	st->compr_bytes = pager_compr_bytes(p);
 	st->faults = atomic_load_relaxed(&p->faults);
 	st->swapin_faults = atomic_load_relaxed(&p->swapin_faults);
+	st->swapin_around = atomic_load_relaxed(&p->ra_pages);
 	st->evict_busy = atomic_load_relaxed(&p->evict_busy);
 	st->warnings = atomic_load_relaxed(&p->warnings);
 	return 0;
