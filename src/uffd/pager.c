@@ -102,7 +102,8 @@ struct uffdio_move {
 #define MSG_BATCH     64
 #define MAX_RETRY     1024
 #define POLL_SPIN_NS  50000 /* keep polling this long after a fault */
-#define RA_MAX	      32    /* pages brought in after a sequential swap-in fault */
+#define RELEASE_RING  4096
+#define RA_MAX	      32 /* pages brought in after a sequential swap-in fault */
 
 struct pt_leaf {		     /* 1 GiB: 512 tables of 2 MiB */
 	pte_t *tables[PTRS_PER_PTE]; /* published once (cmpxchg) */
@@ -140,6 +141,7 @@ struct uswap_pager {
 	int uffd;     /* the program's memory */
 	int stage_fd; /* the staging area: MOVE target, no events */
 	int wake_fd;  /* eventfd: wakes the fault thread */
+	int pagemap_fd;
 	char *stage;
 	unsigned long stage_next; /* atomic: next shared staging page */
 	unsigned next_block;	  /* atomic: next staging block to hand out */
@@ -172,8 +174,15 @@ struct uswap_pager {
 	unsigned nr_retry;
 	unsigned long ra_next, ra_window; /* fault-around (fault thread only) */
 
+	/* Installed pages whose folio data can go (fault thread -> reclaim thread). */
+	struct {
+		unsigned long addr;
+		struct folio *folio;
+	} release[RELEASE_RING];
+	unsigned long release_head, release_tail; /* atomic */
+
 	/* Figures (atomic). */
-	unsigned long faults, swapin_faults, ra_pages, evict_busy, warnings, peak;
+	unsigned long faults, swapin_faults, ra_pages, evict_busy, warnings, peak, data_released;
 	bool warned_full;
 	unsigned long lat[PAGER_LAT_BUCKETS];
 };
@@ -385,12 +394,11 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
 		return -EBUSY;
 	}
-	if (pte_write(old)) {
-		struct folio *folio = pte_folio(old);
-
-		memcpy(page_address(pte_page(old, addr)), stage, PAGE_SIZE);
-		folio_mark_dirty(folio);
-	}
+	/* The folio's data was released while mapped: the real page is the copy. */
+	memcpy(page_address(pte_page(old, addr)), stage, PAGE_SIZE);
+	folio_clear_owner_priv(pte_folio(old));
+	if (pte_write(old))
+		folio_mark_dirty(pte_folio(old));
 	if (!batched) {
 		madvise(stage, PAGE_SIZE, MADV_DONTNEED);
 	} else if (++stage_tls.used == STAGE_BATCH) {
@@ -434,6 +442,77 @@ static const struct mm_platform_ops pager_mm_ops = {
 };
 
 /*
+ * The real page at @addr holds the data now: give the folio's own copy back
+ * to the system (its arena page is shared memory, which would double the
+ * footprint). PG_owner_priv marks a folio whose data was released; eviction
+ * copies the page back into it. Context: the PTL of @addr held, the entry
+ * maps @folio and the real page is installed.
+ */
+static void folio_release_data(struct uswap_pager *p, struct folio *folio)
+{
+	if (folio_test_owner_priv(folio) || folio_test_large(folio))
+		return;
+	if (!madvise(folio->data, PAGE_SIZE, MADV_REMOVE)) {
+		folio_set_owner_priv(folio);
+		atomic_fetch_add_relaxed(&p->data_released, 1UL);
+	}
+}
+
+/* Return: whether the real page at @addr is present (pagemap). */
+static bool real_page_present(struct uswap_pager *p, unsigned long addr)
+{
+	uint64_t e;
+
+	return pread(p->pagemap_fd, &e, sizeof(e), (off_t)((addr >> PAGE_SHIFT) * 8)) ==
+		       (ssize_t)sizeof(e) &&
+	       (e >> 63);
+}
+
+/*
+ * Release the data of the folio installed at @addr, if it still is. The
+ * folio may have been evicted, freed and reused at the same address since
+ * it was queued: the real page being present (under the PTL, which install
+ * and eviction hold) says the folio mapped now was installed.
+ */
+static void pager_release_at(struct uswap_pager *p, unsigned long addr, struct folio *folio)
+{
+	struct ulock *ptl;
+	pte_t *ptep = pager_pte_offset_lock(&p->mm, addr, false, &ptl), pte;
+
+	if (!ptep)
+		return;
+	pte = ptep_get(ptep);
+	if (pte_present(pte) && (!folio || pte_folio(pte) == folio) &&
+	    !folio_test_owner_priv(pte_folio(pte)) && real_page_present(p, addr))
+		folio_release_data(p, pte_folio(pte));
+	ulock_unlock(ptl);
+}
+
+/* Queue @folio at @addr for release by the reclaim thread. Context: the fault thread. */
+static void pager_queue_release(struct uswap_pager *p, unsigned long addr, struct folio *folio)
+{
+	unsigned long head = atomic_load_relaxed(&p->release_head);
+
+	if (head - atomic_load_acquire(&p->release_tail) >= RELEASE_RING)
+		return; /* full: the copy stays until the page is evicted */
+	p->release[head % RELEASE_RING].addr = addr;
+	p->release[head % RELEASE_RING].folio = folio;
+	atomic_store_release(&p->release_head, head + 1);
+}
+
+/* Context: the reclaim thread. */
+static void pager_drain_release(struct uswap_pager *p)
+{
+	unsigned long tail = atomic_load_relaxed(&p->release_tail);
+	unsigned long head = atomic_load_acquire(&p->release_head);
+
+	for (; tail != head; tail++)
+		pager_release_at(p, p->release[tail % RELEASE_RING].addr,
+				 p->release[tail % RELEASE_RING].folio);
+	atomic_store_release(&p->release_tail, tail);
+}
+
+/*
  * Make the real page at @addr what its entry says, after handle_mm_fault()
  * resolved a fault there. Return: 0, -ENOENT (the entry is no longer what
  * the fault needs: resolve again), -EAGAIN (the address space is changing:
@@ -465,6 +544,8 @@ static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_faul
 
 		if (ioctl(p->uffd, UFFDIO_COPY, &cp))
 			err = -errno;
+		else
+			pager_queue_release(p, addr, pte_folio(pte));
 		if (err == -EEXIST) {
 			/* Installed by an earlier message for the same page. */
 			if (pte_write(pte))
@@ -892,6 +973,7 @@ static void *pager_reclaim_main(void *arg)
 			syscall(SYS_futex, &p->reclaim_kick, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
 		}
 		atomic_store_relaxed(&p->reclaim_kick, 0U);
+		pager_drain_release(p);
 		pager_reclaim_step(p);
 		if (p->tick && ns_since(&last_tick) >= p->tick_ms * 1000000ULL) {
 			p->tick(p->tick_arg);
@@ -1097,6 +1179,8 @@ static void pager_teardown(struct uswap_pager *p)
 		close(p->stage_fd);
 	if (p->wake_fd >= 0)
 		close(p->wake_fd);
+	if (p->pagemap_fd >= 0)
+		close(p->pagemap_fd);
 	if (p->stage)
 		munmap(p->stage, NR_STAGE * PAGE_SIZE);
 	if (p->stacks)
@@ -1154,6 +1238,7 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 	p->sw = sw;
 	p->id = atomic_fetch_add_relaxed(&pager_ids, 1UL) + 1;
 	p->uffd = p->stage_fd = p->wake_fd = -1;
+	p->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	ulock_init(&p->regions_lock, LOCK_RANK_ARENA);
 	ulock_init(&p->req_lock, LOCK_RANK_MM);
 	p->regions = arena_zalloc(sw->arena, MAX_REGIONS * sizeof(struct region));
@@ -1252,8 +1337,11 @@ static int pager_adopt(struct uswap_pager *p, unsigned long start, unsigned long
 		n = (size_t)got / 8;
 		for (size_t i = 0; i < n && !err; i++) {
 			/* Present, or in the kernel's swap: data the program owns. */
-			if (buf[i] & (3ULL << 62))
+			if (buf[i] & (3ULL << 62)) {
 				err = mm_adopt_page(&p->mm, addr + i * PAGE_SIZE);
+				if (!err)
+					pager_release_at(p, addr + i * PAGE_SIZE, NULL);
+			}
 			if (err == -EEXIST)
 				err = 0;
 		}
@@ -1355,6 +1443,7 @@ __public void uswap_pager_fork_child(struct uswap_pager *p)
 	close(p->uffd);
 	close(p->stage_fd);
 	close(p->wake_fd);
+	close(p->pagemap_fd);
 	for (unsigned i = 0; i < ARRAY_SIZE(live_pagers); i++)
 		if (live_pagers[i] == p)
 			live_pagers[i] = NULL;
@@ -1454,6 +1543,7 @@ __public int uswap_pager_get_stats(struct uswap_pager *p, struct uswap_pager_sta
 	st->faults = atomic_load_relaxed(&p->faults);
 	st->swapin_faults = atomic_load_relaxed(&p->swapin_faults);
 	st->swapin_around = atomic_load_relaxed(&p->ra_pages);
+	st->data_released = atomic_load_relaxed(&p->data_released);
 	st->evict_busy = atomic_load_relaxed(&p->evict_busy);
 	st->warnings = atomic_load_relaxed(&p->warnings);
 	return 0;
