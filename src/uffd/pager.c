@@ -97,7 +97,7 @@ struct uffdio_move {
 #define NR_BLOCKS     64 /* threads with a staging block of their own */
 #define NR_SHARED     64 /* single staging pages for the other threads */
 #define NR_STAGE      (NR_BLOCKS * STAGE_BATCH + NR_SHARED)
-#define THREAD_STACK  (256UL << 10)
+#define THREAD_STACK  (4UL << 20) /* virtual: sanitizers need room for their TLS */
 #define MAX_REGIONS   65536
 #define MSG_BATCH     64
 #define MAX_RETRY     1024
@@ -1284,8 +1284,10 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 	p->low = budget_pages - 2 * margin;
 	mm_set_budget(sw, budget_pages);
 	err = start_thread(p, &p->fault_thread, p->stacks, pager_fault_main);
-	if (err)
+	if (err) {
+		set_err(errbuf, errlen, "cannot start the fault thread: %s", strerror(-err));
 		goto fail;
+	}
 	err = start_thread(p, &p->reclaim_thread, (char *)p->stacks + THREAD_STACK,
 			   pager_reclaim_main);
 	if (err) {
