@@ -21,9 +21,11 @@
  * everything in before fork). The status page belongs to one of them: the
  * first, until a descendant of it starts (a wrapper such as a shell script
  * or timeout(1) that runs the real program as its child); then to that
- * descendant, which hands it back when it exits while the ancestor lives
- * (a page left by a process that died is taken back). Only the owner
- * publishes; EXITED comes from the last owner's exit.
+ * descendant, which hands it back when it exits while the ancestor lives,
+ * unless it used more memory than the ancestor had (the real program under
+ * a wrapper keeps the page and its figures). A page left by a process that
+ * died is taken back. Only the owner publishes; EXITED comes from the last
+ * owner's exit.
  *
  * Owns: the agent's globals and the status page mapping. Locking: the
  * globals are written by the constructor before any paging thread starts;
@@ -57,7 +59,8 @@ static struct {
 } early[128];
 static unsigned nr_early;
 static unsigned agent_ticks;
-static int32_t prev_owner; /* the ancestor we took the status page from */
+static int32_t prev_owner;	 /* the ancestor we took the status page from */
+static uint64_t prev_owner_peak; /* its resident peak then */
 
 /* ---- the status page ---- */
 
@@ -338,6 +341,9 @@ static void reclaim_status(void)
 	if (!agent_status)
 		return;
 	owner = atomic_load_relaxed(&agent_status->pid);
+	/* An owner that exited normally published its final figures: they stay. */
+	if (atomic_load_acquire(&agent_status->state) == USWAP_RUN_EXITED)
+		return;
 	if (owner != (int32_t)getpid() && kill(owner, 0) && errno == ESRCH)
 		atomic_cmpxchg_acq_rel(&agent_status->pid, &owner, (int32_t)getpid());
 }
@@ -382,6 +388,7 @@ __attribute__((constructor)) static void agent_init(void)
 			break;
 		if (is_ancestor(none)) {
 			prev_owner = none;
+			prev_owner_peak = atomic_load_relaxed(&agent_status->resident_peak_bytes);
 			continue;
 		}
 		if (kill(none, 0) && errno == ESRCH)
@@ -426,8 +433,12 @@ __attribute__((destructor)) static void agent_exit(void)
 
 	if (!agent_pager || agent_forked || !status_owner())
 		return;
-	/* A wrapper's child hands the page back to the wrapper, which goes on. */
+	/*
+	 * A helper a wrapper ran (smaller than the wrapper) hands the page
+	 * back; the program a wrapper ran keeps it, with its figures.
+	 */
 	if (prev_owner && !kill(prev_owner, 0) &&
+	    atomic_load_relaxed(&agent_status->resident_peak_bytes) <= prev_owner_peak &&
 	    atomic_cmpxchg_acq_rel(&agent_status->pid, &me, prev_owner))
 		return;
 	status_publish();

@@ -103,6 +103,7 @@ struct uffdio_move {
 #define MAX_RETRY     1024
 #define POLL_SPIN_NS  50000 /* keep polling this long after a fault */
 #define RELEASE_RING  4096
+#define RECLAIM_BATCH 256UL
 #define RA_MAX	      32 /* pages brought in after a sequential swap-in fault */
 
 struct pt_leaf {		     /* 1 GiB: 512 tables of 2 MiB */
@@ -184,6 +185,7 @@ struct uswap_pager {
 	/* Figures (atomic). */
 	unsigned long faults, swapin_faults, ra_pages, evict_busy, warnings, peak, data_released;
 	bool warned_full;
+	bool reclaiming; /* between the watermarks, going down (reclaim thread) */
 	unsigned long lat[PAGER_LAT_BUCKETS];
 };
 
@@ -940,23 +942,38 @@ static int pager_request_swapin(struct uswap_pager *p, unsigned long start, unsi
 
 /* ---- the reclaim thread ---- */
 
-static void pager_reclaim_step(struct uswap_pager *p)
+/*
+ * Reclaim a batch when above the high watermark, and go on batch by batch
+ * down to the low one; batches keep the thread's other work (releasing
+ * folio data, the agent's scans) going meanwhile.
+ * Return: whether to come back at once (more to reclaim).
+ */
+static bool pager_reclaim_step(struct uswap_pager *p)
 {
 	long charged = atomic_load_relaxed(&sw_mm(p->sw)->nr_charged);
 	unsigned long freed;
 
-	if (atomic_load_acquire(&p->frozen) || charged <= (long)p->high)
-		return;
-	freed = try_to_free_pages(p->sw, (unsigned long)charged - p->low);
-	if (!freed && get_nr_swap_pages(p->sw) <= 0 && !p->warned_full) {
-		static const char msg[] =
-			"uswap: swap device full: the program goes on over its budget\n";
-
-		p->warned_full = true;
-		atomic_fetch_add_relaxed(&p->warnings, 1UL);
-		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-			freed = 0;
+	if (atomic_load_acquire(&p->frozen) || charged <= (long)p->low ||
+	    (!p->reclaiming && charged <= (long)p->high)) {
+		p->reclaiming = false;
+		return false;
 	}
+	p->reclaiming = true;
+	freed = try_to_free_pages(p->sw, min((unsigned long)charged - p->low, RECLAIM_BATCH));
+	if (!freed) {
+		p->reclaiming = false;
+		if (get_nr_swap_pages(p->sw) <= 0 && !p->warned_full) {
+			static const char msg[] =
+				"uswap: swap device full: the program goes on over its budget\n";
+
+			p->warned_full = true;
+			atomic_fetch_add_relaxed(&p->warnings, 1UL);
+			if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+				freed = 0;
+		}
+		return false;
+	}
+	return true;
 }
 
 static void *pager_reclaim_main(void *arg)
@@ -974,7 +991,8 @@ static void *pager_reclaim_main(void *arg)
 		}
 		atomic_store_relaxed(&p->reclaim_kick, 0U);
 		pager_drain_release(p);
-		pager_reclaim_step(p);
+		if (pager_reclaim_step(p))
+			atomic_store_relaxed(&p->reclaim_kick, 1U);
 		if (p->tick && ns_since(&last_tick) >= p->tick_ms * 1000000ULL) {
 			p->tick(p->tick_arg);
 			clock_gettime(CLOCK_MONOTONIC, &last_tick);
