@@ -569,9 +569,11 @@ static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_faul
 static void pager_sigbus(struct uswap_pager *p, const struct pending_fault *f, int err)
 {
 	char msg[160];
+	/* No strerror(): under a locale it may allocate, from memory we page. */
 	int n = snprintf(msg, sizeof(msg),
-			 "uswap: cannot bring back the page at %#lx (%s): SIGBUS to thread %u\n",
-			 f->addr, strerror(-err), f->tid);
+			 "uswap: cannot bring back the page at %#lx (%s, errno %d): SIGBUS to "
+			 "thread %u\n",
+			 f->addr, err == -EIO ? "device read error" : "error", -err, f->tid);
 
 	if (n > 0 && write(STDERR_FILENO, msg, (size_t)min(n, (int)sizeof(msg) - 1)) < 0)
 		n = 0;
@@ -795,6 +797,9 @@ static int pager_swapin_range(struct uswap_pager *p, unsigned long start, unsign
 
 	start = ALIGN_DOWN(start, PAGE_SIZE);
 	end = min(ALIGN_UP(end, PAGE_SIZE), PAGER_VA_END);
+	/* Nothing swapped out (a fork in a process that never went over budget). */
+	if (!atomic_load_relaxed(&p->mm.nr_swapents))
+		return 0;
 	while (start < end) {
 		unsigned long block = pager_next_table(&p->mm, ALIGN_DOWN(start, PMD_SIZE),
 						       ALIGN_UP(end, PMD_SIZE));
@@ -829,7 +834,11 @@ static void pager_serve_request(struct uswap_pager *p)
 {
 	int err;
 
-	if (atomic_load_acquire(&p->req) != REQ_SWAPIN)
+	/*
+	 * Deferred faults first: their entries may be present while their
+	 * pages are not installed yet, which a fork would not carry over.
+	 */
+	if (atomic_load_acquire(&p->req) != REQ_SWAPIN || p->nr_retry)
 		return;
 	err = pager_swapin_range(p, p->req_start, p->req_end);
 	if (err == -EAGAIN)
