@@ -268,11 +268,15 @@ void *agent_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 
 	if (ret == -1 || !agent_pager || agent_forked)
 		return ret == -1 ? MAP_FAILED : p;
-	/* Fresh private anonymous writable memory: register it now. */
+	/*
+	 * Fresh private anonymous writable memory: register it now. Nothing in
+	 * it yet (populated mappings wait for the next scan), so this thread,
+	 * whose own stack may be paged, takes no engine lock.
+	 */
 	if ((flags & (MAP_ANONYMOUS | MAP_PRIVATE | MAP_SHARED)) == (MAP_ANONYMOUS | MAP_PRIVATE) &&
-	    (prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE) && !(flags & MAP_STACK) &&
-	    len >= (64UL << 10))
-		uswap_pager_register(agent_pager, p, ALIGN_UP(len, PAGE_SIZE));
+	    (prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE) &&
+	    !(flags & (MAP_STACK | MAP_POPULATE)) && len >= (64UL << 10))
+		pager_register(agent_pager, (unsigned long)p, ALIGN_UP(len, PAGE_SIZE), false);
 	return p;
 }
 

@@ -1381,9 +1381,9 @@ static int pager_adopt(struct uswap_pager *p, unsigned long start, unsigned long
 	return err;
 }
 
-__public int uswap_pager_register(struct uswap_pager *p, void *addr, size_t len)
+int pager_register(struct uswap_pager *p, unsigned long start, unsigned long len, bool adopt)
 {
-	unsigned long start = (unsigned long)addr, end = start + len;
+	unsigned long end = start + len;
 	struct uffdio_register reg = {
 		.range = {.start = start, .len = len},
 		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP,
@@ -1393,9 +1393,17 @@ __public int uswap_pager_register(struct uswap_pager *p, void *addr, size_t len)
 	    pager_is_own(p, start, end) || in_fork_child)
 		return -EINVAL;
 	if (ioctl(p->uffd, UFFDIO_REGISTER, &reg))
-		return -errno == -EINVAL ? -EINVAL : -errno;
+		return -errno;
+	/* Fresh memory is written down by the next scan: no lock taken here. */
+	if (!adopt)
+		return 0;
 	regions_add(p, start, end);
 	return pager_adopt(p, start, end);
+}
+
+__public int uswap_pager_register(struct uswap_pager *p, void *addr, size_t len)
+{
+	return pager_register(p, (unsigned long)addr, len, true);
 }
 
 __public int uswap_pager_map(struct uswap_pager *p, size_t len, void **out)
@@ -1410,7 +1418,9 @@ __public int uswap_pager_map(struct uswap_pager *p, size_t len, void **out)
 		    -1, 0);
 	if (addr == MAP_FAILED)
 		return -errno;
-	err = uswap_pager_register(p, addr, len);
+	err = pager_register(p, (unsigned long)addr, len, false);
+	if (!err)
+		regions_add(p, (unsigned long)addr, (unsigned long)addr + len);
 	if (err) {
 		munmap(addr, len);
 		return err;
