@@ -174,6 +174,8 @@ struct uswap_pager {
 	struct pending_fault retry[MAX_RETRY];
 	unsigned nr_retry;
 	unsigned long ra_next, ra_window; /* fault-around (fault thread only) */
+	unsigned long age_cursor;	  /* aging sweep (reclaim thread only) */
+	struct timespec last_age;
 
 	/* Installed pages whose folio data can go (fault thread -> reclaim thread). */
 	struct {
@@ -184,6 +186,7 @@ struct uswap_pager {
 
 	/* Figures (atomic). */
 	unsigned long faults, swapin_faults, ra_pages, evict_busy, warnings, peak, data_released;
+	unsigned long sampled; /* pages taken out for aging */
 	bool warned_full;
 	bool reclaiming; /* between the watermarks, going down (reclaim thread) */
 	unsigned long lat[PAGER_LAT_BUCKETS];
@@ -373,6 +376,18 @@ static char *stage_page(struct uswap_pager *p, bool *batched)
 				  PAGE_SIZE;
 }
 
+/* The page moved to @stage was copied: empty it (now, or with its block). */
+static void stage_done(struct uswap_pager *p, char *stage, bool batched)
+{
+	if (!batched) {
+		madvise(stage, PAGE_SIZE, MADV_DONTNEED);
+	} else if (++stage_tls.used == STAGE_BATCH) {
+		madvise(p->stage + stage_tls.block * STAGE_BATCH * PAGE_SIZE,
+			STAGE_BATCH * PAGE_SIZE, MADV_DONTNEED);
+		stage_tls.used = 0;
+	}
+}
+
 /*
  * Take the real page at @addr out (atomically) and, if it may be dirty, keep
  * its data. The staging page is emptied at once (shared pages) or with the
@@ -392,7 +407,17 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 	if (in_fork_child)
 		return -EBUSY;
 	if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv)) {
-		/* Shared after a fork, not really there yet, or the staging page is busy. */
+		/*
+		 * No real page: taken out for aging, or not installed yet; the
+		 * folio's data is the page (or it reads zero: the program
+		 * dropped it and its REMOVE event is on the way).
+		 */
+		if (errno == ENOENT && !folio_test_owner_priv(pte_folio(old))) {
+			if (pte_write(old))
+				folio_mark_dirty(pte_folio(old));
+			return 0;
+		}
+		/* Shared after a fork, or the staging page is busy. */
 		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
 		return -EBUSY;
 	}
@@ -401,13 +426,7 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 	folio_clear_owner_priv(pte_folio(old));
 	if (pte_write(old))
 		folio_mark_dirty(pte_folio(old));
-	if (!batched) {
-		madvise(stage, PAGE_SIZE, MADV_DONTNEED);
-	} else if (++stage_tls.used == STAGE_BATCH) {
-		madvise(p->stage + stage_tls.block * STAGE_BATCH * PAGE_SIZE,
-			STAGE_BATCH * PAGE_SIZE, MADV_DONTNEED);
-		stage_tls.used = 0;
-	}
+	stage_done(p, stage, batched);
 	return 0;
 }
 
@@ -548,6 +567,9 @@ static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_faul
 			err = -errno;
 		else
 			pager_queue_release(p, addr, pte_folio(pte));
+		/* The "hardware" accessed bit: the page was just used (see pager_age). */
+		if (!err || err == -EEXIST)
+			__set_pte(ptep, pte_set_flags(pte, _PAGE_ACCESSED));
 		if (err == -EEXIST) {
 			/* Installed by an earlier message for the same page. */
 			if (pte_write(pte))
@@ -797,35 +819,118 @@ static int pager_swapin_range(struct uswap_pager *p, unsigned long start, unsign
 
 	start = ALIGN_DOWN(start, PAGE_SIZE);
 	end = min(ALIGN_UP(end, PAGE_SIZE), PAGER_VA_END);
-	/* Nothing swapped out (a fork in a process that never went over budget). */
-	if (!atomic_load_relaxed(&p->mm.nr_swapents))
+	/* Nothing out (a fork in a process that never went over budget). */
+	if (!atomic_load_relaxed(&p->mm.nr_swapents) && !atomic_load_relaxed(&p->sampled))
 		return 0;
 	while (start < end) {
 		unsigned long block = pager_next_table(&p->mm, ALIGN_DOWN(start, PMD_SIZE),
 						       ALIGN_UP(end, PMD_SIZE));
-		unsigned long stop;
+		unsigned long stop, todo[PTRS_PER_PTE];
+		unsigned nr = 0;
+		struct ulock *ptl;
+		pte_t *ptep;
 
 		if (block >= end)
 			break;
 		start = max(start, block);
 		stop = min(block + PMD_SIZE, end);
-		for (; start < stop; start += PAGE_SIZE) {
-			struct pending_fault f = {.addr = start, .tid = (unsigned)gettid()};
-			int err;
+		/*
+		 * Swapped pages, and present ones whose real page may be
+		 * missing (sampled for aging, or not installed yet): their
+		 * data is still the folio's.
+		 */
+		ptep = pager_pte_offset_lock(&p->mm, start, false, &ptl);
+		if (ptep) {
+			for (unsigned long a = start; a < stop; a += PAGE_SIZE, ptep++) {
+				pte_t pte = ptep_get(ptep);
 
-			if (!pte_is_swapped(p, start))
-				continue;
-			clock_gettime(CLOCK_MONOTONIC, &f.t0);
-			err = handle_mm_fault(&p->mm, start, 0);
+				if (is_swap_pte(pte) ||
+				    (pte_present(pte) && !folio_test_owner_priv(pte_folio(pte))))
+					todo[nr++] = a;
+			}
+			ulock_unlock(ptl);
+		}
+		for (unsigned i = 0; i < nr; i++) {
+			int err = handle_mm_fault(&p->mm, todo[i], 0);
+
 			if (!err)
-				err = pager_install(p, start, false, false);
+				err = pager_install(p, todo[i], false, false);
 			if (err == -ENOENT || err == -EEXIST)
 				err = 0;
 			if (err && !ret)
 				ret = err;
 		}
+		start = stop;
 	}
 	return ret;
+}
+
+/* ---- aging ---- */
+
+/*
+ * Linux gives user space no accessed bit, so the pager makes one: a sample
+ * of the resident pages is taken out of real memory (MOVE to staging, data
+ * kept in the folio, entry left present and made old). The next access
+ * faults, and installing the page back marks the entry young, as an MMU
+ * would. Reclaim's second chance (folio_referenced) then tells the pages in
+ * use from the idle ones. The sample sweeps the tables round robin, about
+ * budget/64 pages every 100 ms (the whole resident set in ~6 s).
+ * Context: the reclaim thread.
+ */
+static void pager_age(struct uswap_pager *p)
+{
+	unsigned long want = max(p->high / 64, 64UL), done = 0, addr = p->age_cursor;
+	unsigned long blocks = 0;
+
+	if (atomic_load_acquire(&p->frozen) || in_fork_child)
+		return;
+	while (done < want && blocks++ < 4096) {
+		unsigned long block =
+			pager_next_table(&p->mm, ALIGN_DOWN(addr, PMD_SIZE), PAGER_VA_END);
+		struct ulock *ptl;
+		pte_t *ptep;
+
+		if (block >= PAGER_VA_END) {
+			addr = 0; /* wrap around */
+			if (blocks > 1 && !done)
+				break;
+			continue;
+		}
+		addr = max(addr, block);
+		ptep = pager_pte_offset_lock(&p->mm, addr, false, &ptl);
+		if (!ptep) {
+			addr = block + PMD_SIZE;
+			continue;
+		}
+		for (; addr < block + PMD_SIZE && done < want; addr += PAGE_SIZE, ptep++) {
+			pte_t pte = ptep_get(ptep);
+			struct folio *folio;
+			bool batched;
+			char *stage;
+			struct uffdio_move mv = {
+				.src = addr, .len = PAGE_SIZE, .mode = UFFDIO_MOVE_MODE_DONTWAKE};
+
+			if (!pte_present(pte))
+				continue;
+			folio = pte_folio(pte);
+			/* Installed and alone in real memory: the ones worth sampling. */
+			if (!folio_test_owner_priv(folio) || folio_test_large(folio))
+				continue;
+			stage = stage_page(p, &batched);
+			mv.dst = (unsigned long)stage;
+			if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv))
+				continue;
+			memcpy(folio->data, stage, PAGE_SIZE);
+			folio_clear_owner_priv(folio);
+			__set_pte(ptep, pte_mkold(pte));
+			stage_done(p, stage, batched);
+			done++;
+		}
+		ulock_unlock(ptl);
+	}
+	p->age_cursor = addr >= PAGER_VA_END ? 0 : addr;
+	if (done)
+		atomic_fetch_add_relaxed(&p->sampled, done);
 }
 
 /* ---- the fault thread ---- */
@@ -1002,6 +1107,10 @@ static void *pager_reclaim_main(void *arg)
 		pager_drain_release(p);
 		if (pager_reclaim_step(p))
 			atomic_store_relaxed(&p->reclaim_kick, 1U);
+		if (ns_since(&p->last_age) >= 100000000ULL) {
+			pager_age(p);
+			clock_gettime(CLOCK_MONOTONIC, &p->last_age);
+		}
 		if (p->tick && ns_since(&last_tick) >= p->tick_ms * 1000000ULL) {
 			p->tick(p->tick_arg);
 			clock_gettime(CLOCK_MONOTONIC, &last_tick);
@@ -1583,6 +1692,7 @@ __public int uswap_pager_get_stats(struct uswap_pager *p, struct uswap_pager_sta
 	st->swapin_faults = atomic_load_relaxed(&p->swapin_faults);
 	st->swapin_around = atomic_load_relaxed(&p->ra_pages);
 	st->data_released = atomic_load_relaxed(&p->data_released);
+	st->sampled = atomic_load_relaxed(&p->sampled);
 	st->evict_busy = atomic_load_relaxed(&p->evict_busy);
 	st->warnings = atomic_load_relaxed(&p->warnings);
 	return 0;
