@@ -188,7 +188,8 @@ struct uswap_pager {
 	unsigned long faults, swapin_faults, ra_pages, evict_busy, warnings, peak, data_released;
 	unsigned long sampled; /* pages taken out for aging */
 	bool warned_full;
-	bool reclaiming; /* between the watermarks, going down (reclaim thread) */
+	bool reclaiming;   /* between the watermarks, going down (reclaim thread) */
+	long full_at_free; /* free slots when the device was found full, or -1 */
 	unsigned long lat[PAGER_LAT_BUCKETS];
 };
 
@@ -1072,11 +1073,17 @@ static bool pager_reclaim_step(struct uswap_pager *p)
 		p->reclaiming = false;
 		return false;
 	}
+	/* The device was full: wait until slots are freed (the program's zaps). */
+	if (p->full_at_free >= 0 && get_nr_swap_pages(p->sw) <= p->full_at_free)
+		return false;
+	p->full_at_free = -1;
 	p->reclaiming = true;
 	freed = try_to_free_pages(p->sw, min((unsigned long)charged - p->low, RECLAIM_BATCH));
 	if (!freed) {
 		p->reclaiming = false;
-		if (get_nr_swap_pages(p->sw) <= 0 && !p->warned_full) {
+		if (get_nr_swap_pages(p->sw) < (long)SWAP_CLUSTER_MAX)
+			p->full_at_free = get_nr_swap_pages(p->sw);
+		if (get_nr_swap_pages(p->sw) < (long)SWAP_CLUSTER_MAX && !p->warned_full) {
 			static const char msg[] =
 				"uswap: swap device full: the program goes on over its budget\n";
 
@@ -1373,6 +1380,7 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 	}
 	p->sw = sw;
 	p->id = atomic_fetch_add_relaxed(&pager_ids, 1UL) + 1;
+	p->full_at_free = -1;
 	p->uffd = p->stage_fd = p->wake_fd = -1;
 	p->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	ulock_init(&p->regions_lock, LOCK_RANK_ARENA);

@@ -21,6 +21,13 @@
 
 #define MiB (1UL << 20)
 
+/* Sanitizer builds run 10-20x slower: they page less data. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SCALE 2
+#else
+#define SCALE 1
+#endif
+
 /* Open a pager or skip the test when the machine has no full-mode userfaultfd. */
 static struct uswap_pager *open_pager(size_t budget, size_t device_bytes)
 {
@@ -127,7 +134,7 @@ static void *writer_main(void *arg)
  */
 TEST(threads_signatures_quarter_budget)
 {
-	const size_t budget = 8 * MiB, per = 8 * MiB;
+	const size_t budget = 8 * MiB / SCALE, per = 8 * MiB / SCALE;
 	struct uswap_pager *p = open_pager(budget, 0);
 	struct uswap_pager_stats st;
 	struct writer w[4];
@@ -228,7 +235,7 @@ TEST(writer_races_eviction)
 	r.nr_pages = len / PAGE_SIZE;
 	REQUIRE_EQ(pthread_create(&t, NULL, race_writer, &r), 0);
 	/* Evict everything again and again while the writer writes. */
-	while (evicted < 20000 && ++passes < 200000)
+	while (evicted < 20000 / SCALE && ++passes < 200000 / SCALE)
 		evicted += (unsigned long)uswap_pager_reclaim(p, len) >> PAGE_SHIFT;
 	atomic_store_release(&r.stop, true);
 	pthread_join(t, NULL);
@@ -372,9 +379,9 @@ TEST(mremap_swapped_move_grow_shrink)
 
 TEST(device_full_goes_over_budget)
 {
-	/* 2 MiB of slots under a 4 MiB budget, 12 MiB of data. */
-	struct uswap_pager *p = open_pager(4 * MiB, 2 * MiB);
-	const unsigned long n = 12 * MiB / PAGE_SIZE;
+	/* 1 MiB of slots under a 4 MiB budget, 8 MiB of data. */
+	struct uswap_pager *p = open_pager(4 * MiB, 1 * MiB);
+	const unsigned long n = 8 * MiB / PAGE_SIZE;
 	struct uswap_pager_stats st;
 	char *b;
 
@@ -437,7 +444,7 @@ TEST(read_error_is_sigbus)
 TEST(fork_child_sees_every_byte)
 {
 	struct uswap_pager *p = open_pager(4 * MiB, 0);
-	const unsigned long n = 16 * MiB / PAGE_SIZE;
+	const unsigned long n = 16 * MiB / SCALE / PAGE_SIZE;
 	int status;
 	pid_t pid;
 	char *b;
