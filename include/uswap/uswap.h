@@ -53,7 +53,7 @@ struct uswap_pager_config {
 	size_t budget_bytes; /* resident pages to hold to, >= USWAP_PAGER_MIN_BUDGET */
 	const char *device;  /* "zram" (NULL: zram) or "file:PATH" (a mkswap'd file) */
 	const char *comp;    /* zram's compressor: "lz4" (NULL) or "zstd" */
-	size_t device_bytes; /* zram: pages it may hold, in bytes (0: 64 GiB) */
+	size_t device_bytes; /* zram: pages it may hold, in bytes (0: 8x budget, 1 GiB-RAM) */
 };
 
 /*
@@ -109,7 +109,10 @@ struct uswap_pager_stats {
 	size_t compr_bytes;	     /* device memory holding them (zram), or 0 */
 	unsigned long faults;	     /* userfaults served (missing + write-protect) */
 	unsigned long swapin_faults; /* of which swapped a page in */
+	unsigned long swapin_around; /* pages swapped in after those (sequential access) */
 	unsigned long evict_busy;    /* evictions the kernel refused (shared pages) */
+	unsigned long data_released; /* staging copies given back once a page was mapped */
+	unsigned long sampled;	     /* pages taken out of memory to see if they are used (aging) */
 	unsigned long warnings;	     /* e.g. device full: over budget */
 };
 

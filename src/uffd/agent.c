@@ -16,9 +16,16 @@
  * after a shared library's file mapping, which the paging threads
  * themselves may touch (libc, the dynamic loader, this module).
  *
- * Only the process that claims the status page (its pid) pages: a forked
- * child runs unpaged (the pager swaps everything in before fork), and so
- * does a program the child executes.
+ * Every program started with the agent pages itself under the budget
+ * (a forked child that does not exec runs unpaged: the pager swaps
+ * everything in before fork). The status page belongs to one of them: the
+ * first, until a descendant of it starts (a wrapper such as a shell script
+ * or timeout(1) that runs the real program as its child); then to that
+ * descendant, which hands it back when it exits while the ancestor lives,
+ * unless it used more memory than the ancestor had (the real program under
+ * a wrapper keeps the page and its figures). A page left by a process that
+ * died is taken back. Only the owner publishes; EXITED comes from the last
+ * owner's exit.
  *
  * Owns: the agent's globals and the status page mapping. Locking: the
  * globals are written by the constructor before any paging thread starts;
@@ -28,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +59,13 @@ static struct {
 } early[128];
 static unsigned nr_early;
 static unsigned agent_ticks;
+static int32_t prev_owner;	 /* the ancestor we took the status page from */
+static uint64_t prev_owner_peak; /* its resident peak then */
 
 /* ---- the status page ---- */
+
+static bool status_owner(void);
+static void reclaim_status(void);
 
 static void status_set_message(const char *msg)
 {
@@ -105,7 +118,7 @@ static void status_publish(void)
 	unsigned i = 0;
 	long rss;
 
-	if (!s || !agent_pager || agent_forked)
+	if (!s || !agent_pager || agent_forked || !status_owner())
 		return;
 	uswap_pager_get_stats(agent_pager, &st);
 	atomic_store_relaxed(&s->budget_bytes, (uint64_t)st.budget_bytes);
@@ -119,10 +132,11 @@ static void status_publish(void)
 		status_set_counter(i, vm_event_names[e],
 				   (uint64_t)uswap_pager_counter(agent_pager, vm_event_names[e]));
 	rss = rss_anon_bytes();
-	if (i + 4 <= USWAP_RUN_MAX_COUNTERS) {
+	if (i + 5 <= USWAP_RUN_MAX_COUNTERS) {
 		status_set_counter(i++, "uffd_faults", st.faults);
 		status_set_counter(i++, "uffd_swapin_faults", st.swapin_faults);
 		status_set_counter(i++, "uffd_evict_busy", st.evict_busy);
+		status_set_counter(i++, "uffd_data_released", st.data_released);
 		status_set_counter(i++, "rss_anon_bytes", rss > 0 ? (uint64_t)rss : 0);
 	}
 	uswap_pager_latency(agent_pager, hist, PAGER_LAT_BUCKETS);
@@ -230,6 +244,7 @@ static void agent_tick(void *arg)
 
 	if (agent_forked)
 		return;
+	reclaim_status();
 	rss = rss_anon_bytes();
 	uswap_pager_get_stats(agent_pager, &st);
 	if (++agent_ticks % 100 == 0 || (rss > 0 && (size_t)rss > st.resident_bytes + (1UL << 20)))
@@ -253,11 +268,15 @@ void *agent_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 
 	if (ret == -1 || !agent_pager || agent_forked)
 		return ret == -1 ? MAP_FAILED : p;
-	/* Fresh private anonymous writable memory: register it now. */
+	/*
+	 * Fresh private anonymous writable memory: register it now. Nothing in
+	 * it yet (populated mappings wait for the next scan), so this thread,
+	 * whose own stack may be paged, takes no engine lock.
+	 */
 	if ((flags & (MAP_ANONYMOUS | MAP_PRIVATE | MAP_SHARED)) == (MAP_ANONYMOUS | MAP_PRIVATE) &&
-	    (prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE) && !(flags & MAP_STACK) &&
-	    len >= (64UL << 10))
-		uswap_pager_register(agent_pager, p, ALIGN_UP(len, PAGE_SIZE));
+	    (prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE) &&
+	    !(flags & (MAP_STACK | MAP_POPULATE)) && len >= (64UL << 10))
+		pager_register(agent_pager, (unsigned long)p, ALIGN_UP(len, PAGE_SIZE), false);
 	return p;
 }
 
@@ -280,6 +299,63 @@ static void agent_fail(const char *msg)
 		msg = NULL;
 	/* Not paged is not an option: the program does not start. */
 	_exit(125);
+}
+
+/* Return: the parent of process @pid, or -1. */
+static int parent_of(int pid)
+{
+	char path[64], buf[512], *p;
+	int fd, ppid = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	/* "pid (comm) state ppid": comm may hold anything but ends at the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return -1;
+	return ppid;
+}
+
+/* Return: whether process @pid is an ancestor of this one. */
+static bool is_ancestor(int pid)
+{
+	int cur = getpid();
+
+	for (unsigned depth = 0; depth < 64 && cur > 1; depth++) {
+		cur = parent_of(cur);
+		if (cur == pid)
+			return true;
+	}
+	return false;
+}
+
+/* Take the status page back from a process that died without handing it back. */
+static void reclaim_status(void)
+{
+	int32_t owner;
+
+	if (!agent_status)
+		return;
+	owner = atomic_load_relaxed(&agent_status->pid);
+	/* An owner that exited normally published its final figures: they stay. */
+	if (atomic_load_acquire(&agent_status->state) == USWAP_RUN_EXITED)
+		return;
+	if (owner != (int32_t)getpid() && kill(owner, 0) && errno == ESRCH)
+		atomic_cmpxchg_acq_rel(&agent_status->pid, &owner, (int32_t)getpid());
+}
+
+/* Return: whether this process owns the status page (publishes). */
+static bool status_owner(void)
+{
+	return agent_status && atomic_load_relaxed(&agent_status->pid) == (int32_t)getpid();
 }
 
 static void agent_atfork_child(void)
@@ -310,12 +386,20 @@ __attribute__((constructor)) static void agent_init(void)
 	if (!agent_status || agent_status->magic != USWAP_RUN_STATUS_MAGIC ||
 	    agent_status->version != USWAP_RUN_STATUS_VERSION)
 		agent_fail("cannot map the status page USWAP_RUN_STATUS");
-	/* Only the program uswap run started pages (or what it exec'd). */
-	if (!atomic_cmpxchg_acq_rel(&agent_status->pid, &none, (int32_t)getpid()) &&
-	    none != (int32_t)getpid()) {
+	/* The status page is ours if free, already ours (exec), a parent's or a dead one's. */
+	while (!atomic_cmpxchg_acq_rel(&agent_status->pid, &none, (int32_t)getpid())) {
+		if (none == (int32_t)getpid())
+			break;
+		if (is_ancestor(none)) {
+			prev_owner = none;
+			prev_owner_peak = atomic_load_relaxed(&agent_status->resident_peak_bytes);
+			continue;
+		}
+		if (kill(none, 0) && errno == ESRCH)
+			continue;
 		munmap(agent_status, sizeof(*agent_status));
 		agent_status = NULL;
-		return;
+		break;
 	}
 	errno = 0;
 	cfg.budget_bytes = strtoull(budget, &end, 10);
@@ -336,8 +420,10 @@ __attribute__((constructor)) static void agent_init(void)
 	agent_scan(true);
 	status_publish();
 	pager_set_tick(agent_pager, agent_tick, NULL, 10);
-	status_set_message("");
-	atomic_store_release(&agent_status->state, (int32_t)USWAP_RUN_READY);
+	if (agent_status) {
+		status_set_message("");
+		atomic_store_release(&agent_status->state, (int32_t)USWAP_RUN_READY);
+	}
 }
 
 /*
@@ -347,7 +433,17 @@ __attribute__((constructor)) static void agent_init(void)
  */
 __attribute__((destructor)) static void agent_exit(void)
 {
-	if (!agent_pager || agent_forked || !agent_status)
+	int32_t me = (int32_t)getpid();
+
+	if (!agent_pager || agent_forked || !status_owner())
+		return;
+	/*
+	 * A helper a wrapper ran (smaller than the wrapper) hands the page
+	 * back; the program a wrapper ran keeps it, with its figures.
+	 */
+	if (prev_owner && !kill(prev_owner, 0) &&
+	    atomic_load_relaxed(&agent_status->resident_peak_bytes) <= prev_owner_peak &&
+	    atomic_cmpxchg_acq_rel(&agent_status->pid, &me, prev_owner))
 		return;
 	status_publish();
 	atomic_store_release(&agent_status->state, (int32_t)USWAP_RUN_EXITED);

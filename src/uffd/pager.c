@@ -93,12 +93,18 @@ struct uffdio_move {
 #define L1_SHIFT      39 /* 512 GiB per top-level slot */
 #define L2_SHIFT      30 /* 1 GiB per middle slot */
 #define NR_L1	      (1U << (PAGER_VA_BITS - L1_SHIFT))
-#define NR_STAGE      128 /* staging pages: concurrent evictions */
-#define THREAD_STACK  (256UL << 10)
+#define STAGE_BATCH   32 /* staging pages a thread fills before one MADV_DONTNEED */
+#define NR_BLOCKS     64 /* threads with a staging block of their own */
+#define NR_SHARED     64 /* single staging pages for the other threads */
+#define NR_STAGE      (NR_BLOCKS * STAGE_BATCH + NR_SHARED)
+#define THREAD_STACK  (4UL << 20) /* virtual: sanitizers need room for their TLS */
 #define MAX_REGIONS   65536
 #define MSG_BATCH     64
 #define MAX_RETRY     1024
 #define POLL_SPIN_NS  50000 /* keep polling this long after a fault */
+#define RELEASE_RING  4096
+#define RECLAIM_BATCH 256UL
+#define RA_MAX	      32 /* pages brought in after a sequential swap-in fault */
 
 struct pt_leaf {		     /* 1 GiB: 512 tables of 2 MiB */
 	pte_t *tables[PTRS_PER_PTE]; /* published once (cmpxchg) */
@@ -136,8 +142,11 @@ struct uswap_pager {
 	int uffd;     /* the program's memory */
 	int stage_fd; /* the staging area: MOVE target, no events */
 	int wake_fd;  /* eventfd: wakes the fault thread */
+	int pagemap_fd;
 	char *stage;
-	unsigned long stage_next; /* atomic */
+	unsigned long stage_next; /* atomic: next shared staging page */
+	unsigned next_block;	  /* atomic: next staging block to hand out */
+	unsigned long id;	  /* tells this pager from earlier ones at the same address */
 
 	struct pt_mid *l1[NR_L1]; /* published once (cmpxchg) */
 
@@ -164,10 +173,23 @@ struct uswap_pager {
 
 	struct pending_fault retry[MAX_RETRY];
 	unsigned nr_retry;
+	unsigned long ra_next, ra_window; /* fault-around (fault thread only) */
+	unsigned long age_cursor;	  /* aging sweep (reclaim thread only) */
+	struct timespec last_age;
+
+	/* Installed pages whose folio data can go (fault thread -> reclaim thread). */
+	struct {
+		unsigned long addr;
+		struct folio *folio;
+	} release[RELEASE_RING];
+	unsigned long release_head, release_tail; /* atomic */
 
 	/* Figures (atomic). */
-	unsigned long faults, swapin_faults, evict_busy, warnings, peak;
+	unsigned long faults, swapin_faults, ra_pages, evict_busy, warnings, peak, data_released;
+	unsigned long sampled; /* pages taken out for aging */
 	bool warned_full;
+	bool reclaiming;   /* between the watermarks, going down (reclaim thread) */
+	long full_at_free; /* free slots when the device was found full, or -1 */
 	unsigned long lat[PAGER_LAT_BUCKETS];
 };
 
@@ -330,11 +352,52 @@ static int uffd_writeprotect(int fd, unsigned long addr, unsigned long len, bool
 	return ioctl(fd, UFFDIO_WRITEPROTECT, &w) ? -errno : 0;
 }
 
-/* Take the real page at @addr out (atomically) and, if it may be dirty, keep its data. */
+/* A thread's staging block: pages moved out, emptied STAGE_BATCH at a time. */
+static __thread struct {
+	unsigned long pager_id;
+	unsigned block; /* NR_BLOCKS: none (use the shared pages) */
+	unsigned used;
+} stage_tls;
+
+static unsigned long pager_ids;
+
+/* Return: where this thread moves its next page out to (*batched: in its block). */
+static char *stage_page(struct uswap_pager *p, bool *batched)
+{
+	if (stage_tls.pager_id != p->id) {
+		stage_tls.pager_id = p->id;
+		stage_tls.block = atomic_fetch_add_relaxed(&p->next_block, 1U);
+		stage_tls.used = 0;
+	}
+	*batched = stage_tls.block < NR_BLOCKS;
+	if (*batched)
+		return p->stage + (stage_tls.block * STAGE_BATCH + stage_tls.used) * PAGE_SIZE;
+	return p->stage + (NR_BLOCKS * STAGE_BATCH +
+			   atomic_fetch_add_relaxed(&p->stage_next, 1UL) % NR_SHARED) *
+				  PAGE_SIZE;
+}
+
+/* The page moved to @stage was copied: empty it (now, or with its block). */
+static void stage_done(struct uswap_pager *p, char *stage, bool batched)
+{
+	if (!batched) {
+		madvise(stage, PAGE_SIZE, MADV_DONTNEED);
+	} else if (++stage_tls.used == STAGE_BATCH) {
+		madvise(p->stage + stage_tls.block * STAGE_BATCH * PAGE_SIZE,
+			STAGE_BATCH * PAGE_SIZE, MADV_DONTNEED);
+		stage_tls.used = 0;
+	}
+}
+
+/*
+ * Take the real page at @addr out (atomically) and, if it may be dirty, keep
+ * its data. The staging page is emptied at once (shared pages) or with the
+ * rest of the thread's block when the block is full.
+ */
 static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 {
-	unsigned long slot = atomic_fetch_add_relaxed(&p->stage_next, 1UL) % NR_STAGE;
-	char *stage = p->stage + slot * PAGE_SIZE;
+	bool batched;
+	char *stage = stage_page(p, &batched);
 	struct uffdio_move mv = {
 		.dst = (unsigned long)stage,
 		.src = addr,
@@ -345,18 +408,26 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 	if (in_fork_child)
 		return -EBUSY;
 	if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv)) {
-		fprintf(stderr, "move %#lx: %s\n", addr, strerror(errno));
-		/* Shared after a fork, not really there yet, or the staging page is busy. */
+		/*
+		 * No real page: taken out for aging, or not installed yet; the
+		 * folio's data is the page (or it reads zero: the program
+		 * dropped it and its REMOVE event is on the way).
+		 */
+		if (errno == ENOENT && !folio_test_owner_priv(pte_folio(old))) {
+			if (pte_write(old))
+				folio_mark_dirty(pte_folio(old));
+			return 0;
+		}
+		/* Shared after a fork, or the staging page is busy. */
 		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
 		return -EBUSY;
 	}
-	if (pte_write(old)) {
-		struct folio *folio = pte_folio(old);
-
-		memcpy(page_address(pte_page(old, addr)), stage, PAGE_SIZE);
-		folio_mark_dirty(folio);
-	}
-	madvise(stage, PAGE_SIZE, MADV_DONTNEED);
+	/* The folio's data was released while mapped: the real page is the copy. */
+	memcpy(page_address(pte_page(old, addr)), stage, PAGE_SIZE);
+	folio_clear_owner_priv(pte_folio(old));
+	if (pte_write(old))
+		folio_mark_dirty(pte_folio(old));
+	stage_done(p, stage, batched);
 	return 0;
 }
 
@@ -393,6 +464,77 @@ static const struct mm_platform_ops pager_mm_ops = {
 };
 
 /*
+ * The real page at @addr holds the data now: give the folio's own copy back
+ * to the system (its arena page is shared memory, which would double the
+ * footprint). PG_owner_priv marks a folio whose data was released; eviction
+ * copies the page back into it. Context: the PTL of @addr held, the entry
+ * maps @folio and the real page is installed.
+ */
+static void folio_release_data(struct uswap_pager *p, struct folio *folio)
+{
+	if (folio_test_owner_priv(folio) || folio_test_large(folio))
+		return;
+	if (!madvise(folio->data, PAGE_SIZE, MADV_REMOVE)) {
+		folio_set_owner_priv(folio);
+		atomic_fetch_add_relaxed(&p->data_released, 1UL);
+	}
+}
+
+/* Return: whether the real page at @addr is present (pagemap). */
+static bool real_page_present(struct uswap_pager *p, unsigned long addr)
+{
+	uint64_t e;
+
+	return pread(p->pagemap_fd, &e, sizeof(e), (off_t)((addr >> PAGE_SHIFT) * 8)) ==
+		       (ssize_t)sizeof(e) &&
+	       (e >> 63);
+}
+
+/*
+ * Release the data of the folio installed at @addr, if it still is. The
+ * folio may have been evicted, freed and reused at the same address since
+ * it was queued: the real page being present (under the PTL, which install
+ * and eviction hold) says the folio mapped now was installed.
+ */
+static void pager_release_at(struct uswap_pager *p, unsigned long addr, struct folio *folio)
+{
+	struct ulock *ptl;
+	pte_t *ptep = pager_pte_offset_lock(&p->mm, addr, false, &ptl), pte;
+
+	if (!ptep)
+		return;
+	pte = ptep_get(ptep);
+	if (pte_present(pte) && (!folio || pte_folio(pte) == folio) &&
+	    !folio_test_owner_priv(pte_folio(pte)) && real_page_present(p, addr))
+		folio_release_data(p, pte_folio(pte));
+	ulock_unlock(ptl);
+}
+
+/* Queue @folio at @addr for release by the reclaim thread. Context: the fault thread. */
+static void pager_queue_release(struct uswap_pager *p, unsigned long addr, struct folio *folio)
+{
+	unsigned long head = atomic_load_relaxed(&p->release_head);
+
+	if (head - atomic_load_acquire(&p->release_tail) >= RELEASE_RING)
+		return; /* full: the copy stays until the page is evicted */
+	p->release[head % RELEASE_RING].addr = addr;
+	p->release[head % RELEASE_RING].folio = folio;
+	atomic_store_release(&p->release_head, head + 1);
+}
+
+/* Context: the reclaim thread. */
+static void pager_drain_release(struct uswap_pager *p)
+{
+	unsigned long tail = atomic_load_relaxed(&p->release_tail);
+	unsigned long head = atomic_load_acquire(&p->release_head);
+
+	for (; tail != head; tail++)
+		pager_release_at(p, p->release[tail % RELEASE_RING].addr,
+				 p->release[tail % RELEASE_RING].folio);
+	atomic_store_release(&p->release_tail, tail);
+}
+
+/*
  * Make the real page at @addr what its entry says, after handle_mm_fault()
  * resolved a fault there. Return: 0, -ENOENT (the entry is no longer what
  * the fault needs: resolve again), -EAGAIN (the address space is changing:
@@ -424,6 +566,11 @@ static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_faul
 
 		if (ioctl(p->uffd, UFFDIO_COPY, &cp))
 			err = -errno;
+		else
+			pager_queue_release(p, addr, pte_folio(pte));
+		/* The "hardware" accessed bit: the page was just used (see pager_age). */
+		if (!err || err == -EEXIST)
+			__set_pte(ptep, pte_set_flags(pte, _PAGE_ACCESSED));
 		if (err == -EEXIST) {
 			/* Installed by an earlier message for the same page. */
 			if (pte_write(pte))
@@ -445,9 +592,11 @@ static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_faul
 static void pager_sigbus(struct uswap_pager *p, const struct pending_fault *f, int err)
 {
 	char msg[160];
+	/* No strerror(): under a locale it may allocate, from memory we page. */
 	int n = snprintf(msg, sizeof(msg),
-			 "uswap: cannot bring back the page at %#lx (%s): SIGBUS to thread %u\n",
-			 f->addr, strerror(-err), f->tid);
+			 "uswap: cannot bring back the page at %#lx (%s, errno %d): SIGBUS to "
+			 "thread %u\n",
+			 f->addr, err == -EIO ? "device read error" : "error", -err, f->tid);
 
 	if (n > 0 && write(STDERR_FILENO, msg, (size_t)min(n, (int)sizeof(msg) - 1)) < 0)
 		n = 0;
@@ -485,6 +634,33 @@ static void update_peak(struct uswap_pager *p)
 	}
 }
 
+/*
+ * Sequential swap-in: when swap-in faults follow each other page by page,
+ * bring the next pages in too (a window doubling up to RA_MAX pages), after
+ * the faulting thread was woken, so that the program's next accesses find
+ * them mapped instead of paying a fault round trip each. Stops at the first
+ * page that is not swapped out. Context: the fault thread.
+ */
+static void pager_fault_around(struct uswap_pager *p, unsigned long addr)
+{
+	unsigned long n;
+
+	if (addr == p->ra_next || addr == p->ra_next - PAGE_SIZE)
+		p->ra_window = clamp(p->ra_window * 2, 2UL, (unsigned long)RA_MAX);
+	else
+		p->ra_window = 0;
+	p->ra_next = addr + PAGE_SIZE;
+	for (n = 0; n < p->ra_window; n++) {
+		unsigned long a = addr + (n + 1) * PAGE_SIZE;
+
+		if (a >= PAGER_VA_END || !pte_is_swapped(p, a) || handle_mm_fault(&p->mm, a, 0) ||
+		    pager_install(p, a, false, false))
+			break;
+		atomic_fetch_add_relaxed(&p->ra_pages, 1UL);
+	}
+	p->ra_next = addr + (n + 1) * PAGE_SIZE;
+}
+
 /* Resolve one fault. Return: 0 (done) or -EAGAIN (retry after events). */
 static int pager_fault(struct uswap_pager *p, struct pending_fault *f)
 {
@@ -517,6 +693,7 @@ static int pager_fault(struct uswap_pager *p, struct pending_fault *f)
 	if (swapin) {
 		atomic_fetch_add_relaxed(&p->swapin_faults, 1UL);
 		atomic_fetch_add_relaxed(&p->lat[pager_lat_bucket(ns_since(&f->t0) / 1000)], 1UL);
+		pager_fault_around(p, f->addr);
 	}
 	update_peak(p);
 	return 0;
@@ -643,32 +820,118 @@ static int pager_swapin_range(struct uswap_pager *p, unsigned long start, unsign
 
 	start = ALIGN_DOWN(start, PAGE_SIZE);
 	end = min(ALIGN_UP(end, PAGE_SIZE), PAGER_VA_END);
+	/* Nothing out (a fork in a process that never went over budget). */
+	if (!atomic_load_relaxed(&p->mm.nr_swapents) && !atomic_load_relaxed(&p->sampled))
+		return 0;
 	while (start < end) {
 		unsigned long block = pager_next_table(&p->mm, ALIGN_DOWN(start, PMD_SIZE),
 						       ALIGN_UP(end, PMD_SIZE));
-		unsigned long stop;
+		unsigned long stop, todo[PTRS_PER_PTE];
+		unsigned nr = 0;
+		struct ulock *ptl;
+		pte_t *ptep;
 
 		if (block >= end)
 			break;
 		start = max(start, block);
 		stop = min(block + PMD_SIZE, end);
-		for (; start < stop; start += PAGE_SIZE) {
-			struct pending_fault f = {.addr = start, .tid = (unsigned)gettid()};
-			int err;
+		/*
+		 * Swapped pages, and present ones whose real page may be
+		 * missing (sampled for aging, or not installed yet): their
+		 * data is still the folio's.
+		 */
+		ptep = pager_pte_offset_lock(&p->mm, start, false, &ptl);
+		if (ptep) {
+			for (unsigned long a = start; a < stop; a += PAGE_SIZE, ptep++) {
+				pte_t pte = ptep_get(ptep);
 
-			if (!pte_is_swapped(p, start))
-				continue;
-			clock_gettime(CLOCK_MONOTONIC, &f.t0);
-			err = handle_mm_fault(&p->mm, start, 0);
+				if (is_swap_pte(pte) ||
+				    (pte_present(pte) && !folio_test_owner_priv(pte_folio(pte))))
+					todo[nr++] = a;
+			}
+			ulock_unlock(ptl);
+		}
+		for (unsigned i = 0; i < nr; i++) {
+			int err = handle_mm_fault(&p->mm, todo[i], 0);
+
 			if (!err)
-				err = pager_install(p, start, false, false);
+				err = pager_install(p, todo[i], false, false);
 			if (err == -ENOENT || err == -EEXIST)
 				err = 0;
 			if (err && !ret)
 				ret = err;
 		}
+		start = stop;
 	}
 	return ret;
+}
+
+/* ---- aging ---- */
+
+/*
+ * Linux gives user space no accessed bit, so the pager makes one: a sample
+ * of the resident pages is taken out of real memory (MOVE to staging, data
+ * kept in the folio, entry left present and made old). The next access
+ * faults, and installing the page back marks the entry young, as an MMU
+ * would. Reclaim's second chance (folio_referenced) then tells the pages in
+ * use from the idle ones. The sample sweeps the tables round robin, about
+ * budget/64 pages every 100 ms (the whole resident set in ~6 s).
+ * Context: the reclaim thread.
+ */
+static void pager_age(struct uswap_pager *p)
+{
+	unsigned long want = max(p->high / 64, 64UL), done = 0, addr = p->age_cursor;
+	unsigned long blocks = 0;
+
+	if (atomic_load_acquire(&p->frozen) || in_fork_child)
+		return;
+	while (done < want && blocks++ < 4096) {
+		unsigned long block =
+			pager_next_table(&p->mm, ALIGN_DOWN(addr, PMD_SIZE), PAGER_VA_END);
+		struct ulock *ptl;
+		pte_t *ptep;
+
+		if (block >= PAGER_VA_END) {
+			addr = 0; /* wrap around */
+			if (blocks > 1 && !done)
+				break;
+			continue;
+		}
+		addr = max(addr, block);
+		ptep = pager_pte_offset_lock(&p->mm, addr, false, &ptl);
+		if (!ptep) {
+			addr = block + PMD_SIZE;
+			continue;
+		}
+		for (; addr < block + PMD_SIZE && done < want; addr += PAGE_SIZE, ptep++) {
+			pte_t pte = ptep_get(ptep);
+			struct folio *folio;
+			bool batched;
+			char *stage;
+			struct uffdio_move mv = {
+				.src = addr, .len = PAGE_SIZE, .mode = UFFDIO_MOVE_MODE_DONTWAKE};
+
+			if (!pte_present(pte))
+				continue;
+			folio = pte_folio(pte);
+			/* Installed and alone in real memory: the ones worth sampling. */
+			if (!folio_test_owner_priv(folio) || folio_test_large(folio))
+				continue;
+			stage = stage_page(p, &batched);
+			mv.dst = (unsigned long)stage;
+			if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv))
+				continue;
+			memcpy(folio->data, stage, PAGE_SIZE);
+			folio_clear_owner_priv(folio);
+			__set_pte(ptep, pte_mkold(pte));
+			stage_done(p, stage, batched);
+			done++;
+		}
+		ulock_unlock(ptl);
+	}
+	p->age_cursor = addr >= PAGER_VA_END ? 0 : addr;
+	if (done)
+		atomic_fetch_add_relaxed(&p->sampled, done);
 }
 
 /* ---- the fault thread ---- */
@@ -677,7 +940,11 @@ static void pager_serve_request(struct uswap_pager *p)
 {
 	int err;
 
-	if (atomic_load_acquire(&p->req) != REQ_SWAPIN)
+	/*
+	 * Deferred faults first: their entries may be present while their
+	 * pages are not installed yet, which a fork would not carry over.
+	 */
+	if (atomic_load_acquire(&p->req) != REQ_SWAPIN || p->nr_retry)
 		return;
 	err = pager_swapin_range(p, p->req_start, p->req_end);
 	if (err == -EAGAIN)
@@ -790,23 +1057,44 @@ static int pager_request_swapin(struct uswap_pager *p, unsigned long start, unsi
 
 /* ---- the reclaim thread ---- */
 
-static void pager_reclaim_step(struct uswap_pager *p)
+/*
+ * Reclaim a batch when above the high watermark, and go on batch by batch
+ * down to the low one; batches keep the thread's other work (releasing
+ * folio data, the agent's scans) going meanwhile.
+ * Return: whether to come back at once (more to reclaim).
+ */
+static bool pager_reclaim_step(struct uswap_pager *p)
 {
 	long charged = atomic_load_relaxed(&sw_mm(p->sw)->nr_charged);
 	unsigned long freed;
 
-	if (atomic_load_acquire(&p->frozen) || charged <= (long)p->high)
-		return;
-	freed = try_to_free_pages(p->sw, (unsigned long)charged - p->low);
-	if (!freed && get_nr_swap_pages(p->sw) <= 0 && !p->warned_full) {
-		static const char msg[] =
-			"uswap: swap device full: the program goes on over its budget\n";
-
-		p->warned_full = true;
-		atomic_fetch_add_relaxed(&p->warnings, 1UL);
-		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-			freed = 0;
+	if (atomic_load_acquire(&p->frozen) || charged <= (long)p->low ||
+	    (!p->reclaiming && charged <= (long)p->high)) {
+		p->reclaiming = false;
+		return false;
 	}
+	/* The device was full: wait until slots are freed (the program's zaps). */
+	if (p->full_at_free >= 0 && get_nr_swap_pages(p->sw) <= p->full_at_free)
+		return false;
+	p->full_at_free = -1;
+	p->reclaiming = true;
+	freed = try_to_free_pages(p->sw, min((unsigned long)charged - p->low, RECLAIM_BATCH));
+	if (!freed) {
+		p->reclaiming = false;
+		if (get_nr_swap_pages(p->sw) < (long)SWAP_CLUSTER_MAX)
+			p->full_at_free = get_nr_swap_pages(p->sw);
+		if (get_nr_swap_pages(p->sw) < (long)SWAP_CLUSTER_MAX && !p->warned_full) {
+			static const char msg[] =
+				"uswap: swap device full: the program goes on over its budget\n";
+
+			p->warned_full = true;
+			atomic_fetch_add_relaxed(&p->warnings, 1UL);
+			if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+				freed = 0;
+		}
+		return false;
+	}
+	return true;
 }
 
 static void *pager_reclaim_main(void *arg)
@@ -823,7 +1111,13 @@ static void *pager_reclaim_main(void *arg)
 			syscall(SYS_futex, &p->reclaim_kick, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
 		}
 		atomic_store_relaxed(&p->reclaim_kick, 0U);
-		pager_reclaim_step(p);
+		pager_drain_release(p);
+		if (pager_reclaim_step(p))
+			atomic_store_relaxed(&p->reclaim_kick, 1U);
+		if (ns_since(&p->last_age) >= 100000000ULL) {
+			pager_age(p);
+			clock_gettime(CLOCK_MONOTONIC, &p->last_age);
+		}
 		if (p->tick && ns_since(&last_tick) >= p->tick_ms * 1000000ULL) {
 			p->tick(p->tick_arg);
 			clock_gettime(CLOCK_MONOTONIC, &last_tick);
@@ -922,6 +1216,22 @@ static void pager_warm_up(struct uswap_pager *p, struct swap_dev *sd)
 	arena_free(p->sw->arena, buf, 2 * PAGE_SIZE);
 }
 
+/*
+ * zram's default capacity: eight times the budget, at least 1 GiB, at most
+ * the machine's RAM (its slot array is set up at start, and every process
+ * the agent starts in pays for that). Full, it stops reclaim: the program
+ * goes on over its budget.
+ */
+static size_t pager_default_device_bytes(const struct uswap_pager_config *cfg)
+{
+	long ram = sysconf(_SC_PHYS_PAGES);
+	size_t cap = ram > 0 ? (size_t)ram << PAGE_SHIFT : (4UL << 30);
+
+	if (cfg->device_bytes)
+		return cfg->device_bytes;
+	return max(min(8 * cfg->budget_bytes, cap), 1UL << 30);
+}
+
 static int pager_add_device(struct uswap_pager *p, const struct uswap_pager_config *cfg,
 			    char *errbuf, size_t errlen)
 {
@@ -931,8 +1241,7 @@ static int pager_add_device(struct uswap_pager *p, const struct uswap_pager_conf
 
 	if (!strcmp(dev, "zram")) {
 		struct zram_config zc = {.algo = ZRAM_LZ4};
-		unsigned long pages =
-			(cfg->device_bytes ? cfg->device_bytes : (64UL << 30)) >> PAGE_SHIFT;
+		unsigned long pages = pager_default_device_bytes(cfg) >> PAGE_SHIFT;
 
 		if (cfg->comp && !strcmp(cfg->comp, "zstd"))
 			zc.algo = ZRAM_ZSTD;
@@ -1013,6 +1322,8 @@ static void pager_teardown(struct uswap_pager *p)
 		close(p->stage_fd);
 	if (p->wake_fd >= 0)
 		close(p->wake_fd);
+	if (p->pagemap_fd >= 0)
+		close(p->pagemap_fd);
 	if (p->stage)
 		munmap(p->stage, NR_STAGE * PAGE_SIZE);
 	if (p->stacks)
@@ -1068,7 +1379,10 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 		return -ENOMEM;
 	}
 	p->sw = sw;
+	p->id = atomic_fetch_add_relaxed(&pager_ids, 1UL) + 1;
+	p->full_at_free = -1;
 	p->uffd = p->stage_fd = p->wake_fd = -1;
+	p->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	ulock_init(&p->regions_lock, LOCK_RANK_ARENA);
 	ulock_init(&p->req_lock, LOCK_RANK_MM);
 	p->regions = arena_zalloc(sw->arena, MAX_REGIONS * sizeof(struct region));
@@ -1114,8 +1428,10 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 	p->low = budget_pages - 2 * margin;
 	mm_set_budget(sw, budget_pages);
 	err = start_thread(p, &p->fault_thread, p->stacks, pager_fault_main);
-	if (err)
+	if (err) {
+		set_err(errbuf, errlen, "cannot start the fault thread: %s", strerror(-err));
 		goto fail;
+	}
 	err = start_thread(p, &p->reclaim_thread, (char *)p->stacks + THREAD_STACK,
 			   pager_reclaim_main);
 	if (err) {
@@ -1167,8 +1483,11 @@ static int pager_adopt(struct uswap_pager *p, unsigned long start, unsigned long
 		n = (size_t)got / 8;
 		for (size_t i = 0; i < n && !err; i++) {
 			/* Present, or in the kernel's swap: data the program owns. */
-			if (buf[i] & (3ULL << 62))
+			if (buf[i] & (3ULL << 62)) {
 				err = mm_adopt_page(&p->mm, addr + i * PAGE_SIZE);
+				if (!err)
+					pager_release_at(p, addr + i * PAGE_SIZE, NULL);
+			}
 			if (err == -EEXIST)
 				err = 0;
 		}
@@ -1179,9 +1498,9 @@ static int pager_adopt(struct uswap_pager *p, unsigned long start, unsigned long
 	return err;
 }
 
-__public int uswap_pager_register(struct uswap_pager *p, void *addr, size_t len)
+int pager_register(struct uswap_pager *p, unsigned long start, unsigned long len, bool adopt)
 {
-	unsigned long start = (unsigned long)addr, end = start + len;
+	unsigned long end = start + len;
 	struct uffdio_register reg = {
 		.range = {.start = start, .len = len},
 		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP,
@@ -1191,9 +1510,17 @@ __public int uswap_pager_register(struct uswap_pager *p, void *addr, size_t len)
 	    pager_is_own(p, start, end) || in_fork_child)
 		return -EINVAL;
 	if (ioctl(p->uffd, UFFDIO_REGISTER, &reg))
-		return -errno == -EINVAL ? -EINVAL : -errno;
+		return -errno;
+	/* Fresh memory is written down by the next scan: no lock taken here. */
+	if (!adopt)
+		return 0;
 	regions_add(p, start, end);
 	return pager_adopt(p, start, end);
+}
+
+__public int uswap_pager_register(struct uswap_pager *p, void *addr, size_t len)
+{
+	return pager_register(p, (unsigned long)addr, len, true);
 }
 
 __public int uswap_pager_map(struct uswap_pager *p, size_t len, void **out)
@@ -1208,7 +1535,9 @@ __public int uswap_pager_map(struct uswap_pager *p, size_t len, void **out)
 		    -1, 0);
 	if (addr == MAP_FAILED)
 		return -errno;
-	err = uswap_pager_register(p, addr, len);
+	err = pager_register(p, (unsigned long)addr, len, false);
+	if (!err)
+		regions_add(p, (unsigned long)addr, (unsigned long)addr + len);
 	if (err) {
 		munmap(addr, len);
 		return err;
@@ -1270,6 +1599,7 @@ __public void uswap_pager_fork_child(struct uswap_pager *p)
 	close(p->uffd);
 	close(p->stage_fd);
 	close(p->wake_fd);
+	close(p->pagemap_fd);
 	for (unsigned i = 0; i < ARRAY_SIZE(live_pagers); i++)
 		if (live_pagers[i] == p)
 			live_pagers[i] = NULL;
@@ -1368,6 +1698,9 @@ __public int uswap_pager_get_stats(struct uswap_pager *p, struct uswap_pager_sta
 	st->compr_bytes = pager_compr_bytes(p);
 	st->faults = atomic_load_relaxed(&p->faults);
 	st->swapin_faults = atomic_load_relaxed(&p->swapin_faults);
+	st->swapin_around = atomic_load_relaxed(&p->ra_pages);
+	st->data_released = atomic_load_relaxed(&p->data_released);
+	st->sampled = atomic_load_relaxed(&p->sampled);
 	st->evict_busy = atomic_load_relaxed(&p->evict_busy);
 	st->warnings = atomic_load_relaxed(&p->warnings);
 	return 0;

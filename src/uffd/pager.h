@@ -42,6 +42,16 @@ bool pager_is_own(struct uswap_pager *p, unsigned long start, unsigned long end)
 bool pager_is_registered(struct uswap_pager *p, unsigned long start, unsigned long end);
 
 /*
+ * pager_register - uswap_pager_register(), or for fresh memory without
+ * pages yet (!@adopt: the kernel registration only; no page is looked for,
+ * nothing is reclaimed, no lock is taken, the region list learns of it at
+ * the agent's next scan: fit for a thread of the program, whose own stack
+ * may be paged and which must never hold a lock the fault thread needs).
+ * Return: as uswap_pager_register().
+ */
+int pager_register(struct uswap_pager *p, unsigned long start, unsigned long len, bool adopt);
+
+/*
  * pager_set_tick - call @fn(@arg) from the reclaim thread about every
  * @period_ms milliseconds and whenever pager_kick() asks (the agent rescans
  * the process's mappings and publishes its status there). @fn runs with no
