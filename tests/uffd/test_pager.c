@@ -379,9 +379,9 @@ TEST(mremap_swapped_move_grow_shrink)
 
 TEST(device_full_goes_over_budget)
 {
-	/* 1 MiB of slots under a 4 MiB budget, 8 MiB of data. */
+	/* 1 MiB of slots under a 4 MiB budget, 6 MiB of data. */
 	struct uswap_pager *p = open_pager(4 * MiB, 1 * MiB);
-	const unsigned long n = 8 * MiB / PAGE_SIZE;
+	const unsigned long n = 6 * MiB / PAGE_SIZE;
 	struct uswap_pager_stats st;
 	char *b;
 
