@@ -1368,7 +1368,13 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 			USWAP_PAGER_MIN_BUDGET >> 20);
 		return -EINVAL;
 	}
-	err = swap_engine_create(&sw, 64UL << 30, true);
+	/*
+	 * The arena holds zram's data (at most the device), the folios in
+	 * flight and charged (the budget), page tables and slack: reserved,
+	 * touched only as used.
+	 */
+	err = swap_engine_create(
+		&sw, pager_default_device_bytes(cfg) + 2 * cfg->budget_bytes + (1UL << 30), true);
 	if (err) {
 		set_err(errbuf, errlen, "cannot create the engine: %s", strerror(-err));
 		return err;
