@@ -405,7 +405,11 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 		.mode = UFFDIO_MOVE_MODE_DONTWAKE,
 	};
 
-	if (in_fork_child)
+	/*
+	 * Nothing leaves while a fork, an unregister or close brings pages
+	 * back (checked under the PTL their walk takes too).
+	 */
+	if (in_fork_child || atomic_load_acquire(&p->frozen))
 		return -EBUSY;
 	if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv)) {
 		/*
@@ -913,6 +917,11 @@ static void pager_age(struct uswap_pager *p)
 
 			if (!pte_present(pte))
 				continue;
+			/* A fork or unregister walks the tables: leave them be. */
+			if (atomic_load_acquire(&p->frozen)) {
+				want = done;
+				break;
+			}
 			folio = pte_folio(pte);
 			/* Installed and alone in real memory: the ones worth sampling. */
 			if (!folio_test_owner_priv(folio) || folio_test_large(folio))
@@ -1560,7 +1569,7 @@ __public int uswap_pager_unregister(struct uswap_pager *p, void *addr, size_t le
 
 	if (!len || (start | len) & ~PAGE_MASK || end > PAGER_VA_END || end < start)
 		return -EINVAL;
-	atomic_fetch_add_relaxed(&p->frozen, 1U);
+	atomic_fetch_add_acq_rel(&p->frozen, 1U);
 	err = pager_request_swapin(p, start, end);
 	if (!err && ioctl(p->uffd, UFFDIO_UNREGISTER, &range))
 		err = -errno;
@@ -1579,7 +1588,7 @@ __public void uswap_pager_fork_prepare(struct uswap_pager *p)
 {
 	if (in_fork_child)
 		return;
-	atomic_fetch_add_relaxed(&p->frozen, 1U);
+	atomic_fetch_add_acq_rel(&p->frozen, 1U);
 	/* Faults that would go over the budget must not reclaim meanwhile. */
 	mm_set_budget(p->sw, 0);
 	pager_request_swapin(p, 0, PAGER_VA_END);
@@ -1625,7 +1634,7 @@ __public void uswap_pager_close(struct uswap_pager *p)
 		atomic_cmpxchg_acq_rel(&live_pagers[i], &me, NULL);
 	}
 	/* Bring everything back and let go of the program's memory. */
-	atomic_fetch_add_relaxed(&p->frozen, 1U);
+	atomic_fetch_add_acq_rel(&p->frozen, 1U);
 	mm_set_budget(p->sw, 0);
 	pager_request_swapin(p, 0, PAGER_VA_END);
 	ulock_lock(&p->regions_lock);
