@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "dev/file.h"
 #include "uffd/pager.h"
 
 #define MiB (1UL << 20)
@@ -556,6 +557,99 @@ TEST(aging_samples_keep_data)
 	for (unsigned long i = 0; i < n; i++)
 		CHECK(sig_check(b + i * PAGE_SIZE, 16, 1));
 	CHECK(uswap_pager_counter(p, "pswpin") > pswpin0);
+	munmap(b, n * PAGE_SIZE);
+	uswap_pager_close(p);
+}
+
+/* ---- a swap file: clean pages keep their slot ---- */
+
+/*
+ * On a swap file a page read back keeps its slot (mapped write-protected):
+ * evicted again while clean it is dropped without a second write; its first
+ * write is a write-protect fault that frees the slot, and the new data is
+ * what comes back.
+ */
+TEST(swapfile_clean_pages_not_rewritten)
+{
+	char path[64], dev[80], err[512];
+	struct uswap_pager_config cfg = {.budget_bytes = 4 * MiB, .device = dev};
+	const unsigned long n = 8 * MiB / SCALE / PAGE_SIZE;
+	long out0, out1, out2;
+	struct uswap_pager *p;
+	char *b;
+	int ret;
+
+	if (TSAN_SKIP) {
+		test_skip("ThreadSanitizer build (see the top of this file)");
+		return;
+	}
+	snprintf(path, sizeof(path), "/tmp/uswap-test-swap-%d", getpid());
+	snprintf(dev, sizeof(dev), "file:%s", path);
+	REQUIRE_EQ(swapfile_format(path, 64 * MiB, NULL, NULL, NULL, 0), 0);
+	ret = uswap_pager_open(&p, &cfg, err, sizeof(err));
+	if (ret == -EPERM || ret == -EOPNOTSUPP) {
+		unlink(path);
+		test_skip(err);
+		return;
+	}
+	REQUIRE_EQ(ret, 0);
+	REQUIRE_EQ(uswap_pager_map(p, n * PAGE_SIZE, (void **)&b), 0);
+	for (unsigned long i = 0; i < n; i++)
+		sig_write(b + i * PAGE_SIZE, 17, 1);
+	while (uswap_pager_reclaim(p, 64 * MiB) > 0)
+		;
+	out0 = uswap_pager_counter(p, "pswpout");
+	/* Read back (clean, slots kept), evict again: no rewrite. */
+	for (unsigned long i = 0; i < n; i++)
+		CHECK(sig_check(b + i * PAGE_SIZE, 17, 1));
+	while (uswap_pager_reclaim(p, 64 * MiB) > 0)
+		;
+	out1 = uswap_pager_counter(p, "pswpout");
+	CHECK(out1 - out0 < (long)n / 8);
+	/* Write (a write-protect fault each), evict: written out, new data back. */
+	for (unsigned long i = 0; i < n; i++)
+		CHECK(sig_check(b + i * PAGE_SIZE, 17, 1));
+	for (unsigned long i = 0; i < n; i++)
+		sig_write(b + i * PAGE_SIZE, 17, 2);
+	while (uswap_pager_reclaim(p, 64 * MiB) > 0)
+		;
+	out2 = uswap_pager_counter(p, "pswpout");
+	CHECK(out2 - out1 >= (long)n / 2);
+	for (unsigned long i = 0; i < n; i++)
+		CHECK(sig_check(b + i * PAGE_SIZE, 17, 2));
+	printf("# pswpout: first %ld, clean re-eviction +%ld, after writes +%ld\n", out0,
+	       out1 - out0, out2 - out1);
+	munmap(b, n * PAGE_SIZE);
+	uswap_pager_close(p);
+	unlink(path);
+}
+
+/* ---- unregister ---- */
+
+/* Unregistering brings the range back: its data stays, its slots are freed. */
+TEST(unregister_brings_back)
+{
+	struct uswap_pager *p = open_pager(4 * MiB, 0);
+	const unsigned long n = 2048;
+	char *b;
+
+	if (!p)
+		return;
+	b = swapped_range(p, n, 18);
+	REQUIRE(b);
+	CHECK(swapped_bytes(p) > 0);
+	REQUIRE_EQ(uswap_pager_unregister(p, b, n * PAGE_SIZE), 0);
+	CHECK_EQ(swapped_bytes(p), 0);
+	/* Plain memory now: the pager sees no fault for it. */
+	{
+		struct uswap_pager_stats st0, st1;
+
+		uswap_pager_get_stats(p, &st0);
+		for (unsigned long i = 0; i < n; i++)
+			CHECK(sig_check(b + i * PAGE_SIZE, 18, 1));
+		uswap_pager_get_stats(p, &st1);
+		CHECK_EQ(st1.faults, st0.faults);
+	}
 	munmap(b, n * PAGE_SIZE);
 	uswap_pager_close(p);
 }
