@@ -13,31 +13,35 @@
  *
  * A present folio's own data (folio->data) is only a staging copy: it holds
  * the page between a device read and its installation, and between its
- * eviction and the device write; while mapped the real page is the truth.
+ * eviction and the device write; once the page is installed the reclaim
+ * thread gives the copy back (MADV_REMOVE; PG_owner_priv marks it), while
+ * mapped the real page is the truth.
  *
  * Faults: the fault thread reads userfault messages in batches (polling a
  * little while they come often), runs handle_mm_fault() for each and then
  * installs the entry's state: UFFDIO_COPY of folio->data (write-protected
  * for a read-only entry) for a MISSING fault, UFFDIO_WRITEPROTECT off for a
- * WP fault. It also applies the program's memory events: REMOVE
- * (MADV_DONTNEED / MADV_FREE) and UNMAP zap the range, REMAP moves its
- * entries (move_page_range). The fault thread never blocks on an event of
- * its own: it never madvises registered memory.
+ * WP fault; sequential swap-ins bring the next pages too. It also applies
+ * the program's memory events: REMOVE (MADV_DONTNEED / MADV_FREE) and UNMAP
+ * zap the range, REMAP moves its entries (move_page_range). The fault thread
+ * never blocks on an event of its own: it never madvises registered memory.
  *
  * Eviction (sync_pte, present -> swap, under the PTL): UFFDIO_MOVE of the
  * real page out to a staging page registered on a second userfaultfd that
- * reports no events, a copy into folio->data (for a writable entry: the
- * page may be dirty), and MADV_DONTNEED of the staging page. MOVE unmaps
- * atomically against the program's writes, so no write is lost. MOVE only
- * moves exclusive pages (not after a fork shared them): the entry then
- * stays present (-EBUSY) and reclaim moves on. A clean (write-protected)
- * page keeps its valid slot and is dropped without a second write.
+ * reports no events, a copy into folio->data, and MADV_DONTNEED of the
+ * staging pages a block at a time. MOVE unmaps atomically against the
+ * program's writes, so no write is lost. MOVE only moves exclusive pages
+ * (not after a fork shared them): the entry then stays present (-EBUSY) and
+ * reclaim moves on. A clean (write-protected) page keeps its valid slot and
+ * is dropped without a second write. Nothing leaves while a fork, an
+ * unregister or close brings pages back (p->frozen).
  *
  * Reclaim: the mm layer's (LRU, workingset shadows, lazy freeing), driven by
- * the reclaim thread between a high and a low watermark under the budget;
- * a fault that would go over the budget reclaims itself (mm_throttle).
- * There is no accessed bit: an entry is young when its fault mapped it;
- * the LRU's second chance ages it.
+ * the reclaim thread in batches between a high and a low watermark under
+ * the budget; a fault that would go over the budget reclaims itself
+ * (mm_throttle). Aging: there is no accessed bit, so the reclaim thread
+ * takes a sample of resident pages out of real memory (pager_age) and
+ * installing one back marks its entry young.
  *
  * Owns: struct uswap_pager, its tables, threads, staging area and region
  * list. Locking: each 2 MiB table has a PTL (LOCK_RANK_PTL); radix nodes are
@@ -405,7 +409,11 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 		.mode = UFFDIO_MOVE_MODE_DONTWAKE,
 	};
 
-	if (in_fork_child)
+	/*
+	 * Nothing leaves while a fork, an unregister or close brings pages
+	 * back (checked under the PTL their walk takes too).
+	 */
+	if (in_fork_child || atomic_load_acquire(&p->frozen))
 		return -EBUSY;
 	if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv)) {
 		/*
@@ -913,6 +921,11 @@ static void pager_age(struct uswap_pager *p)
 
 			if (!pte_present(pte))
 				continue;
+			/* A fork or unregister walks the tables: leave them be. */
+			if (atomic_load_acquire(&p->frozen)) {
+				want = done;
+				break;
+			}
 			folio = pte_folio(pte);
 			/* Installed and alone in real memory: the ones worth sampling. */
 			if (!folio_test_owner_priv(folio) || folio_test_large(folio))
@@ -1368,7 +1381,13 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 			USWAP_PAGER_MIN_BUDGET >> 20);
 		return -EINVAL;
 	}
-	err = swap_engine_create(&sw, 64UL << 30, true);
+	/*
+	 * The arena holds zram's data (at most the device), the folios in
+	 * flight and charged (the budget), page tables and slack: reserved,
+	 * touched only as used.
+	 */
+	err = swap_engine_create(
+		&sw, pager_default_device_bytes(cfg) + 2 * cfg->budget_bytes + (1UL << 30), true);
 	if (err) {
 		set_err(errbuf, errlen, "cannot create the engine: %s", strerror(-err));
 		return err;
@@ -1554,7 +1573,7 @@ __public int uswap_pager_unregister(struct uswap_pager *p, void *addr, size_t le
 
 	if (!len || (start | len) & ~PAGE_MASK || end > PAGER_VA_END || end < start)
 		return -EINVAL;
-	atomic_fetch_add_relaxed(&p->frozen, 1U);
+	atomic_fetch_add_acq_rel(&p->frozen, 1U);
 	err = pager_request_swapin(p, start, end);
 	if (!err && ioctl(p->uffd, UFFDIO_UNREGISTER, &range))
 		err = -errno;
@@ -1573,7 +1592,7 @@ __public void uswap_pager_fork_prepare(struct uswap_pager *p)
 {
 	if (in_fork_child)
 		return;
-	atomic_fetch_add_relaxed(&p->frozen, 1U);
+	atomic_fetch_add_acq_rel(&p->frozen, 1U);
 	/* Faults that would go over the budget must not reclaim meanwhile. */
 	mm_set_budget(p->sw, 0);
 	pager_request_swapin(p, 0, PAGER_VA_END);
@@ -1619,7 +1638,7 @@ __public void uswap_pager_close(struct uswap_pager *p)
 		atomic_cmpxchg_acq_rel(&live_pagers[i], &me, NULL);
 	}
 	/* Bring everything back and let go of the program's memory. */
-	atomic_fetch_add_relaxed(&p->frozen, 1U);
+	atomic_fetch_add_acq_rel(&p->frozen, 1U);
 	mm_set_budget(p->sw, 0);
 	pager_request_swapin(p, 0, PAGER_VA_END);
 	ulock_lock(&p->regions_lock);
