@@ -507,6 +507,8 @@ struct run_ctx {
 
 	struct timespec start;
 	uint64_t rss_anon_peak, rss_shmem_peak, rss_samples;
+	uint64_t charged_at_rss_peak; /* the agent's resident_bytes then */
+	double rss_peak_at;	      /* and when, in seconds from the start */
 	uint64_t swapped_peak, compr_peak;
 	uint64_t last_faults;
 	double last_progress;
@@ -598,8 +600,11 @@ static void sample_rss(struct run_ctx *c)
 	/* A zombie has no mm any more: no RssAnon line. */
 	if (!run_status_field(buf, "RssAnon", &v)) {
 		c->rss_samples++;
-		if (v > c->rss_anon_peak)
+		if (v > c->rss_anon_peak) {
 			c->rss_anon_peak = v;
+			c->charged_at_rss_peak = LOAD(c->st->resident_bytes);
+			c->rss_peak_at = now_s(c);
+		}
 	}
 	if (!run_status_field(buf, "RssShmem", &v) && v > c->rss_shmem_peak)
 		c->rss_shmem_peak = v;
@@ -722,6 +727,9 @@ static int write_stats(struct run_ctx *c, int wstatus, int code)
 	fprintf(f, ", \"rss_anon_peak_bytes\": %llu, \"rss_anon_samples\": %llu",
 		(unsigned long long)c->rss_anon_peak, (unsigned long long)c->rss_samples);
 	fprintf(f, ", \"rss_shmem_peak_bytes\": %llu", (unsigned long long)c->rss_shmem_peak);
+	/* What the agent counted against the budget when the kernel's peak was seen. */
+	fprintf(f, ", \"resident_at_rss_anon_peak_bytes\": %llu, \"rss_anon_peak_at_s\": %.3f",
+		(unsigned long long)c->charged_at_rss_peak, c->rss_peak_at);
 	fprintf(f, ", \"resident_peak_bytes\": %llu, \"resident_bytes\": %llu",
 		(unsigned long long)LOAD(st->resident_peak_bytes),
 		(unsigned long long)LOAD(st->resident_bytes));

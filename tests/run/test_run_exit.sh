@@ -164,7 +164,7 @@ if [ "${USWAP_TEST_AGENT:-0}" = 1 ]; then
 	json_check "$T/stats.json" 's["swapin_latency_us"] == {"samples": 100, "p50": 3, "p99": 8}' "stats: latency percentiles"
 	json_check "$T/stats.json" 's["faults"] == 42 and s["resident_peak_bytes"] == 2 << 20' "stats: faults and agent peak"
 	json_check "$T/stats.json" 's["device"]["swapped_peak_bytes"] == 3 << 20 and s["device"]["compression_ratio"] == 3.0' "stats: device figures"
-	json_check "$T/stats.json" 's["rss_anon_samples"] > 0 and s["rss_anon_peak_bytes"] > 0' "stats: kernel RssAnon sampled"
+	json_check "$T/stats.json" 's["rss_anon_samples"] > 0 and s["rss_anon_peak_bytes"] > 0 and s["resident_at_rss_anon_peak_bytes"] == 1 << 20' "stats: kernel RssAnon sampled"
 
 	# A longer program: the kernel's RssAnon is sampled while it runs.
 	"$USWAP" run --budget 8M --stats "$T/stats2.json" -- python3 -c 'import time; b = bytearray(6 << 20); time.sleep(0.5)' 2>"$T/err"
