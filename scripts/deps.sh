@@ -3,12 +3,14 @@
 # Usage: scripts/deps.sh [--all]   (--all adds the optional tools: clang for
 # fuzzing, clang-format for scripts/check.sh, gnuplot for plots, util-linux
 # tools for interoperability tests: mkswap and flock come with util-linux,
-# swapon, swapoff and losetup with mount on Debian 12)
+# swapon, swapoff and losetup with mount on Debian 12,
+# and the real programs the `uswap run` tests page: python3, GNU coreutils'
+# sort, redis-server and redis-cli)
 set -euo pipefail
 
 need=(meson ninja-build pkg-config gcc libc6-dev liblz4-dev libzstd-dev python3)
 if [ "${1:-}" = "--all" ]; then
-	need+=(clang libclang-rt-14-dev clang-format gnuplot-nox util-linux mount fdisk)
+	need+=(clang libclang-rt-14-dev clang-format gnuplot-nox util-linux mount fdisk coreutils redis-server redis-tools)
 fi
 
 missing=()
