@@ -92,4 +92,15 @@ static inline bool t_check(const void *page, uint64_t tag)
 	return pattern_check(page, PAGE_SIZE, PATTERN_RANDOM, tag, 0);
 }
 
+/* Whether the page at @page is all zeros. */
+static inline bool t_is_zero(const void *page)
+{
+	const uint64_t *w = page;
+
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
 #endif /* USWAP_TEST_H */

@@ -156,42 +156,28 @@ struct stress {
 static struct stress st;
 /* ---- signatures ---- */
 
-static uint64_t sig_word(uint32_t owner, unsigned long addr, uint32_t version, size_t i)
+/*
+ * A signature is base/pattern.h's random pattern keyed by the address, with
+ * (owner << 32 | version) as its version: word 0 names the address, word 1
+ * the owner and version, and every other word depends on all three.
+ */
+static uint64_t sig_version(uint32_t owner, uint32_t version)
 {
-	uint64_t x = ((uint64_t)owner << 32 | version) ^ (addr * 0x9e3779b97f4a7c15ULL) ^ (i << 48);
-
-	x ^= x >> 29;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	return x ^ (x >> 32);
+	return (uint64_t)owner << 32 | version;
 }
 
 static void sig_fill(uint64_t *page, uint32_t owner, unsigned long addr, uint32_t version)
 {
-	page[0] = addr;
-	page[1] = (uint64_t)owner << 32 | version;
-	for (size_t i = 2; i < PAGE_SIZE / 8; i++)
-		page[i] = sig_word(owner, addr, version, i);
-}
-
-static bool page_is_zero(const uint64_t *page)
-{
-	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
-		if (page[i])
-			return false;
-	return true;
+	pattern_fill(page, PAGE_SIZE, PATTERN_RANDOM, addr, sig_version(owner, version));
 }
 
 /* Exact: the page holds @want (zeros for version 0). */
 static bool sig_check(const uint64_t *page, unsigned long addr, struct sig want)
 {
 	if (!want.version)
-		return page_is_zero(page);
-	if (page[0] != addr || page[1] != ((uint64_t)want.owner << 32 | want.version))
-		return false;
-	for (size_t i = 2; i < PAGE_SIZE / 8; i++)
-		if (page[i] != sig_word(want.owner, addr, want.version, i))
-			return false;
-	return true;
+		return t_is_zero(page);
+	return pattern_check(page, PAGE_SIZE, PATTERN_RANDOM, addr,
+			     sig_version(want.owner, want.version));
 }
 
 /* Loose: zeros, or a whole signature of @owner for @addr no newer than @max_version. */
@@ -200,7 +186,7 @@ static bool sig_check_loose(const uint64_t *page, unsigned long addr, uint32_t o
 {
 	uint32_t version = (uint32_t)page[1];
 
-	if (page_is_zero(page))
+	if (t_is_zero(page))
 		return true;
 	if (page[0] != addr || page[1] >> 32 != owner || !version || version > max_version)
 		return false;
@@ -217,7 +203,7 @@ static void fail_found(struct tstate *t, const char *what, unsigned long page, s
 {
 	const uint64_t *p = t->buf;
 
-	if (page_is_zero(p))
+	if (t_is_zero(p))
 		test_fail(__FILE__, __LINE__, "thread %d: %s, page %lu: zeros, not %u/v%u", t->id,
 			  what, page, want.owner, want.version);
 	else
@@ -351,7 +337,7 @@ static void shared_read(struct tstate *t)
 
 	if (model_read(st.s, addr, t->buf, PAGE_SIZE))
 		fail(t, "shared read failed", page);
-	else if (owner == (uint32_t)t->id && page_is_zero(t->buf) && zapped_since_write(page))
+	else if (owner == (uint32_t)t->id && t_is_zero(t->buf) && zapped_since_write(page))
 		st.s_cur[page] = 0; /* another thread zapped its block */
 	else if (owner == (uint32_t)t->id &&
 		 !sig_check(t->buf, addr, (struct sig){owner, st.s_cur[page]}))
@@ -400,7 +386,7 @@ static void snap_check(struct tstate *t, unsigned long page)
 		return;
 	}
 	if (owner == (uint32_t)t->id) {
-		if (page_is_zero(t->buf) && (t->snap_zap[page / 64] & (1UL << (page % 64))))
+		if (t_is_zero(t->buf) && (t->snap_zap[page / 64] & (1UL << (page % 64))))
 			return; /* a block zap may have emptied it before the fork */
 		if (!sig_check(t->buf, addr, (struct sig){owner, t->snap_ver[page]}))
 			fail_found(t, "own page of the snapshot lost or changed after the fork",

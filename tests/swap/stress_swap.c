@@ -86,7 +86,7 @@ struct thread {
 /* One page in eight is all zeros (the zero map's business), chosen by tag. */
 static bool tag_is_zero(uint64_t tag)
 {
-	return (tag * 0x9e3779b97f4a7c15ULL) >> 61 == 0;
+	return random_mix64(tag) >> 61 == 0;
 }
 
 static void page_fill(void *page, uint64_t tag)
@@ -99,10 +99,8 @@ static void page_fill(void *page, uint64_t tag)
 
 static bool page_check(const void *page, uint64_t tag)
 {
-	static const char zero[PAGE_SIZE];
-
 	if (tag_is_zero(tag))
-		return memcmp(page, zero, PAGE_SIZE) == 0;
+		return t_is_zero(page);
 	return t_check(page, tag);
 }
 
