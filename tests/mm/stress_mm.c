@@ -951,12 +951,6 @@ TEST(stress_mm)
 	int threads;
 
 	parse_args(&o);
-	if (o.intensity && !race_points_available()) {
-		test_fail(__FILE__, __LINE__,
-			  "-R %u: race injection needs a build with race points (debug_checks)",
-			  o.intensity);
-		return;
-	}
 	threads = o.threads;
 	printf("# %d threads, %.1f s, devices of %lu slots\n", threads, o.seconds, o.dev_pages);
 	memset(&st, 0, sizeof(st));
@@ -982,17 +976,8 @@ TEST(stress_mm)
 		runs[i] = (struct run){t, o.seconds};
 	}
 	/* The windows delayed, and how often, follow from the run's seed. */
-	if (o.intensity) {
-		REQUIRE_EQ(race_inject_select(o.points), 0);
-		REQUIRE_EQ(race_inject_start(test_seed, o.intensity), 0);
-		printf("# race injection: intensity %u%s%s, rates from seed %" PRIu64
-		       " anew each second (-R 0: off)\n",
-		       o.intensity, o.points ? ", points matching " : "", o.points ? o.points : "",
-		       test_seed);
-	} else {
-		printf("# race injection: off%s\n",
-		       race_points_available() ? "" : " (a build without race points)");
-	}
+	if (t_race_inject(o.intensity, o.points))
+		return;
 	for (int i = 0; i < threads; i++)
 		pthread_create(&tids[i], NULL, worker, &runs[i]);
 	for (int i = 0; i < threads; i++)

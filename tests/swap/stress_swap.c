@@ -550,25 +550,10 @@ TEST(stress_swap)
 	struct options o = {.intensity = race_points_available() ? 2 : 0};
 
 	parse_args(&nr_threads, &seconds, &o);
-	if (o.intensity && !race_points_available()) {
-		test_fail(__FILE__, __LINE__,
-			  "-R %u: race injection needs a build with race points (debug_checks)",
-			  o.intensity);
-		return;
-	}
 	printf("# stress_swap: %d threads, %d s, seed %" PRIu64 "\n", nr_threads, seconds,
 	       test_seed);
-	if (o.intensity) {
-		REQUIRE_EQ(race_inject_select(o.points), 0);
-		REQUIRE_EQ(race_inject_start(test_seed, o.intensity), 0);
-		printf("# race injection: intensity %u%s%s, rates from seed %" PRIu64
-		       " (-R 0: off)\n",
-		       o.intensity, o.points ? ", points matching " : "", o.points ? o.points : "",
-		       test_seed);
-	} else {
-		printf("# race injection: off%s\n",
-		       race_points_available() ? "" : " (a build without race points)");
-	}
+	if (t_race_inject(o.intensity, o.points))
+		return;
 	memset(&S, 0, sizeof(S));
 	S.sw = sw;
 	S.next_tag = TAG_STRIDE;
