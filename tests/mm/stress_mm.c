@@ -15,8 +15,11 @@
  * points): threads are delayed at the named windows between a check and the
  * action it guards, at rates drawn anew each second from the seed (about half
  * the windows each time, so each is delayed at full strength in some seconds),
- * so one seed replays the same choice of windows. -P narrows the delays to the
- * points whose name contains POINT. The points reached and delays made are
+ * so one seed replays the same choice of windows. -P aims the delays at the
+ * points whose name contains POINT (each delayed one hit in 2, by long
+ * sleeps); -P swapin_large also turns the mix of operations towards the
+ * shared space's faults, holes and pageouts (op_weight_swapin), which that
+ * window's race needs. The points reached and delays made are
  * printed at the end. -D: slots per device (default 1280): small devices that
  * swapped pages of orders 0 and 4 fill and fragment, so that reclaim often
  * gets no slots for a large folio and must split it, and emptied clusters are
@@ -101,6 +104,27 @@ static const unsigned op_weight[NR_OPS] = {
 	[OP_PAGEOUT] = 8,     [OP_FORK] = 3,	       [OP_EXIT_CHILD] = 1,
 	[OP_FORK_SHARED] = 1, [OP_HIBERNATE] = 1,      [OP_SWAP_CYCLE] = 1,
 };
+
+/*
+ * The mix of a run aimed at the large swap-in window (-P swapin_large): the
+ * race there needs a large swap-in of the shared space (the one space two
+ * threads fault in), a page of its range zapped by the other thread while
+ * the first waits in the window, and the freed slot taken at once by
+ * another space's swap-out (private or shmem pages written and paged out).
+ * So: shared faults, holes and pageouts of the shared space, and a steady
+ * stream of order-0 swap-outs elsewhere on a nearly full device.
+ */
+static const unsigned op_weight_swapin[NR_OPS] = {
+	[OP_WRITE] = 15,      [OP_READ] = 5,	       [OP_CHILD_WRITE] = 2,
+	[OP_CHILD_READ] = 2,  [OP_SHARED_WRITE] = 20,  [OP_SHARED_READ] = 30,
+	[OP_SHARED_ZAP] = 20, [OP_SNAP_READ] = 2,      [OP_SHMEM_WRITE] = 15,
+	[OP_SHMEM_READ] = 5,  [OP_SHMEM_TRUNCATE] = 1, [OP_ZAP] = 2,
+	[OP_PAGEOUT] = 25,    [OP_FORK] = 1,	       [OP_EXIT_CHILD] = 1,
+	[OP_FORK_SHARED] = 1, [OP_HIBERNATE] = 1,      [OP_SWAP_CYCLE] = 1,
+};
+
+/* The op mix of this run: op_weight, or op_weight_swapin for -P swapin_large. */
+static const unsigned *op_mix = op_weight;
 
 /* What a page should hold: nothing yet (version 0), or this signature. */
 struct sig {
@@ -520,7 +544,8 @@ static void zap(struct tstate *t)
  */
 static void pageout(struct tstate *t)
 {
-	unsigned choice = (unsigned)rnd(t, 4);
+	/* Aimed at the large swap-in: the shared space half the time. */
+	unsigned choice = op_mix == op_weight_swapin && rnd(t, 2) ? 3 : (unsigned)rnd(t, 4);
 	int other = (int)rnd(t, st.nr_threads);
 	struct model_as *as = choice == 0	    ? t->p
 			      : choice == 1 && t->c ? t->c
@@ -649,12 +674,12 @@ static enum op pick_op(struct tstate *t)
 	unsigned total = 0, r;
 
 	for (int i = 0; i < NR_OPS; i++)
-		total += op_weight[i];
+		total += op_mix[i];
 	r = (unsigned)rnd(t, total);
 	for (int i = 0; i < NR_OPS; i++) {
-		if (r < op_weight[i])
+		if (r < op_mix[i])
 			return (enum op)i;
-		r -= op_weight[i];
+		r -= op_mix[i];
 	}
 	return OP_READ;
 }
@@ -978,6 +1003,7 @@ TEST(stress_mm)
 	/* The windows delayed, and how often, follow from the run's seed. */
 	if (t_race_inject(o.intensity, o.points))
 		return;
+	op_mix = o.points && strstr(o.points, "swapin_large") ? op_weight_swapin : op_weight;
 	for (int i = 0; i < threads; i++)
 		pthread_create(&tids[i], NULL, worker, &runs[i]);
 	for (int i = 0; i < threads; i++)
