@@ -245,7 +245,7 @@ TEST(check_catches_a_wrong_frag_count)
 
 TEST(check_catches_a_wrong_free_cluster_count)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct swap_info_struct *si = t_si(sw, 0);
 
 	atomic_fetch_add_seq_cst(&si->nr_free_clusters, 1UL);
