@@ -75,6 +75,14 @@ extern char **test_argv;
 struct uswap *t_engine(void);
 /* Adds a RAM device of @nr_pages slots; returns its type. */
 int t_ramdev(struct uswap *sw, unsigned long nr_pages, unsigned long dev_flags, int prio);
+/*
+ * t_race_inject - a stress run's race-point delays (base/race.h): off for
+ * @intensity 0, else at @intensity from test_seed, aimed at the points whose
+ * name contains @points (NULL: every point), said on a "# " line.
+ * Return: 0; -1 after a test failure when @intensity asks for delays in a
+ * build without race points.
+ */
+int t_race_inject(unsigned intensity, const char *points);
 /* The next number of a test's random stream (base/random.h), e.g. from test_seed. */
 static inline uint64_t t_rand(uint64_t *state)
 {
@@ -90,6 +98,17 @@ static inline void t_fill(void *page, uint64_t tag)
 static inline bool t_check(const void *page, uint64_t tag)
 {
 	return pattern_check(page, PAGE_SIZE, PATTERN_RANDOM, tag, 0);
+}
+
+/* Whether the page at @page is all zeros. */
+static inline bool t_is_zero(const void *page)
+{
+	const uint64_t *w = page;
+
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
+		if (w[i])
+			return false;
+	return true;
 }
 
 #endif /* USWAP_TEST_H */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/race.h"
 #include "dev/ram.h"
 
 #define MAX_TESTS   256
@@ -28,6 +29,28 @@ static struct uswap *engines[MAX_ENGINES];
 static int nr_engines;
 
 uint64_t test_seed;
+
+int t_race_inject(unsigned intensity, const char *points)
+{
+	if (!intensity) {
+		printf("# race injection: off%s\n",
+		       race_points_available() ? "" : " (a build without race points)");
+		return 0;
+	}
+	if (!race_points_available()) {
+		test_fail(__FILE__, __LINE__,
+			  "-R %u: race injection needs a build with race points (debug_checks)",
+			  intensity);
+		return -1;
+	}
+	if (race_inject_select(points) || race_inject_start(test_seed, intensity)) {
+		test_fail(__FILE__, __LINE__, "race injection refused to start");
+		return -1;
+	}
+	printf("# race injection: intensity %u%s%s, rates from seed %" PRIu64 " (-R 0: off)\n",
+	       intensity, points ? ", points matching " : "", points ? points : "", test_seed);
+	return 0;
+}
 int test_argc;
 char **test_argv;
 

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "atomic.h"
+#include "random.h"
 
 #ifdef USWAP_DEBUG
 
@@ -51,6 +52,11 @@ static uint64_t race_hash(const char *s)
 	return h;
 }
 
+/*
+ * MurmurHash3's finalizer, not random.h's random_mix64(): it fixes which
+ * points and rates each stress seed picks, and the seeds recorded in
+ * docs/races.md replay their runs only while it stays the same.
+ */
 static uint64_t race_mix(uint64_t x)
 {
 	x ^= x >> 33;
@@ -64,15 +70,13 @@ static uint64_t race_next(void)
 {
 	if (!race_rng) {
 		static unsigned long threads;
+
 		race_rng = race_mix(atomic_load_relaxed(&race_seed) ^
 				    (atomic_fetch_add_relaxed(&threads, 1) + 1) *
 					    0x9e3779b97f4a7c15ULL);
 		race_rng |= 1;
 	}
-	race_rng ^= race_rng << 13;
-	race_rng ^= race_rng >> 7;
-	race_rng ^= race_rng << 17;
-	return race_rng;
+	return random_next(&race_rng);
 }
 
 /* Sleeps as short as asked: without this the kernel adds up to 50 us of slack. */
@@ -132,6 +136,7 @@ void __race_point(const char *name)
 {
 	race_hook_t hook = atomic_load_acquire(&race_hook);
 	unsigned intensity = atomic_load_relaxed(&race_intensity), shift;
+	bool aimed = false;
 	uint64_t h = race_hash(name);
 	struct race_slot *slot = race_slot_of(name, h);
 	uint64_t r;
@@ -140,9 +145,17 @@ void __race_point(const char *name)
 		atomic_fetch_add_relaxed(&slot->hits, 1);
 	if (hook)
 		hook(name, atomic_load_relaxed(&race_hook_arg));
-	shift = race_rate_shift(h, atomic_load_relaxed(&race_phase_seed), intensity);
-	if (!shift || !race_selected(name))
-		return;
+	if (atomic_load_relaxed(&race_match)) {
+		/* Aimed (race_inject_select): every selected point, at 1 in 2. */
+		if (!intensity || !race_selected(name))
+			return;
+		aimed = true;
+		shift = 1;
+	} else {
+		shift = race_rate_shift(h, atomic_load_relaxed(&race_phase_seed), intensity);
+		if (!shift)
+			return;
+	}
 	/*
 	 * One hit in 2^shift for a point's first RACE_FULL_RATE_HITS hits,
 	 * then ever more rarely (the rate falls as 1/hits, so the delays grow
@@ -164,13 +177,14 @@ void __race_point(const char *name)
 		atomic_fetch_add_relaxed(&slot->delays, 1);
 	race_thread_init();
 	/* Half yield; of the sleeps, most are 1-200 us, one in eight up to 2 ms. */
-	if ((r >> 20) & 1) {
+	if (!aimed && ((r >> 20) & 1)) {
 		sched_yield();
 	} else {
 		long us = 1 + (long)((r >> 32) % 200);
 		struct timespec ts;
 
-		if (((r >> 24) & 7) == 0)
+		/* Aimed at a window: long enough for the others to act in it. */
+		if (aimed || ((r >> 24) & 7) == 0)
 			us *= 10;
 		ts.tv_sec = 0;
 		ts.tv_nsec = us * 1000;
@@ -250,6 +264,10 @@ unsigned race_inject_report(FILE *out)
 	qsort(sorted, n, sizeof(sorted[0]), race_slot_cmp);
 	for (unsigned i = 0; i < n; i++) {
 		unsigned shift = race_rate_shift(race_hash(sorted[i]->name), seed, intensity);
+
+		/* Aimed runs delay every selected point (__race_point). */
+		if (atomic_load_relaxed(&race_match) && intensity)
+			shift = 1;
 		unsigned long h = atomic_load_relaxed(&sorted[i]->hits);
 		unsigned long d = atomic_load_relaxed(&sorted[i]->delays);
 

@@ -24,8 +24,10 @@
  *   the same rate, so a stress run is replayed with its seed (thread timing
  *   still varies); race_inject_phase() draws new rates from the same seed,
  *   to move the delays to other windows during a run. race_inject_select()
- *   narrows the delays to the points whose name contains a string, to aim a
- *   run at one window.
+ *   aims a run at the points whose name contains a string: those, and no
+ *   others, are delayed, whatever the seed, one hit in 2 (before the fall
+ *   with the hit count), always by a sleep of 10 us to 2 ms, long enough for
+ *   other threads to free and reuse what the window checked.
  *
  * Names are "file-or-flow:where", written at the call site as a string
  * literal; the set of points is the set of call sites (race_inject_report()
@@ -80,8 +82,8 @@ void race_inject_stop(void);
 
 /*
  * race_inject_select - from now on delay only at points whose name contains
- * @match (NULL or "": every point the seed picks). @match must outlive the
- * injection. Context: any.
+ * @match, each at 1 in 2 with long sleeps (NULL or "": every point the seed
+ * picks, at its rate). @match must outlive the injection. Context: any.
  * Return: 0, or -EOPNOTSUPP in a build without race points.
  */
 int race_inject_select(const char *match);

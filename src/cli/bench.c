@@ -153,48 +153,6 @@ void bench_pin(struct bench_ctx *ctx)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
-uint64_t bench_stream(uint64_t seed, uint64_t id)
-{
-	uint64_t s = seed ^ (id * 0xd1b54a32d192ed03ULL);
-
-	bench_rand(&s);
-	return s;
-}
-
-static const char vocabulary[16][8] = {
-	{'s', 'w', 'a', 'p', ' ', 'i', 'n', ' '}, {'s', 'w', 'a', 'p', 'o', 'u', 't', ' '},
-	{'f', 'o', 'l', 'i', 'o', ' ', ' ', ' '}, {'c', 'l', 'u', 's', 't', 'e', 'r', ' '},
-	{'t', 'a', 'b', 'l', 'e', ' ', ' ', ' '}, {'e', 'n', 't', 'r', 'y', ' ', ' ', ' '},
-	{'c', 'a', 'c', 'h', 'e', ' ', ' ', ' '}, {'s', 'h', 'a', 'd', 'o', 'w', ' ', ' '},
-	{'c', 'o', 'u', 'n', 't', ' ', ' ', ' '}, {'o', 'r', 'd', 'e', 'r', ' ', ' ', ' '},
-	{'f', 'a', 'u', 'l', 't', ' ', ' ', ' '}, {'r', 'e', 'c', 'l', 'a', 'i', 'm', ' '},
-	{'b', 'u', 'd', 'g', 'e', 't', ' ', ' '}, {'p', 'a', 'g', 'e', ' ', ' ', ' ', ' '},
-	{'z', 'r', 'a', 'm', ' ', ' ', ' ', ' '}, {'l', 'z', '4', ',', ' ', ' ', ' ', ' '},
-};
-
-void bench_fill(void *buf, size_t len, uint64_t key, uint64_t version)
-{
-	uint64_t *w = buf, s = key * 0x9e3779b97f4a7c15ULL ^ version * 0xc2b2ae3d27d4eb4fULL;
-	size_t n = len / 8;
-
-	w[0] = key;
-	w[1] = version;
-	for (size_t i = 2; i < n; i += 16) {
-		uint64_t r = bench_rand(&s);
-
-		for (size_t k = i; k < i + 16 && k < n; k++, r >>= 4)
-			memcpy(&w[k], vocabulary[r & 15], 8);
-	}
-}
-
-bool bench_check(const void *buf, size_t len, uint64_t key, uint64_t version)
-{
-	uint64_t want[PAGE_SIZE / 8];
-
-	bench_fill(want, len, key, version);
-	return !memcmp(buf, want, len);
-}
-
 /* ---- lockstep ---- */
 
 void lockstep_init(struct bench_lockstep *ls, unsigned n, bool enabled)

@@ -23,6 +23,8 @@
 #include <pthread.h>
 
 #include "base/atomic.h"
+#include "base/pattern.h"
+#include "base/random.h"
 #include "cli.h"
 
 struct model;
@@ -136,38 +138,31 @@ double bench_thread_cpu(void);
  */
 void bench_pin(struct bench_ctx *ctx);
 
-/* ---- deterministic randomness and contents (bench.c) ---- */
-
-/* The initial state of random stream @id of @seed (one per thread or role). */
-uint64_t bench_stream(uint64_t seed, uint64_t id);
-
-/* The next number of a stream (splitmix64). Context: the stream's owner. */
-static inline uint64_t bench_rand(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* A number in [0, n) from a stream. */
-static inline uint64_t bench_rand_below(uint64_t *state, uint64_t n)
-{
-	return (uint64_t)(((unsigned __int128)bench_rand(state) * n) >> 64);
-}
+/* ---- deterministic randomness and contents ---- */
 
 /*
- * bench_fill - the contents of object @key at @version: 16 bytes naming key
- * and version, then words drawn from a small vocabulary, so that data
- * compresses about as well as typical program memory (3-4x with lz4) and
- * every (key, version) differs. @len is a multiple of 8, at most 4096.
+ * A workload's random streams are base/random.h's: random_stream(seed, id)
+ * for thread or role @id, then random_next() / random_below(), so one seed
+ * gives the same operations, and with lockstep the same counts, every run.
+ */
+
+/*
+ * bench_fill - the contents of object @key at @version: base/pattern.h's
+ * text pattern (key and version in the first 16 bytes, then words from a
+ * small vocabulary), so that data compresses about as well as typical
+ * program memory and every (key, version) differs. @len is a multiple of 8.
  * Context: any.
  */
-void bench_fill(void *buf, size_t len, uint64_t key, uint64_t version);
+static inline void bench_fill(void *buf, size_t len, uint64_t key, uint64_t version)
+{
+	pattern_fill(buf, len, PATTERN_TEXT, key, version);
+}
 
 /* Return: whether @buf holds exactly bench_fill(key, version). Context: any. */
-bool bench_check(const void *buf, size_t len, uint64_t key, uint64_t version);
+static inline bool bench_check(const void *buf, size_t len, uint64_t key, uint64_t version)
+{
+	return pattern_check(buf, len, PATTERN_TEXT, key, version);
+}
 
 /* ---- lockstep: reproducible interleaving of workload threads (bench.c) ---- */
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/pattern.h"
 #include "model/model.h"
 
 #define DEMO_PAGES	  4096 /* 16 MiB of data */
@@ -25,7 +26,7 @@
 /* Page @i of the demo: its kind follows i % 4, its bytes follow i. */
 static void demo_fill(void *page, unsigned long i)
 {
-	uint64_t *w = page, x = i * 0x9e3779b97f4a7c15ULL + 1;
+	uint64_t *w = page;
 
 	switch (i % 4) {
 	case 0:
@@ -36,19 +37,10 @@ static void demo_fill(void *page, unsigned long i)
 			w[k] = 0x0101010101010101ULL * (i & 0xff);
 		break;
 	case 2:
-		memset(page, ' ', PAGE_SIZE);
-		for (unsigned k = 0; k < PAGE_SIZE; k += 64)
-			snprintf((char *)page + k, 64,
-				 "record %08u field %04u of the demo records...", (unsigned)i,
-				 k / 64);
+		pattern_fill(page, PAGE_SIZE, PATTERN_TEXT, i, 0);
 		break;
 	default:
-		for (unsigned k = 0; k < PAGE_SIZE / 8; k++) {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			w[k] = x;
-		}
+		pattern_fill(page, PAGE_SIZE, PATTERN_RANDOM, i, 0);
 		break;
 	}
 }

@@ -86,8 +86,8 @@ static unsigned long key_addr(struct model_as *as, unsigned long key)
 /* One request: read a random value and check it, or write its next version. */
 static int parent_request(struct bgsave *b, uint64_t *buf)
 {
-	unsigned long key = bench_rand_below(&b->rng, b->nr_keys);
-	bool write = bench_rand_below(&b->rng, 100) < WRITE_PERCENT;
+	unsigned long key = random_below(&b->rng, b->nr_keys);
+	bool write = random_below(&b->rng, 100) < WRITE_PERCENT;
 	int err;
 
 	if (write) {
@@ -319,7 +319,7 @@ static int bgsave_run(struct bench_ctx *ctx)
 
 	b.nr_pages = o->size / PAGE_SIZE;
 	b.nr_keys = b.nr_pages * VALUES_PER_PAGE;
-	b.rng = bench_stream(o->seed, 0);
+	b.rng = random_stream(o->seed, 0);
 	b.version = calloc(b.nr_keys, sizeof(*b.version));
 	b.snapshot = calloc(b.nr_keys, sizeof(*b.snapshot));
 	err = b.version && b.snapshot ? 0 : -ENOMEM;

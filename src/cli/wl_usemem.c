@@ -81,9 +81,8 @@ static void *usemem_thread_main(struct model_as *as, void *arg)
 		unsigned long n = min(ut->nr - done, (unsigned long)USEMEM_TURN_PAGES);
 
 		for (unsigned long k = 0; k < n && !ut->err; k++) {
-			unsigned long i = passes[ut->pass].random
-						  ? bench_rand_below(&ut->rng, ut->nr)
-						  : done + k;
+			unsigned long i =
+				passes[ut->pass].random ? random_below(&ut->rng, ut->nr) : done + k;
 
 			ut->err = usemem_touch(ut, i, buf);
 		}
@@ -153,7 +152,7 @@ static int usemem_run(struct bench_ctx *ctx)
 			.first = i * per_thread,
 			.nr = per_thread,
 			.version = calloc(per_thread, sizeof(uint32_t)),
-			.rng = bench_stream(o->seed, i),
+			.rng = random_stream(o->seed, i),
 		};
 		if (!uts[i].version)
 			err = -ENOMEM;

@@ -15,8 +15,11 @@
  * points): threads are delayed at the named windows between a check and the
  * action it guards, at rates drawn anew each second from the seed (about half
  * the windows each time, so each is delayed at full strength in some seconds),
- * so one seed replays the same choice of windows. -P narrows the delays to the
- * points whose name contains POINT. The points reached and delays made are
+ * so one seed replays the same choice of windows. -P aims the delays at the
+ * points whose name contains POINT (each delayed one hit in 2, by long
+ * sleeps); -P swapin_large also turns the mix of operations towards the
+ * shared space's faults, holes and pageouts (op_weight_swapin), which that
+ * window's race needs. The points reached and delays made are
  * printed at the end. -D: slots per device (default 1280): small devices that
  * swapped pages of orders 0 and 4 fill and fragment, so that reclaim often
  * gets no slots for a large folio and must split it, and emptied clusters are
@@ -102,6 +105,27 @@ static const unsigned op_weight[NR_OPS] = {
 	[OP_FORK_SHARED] = 1, [OP_HIBERNATE] = 1,      [OP_SWAP_CYCLE] = 1,
 };
 
+/*
+ * The mix of a run aimed at the large swap-in window (-P swapin_large): the
+ * race there needs a large swap-in of the shared space (the one space two
+ * threads fault in), a page of its range zapped by the other thread while
+ * the first waits in the window, and the freed slot taken at once by
+ * another space's swap-out (private or shmem pages written and paged out).
+ * So: shared faults, holes and pageouts of the shared space, and a steady
+ * stream of order-0 swap-outs elsewhere on a nearly full device.
+ */
+static const unsigned op_weight_swapin[NR_OPS] = {
+	[OP_WRITE] = 15,      [OP_READ] = 5,	       [OP_CHILD_WRITE] = 2,
+	[OP_CHILD_READ] = 2,  [OP_SHARED_WRITE] = 20,  [OP_SHARED_READ] = 30,
+	[OP_SHARED_ZAP] = 20, [OP_SNAP_READ] = 2,      [OP_SHMEM_WRITE] = 15,
+	[OP_SHMEM_READ] = 5,  [OP_SHMEM_TRUNCATE] = 1, [OP_ZAP] = 2,
+	[OP_PAGEOUT] = 25,    [OP_FORK] = 1,	       [OP_EXIT_CHILD] = 1,
+	[OP_FORK_SHARED] = 1, [OP_HIBERNATE] = 1,      [OP_SWAP_CYCLE] = 1,
+};
+
+/* The op mix of this run: op_weight, or op_weight_swapin for -P swapin_large. */
+static const unsigned *op_mix = op_weight;
+
 /* What a page should hold: nothing yet (version 0), or this signature. */
 struct sig {
 	uint32_t owner;
@@ -156,42 +180,28 @@ struct stress {
 static struct stress st;
 /* ---- signatures ---- */
 
-static uint64_t sig_word(uint32_t owner, unsigned long addr, uint32_t version, size_t i)
+/*
+ * A signature is base/pattern.h's random pattern keyed by the address, with
+ * (owner << 32 | version) as its version: word 0 names the address, word 1
+ * the owner and version, and every other word depends on all three.
+ */
+static uint64_t sig_version(uint32_t owner, uint32_t version)
 {
-	uint64_t x = ((uint64_t)owner << 32 | version) ^ (addr * 0x9e3779b97f4a7c15ULL) ^ (i << 48);
-
-	x ^= x >> 29;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	return x ^ (x >> 32);
+	return (uint64_t)owner << 32 | version;
 }
 
 static void sig_fill(uint64_t *page, uint32_t owner, unsigned long addr, uint32_t version)
 {
-	page[0] = addr;
-	page[1] = (uint64_t)owner << 32 | version;
-	for (size_t i = 2; i < PAGE_SIZE / 8; i++)
-		page[i] = sig_word(owner, addr, version, i);
-}
-
-static bool page_is_zero(const uint64_t *page)
-{
-	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
-		if (page[i])
-			return false;
-	return true;
+	pattern_fill(page, PAGE_SIZE, PATTERN_RANDOM, addr, sig_version(owner, version));
 }
 
 /* Exact: the page holds @want (zeros for version 0). */
 static bool sig_check(const uint64_t *page, unsigned long addr, struct sig want)
 {
 	if (!want.version)
-		return page_is_zero(page);
-	if (page[0] != addr || page[1] != ((uint64_t)want.owner << 32 | want.version))
-		return false;
-	for (size_t i = 2; i < PAGE_SIZE / 8; i++)
-		if (page[i] != sig_word(want.owner, addr, want.version, i))
-			return false;
-	return true;
+		return t_is_zero(page);
+	return pattern_check(page, PAGE_SIZE, PATTERN_RANDOM, addr,
+			     sig_version(want.owner, want.version));
 }
 
 /* Loose: zeros, or a whole signature of @owner for @addr no newer than @max_version. */
@@ -200,7 +210,7 @@ static bool sig_check_loose(const uint64_t *page, unsigned long addr, uint32_t o
 {
 	uint32_t version = (uint32_t)page[1];
 
-	if (page_is_zero(page))
+	if (t_is_zero(page))
 		return true;
 	if (page[0] != addr || page[1] >> 32 != owner || !version || version > max_version)
 		return false;
@@ -217,7 +227,7 @@ static void fail_found(struct tstate *t, const char *what, unsigned long page, s
 {
 	const uint64_t *p = t->buf;
 
-	if (page_is_zero(p))
+	if (t_is_zero(p))
 		test_fail(__FILE__, __LINE__, "thread %d: %s, page %lu: zeros, not %u/v%u", t->id,
 			  what, page, want.owner, want.version);
 	else
@@ -351,7 +361,7 @@ static void shared_read(struct tstate *t)
 
 	if (model_read(st.s, addr, t->buf, PAGE_SIZE))
 		fail(t, "shared read failed", page);
-	else if (owner == (uint32_t)t->id && page_is_zero(t->buf) && zapped_since_write(page))
+	else if (owner == (uint32_t)t->id && t_is_zero(t->buf) && zapped_since_write(page))
 		st.s_cur[page] = 0; /* another thread zapped its block */
 	else if (owner == (uint32_t)t->id &&
 		 !sig_check(t->buf, addr, (struct sig){owner, st.s_cur[page]}))
@@ -400,7 +410,7 @@ static void snap_check(struct tstate *t, unsigned long page)
 		return;
 	}
 	if (owner == (uint32_t)t->id) {
-		if (page_is_zero(t->buf) && (t->snap_zap[page / 64] & (1UL << (page % 64))))
+		if (t_is_zero(t->buf) && (t->snap_zap[page / 64] & (1UL << (page % 64))))
 			return; /* a block zap may have emptied it before the fork */
 		if (!sig_check(t->buf, addr, (struct sig){owner, t->snap_ver[page]}))
 			fail_found(t, "own page of the snapshot lost or changed after the fork",
@@ -534,7 +544,8 @@ static void zap(struct tstate *t)
  */
 static void pageout(struct tstate *t)
 {
-	unsigned choice = (unsigned)rnd(t, 4);
+	/* Aimed at the large swap-in: the shared space half the time. */
+	unsigned choice = op_mix == op_weight_swapin && rnd(t, 2) ? 3 : (unsigned)rnd(t, 4);
 	int other = (int)rnd(t, st.nr_threads);
 	struct model_as *as = choice == 0	    ? t->p
 			      : choice == 1 && t->c ? t->c
@@ -663,12 +674,12 @@ static enum op pick_op(struct tstate *t)
 	unsigned total = 0, r;
 
 	for (int i = 0; i < NR_OPS; i++)
-		total += op_weight[i];
+		total += op_mix[i];
 	r = (unsigned)rnd(t, total);
 	for (int i = 0; i < NR_OPS; i++) {
-		if (r < op_weight[i])
+		if (r < op_mix[i])
 			return (enum op)i;
-		r -= op_weight[i];
+		r -= op_mix[i];
 	}
 	return OP_READ;
 }
@@ -965,12 +976,6 @@ TEST(stress_mm)
 	int threads;
 
 	parse_args(&o);
-	if (o.intensity && !race_points_available()) {
-		test_fail(__FILE__, __LINE__,
-			  "-R %u: race injection needs a build with race points (debug_checks)",
-			  o.intensity);
-		return;
-	}
 	threads = o.threads;
 	printf("# %d threads, %.1f s, devices of %lu slots\n", threads, o.seconds, o.dev_pages);
 	memset(&st, 0, sizeof(st));
@@ -996,17 +1001,9 @@ TEST(stress_mm)
 		runs[i] = (struct run){t, o.seconds};
 	}
 	/* The windows delayed, and how often, follow from the run's seed. */
-	if (o.intensity) {
-		REQUIRE_EQ(race_inject_select(o.points), 0);
-		REQUIRE_EQ(race_inject_start(test_seed, o.intensity), 0);
-		printf("# race injection: intensity %u%s%s, rates from seed %" PRIu64
-		       " anew each second (-R 0: off)\n",
-		       o.intensity, o.points ? ", points matching " : "", o.points ? o.points : "",
-		       test_seed);
-	} else {
-		printf("# race injection: off%s\n",
-		       race_points_available() ? "" : " (a build without race points)");
-	}
+	if (t_race_inject(o.intensity, o.points))
+		return;
+	op_mix = o.points && strstr(o.points, "swapin_large") ? op_weight_swapin : op_weight;
 	for (int i = 0; i < threads; i++)
 		pthread_create(&tids[i], NULL, worker, &runs[i]);
 	for (int i = 0; i < threads; i++)

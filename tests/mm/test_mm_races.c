@@ -293,25 +293,39 @@ static void write_between_mms(const char *name, void *arg)
 	pthread_join(t, NULL);
 }
 
+/*
+ * The split tests' start: a device fragmented (every other slot used, so
+ * reclaim gets single slots only and must split a large folio) and a parent
+ * space whose first RANGE pages hold tags 0xa00 + i. Return: 0 or -1.
+ */
+static int split_setup(struct model *m, struct model_as **parent)
+{
+	struct model_as *filler;
+
+	mt_swapon(m, SLOTS, SWAP_DEV_SYNC_IO);
+	if (model_as_create(m, 4 << 20, 4, parent) || model_as_create(m, 8 << 20, 0, &filler) ||
+	    fill_swap(filler, SLOTS - 1))
+		return -1;
+	for (unsigned long p = FILLER; p < FILLER + SLOTS - 1; p += 2)
+		if (model_madvise(filler, mt_addr(filler, p), PAGE_SIZE, MODEL_MADV_DONTNEED))
+			return -1;
+	for (unsigned long i = 0; i < RANGE; i++)
+		if (mt_fill(*parent, i, 0xa00 + i))
+			return -1;
+	return 0;
+}
+
 TEST(split_under_reclaim_keeps_copy_on_write_across_the_walk)
 {
 	struct model *m;
-	struct model_as *parent, *child, *filler;
+	struct model_as *parent, *child;
 	struct split_write s = {.page = 6};
 	unsigned long splits;
 
 	if (!need_race_points())
 		return;
 	m = mt_model();
-	/* Fragmented: every other slot used, so reclaim gets single slots only. */
-	mt_swapon(m, SLOTS, SWAP_DEV_SYNC_IO);
-	REQUIRE(!model_as_create(m, 4 << 20, 4, &parent));
-	REQUIRE(!model_as_create(m, 8 << 20, 0, &filler));
-	REQUIRE(!fill_swap(filler, SLOTS - 1));
-	for (unsigned long p = FILLER; p < FILLER + SLOTS - 1; p += 2)
-		REQUIRE(!model_madvise(filler, mt_addr(filler, p), PAGE_SIZE, MODEL_MADV_DONTNEED));
-	for (unsigned long i = 0; i < RANGE; i++)
-		REQUIRE(!mt_fill(parent, i, 0xa00 + i));
+	REQUIRE(!split_setup(m, &parent));
 	REQUIRE_EQ(pte_order(mt_pte(parent, 0)), 4);
 	REQUIRE(!model_fork(parent, &child));
 
@@ -365,7 +379,7 @@ static void pageout_between_tables(const char *name, void *arg)
 TEST(split_under_reclaim_while_a_fork_copies_the_folio)
 {
 	struct fork_split f = {0};
-	struct model_as *parent, *child, *filler;
+	struct model_as *parent, *child;
 	struct model_info in;
 	struct folio *folio;
 	unsigned long splits;
@@ -374,14 +388,7 @@ TEST(split_under_reclaim_while_a_fork_copies_the_folio)
 	if (!need_race_points())
 		return;
 	m = mt_model();
-	mt_swapon(m, SLOTS, SWAP_DEV_SYNC_IO);
-	REQUIRE(!model_as_create(m, 4 << 20, 4, &parent));
-	REQUIRE(!model_as_create(m, 8 << 20, 0, &filler));
-	REQUIRE(!fill_swap(filler, SLOTS - 1));
-	for (unsigned long p = FILLER; p < FILLER + SLOTS - 1; p += 2)
-		REQUIRE(!model_madvise(filler, mt_addr(filler, p), PAGE_SIZE, MODEL_MADV_DONTNEED));
-	for (unsigned long i = 0; i < RANGE; i++)
-		REQUIRE(!mt_fill(parent, i, 0xa00 + i));
+	REQUIRE(!split_setup(m, &parent));
 	folio = pte_folio(mt_pte(parent, 0));
 	REQUIRE_EQ(folio_order(folio), 4);
 

@@ -86,7 +86,7 @@ struct thread {
 /* One page in eight is all zeros (the zero map's business), chosen by tag. */
 static bool tag_is_zero(uint64_t tag)
 {
-	return (tag * 0x9e3779b97f4a7c15ULL) >> 61 == 0;
+	return random_mix64(tag) >> 61 == 0;
 }
 
 static void page_fill(void *page, uint64_t tag)
@@ -99,10 +99,8 @@ static void page_fill(void *page, uint64_t tag)
 
 static bool page_check(const void *page, uint64_t tag)
 {
-	static const char zero[PAGE_SIZE];
-
 	if (tag_is_zero(tag))
-		return memcmp(page, zero, PAGE_SIZE) == 0;
+		return t_is_zero(page);
 	return t_check(page, tag);
 }
 
@@ -552,25 +550,10 @@ TEST(stress_swap)
 	struct options o = {.intensity = race_points_available() ? 2 : 0};
 
 	parse_args(&nr_threads, &seconds, &o);
-	if (o.intensity && !race_points_available()) {
-		test_fail(__FILE__, __LINE__,
-			  "-R %u: race injection needs a build with race points (debug_checks)",
-			  o.intensity);
-		return;
-	}
 	printf("# stress_swap: %d threads, %d s, seed %" PRIu64 "\n", nr_threads, seconds,
 	       test_seed);
-	if (o.intensity) {
-		REQUIRE_EQ(race_inject_select(o.points), 0);
-		REQUIRE_EQ(race_inject_start(test_seed, o.intensity), 0);
-		printf("# race injection: intensity %u%s%s, rates from seed %" PRIu64
-		       " (-R 0: off)\n",
-		       o.intensity, o.points ? ", points matching " : "", o.points ? o.points : "",
-		       test_seed);
-	} else {
-		printf("# race injection: off%s\n",
-		       race_points_available() ? "" : " (a build without race points)");
-	}
+	if (t_race_inject(o.intensity, o.points))
+		return;
 	memset(&S, 0, sizeof(S));
 	S.sw = sw;
 	S.next_tag = TAG_STRIDE;

@@ -35,6 +35,16 @@ static inline unsigned long t_inuse(struct uswap *sw, int type)
 	return swap_inuse_pages(sw->swap_info[type]);
 }
 
+/* A fresh engine with one @nr_pages-slot T_SSD RAM device, type 0. */
+static inline struct uswap *t_engine_with_device(unsigned long nr_pages)
+{
+	struct uswap *sw = t_engine();
+
+	if (t_ramdev(sw, nr_pages, T_SSD, -1) != 0)
+		test_fail(__FILE__, __LINE__, "swapon failed");
+	return sw;
+}
+
 /* A RAM device of @nr_pages slots whose slots @bad[0..nr_bad) are bad. */
 static inline int t_ramdev_bad(struct uswap *sw, unsigned long nr_pages, unsigned long dev_flags,
 			       int prio, const uint32_t *bad, unsigned nr_bad)

@@ -11,15 +11,6 @@
  */
 #include "swap_test.h"
 
-static struct uswap *engine_with_device(void)
-{
-	struct uswap *sw = t_engine();
-
-	if (t_ramdev(sw, 4 * 512, T_SSD, -1) != 0)
-		test_fail(__FILE__, __LINE__, "swapon failed");
-	return sw;
-}
-
 /*
  * Swap out a folio of @order whose page i holds t_fill(tag + i): allocate,
  * write, count 1 per slot, then drop it from the cache leaving @shadow.
@@ -58,7 +49,7 @@ static void drop_swapped_in(struct folio *folio)
 
 TEST(cache_lookup_misses_on_an_empty_slot)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = swp_entry(0, 10);
 	bool found = true;
 
@@ -73,7 +64,7 @@ TEST(cache_lookup_misses_on_an_empty_slot)
 
 TEST(cache_get_folio_finds_a_large_folio_at_every_slot)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 3);
 
 	REQUIRE(folio);
@@ -93,7 +84,7 @@ TEST(cache_get_folio_finds_a_large_folio_at_every_slot)
 
 TEST(cache_add_is_eexist_when_a_slot_holds_a_folio)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *a = t_swap_folio(sw, 2), *b = folio_alloc(sw, 0);
 	unsigned long eexist = vm_event_read(sw_events(sw), swap_cache_add_eexist);
 
@@ -114,7 +105,7 @@ TEST(cache_add_is_eexist_when_a_slot_holds_a_folio)
 
 TEST(cache_add_is_eexist_for_a_cache_only_slot)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *a = t_swap_folio(sw, 0), *b = folio_alloc(sw, 0);
 
 	REQUIRE(a && b);
@@ -128,7 +119,7 @@ TEST(cache_add_is_eexist_for_a_cache_only_slot)
 
 TEST(cache_add_is_enoent_for_a_count_zero_slot)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = swap_out(sw, 1, 1, 0);
 	struct folio *small = folio_alloc(sw, 0), *pair = folio_alloc(sw, 1);
 
@@ -152,7 +143,7 @@ TEST(cache_add_is_enoent_for_a_count_zero_slot)
 
 TEST(cache_add_is_enoent_for_a_freed_slot)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = swap_out(sw, 0, 1, 0);
 	struct folio *f = folio_alloc(sw, 0);
 
@@ -167,7 +158,7 @@ TEST(cache_add_is_enoent_for_a_freed_slot)
 
 TEST(cache_add_is_enoent_without_a_table_or_on_a_bad_slot)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *f = folio_alloc(sw, 0);
 
 	REQUIRE(f);
@@ -184,7 +175,7 @@ TEST(cache_add_is_enoent_without_a_table_or_on_a_bad_slot)
 
 TEST(cache_add_refuses_a_misaligned_entry)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = swap_out(sw, 2, 1, 0);
 	struct folio *f = folio_alloc(sw, 1);
 	unsigned long warns = warn_count();
@@ -201,7 +192,7 @@ TEST(cache_add_refuses_a_misaligned_entry)
 
 TEST(cache_add_hands_back_the_shadow_and_takes_references)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = swap_out(sw, 1, 1, 0x1234);
 	struct folio *f = folio_alloc(sw, 1);
 	unsigned long shadow = 0;
@@ -225,7 +216,7 @@ TEST(cache_add_hands_back_the_shadow_and_takes_references)
 
 TEST(cache_del_leaves_shadows_on_counted_slots_and_frees_the_rest)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 2);
 	struct swap_cluster_info *ci;
 	swp_entry_t e;
@@ -270,7 +261,7 @@ TEST(cache_del_leaves_shadows_on_counted_slots_and_frees_the_rest)
 
 TEST(cache_del_without_shadow_keeps_counted_slots)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 0);
 	swp_entry_t e;
 	bool found;
@@ -292,7 +283,7 @@ TEST(cache_del_without_shadow_keeps_counted_slots)
 
 TEST(cache_replace_moves_every_slot_to_the_new_folio)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *old = t_swap_folio(sw, 1), *new = folio_alloc(sw, 1);
 	struct swap_cluster_info *ci;
 	swp_entry_t e;
@@ -327,7 +318,7 @@ TEST(cache_replace_moves_every_slot_to_the_new_folio)
 
 TEST(cache_alloc_folio_adds_a_new_locked_folio)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = swap_out(sw, 0, 5, 0);
 	struct folio *f;
 	bool new_folio = false;
@@ -349,7 +340,7 @@ TEST(cache_alloc_folio_adds_a_new_locked_folio)
 
 TEST(cache_alloc_folio_second_call_returns_the_cached_folio)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = swap_out(sw, 0, 5, 0);
 	struct folio *f, *g;
 	bool new_folio;
@@ -372,7 +363,7 @@ TEST(cache_alloc_folio_second_call_returns_the_cached_folio)
 
 TEST(cache_alloc_folio_returns_a_cache_only_folio)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *a = t_swap_folio(sw, 0), *f;
 	bool new_folio = true;
 
@@ -389,7 +380,7 @@ TEST(cache_alloc_folio_returns_a_cache_only_folio)
 
 TEST(cache_alloc_folio_is_null_for_an_entry_not_swapped)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = swap_out(sw, 1, 5, 0);
 	bool new_folio = true;
 
@@ -404,7 +395,7 @@ TEST(cache_alloc_folio_is_null_for_an_entry_not_swapped)
 
 TEST(cache_alloc_folio_is_enomem_without_memory)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = swap_out(sw, 0, 5, 0);
 	struct folio *f;
 	bool new_folio;
@@ -430,7 +421,7 @@ static void record_refault(struct folio *folio, unsigned long shadow)
 
 TEST(cache_alloc_folio_reports_a_refault_of_a_shadow)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = swap_out(sw, 0, 5, 0xabc);
 	struct folio *f;
 	bool new_folio;
@@ -449,7 +440,7 @@ TEST(cache_alloc_folio_reports_a_refault_of_a_shadow)
 
 TEST(swapin_folio_reads_an_order0_folio)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = swap_out(sw, 0, 42, 0);
 	struct folio *f = folio_alloc(sw, 0), *got;
 
@@ -466,7 +457,7 @@ TEST(swapin_folio_reads_an_order0_folio)
 
 TEST(swapin_folio_reads_a_large_folio)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = swap_out(sw, 4, 1000, 0);
 	struct folio *f = folio_alloc(sw, 4);
 
@@ -483,7 +474,7 @@ TEST(swapin_folio_reads_a_large_folio)
 
 TEST(swapin_folio_large_loser_gets_nothing)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *winner = t_swap_folio(sw, 2), *loser = folio_alloc(sw, 2);
 
 	REQUIRE(winner && loser);
@@ -500,7 +491,7 @@ TEST(swapin_folio_large_loser_gets_nothing)
 
 TEST(swapin_folio_order0_loser_gets_the_winners_folio)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *winner = t_swap_folio(sw, 0), *loser = folio_alloc(sw, 0), *got;
 
 	REQUIRE(winner && loser);
@@ -521,7 +512,7 @@ TEST(swapin_folio_order0_loser_gets_the_winners_folio)
 
 TEST(swapin_folio_of_a_freed_entry_gets_nothing)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = swap_out(sw, 0, 1, 0);
 	struct folio *f = folio_alloc(sw, 0);
 
@@ -536,7 +527,7 @@ TEST(swapin_folio_of_a_freed_entry_gets_nothing)
 
 TEST(swapin_folio_read_error_leaves_nothing_in_the_cache)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = swap_out(sw, 0, 9, 0);
 	struct folio *f = folio_alloc(sw, 0), *got;
 	unsigned long fails = vm_event_read(sw_events(sw), swpin_fail);
@@ -565,7 +556,7 @@ TEST(swapin_folio_read_error_leaves_nothing_in_the_cache)
  */
 TEST(swapin_folio_large_read_error_keeps_each_slots_shadow)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = swap_out(sw, 2, 40, 0x100);
 	struct folio *f = folio_alloc(sw, 2), *one, *got;
 	bool new_folio, found;
@@ -605,7 +596,7 @@ TEST(swapin_folio_large_read_error_keeps_each_slots_shadow)
  */
 TEST(swap_writeout_of_a_folio_nobody_counts_frees_instead_of_writing)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 2);
 	unsigned long out = vm_event_read(sw_events(sw), pswpout);
 	unsigned long zero = vm_event_read(sw_events(sw), swpout_zero);
@@ -671,7 +662,7 @@ static void *racer_fn(void *arg)
 
 TEST(cache_alloc_folio_race_has_one_winner_and_one_folio)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	unsigned waited = 0;
 
 	for (int round = 0; round < 100; round++) {

@@ -13,15 +13,6 @@
  */
 #include "swap_test.h"
 
-static struct uswap *engine_with_device(void)
-{
-	struct uswap *sw = t_engine();
-
-	if (t_ramdev(sw, 4 * 512, T_SSD, -1) != 0)
-		test_fail(__FILE__, __LINE__, "swapon failed");
-	return sw;
-}
-
 static void set_map(struct uswap *sw, swp_entry_t e, unsigned char v)
 {
 	atomic_store_relaxed(&t_si(sw, swp_type(e))->swap_map[swp_offset(e)], v);
@@ -29,7 +20,7 @@ static void set_map(struct uswap *sw, swp_entry_t e, unsigned char v)
 
 TEST(check_passes_on_a_fresh_device)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 
 	CHECK_EQ(swap_check_device(t_si(sw, 0)), 0);
 	CHECK_EQ(swap_check_all(sw), 0);
@@ -67,7 +58,7 @@ TEST(check_passes_on_a_device_in_use)
 
 TEST(check_catches_a_count_on_a_free_slot)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = t_alloc_entry(sw, 0), free_slot;
 
 	REQUIRE(e.val);
@@ -83,7 +74,7 @@ TEST(check_catches_a_count_on_a_free_slot)
 
 TEST(check_catches_an_invalid_count_byte)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = t_alloc_entry(sw, 0);
 
 	REQUIRE(e.val);
@@ -96,7 +87,7 @@ TEST(check_catches_an_invalid_count_byte)
 
 TEST(check_catches_an_overflow_byte_without_overflow_count)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = t_alloc_entry(sw, 0);
 
 	REQUIRE(e.val);
@@ -110,7 +101,7 @@ TEST(check_catches_an_overflow_byte_without_overflow_count)
 
 TEST(check_catches_a_wrong_overflow_slot_count)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = t_alloc_entry(sw, 0);
 	struct swap_cluster_info *ci;
 
@@ -129,7 +120,7 @@ TEST(check_catches_a_wrong_overflow_slot_count)
 
 TEST(check_catches_a_wrong_cluster_count)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = t_alloc_entry(sw, 0);
 	struct swap_cluster_info *ci;
 
@@ -146,7 +137,7 @@ TEST(check_catches_a_wrong_cluster_count)
 
 TEST(check_catches_wrong_inuse_pages)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct swap_info_struct *si = t_si(sw, 0);
 
 	percpu_counter_add(&si->inuse, 1, 1);
@@ -157,7 +148,7 @@ TEST(check_catches_wrong_inuse_pages)
 
 TEST(check_catches_a_shadow_on_a_free_slot)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = t_alloc_entry(sw, 0);
 	struct swap_cluster_info *ci;
 	unsigned off;
@@ -175,7 +166,7 @@ TEST(check_catches_a_shadow_on_a_free_slot)
 
 TEST(check_catches_a_cached_folio_that_does_not_cover_its_slot)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 1);
 	swp_entry_t e;
 
@@ -193,7 +184,7 @@ TEST(check_catches_a_cached_folio_that_does_not_cover_its_slot)
 
 TEST(check_catches_a_cached_folio_missing_references)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 2);
 
 	REQUIRE(folio);
@@ -207,7 +198,7 @@ TEST(check_catches_a_cached_folio_missing_references)
 
 TEST(check_catches_an_empty_cluster_keeping_a_table)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = t_alloc_entry(sw, HPAGE_PMD_ORDER);
 	struct swap_cluster_info *ci;
 
@@ -223,7 +214,7 @@ TEST(check_catches_an_empty_cluster_keeping_a_table)
 
 TEST(check_catches_a_cluster_flag_that_disagrees_with_its_list)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = t_alloc_entry(sw, 0);
 	struct swap_cluster_info *ci;
 	uint8_t flags;
@@ -243,7 +234,7 @@ TEST(check_catches_a_cluster_flag_that_disagrees_with_its_list)
 
 TEST(check_catches_a_wrong_frag_count)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct swap_info_struct *si = t_si(sw, 0);
 
 	si->frag_cluster_nr[3]++;
@@ -254,7 +245,7 @@ TEST(check_catches_a_wrong_frag_count)
 
 TEST(check_catches_a_wrong_free_cluster_count)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct swap_info_struct *si = t_si(sw, 0);
 
 	atomic_fetch_add_seq_cst(&si->nr_free_clusters, 1UL);
@@ -265,7 +256,7 @@ TEST(check_catches_a_wrong_free_cluster_count)
 
 TEST(check_catches_a_table_word_on_a_bad_slot)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct swap_cluster_info *ci = t_cluster(sw, swp_entry(0, 0));
 
 	REQUIRE(ci->table);

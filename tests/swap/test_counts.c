@@ -37,18 +37,9 @@ static int put_to_zero(struct folio *folio, unsigned long i)
 	return 0;
 }
 
-static struct uswap *engine_with_device(void)
-{
-	struct uswap *sw = t_engine();
-
-	if (t_ramdev(sw, 4 * 512, T_SSD, -1) != 0)
-		test_fail(__FILE__, __LINE__, "swapon failed");
-	return sw;
-}
-
 TEST(dup_and_put_on_all_slots_of_a_large_folio)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 3);
 
 	REQUIRE(folio);
@@ -69,7 +60,7 @@ TEST(dup_and_put_on_all_slots_of_a_large_folio)
 
 TEST(dup_and_put_on_one_subpage)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 2);
 
 	REQUIRE(folio);
@@ -90,7 +81,7 @@ TEST(dup_and_put_on_one_subpage)
 
 TEST(put_never_frees_a_slot)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 1);
 
 	REQUIRE(folio);
@@ -107,7 +98,7 @@ TEST(put_never_frees_a_slot)
 
 TEST(count_climbs_past_62_into_overflow_and_back)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 0);
 	struct swap_cluster_info *ci;
 	swp_entry_t e;
@@ -140,7 +131,7 @@ TEST(count_climbs_past_62_into_overflow_and_back)
 
 TEST(overflow_array_lives_while_any_slot_needs_it)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 1);
 	struct swap_cluster_info *ci;
 
@@ -167,7 +158,7 @@ TEST(overflow_array_lives_while_any_slot_needs_it)
 
 TEST(swp_swapcount_is_exact_at_every_boundary)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 0);
 	swp_entry_t e;
 
@@ -186,7 +177,7 @@ TEST(swp_swapcount_is_exact_at_every_boundary)
 
 TEST(dup_is_enomem_when_overflow_storage_fails)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 0);
 	struct swap_cluster_info *ci;
 	swp_entry_t e;
@@ -211,7 +202,7 @@ TEST(dup_is_enomem_when_overflow_storage_fails)
 
 TEST(dup_all_enomem_rolls_back_every_slot)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 2);
 	struct swap_cluster_info *ci;
 
@@ -238,7 +229,7 @@ TEST(dup_all_enomem_rolls_back_every_slot)
 
 TEST(overflow_array_serves_the_whole_cluster)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 1);
 	struct swap_cluster_info *ci;
 
@@ -261,7 +252,7 @@ TEST(overflow_array_serves_the_whole_cluster)
 
 TEST(dup_direct_is_enomem_when_overflow_storage_fails)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 0);
 	swp_entry_t e;
 
@@ -285,7 +276,7 @@ TEST(dup_direct_is_enomem_when_overflow_storage_fails)
 
 TEST(dup_direct_needs_a_count)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 0);
 	unsigned long warns;
 	swp_entry_t e;
@@ -323,7 +314,7 @@ TEST(dup_direct_refuses_free_and_bad_slots)
 
 TEST(put_underflow_is_refused_with_warn)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 0);
 	unsigned long warns;
 
@@ -339,7 +330,7 @@ TEST(put_underflow_is_refused_with_warn)
 
 TEST(put_all_with_one_slot_at_zero_changes_no_slot)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 2);
 	unsigned long warns;
 
@@ -361,7 +352,7 @@ TEST(put_all_with_one_slot_at_zero_changes_no_slot)
 
 TEST(direct_put_underflow_is_refused_with_warn)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = t_alloc_entry(sw, 2);
 	unsigned long warns;
 
@@ -381,7 +372,7 @@ TEST(direct_put_underflow_is_refused_with_warn)
 
 TEST(direct_put_across_a_cluster_is_refused_with_warn)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t a = t_alloc_entry(sw, HPAGE_PMD_ORDER);
 	swp_entry_t b = t_alloc_entry(sw, HPAGE_PMD_ORDER);
 	swp_entry_t last;
@@ -405,7 +396,7 @@ TEST(direct_put_across_a_cluster_is_refused_with_warn)
 
 TEST(dup_and_put_refuse_a_folio_not_in_swap_cache)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = folio_alloc(sw, 0);
 	unsigned long warns;
 
@@ -422,7 +413,7 @@ TEST(dup_and_put_refuse_a_folio_not_in_swap_cache)
 
 TEST(dup_and_put_refuse_an_unlocked_folio)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 0);
 	unsigned long warns;
 	int err;
@@ -446,7 +437,7 @@ TEST(dup_and_put_refuse_an_unlocked_folio)
 
 TEST(dup_and_put_refuse_a_subpage_outside_the_folio)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 1);
 	unsigned long warns;
 
@@ -464,7 +455,7 @@ TEST(dup_and_put_refuse_a_subpage_outside_the_folio)
 
 TEST(dup_at_the_count_limit_is_refused_with_warn)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 1);
 	struct swap_cluster_info *ci;
 	unsigned long warns;

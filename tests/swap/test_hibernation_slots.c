@@ -10,18 +10,9 @@
  */
 #include "swap_test.h"
 
-static struct uswap *engine_with_device(unsigned long pages)
-{
-	struct uswap *sw = t_engine();
-
-	if (t_ramdev(sw, pages, T_SSD, -1) != 0)
-		test_fail(__FILE__, __LINE__, "swapon failed");
-	return sw;
-}
-
 TEST(hibernation_slot_has_count_one_and_no_folio)
 {
-	struct uswap *sw = engine_with_device(1024);
+	struct uswap *sw = t_engine_with_device(1024);
 	swp_entry_t e = swap_alloc_hibernation_slot(sw, 0);
 	bool found;
 
@@ -41,7 +32,7 @@ TEST(hibernation_slot_has_count_one_and_no_folio)
 
 TEST(hibernation_slots_are_distinct)
 {
-	struct uswap *sw = engine_with_device(1024);
+	struct uswap *sw = t_engine_with_device(1024);
 	static swp_entry_t e[1023];
 	static unsigned char seen[1024];
 
@@ -61,7 +52,7 @@ TEST(hibernation_slots_are_distinct)
 
 TEST(hibernation_slot_of_a_missing_device_is_none)
 {
-	struct uswap *sw = engine_with_device(1024);
+	struct uswap *sw = t_engine_with_device(1024);
 
 	CHECK_EQ(swap_alloc_hibernation_slot(sw, 1).val, 0);
 	CHECK_EQ(swap_alloc_hibernation_slot(sw, 31).val, 0);
@@ -86,7 +77,7 @@ TEST(hibernation_slot_comes_from_the_device_asked_for)
 
 TEST(hibernation_slot_free_reclaims_a_stray_cache_folio)
 {
-	struct uswap *sw = engine_with_device(1024);
+	struct uswap *sw = t_engine_with_device(1024);
 	swp_entry_t e = swap_alloc_hibernation_slot(sw, 0);
 	struct swap_cluster_info *ci;
 	struct folio *f;
@@ -114,7 +105,7 @@ TEST(hibernation_slot_free_reclaims_a_stray_cache_folio)
 
 TEST(hibernation_slot_double_free_is_refused_with_warn)
 {
-	struct uswap *sw = engine_with_device(1024);
+	struct uswap *sw = t_engine_with_device(1024);
 	swp_entry_t e = swap_alloc_hibernation_slot(sw, 0), other;
 	unsigned long warns;
 
@@ -145,7 +136,7 @@ static void check_extents(struct swsusp_extents *x)
 
 TEST(extents_merge_into_one_closed_interval)
 {
-	struct uswap *sw = engine_with_device(1024);
+	struct uswap *sw = t_engine_with_device(1024);
 	struct swsusp_extents x;
 	unsigned n = 0;
 
@@ -165,7 +156,7 @@ TEST(extents_merge_into_one_closed_interval)
 
 TEST(extents_stay_apart_around_other_users_slots)
 {
-	struct uswap *sw = engine_with_device(1024);
+	struct uswap *sw = t_engine_with_device(1024);
 	static swp_entry_t e[1023];
 	struct swsusp_extents x;
 	unsigned long warns = warn_count();
@@ -197,7 +188,7 @@ TEST(extents_stay_apart_around_other_users_slots)
 
 TEST(alloc_swapdev_block_on_a_full_device_is_zero)
 {
-	struct uswap *sw = engine_with_device(512);
+	struct uswap *sw = t_engine_with_device(512);
 	struct swsusp_extents x;
 	unsigned n = 0;
 
@@ -212,7 +203,7 @@ TEST(alloc_swapdev_block_on_a_full_device_is_zero)
 
 TEST(alloc_swapdev_block_survives_extent_allocation_failure)
 {
-	struct uswap *sw = engine_with_device(1024);
+	struct uswap *sw = t_engine_with_device(1024);
 	struct swsusp_extents x;
 
 	swsusp_extents_init(&x, sw, 0);
@@ -228,7 +219,7 @@ TEST(alloc_swapdev_block_survives_extent_allocation_failure)
 
 TEST(free_all_swap_pages_of_nothing_frees_nothing)
 {
-	struct uswap *sw = engine_with_device(1024);
+	struct uswap *sw = t_engine_with_device(1024);
 	struct swsusp_extents x;
 
 	swsusp_extents_init(&x, sw, 0);

@@ -11,18 +11,9 @@
  */
 #include "swap_test.h"
 
-static struct uswap *engine_with_device(void)
-{
-	struct uswap *sw = t_engine();
-
-	if (t_ramdev(sw, 4 * 512, T_SSD, -1) != 0)
-		test_fail(__FILE__, __LINE__, "swapon failed");
-	return sw;
-}
-
 TEST(folio_free_swap_frees_slots_and_dirties_the_folio)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 2);
 	swp_entry_t e;
 	bool found;
@@ -49,7 +40,7 @@ TEST(folio_free_swap_frees_slots_and_dirties_the_folio)
 
 TEST(folio_free_swap_refuses_while_any_slot_has_a_count)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 3);
 
 	REQUIRE(folio);
@@ -64,7 +55,7 @@ TEST(folio_free_swap_refuses_while_any_slot_has_a_count)
 
 TEST(folio_free_swap_refuses_under_writeback)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 0);
 
 	REQUIRE(folio);
@@ -78,7 +69,7 @@ TEST(folio_free_swap_refuses_under_writeback)
 
 TEST(folio_free_swap_refuses_a_folio_not_in_swap_cache)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = folio_alloc(sw, 0);
 
 	REQUIRE(folio);
@@ -91,7 +82,7 @@ TEST(folio_free_swap_refuses_a_folio_not_in_swap_cache)
 
 TEST(direct_put_frees_an_uncached_slot_at_zero)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = t_alloc_entry(sw, 0);
 
 	REQUIRE(e.val);
@@ -107,7 +98,7 @@ TEST(direct_put_frees_an_uncached_slot_at_zero)
 
 TEST(direct_put_of_many_slots_frees_those_reaching_zero)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = t_alloc_entry(sw, 3);
 
 	REQUIRE(e.val);
@@ -125,7 +116,7 @@ TEST(direct_put_of_many_slots_frees_those_reaching_zero)
 
 TEST(direct_put_to_zero_keeps_a_cached_slot_while_its_folio_is_locked)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 0);
 	swp_entry_t e;
 
@@ -142,7 +133,7 @@ TEST(direct_put_to_zero_keeps_a_cached_slot_while_its_folio_is_locked)
 
 TEST(direct_put_to_zero_reclaims_an_unmapped_cache_folio)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 1);
 	swp_entry_t e;
 
@@ -163,7 +154,7 @@ TEST(direct_put_to_zero_reclaims_an_unmapped_cache_folio)
 
 TEST(direct_put_to_zero_keeps_a_mapped_cache_folio)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 0);
 	swp_entry_t e;
 
@@ -183,7 +174,7 @@ TEST(direct_put_to_zero_keeps_a_mapped_cache_folio)
 
 TEST(slot_is_free_exactly_when_count_is_zero_and_uncached)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 0);
 	swp_entry_t e;
 
@@ -205,7 +196,7 @@ TEST(slot_is_free_exactly_when_count_is_zero_and_uncached)
 
 TEST(try_to_reclaim_swap_anyway_reclaims_a_cache_only_folio)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 2);
 	swp_entry_t e;
 
@@ -224,7 +215,7 @@ TEST(try_to_reclaim_swap_anyway_reclaims_a_cache_only_folio)
 
 TEST(try_to_reclaim_swap_unmapped_skips_a_mapped_folio)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 0);
 	pgoff_t off;
 
@@ -267,7 +258,7 @@ TEST(try_to_reclaim_swap_full_reclaims_when_swap_is_half_used)
 
 TEST(try_to_reclaim_swap_skips_a_locked_folio)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 0);
 	pgoff_t off;
 
@@ -281,7 +272,7 @@ TEST(try_to_reclaim_swap_skips_a_locked_folio)
 
 TEST(try_to_reclaim_swap_keeps_counted_or_written_back_folios)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 1);
 	pgoff_t off;
 
@@ -309,7 +300,7 @@ TEST(try_to_reclaim_swap_keeps_counted_or_written_back_folios)
  */
 TEST(try_to_reclaim_swap_tells_how_far_to_skip_a_large_folio)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	struct folio *folio = t_swap_folio(sw, 4);
 	pgoff_t off;
 
@@ -335,7 +326,7 @@ TEST(try_to_reclaim_swap_tells_how_far_to_skip_a_large_folio)
 
 TEST(try_to_reclaim_swap_on_an_empty_slot_does_nothing)
 {
-	struct uswap *sw = engine_with_device();
+	struct uswap *sw = t_engine_with_device(4 * 512);
 	swp_entry_t e = t_alloc_entry(sw, 0);
 
 	REQUIRE(e.val);
