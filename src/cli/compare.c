@@ -116,7 +116,7 @@ struct cmp_ctx {
 
 struct cmp_workload {
 	const char *name;
-	uint64_t default_size_per_budget_x2; /* default size = budget * this / 2 */
+	uint64_t default_quarters; /* default size: this many quarters of the budget */
 	/* The workload's own figures, in table order. */
 	void (*declare)(struct cmp_result *r);
 	/*
@@ -452,10 +452,10 @@ static int supervise(struct cmp_ctx *c, pid_t pid, int fd, struct sink *s, int *
 	return 0;
 }
 
-/* The last line of the program's stderr log, for messages. */
-static const char *errlog_tail(struct cmp_ctx *c, char *buf, size_t len)
+/* The last line of the log @path, for messages. */
+static const char *log_tail(const char *path, char *buf, size_t len)
 {
-	int fd = open(c->errlog, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 	char *p;
 
@@ -484,8 +484,14 @@ static bool exit_ok(struct cmp_ctx *c, struct cmp_result *r, const char *what, i
 
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return true;
-	errlog_tail(c, tail, sizeof(tail));
-	if (WIFSIGNALED(status))
+	log_tail(c->errlog, tail, sizeof(tail));
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && c->side == KERNEL &&
+	    kswap_oom_kills(&c->ks) > 0)
+		side_error(c, r,
+			   "%s was killed by the kernel's OOM killer in the cgroup: the "
+			   "budget is too small for it there",
+			   what);
+	else if (WIFSIGNALED(status))
 		side_error(c, r, "%s was killed by signal %d%s%s", what, WTERMSIG(status),
 			   tail[0] ? ": " : "", tail);
 	else
@@ -626,8 +632,12 @@ static int run_sort(struct cmp_ctx *c, struct cmp_result *r, uint64_t size)
 	}
 	if (stat(c->sort_input, &st))
 		return -errno;
-	/* A buffer larger than the data: sort works in memory, no temporary files. */
-	snprintf(bufsz, sizeof(bufsz), "%" PRIu64 "K", (uint64_t)st.st_size * 3 / 1024 + 1024);
+	/*
+	 * A buffer larger than the data needs (sort then works in memory, no
+	 * temporary files) and larger than the budget.
+	 */
+	snprintf(bufsz, sizeof(bufsz), "%" PRIu64 "K",
+		 max((uint64_t)st.st_size * 3, 2 * c->o->budget) / 1024 + 1024);
 	if (pipe2(pfd, O_CLOEXEC))
 		return -errno;
 	c->phase = "sorting";
@@ -946,7 +956,12 @@ static int redis_save_pass(struct cmp_ctx *c, struct cmp_result *r, struct rconn
 	if (ret)
 		goto out;
 	if (!strstr(info, "rdb_last_bgsave_status:ok")) {
-		side_error(c, r, "BGSAVE failed (rdb_last_bgsave_status is not ok)");
+		char log[160], tail[320];
+
+		snprintf(log, sizeof(log), "%.*s/redis.log", (int)(strrchr(sock, '/') - sock),
+			 sock);
+		side_error(c, r, "BGSAVE failed (redis.log: %s)",
+			   log_tail(log, tail, sizeof(tail)));
 		ret = -ECHILD;
 		goto out;
 	}
@@ -1083,16 +1098,20 @@ out:
 /* ---- the runs ---- */
 
 static const struct cmp_workload workloads[] = {
-	{"usemem", 4, declare_usemem, run_usemem}, /* 2x the budget */
-	{"redis", 6, declare_redis, run_redis},	   /* values 3x the budget: Redis holds ~4x */
-	{"sort", 3, declare_sort, run_sort},	   /* input 1.5x the budget: sort holds ~2x that */
+	{"usemem", 8, declare_usemem, run_usemem}, /* 2x the budget */
+	{"redis", 12, declare_redis, run_redis},   /* values 3x the budget: Redis holds ~4x */
+	{"sort", 3, declare_sort, run_sort},	   /* input 3/4 of it: sort holds ~2x the budget */
 };
 
-/* A number from the flat JSON object of `uswap run --stats`, or -1. */
+/*
+ * A number of key @key in the JSON of `uswap run --stats` (the first
+ * occurrence, at any depth), or -1 when it is missing or not a number.
+ */
 static double json_number(const char *json, const char *key)
 {
-	char pat[80];
+	char pat[80], *end;
 	const char *p;
+	double v;
 
 	snprintf(pat, sizeof(pat), "\"%s\"", key);
 	p = strstr(json, pat);
@@ -1101,7 +1120,8 @@ static double json_number(const char *json, const char *key)
 	p += strlen(pat);
 	while (*p == ' ' || *p == ':')
 		p++;
-	return strtod(p, NULL);
+	v = strtod(p, &end);
+	return end == p ? -1 : v;
 }
 
 /* The figures every workload reports, from the side's own account. */
@@ -1137,8 +1157,8 @@ static void collect_uswap(struct cmp_ctx *c, struct cmp_result *r)
 		{"pswpout", "pswpout", 1},
 		{"peak_anon_mib", "resident_peak_bytes", 1.0 / (1 << 20)},
 		{"compressed_mib", "compr_peak_bytes", 1.0 / (1 << 20)},
-		{"swapin_p50_us", "swapin_p50_us", 1},
-		{"swapin_p99_us", "swapin_p99_us", 1},
+		{"swapin_p50_us", "p50", 1}, /* in "swapin_latency_us" */
+		{"swapin_p99_us", "p99", 1},
 	};
 	char json[16384];
 	int fd = open(c->stats, O_RDONLY | O_CLOEXEC);
@@ -1503,7 +1523,8 @@ static const char compare_usage[] =
 	"          budget); redis-benchmark -d 1024 -P 32 -c 12 -t get: requests/s\n"
 	"          with no save and during a BGSAVE, and the BGSAVE's duration\n"
 	"  sort    GNU sort -S (a buffer larger than the data) of a generated file of\n"
-	"          SIZE bytes (default 1.5x the budget); wall time\n"
+	"          SIZE bytes (default 3/4 of the budget: sort then holds about twice\n"
+	"          the budget), -S 3x SIZE (at least 2x the budget); wall time\n"
 	"Every workload also reports swap-ins, swap-outs and its peak resident\n"
 	"anonymous memory, as sampled from /proc and as each side accounts it.\n"
 	"\n"
@@ -1636,8 +1657,7 @@ int cmd_bench_compare(int argc, char **argv)
 			c->nr_runs += 2;
 	for (unsigned w = 0; w < ARRAY_SIZE(workloads) && !compare_interrupted; w++) {
 		struct cmp_result *r = &res[nr];
-		uint64_t size =
-			o.size ? o.size : o.budget * workloads[w].default_size_per_budget_x2 / 2;
+		uint64_t size = o.size ? o.size : o.budget / 4 * workloads[w].default_quarters;
 		enum side first = nr % 2 ? USWAP : KERNEL;
 
 		if (!chosen[w])

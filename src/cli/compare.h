@@ -43,7 +43,6 @@ struct kswap {
 	char comp[16];	   /* the kernel's name of the compressor */
 	int lock_fd;	   /* flock on the lock file: one compare at a time */
 	/* As found before anything was touched. */
-	char swaps_before[4096];
 	char zram_comp_before[32];
 	uint64_t zram_disksize_before;
 	/* This run. */
@@ -63,8 +62,8 @@ struct kswap_figures {
 
 /*
  * kswap_open - decide whether the kernel side can run here, and if so note
- * the state it will restore: /proc/swaps and /dev/zram0's disksize and
- * compressor. @comp is "lz4" or "zstd"; a compressor this kernel's zram
+ * the state it will restore: /dev/zram0's disksize and compressor (it is
+ * neither in /proc/swaps nor mounted, or the side is unavailable). @comp is "lz4" or "zstd"; a compressor this kernel's zram
  * does not offer makes the side unavailable (comparing two compressors
  * would not be a comparison). USWAP_COMPARE_NO_KERNEL=1 in the environment
  * makes it unavailable too (for tests). Sets ks->why when unavailable.
@@ -87,6 +86,9 @@ int kswap_setup(struct kswap *ks, uint64_t budget, uint64_t disksize, char *err,
  */
 int kswap_enter(const struct kswap *ks);
 
+/* How many processes the kernel's OOM killer ended in the run's cgroup. */
+int kswap_oom_kills(const struct kswap *ks);
+
 /* Note the cgroup's anonymous memory now (call a few times a second). */
 void kswap_sample(struct kswap *ks);
 
@@ -105,8 +107,8 @@ void kswap_figures(struct kswap *ks, struct kswap_figures *f);
 int kswap_teardown(struct kswap *ks);
 
 /*
- * kswap_close - kswap_teardown(), then check that /proc/swaps and zram0 are
- * as they were before; a difference is printed to stderr.
+ * kswap_close - kswap_teardown(), then check that zram0 is out of
+ * /proc/swaps and as it was before; a difference is printed to stderr.
  * Context: the end. Return: 0, or -EIO if the state differs.
  */
 int kswap_close(struct kswap *ks);
