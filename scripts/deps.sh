@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages uswap needs, if any is missing.
 # Usage: scripts/deps.sh [--all]   (--all adds the optional tools: clang for
-# fuzzing, gnuplot for plots, util-linux tools for interoperability tests)
-# redis-server and redis-tools (redis-benchmark) and coreutils' sort are the
-# real programs `uswap bench compare` runs.
+# fuzzing, gnuplot for plots, util-linux tools for interoperability tests,
+# and the real programs the `uswap run` tests page: python3, GNU coreutils'
+# sort, redis-server and redis-cli). The base set has the real programs
+# `uswap bench compare` runs: redis-server, redis-tools (redis-benchmark) and
+# coreutils' sort.
 set -euo pipefail
 
 need=(meson ninja-build pkg-config gcc libc6-dev liblz4-dev libzstd-dev python3
 	redis-server redis-tools coreutils)
 if [ "${1:-}" = "--all" ]; then
-	need+=(clang libclang-rt-14-dev gnuplot-nox util-linux fdisk)
+	need+=(clang libclang-rt-14-dev gnuplot-nox util-linux fdisk coreutils redis-server redis-tools)
 fi
 
 missing=()

@@ -3,6 +3,12 @@
 # a TSan build (all suites, stress tests short), then the header fuzzer for a
 # bounded time. Ends with one line "N passed, M failed".
 #
+# The end-to-end tests of `uswap run` (suite 'run': real programs paged by
+# the agent preloaded into them) are registered only in the debug build: a
+# sanitizer runtime cannot be preloaded into python3, sort or redis-server.
+# The sanitizer builds still run uswap run's own tests (exit codes, signals,
+# refusals) with an uninstrumented stand-in agent.
+#
 # Usage: scripts/test.sh            everything (what CI runs)
 #        USWAP_FUZZ_SECONDS=0 ...   skip the fuzzer
 #        USWAP_SANITIZERS=0 ...     skip the sanitizer builds

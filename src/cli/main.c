@@ -26,6 +26,8 @@ static const struct subcommand subcommands[] = {
 	{"stat", cmd_stat, "stat [--demo] [--device D]", "show the engine's state format"},
 	{"bench", cmd_bench, "bench WORKLOAD [options]",
 	 "run a workload (usemem, bgsave) on a real device"},
+	{"run", cmd_run, "run [--budget SIZE] -- PROG [ARG]...",
+	 "run a program with its memory paged under a budget"},
 };
 
 static void usage(FILE *out)
@@ -46,7 +48,9 @@ static void usage(FILE *out)
 	      "  0  success\n"
 	      "  1  runtime failure: unreadable or malformed file, I/O error, engine or\n"
 	      "     device failure, a benchmark's data verification failed\n"
-	      "  2  usage error: unknown command or option, bad or missing argument\n",
+	      "  2  usage error: unknown command or option, bad or missing argument\n"
+	      "  uswap run exits with PROG's status instead (128+N if a signal N killed it,\n"
+	      "  127 not found, 126 not executable); 1 if it refused to start PROG.\n",
 	      out);
 }
 
@@ -71,7 +75,7 @@ int main(int argc, char **argv)
 	const struct subcommand *sub;
 
 	if (argc < 2)
-		return cli_usage_error("missing COMMAND (mkswap, inspect, stat, bench)");
+		return cli_usage_error("missing COMMAND (mkswap, inspect, stat, bench, run)");
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return CLI_EXIT_OK;

@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: MIT
+#
+# lib.sh - shared by the tests/run scripts: TAP output, a scratch directory
+# removed at exit, and helpers to run `uswap run` and read its --stats JSON.
+#
+# Set by the sourcing script before: USWAP (the uswap executable).
+
+USWAP=$(realpath "$USWAP")
+[ -n "${USWAP_AGENT:-}" ] && USWAP_AGENT=$(realpath "$USWAP_AGENT")
+T=$(mktemp -d "${TMPDIR:-/tmp}/uswap-run.XXXXXX")
+chmod 755 "$T"
+cleanup_hooks=()
+at_exit() { cleanup_hooks+=("$1"); }
+run_cleanup() {
+	local h
+	for h in "${cleanup_hooks[@]}"; do eval "$h"; done
+	rm -rf "$T"
+}
+trap run_cleanup EXIT
+n=0
+failed=0
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1"
+}
+
+skip() {
+	n=$((n + 1))
+	echo "ok $n - $1 # SKIP $2"
+}
+
+# check COND-EXIT DESC: ok if the previous command's status ($1) is 0.
+check() {
+	if [ "$1" -eq 0 ]; then ok "$2"; else not_ok "$2"; fi
+}
+
+# show FILE: the first lines of FILE as TAP comments.
+show() {
+	sed 's/^/#   /' "$1" | head -"${2:-10}"
+}
+
+# expect_rc WANT DESC CMD...: run CMD (stdout $T/out, stderr $T/err).
+expect_rc() {
+	local want=$1 desc=$2 rc
+	shift 2
+	"$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	if [ "$rc" -eq "$want" ]; then
+		ok "$desc"
+	else
+		not_ok "$desc: exit $rc, want $want"
+		show "$T/err"
+	fi
+}
+
+# has FILE TEXT DESC: FILE contains TEXT.
+has() {
+	if grep -qF -- "$2" "$1"; then
+		ok "$3"
+	else
+		not_ok "$3: '$2' not in $(basename "$1")"
+		show "$1"
+	fi
+}
+
+# json FILE EXPR: evaluate Python EXPR on the JSON object in FILE (as s).
+json() {
+	python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# json_check FILE EXPR DESC: ok if EXPR is true for the JSON object in FILE.
+json_check() {
+	local r
+	r=$(json "$1" "$2" 2>&1)
+	if [ "$r" = True ]; then
+		ok "$3"
+	else
+		not_ok "$3: $2 is $r"
+		show "$1" 3
+	fi
+}
+
+# mib N: N MiB in bytes.
+mib() { echo $(($1 << 20)); }
+
+finish() {
+	echo "1..$n"
+	[ "$failed" -eq 0 ]
+}

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sigcheck.c - a program for `uswap run` to page: it allocates anonymous
+ * memory three ways (malloc, mmap, brk/sbrk) from several threads, writes a
+ * signature into every page (owner thread, address, version), rewrites a
+ * part of them, reads other threads' pages while they do, and at the end
+ * verifies every page. It prints one line with its result and exits 0 only
+ * if every page held exactly what was last written.
+ *
+ * Usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES]
+ *   -t  threads (default 4)   -m  MiB of data in all (default 64)
+ *   -p  rewrite passes (default 2)
+ *
+ * The brk region is taken with sbrk() by the main thread before any other
+ * thread starts (sbrk is not thread-safe against malloc's own use of brk);
+ * the threads then fill it like the others. Each thread's share is split
+ * into thirds: malloc'ed blocks of 1 MiB, one mmap, its slice of the brk
+ * region.
+ *
+ * Owns: everything. Locking: a thread writes only its own pages; it reads
+ * others' pages only between barriers, when nobody writes them.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define PAGE	    4096UL
+#define MAGIC	    0x5349474348454b31ULL /* "SIGCHEK1" */
+#define BLOCK	    (1UL << 20)
+#define MAX_THREADS 64
+
+struct page_sig {
+	uint64_t magic;
+	uint64_t owner;
+	uint64_t addr;
+	uint64_t version;
+};
+
+struct region {
+	char *base;
+	size_t pages;
+};
+
+struct worker {
+	pthread_t tid;
+	unsigned id;
+	size_t pages;	   /* pages owned */
+	char **page;	   /* address of each owned page */
+	uint32_t *version; /* last version written to each */
+	struct region brk_slice;
+	struct region mmap_region;
+	char **blocks; /* malloc'ed 1 MiB blocks */
+	size_t nr_blocks;
+	unsigned long bad;
+};
+
+static unsigned nr_threads = 4, passes = 2;
+static size_t total_mib = 64;
+static struct worker workers[MAX_THREADS];
+static pthread_barrier_t barrier;
+static atomic_ulong reported;
+static size_t share_bytes;
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/*
+ * The page's contents for (owner, version): a header, then words that
+ * depend on the header and their position, each repeated four times so the
+ * page compresses about as well as ordinary program data.
+ */
+static void fill(char *p, unsigned owner, uint32_t version)
+{
+	struct page_sig *s = (struct page_sig *)p;
+	uint64_t *w = (uint64_t *)p;
+	uint64_t seed = mix(((uint64_t)owner << 40) ^ (uintptr_t)p ^ ((uint64_t)version << 20));
+
+	for (size_t i = sizeof(*s) / 8; i < PAGE / 8; i++)
+		w[i] = mix(seed + i / 4);
+	s->owner = owner;
+	s->addr = (uintptr_t)p;
+	s->version = version;
+	s->magic = MAGIC;
+}
+
+static bool check(const char *p, unsigned owner, uint32_t version, const char *when)
+{
+	const struct page_sig *s = (const struct page_sig *)p;
+	const uint64_t *w = (const uint64_t *)p;
+	uint64_t seed = mix(((uint64_t)owner << 40) ^ (uintptr_t)p ^ ((uint64_t)version << 20));
+	size_t i;
+
+	if (s->magic == MAGIC && s->owner == owner && s->addr == (uintptr_t)p &&
+	    s->version == version) {
+		for (i = sizeof(*s) / 8; i < PAGE / 8; i++)
+			if (w[i] != mix(seed + i / 4))
+				break;
+		if (i == PAGE / 8)
+			return true;
+	}
+	if (atomic_fetch_add(&reported, 1) < 10)
+		fprintf(stderr,
+			"sigcheck: %s: page %p of thread %u version %u holds magic %#" PRIx64
+			" owner %" PRIu64 " addr %#" PRIx64 " version %" PRIu64 "%s\n",
+			when, (const void *)p, owner, version, s->magic, s->owner, s->addr,
+			s->version, s->magic == MAGIC ? " (body differs or header wrong)" : "");
+	return false;
+}
+
+static int setup(struct worker *w, size_t share)
+{
+	size_t third = share / 3 / PAGE * PAGE, n = 0;
+	size_t mmap_bytes = third, malloc_bytes = third;
+
+	w->pages = w->brk_slice.pages + mmap_bytes / PAGE + malloc_bytes / PAGE;
+	w->page = calloc(w->pages, sizeof(*w->page));
+	w->version = calloc(w->pages, sizeof(*w->version));
+	if (!w->page || !w->version)
+		return -ENOMEM;
+	for (size_t i = 0; i < w->brk_slice.pages; i++)
+		w->page[n++] = w->brk_slice.base + i * PAGE;
+
+	w->mmap_region.base =
+		mmap(NULL, mmap_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (w->mmap_region.base == MAP_FAILED)
+		return -errno;
+	w->mmap_region.pages = mmap_bytes / PAGE;
+	for (size_t i = 0; i < w->mmap_region.pages; i++)
+		w->page[n++] = w->mmap_region.base + i * PAGE;
+
+	/* malloc: 1 MiB blocks, page-aligned addresses inside each. */
+	w->nr_blocks = (malloc_bytes + BLOCK - PAGE - 1) / (BLOCK - PAGE);
+	w->blocks = calloc(w->nr_blocks, sizeof(*w->blocks));
+	if (!w->blocks)
+		return -ENOMEM;
+	for (size_t b = 0; b < w->nr_blocks && n < w->pages; b++) {
+		char *p, *first;
+
+		w->blocks[b] = malloc(BLOCK);
+		if (!w->blocks[b])
+			return -ENOMEM;
+		p = w->blocks[b];
+		first = (char *)(((uintptr_t)p + PAGE - 1) & ~(PAGE - 1));
+		for (char *q = first; q + PAGE <= p + BLOCK && n < w->pages; q += PAGE)
+			w->page[n++] = q;
+	}
+	w->pages = n;
+	return 0;
+}
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t rnd = mix(w->id + 1);
+	int err = setup(w, share_bytes);
+
+	if (err) {
+		fprintf(stderr, "sigcheck: thread %u: allocation: %s\n", w->id, strerror(-err));
+		exit(1);
+	}
+	/* Phase 1: every page version 1. */
+	for (size_t i = 0; i < w->pages; i++) {
+		w->version[i] = 1;
+		fill(w->page[i], w->id, 1);
+	}
+	pthread_barrier_wait(&barrier);
+	/*
+	 * Phase 2: rewrite a different subset each pass (a new version), and
+	 * check random pages of the other threads, which only read theirs.
+	 */
+	for (unsigned pass = 0; pass < passes; pass++) {
+		for (size_t i = 0; i < w->pages; i++) {
+			if ((i + pass) % 3)
+				continue;
+			w->version[i]++;
+			fill(w->page[i], w->id, w->version[i]);
+		}
+		pthread_barrier_wait(&barrier);
+		for (size_t k = 0; k < w->pages / 4; k++) {
+			struct worker *o;
+			size_t i;
+
+			rnd = mix(rnd);
+			o = &workers[rnd % nr_threads];
+			i = (rnd >> 20) % o->pages;
+			if (!check(o->page[i], o->id, o->version[i], "cross-thread read"))
+				w->bad++;
+		}
+		pthread_barrier_wait(&barrier);
+	}
+	/* Phase 3: every own page, last version. */
+	for (size_t i = 0; i < w->pages; i++)
+		if (!check(w->page[i], w->id, w->version[i], "final check"))
+			w->bad++;
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	size_t share, brk_pages, total_pages = 0;
+	unsigned long bad = 0;
+	char *brk_base;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "t:m:p:")) != -1) {
+		switch (opt) {
+		case 't':
+			nr_threads = (unsigned)atoi(optarg);
+			break;
+		case 'm':
+			total_mib = (size_t)atol(optarg);
+			break;
+		case 'p':
+			passes = (unsigned)atoi(optarg);
+			break;
+		default:
+			fprintf(stderr, "usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES]\n");
+			return 2;
+		}
+	}
+	if (nr_threads < 1 || nr_threads > MAX_THREADS || total_mib < 3) {
+		fprintf(stderr, "sigcheck: 1..%d threads and at least 3 MiB\n", MAX_THREADS);
+		return 2;
+	}
+	share = (total_mib << 20) / nr_threads;
+	brk_pages = share / 3 / PAGE;
+
+	/* The brk region for everyone, page-aligned, before any thread runs. */
+	brk_base = sbrk(0);
+	if (sbrk((intptr_t)(PAGE - ((uintptr_t)brk_base & (PAGE - 1)))) == (void *)-1 ||
+	    (brk_base = sbrk((intptr_t)(brk_pages * PAGE * nr_threads))) == (void *)-1) {
+		perror("sigcheck: sbrk");
+		return 1;
+	}
+	for (unsigned t = 0; t < nr_threads; t++) {
+		workers[t].id = t;
+		workers[t].brk_slice.base = brk_base + t * brk_pages * PAGE;
+		workers[t].brk_slice.pages = brk_pages;
+	}
+	pthread_barrier_init(&barrier, NULL, nr_threads);
+	/* Allocations happen in the threads, each in its own malloc arena. */
+	share_bytes = share;
+	for (unsigned t = 0; t < nr_threads; t++) {
+		if (pthread_create(&workers[t].tid, NULL, work, &workers[t])) {
+			fprintf(stderr, "sigcheck: pthread_create failed\n");
+			return 1;
+		}
+	}
+	for (unsigned t = 0; t < nr_threads; t++) {
+		pthread_join(workers[t].tid, NULL);
+		bad += workers[t].bad;
+		total_pages += workers[t].pages;
+	}
+	if (bad) {
+		printf("sigcheck: FAILED: %lu bad page reads of %zu pages, %u threads\n", bad,
+		       total_pages, nr_threads);
+		return 1;
+	}
+	printf("sigcheck: OK: %zu pages (%zu MiB) in %u threads, malloc+mmap+brk, %u passes\n",
+	       total_pages, total_pages * PAGE >> 20, nr_threads, passes);
+	return 0;
+}
