@@ -42,7 +42,7 @@
 #include <unistd.h>
 
 #define MIN_BUDGET	(8ULL << 20)
-#define DEFAULT_BUDGET	(256ULL << 20)
+#define DEFAULT_BUDGET	(128ULL << 20)
 #define TICK_MS		100
 #define SAMPLE_S	0.2
 #define PROGRESS_TTY_S	0.5
@@ -477,13 +477,19 @@ static const char *log_tail(const char *path, char *buf, size_t len)
 	return p ? p + 1 : buf;
 }
 
-/* Say what an exit status means; Return: whether it is a clean exit 0. */
-static bool exit_ok(struct cmp_ctx *c, struct cmp_result *r, const char *what, int status)
+/*
+ * Say what an exit status of @what means (the program under test, or a
+ * client with @client). Return: whether it is a clean exit 0.
+ */
+static bool exit_status_ok(struct cmp_ctx *c, struct cmp_result *r, const char *prog, bool client,
+			   int status)
 {
-	char tail[512];
+	char tail[512], what[96];
 
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return true;
+	snprintf(what, sizeof(what), "%s%s", !client && c->side == USWAP ? "uswap run -- " : "",
+		 prog);
 	log_tail(c->errlog, tail, sizeof(tail));
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && c->side == KERNEL &&
 	    kswap_oom_kills(&c->ks) > 0)
@@ -498,6 +504,11 @@ static bool exit_ok(struct cmp_ctx *c, struct cmp_result *r, const char *what, i
 		side_error(c, r, "%s exited with status %d%s%s", what, WEXITSTATUS(status),
 			   tail[0] ? ": " : "", tail);
 	return false;
+}
+
+static bool exit_ok(struct cmp_ctx *c, struct cmp_result *r, const char *prog, int status)
+{
+	return exit_status_ok(c, r, prog, false, status);
 }
 
 /* A "key=number" figure from a program's output line. */
@@ -896,7 +907,7 @@ static int redis_get_pass(struct cmp_ctx *c, struct cmp_result *r, char *sock, u
 	ret = supervise(c, pid, pfd[0], &out, &status, 0);
 	if (ret)
 		return ret;
-	if (!exit_ok(c, r, "redis-benchmark", status))
+	if (!exit_status_ok(c, r, "redis-benchmark", true, status))
 		return -ECHILD;
 	*rps = benchmark_rps(out.text);
 	if (*rps <= 0) {
@@ -1529,7 +1540,7 @@ static const char compare_usage[] =
 	"anonymous memory, as sampled from /proc and as each side accounts it.\n"
 	"\n"
 	"Options:\n"
-	"  --budget B       memory each side allows the program (default 256M)\n"
+	"  --budget B       memory each side allows the program (default 128M)\n"
 	"  --size S         the data of every workload (default: per workload, above)\n"
 	"  --comp lz4|zstd  compressor on both sides (default lz4)\n"
 	"  --json           one JSON object instead of the table\n"
