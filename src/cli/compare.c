@@ -48,6 +48,7 @@
 #define PROGRESS_TTY_S	0.5
 #define PROGRESS_LOG_S	10.0
 #define START_TIMEOUT_S 60.0
+#define STOP_TIMEOUT_S	30.0
 #define MAX_FIGS	16
 #define MAX_GROUPS	4
 #define REDIS_BATCH	256
@@ -302,9 +303,22 @@ static void untrack_group(struct cmp_ctx *c, pid_t pgid)
 			c->groups[i] = 0;
 }
 
-/* End process group @pgid and reap its leader. */
+/*
+ * End process group @pgid and reap its leader, unless the leader was reaped
+ * already (then its id may belong to someone else by now).
+ */
+static bool tracked(const struct cmp_ctx *c, pid_t pgid)
+{
+	for (unsigned i = 0; i < MAX_GROUPS; i++)
+		if (c->groups[i] == pgid)
+			return true;
+	return false;
+}
+
 static void end_group(struct cmp_ctx *c, pid_t pgid)
 {
+	if (!tracked(c, pgid))
+		return;
 	kill(-pgid, SIGKILL);
 	while (waitpid(pgid, NULL, 0) < 0 && errno == EINTR)
 		;
@@ -389,6 +403,14 @@ static pid_t spawn(struct cmp_ctx *c, enum spawn_how how, char *const argv[], in
 	return pid;
 }
 
+/* Whether @pid has exited, without reaping it. */
+static bool leader_exited(pid_t pid)
+{
+	siginfo_t si = {0};
+
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
+}
+
 static void sink_add(struct sink *s, const char *buf, size_t n)
 {
 	size_t room = sizeof(s->text) - 1 - s->len;
@@ -436,10 +458,13 @@ static int supervise(struct cmp_ctx *c, pid_t pid, int fd, struct sink *s, int *
 		} else {
 			sleep_ms(TICK_MS);
 		}
-		if (!exited && waitpid(pid, status, WNOHANG) == pid) {
+		if (!exited && leader_exited(pid)) {
+			kill(-pid,
+			     SIGKILL); /* what it left behind, while its zombie holds the id */
+			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+				;
 			exited = true;
 			untrack_group(c, pid);
-			kill(-pid, SIGKILL); /* whatever it left behind */
 		}
 		if (tick(c) || (timeout_s > 0 && bench_now() - start > timeout_s)) {
 			if (fd >= 0)
@@ -450,6 +475,23 @@ static int supervise(struct cmp_ctx *c, pid_t pid, int fd, struct sink *s, int *
 		}
 	}
 	return 0;
+}
+
+/*
+ * stop_group - ask the program of group @pid to end (SIGTERM to the leader:
+ * redis-server, or `uswap run`, which passes it on and then writes its
+ * --stats), and end the group with SIGKILL if it is not gone within
+ * STOP_TIMEOUT_S or a signal asks the command to stop.
+ */
+static void stop_group(struct cmp_ctx *c, pid_t pid)
+{
+	int status;
+
+	if (!tracked(c, pid))
+		return; /* reaped already: its id may be someone else's */
+	kill(pid, SIGTERM);
+	supervise(c, pid, -1, NULL, &status, STOP_TIMEOUT_S);
+	end_group(c, pid); /* only if it did not exit: supervise() reaped it then */
 }
 
 /* The last line of the log @path, for messages. */
@@ -1029,8 +1071,8 @@ static int run_redis(struct cmp_ctx *c, struct cmp_result *r, uint64_t size)
 	if (pid < 0)
 		return (int)pid;
 	for (t = bench_now(); redis_connect(&rc, sock); sleep_ms(50)) {
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			untrack_group(c, pid);
+		if (leader_exited(pid)) {
+			supervise(c, pid, -1, NULL, &status, 0);
 			exit_ok(c, r, "redis-server", status);
 			side_error(c, r, "redis-server exited at start (see its log)");
 			ret = 0;
@@ -1102,7 +1144,7 @@ fail:
 out:
 	if (rc.fd >= 0)
 		close(rc.fd);
-	end_group(c, pid);
+	stop_group(c, pid);
 	return ret;
 }
 
