@@ -145,6 +145,42 @@ static int do_anonymous_page(struct vm_fault *vmf)
 	return 0;
 }
 
+int mm_adopt_page(struct mm_struct *mm, unsigned long addr)
+{
+	struct folio *folio;
+	struct ulock *ptl;
+	pte_t *ptep;
+
+	addr &= PAGE_MASK;
+	if (addr < mm->start || addr >= mm->end)
+		return -EFAULT;
+	mm_throttle(mm->ms, 1);
+	folio = folio_alloc(mm->ms->sw, 0);
+	if (!folio)
+		return -ENOMEM;
+	memset(folio->data, 0, PAGE_SIZE);
+	ptep = pte_offset_map_lock(mm, addr, true, &ptl);
+	if (IS_ERR(ptep)) {
+		folio_put(folio);
+		return (int)PTR_ERR(ptep);
+	}
+	if (!pte_none(ptep_get(ptep))) {
+		ulock_unlock(ptl);
+		folio_put(folio);
+		return -EEXIST;
+	}
+	folio_set_anon(folio, mm, addr >> PAGE_SHIFT);
+	folio_mark_dirty(folio);
+	folio_get(folio);
+	folio_mapcount_add(folio, 1);
+	set_pte_at(mm, addr, ptep,
+		   mk_pte(folio, _PAGE_RW | _PAGE_EXCLUSIVE | _PAGE_ACCESSED | _PAGE_DIRTY));
+	mm_add_counters(mm, 1, 0);
+	folio_add_lru(folio);
+	ulock_unlock(ptl);
+	return 0;
+}
+
 /* ---- write faults on present pages ---- */
 
 static void wp_page_reuse(struct vm_fault *vmf, pte_t *ptep, struct folio *folio)
@@ -638,8 +674,110 @@ int zap_page_range(struct mm_struct *mm, unsigned long start, unsigned long end)
 	while (start < end) {
 		unsigned long next = min(ALIGN_DOWN(start, PMD_SIZE) + PMD_SIZE, end);
 
+		if (mm->ops->next_table && next < end) {
+			unsigned long t = mm->ops->next_table(mm, ALIGN_DOWN(start, PMD_SIZE),
+							      ALIGN_DOWN(end, PMD_SIZE));
+
+			if (t > start) {
+				start = t;
+				continue;
+			}
+		}
+
 		zap_pte_range(mm, start, next);
 		start = next;
+	}
+	return 0;
+}
+
+/* ---- mremap ---- */
+
+/*
+ * Move the entry at @from to @to. Return: 0, -ENOMEM, -EOPNOTSUPP. A
+ * present entry moves with its folio locked, so reclaim's reverse-map walk
+ * never finds the folio half moved.
+ */
+static int move_one_pte(struct mm_struct *mm, unsigned long from, unsigned long to)
+{
+	struct folio *folio = NULL;
+	struct ulock *ptl;
+	pte_t *ptep, pte;
+
+	/* The destination table first: once the entry is out there is no going back. */
+	ptep = pte_offset_map_lock(mm, to, true, &ptl);
+	if (IS_ERR(ptep))
+		return (int)PTR_ERR(ptep);
+	ulock_unlock(ptl);
+	for (;;) {
+		ptep = pte_offset_map_lock(mm, from, false, &ptl);
+		if (!ptep)
+			return 0;
+		pte = ptep_get(ptep);
+		if (pte_none(pte)) {
+			ulock_unlock(ptl);
+			return 0;
+		}
+		if (!pte_present(pte) || (folio && pte_folio(pte) == folio))
+			break;
+		if (folio_test_large(pte_folio(pte))) {
+			ulock_unlock(ptl);
+			if (folio) {
+				folio_unlock(folio);
+				folio_put(folio);
+			}
+			return -EOPNOTSUPP;
+		}
+		/* Lock order: folio before PTL. */
+		ulock_unlock(ptl);
+		if (folio) {
+			folio_unlock(folio);
+			folio_put(folio);
+		}
+		folio = pte_folio(pte);
+		folio_get(folio);
+		folio_lock(folio);
+	}
+	__set_pte(ptep, __pte(0));
+	ulock_unlock(ptl);
+	if (pte_present(pte))
+		folio_set_anon(folio, mm, to >> PAGE_SHIFT);
+	else if (folio) {
+		folio_unlock(folio);
+		folio_put(folio);
+		folio = NULL;
+	}
+	for (;;) {
+		ptep = pte_offset_map_lock(mm, to, false, &ptl);
+		if (pte_none(ptep_get(ptep)))
+			break;
+		ulock_unlock(ptl);
+		zap_page_range(mm, to, to + PAGE_SIZE);
+	}
+	__set_pte(ptep, pte);
+	ulock_unlock(ptl);
+	if (folio) {
+		folio_unlock(folio);
+		folio_put(folio);
+	}
+	return 0;
+}
+
+int move_page_range(struct mm_struct *mm, unsigned long old, unsigned long new, unsigned long len)
+{
+	bool backwards = new > old;
+
+	if (!len || (old | new | len) & ~PAGE_MASK || old < mm->start || new < mm->start ||
+	    old + len < old || new + len < new || old + len > mm->end || new + len > mm->end)
+		return -EINVAL;
+	if (old == new)
+		return 0;
+	/* Walk so that no entry is overwritten before it moved. */
+	for (unsigned long i = 0; i < len; i += PAGE_SIZE) {
+		unsigned long off = backwards ? len - PAGE_SIZE - i : i;
+		int err = move_one_pte(mm, old + off, new + off);
+
+		if (err)
+			return err;
 	}
 	return 0;
 }

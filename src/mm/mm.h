@@ -74,6 +74,14 @@ struct mm_platform_ops {
 	 * list): free the front end's object. Context: no lock held.
 	 */
 	void (*release)(struct mm_struct *mm);
+	/*
+	 * next_table - (optional) a hint for walks over a sparse address
+	 * space: the first PMD-aligned block at or after @addr (PMD aligned)
+	 * and below @end that may have a table, or @end if none. A table
+	 * allocated meanwhile holds only none entries.
+	 * Context: any. Return: a PMD-aligned address in [addr, end].
+	 */
+	unsigned long (*next_table)(struct mm_struct *mm, unsigned long addr, unsigned long end);
 };
 
 /* One address space, embedded in the front end's object. */
@@ -176,6 +184,17 @@ void mmput(struct mm_struct *mm);
  */
 int handle_mm_fault(struct mm_struct *mm, unsigned long addr, unsigned flags);
 
+/*
+ * mm_adopt_page - put a page that exists in the front end's real address
+ * space, but not yet in @mm (memory that was there before @mm covered it),
+ * under the mm layer: a new order-0 folio, charged, mapped writable and
+ * exclusive at @addr, dirty (no swap copy exists). Its data is the real
+ * page's: the folio's own data reads zero until the front end fills it.
+ * Context: no lock held; may sleep; may reclaim to stay in the budget.
+ * Return: 0, -EEXIST (the entry is not none), -EFAULT (outside), -ENOMEM.
+ */
+int mm_adopt_page(struct mm_struct *mm, unsigned long addr);
+
 /* ---- zap and madvise ---- */
 
 /*
@@ -185,6 +204,20 @@ int handle_mm_fault(struct mm_struct *mm, unsigned long addr, unsigned flags);
  * Context: no lock held. Return: 0 or -EINVAL (range).
  */
 int zap_page_range(struct mm_struct *mm, unsigned long start, unsigned long end);
+
+/*
+ * move_page_range - the front end moved [@old, @old + @len) of its real
+ * address space to [@new, @new + @len) (mremap): move the entries along
+ * without mirroring them (sync_pte is not called for them). An entry
+ * already at a destination is zapped first; an anon folio mapped by a moved
+ * entry takes its new index under its folio lock. Overlapping ranges are
+ * fine. Only order-0 folios may be mapped in the source range.
+ * Context: no lock held; may sleep. A swap entry is in no table while it
+ * moves (swapoff must not run meanwhile).
+ * Return: 0, -EINVAL (range), -ENOMEM (a destination table), -EOPNOTSUPP
+ * (a large folio: what moved before it stays moved).
+ */
+int move_page_range(struct mm_struct *mm, unsigned long old, unsigned long new, unsigned long len);
 
 /*
  * madvise_pageout - reclaim now the folios mapped in [start, end), shared

@@ -74,6 +74,9 @@ put_u32_be() {
 run 0 "--help succeeds" --help
 has "$T/out" "Exit status:" "--help documents the exit codes"
 has "$T/out" "2  usage error" "--help documents exit code 2"
+has "$T/out" "run [--budget SIZE] -- PROG" "--help lists uswap run"
+run 0 "help run shows the run usage" help run
+has "$T/out" "Usage: uswap run [OPTION]... [--] PROG [ARG]..." "help run text"
 run 0 "help mkswap shows the mkswap usage" help mkswap
 has "$T/out" "Usage: uswap mkswap FILE SIZE" "help mkswap text"
 run 0 "--version" --version

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: MIT
+/*
+ * agent.c - the paging agent `uswap run` preloads into a program
+ * (libuswap-agent.so). Its constructor reads the environment (run_status.h),
+ * opens a pager over the program's own memory, registers every anonymous
+ * private writable mapping (brk heap, malloc arenas, mmap'd regions, thread
+ * stacks) and publishes its state and figures on the status page. Memory
+ * mapped later is picked up by the interposed mmap() at once, and by a
+ * rescan of /proc/self/maps (what glibc maps without the PLT: heap growth,
+ * malloc arenas) from the pager's reclaim thread within 10 ms of the
+ * process's anonymous memory outgrowing what the pager holds.
+ *
+ * What is never registered: the pager's own memory (its threads' stacks,
+ * its staging area; the engine lives in a MAP_SHARED arena anyway), the main
+ * thread's [stack], shared mappings, and the anonymous tail (.bss) right
+ * after a shared library's file mapping, which the paging threads
+ * themselves may touch (libc, the dynamic loader, this module).
+ *
+ * Only the process that claims the status page (its pid) pages: a forked
+ * child runs unpaged (the pager swaps everything in before fork), and so
+ * does a program the child executes.
+ *
+ * Owns: the agent's globals and the status page mapping. Locking: the
+ * globals are written by the constructor before any paging thread starts;
+ * the status page has one writer per field (the reclaim thread's tick, or
+ * the destructor after it).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "pager.h"
+#include "run_status.h"
+
+#define MAPS_BUF (4UL << 20)
+
+static struct uswap_pager *agent_pager;
+static struct uswap_run_status *agent_status;
+static char *maps_buf; /* own memory: never registered */
+static char exe_path[512];
+static bool agent_forked; /* in a forked child: inert (process-private) */
+/* Anonymous mappings that existed before the agent: the loader's. */
+static struct {
+	unsigned long start, end;
+} early[128];
+static unsigned nr_early;
+static unsigned agent_ticks;
+
+/* ---- the status page ---- */
+
+static void status_set_message(const char *msg)
+{
+	size_t n = strlen(msg);
+
+	if (!agent_status)
+		return;
+	n = min(n, sizeof(agent_status->message) - 1);
+	memcpy(agent_status->message, msg, n);
+	agent_status->message[n] = 0;
+}
+
+static void status_set_counter(unsigned i, const char *name, uint64_t v)
+{
+	struct uswap_run_counter *c = &agent_status->counters[i];
+
+	if (!c->name[0]) {
+		strncpy(c->name, name, sizeof(c->name) - 1);
+		atomic_store_release(&agent_status->nr_counters,
+				     max(agent_status->nr_counters, i + 1));
+	}
+	atomic_store_relaxed(&c->value, v);
+}
+
+static long rss_anon_bytes(void)
+{
+	char buf[128];
+	long size, resident, shared;
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	/* size resident shared(file + shmem) ...: anonymous = resident - shared. */
+	if (sscanf(buf, "%ld %ld %ld", &size, &resident, &shared) != 3)
+		return -1;
+	return (resident - shared) * (long)PAGE_SIZE;
+}
+
+static void status_publish(void)
+{
+	struct uswap_run_status *s = agent_status;
+	struct uswap_pager_stats st;
+	unsigned long hist[PAGER_LAT_BUCKETS];
+	unsigned i = 0;
+	long rss;
+
+	if (!s || !agent_pager || agent_forked)
+		return;
+	uswap_pager_get_stats(agent_pager, &st);
+	atomic_store_relaxed(&s->budget_bytes, (uint64_t)st.budget_bytes);
+	atomic_store_relaxed(&s->resident_bytes, (uint64_t)st.resident_bytes);
+	atomic_store_relaxed(&s->resident_peak_bytes, (uint64_t)st.resident_peak_bytes);
+	atomic_store_relaxed(&s->swapped_bytes, (uint64_t)st.swapped_bytes);
+	atomic_store_relaxed(&s->compr_bytes, (uint64_t)st.compr_bytes);
+	atomic_store_relaxed(&s->faults, (uint64_t)st.faults);
+	atomic_store_relaxed(&s->warnings, (uint64_t)st.warnings);
+	for (unsigned e = 0; e < NR_VM_EVENT_ITEMS && i < USWAP_RUN_MAX_COUNTERS; e++, i++)
+		status_set_counter(i, vm_event_names[e],
+				   (uint64_t)uswap_pager_counter(agent_pager, vm_event_names[e]));
+	rss = rss_anon_bytes();
+	if (i + 4 <= USWAP_RUN_MAX_COUNTERS) {
+		status_set_counter(i++, "uffd_faults", st.faults);
+		status_set_counter(i++, "uffd_swapin_faults", st.swapin_faults);
+		status_set_counter(i++, "uffd_evict_busy", st.evict_busy);
+		status_set_counter(i++, "rss_anon_bytes", rss > 0 ? (uint64_t)rss : 0);
+	}
+	uswap_pager_latency(agent_pager, hist, PAGER_LAT_BUCKETS);
+	for (unsigned b = 0; b < PAGER_LAT_BUCKETS && b < USWAP_RUN_LAT_BUCKETS; b++)
+		atomic_store_relaxed(&s->swapin_lat[b], (uint64_t)hist[b]);
+}
+
+/* ---- which mappings are the program's anonymous memory ---- */
+
+static bool own_memory(unsigned long start, unsigned long end)
+{
+	unsigned long b = (unsigned long)maps_buf;
+
+	for (unsigned i = 0; i < nr_early; i++)
+		if (start < early[i].end && end > early[i].start)
+			return true;
+	return (start < b + MAPS_BUF && end > b) || pager_is_own(agent_pager, start, end);
+}
+
+/* Return: whether @path names a file that is not the main program. */
+static bool is_library(const char *path)
+{
+	return path[0] == '/' && strcmp(path, exe_path);
+}
+
+/*
+ * Register every anonymous private writable mapping not registered yet.
+ * Raw system calls into our own buffer: no malloc, no stdio.
+ */
+static void agent_scan(bool first)
+{
+	unsigned long prev_end = 0;
+	bool prev_lib = false;
+	size_t len = 0;
+	char *line;
+	int fd;
+
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (;;) {
+		ssize_t n = read(fd, maps_buf + len, MAPS_BUF - 1 - len);
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len >= MAPS_BUF - 1)
+			break;
+	}
+	close(fd);
+	maps_buf[len] = 0;
+	for (line = maps_buf; line && *line;) {
+		char *next = strchr(line, '\n'), perms[8], path[512] = "";
+		unsigned long start, end, off, inode;
+		unsigned dmaj, dmin;
+		int got;
+
+		if (next)
+			*next++ = 0;
+		got = sscanf(line, "%lx-%lx %7s %lx %x:%x %lu %511[^\n]", &start, &end, perms, &off,
+			     &dmaj, &dmin, &inode, path);
+		line = next;
+		if (got < 7)
+			continue;
+		{
+			char *pth = path;
+			bool anon, after_lib = prev_lib && prev_end == start;
+
+			while (*pth == ' ')
+				pth++;
+			anon = inode == 0 &&
+			       (!pth[0] || !strcmp(pth, "[heap]") || !strncmp(pth, "[anon:", 6));
+			prev_lib = is_library(pth) || (after_lib && !pth[0]);
+			prev_end = end;
+			if (!anon || strcmp(perms, "rw-p") || after_lib || own_memory(start, end) ||
+			    end > (1UL << 47))
+				continue;
+			if (first && strcmp(pth, "[heap]")) {
+				/*
+				 * Before main(): the dynamic loader's own data (link
+				 * maps, the main thread's TLS), which resolving a
+				 * lazily bound call reads. Never paged.
+				 */
+				if (nr_early < ARRAY_SIZE(early))
+					early[nr_early++].start = start,
+					early[nr_early - 1].end = end;
+				continue;
+			}
+			if (pager_is_registered(agent_pager, start, end))
+				continue;
+			uswap_pager_register(agent_pager, (void *)start, end - start);
+		}
+	}
+}
+
+/*
+ * From the reclaim thread, every 10 ms: rescan when anonymous memory the
+ * pager does not hold grew by a megabyte (memory glibc maps without the
+ * PLT: brk, malloc arenas, large blocks), and every second anyway.
+ */
+static void agent_tick(void *arg)
+{
+	struct uswap_pager_stats st;
+	long rss;
+
+	if (agent_forked)
+		return;
+	rss = rss_anon_bytes();
+	uswap_pager_get_stats(agent_pager, &st);
+	if (++agent_ticks % 100 == 0 || (rss > 0 && (size_t)rss > st.resident_bytes + (1UL << 20)))
+		agent_scan(false);
+	if (agent_ticks % 10 == 0)
+		status_publish();
+}
+
+/* ---- interposed calls: prompt pickup of new mappings ---- */
+
+/* Both names glibc exports (with 64-bit offsets, <sys/mman.h> renames mmap to mmap64). */
+void *agent_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) __asm__("mmap")
+	__attribute__((visibility("default")));
+void *agent_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) __asm__("mmap64")
+	__attribute__((visibility("default")));
+
+void *agent_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	long ret = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+	void *p = (void *)ret;
+
+	if (ret == -1 || !agent_pager || agent_forked)
+		return ret == -1 ? MAP_FAILED : p;
+	/* Fresh private anonymous writable memory: register it now. */
+	if ((flags & (MAP_ANONYMOUS | MAP_PRIVATE | MAP_SHARED)) == (MAP_ANONYMOUS | MAP_PRIVATE) &&
+	    (prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE) && !(flags & MAP_STACK) &&
+	    len >= (64UL << 10))
+		uswap_pager_register(agent_pager, p, ALIGN_UP(len, PAGE_SIZE));
+	return p;
+}
+
+void *agent_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	return agent_mmap(addr, len, prot, flags, fd, off);
+}
+
+/* ---- start and exit ---- */
+
+static void agent_fail(const char *msg)
+{
+	static const char pfx[] = "uswap: ";
+
+	status_set_message(msg);
+	if (agent_status)
+		atomic_store_release(&agent_status->state, (int32_t)USWAP_RUN_FAILED);
+	if (write(STDERR_FILENO, pfx, sizeof(pfx) - 1) < 0 ||
+	    write(STDERR_FILENO, msg, strlen(msg)) < 0 || write(STDERR_FILENO, "\n", 1) < 0)
+		msg = NULL;
+	/* Not paged is not an option: the program does not start. */
+	_exit(125);
+}
+
+static void agent_atfork_child(void)
+{
+	agent_forked = true;
+}
+
+__attribute__((constructor)) static void agent_init(void)
+{
+	const char *budget = getenv("USWAP_RUN_BUDGET"), *status = getenv("USWAP_RUN_STATUS");
+	struct uswap_pager_config cfg = {0};
+	char err[512], *end;
+	int32_t none = 0;
+	ssize_t n;
+	int fd;
+
+	if (!budget || !status)
+		return;
+	fd = open(status, O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		void *m = mmap(NULL, sizeof(struct uswap_run_status), PROT_READ | PROT_WRITE,
+			       MAP_SHARED, fd, 0);
+
+		close(fd);
+		if (m != MAP_FAILED)
+			agent_status = m;
+	}
+	if (!agent_status || agent_status->magic != USWAP_RUN_STATUS_MAGIC ||
+	    agent_status->version != USWAP_RUN_STATUS_VERSION)
+		agent_fail("cannot map the status page USWAP_RUN_STATUS");
+	/* Only the program uswap run started pages (or what it exec'd). */
+	if (!atomic_cmpxchg_acq_rel(&agent_status->pid, &none, (int32_t)getpid()) &&
+	    none != (int32_t)getpid()) {
+		munmap(agent_status, sizeof(*agent_status));
+		agent_status = NULL;
+		return;
+	}
+	errno = 0;
+	cfg.budget_bytes = strtoull(budget, &end, 10);
+	if (errno || *end || end == budget)
+		agent_fail("bad USWAP_RUN_BUDGET");
+	cfg.device = getenv("USWAP_RUN_DEVICE");
+	cfg.comp = getenv("USWAP_RUN_COMP");
+	n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
+	exe_path[n > 0 ? n : 0] = 0;
+	maps_buf = (void *)syscall(SYS_mmap, NULL, MAPS_BUF, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (maps_buf == MAP_FAILED)
+		agent_fail("out of memory");
+	err[0] = 0;
+	if (uswap_pager_open(&agent_pager, &cfg, err, sizeof(err)))
+		agent_fail(err[0] ? err : "cannot start the pager");
+	pthread_atfork(NULL, NULL, agent_atfork_child);
+	agent_scan(true);
+	status_publish();
+	pager_set_tick(agent_pager, agent_tick, NULL, 10);
+	status_set_message("");
+	atomic_store_release(&agent_status->state, (int32_t)USWAP_RUN_READY);
+}
+
+/*
+ * At exit the paging threads keep serving: what runs after this (other
+ * destructors, stdio flushing) may still touch swapped memory, and the
+ * device's memory goes with the process. Publish the last figures.
+ */
+__attribute__((destructor)) static void agent_exit(void)
+{
+	if (!agent_pager || agent_forked || !agent_status)
+		return;
+	status_publish();
+	atomic_store_release(&agent_status->state, (int32_t)USWAP_RUN_EXITED);
+}

@@ -1,0 +1,1390 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pager.c - the userfaultfd front end (see pager.h): the mm layer's page
+ * tables for this process's real memory, mirrored into it with userfaultfd.
+ *
+ * How an entry of the mm layer maps to the real page at the same address:
+ *
+ *   none, swap          real page missing: an access is a MISSING userfault
+ *   present, writable   real page present, writable
+ *   present, read-only  real page present, write-protected (uffd-wp): a
+ *                       write is a WP userfault (a clean page whose swap
+ *                       slot is still valid, as do_swap_page maps it)
+ *
+ * A present folio's own data (folio->data) is only a staging copy: it holds
+ * the page between a device read and its installation, and between its
+ * eviction and the device write; while mapped the real page is the truth.
+ *
+ * Faults: the fault thread reads userfault messages in batches (polling a
+ * little while they come often), runs handle_mm_fault() for each and then
+ * installs the entry's state: UFFDIO_COPY of folio->data (write-protected
+ * for a read-only entry) for a MISSING fault, UFFDIO_WRITEPROTECT off for a
+ * WP fault. It also applies the program's memory events: REMOVE
+ * (MADV_DONTNEED / MADV_FREE) and UNMAP zap the range, REMAP moves its
+ * entries (move_page_range). The fault thread never blocks on an event of
+ * its own: it never madvises registered memory.
+ *
+ * Eviction (sync_pte, present -> swap, under the PTL): UFFDIO_MOVE of the
+ * real page out to a staging page registered on a second userfaultfd that
+ * reports no events, a copy into folio->data (for a writable entry: the
+ * page may be dirty), and MADV_DONTNEED of the staging page. MOVE unmaps
+ * atomically against the program's writes, so no write is lost. MOVE only
+ * moves exclusive pages (not after a fork shared them): the entry then
+ * stays present (-EBUSY) and reclaim moves on. A clean (write-protected)
+ * page keeps its valid slot and is dropped without a second write.
+ *
+ * Reclaim: the mm layer's (LRU, workingset shadows, lazy freeing), driven by
+ * the reclaim thread between a high and a low watermark under the budget;
+ * a fault that would go over the budget reclaims itself (mm_throttle).
+ * There is no accessed bit: an entry is young when its fault mapped it;
+ * the LRU's second chance ages it.
+ *
+ * Owns: struct uswap_pager, its tables, threads, staging area and region
+ * list. Locking: each 2 MiB table has a PTL (LOCK_RANK_PTL); radix nodes are
+ * published once with a compare-and-swap and never freed while the pager
+ * lives; p->regions_lock (a leaf, LOCK_RANK_ARENA) guards the region list;
+ * requests to the fault thread go through p->req_lock (LOCK_RANK_MM).
+ */
+#include "pager.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../dev/file.h"
+#include "../dev/zram.h"
+#include "../mm/internal.h"
+
+/* Newer than some installed headers. */
+#ifndef UFFD_FEATURE_WP_UNPOPULATED
+#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
+#endif
+#ifndef UFFD_FEATURE_MOVE
+#define UFFD_FEATURE_MOVE (1 << 16)
+#endif
+#ifndef UFFDIO_MOVE
+struct uffdio_move {
+	__u64 dst;
+	__u64 src;
+	__u64 len;
+	__u64 mode;
+	__s64 move;
+};
+#define UFFDIO_MOVE_MODE_DONTWAKE ((__u64)1 << 0)
+#define UFFDIO_MOVE		  _IOWR(UFFDIO, 0x05, struct uffdio_move)
+#endif
+
+#define PAGER_VA_BITS 47
+#define PAGER_VA_END  (1UL << PAGER_VA_BITS)
+#define L1_SHIFT      39 /* 512 GiB per top-level slot */
+#define L2_SHIFT      30 /* 1 GiB per middle slot */
+#define NR_L1	      (1U << (PAGER_VA_BITS - L1_SHIFT))
+#define NR_STAGE      128 /* staging pages: concurrent evictions */
+#define THREAD_STACK  (256UL << 10)
+#define MAX_REGIONS   65536
+#define MSG_BATCH     64
+#define MAX_RETRY     1024
+#define POLL_SPIN_NS  50000 /* keep polling this long after a fault */
+
+struct pt_leaf {		     /* 1 GiB: 512 tables of 2 MiB */
+	pte_t *tables[PTRS_PER_PTE]; /* published once (cmpxchg) */
+	struct ulock ptls[PTRS_PER_PTE];
+};
+
+struct pt_mid {
+	struct pt_leaf *leaves[512];
+};
+
+struct region {
+	unsigned long start, end;
+};
+
+enum pager_req_kind {
+	REQ_NONE,
+	REQ_SWAPIN, /* bring [start, end) in (all of it: 0, ULONG_MAX) */
+};
+
+struct pending_fault {
+	unsigned long addr;
+	unsigned flags; /* UFFD_PAGEFAULT_FLAG_* */
+	unsigned tid;
+	struct timespec t0;
+};
+
+struct uswap_pager {
+	struct mm_struct mm;
+	struct uswap *sw;
+	unsigned dev_type;
+	struct swap_dev *dev;
+	size_t budget_bytes;
+	unsigned long high, low; /* reclaim watermarks, pages */
+
+	int uffd;     /* the program's memory */
+	int stage_fd; /* the staging area: MOVE target, no events */
+	int wake_fd;  /* eventfd: wakes the fault thread */
+	char *stage;
+	unsigned long stage_next; /* atomic */
+
+	struct pt_mid *l1[NR_L1]; /* published once (cmpxchg) */
+
+	struct ulock regions_lock;
+	struct region *regions; /* sorted, disjoint */
+	unsigned long nr_regions;
+
+	pthread_t fault_thread, reclaim_thread;
+	void *stacks; /* both threads' stacks */
+	bool stopping;
+	unsigned frozen;
+	uint32_t reclaim_kick; /* futex word */
+
+	/* A request to the fault thread. */
+	struct ulock req_lock;
+	enum pager_req_kind req;
+	unsigned long req_start, req_end;
+	uint32_t req_done; /* futex word */
+	int req_result;
+
+	void (*tick)(void *arg);
+	void *tick_arg;
+	unsigned tick_ms;
+
+	struct pending_fault retry[MAX_RETRY];
+	unsigned nr_retry;
+
+	/* Figures (atomic). */
+	unsigned long faults, swapin_faults, evict_busy, warnings, peak;
+	bool warned_full;
+	unsigned long lat[PAGER_LAT_BUCKETS];
+};
+
+/*
+ * Set in a forked child, which must leave every pager alone: the pager and
+ * its engine live in the parent's shared arena. Process-private on purpose.
+ */
+static bool in_fork_child;
+
+static struct uswap_pager *to_pager(struct mm_struct *mm)
+{
+	return container_of(mm, struct uswap_pager, mm);
+}
+
+/* ---- time and latency ---- */
+
+static uint64_t ns_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)(t.tv_sec - t0->tv_sec) * 1000000000ULL + (uint64_t)t.tv_nsec -
+	       (uint64_t)t0->tv_nsec;
+}
+
+unsigned pager_lat_bucket(unsigned long us)
+{
+	unsigned b = PAGER_LAT_LINEAR;
+
+	if (us < PAGER_LAT_LINEAR)
+		return (unsigned)us;
+	for (unsigned long v = us / PAGER_LAT_LINEAR; v > 1 && b < PAGER_LAT_BUCKETS - 1; v >>= 1)
+		b++;
+	return b;
+}
+
+/* ---- the page tables ---- */
+
+static struct pt_leaf *pt_leaf(struct uswap_pager *p, unsigned long addr, bool alloc)
+{
+	struct pt_mid **midp = &p->l1[addr >> L1_SHIFT], *mid = atomic_load_acquire(midp);
+	struct pt_leaf **leafp, *leaf, *expected;
+	struct arena *a = p->sw->arena;
+
+	if (!mid) {
+		struct pt_mid *m2 = NULL;
+
+		if (!alloc)
+			return NULL;
+		mid = arena_zalloc(a, sizeof(*mid));
+		if (!mid)
+			return ERR_PTR(-ENOMEM);
+		if (!atomic_cmpxchg_acq_rel(midp, &m2, mid)) {
+			arena_free(a, mid, sizeof(*mid));
+			mid = m2;
+		}
+	}
+	leafp = &mid->leaves[(addr >> L2_SHIFT) & 511];
+	leaf = atomic_load_acquire(leafp);
+	if (!leaf) {
+		if (!alloc)
+			return NULL;
+		leaf = arena_zalloc(a, sizeof(*leaf));
+		if (!leaf)
+			return ERR_PTR(-ENOMEM);
+		for (unsigned i = 0; i < PTRS_PER_PTE; i++)
+			ulock_init(&leaf->ptls[i], LOCK_RANK_PTL);
+		expected = NULL;
+		if (!atomic_cmpxchg_acq_rel(leafp, &expected, leaf)) {
+			arena_free(a, leaf, sizeof(*leaf));
+			leaf = expected;
+		}
+	}
+	return leaf;
+}
+
+static pte_t *pager_pte_offset_lock(struct mm_struct *mm, unsigned long addr, bool alloc,
+				    struct ulock **ptlp)
+{
+	struct uswap_pager *p = to_pager(mm);
+	struct pt_leaf *leaf = pt_leaf(p, addr, alloc);
+	unsigned t = (addr >> PMD_SHIFT) & (PTRS_PER_PTE - 1);
+	pte_t *table, *expected = NULL;
+
+	if (IS_ERR_OR_NULL(leaf))
+		return (pte_t *)leaf;
+	table = atomic_load_acquire(&leaf->tables[t]);
+	if (!table) {
+		if (!alloc)
+			return NULL;
+		table = arena_zalloc(p->sw->arena, PAGE_SIZE);
+		if (!table)
+			return ERR_PTR(-ENOMEM);
+		if (!atomic_cmpxchg_acq_rel(&leaf->tables[t], &expected, table)) {
+			arena_free(p->sw->arena, table, PAGE_SIZE);
+			table = expected;
+		}
+	}
+	ulock_lock(&leaf->ptls[t]);
+	*ptlp = &leaf->ptls[t];
+	return &table[(addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)];
+}
+
+static unsigned long pager_next_table(struct mm_struct *mm, unsigned long addr, unsigned long end)
+{
+	struct uswap_pager *p = to_pager(mm);
+
+	while (addr < end) {
+		struct pt_mid *mid = atomic_load_acquire(&p->l1[addr >> L1_SHIFT]);
+		struct pt_leaf *leaf;
+
+		if (!mid) {
+			addr = ALIGN_DOWN(addr, 1UL << L1_SHIFT) + (1UL << L1_SHIFT);
+			continue;
+		}
+		leaf = atomic_load_acquire(&mid->leaves[(addr >> L2_SHIFT) & 511]);
+		if (!leaf) {
+			addr = ALIGN_DOWN(addr, 1UL << L2_SHIFT) + (1UL << L2_SHIFT);
+			continue;
+		}
+		if (atomic_load_acquire(&leaf->tables[(addr >> PMD_SHIFT) & (PTRS_PER_PTE - 1)]))
+			return addr;
+		addr += PMD_SIZE;
+	}
+	return end;
+}
+
+static void pager_free_tables(struct uswap_pager *p)
+{
+	struct arena *a = p->sw->arena;
+
+	for (unsigned i = 0; i < NR_L1; i++) {
+		struct pt_mid *mid = p->l1[i];
+
+		if (!mid)
+			continue;
+		for (unsigned j = 0; j < 512; j++) {
+			struct pt_leaf *leaf = mid->leaves[j];
+
+			if (!leaf)
+				continue;
+			for (unsigned t = 0; t < PTRS_PER_PTE; t++)
+				arena_free(a, leaf->tables[t], PAGE_SIZE);
+			arena_free(a, leaf, sizeof(*leaf));
+		}
+		arena_free(a, mid, sizeof(*mid));
+		p->l1[i] = NULL;
+	}
+}
+
+/* ---- mirroring entries into real memory ---- */
+
+static int uffd_writeprotect(int fd, unsigned long addr, unsigned long len, bool wp)
+{
+	struct uffdio_writeprotect w = {
+		.range = {.start = addr, .len = len},
+		.mode = wp ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	return ioctl(fd, UFFDIO_WRITEPROTECT, &w) ? -errno : 0;
+}
+
+/* Take the real page at @addr out (atomically) and, if it may be dirty, keep its data. */
+static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
+{
+	unsigned long slot = atomic_fetch_add_relaxed(&p->stage_next, 1UL) % NR_STAGE;
+	char *stage = p->stage + slot * PAGE_SIZE;
+	struct uffdio_move mv = {
+		.dst = (unsigned long)stage,
+		.src = addr,
+		.len = PAGE_SIZE,
+		.mode = UFFDIO_MOVE_MODE_DONTWAKE,
+	};
+
+	if (in_fork_child)
+		return -EBUSY;
+	if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv)) {
+		fprintf(stderr, "move %#lx: %s\n", addr, strerror(errno));
+		/* Shared after a fork, not really there yet, or the staging page is busy. */
+		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
+		return -EBUSY;
+	}
+	if (pte_write(old)) {
+		struct folio *folio = pte_folio(old);
+
+		memcpy(page_address(pte_page(old, addr)), stage, PAGE_SIZE);
+		folio_mark_dirty(folio);
+	}
+	madvise(stage, PAGE_SIZE, MADV_DONTNEED);
+	return 0;
+}
+
+static int pager_sync_pte(struct mm_struct *mm, unsigned long addr, pte_t old, pte_t new)
+{
+	struct uswap_pager *p = to_pager(mm);
+
+	if (pte_present(old) && is_swap_pte(new))
+		return pager_evict(p, addr, old);
+	/* Write access taken away from a mapped page (KSM stand-ins): protect it. */
+	if (pte_present(old) && pte_present(new) && pte_write(old) && !pte_write(new) &&
+	    !in_fork_child)
+		while (uffd_writeprotect(p->uffd, addr, PAGE_SIZE, true) == -EAGAIN)
+			sched_yield();
+	/*
+	 * Entries becoming present are installed by the fault path once the
+	 * fault is resolved (pager_install); entries going away were removed
+	 * from real memory by the program itself (zap on its events) or are
+	 * torn down at exit.
+	 */
+	return 0;
+}
+
+static void pager_release(struct mm_struct *mm)
+{
+	pager_free_tables(to_pager(mm));
+}
+
+static const struct mm_platform_ops pager_mm_ops = {
+	.pte_offset_lock = pager_pte_offset_lock,
+	.sync_pte = pager_sync_pte,
+	.release = pager_release,
+	.next_table = pager_next_table,
+};
+
+/*
+ * Make the real page at @addr what its entry says, after handle_mm_fault()
+ * resolved a fault there. Return: 0, -ENOENT (the entry is no longer what
+ * the fault needs: resolve again), -EAGAIN (the address space is changing:
+ * retry after reading events), or another negative errno.
+ */
+static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_fault, bool write)
+{
+	struct ulock *ptl;
+	pte_t *ptep, pte;
+	int err = 0;
+
+	ptep = pager_pte_offset_lock(&p->mm, addr, false, &ptl);
+	if (!ptep)
+		return -ENOENT;
+	pte = ptep_get(ptep);
+	if (!pte_present(pte) || (write && !pte_write(pte))) {
+		ulock_unlock(ptl);
+		return -ENOENT;
+	}
+	if (wp_fault) {
+		err = uffd_writeprotect(p->uffd, addr, PAGE_SIZE, false);
+	} else {
+		struct uffdio_copy cp = {
+			.dst = addr,
+			.src = (unsigned long)page_address(pte_page(pte, addr)),
+			.len = PAGE_SIZE,
+			.mode = pte_write(pte) ? 0 : UFFDIO_COPY_MODE_WP,
+		};
+
+		if (ioctl(p->uffd, UFFDIO_COPY, &cp))
+			err = -errno;
+		if (err == -EEXIST) {
+			/* Installed by an earlier message for the same page. */
+			if (pte_write(pte))
+				err = uffd_writeprotect(p->uffd, addr, PAGE_SIZE, false);
+			else {
+				struct uffdio_range r = {.start = addr, .len = PAGE_SIZE};
+
+				err = ioctl(p->uffd, UFFDIO_WAKE, &r) ? -errno : 0;
+			}
+		}
+	}
+	ulock_unlock(ptl);
+	/* The process is exiting: nobody waits for the page any more. */
+	if (err == -ESRCH || err == -ENOSPC)
+		err = 0;
+	return err;
+}
+
+static void pager_sigbus(struct uswap_pager *p, const struct pending_fault *f, int err)
+{
+	char msg[160];
+	int n = snprintf(msg, sizeof(msg),
+			 "uswap: cannot bring back the page at %#lx (%s): SIGBUS to thread %u\n",
+			 f->addr, strerror(-err), f->tid);
+
+	if (n > 0 && write(STDERR_FILENO, msg, (size_t)min(n, (int)sizeof(msg) - 1)) < 0)
+		n = 0;
+	atomic_fetch_add_relaxed(&p->warnings, 1UL);
+	if (syscall(SYS_tgkill, getpid(), f->tid, SIGBUS))
+		kill(getpid(), SIGBUS);
+}
+
+/* Return: whether the entry at @addr is a swap entry now (a hint). */
+static bool pte_is_swapped(struct uswap_pager *p, unsigned long addr)
+{
+	struct ulock *ptl;
+	pte_t *ptep = pager_pte_offset_lock(&p->mm, addr, false, &ptl);
+	bool swapped;
+
+	if (!ptep)
+		return false;
+	swapped = is_swap_pte(ptep_get(ptep));
+	ulock_unlock(ptl);
+	return swapped;
+}
+
+static void update_peak(struct uswap_pager *p)
+{
+	long charged = atomic_load_relaxed(&sw_mm(p->sw)->nr_charged);
+	unsigned long peak = atomic_load_relaxed(&p->peak);
+
+	while (charged > 0 && (unsigned long)charged > peak &&
+	       !atomic_cmpxchg_relaxed(&p->peak, &peak, (unsigned long)charged))
+		;
+	if (charged > 0 && (unsigned long)charged > p->high &&
+	    !atomic_load_relaxed(&p->reclaim_kick)) {
+		atomic_store_release(&p->reclaim_kick, 1U);
+		futex_wake_all_u32(&p->reclaim_kick);
+	}
+}
+
+/* Resolve one fault. Return: 0 (done) or -EAGAIN (retry after events). */
+static int pager_fault(struct uswap_pager *p, struct pending_fault *f)
+{
+	bool wp = f->flags & UFFD_PAGEFAULT_FLAG_WP;
+	bool write = wp || (f->flags & UFFD_PAGEFAULT_FLAG_WRITE);
+	bool swapin = pte_is_swapped(p, f->addr);
+	int err, tries = 0;
+
+	for (;;) {
+		err = handle_mm_fault(&p->mm, f->addr, write ? FAULT_FLAG_WRITE : 0);
+		if (err == -ENOMEM && ++tries < 100) {
+			try_to_free_pages(p->sw, SWAP_CLUSTER_MAX);
+			continue;
+		}
+		if (err) {
+			pager_sigbus(p, f, err);
+			return 0;
+		}
+		err = pager_install(p, f->addr, wp, write);
+		if (err != -ENOENT)
+			break;
+	}
+	if (err == -EAGAIN)
+		return err;
+	if (err) {
+		pager_sigbus(p, f, err);
+		return 0;
+	}
+	atomic_fetch_add_relaxed(&p->faults, 1UL);
+	if (swapin) {
+		atomic_fetch_add_relaxed(&p->swapin_faults, 1UL);
+		atomic_fetch_add_relaxed(&p->lat[pager_lat_bucket(ns_since(&f->t0) / 1000)], 1UL);
+	}
+	update_peak(p);
+	return 0;
+}
+
+/* ---- regions ---- */
+
+static void regions_add(struct uswap_pager *p, unsigned long start, unsigned long end)
+{
+	unsigned long i, j;
+
+	ulock_lock(&p->regions_lock);
+	/* Merge with every region it touches. */
+	for (i = 0; i < p->nr_regions && p->regions[i].end < start; i++)
+		;
+	for (j = i; j < p->nr_regions && p->regions[j].start <= end; j++) {
+		start = min(start, p->regions[j].start);
+		end = max(end, p->regions[j].end);
+	}
+	if (j == i && p->nr_regions == MAX_REGIONS) {
+		ulock_unlock(&p->regions_lock);
+		return;
+	}
+	memmove(&p->regions[i + 1], &p->regions[j], (p->nr_regions - j) * sizeof(struct region));
+	p->regions[i] = (struct region){start, end};
+	p->nr_regions = p->nr_regions - (j - i) + 1;
+	ulock_unlock(&p->regions_lock);
+}
+
+static void regions_remove(struct uswap_pager *p, unsigned long start, unsigned long end)
+{
+	ulock_lock(&p->regions_lock);
+	for (unsigned long i = 0; i < p->nr_regions; i++) {
+		struct region *r = &p->regions[i];
+
+		if (r->end <= start || r->start >= end)
+			continue;
+		if (r->start < start && r->end > end) {
+			if (p->nr_regions == MAX_REGIONS)
+				break;
+			memmove(r + 1, r, (p->nr_regions - i) * sizeof(*r));
+			r->end = start;
+			r[1].start = end;
+			p->nr_regions++;
+			break;
+		}
+		if (r->start < start) {
+			r->end = start;
+		} else if (r->end > end) {
+			r->start = end;
+		} else {
+			memmove(r, r + 1, (p->nr_regions - i - 1) * sizeof(*r));
+			p->nr_regions--;
+			i--;
+		}
+	}
+	ulock_unlock(&p->regions_lock);
+}
+
+bool pager_is_registered(struct uswap_pager *p, unsigned long start, unsigned long end)
+{
+	bool in = false;
+
+	ulock_lock(&p->regions_lock);
+	for (unsigned long i = 0; i < p->nr_regions && !in; i++)
+		in = p->regions[i].start <= start && end <= p->regions[i].end;
+	ulock_unlock(&p->regions_lock);
+	return in;
+}
+
+bool pager_is_own(struct uswap_pager *p, unsigned long start, unsigned long end)
+{
+	unsigned long s = (unsigned long)p->stage, st = (unsigned long)p->stacks;
+
+	return (start < s + NR_STAGE * PAGE_SIZE && end > s) ||
+	       (start < st + 2 * THREAD_STACK && end > st);
+}
+
+/* ---- events ---- */
+
+static void clip(unsigned long *start, unsigned long *end)
+{
+	*start = ALIGN_DOWN(*start, PAGE_SIZE);
+	*end = min(ALIGN_UP(*end, PAGE_SIZE), PAGER_VA_END);
+}
+
+static void pager_event(struct uswap_pager *p, const struct uffd_msg *m)
+{
+	unsigned long start, end;
+
+	switch (m->event) {
+	case UFFD_EVENT_REMOVE:
+	case UFFD_EVENT_UNMAP:
+		start = m->arg.remove.start;
+		end = m->arg.remove.end;
+		clip(&start, &end);
+		if (start < end)
+			zap_page_range(&p->mm, start, end);
+		if (m->event == UFFD_EVENT_UNMAP)
+			regions_remove(p, start, end);
+		break;
+	case UFFD_EVENT_REMAP: {
+		unsigned long from = m->arg.remap.from, to = m->arg.remap.to,
+			      len = m->arg.remap.len;
+
+		if (from + len > PAGER_VA_END || to + len > PAGER_VA_END)
+			break;
+		move_page_range(&p->mm, from, to, len);
+		regions_remove(p, from, from + len);
+		regions_add(p, to, to + len);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* ---- bringing pages back ---- */
+
+/* Swap in every swapped page of [start, end). Return: 0 or -EAGAIN / -errno. */
+static int pager_swapin_range(struct uswap_pager *p, unsigned long start, unsigned long end)
+{
+	int ret = 0;
+
+	start = ALIGN_DOWN(start, PAGE_SIZE);
+	end = min(ALIGN_UP(end, PAGE_SIZE), PAGER_VA_END);
+	while (start < end) {
+		unsigned long block = pager_next_table(&p->mm, ALIGN_DOWN(start, PMD_SIZE),
+						       ALIGN_UP(end, PMD_SIZE));
+		unsigned long stop;
+
+		if (block >= end)
+			break;
+		start = max(start, block);
+		stop = min(block + PMD_SIZE, end);
+		for (; start < stop; start += PAGE_SIZE) {
+			struct pending_fault f = {.addr = start, .tid = (unsigned)gettid()};
+			int err;
+
+			if (!pte_is_swapped(p, start))
+				continue;
+			clock_gettime(CLOCK_MONOTONIC, &f.t0);
+			err = handle_mm_fault(&p->mm, start, 0);
+			if (!err)
+				err = pager_install(p, start, false, false);
+			if (err == -ENOENT || err == -EEXIST)
+				err = 0;
+			if (err && !ret)
+				ret = err;
+		}
+	}
+	return ret;
+}
+
+/* ---- the fault thread ---- */
+
+static void pager_serve_request(struct uswap_pager *p)
+{
+	int err;
+
+	if (atomic_load_acquire(&p->req) != REQ_SWAPIN)
+		return;
+	err = pager_swapin_range(p, p->req_start, p->req_end);
+	if (err == -EAGAIN)
+		return; /* again after the next batch of events */
+	p->req_result = err;
+	atomic_store_relaxed(&p->req, REQ_NONE);
+	atomic_store_release(&p->req_done, 1U);
+	futex_wake_all_u32(&p->req_done);
+}
+
+static void pager_read_batch(struct uswap_pager *p)
+{
+	struct uffd_msg msgs[MSG_BATCH];
+	struct timespec now;
+	ssize_t n = read(p->uffd, msgs, sizeof(msgs));
+	unsigned nr, i, nr_old = p->nr_retry;
+
+	if (n <= 0)
+		return;
+	nr = (unsigned)(n / (ssize_t)sizeof(msgs[0]));
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* Events first: a fault may need the table they change. */
+	for (i = 0; i < nr; i++)
+		if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
+			pager_event(p, &msgs[i]);
+	/* Faults deferred on -EAGAIN are retried once events were read. */
+	p->nr_retry = 0;
+	for (i = 0; i < nr_old; i++) {
+		struct pending_fault f = p->retry[i];
+
+		if (pager_fault(p, &f) == -EAGAIN && p->nr_retry < MAX_RETRY)
+			p->retry[p->nr_retry++] = f;
+	}
+	for (i = 0; i < nr; i++) {
+		struct pending_fault f;
+
+		if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		f.addr = msgs[i].arg.pagefault.address & PAGE_MASK;
+		f.flags = (unsigned)msgs[i].arg.pagefault.flags;
+		f.tid = msgs[i].arg.pagefault.feat.ptid;
+		f.t0 = now;
+		if (pager_fault(p, &f) == -EAGAIN && p->nr_retry < MAX_RETRY)
+			p->retry[p->nr_retry++] = f;
+	}
+}
+
+static void *pager_fault_main(void *arg)
+{
+	struct uswap_pager *p = arg;
+	struct pollfd fds[2] = {{.fd = p->uffd, .events = POLLIN},
+				{.fd = p->wake_fd, .events = POLLIN}};
+	struct timespec last;
+
+	clock_gettime(CLOCK_MONOTONIC, &last);
+	while (!atomic_load_acquire(&p->stopping)) {
+		bool busy = ns_since(&last) < POLL_SPIN_NS || p->nr_retry;
+		int r = poll(fds, 2, busy ? 0 : (p->nr_retry ? 1 : 100));
+
+		if (r < 0 && errno != EINTR)
+			break;
+		if (fds[1].revents & POLLIN) {
+			uint64_t v;
+
+			if (read(p->wake_fd, &v, sizeof(v)) < 0)
+				v = 0;
+		}
+		if (r > 0 && (fds[0].revents & POLLIN)) {
+			pager_read_batch(p);
+			clock_gettime(CLOCK_MONOTONIC, &last);
+		} else if (p->nr_retry) {
+			pager_read_batch(p);
+			if (p->nr_retry) {
+				/* Still changing: read nothing new; retry the deferred ones. */
+				unsigned n = p->nr_retry;
+
+				p->nr_retry = 0;
+				for (unsigned i = 0; i < n; i++) {
+					struct pending_fault f = p->retry[i];
+
+					if (pager_fault(p, &f) == -EAGAIN)
+						p->retry[p->nr_retry++] = f;
+				}
+			}
+		}
+		pager_serve_request(p);
+	}
+	return NULL;
+}
+
+/* Ask the fault thread to swap [start, end) in and wait. Context: not the fault thread. */
+static int pager_request_swapin(struct uswap_pager *p, unsigned long start, unsigned long end)
+{
+	uint64_t one = 1;
+	int err;
+
+	ulock_lock(&p->req_lock);
+	p->req_start = start;
+	p->req_end = end;
+	atomic_store_relaxed(&p->req_done, 0U);
+	atomic_store_release(&p->req, REQ_SWAPIN);
+	if (write(p->wake_fd, &one, sizeof(one)) < 0)
+		one = 0;
+	while (!atomic_load_acquire(&p->req_done))
+		futex_wait_u32(&p->req_done, 0);
+	err = p->req_result;
+	ulock_unlock(&p->req_lock);
+	return err;
+}
+
+/* ---- the reclaim thread ---- */
+
+static void pager_reclaim_step(struct uswap_pager *p)
+{
+	long charged = atomic_load_relaxed(&sw_mm(p->sw)->nr_charged);
+	unsigned long freed;
+
+	if (atomic_load_acquire(&p->frozen) || charged <= (long)p->high)
+		return;
+	freed = try_to_free_pages(p->sw, (unsigned long)charged - p->low);
+	if (!freed && get_nr_swap_pages(p->sw) <= 0 && !p->warned_full) {
+		static const char msg[] =
+			"uswap: swap device full: the program goes on over its budget\n";
+
+		p->warned_full = true;
+		atomic_fetch_add_relaxed(&p->warnings, 1UL);
+		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+			freed = 0;
+	}
+}
+
+static void *pager_reclaim_main(void *arg)
+{
+	struct uswap_pager *p = arg;
+	struct timespec last_tick;
+
+	clock_gettime(CLOCK_MONOTONIC, &last_tick);
+	while (!atomic_load_acquire(&p->stopping)) {
+		if (!atomic_load_acquire(&p->reclaim_kick)) {
+			struct timespec ts = {0, (long)min(p->tick_ms ? p->tick_ms : 10U, 10U) *
+							 1000000};
+
+			syscall(SYS_futex, &p->reclaim_kick, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
+		}
+		atomic_store_relaxed(&p->reclaim_kick, 0U);
+		pager_reclaim_step(p);
+		if (p->tick && ns_since(&last_tick) >= p->tick_ms * 1000000ULL) {
+			p->tick(p->tick_arg);
+			clock_gettime(CLOCK_MONOTONIC, &last_tick);
+		}
+	}
+	return NULL;
+}
+
+void pager_kick(struct uswap_pager *p)
+{
+	atomic_store_release(&p->reclaim_kick, 1U);
+	futex_wake_all_u32(&p->reclaim_kick);
+}
+
+void pager_set_tick(struct uswap_pager *p, void (*fn)(void *arg), void *arg, unsigned period_ms)
+{
+	p->tick_arg = arg;
+	p->tick_ms = period_ms ? period_ms : 1000;
+	atomic_store_release(&p->tick, fn);
+}
+
+/* ---- setup ---- */
+
+static void set_err(char *errbuf, size_t errlen, const char *fmt, ...) __printf(3, 4);
+static void set_err(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!errbuf || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(errbuf, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* A full-mode userfaultfd: the syscall without UFFD_USER_MODE_ONLY, or /dev/userfaultfd. */
+static int open_uffd(uint64_t features, char *errbuf, size_t errlen)
+{
+	struct uffdio_api api = {.api = UFFD_API, .features = features};
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+
+		if (dev >= 0) {
+			fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+			close(dev);
+		}
+	}
+	if (fd < 0) {
+		set_err(errbuf, errlen,
+			"no full-mode userfaultfd (%s): run as root, with CAP_SYS_PTRACE, with "
+			"sysctl vm.unprivileged_userfaultfd=1, or with access to /dev/userfaultfd "
+			"(a user-mode-only one cannot serve the kernel's own accesses)",
+			strerror(errno));
+		return -EPERM;
+	}
+	if (ioctl(fd, UFFDIO_API, &api) || (api.features & features) != features) {
+		set_err(errbuf, errlen,
+			"userfaultfd lacks features this pager needs (have %#llx, need %#llx): "
+			"Linux 6.8 or later is required",
+			(unsigned long long)api.features, (unsigned long long)features);
+		close(fd);
+		return -EOPNOTSUPP;
+	}
+	return fd;
+}
+
+/*
+ * Run the device's write and read paths once before anything is paged, so
+ * that the libraries they call (LZ4, zstd) have their lazily bound calls
+ * resolved now: resolving them later reads the dynamic loader's data, which
+ * may sit in memory the pager evicts, from the fault thread itself.
+ */
+static void pager_warm_up(struct uswap_pager *p, struct swap_dev *sd)
+{
+	char *buf = arena_alloc(p->sw->arena, 2 * PAGE_SIZE);
+	uint64_t s = 0x9e3779b97f4a7c15ULL;
+
+	if (!buf)
+		return;
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++) {
+		s ^= s << 13;
+		s ^= s >> 7;
+		s ^= s << 17;
+		((uint64_t *)buf)[i] = i % 4 ? 0 : s;
+	}
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
+		((uint64_t *)buf)[PAGE_SIZE / 8 + i] = s * (i + 1);
+	for (unsigned i = 0; i < 2; i++) {
+		if (!sd->ops->write(sd, 1, buf + i * PAGE_SIZE, 1))
+			sd->ops->read(sd, 1, buf + i * PAGE_SIZE, 1);
+		if (sd->ops->slot_free_notify)
+			sd->ops->slot_free_notify(sd, 1);
+	}
+	arena_free(p->sw->arena, buf, 2 * PAGE_SIZE);
+}
+
+static int pager_add_device(struct uswap_pager *p, const struct uswap_pager_config *cfg,
+			    char *errbuf, size_t errlen)
+{
+	const char *dev = cfg->device ? cfg->device : "zram";
+	struct swap_dev *sd;
+	int err, type;
+
+	if (!strcmp(dev, "zram")) {
+		struct zram_config zc = {.algo = ZRAM_LZ4};
+		unsigned long pages =
+			(cfg->device_bytes ? cfg->device_bytes : (64UL << 30)) >> PAGE_SHIFT;
+
+		if (cfg->comp && !strcmp(cfg->comp, "zstd"))
+			zc.algo = ZRAM_ZSTD;
+		else if (cfg->comp && strcmp(cfg->comp, "lz4")) {
+			set_err(errbuf, errlen, "unknown compressor '%s' (lz4 or zstd)", cfg->comp);
+			return -EINVAL;
+		}
+		err = zram_create(&sd, p->sw->arena, pages + 1, &zc);
+		if (err) {
+			set_err(errbuf, errlen, "cannot create the zram device: %s",
+				strerror(-err));
+			return err;
+		}
+	} else if (!strncmp(dev, "file:", 5)) {
+		char msg[256] = "";
+
+		err = swapfile_open(&sd, p->sw->arena, dev + 5, msg, sizeof(msg));
+		if (err) {
+			set_err(errbuf, errlen, "swap file %s: %s", dev + 5,
+				msg[0] ? msg : strerror(-err));
+			return err;
+		}
+	} else {
+		set_err(errbuf, errlen, "unknown device '%s' (zram or file:PATH)", dev);
+		return -EINVAL;
+	}
+	pager_warm_up(p, sd);
+	type = swapon(p->sw, sd, -1);
+	if (type < 0) {
+		set_err(errbuf, errlen, "swapon: %s", strerror(-type));
+		return type;
+	}
+	p->dev_type = (unsigned)type;
+	p->dev = sd;
+	return 0;
+}
+
+static struct uswap_pager *live_pagers[16];
+
+static void atfork_prepare(void)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(live_pagers); i++)
+		if (atomic_load_acquire(&live_pagers[i]))
+			uswap_pager_fork_prepare(live_pagers[i]);
+}
+
+static void atfork_parent(void)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(live_pagers); i++)
+		if (atomic_load_acquire(&live_pagers[i]))
+			uswap_pager_fork_parent(live_pagers[i]);
+}
+
+static void atfork_child(void)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(live_pagers); i++)
+		if (atomic_load_acquire(&live_pagers[i]))
+			uswap_pager_fork_child(live_pagers[i]);
+}
+
+static void pager_atfork_once(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+static void pager_teardown(struct uswap_pager *p)
+{
+	struct uswap *sw = p->sw;
+
+	if (p->mm.ops)
+		mmput(&p->mm);
+	if (p->dev)
+		mm_swapoff(sw, p->dev_type, NULL, NULL);
+	mm_state_destroy(sw);
+	if (p->uffd >= 0)
+		close(p->uffd);
+	if (p->stage_fd >= 0)
+		close(p->stage_fd);
+	if (p->wake_fd >= 0)
+		close(p->wake_fd);
+	if (p->stage)
+		munmap(p->stage, NR_STAGE * PAGE_SIZE);
+	if (p->stacks)
+		munmap(p->stacks, 2 * THREAD_STACK);
+	arena_free(sw->arena, p->regions, MAX_REGIONS * sizeof(struct region));
+	arena_free(sw->arena, p, sizeof(*p));
+	swap_engine_destroy(sw);
+}
+
+static int start_thread(struct uswap_pager *p, pthread_t *t, void *stack, void *(*fn)(void *))
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int err;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstack(&attr, stack, THREAD_STACK);
+	/* The program's signals are for the program's threads. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(t, &attr, fn, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	return -err;
+}
+
+__public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager_config *cfg,
+			      char *errbuf, size_t errlen)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	const uint64_t features = UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP |
+				  UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_THREAD_ID |
+				  UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_MOVE;
+	struct uffdio_register reg = {.mode = UFFDIO_REGISTER_MODE_MISSING};
+	unsigned long budget_pages, margin;
+	struct uswap_pager *p;
+	struct uswap *sw;
+	int err;
+
+	if (!cfg || cfg->budget_bytes < USWAP_PAGER_MIN_BUDGET) {
+		set_err(errbuf, errlen, "budget below the minimum of %lu MiB",
+			USWAP_PAGER_MIN_BUDGET >> 20);
+		return -EINVAL;
+	}
+	err = swap_engine_create(&sw, 64UL << 30, true);
+	if (err) {
+		set_err(errbuf, errlen, "cannot create the engine: %s", strerror(-err));
+		return err;
+	}
+	p = arena_zalloc(sw->arena, sizeof(*p));
+	if (!p) {
+		swap_engine_destroy(sw);
+		return -ENOMEM;
+	}
+	p->sw = sw;
+	p->uffd = p->stage_fd = p->wake_fd = -1;
+	ulock_init(&p->regions_lock, LOCK_RANK_ARENA);
+	ulock_init(&p->req_lock, LOCK_RANK_MM);
+	p->regions = arena_zalloc(sw->arena, MAX_REGIONS * sizeof(struct region));
+	err = p->regions ? mm_state_create(sw) : -ENOMEM;
+	if (err)
+		goto fail_early;
+	err = pager_add_device(p, cfg, errbuf, errlen);
+	if (err)
+		goto fail;
+	err = p->uffd = open_uffd(features, errbuf, errlen);
+	if (err < 0)
+		goto fail;
+	err = p->stage_fd = open_uffd(UFFD_FEATURE_MOVE, errbuf, errlen);
+	if (err < 0)
+		goto fail;
+	p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	p->stage = mmap(NULL, NR_STAGE * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p->stacks = mmap(NULL, 2 * THREAD_STACK, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (p->wake_fd < 0 || p->stage == MAP_FAILED || p->stacks == MAP_FAILED) {
+		if (p->stage == MAP_FAILED)
+			p->stage = NULL;
+		if (p->stacks == MAP_FAILED)
+			p->stacks = NULL;
+		err = -ENOMEM;
+		goto fail;
+	}
+	reg.range.start = (unsigned long)p->stage;
+	reg.range.len = NR_STAGE * PAGE_SIZE;
+	if (ioctl(p->stage_fd, UFFDIO_REGISTER, &reg)) {
+		err = -errno;
+		set_err(errbuf, errlen, "cannot register the staging area: %s", strerror(errno));
+		goto fail;
+	}
+	err = mm_init(&p->mm, sw, &pager_mm_ops, 0, PAGER_VA_END, 0);
+	if (err)
+		goto fail;
+	budget_pages = cfg->budget_bytes >> PAGE_SHIFT;
+	margin = max(budget_pages / 32, 64UL);
+	p->budget_bytes = cfg->budget_bytes;
+	p->high = budget_pages - margin;
+	p->low = budget_pages - 2 * margin;
+	mm_set_budget(sw, budget_pages);
+	err = start_thread(p, &p->fault_thread, p->stacks, pager_fault_main);
+	if (err)
+		goto fail;
+	err = start_thread(p, &p->reclaim_thread, (char *)p->stacks + THREAD_STACK,
+			   pager_reclaim_main);
+	if (err) {
+		uint64_t one = 1;
+
+		atomic_store_release(&p->stopping, true);
+		if (write(p->wake_fd, &one, sizeof(one)) < 0)
+			one = 0;
+		pthread_join(p->fault_thread, NULL);
+		goto fail;
+	}
+	pthread_once(&once, pager_atfork_once);
+	for (unsigned i = 0; i < ARRAY_SIZE(live_pagers); i++) {
+		struct uswap_pager *none = NULL;
+
+		if (atomic_cmpxchg_acq_rel(&live_pagers[i], &none, p))
+			break;
+	}
+	*out = p;
+	return 0;
+fail:
+	pager_teardown(p);
+	return err;
+fail_early:
+	arena_free(sw->arena, p->regions, MAX_REGIONS * sizeof(struct region));
+	arena_free(sw->arena, p, sizeof(*p));
+	swap_engine_destroy(sw);
+	return err;
+}
+
+/* ---- registering memory ---- */
+
+/* Put the pages present in [start, end) under the mm layer (pagemap says which). */
+static int pager_adopt(struct uswap_pager *p, unsigned long start, unsigned long end)
+{
+	uint64_t buf[512];
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (unsigned long addr = start; addr < end && !err;) {
+		size_t n = min((end - addr) >> PAGE_SHIFT, ARRAY_SIZE(buf));
+		ssize_t got = pread(fd, buf, n * 8, (off_t)((addr >> PAGE_SHIFT) * 8));
+
+		if (got <= 0) {
+			err = got < 0 ? -errno : -EIO;
+			break;
+		}
+		n = (size_t)got / 8;
+		for (size_t i = 0; i < n && !err; i++) {
+			/* Present, or in the kernel's swap: data the program owns. */
+			if (buf[i] & (3ULL << 62))
+				err = mm_adopt_page(&p->mm, addr + i * PAGE_SIZE);
+			if (err == -EEXIST)
+				err = 0;
+		}
+		addr += n << PAGE_SHIFT;
+	}
+	close(fd);
+	update_peak(p);
+	return err;
+}
+
+__public int uswap_pager_register(struct uswap_pager *p, void *addr, size_t len)
+{
+	unsigned long start = (unsigned long)addr, end = start + len;
+	struct uffdio_register reg = {
+		.range = {.start = start, .len = len},
+		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP,
+	};
+
+	if (!len || (start | len) & ~PAGE_MASK || end > PAGER_VA_END || end < start ||
+	    pager_is_own(p, start, end) || in_fork_child)
+		return -EINVAL;
+	if (ioctl(p->uffd, UFFDIO_REGISTER, &reg))
+		return -errno == -EINVAL ? -EINVAL : -errno;
+	regions_add(p, start, end);
+	return pager_adopt(p, start, end);
+}
+
+__public int uswap_pager_map(struct uswap_pager *p, size_t len, void **out)
+{
+	void *addr;
+	int err;
+
+	len = ALIGN_UP(len, PAGE_SIZE);
+	if (!len)
+		return -EINVAL;
+	addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		    -1, 0);
+	if (addr == MAP_FAILED)
+		return -errno;
+	err = uswap_pager_register(p, addr, len);
+	if (err) {
+		munmap(addr, len);
+		return err;
+	}
+	*out = addr;
+	return 0;
+}
+
+__public int uswap_pager_unregister(struct uswap_pager *p, void *addr, size_t len)
+{
+	unsigned long start = (unsigned long)addr, end = start + len;
+	struct uffdio_range range = {.start = start, .len = len};
+	int err;
+
+	if (!len || (start | len) & ~PAGE_MASK || end > PAGER_VA_END || end < start)
+		return -EINVAL;
+	atomic_fetch_add_relaxed(&p->frozen, 1U);
+	err = pager_request_swapin(p, start, end);
+	if (!err && ioctl(p->uffd, UFFDIO_UNREGISTER, &range))
+		err = -errno;
+	if (!err) {
+		regions_remove(p, start, end);
+		/* Real pages stay: only the mm layer lets go of them. */
+		zap_page_range(&p->mm, start, end);
+	}
+	atomic_fetch_sub_relaxed(&p->frozen, 1U);
+	return err;
+}
+
+/* ---- fork ---- */
+
+__public void uswap_pager_fork_prepare(struct uswap_pager *p)
+{
+	if (in_fork_child)
+		return;
+	atomic_fetch_add_relaxed(&p->frozen, 1U);
+	/* Faults that would go over the budget must not reclaim meanwhile. */
+	mm_set_budget(p->sw, 0);
+	pager_request_swapin(p, 0, PAGER_VA_END);
+}
+
+__public void uswap_pager_fork_parent(struct uswap_pager *p)
+{
+	if (in_fork_child)
+		return;
+	mm_set_budget(p->sw, p->budget_bytes >> PAGE_SHIFT);
+	atomic_fetch_sub_relaxed(&p->frozen, 1U);
+	pager_kick(p);
+}
+
+__public void uswap_pager_fork_child(struct uswap_pager *p)
+{
+	/*
+	 * The child's mappings are not registered (no EVENT_FORK) and every
+	 * page it inherited is in its memory: it runs unpaged. The engine is
+	 * the parent's (shared arena): leave it alone.
+	 */
+	in_fork_child = true;
+	close(p->uffd);
+	close(p->stage_fd);
+	close(p->wake_fd);
+	for (unsigned i = 0; i < ARRAY_SIZE(live_pagers); i++)
+		if (live_pagers[i] == p)
+			live_pagers[i] = NULL;
+}
+
+/* ---- teardown and figures ---- */
+
+__public void uswap_pager_close(struct uswap_pager *p)
+{
+	uint64_t one = 1;
+
+	if (in_fork_child)
+		return;
+	for (unsigned i = 0; i < ARRAY_SIZE(live_pagers); i++) {
+		struct uswap_pager *me = p;
+
+		atomic_cmpxchg_acq_rel(&live_pagers[i], &me, NULL);
+	}
+	/* Bring everything back and let go of the program's memory. */
+	atomic_fetch_add_relaxed(&p->frozen, 1U);
+	mm_set_budget(p->sw, 0);
+	pager_request_swapin(p, 0, PAGER_VA_END);
+	ulock_lock(&p->regions_lock);
+	for (unsigned long i = 0; i < p->nr_regions; i++) {
+		struct uffdio_range r = {.start = p->regions[i].start,
+					 .len = p->regions[i].end - p->regions[i].start};
+
+		ioctl(p->uffd, UFFDIO_UNREGISTER, &r);
+	}
+	p->nr_regions = 0;
+	ulock_unlock(&p->regions_lock);
+	atomic_store_release(&p->stopping, true);
+	if (write(p->wake_fd, &one, sizeof(one)) < 0)
+		one = 0;
+	pager_kick(p);
+	pthread_join(p->fault_thread, NULL);
+	pthread_join(p->reclaim_thread, NULL);
+	pager_teardown(p);
+}
+
+__public int uswap_pager_sync(struct uswap_pager *p)
+{
+	if (in_fork_child)
+		return -EINVAL;
+	/* An empty swap-in: served after the batch the fault thread read last. */
+	return pager_request_swapin(p, 0, 0);
+}
+
+__public long uswap_pager_reclaim(struct uswap_pager *p, size_t bytes)
+{
+	if (in_fork_child)
+		return 0;
+	return (long)(try_to_free_pages(p->sw, bytes >> PAGE_SHIFT) << PAGE_SHIFT);
+}
+
+size_t pager_compr_bytes(struct uswap_pager *p)
+{
+	struct zram_stats zs;
+
+	if (!p->dev || !is_zram_dev(p->dev) || zram_get_stats(p->dev, &zs))
+		return 0;
+	return zs.mem_used_total;
+}
+
+struct uswap *pager_engine(struct uswap_pager *p)
+{
+	return p->sw;
+}
+
+int pager_inject_read_error(struct uswap_pager *p, unsigned long nth)
+{
+	if (!p->dev || !is_zram_dev(p->dev))
+		return -EOPNOTSUPP;
+	zram_inject(p->dev, nth, 0, -EIO);
+	return 0;
+}
+
+int pager_inject_write_error(struct uswap_pager *p, unsigned long nth)
+{
+	if (!p->dev || !is_zram_dev(p->dev))
+		return -EOPNOTSUPP;
+	zram_inject(p->dev, 0, nth, -EIO);
+	return 0;
+}
+
+__public int uswap_pager_get_stats(struct uswap_pager *p, struct uswap_pager_stats *st)
+{
+	long charged = atomic_load_relaxed(&sw_mm(p->sw)->nr_charged);
+	long swapped = atomic_load_relaxed(&p->mm.nr_swapents);
+
+	memset(st, 0, sizeof(*st));
+	st->budget_bytes = p->budget_bytes;
+	st->resident_bytes = charged > 0 ? (size_t)charged << PAGE_SHIFT : 0;
+	st->resident_peak_bytes = atomic_load_relaxed(&p->peak) << PAGE_SHIFT;
+	st->swapped_bytes = swapped > 0 ? (size_t)swapped << PAGE_SHIFT : 0;
+	st->compr_bytes = pager_compr_bytes(p);
+	st->faults = atomic_load_relaxed(&p->faults);
+	st->swapin_faults = atomic_load_relaxed(&p->swapin_faults);
+	st->evict_busy = atomic_load_relaxed(&p->evict_busy);
+	st->warnings = atomic_load_relaxed(&p->warnings);
+	return 0;
+}
+
+__public long uswap_pager_counter(struct uswap_pager *p, const char *name)
+{
+	for (unsigned i = 0; i < NR_VM_EVENT_ITEMS; i++)
+		if (!strcmp(vm_event_names[i], name))
+			return (long)vm_event_read(sw_events(p->sw), (enum vm_event_item)i);
+	return -ENOENT;
+}
+
+__public int uswap_pager_latency(struct uswap_pager *p, unsigned long *hist, unsigned n)
+{
+	n = min(n, (unsigned)PAGER_LAT_BUCKETS);
+	for (unsigned i = 0; i < n; i++)
+		hist[i] = atomic_load_relaxed(&p->lat[i]);
+	return (int)n;
+}

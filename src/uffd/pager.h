@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pager.h - the userfaultfd front end: an mm_struct over this process's real
+ * address space, whose entries the pager mirrors into real memory with
+ * userfaultfd, a fault thread and a reclaim thread. The public face is
+ * uswap_pager_* (include/uswap/uswap.h); the preloaded agent (agent.c) uses
+ * the extra hooks below.
+ *
+ * One mm_struct covers the whole user address space [0, 2^47); its page
+ * tables are allocated lazily, one 4 KiB table per 2 MiB block that holds a
+ * paged page, found through a three-level radix (512 GiB, 1 GiB, 2 MiB) in
+ * the engine's arena. Only the registered ranges ever get entries.
+ *
+ * Owns: struct uswap_pager. Locking: see pager.c.
+ */
+#ifndef USWAP_UFFD_PAGER_H
+#define USWAP_UFFD_PAGER_H
+
+#include <uswap/uswap.h>
+
+#include "../mm/mm.h"
+
+struct uswap_pager;
+
+/* Latency buckets (same layout as the run status page). */
+#define PAGER_LAT_LINEAR  256
+#define PAGER_LAT_BUCKETS (PAGER_LAT_LINEAR + 24)
+
+/* pager_lat_bucket - Return: the bucket of a latency of @us microseconds. */
+unsigned pager_lat_bucket(unsigned long us);
+
+/*
+ * pager_is_own - Return: whether [start, end) overlaps memory the pager's own
+ * threads use (stacks, staging), which must never be registered.
+ */
+bool pager_is_own(struct uswap_pager *p, unsigned long start, unsigned long end);
+
+/*
+ * pager_is_registered - Return: whether [start, end) is wholly inside ranges
+ * the pager registered (and still pages).
+ */
+bool pager_is_registered(struct uswap_pager *p, unsigned long start, unsigned long end);
+
+/*
+ * pager_set_tick - call @fn(@arg) from the reclaim thread about every
+ * @period_ms milliseconds and whenever pager_kick() asks (the agent rescans
+ * the process's mappings and publishes its status there). @fn runs with no
+ * engine lock held and may touch paged memory.
+ */
+void pager_set_tick(struct uswap_pager *p, void (*fn)(void *arg), void *arg, unsigned period_ms);
+
+/* pager_kick - wake the reclaim thread (and run the tick soon). Context: any. */
+void pager_kick(struct uswap_pager *p);
+
+/* pager_engine - Return: the engine, for its counters. */
+struct uswap *pager_engine(struct uswap_pager *p);
+
+/* pager_compr_bytes - Return: device memory holding swapped pages (zram), or 0. */
+size_t pager_compr_bytes(struct uswap_pager *p);
+
+/*
+ * pager_inject_read_error / pager_inject_write_error - make the @nth next
+ * device read / write fail (zram only; for tests). Return: 0 or -EOPNOTSUPP.
+ */
+int pager_inject_read_error(struct uswap_pager *p, unsigned long nth);
+int pager_inject_write_error(struct uswap_pager *p, unsigned long nth);
+
+#endif /* USWAP_UFFD_PAGER_H */

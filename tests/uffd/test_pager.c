@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_pager.c - the userfaultfd pager on this process's own memory: page
+ * signatures (owner, address, version) written and read back by several
+ * threads under a budget of a quarter of the data; a writer racing
+ * eviction; the program's MADV_DONTNEED / MADV_FREE / munmap / mremap of
+ * swapped ranges; device full; device read errors; fork.
+ *
+ * Needs a full-mode userfaultfd (root in CI); skips only when there is none.
+ *
+ * Owns: nothing. Locking: none (each thread writes its own pages).
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "uffd/pager.h"
+
+#define MiB (1UL << 20)
+
+/* Open a pager or skip the test when the machine has no full-mode userfaultfd. */
+static struct uswap_pager *open_pager(size_t budget, size_t device_bytes)
+{
+	struct uswap_pager_config cfg = {.budget_bytes = budget, .device_bytes = device_bytes};
+	struct uswap_pager *p = NULL;
+	char err[512];
+	int ret = uswap_pager_open(&p, &cfg, err, sizeof(err));
+
+	if (ret == -EPERM || ret == -EOPNOTSUPP) {
+		test_skip(err);
+		return NULL;
+	}
+	if (ret)
+		test_fail(__FILE__, __LINE__, "uswap_pager_open: %d: %s", ret, err);
+	return p;
+}
+
+/* A page signature: owner, address and version in the first words, a pattern after. */
+static void sig_write(char *page, uint64_t owner, uint64_t version)
+{
+	uint64_t *w = (uint64_t *)page, addr = (uint64_t)(uintptr_t)page;
+
+	w[0] = owner;
+	w[1] = addr;
+	w[2] = version;
+	for (size_t i = 3; i < PAGE_SIZE / 8; i++)
+		w[i] = (i % 8) ? 0 : (addr ^ version ^ (i * 0x9e3779b97f4a7c15ULL));
+}
+
+static bool sig_check(const char *page, uint64_t owner, uint64_t version)
+{
+	const uint64_t *w = (const uint64_t *)page;
+	uint64_t addr = (uint64_t)(uintptr_t)page;
+
+	if (w[0] != owner || w[1] != addr || w[2] != version)
+		return false;
+	for (size_t i = 3; i < PAGE_SIZE / 8; i++)
+		if (w[i] != ((i % 8) ? 0 : (addr ^ version ^ (i * 0x9e3779b97f4a7c15ULL))))
+			return false;
+	return true;
+}
+
+static bool page_is_zero(const char *page)
+{
+	for (size_t i = 0; i < PAGE_SIZE; i++)
+		if (page[i])
+			return false;
+	return true;
+}
+
+static long rss_anon_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* ---- threads writing and reading signatures ---- */
+
+struct writer {
+	struct uswap_pager *p;
+	char *base;
+	unsigned long nr_pages;
+	uint64_t owner;
+	unsigned rounds;
+	unsigned long bad;
+	int err;
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	uint64_t rnd = test_seed ^ w->owner;
+
+	for (unsigned r = 1; r <= w->rounds; r++) {
+		for (unsigned long i = 0; i < w->nr_pages; i++)
+			sig_write(w->base + i * PAGE_SIZE, w->owner, r);
+		/* Random reads of this round's pages. */
+		for (unsigned long k = 0; k < w->nr_pages; k++) {
+			unsigned long i = t_rand(&rnd) % w->nr_pages;
+
+			if (!sig_check(w->base + i * PAGE_SIZE, w->owner, r))
+				w->bad++;
+		}
+	}
+	for (unsigned long i = 0; i < w->nr_pages; i++)
+		if (!sig_check(w->base + i * PAGE_SIZE, w->owner, w->rounds))
+			w->bad++;
+	return NULL;
+}
+
+/*
+ * Four threads, each on memory of its own kind (a pager mapping, plain mmap
+ * registered afterwards with data already in it, malloc'd, another
+ * mapping), 4x the budget in all.
+ */
+TEST(threads_signatures_quarter_budget)
+{
+	const size_t budget = 8 * MiB, per = 8 * MiB;
+	struct uswap_pager *p = open_pager(budget, 0);
+	struct uswap_pager_stats st;
+	struct writer w[4];
+	pthread_t t[4];
+	long rss0, rss1;
+	char *pre;
+
+	if (!p)
+		return;
+	rss0 = rss_anon_kb();
+	memset(w, 0, sizeof(w));
+	REQUIRE_EQ(uswap_pager_map(p, per, (void **)&w[0].base), 0);
+	/* Existing memory with data in it, registered afterwards. */
+	pre = mmap(NULL, per, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	REQUIRE(pre != MAP_FAILED);
+	for (unsigned long i = 0; i < per / PAGE_SIZE; i++)
+		sig_write(pre + i * PAGE_SIZE, 1, 1);
+	REQUIRE_EQ(uswap_pager_register(p, pre, per), 0);
+	for (unsigned long i = 0; i < per / PAGE_SIZE; i++)
+		CHECK(sig_check(pre + i * PAGE_SIZE, 1, 1));
+	w[1].base = pre;
+	/* malloc'd memory (its own mmap at this size), page aligned inside. */
+	{
+		char *m = malloc(per + 2 * PAGE_SIZE);
+
+		REQUIRE(m);
+		w[2].base = (char *)ALIGN_UP((uintptr_t)m, PAGE_SIZE);
+		REQUIRE_EQ(uswap_pager_register(p, w[2].base, per), 0);
+	}
+	REQUIRE_EQ(uswap_pager_map(p, per, (void **)&w[3].base), 0);
+	for (unsigned i = 0; i < 4; i++) {
+		w[i].p = p;
+		w[i].nr_pages = per / PAGE_SIZE;
+		w[i].owner = 100 + i;
+		w[i].rounds = 3;
+		REQUIRE_EQ(pthread_create(&t[i], NULL, writer_main, &w[i]), 0);
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_EQ(w[i].bad, 0);
+	}
+	uswap_pager_get_stats(p, &st);
+	rss1 = rss_anon_kb();
+	CHECK(uswap_pager_counter(p, "pswpout") > 0);
+	CHECK(uswap_pager_counter(p, "pswpin") > 0);
+	CHECK(st.swapin_faults > 0);
+	CHECK(st.swapped_bytes > 0);
+	CHECK(st.resident_peak_bytes <= budget + 64 * PAGE_SIZE);
+	/* RssAnon grew by at most the budget plus the documented slack. */
+	CHECK(rss1 - rss0 <= (long)((budget + budget / 8 + 2 * MiB) >> 10));
+	printf("# resident peak %zu KiB, RssAnon +%ld KiB, swapped %zu KiB, swap-in faults %lu\n",
+	       st.resident_peak_bytes >> 10, rss1 - rss0, st.swapped_bytes >> 10, st.swapin_faults);
+	uswap_pager_close(p);
+	/* Closing brought everything back: the memory stays the caller's. */
+	for (unsigned i = 0; i < 4; i++)
+		for (unsigned long k = 0; k < w[i].nr_pages; k++)
+			CHECK(sig_check(w[i].base + k * PAGE_SIZE, w[i].owner, w[i].rounds));
+	munmap(w[0].base, per);
+	munmap(pre, per);
+	munmap(w[3].base, per);
+}
+
+/* ---- a writer racing eviction ---- */
+
+struct racer {
+	uint64_t *words; /* one counter per page, at a page's start */
+	unsigned long nr_pages;
+	unsigned long rounds; /* complete rounds written */
+	bool stop;	      /* set by the evicting thread */
+};
+
+static void *race_writer(void *arg)
+{
+	struct racer *r = arg;
+	unsigned long k;
+
+	for (k = 1; !atomic_load_acquire(&r->stop); k++)
+		for (unsigned long i = 0; i < r->nr_pages; i++)
+			r->words[i * (PAGE_SIZE / 8)] = k * 1000003 + i;
+	r->rounds = k - 1;
+	return NULL;
+}
+
+TEST(writer_races_eviction)
+{
+	const size_t budget = 4 * MiB, len = 2 * MiB;
+	struct uswap_pager *p = open_pager(budget, 0);
+	struct racer r = {.rounds = 0};
+	unsigned long evicted = 0, passes = 0;
+	pthread_t t;
+
+	if (!p)
+		return;
+	REQUIRE_EQ(uswap_pager_map(p, len, (void **)&r.words), 0);
+	r.nr_pages = len / PAGE_SIZE;
+	REQUIRE_EQ(pthread_create(&t, NULL, race_writer, &r), 0);
+	/* Evict everything again and again while the writer writes. */
+	while (evicted < 20000 && ++passes < 200000)
+		evicted += (unsigned long)uswap_pager_reclaim(p, len) >> PAGE_SHIFT;
+	atomic_store_release(&r.stop, true);
+	pthread_join(t, NULL);
+	for (unsigned long i = 0; i < r.nr_pages; i++)
+		CHECK_EQ(r.words[i * (PAGE_SIZE / 8)], r.rounds * 1000003 + i);
+	printf("# %lu pages evicted under the writer\n", evicted);
+	CHECK(evicted > 0);
+	uswap_pager_close(p);
+	munmap(r.words, len);
+}
+
+/* ---- the program's own memory calls on swapped ranges ---- */
+
+/* Map @pages pages, sign them, evict them all. */
+static char *swapped_range(struct uswap_pager *p, unsigned long pages, uint64_t owner)
+{
+	char *base;
+
+	if (uswap_pager_map(p, pages * PAGE_SIZE, (void **)&base))
+		return NULL;
+	for (unsigned long i = 0; i < pages; i++)
+		sig_write(base + i * PAGE_SIZE, owner, 1);
+	uswap_pager_reclaim(p, 64 * MiB);
+	return base;
+}
+
+static size_t swapped_bytes(struct uswap_pager *p)
+{
+	struct uswap_pager_stats st;
+
+	uswap_pager_sync(p);
+	uswap_pager_get_stats(p, &st);
+	return st.swapped_bytes;
+}
+
+TEST(madv_dontneed_and_free_swapped)
+{
+	struct uswap_pager *p = open_pager(4 * MiB, 0);
+	const unsigned long n = 256;
+	size_t before, after;
+	char *b;
+
+	if (!p)
+		return;
+	b = swapped_range(p, n, 7);
+	REQUIRE(b);
+	before = swapped_bytes(p);
+	CHECK(before >= n / 2 * PAGE_SIZE);
+	/* DONTNEED the first quarter, FREE the second: both read zero, slots freed. */
+	REQUIRE_EQ(madvise(b, n / 4 * PAGE_SIZE, MADV_DONTNEED), 0);
+	REQUIRE_EQ(madvise(b + n / 4 * PAGE_SIZE, n / 4 * PAGE_SIZE, MADV_FREE), 0);
+	after = swapped_bytes(p);
+	CHECK(after <= before - n / 2 * PAGE_SIZE + PAGE_SIZE * 8);
+	for (unsigned long i = 0; i < n / 4; i++)
+		CHECK(page_is_zero(b + i * PAGE_SIZE));
+	for (unsigned long i = n / 4; i < n / 2; i++) {
+		char *pg = b + i * PAGE_SIZE;
+
+		/* MADV_FREE: old data or zeros, never anything else. */
+		CHECK(page_is_zero(pg) || sig_check(pg, 7, 1));
+	}
+	for (unsigned long i = n / 2; i < n; i++)
+		CHECK(sig_check(b + i * PAGE_SIZE, 7, 1));
+	munmap(b, n * PAGE_SIZE);
+	uswap_pager_close(p);
+}
+
+TEST(munmap_swapped_frees_slots)
+{
+	struct uswap_pager *p = open_pager(4 * MiB, 0);
+	const unsigned long n = 512;
+	char *b;
+
+	if (!p)
+		return;
+	b = swapped_range(p, n, 8);
+	REQUIRE(b);
+	CHECK(swapped_bytes(p) >= n / 2 * PAGE_SIZE);
+	/* A hole in the middle first, then the rest. */
+	REQUIRE_EQ(munmap(b + 128 * PAGE_SIZE, 128 * PAGE_SIZE), 0);
+	for (unsigned long i = 0; i < 128; i++)
+		CHECK(sig_check(b + i * PAGE_SIZE, 8, 1));
+	for (unsigned long i = 256; i < n; i++)
+		CHECK(sig_check(b + i * PAGE_SIZE, 8, 1));
+	uswap_pager_reclaim(p, 64 * MiB);
+	REQUIRE_EQ(munmap(b, n * PAGE_SIZE), 0);
+	CHECK_EQ(swapped_bytes(p), 0);
+	CHECK_EQ(uswap_pager_counter(p, "pswpout") > 0, 1);
+	uswap_pager_close(p);
+}
+
+TEST(mremap_swapped_move_grow_shrink)
+{
+	struct uswap_pager *p = open_pager(4 * MiB, 0);
+	const unsigned long n = 256;
+	char *b, *nb, *far;
+
+	if (!p)
+		return;
+	b = swapped_range(p, n, 9);
+	REQUIRE(b);
+	/* Move: to a fixed place elsewhere. */
+	far = mmap(NULL, 4 * n * PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	REQUIRE(far != MAP_FAILED);
+	nb = mremap(b, n * PAGE_SIZE, n * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, far);
+	REQUIRE(nb == far);
+	for (unsigned long i = 0; i < n; i++) {
+		uint64_t *w = (uint64_t *)(nb + i * PAGE_SIZE);
+
+		/* The signature names the old address: compare against it. */
+		CHECK(w[0] == 9 && w[1] == (uint64_t)(uintptr_t)(b + i * PAGE_SIZE) && w[2] == 1);
+	}
+	/* Re-sign at the new place, evict, then grow (may move) and shrink. */
+	for (unsigned long i = 0; i < n; i++)
+		sig_write(nb + i * PAGE_SIZE, 10, 2);
+	uswap_pager_reclaim(p, 64 * MiB);
+	b = mremap(nb, n * PAGE_SIZE, 3 * n * PAGE_SIZE, MREMAP_MAYMOVE);
+	REQUIRE(b != MAP_FAILED);
+	for (unsigned long i = 0; i < n; i++) {
+		uint64_t *w = (uint64_t *)(b + i * PAGE_SIZE);
+
+		CHECK(w[0] == 10 && w[1] == (uint64_t)(uintptr_t)(nb + i * PAGE_SIZE) && w[2] == 2);
+	}
+	for (unsigned long i = n; i < 3 * n; i++)
+		CHECK(page_is_zero(b + i * PAGE_SIZE));
+	for (unsigned long i = 0; i < 3 * n; i++)
+		sig_write(b + i * PAGE_SIZE, 11, 3);
+	uswap_pager_reclaim(p, 64 * MiB);
+	nb = mremap(b, 3 * n * PAGE_SIZE, n * PAGE_SIZE, 0);
+	REQUIRE(nb == b);
+	for (unsigned long i = 0; i < n; i++)
+		CHECK(sig_check(b + i * PAGE_SIZE, 11, 3));
+	munmap(b, n * PAGE_SIZE);
+	if (nb != far)
+		munmap(far, 4 * n * PAGE_SIZE);
+	CHECK_EQ(swapped_bytes(p), 0);
+	uswap_pager_close(p);
+}
+
+/* ---- device full, read errors ---- */
+
+TEST(device_full_goes_over_budget)
+{
+	/* 2 MiB of slots under a 4 MiB budget, 12 MiB of data. */
+	struct uswap_pager *p = open_pager(4 * MiB, 2 * MiB);
+	const unsigned long n = 12 * MiB / PAGE_SIZE;
+	struct uswap_pager_stats st;
+	char *b;
+
+	if (!p)
+		return;
+	REQUIRE_EQ(uswap_pager_map(p, n * PAGE_SIZE, (void **)&b), 0);
+	for (unsigned long i = 0; i < n; i++)
+		sig_write(b + i * PAGE_SIZE, 12, 1);
+	for (unsigned long i = 0; i < n; i++)
+		CHECK(sig_check(b + i * PAGE_SIZE, 12, 1));
+	uswap_pager_get_stats(p, &st);
+	CHECK(st.resident_bytes > 4 * MiB);
+	CHECK_EQ(st.warnings, 1);
+	munmap(b, n * PAGE_SIZE);
+	uswap_pager_close(p);
+}
+
+TEST(read_error_is_sigbus)
+{
+	pid_t pid = fork();
+	int status;
+
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		struct uswap_pager_config cfg = {.budget_bytes = 4 * MiB};
+		struct uswap_pager *p;
+		char *b;
+
+		if (uswap_pager_open(&p, &cfg, NULL, 0))
+			_exit(77);
+		if (uswap_pager_map(p, 4 * MiB, (void **)&b))
+			_exit(3);
+		for (unsigned long i = 0; i < 1024; i++)
+			sig_write(b + i * PAGE_SIZE, 13, 1);
+		uswap_pager_reclaim(p, 64 * MiB);
+		pager_inject_read_error(p, 1);
+		/* The first swap-in read fails: SIGBUS, not wrong data. */
+		for (unsigned long i = 0; i < 1024; i++)
+			if (!sig_check(b + i * PAGE_SIZE, 13, 1))
+				_exit(4);
+		_exit(0);
+	}
+	REQUIRE_EQ(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+		test_skip("no full-mode userfaultfd");
+		return;
+	}
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
+}
+
+/* ---- fork ---- */
+
+TEST(fork_child_sees_every_byte)
+{
+	struct uswap_pager *p = open_pager(4 * MiB, 0);
+	const unsigned long n = 16 * MiB / PAGE_SIZE;
+	int status;
+	pid_t pid;
+	char *b;
+
+	if (!p)
+		return;
+	REQUIRE_EQ(uswap_pager_map(p, n * PAGE_SIZE, (void **)&b), 0);
+	for (unsigned long i = 0; i < n; i++)
+		sig_write(b + i * PAGE_SIZE, 14, 1);
+	CHECK(swapped_bytes(p) > 0);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		for (unsigned long i = 0; i < n; i++)
+			if (!sig_check(b + i * PAGE_SIZE, 14, 1))
+				_exit(1);
+		/* Its own writes stay its own. */
+		for (unsigned long i = 0; i < n; i += 7)
+			sig_write(b + i * PAGE_SIZE, 15, 2);
+		_exit(0);
+	}
+	REQUIRE_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* The parent goes on paging its own data. */
+	for (unsigned long i = 0; i < n; i++)
+		sig_write(b + i * PAGE_SIZE, 14, 3);
+	for (unsigned long i = 0; i < n; i++)
+		CHECK(sig_check(b + i * PAGE_SIZE, 14, 3));
+	{
+		struct uswap_pager_stats st;
+
+		uswap_pager_get_stats(p, &st);
+		printf("# after fork: resident %zu KiB swapped %zu KiB busy %lu\n",
+		       st.resident_bytes >> 10, st.swapped_bytes >> 10, st.evict_busy);
+	}
+	CHECK(swapped_bytes(p) > 0);
+	munmap(b, n * PAGE_SIZE);
+	uswap_pager_close(p);
+}
