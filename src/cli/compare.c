@@ -969,6 +969,7 @@ static int redis_save_pass(struct cmp_ctx *c, struct cmp_result *r, struct rconn
 	pid_t pid;
 	int ret;
 
+	c->phase = "BGSAVE";
 	redis_argv(sock, keys, 1000000, true, argv, nbuf, rbuf);
 	pid = spawn(c, SPAWN_PLAIN, argv, -1);
 	if (pid < 0)
@@ -1138,8 +1139,12 @@ static int run_redis(struct cmp_ctx *c, struct cmp_result *r, uint64_t size)
 	ret = 0;
 	goto out;
 fail:
-	if (ret != -EINTR && ret != -ECHILD)
-		side_error(c, r, "talking to redis-server: %s", strerror(-ret));
+	if (ret == -ETIMEDOUT)
+		side_error(c, r, "redis-server gave no reply within %.0f s (during: %s)",
+			   START_TIMEOUT_S, c->phase);
+	else if (ret != -EINTR && ret != -ECHILD)
+		side_error(c, r, "talking to redis-server (during: %s): %s", c->phase,
+			   strerror(-ret));
 	ret = ret == -EINTR ? ret : 0;
 out:
 	if (rc.fd >= 0)
