@@ -9,7 +9,8 @@
  * program in a process group of its own so that everything it started can
  * be ended by that group's id. While a program runs, a loop samples its
  * memory a few times a second (the cgroup's anonymous memory on the kernel
- * side; RssAnon of the program's processes on both sides) and prints
+ * side; RssAnon and RssShmem of the program's processes on both sides:
+ * shared memory the program holds is memory no file backs either) and prints
  * progress to stderr. SIGINT, SIGTERM, SIGHUP and SIGQUIT only set a flag:
  * every wait polls it, ends the programs, and the normal unwind restores
  * the kernel's state (kswap.c), removes the temporary directory and exits
@@ -107,6 +108,8 @@ struct cmp_ctx {
 	bool progress_on_line;
 	pid_t prog;		/* the program's process group (sampled) */
 	uint64_t peak_rss_anon; /* sampled RssAnon of the program's processes */
+	uint64_t
+		peak_rss_shmem; /* ... and RssAnon + RssShmem (memory it holds that no file backs) */
 	char stats[96];		/* `uswap run --stats` file */
 	char errlog[96];	/* the program's stderr */
 	/* sort: the input and the first side's output hash. */
@@ -210,15 +213,18 @@ static void progress_done(struct cmp_ctx *c)
 	c->progress_on_line = false;
 }
 
-/* The sum of RssAnon of the processes of group @pgid, leaving out uswap itself. */
-static uint64_t group_rss_anon(struct cmp_ctx *c, pid_t pgid)
+/*
+ * The sums of RssAnon and of RssShmem of the processes of group @pgid,
+ * leaving out uswap itself.
+ */
+static void group_rss(struct cmp_ctx *c, pid_t pgid, uint64_t *anon, uint64_t *shmem)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
-	uint64_t sum = 0;
 
+	*anon = *shmem = 0;
 	if (!d)
-		return 0;
+		return;
 	while ((e = readdir(d))) {
 		char path[300], buf[2048], *p;
 		struct stat st;
@@ -255,10 +261,12 @@ static uint64_t group_rss_anon(struct cmp_ctx *c, pid_t pgid)
 		buf[n] = '\0';
 		p = strstr(buf, "\nRssAnon:");
 		if (p)
-			sum += strtoull(p + 9, NULL, 10) << 10;
+			*anon += strtoull(p + 9, NULL, 10) << 10;
+		p = strstr(buf, "\nRssShmem:");
+		if (p)
+			*shmem += strtoull(p + 10, NULL, 10) << 10;
 	}
 	closedir(d);
-	return sum;
 }
 
 /*
@@ -274,10 +282,13 @@ static int tick(struct cmp_ctx *c)
 		if (c->side == KERNEL)
 			kswap_sample(&c->ks);
 		if (c->prog > 0) {
-			uint64_t rss = group_rss_anon(c, c->prog);
+			uint64_t anon, shmem;
 
-			if (rss > c->peak_rss_anon)
-				c->peak_rss_anon = rss;
+			group_rss(c, c->prog, &anon, &shmem);
+			if (anon > c->peak_rss_anon)
+				c->peak_rss_anon = anon;
+			if (anon + shmem > c->peak_rss_shmem)
+				c->peak_rss_shmem = anon + shmem;
 		}
 	}
 	progress(c, false);
@@ -1188,6 +1199,7 @@ static void declare_common(struct cmp_result *r)
 	fig(r, "pswpin", "swap-ins", "pages", 0, false);
 	fig(r, "pswpout", "swap-outs", "pages", 0, false);
 	fig(r, "peak_rss_anon_mib", "peak RssAnon (sampled)", "MiB", 1, false);
+	fig(r, "peak_rss_anon_shmem_mib", "peak RssAnon+RssShmem", "MiB", 1, false);
 	fig(r, "peak_anon_mib", "peak anon (own account)", "MiB", 1, false);
 	fig(r, "compressed_mib", "compressed store, peak", "MiB", 1, false);
 	fig(r, "swapin_p50_us", "swap-in fault p50", "us", 1, false);
@@ -1250,6 +1262,7 @@ static void run_side(struct cmp_ctx *c, struct cmp_result *r, enum side side, ui
 	c->last_sample = 0;
 	c->last_progress = 0;
 	c->peak_rss_anon = 0;
+	c->peak_rss_shmem = 0;
 	c->prog = 0;
 	if (side == KERNEL && !c->ks.available) {
 		snprintf(r->err[side], sizeof(r->err[side]), "skipped: %s", c->ks.why);
@@ -1284,6 +1297,7 @@ static void run_side(struct cmp_ctx *c, struct cmp_result *r, enum side side, ui
 		else
 			collect_uswap(c, r);
 		set_fig(c, r, "peak_rss_anon_mib", (double)c->peak_rss_anon / (1 << 20));
+		set_fig(c, r, "peak_rss_anon_shmem_mib", (double)c->peak_rss_shmem / (1 << 20));
 	}
 	if (side == KERNEL && kswap_teardown(&c->ks))
 		side_error(c, r, "the kernel's state could not be fully restored");

@@ -113,7 +113,7 @@ figures = {"usemem": ["seq_write_mbps", "seq_read_mbps", "rand_write_mbps",
                       "rand_read_mbps", "wall_s"],
            "redis": ["load_s", "get_rps", "get_bgsave_rps", "bgsave_s"],
            "sort": ["wall_s"]}
-common = ["pswpin", "pswpout", "peak_rss_anon_mib", "peak_anon_mib"]
+common = ["pswpin", "pswpout", "peak_rss_anon_mib", "peak_rss_anon_shmem_mib", "peak_anon_mib"]
 def result(name, good, what):
     print("%s %s - %s" % ("ok" if good else "not ok", name, what))
 assert set(d["workloads"]) == set(figures), d["workloads"].keys()
