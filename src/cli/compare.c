@@ -24,15 +24,14 @@
 #include "bench.h"
 
 #include <dirent.h>
-#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -106,12 +105,11 @@ struct cmp_ctx {
 	unsigned run_no, nr_runs;
 	double t0, last_sample, last_progress;
 	bool progress_on_line;
-	pid_t prog;		/* the program's process group (sampled) */
-	uint64_t peak_rss_anon; /* sampled RssAnon of the program's processes */
-	uint64_t
-		peak_rss_shmem; /* ... and RssAnon + RssShmem (memory it holds that no file backs) */
-	char stats[96];		/* `uswap run --stats` file */
-	char errlog[96];	/* the program's stderr */
+	pid_t prog;		  /* the program's process group (sampled) */
+	uint64_t peak_rss_anon;	  /* sampled RssAnon of the program's processes */
+	uint64_t peak_rss_nofile; /* sampled RssAnon + RssShmem: what no file backs */
+	char stats[96];		  /* `uswap run --stats` file */
+	char errlog[96];	  /* the program's stderr */
 	/* sort: the input and the first side's output hash. */
 	char sort_input[96];
 	uint64_t sort_hash;
@@ -287,8 +285,8 @@ static int tick(struct cmp_ctx *c)
 			group_rss(c, c->prog, &anon, &shmem);
 			if (anon > c->peak_rss_anon)
 				c->peak_rss_anon = anon;
-			if (anon + shmem > c->peak_rss_shmem)
-				c->peak_rss_shmem = anon + shmem;
+			if (anon + shmem > c->peak_rss_nofile)
+				c->peak_rss_nofile = anon + shmem;
 		}
 	}
 	progress(c, false);
@@ -1262,7 +1260,7 @@ static void run_side(struct cmp_ctx *c, struct cmp_result *r, enum side side, ui
 	c->last_sample = 0;
 	c->last_progress = 0;
 	c->peak_rss_anon = 0;
-	c->peak_rss_shmem = 0;
+	c->peak_rss_nofile = 0;
 	c->prog = 0;
 	if (side == KERNEL && !c->ks.available) {
 		snprintf(r->err[side], sizeof(r->err[side]), "skipped: %s", c->ks.why);
@@ -1297,7 +1295,7 @@ static void run_side(struct cmp_ctx *c, struct cmp_result *r, enum side side, ui
 		else
 			collect_uswap(c, r);
 		set_fig(c, r, "peak_rss_anon_mib", (double)c->peak_rss_anon / (1 << 20));
-		set_fig(c, r, "peak_rss_anon_shmem_mib", (double)c->peak_rss_shmem / (1 << 20));
+		set_fig(c, r, "peak_rss_anon_shmem_mib", (double)c->peak_rss_nofile / (1 << 20));
 	}
 	if (side == KERNEL && kswap_teardown(&c->ks))
 		side_error(c, r, "the kernel's state could not be fully restored");
