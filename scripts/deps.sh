@@ -5,10 +5,13 @@
 # tools for interoperability tests: mkswap and flock come with util-linux,
 # swapon, swapoff and losetup with mount on Debian 12,
 # and the real programs the `uswap run` tests page: python3, GNU coreutils'
-# sort, redis-server and redis-cli)
+# sort, redis-server and redis-cli). The base set has the real programs
+# `uswap bench compare` runs: redis-server, redis-tools (redis-benchmark) and
+# coreutils' sort.
 set -euo pipefail
 
-need=(meson ninja-build pkg-config gcc libc6-dev liblz4-dev libzstd-dev python3)
+need=(meson ninja-build pkg-config gcc libc6-dev liblz4-dev libzstd-dev python3
+	redis-server redis-tools coreutils)
 if [ "${1:-}" = "--all" ]; then
 	need+=(clang libclang-rt-14-dev clang-format gnuplot-nox util-linux mount fdisk coreutils redis-server redis-tools)
 fi

@@ -12,6 +12,7 @@
  * joined; struct bench_lockstep has its mutex.
  */
 #include "bench.h"
+#include "compare.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -55,6 +56,8 @@ static const char bench_usage[] =
 	"--help`), or with --json one flat JSON object of every figure.\n"
 	"\n"
 	"Workloads:\n"
+	"  compare real programs under the kernel's swap and under `uswap run`,\n"
+	"          side by side: see `uswap bench compare --help`\n"
 	"  usemem  like vm-scalability's usemem: N threads each write SIZE/N bytes of\n"
 	"          pages, then read them back in order, then write and read them in a\n"
 	"          random order; MB/s per pass, every page checked\n"
@@ -985,6 +988,9 @@ int cmd_bench(int argc, char **argv)
 	struct bench_ctx ctx = {.o = &o, .pin_cpu = -1};
 	unsigned long v;
 	int c, ret;
+
+	if (argc > 1 && !strcmp(argv[1], "compare"))
+		return cmd_bench_compare(argc - 1, argv + 1);
 
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
