@@ -636,7 +636,7 @@ static int make_sort_input(struct cmp_ctx *c, uint64_t size)
 {
 	static const char *const words[] = {"alpha",   "bravo", "charlie", "delta", "echo",
 					    "foxtrot", "golf",	"hotel",   "india", "juliet"};
-	uint64_t s = bench_stream(1, 7), written = 0;
+	uint64_t s = random_stream(1, 7), written = 0;
 	char buf[1 << 16];
 	size_t n = 0;
 	FILE *f;
@@ -646,7 +646,7 @@ static int make_sort_input(struct cmp_ctx *c, uint64_t size)
 	if (!f)
 		return -errno;
 	while (written < size) {
-		uint64_t r = bench_rand(&s);
+		uint64_t r = random_next(&s);
 		int len =
 			snprintf(buf + n, sizeof(buf) - n, "%016" PRIx64 " %s %s %s %" PRIu64 "\n",
 				 r, words[r % 10], words[(r >> 8) % 10], words[(r >> 16) % 10],

@@ -63,8 +63,9 @@ struct kswap_figures {
 /*
  * kswap_open - decide whether the kernel side can run here, and if so note
  * the state it will restore: /dev/zram0's disksize and compressor (it is
- * neither in /proc/swaps nor mounted, or the side is unavailable). @comp is "lz4" or "zstd"; a compressor this kernel's zram
- * does not offer makes the side unavailable (comparing two compressors
+ * neither in /proc/swaps nor mounted, or the side is unavailable). @comp is
+ * "lz4" or "zstd"; a compressor this kernel's zram does not offer makes the
+ * side unavailable (comparing two compressors
  * would not be a comparison). USWAP_COMPARE_NO_KERNEL=1 in the environment
  * makes it unavailable too (for tests). Sets ks->why when unavailable.
  * Context: before any run. Return: 0 (see ks->available).
