@@ -382,3 +382,78 @@ fi
 if [ -n "$kernel_why" ]; then
 	for i in $(seq 10); do skip "kernel swap file is busy" "$kernel_why"; done
 fi
+
+# ---- a signal while mkswap writes: nothing partial is left (root) ----
+#
+# On a filesystem without fallocate (ext2) mkswap writes every block, which
+# takes long enough for a signal to arrive mid-way: a file it created must
+# be gone, an existing file must have its old size and contents, and the
+# exit status must still say which signal ended it.
+
+signal_why=
+# interrupt SIG FILE SIZE MIN: start mkswap FILE SIZE, send SIG once FILE is
+# larger than MIN bytes; prints the exit status, or "done" if mkswap finished
+# first (the machine was too fast to tell).
+interrupt() {
+	local pid i=0 rc
+	# A background job has SIGINT ignored: give the command the default back.
+	python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' "$USWAP" mkswap "$2" "$3" >/dev/null 2>"$T/err" &
+	pid=$!
+	while [ "$i" -lt 2000 ] && [ "$(stat -c %s "$2" 2>/dev/null || echo 0)" -le "$4" ]; do
+		i=$((i + 1))
+		sleep 0.005
+	done
+	kill -"$1" "$pid" 2>/dev/null
+	wait "$pid"
+	rc=$?
+	if [ "$rc" -eq 0 ]; then echo done; else echo "$rc"; fi
+}
+signal_test() {
+	local img=$T/noalloc.img mnt=$T/noalloc rc keep size
+	if ! truncate -s 1500M "$img" || ! mkfs.ext2 -q -F "$img" >/dev/null 2>&1 ||
+		! mkdir -p "$mnt" || ! mount -o loop "$img" "$mnt" 2>/dev/null; then
+		signal_why="cannot mount an ext2 image"
+		return
+	fi
+	trap 'umount "$mnt" 2>/dev/null; rm -rf "$T"' EXIT
+	for sig in INT:130 TERM:143; do
+		rc=$(interrupt "${sig%:*}" "$mnt/new.swap" 1G 0)
+		if [ "$rc" = done ]; then
+			skip "mkswap: SIG${sig%:*} mid-way" "mkswap finished before the signal"
+			skip "mkswap: SIG${sig%:*} mid-way" "mkswap finished before the signal"
+		else
+			[ "$rc" = "${sig#*:}" ] && ok "mkswap: SIG${sig%:*} mid-way ends it (exit $rc)" ||
+				not_ok "mkswap: SIG${sig%:*} mid-way: exit $rc, want ${sig#*:}"
+			[ ! -e "$mnt/new.swap" ] &&
+				ok "mkswap: SIG${sig%:*} mid-way leaves no partial new file" ||
+				not_ok "mkswap: SIG${sig%:*} mid-way left $(stat -c %s "$mnt/new.swap") bytes of a new file"
+		fi
+		rm -f "$mnt/new.swap"
+	done
+	head -c 1048576 /dev/urandom >"$mnt/keep.bin"
+	keep=$(sum "$mnt/keep.bin")
+	rc=$(interrupt TERM "$mnt/keep.bin" 1G 1048576)
+	if [ "$rc" = done ]; then
+		skip "mkswap: SIGTERM over an existing file" "mkswap finished before the signal"
+	else
+		size=$(stat -c %s "$mnt/keep.bin")
+		if [ "$size" = 1048576 ] && [ "$(sum "$mnt/keep.bin")" = "$keep" ]; then
+			ok "mkswap: SIGTERM mid-way leaves an existing file as it was"
+		else
+			not_ok "mkswap: SIGTERM mid-way: existing file now $size bytes (was 1048576)"
+		fi
+	fi
+	umount "$mnt"
+	trap 'rm -rf "$T"' EXIT
+}
+if [ "$(id -u)" != 0 ] || ! command -v mkfs.ext2 >/dev/null 2>&1 ||
+	! command -v python3 >/dev/null 2>&1 || ! command -v mount >/dev/null 2>&1; then
+	signal_why="needs root, mkfs.ext2, mount and python3"
+else
+	signal_test
+fi
+if [ -n "$signal_why" ]; then
+	for i in 1 2 3 4 5; do skip "mkswap interrupted mid-way" "$signal_why"; done
+fi
