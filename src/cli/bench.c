@@ -18,13 +18,16 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <linux/falloc.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -583,12 +586,51 @@ static void output_close(struct output *out, unsigned slot, bool ok)
 	atomic_store_release(&created[slot], (const char *)NULL);
 }
 
-/* Empty a regular file before it is written; other files are written as they are. */
-static int output_rewind(struct output *out)
+/*
+ * Make @len bytes at @buf the whole contents of @out. A regular file gets
+ * its room first (fallocate, or else the free space and the file size limit
+ * are checked), so that a full disk or a limit fails before a byte of the
+ * old contents is overwritten; then the new bytes go over the old ones and
+ * the file is cut to @len. Anything else (a FIFO, a terminal) is written in
+ * order. Return: 0 or -errno.
+ */
+static int output_replace(struct output *out, const char *buf, size_t len)
 {
+	bool reg;
 	struct stat st;
+	struct rlimit rl;
+	size_t done = 0;
 
-	if (fstat(out->fd, &st) == 0 && S_ISREG(st.st_mode) && ftruncate(out->fd, 0) < 0)
+	if (fstat(out->fd, &st) < 0)
+		return -errno;
+	reg = S_ISREG(st.st_mode);
+	if (reg && getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    len > rl.rlim_cur)
+		return -EFBIG;
+	if (reg && len && fallocate(out->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)len) < 0) {
+		uint64_t have = (uint64_t)st.st_blocks * 512, avail;
+		struct statvfs vfs;
+
+		if (errno != EOPNOTSUPP && errno != ENOSYS)
+			return -errno;
+		if (fstatvfs(out->fd, &vfs) == 0 && len > have) {
+			avail = (uint64_t)(geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail) *
+				vfs.f_frsize;
+			if (len - have > avail)
+				return -ENOSPC;
+		}
+	}
+	while (done < len) {
+		ssize_t n = reg ? pwrite(out->fd, buf + done, len - done, (off_t)done)
+				: write(out->fd, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
+	}
+	if (reg && ftruncate(out->fd, (off_t)len) < 0)
 		return -errno;
 	return 0;
 }
@@ -613,24 +655,50 @@ static int write_csv_to(FILE *f, struct monitor *mon)
 	return fflush(f) || ferror(f) ? -(errno ? errno : EIO) : 0;
 }
 
-/* The time series into the descriptor @fd (kept open). Return: 0 or -errno. */
-static int write_csv_fd(int fd, struct monitor *mon)
+/* The time series made in memory, then put into @out. Return: 0 or -errno. */
+static int write_csv_out(struct output *out, struct monitor *mon)
 {
-	int dupfd = dup(fd), err;
-	FILE *f;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int err;
 
-	if (dupfd < 0)
+	if (!f)
 		return -errno;
-	f = fdopen(dupfd, "w");
-	if (!f) {
-		err = -errno;
-		close(dupfd);
-		return err;
-	}
 	errno = 0;
 	err = write_csv_to(f, mon);
 	if (fclose(f) && !err)
-		err = -(errno ? errno : EIO);
+		err = -ENOMEM;
+	if (!err)
+		err = output_replace(out, buf, len);
+	free(buf);
+	return err;
+}
+
+/* The whole of the file @path into a new buffer (*@buf, *@len). Return: 0 or -errno. */
+static int read_whole(const char *path, char **buf, size_t *len)
+{
+	FILE *in = fopen(path, "rbe"), *mem;
+	char chunk[8192];
+	size_t n;
+	int err = 0;
+
+	if (!in)
+		return -errno;
+	mem = open_memstream(buf, len);
+	if (!mem) {
+		err = -errno;
+		fclose(in);
+		return err;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+		if (fwrite(chunk, 1, n, mem) != n)
+			err = -ENOMEM;
+	if (ferror(in) && !err)
+		err = -EIO;
+	fclose(in);
+	if (fclose(mem) && !err)
+		err = -ENOMEM;
 	return err;
 }
 
@@ -719,9 +787,9 @@ static int write_file(const char *path, struct bench_ctx *ctx, struct monitor *m
 
 static int write_plot(struct output *png, struct bench_ctx *ctx, struct monitor *mon)
 {
-	char dir[] = "/tmp/uswap-plot-XXXXXX", script[64], data[64];
-	char *title = NULL, *argv[6];
-	size_t len = 0;
+	char dir[] = "/tmp/uswap-plot-XXXXXX", script[64], data[64], image[64];
+	char *title = NULL, *argv[6], *png_buf = NULL;
+	size_t len = 0, png_len = 0;
 	posix_spawn_file_actions_t fa;
 	FILE *t;
 	pid_t pid;
@@ -731,6 +799,7 @@ static int write_plot(struct output *png, struct bench_ctx *ctx, struct monitor 
 		return -errno;
 	snprintf(script, sizeof(script), "%s/plot.gp", dir);
 	snprintf(data, sizeof(data), "%s/data.csv", dir);
+	snprintf(image, sizeof(image), "%s/plot.png", dir);
 	t = open_memstream(&title, &len);
 	if (!t) {
 		err = -errno;
@@ -743,8 +812,6 @@ static int write_plot(struct output *png, struct bench_ctx *ctx, struct monitor 
 	err = write_file(data, ctx, mon, false);
 	if (!err)
 		err = write_file(script, ctx, mon, true);
-	if (!err)
-		err = output_rewind(png);
 	if (err)
 		goto out;
 	argv[0] = "gnuplot";
@@ -755,7 +822,9 @@ static int write_plot(struct output *png, struct bench_ctx *ctx, struct monitor 
 	argv[5] = NULL;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, png->fd, STDOUT_FILENO);
+	/* The PNG goes to a file of ours first: the --plot file changes only at the end. */
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, image, O_WRONLY | O_CREAT | O_EXCL,
+					 0600);
 	err = -posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (!err) {
@@ -764,7 +833,15 @@ static int write_plot(struct output *png, struct bench_ctx *ctx, struct monitor 
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			err = -EIO;
 	}
+	if (!err)
+		err = read_whole(image, &png_buf, &png_len);
+	if (!err && !png_len)
+		err = -EIO;
+	if (!err)
+		err = output_replace(png, png_buf, png_len);
 out:
+	free(png_buf);
+	unlink(image);
 	unlink(data);
 	unlink(script);
 	free(title);
@@ -779,9 +856,7 @@ static int write_outputs(struct bench_ctx *ctx, struct monitor *mon, struct outp
 	int ret = 0;
 
 	if (csv->path) {
-		ret = output_rewind(csv);
-		if (!ret)
-			ret = write_csv_fd(csv->fd, mon);
+		ret = write_csv_out(csv, mon);
 		if (ret) {
 			cli_error("%s: cannot write the time series: %s", csv->path,
 				  strerror(-ret));
@@ -791,8 +866,10 @@ static int write_outputs(struct bench_ctx *ctx, struct monitor *mon, struct outp
 	if (plot->path) {
 		ret = write_plot(plot, ctx, mon);
 		if (ret)
-			cli_error("%s: gnuplot failed to draw the plot%s%s", plot->path,
-				  ret == -EIO ? "" : ": ", ret == -EIO ? "" : strerror(-ret));
+			cli_error("%s: %s%s", plot->path,
+				  ret == -EIO ? "gnuplot failed to draw the plot"
+					      : "cannot write the plot: ",
+				  ret == -EIO ? "" : strerror(-ret));
 	}
 	return ret;
 }

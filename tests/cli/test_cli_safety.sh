@@ -100,6 +100,46 @@ run 1 "bench: --plot naming the swap device through a link is refused" bench use
 	--size 4M --budget 1M --threads 1 --quiet --device "file:$S" --plot "$T/link.swap"
 same "$S" "$sw_sum" "bench: the swap device is left as it was"
 
+# The run succeeds but its outputs cannot be written (a file size limit: 0
+# for the CSV, 4 KiB for the PNG, which gnuplot writes): an existing --csv
+# or --plot file keeps its contents. stderr goes through a pipe, which the
+# limit does not cover.
+# limited BLOCKS ARGS...: uswap ARGS under `ulimit -f BLOCKS`; its exit code.
+limited() {
+	local blocks=$1
+	shift
+	sh -c 'ulimit -f "$1"; shift; exec "$@"' sh "$blocks" "$USWAP" "$@" 2>&1 >/dev/null |
+		cat >"$T/err"
+	return "${PIPESTATUS[0]}"
+}
+echo precious >"$T/old.csv"
+echo precious >"$T/old2.png"
+old_csv=$(sum "$T/old.csv")
+old_png=$(sum "$T/old2.png")
+limited 0 bench usemem --size 8M --threads 1 --quiet --csv "$T/old.csv"
+rc=$?
+[ "$rc" -eq 1 ] && ok "bench --csv: an output that cannot be written fails the run" ||
+	not_ok "bench --csv: an output that cannot be written: exit $rc, want 1"
+same "$T/old.csv" "$old_csv" "bench --csv: a failed write leaves an existing file as it was"
+if command -v gnuplot >/dev/null 2>&1; then
+	limited 8 bench usemem --size 8M --threads 1 --quiet --plot "$T/old2.png"
+	rc=$?
+	[ "$rc" -eq 1 ] && ok "bench --plot: a plot that cannot be written fails the run" ||
+		not_ok "bench --plot: a plot that cannot be written: exit $rc, want 1"
+	same "$T/old2.png" "$old_png" "bench --plot: a failed write leaves an existing file as it was"
+	seq 100000 >"$T/long.csv"
+	run 0 "bench --csv --plot over longer existing files" bench usemem --size 8M \
+		--threads 1 --quiet --csv "$T/long.csv" --plot "$T/old2.png"
+	if head -1 "$T/long.csv" | grep -q '^time_s,' && ! grep -q '^100000$' "$T/long.csv" &&
+		head -c 8 "$T/old2.png" | grep -q PNG; then
+		ok "bench: outputs replace longer old contents entirely"
+	else
+		not_ok "bench: outputs replace longer old contents entirely"
+	fi
+else
+	for i in 1 2 3 4; do skip "bench --plot write failure" "no gnuplot"; done
+fi
+
 # inspect --clusters writes nothing: not the probe, not a discard.
 "$USWAP" mkswap "$T/ro.swap" 8M >/dev/null 2>&1
 dd if=/dev/urandom of="$T/ro.swap" bs=4096 seek=1 count=2047 conv=notrunc status=none
