@@ -423,6 +423,18 @@ if [ -n "$kernel_why" ]; then
 	for i in $(seq 10); do skip "kernel swap file is busy" "$kernel_why"; done
 fi
 
+# Results on stderr (bench --json --clusters) that cannot be written fail too.
+"$USWAP" mkswap "$T/clu.swap" 4M >/dev/null 2>&1
+"$USWAP" bench usemem --size 1M --threads 1 --quiet --json --clusters \
+	--device "file:$T/clu.swap" >/dev/null 2>/dev/full
+rc=$?
+[ "$rc" -eq 1 ] && ok "bench --json --clusters: a cluster map lost on stderr exits 1" ||
+	not_ok "bench --json --clusters: a cluster map lost on stderr: exit $rc, want 1"
+"$USWAP" mkswap 2>/dev/full
+rc=$?
+[ "$rc" -eq 2 ] && ok "a usage error keeps exit 2 when stderr is full" ||
+	not_ok "a usage error with stderr full: exit $rc, want 2"
+
 # ---- a signal while mkswap writes: nothing partial is left (root) ----
 #
 # On a filesystem without fallocate (ext2) mkswap writes every block, which
