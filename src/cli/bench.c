@@ -567,7 +567,9 @@ static int output_open(struct output *out, const struct stat *dev, unsigned slot
 		cli_error("%s %s: cannot stat: %s", out->opt, out->path, strerror(-err));
 		return err;
 	}
-	if (dev && st.st_dev == dev->st_dev && st.st_ino == dev->st_ino) {
+	/* The same inode, or another node of the same block device. */
+	if (dev && ((st.st_dev == dev->st_dev && st.st_ino == dev->st_ino) ||
+		    (S_ISBLK(st.st_mode) && S_ISBLK(dev->st_mode) && st.st_rdev == dev->st_rdev))) {
 		cli_error("%s %s: that is the swap device: refusing to overwrite it", out->opt,
 			  out->path);
 		return -EINVAL;

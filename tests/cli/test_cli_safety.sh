@@ -261,9 +261,22 @@ if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null 2>&1 &&
 	lacks "$T/out" "note:        mode" "inspect: 0660 is fine for a block device"
 	run 0 "stat: a 0660 block device" stat --device "file:$loopdev"
 	lacks "$T/err" "insecure" "stat: no warning for a 0660 block device"
+	# Another device node of the same block device is still the swap device.
+	if mknod "$T/alias.blk" b "$(stat -c '%t' "$loopdev" | xargs printf '%d' 0x)" \
+		"$(stat -c '%T' "$loopdev" | xargs printf '%d' 0x)" 2>/dev/null; then
+		blk_sum=$(sum "$loopdev")
+		run 1 "bench --csv on another node of the swap block device is refused" bench \
+			usemem --size 2M --threads 1 --quiet --device "file:$loopdev" \
+			--csv "$T/alias.blk"
+		same "$loopdev" "$blk_sum" "bench --csv: the swap block device is left as it was"
+		rm -f "$T/alias.blk"
+	else
+		skip "bench --csv on another device node" "mknod failed"
+		skip "bench --csv on another device node" "mknod failed"
+	fi
 	losetup -d "$loopdev"
 else
-	for i in 1 2 3 4; do skip "block device permissions" "needs root and a loop device"; done
+	for i in 1 2 3 4 5 6; do skip "block device permissions" "needs root and a loop device"; done
 fi
 
 if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
