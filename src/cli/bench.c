@@ -456,16 +456,56 @@ static void print_table(FILE *out, struct bench_ctx *ctx)
 	fputc('\n', out);
 }
 
+/*
+ * The length of the well-formed UTF-8 sequence at @s (1 to 4), or 0 if the
+ * byte there does not start one (overlong forms and surrogates included).
+ */
+static unsigned utf8_len(const unsigned char *s)
+{
+	unsigned len, cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (unsigned i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/*
+ * @s as a JSON string. JSON text is UTF-8: a byte of a path that is not
+ * part of a well-formed UTF-8 sequence becomes U+FFFD.
+ */
 static void json_string(FILE *out, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned len;
+
 	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(out, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(out, "\\u%04x", *s);
+	while (*p) {
+		len = utf8_len(p);
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(out, "\\u%04x", *p);
+		else if (!len)
+			fputs("\\ufffd", out);
 		else
-			fputc(*s, out);
+			fwrite(p, 1, len, out);
+		p += len ? len : 1;
 	}
 	fputc('"', out);
 }

@@ -448,6 +448,24 @@ rc=$?
 [ "$rc" -eq 2 ] && ok "a usage error keeps exit 2 when stderr is full" ||
 	not_ok "a usage error with stderr full: exit $rc, want 2"
 
+# --json is UTF-8 whatever bytes the swap file name has.
+if command -v python3 >/dev/null 2>&1; then
+	odd=$T/$'\xff\xfe"\x01 \xc3\xa9.swap'
+	"$USWAP" mkswap "$odd" 4M >/dev/null 2>&1
+	run 0 "bench --json with a swap file name that is not UTF-8" bench usemem --size 1M \
+		--threads 1 --quiet --json --device "file:$odd"
+	if python3 -c 'import json, sys; d = json.load(open(sys.argv[1], encoding="utf-8"))
+sys.exit(0 if d["device"].endswith("\ufffd\ufffd\"\x01 \u00e9.swap") else 1)' "$T/out"; then
+		ok "bench --json: the device name is valid JSON text (bad bytes as U+FFFD)"
+	else
+		not_ok "bench --json: the device name is valid JSON text (bad bytes as U+FFFD)"
+	fi
+	rm -f "$odd"
+else
+	skip "bench --json with a name that is not UTF-8" "no python3"
+	skip "bench --json with a name that is not UTF-8" "no python3"
+fi
+
 # ---- a signal while mkswap writes: nothing partial is left (root) ----
 #
 # On a filesystem without fallocate (ext2) mkswap writes every block, which
