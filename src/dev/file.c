@@ -469,7 +469,11 @@ int swapfile_format(const char *path, uint64_t size_bytes, const char *label, co
 		err = full_io(fd, true, page, sizeof(page), 0);
 	if (!err && fsync(fd) < 0)
 		err = -errno;
-	if (!err && fchmod(fd, 0600) < 0)
+	/*
+	 * Someone else's file that we may write (EPERM: not its owner) keeps
+	 * its mode, as with util-linux mkswap; swapon only warns about it.
+	 */
+	if (!err && fchmod(fd, 0600) < 0 && errno != EPERM)
 		err = -errno;
 	if (err && created) {
 		unlink(path);

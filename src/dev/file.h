@@ -107,7 +107,8 @@ int swap_header_build(void *page, const struct swap_header_info *hdr);
  * A new file is created with mode 0600 and every block allocated. An
  * existing regular file is never truncated: its holes and any growth up to
  * @size_bytes are allocated (its data stays), then its first page becomes
- * the header and its mode 0600. What can be checked first is: free space
+ * the header and its mode 0600 (unless the caller does not own it: then
+ * the mode stays, as with util-linux mkswap). What can be checked first is: free space
  * and the file size limits (RLIMIT_FSIZE, the filesystem's), another engine
  * holding the file (its flock) and the kernel using it as swap
  * (/proc/swaps). On any failure a file this call created is removed and an

@@ -466,6 +466,25 @@ else
 	skip "bench --json with a name that is not UTF-8" "no python3"
 fi
 
+# A file we may write but do not own: mkswap works, as util-linux's does
+# (it cannot make the mode 0600; it says so), and a failure leaves it as it was.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+	mkdir -p "$T/shared" && chmod 777 "$T/shared" && chmod 755 "$T"
+	head -c 100000 /dev/urandom >"$T/shared/other.bin"
+	chmod 666 "$T/shared/other.bin"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$USWAP" mkswap \
+		"$T/shared/other.bin" 1M >"$T/out" 2>"$T/err"
+	rc=$?
+	[ "$rc" -eq 0 ] && ok "mkswap: a writable file of another owner is formatted" ||
+		not_ok "mkswap: a writable file of another owner: exit $rc, $(head -1 "$T/err")"
+	has "$T/err" "insecure permissions 0666, fix with: chmod 0600" \
+		"mkswap: another owner's file: the mode is named, as by util-linux"
+	chmod 700 "$T"
+else
+	skip "mkswap: another owner's file" "needs root and setpriv"
+	skip "mkswap: another owner's file" "needs root and setpriv"
+fi
+
 # ---- a signal while mkswap writes: nothing partial is left (root) ----
 #
 # On a filesystem without fallocate (ext2) mkswap writes every block, which
