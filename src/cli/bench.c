@@ -583,7 +583,7 @@ struct output {
  */
 static int output_open(struct output *out, const struct stat *dev, unsigned slot)
 {
-	struct stat st;
+	struct stat st, so;
 	int err;
 
 	out->fd = -1;
@@ -612,6 +612,14 @@ static int output_open(struct output *out, const struct stat *dev, unsigned slot
 		    (S_ISBLK(st.st_mode) && S_ISBLK(dev->st_mode) && st.st_rdev == dev->st_rdev))) {
 		cli_error("%s %s: that is the swap device: refusing to overwrite it", out->opt,
 			  out->path);
+		return -EINVAL;
+	}
+	/* stdout's own file (--csv /dev/stdout > F): the results would overwrite it. */
+	if (S_ISREG(st.st_mode) && fstat(STDOUT_FILENO, &so) == 0 && S_ISREG(so.st_mode) &&
+	    so.st_dev == st.st_dev && so.st_ino == st.st_ino) {
+		cli_error("%s %s: that is the file stdout goes to, where the results are "
+			  "printed: name another file",
+			  out->opt, out->path);
 		return -EINVAL;
 	}
 	return 0;

@@ -485,6 +485,20 @@ else
 	skip "mkswap: another owner's file" "needs root and setpriv"
 fi
 
+# --csv naming the file stdout goes to: the table would overwrite the CSV.
+"$USWAP" bench usemem --size 1M --threads 1 --quiet --csv /dev/stdout >"$T/both.txt" 2>"$T/err"
+rc=$?
+[ "$rc" -eq 1 ] && ok "bench --csv /dev/stdout into a file is refused" ||
+	not_ok "bench --csv /dev/stdout into a file: exit $rc, want 1"
+has "$T/err" "that is the file stdout goes to" "bench --csv on stdout's file: message"
+"$USWAP" bench usemem --size 1M --threads 1 --quiet --json --csv /dev/stdout 2>"$T/err" |
+	cat >"$T/both.txt"
+if grep -q '^time_s,' "$T/both.txt" && grep -q '^{' "$T/both.txt"; then
+	ok "bench --csv /dev/stdout into a pipe: CSV and results both there"
+else
+	not_ok "bench --csv /dev/stdout into a pipe: CSV and results both there"
+fi
+
 # ---- a signal while mkswap writes: nothing partial is left (root) ----
 #
 # On a filesystem without fallocate (ext2) mkswap writes every block, which
