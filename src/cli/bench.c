@@ -885,7 +885,8 @@ static int write_plot(struct output *png, struct bench_ctx *ctx, struct monitor 
 	}
 	if (!err)
 		err = read_whole(image, &png_buf, &png_len);
-	if (!err && !png_len)
+	/* gnuplot may exit 0 after a failed write: a whole PNG ends with its IEND chunk. */
+	if (!err && (png_len < 12 || memcmp(png_buf + png_len - 8, "IEND\xae\x42\x60\x82", 8)))
 		err = -EIO;
 	if (!err)
 		err = output_replace(png, png_buf, png_len);
