@@ -19,13 +19,16 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <linux/falloc.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -414,16 +417,56 @@ static void print_table(FILE *out, struct bench_ctx *ctx)
 	fputc('\n', out);
 }
 
+/*
+ * The length of the well-formed UTF-8 sequence at @s (1 to 4), or 0 if the
+ * byte there does not start one (overlong forms and surrogates included).
+ */
+static unsigned utf8_len(const unsigned char *s)
+{
+	unsigned len, cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (unsigned i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/*
+ * @s as a JSON string. JSON text is UTF-8: a byte of a path that is not
+ * part of a well-formed UTF-8 sequence becomes U+FFFD.
+ */
 static void json_string(FILE *out, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned len;
+
 	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(out, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(out, "\\u%04x", *s);
+	while (*p) {
+		len = utf8_len(p);
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(out, "\\u%04x", *p);
+		else if (!len)
+			fputs("\\ufffd", out);
 		else
-			fputc(*s, out);
+			fwrite(p, 1, len, out);
+		p += len ? len : 1;
 	}
 	fputc('"', out);
 }
@@ -501,7 +544,7 @@ struct output {
  */
 static int output_open(struct output *out, const struct stat *dev, unsigned slot)
 {
-	struct stat st;
+	struct stat st, so;
 	int err;
 
 	out->fd = -1;
@@ -525,9 +568,19 @@ static int output_open(struct output *out, const struct stat *dev, unsigned slot
 		cli_error("%s %s: cannot stat: %s", out->opt, out->path, strerror(-err));
 		return err;
 	}
-	if (dev && st.st_dev == dev->st_dev && st.st_ino == dev->st_ino) {
+	/* The same inode, or another node of the same block device. */
+	if (dev && ((st.st_dev == dev->st_dev && st.st_ino == dev->st_ino) ||
+		    (S_ISBLK(st.st_mode) && S_ISBLK(dev->st_mode) && st.st_rdev == dev->st_rdev))) {
 		cli_error("%s %s: that is the swap device: refusing to overwrite it", out->opt,
 			  out->path);
+		return -EINVAL;
+	}
+	/* stdout's own file (--csv /dev/stdout > F): the results would overwrite it. */
+	if (S_ISREG(st.st_mode) && fstat(STDOUT_FILENO, &so) == 0 && S_ISREG(so.st_mode) &&
+	    so.st_dev == st.st_dev && so.st_ino == st.st_ino) {
+		cli_error("%s %s: that is the file stdout goes to, where the results are "
+			  "printed: name another file",
+			  out->opt, out->path);
 		return -EINVAL;
 	}
 	return 0;
@@ -544,12 +597,51 @@ static void output_close(struct output *out, unsigned slot, bool ok)
 	atomic_store_release(&created[slot], (const char *)NULL);
 }
 
-/* Empty a regular file before it is written; other files are written as they are. */
-static int output_rewind(struct output *out)
+/*
+ * Make @len bytes at @buf the whole contents of @out. A regular file gets
+ * its room first (fallocate, or else the free space and the file size limit
+ * are checked), so that a full disk or a limit fails before a byte of the
+ * old contents is overwritten; then the new bytes go over the old ones and
+ * the file is cut to @len. Anything else (a FIFO, a terminal) is written in
+ * order. Return: 0 or -errno.
+ */
+static int output_replace(struct output *out, const char *buf, size_t len)
 {
+	bool reg;
 	struct stat st;
+	struct rlimit rl;
+	size_t done = 0;
 
-	if (fstat(out->fd, &st) == 0 && S_ISREG(st.st_mode) && ftruncate(out->fd, 0) < 0)
+	if (fstat(out->fd, &st) < 0)
+		return -errno;
+	reg = S_ISREG(st.st_mode);
+	if (reg && getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    len > rl.rlim_cur)
+		return -EFBIG;
+	if (reg && len && fallocate(out->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)len) < 0) {
+		uint64_t have = (uint64_t)st.st_blocks * 512, avail;
+		struct statvfs vfs;
+
+		if (errno != EOPNOTSUPP && errno != ENOSYS)
+			return -errno;
+		if (fstatvfs(out->fd, &vfs) == 0 && len > have) {
+			avail = (uint64_t)(geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail) *
+				vfs.f_frsize;
+			if (len - have > avail)
+				return -ENOSPC;
+		}
+	}
+	while (done < len) {
+		ssize_t n = reg ? pwrite(out->fd, buf + done, len - done, (off_t)done)
+				: write(out->fd, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
+	}
+	if (reg && ftruncate(out->fd, (off_t)len) < 0)
 		return -errno;
 	return 0;
 }
@@ -574,24 +666,50 @@ static int write_csv_to(FILE *f, struct monitor *mon)
 	return fflush(f) || ferror(f) ? -(errno ? errno : EIO) : 0;
 }
 
-/* The time series into the descriptor @fd (kept open). Return: 0 or -errno. */
-static int write_csv_fd(int fd, struct monitor *mon)
+/* The time series made in memory, then put into @out. Return: 0 or -errno. */
+static int write_csv_out(struct output *out, struct monitor *mon)
 {
-	int dupfd = dup(fd), err;
-	FILE *f;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int err;
 
-	if (dupfd < 0)
+	if (!f)
 		return -errno;
-	f = fdopen(dupfd, "w");
-	if (!f) {
-		err = -errno;
-		close(dupfd);
-		return err;
-	}
 	errno = 0;
 	err = write_csv_to(f, mon);
 	if (fclose(f) && !err)
-		err = -(errno ? errno : EIO);
+		err = -ENOMEM;
+	if (!err)
+		err = output_replace(out, buf, len);
+	free(buf);
+	return err;
+}
+
+/* The whole of the file @path into a new buffer (*@buf, *@len). Return: 0 or -errno. */
+static int read_whole(const char *path, char **buf, size_t *len)
+{
+	FILE *in = fopen(path, "rbe"), *mem;
+	char chunk[8192];
+	size_t n;
+	int err = 0;
+
+	if (!in)
+		return -errno;
+	mem = open_memstream(buf, len);
+	if (!mem) {
+		err = -errno;
+		fclose(in);
+		return err;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+		if (fwrite(chunk, 1, n, mem) != n)
+			err = -ENOMEM;
+	if (ferror(in) && !err)
+		err = -EIO;
+	fclose(in);
+	if (fclose(mem) && !err)
+		err = -ENOMEM;
 	return err;
 }
 
@@ -680,9 +798,9 @@ static int write_file(const char *path, struct bench_ctx *ctx, struct monitor *m
 
 static int write_plot(struct output *png, struct bench_ctx *ctx, struct monitor *mon)
 {
-	char dir[] = "/tmp/uswap-plot-XXXXXX", script[64], data[64];
-	char *title = NULL, *argv[6];
-	size_t len = 0;
+	char dir[] = "/tmp/uswap-plot-XXXXXX", script[64], data[64], image[64];
+	char *title = NULL, *argv[6], *png_buf = NULL;
+	size_t len = 0, png_len = 0;
 	posix_spawn_file_actions_t fa;
 	FILE *t;
 	pid_t pid;
@@ -692,6 +810,7 @@ static int write_plot(struct output *png, struct bench_ctx *ctx, struct monitor 
 		return -errno;
 	snprintf(script, sizeof(script), "%s/plot.gp", dir);
 	snprintf(data, sizeof(data), "%s/data.csv", dir);
+	snprintf(image, sizeof(image), "%s/plot.png", dir);
 	t = open_memstream(&title, &len);
 	if (!t) {
 		err = -errno;
@@ -704,8 +823,6 @@ static int write_plot(struct output *png, struct bench_ctx *ctx, struct monitor 
 	err = write_file(data, ctx, mon, false);
 	if (!err)
 		err = write_file(script, ctx, mon, true);
-	if (!err)
-		err = output_rewind(png);
 	if (err)
 		goto out;
 	argv[0] = "gnuplot";
@@ -716,7 +833,9 @@ static int write_plot(struct output *png, struct bench_ctx *ctx, struct monitor 
 	argv[5] = NULL;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, png->fd, STDOUT_FILENO);
+	/* The PNG goes to a file of ours first: the --plot file changes only at the end. */
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, image, O_WRONLY | O_CREAT | O_EXCL,
+					 0600);
 	err = -posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (!err) {
@@ -725,7 +844,16 @@ static int write_plot(struct output *png, struct bench_ctx *ctx, struct monitor 
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			err = -EIO;
 	}
+	if (!err)
+		err = read_whole(image, &png_buf, &png_len);
+	/* gnuplot may exit 0 after a failed write: a whole PNG ends with its IEND chunk. */
+	if (!err && (png_len < 12 || memcmp(png_buf + png_len - 8, "IEND\xae\x42\x60\x82", 8)))
+		err = -EIO;
+	if (!err)
+		err = output_replace(png, png_buf, png_len);
 out:
+	free(png_buf);
+	unlink(image);
 	unlink(data);
 	unlink(script);
 	free(title);
@@ -740,9 +868,7 @@ static int write_outputs(struct bench_ctx *ctx, struct monitor *mon, struct outp
 	int ret = 0;
 
 	if (csv->path) {
-		ret = output_rewind(csv);
-		if (!ret)
-			ret = write_csv_fd(csv->fd, mon);
+		ret = write_csv_out(csv, mon);
 		if (ret) {
 			cli_error("%s: cannot write the time series: %s", csv->path,
 				  strerror(-ret));
@@ -752,8 +878,10 @@ static int write_outputs(struct bench_ctx *ctx, struct monitor *mon, struct outp
 	if (plot->path) {
 		ret = write_plot(plot, ctx, mon);
 		if (ret)
-			cli_error("%s: gnuplot failed to draw the plot%s%s", plot->path,
-				  ret == -EIO ? "" : ": ", ret == -EIO ? "" : strerror(-ret));
+			cli_error("%s: %s%s", plot->path,
+				  ret == -EIO ? "gnuplot failed to draw the plot"
+					      : "cannot write the plot: ",
+				  ret == -EIO ? "" : strerror(-ret));
 	}
 	return ret;
 }

@@ -74,7 +74,10 @@ static int run_subcommand(const struct subcommand *sub, int argc, char **argv)
 /*
  * Results that never reached stdout (a full disk, /dev/full, a closed
  * descriptor) are a failure, as in util-linux: "write error" and exit 1.
- * A reader that went away (EPIPE) is not.
+ * A reader that went away (EPIPE) is not. So is a failed write to stderr,
+ * which carries results too (`bench --json --clusters` puts the cluster map
+ * there) and warnings: exit 1 (as util-linux does), with no message, since
+ * there is nowhere left to write one.
  */
 static int finish(int status)
 {
@@ -83,6 +86,8 @@ static int finish(int status)
 	errno = 0;
 	if (fflush(stdout) != 0 || ferror(stdout))
 		err = errno ? errno : EIO;
+	if ((!err || err == EPIPE) && ferror(stderr) && status == CLI_EXIT_OK)
+		return CLI_EXIT_FAIL;
 	if (!err || err == EPIPE)
 		return status;
 	cli_error("write error: %s", strerror(err));

@@ -26,7 +26,8 @@ static const char mkswap_usage[] =
 	"A new FILE is created with mode 0600 and every block allocated (a swap file\n"
 	"must have no holes). An existing FILE must be a regular file; it is never\n"
 	"truncated: like mkswap, its first page becomes the header, its holes and any\n"
-	"growth to SIZE are allocated, and its mode becomes 0600. Free space and file\n"
+	"growth to SIZE are allocated, and its mode becomes 0600 (if you own it; else\n"
+	"it stays, and swapon warns about a mode open to others). Free space and file\n"
 	"size limits are checked first; if anything fails, a FILE that existed is\n"
 	"left as it was and one that did not is removed. A FILE in use as swap, by\n"
 	"another uswap engine or by the kernel, is refused (busy).\n"
@@ -69,6 +70,7 @@ int cmd_mkswap(int argc, char **argv)
 	bool have_uuid = false;
 	uint64_t size;
 	char buf[32], esc[80];
+	struct stat st;
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, ":L:U:h", opts, NULL)) != -1) {
@@ -136,5 +138,9 @@ int cmd_mkswap(int argc, char **argv)
 		cli_error("%s: cannot make a swap file: %s", path, strerror(-ret));
 		return CLI_EXIT_FAIL;
 	}
+	/* Someone else's file keeps its mode: say so, as util-linux mkswap does. */
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
+		cli_warn("%s: insecure permissions %04o, fix with: chmod 0600 %s", path,
+			 (unsigned)(st.st_mode & 07777), path);
 	return cli_print_header(path, true) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

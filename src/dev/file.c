@@ -19,7 +19,8 @@
  * never punches a hole (a hole would make the file one swapon refuses, and
  * filling it again can fail), and swapfile_format() checks what it can
  * before it writes, takes the same flock as the backend, and puts an
- * existing file back as it was if it fails.
+ * existing file back as it was if it fails, or if a ^C or a kill comes
+ * while it writes (it holds those signals until it has undone its work).
  */
 #include "file.h"
 
@@ -33,6 +34,8 @@
 #include <linux/falloc.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
@@ -227,15 +230,67 @@ static int full_io(int fd, bool write, void *buf, size_t len, off_t pos)
 	return (size_t)n == len ? 0 : -EIO;
 }
 
-/* Write zeros over [pos, end): only ever into a hole or past the old end. */
-static int write_zeros(int fd, uint64_t pos, uint64_t end)
+/*
+ * The signals that end a process by default and that a user sends to stop a
+ * command (^C, kill, a closed terminal). swapfile_format() holds them while
+ * it writes, so that it can undo what it did before one ends the process.
+ */
+struct format_signals {
+	sigset_t held; /* the ones held here: not blocked or ignored before */
+	sigset_t old;  /* the caller's mask, put back at the end */
+};
+
+static void hold_signals(struct format_signals *fs)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+	struct sigaction sa;
+
+	sigemptyset(&fs->held);
+	pthread_sigmask(SIG_SETMASK, NULL, &fs->old);
+	for (unsigned i = 0; i < ARRAY_SIZE(sigs); i++) {
+		/* Blocked or ignored by the caller: not ours to act on. */
+		if (sigismember(&fs->old, sigs[i]) == 1 || sigaction(sigs[i], NULL, &sa) < 0 ||
+		    sa.sa_handler == SIG_IGN)
+			continue;
+		sigaddset(&fs->held, sigs[i]);
+	}
+	pthread_sigmask(SIG_BLOCK, &fs->held, NULL);
+}
+
+/* -EINTR if one of the held signals arrived (it stays pending), else 0. */
+static int held_signal_pending(const struct format_signals *fs)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+	sigset_t pending;
+
+	if (!fs || sigpending(&pending) < 0)
+		return 0;
+	for (unsigned i = 0; i < ARRAY_SIZE(sigs); i++)
+		if (sigismember(&fs->held, sigs[i]) == 1 && sigismember(&pending, sigs[i]) == 1)
+			return -EINTR;
+	return 0;
+}
+
+/* Put the caller's mask back: a pending signal is delivered now. */
+static void release_signals(const struct format_signals *fs)
+{
+	pthread_sigmask(SIG_SETMASK, &fs->old, NULL);
+}
+
+/*
+ * Write zeros over [pos, end): only ever into a hole or past the old end.
+ * Stops with -EINTR when a signal @fs holds arrives.
+ */
+static int write_zeros(int fd, uint64_t pos, uint64_t end, const struct format_signals *fs)
 {
 	static const char zeros[64 << 10];
 
 	while (pos < end) {
 		size_t len = (size_t)min((uint64_t)sizeof(zeros), end - pos);
-		int err = full_io(fd, true, (void *)zeros, len, (off_t)pos);
+		int err = held_signal_pending(fs);
 
+		if (!err)
+			err = full_io(fd, true, (void *)zeros, len, (off_t)pos);
 		if (err)
 			return err;
 		pos += len;
@@ -248,7 +303,7 @@ static int write_zeros(int fd, uint64_t pos, uint64_t end)
  * file's data: fallocate() where the filesystem can; else zeros written into
  * the holes of the first @old_size bytes (SEEK_HOLE) and past them.
  */
-static int allocate_all(int fd, uint64_t size, uint64_t old_size)
+static int allocate_all(int fd, uint64_t size, uint64_t old_size, const struct format_signals *fs)
 {
 	uint64_t pos = 0, end = min(size, old_size);
 
@@ -265,12 +320,12 @@ static int allocate_all(int fd, uint64_t size, uint64_t old_size)
 		data = lseek(fd, hole, SEEK_DATA);
 		if (data < 0 || (uint64_t)data > end)
 			data = (off_t)end;
-		err = write_zeros(fd, (uint64_t)hole, (uint64_t)data);
+		err = write_zeros(fd, (uint64_t)hole, (uint64_t)data, fs);
 		if (err)
 			return err;
 		pos = (uint64_t)data;
 	}
-	return size > old_size ? write_zeros(fd, old_size, size) : 0;
+	return size > old_size ? write_zeros(fd, old_size, size, fs) : 0;
 }
 
 /*
@@ -370,6 +425,7 @@ int swapfile_format(const char *path, uint64_t size_bytes, const char *label, co
 	_Alignas(PAGE_SIZE) unsigned char page[SWAP_HEADER_SIZE], old[SWAP_HEADER_SIZE];
 	uint64_t pages = size_bytes / PAGE_SIZE, size = pages * PAGE_SIZE;
 	bool created = true, header_saved = false;
+	struct format_signals fs;
 	size_t old_len = 0;
 	struct stat st;
 	int fd, err;
@@ -379,14 +435,19 @@ int swapfile_format(const char *path, uint64_t size_bytes, const char *label, co
 	err = format_header(page, pages, label, uuid, badpages, nr_badpages);
 	if (err)
 		return err;
+	/* From here a ^C or a kill waits until what was written is undone. */
+	hold_signals(&fs);
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == EEXIST) {
 		/* Not ours: never truncated, never removed. O_NONBLOCK: a FIFO. */
 		created = false;
 		fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	}
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		err = -errno;
+		release_signals(&fs);
+		return err;
+	}
 	if (fstat(fd, &st) < 0)
 		err = -errno;
 	else if (!S_ISREG(st.st_mode))
@@ -396,7 +457,9 @@ int swapfile_format(const char *path, uint64_t size_bytes, const char *label, co
 	if (!err)
 		err = check_room(fd, &st, size);
 	if (!err)
-		err = allocate_all(fd, size, (uint64_t)st.st_size);
+		err = allocate_all(fd, size, (uint64_t)st.st_size, &fs);
+	if (!err)
+		err = held_signal_pending(&fs);
 	if (!err && !created && st.st_size > 0) {
 		old_len = (size_t)min((uint64_t)st.st_size, (uint64_t)sizeof(old));
 		err = full_io(fd, false, old, old_len, 0);
@@ -406,7 +469,11 @@ int swapfile_format(const char *path, uint64_t size_bytes, const char *label, co
 		err = full_io(fd, true, page, sizeof(page), 0);
 	if (!err && fsync(fd) < 0)
 		err = -errno;
-	if (!err && fchmod(fd, 0600) < 0)
+	/*
+	 * Someone else's file that we may write (EPERM: not its owner) keeps
+	 * its mode, as with util-linux mkswap; swapon only warns about it.
+	 */
+	if (!err && fchmod(fd, 0600) < 0 && errno != EPERM)
 		err = -errno;
 	if (err && created) {
 		unlink(path);
@@ -418,6 +485,7 @@ int swapfile_format(const char *path, uint64_t size_bytes, const char *label, co
 			fsync(fd);
 	}
 	close(fd);
+	release_signals(&fs);
 	return err;
 }
 

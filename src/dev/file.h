@@ -107,18 +107,26 @@ int swap_header_build(void *page, const struct swap_header_info *hdr);
  * A new file is created with mode 0600 and every block allocated. An
  * existing regular file is never truncated: its holes and any growth up to
  * @size_bytes are allocated (its data stays), then its first page becomes
- * the header and its mode 0600. What can be checked first is: free space
+ * the header and its mode 0600 (unless the caller does not own it: then
+ * the mode stays, as with util-linux mkswap). What can be checked first is: free space
  * and the file size limits (RLIMIT_FSIZE, the filesystem's), another engine
  * holding the file (its flock) and the kernel using it as swap
  * (/proc/swaps). On any failure a file this call created is removed and an
  * existing one is left as it was (size and contents). If @path is an
  * existing block device, only its header is written (the node keeps its
- * mode) and @size_bytes 0 means the whole device.
+ * mode) and @size_bytes 0 means the whole device. While it writes a file,
+ * SIGINT, SIGTERM, SIGHUP and SIGQUIT (those the caller neither blocks nor
+ * ignores) are blocked in the calling thread; one that arrives stops the
+ * writing, the file is put back or removed, and the signal is delivered
+ * when the caller's mask is restored (so a default action still ends the
+ * process, with the status of that signal). A multi-threaded caller should
+ * block them in its other threads.
  * Context: may sleep (I/O). Return: 0, -EINVAL (bad arguments, or not a
  * regular file or block device), -ENAMETOOLONG, -EFBIG (more pages than a
  * header can describe, or over a file size limit), -ENOSPC (larger than the
  * free space or the block device), -EBUSY (held by an engine or the
- * kernel), or the errno of a failed system call.
+ * kernel), -EINTR (a signal came while it wrote), or the errno of a failed
+ * system call.
  */
 int swapfile_format(const char *path, uint64_t size_bytes, const char *label, const uint8_t *uuid,
 		    const uint32_t *badpages, unsigned nr_badpages);

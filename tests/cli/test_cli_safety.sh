@@ -100,6 +100,48 @@ run 1 "bench: --plot naming the swap device through a link is refused" bench use
 	--size 4M --budget 1M --threads 1 --quiet --device "file:$S" --plot "$T/link.swap"
 same "$S" "$sw_sum" "bench: the swap device is left as it was"
 
+# The run succeeds but its outputs cannot be written (a file size limit: 0
+# for the CSV, 4 KiB for the PNG, which gnuplot writes): an existing --csv
+# or --plot file keeps its contents. stderr goes through a pipe, which the
+# limit does not cover.
+# limited BLOCKS ARGS...: uswap ARGS under `ulimit -f BLOCKS`, SIGXFSZ ignored
+# (a write past the limit fails with EFBIG, gnuplot's too, which it does not
+# report; a sanitizer runtime may write a file of its own); its exit code.
+limited() {
+	local blocks=$1
+	shift
+	sh -c 'ulimit -f "$1"; trap "" XFSZ; shift; exec "$@"' sh "$blocks" "$USWAP" "$@" 2>&1 >/dev/null |
+		cat >"$T/err"
+	return "${PIPESTATUS[0]}"
+}
+echo precious >"$T/old.csv"
+echo precious >"$T/old2.png"
+old_csv=$(sum "$T/old.csv")
+old_png=$(sum "$T/old2.png")
+limited 0 bench usemem --size 8M --threads 1 --quiet --csv "$T/old.csv"
+rc=$?
+[ "$rc" -eq 1 ] && ok "bench --csv: an output that cannot be written fails the run" ||
+	not_ok "bench --csv: an output that cannot be written: exit $rc, want 1"
+same "$T/old.csv" "$old_csv" "bench --csv: a failed write leaves an existing file as it was"
+if command -v gnuplot >/dev/null 2>&1; then
+	limited 8 bench usemem --size 8M --threads 1 --quiet --plot "$T/old2.png"
+	rc=$?
+	[ "$rc" -eq 1 ] && ok "bench --plot: a plot that cannot be written fails the run" ||
+		not_ok "bench --plot: a plot that cannot be written: exit $rc, want 1"
+	same "$T/old2.png" "$old_png" "bench --plot: a failed write leaves an existing file as it was"
+	seq 100000 >"$T/long.csv"
+	run 0 "bench --csv --plot over longer existing files" bench usemem --size 8M \
+		--threads 1 --quiet --csv "$T/long.csv" --plot "$T/old2.png"
+	if head -1 "$T/long.csv" | grep -q '^time_s,' && ! grep -q '^100000$' "$T/long.csv" &&
+		head -c 8 "$T/old2.png" | grep -q PNG; then
+		ok "bench: outputs replace longer old contents entirely"
+	else
+		not_ok "bench: outputs replace longer old contents entirely"
+	fi
+else
+	for i in 1 2 3 4; do skip "bench --plot write failure" "no gnuplot"; done
+fi
+
 # inspect --clusters writes nothing: not the probe, not a discard.
 "$USWAP" mkswap "$T/ro.swap" 8M >/dev/null 2>&1
 dd if=/dev/urandom of="$T/ro.swap" bs=4096 seek=1 count=2047 conv=notrunc status=none
@@ -221,9 +263,22 @@ if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null 2>&1 &&
 	lacks "$T/out" "note:        mode" "inspect: 0660 is fine for a block device"
 	run 0 "stat: a 0660 block device" stat --device "file:$loopdev"
 	lacks "$T/err" "insecure" "stat: no warning for a 0660 block device"
+	# Another device node of the same block device is still the swap device.
+	if mknod "$T/alias.blk" b "$(stat -c '%t' "$loopdev" | xargs printf '%d' 0x)" \
+		"$(stat -c '%T' "$loopdev" | xargs printf '%d' 0x)" 2>/dev/null; then
+		blk_sum=$(sum "$loopdev")
+		run 1 "bench --csv on another node of the swap block device is refused" bench \
+			usemem --size 2M --threads 1 --quiet --device "file:$loopdev" \
+			--csv "$T/alias.blk"
+		same "$loopdev" "$blk_sum" "bench --csv: the swap block device is left as it was"
+		rm -f "$T/alias.blk"
+	else
+		skip "bench --csv on another device node" "mknod failed"
+		skip "bench --csv on another device node" "mknod failed"
+	fi
 	losetup -d "$loopdev"
 else
-	for i in 1 2 3 4; do skip "block device permissions" "needs root and a loop device"; done
+	for i in 1 2 3 4 5 6; do skip "block device permissions" "needs root and a loop device"; done
 fi
 
 if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
@@ -381,4 +436,142 @@ else
 fi
 if [ -n "$kernel_why" ]; then
 	for i in $(seq 10); do skip "kernel swap file is busy" "$kernel_why"; done
+fi
+
+# Results on stderr (bench --json --clusters) that cannot be written fail too.
+"$USWAP" mkswap "$T/clu.swap" 4M >/dev/null 2>&1
+"$USWAP" bench usemem --size 1M --threads 1 --quiet --json --clusters \
+	--device "file:$T/clu.swap" >/dev/null 2>/dev/full
+rc=$?
+[ "$rc" -eq 1 ] && ok "bench --json --clusters: a cluster map lost on stderr exits 1" ||
+	not_ok "bench --json --clusters: a cluster map lost on stderr: exit $rc, want 1"
+"$USWAP" mkswap 2>/dev/full
+rc=$?
+[ "$rc" -eq 2 ] && ok "a usage error keeps exit 2 when stderr is full" ||
+	not_ok "a usage error with stderr full: exit $rc, want 2"
+
+# --json is UTF-8 whatever bytes the swap file name has.
+if command -v python3 >/dev/null 2>&1; then
+	odd=$T/$'\xff\xfe"\x01 \xc3\xa9.swap'
+	"$USWAP" mkswap "$odd" 4M >/dev/null 2>&1
+	run 0 "bench --json with a swap file name that is not UTF-8" bench usemem --size 1M \
+		--threads 1 --quiet --json --device "file:$odd"
+	if python3 -c 'import json, sys; d = json.load(open(sys.argv[1], encoding="utf-8"))
+sys.exit(0 if d["device"].endswith("\ufffd\ufffd\"\x01 \u00e9.swap") else 1)' "$T/out"; then
+		ok "bench --json: the device name is valid JSON text (bad bytes as U+FFFD)"
+	else
+		not_ok "bench --json: the device name is valid JSON text (bad bytes as U+FFFD)"
+	fi
+	rm -f "$odd"
+else
+	skip "bench --json with a name that is not UTF-8" "no python3"
+	skip "bench --json with a name that is not UTF-8" "no python3"
+fi
+
+# A file we may write but do not own: mkswap works, as util-linux's does
+# (it cannot make the mode 0600; it says so), and a failure leaves it as it was.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+	mkdir -p "$T/shared" && chmod 777 "$T/shared" && chmod 755 "$T"
+	head -c 100000 /dev/urandom >"$T/shared/other.bin"
+	chmod 666 "$T/shared/other.bin"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$USWAP" mkswap \
+		"$T/shared/other.bin" 1M >"$T/out" 2>"$T/err"
+	rc=$?
+	[ "$rc" -eq 0 ] && ok "mkswap: a writable file of another owner is formatted" ||
+		not_ok "mkswap: a writable file of another owner: exit $rc, $(head -1 "$T/err")"
+	has "$T/err" "insecure permissions 0666, fix with: chmod 0600" \
+		"mkswap: another owner's file: the mode is named, as by util-linux"
+	chmod 700 "$T"
+else
+	skip "mkswap: another owner's file" "needs root and setpriv"
+	skip "mkswap: another owner's file" "needs root and setpriv"
+fi
+
+# --csv naming the file stdout goes to: the table would overwrite the CSV.
+"$USWAP" bench usemem --size 1M --threads 1 --quiet --csv /dev/stdout >"$T/both.txt" 2>"$T/err"
+rc=$?
+[ "$rc" -eq 1 ] && ok "bench --csv /dev/stdout into a file is refused" ||
+	not_ok "bench --csv /dev/stdout into a file: exit $rc, want 1"
+has "$T/err" "that is the file stdout goes to" "bench --csv on stdout's file: message"
+"$USWAP" bench usemem --size 1M --threads 1 --quiet --json --csv /dev/stdout 2>"$T/err" |
+	cat >"$T/both.txt"
+if grep -q '^time_s,' "$T/both.txt" && grep -q '^{' "$T/both.txt"; then
+	ok "bench --csv /dev/stdout into a pipe: CSV and results both there"
+else
+	not_ok "bench --csv /dev/stdout into a pipe: CSV and results both there"
+fi
+
+# ---- a signal while mkswap writes: nothing partial is left (root) ----
+#
+# On a filesystem without fallocate (ext2) mkswap writes every block, which
+# takes long enough for a signal to arrive mid-way: a file it created must
+# be gone, an existing file must have its old size and contents, and the
+# exit status must still say which signal ended it.
+
+signal_why=
+# interrupt SIG FILE SIZE MIN: start mkswap FILE SIZE, send SIG once FILE is
+# larger than MIN bytes; prints the exit status, or "done" if mkswap finished
+# first (the machine was too fast to tell).
+interrupt() {
+	local pid i=0 rc
+	# A background job has SIGINT ignored: give the command the default back.
+	python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' "$USWAP" mkswap "$2" "$3" >/dev/null 2>"$T/err" &
+	pid=$!
+	while [ "$i" -lt 2000 ] && [ "$(stat -c %s "$2" 2>/dev/null || echo 0)" -le "$4" ]; do
+		i=$((i + 1))
+		sleep 0.005
+	done
+	kill -"$1" "$pid" 2>/dev/null
+	wait "$pid"
+	rc=$?
+	if [ "$rc" -eq 0 ]; then echo done; else echo "$rc"; fi
+}
+signal_test() {
+	local img=$T/noalloc.img mnt=$T/noalloc rc keep size
+	if ! truncate -s 1500M "$img" || ! mkfs.ext2 -q -F "$img" >/dev/null 2>&1 ||
+		! mkdir -p "$mnt" || ! mount -o loop "$img" "$mnt" 2>/dev/null; then
+		signal_why="cannot mount an ext2 image"
+		return
+	fi
+	trap 'umount "$mnt" 2>/dev/null; rm -rf "$T"' EXIT
+	for sig in INT:130 TERM:143; do
+		rc=$(interrupt "${sig%:*}" "$mnt/new.swap" 1G 0)
+		if [ "$rc" = done ]; then
+			skip "mkswap: SIG${sig%:*} mid-way" "mkswap finished before the signal"
+			skip "mkswap: SIG${sig%:*} mid-way" "mkswap finished before the signal"
+		else
+			[ "$rc" = "${sig#*:}" ] && ok "mkswap: SIG${sig%:*} mid-way ends it (exit $rc)" ||
+				not_ok "mkswap: SIG${sig%:*} mid-way: exit $rc, want ${sig#*:}"
+			[ ! -e "$mnt/new.swap" ] &&
+				ok "mkswap: SIG${sig%:*} mid-way leaves no partial new file" ||
+				not_ok "mkswap: SIG${sig%:*} mid-way left $(stat -c %s "$mnt/new.swap") bytes of a new file"
+		fi
+		rm -f "$mnt/new.swap"
+	done
+	head -c 1048576 /dev/urandom >"$mnt/keep.bin"
+	keep=$(sum "$mnt/keep.bin")
+	rc=$(interrupt TERM "$mnt/keep.bin" 1G 1048576)
+	if [ "$rc" = done ]; then
+		skip "mkswap: SIGTERM over an existing file" "mkswap finished before the signal"
+	else
+		size=$(stat -c %s "$mnt/keep.bin")
+		if [ "$size" = 1048576 ] && [ "$(sum "$mnt/keep.bin")" = "$keep" ]; then
+			ok "mkswap: SIGTERM mid-way leaves an existing file as it was"
+		else
+			not_ok "mkswap: SIGTERM mid-way: existing file now $size bytes (was 1048576)"
+		fi
+	fi
+	umount "$mnt"
+	trap 'rm -rf "$T"' EXIT
+}
+if [ "$(id -u)" != 0 ] || ! command -v mkfs.ext2 >/dev/null 2>&1 ||
+	! command -v python3 >/dev/null 2>&1 || ! command -v mount >/dev/null 2>&1; then
+	signal_why="needs root, mkfs.ext2, mount and python3"
+else
+	signal_test
+fi
+if [ -n "$signal_why" ]; then
+	for i in 1 2 3 4 5; do skip "mkswap interrupted mid-way" "$signal_why"; done
 fi
