@@ -47,10 +47,15 @@ for line in open(sys.argv[1]):
     t = json.loads(line)
     out = t.get("stdout") or ""
     oks = [l for l in out.splitlines() if re.match(r"^ok \d+", l)]
-    bad = [l for l in out.splitlines() if re.match(r"^not ok \d+", l)]
+    nots = [l for l in out.splitlines() if re.match(r"^not ok \d+", l)]
+    # "not ok ... # TODO why": a known failure of an open issue (TAP).
+    todo = [l for l in nots if re.search(r"#\s*TODO\b", l)]
+    bad = [l for l in nots if l not in todo]
+    for l in todo:
+        print("KNOWN FAILURE (open issue): %s: %s" % (t.get("name"), l), file=sys.stderr)
     sk = [l for l in oks if "# SKIP" in l]
     p += len(oks) - len(sk)
-    s += len(sk)
+    s += len(sk) + len(todo)
     f += len(bad)
     if t.get("result") not in ("OK", "SKIP", "EXPECTEDFAIL") and not bad:
         f += 1      # crashed, timed out or failed outside TAP

@@ -89,6 +89,21 @@ json_check() {
 	fi
 }
 
+# json_check_todo FILE EXPR DESC REASON: as json_check, but a known failure
+# of an open issue: when EXPR is false the line is "not ok ... # TODO REASON"
+# (TAP's known failure: shown, counted apart by scripts/test.sh, not failing
+# the suite). It turns into a plain "ok" the day the behaviour is right.
+json_check_todo() {
+	local r
+	r=$(json "$1" "$2" 2>&1)
+	n=$((n + 1))
+	if [ "$r" = True ]; then
+		echo "ok $n - $3"
+	else
+		echo "not ok $n - $3: $2 is $r # TODO $4"
+	fi
+}
+
 # mib N: N MiB in bytes.
 mib() { echo $(($1 << 20)); }
 
