@@ -64,7 +64,8 @@ state() {
 		echo "zram0 $f: $(cat /sys/block/zram0/$f 2>/dev/null)"
 	done
 	ls -d /sys/fs/cgroup/memory/uswap-compare-* /sys/fs/cgroup/uswap-compare-* 2>/dev/null
-	pgrep -a -f '/tmp/uswap-compare-|uswap-usemem' | grep -v pgrep
+	# (not this script and its subshells: their arguments name uswap-usemem)
+	pgrep -a -f '/tmp/uswap-compare-|uswap-usemem' | grep -v -e pgrep -e test_compare.sh
 	ls -d /tmp/uswap-compare-* 2>/dev/null
 }
 
@@ -105,10 +106,11 @@ elif python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 bad = [(wl, side) for wl, w in d["workloads"].items() for side in ("uswap", "kernel")
-       if w[side]["ran"] and not w[side]["ok"]]
-sys.exit(0 if bad == [("redis", "uswap")] else 1)' "$T/out.json" 2>/dev/null; then
+       if w[side]["ran"] and not w[side]["ok"]
+       and not (side == "kernel" and "OOM killer" in (w[side]["error"] or ""))]
+sys.exit(0 if bad in ([], [("redis", "uswap")]) else 1)' "$T/out.json" 2>/dev/null; then
 	n=$((n + 1))
-	echo "not ok $n - all workloads run (exit $rc) # TODO issue 11: only redis under uswap run failed (BGSAVE fork)"
+	echo "not ok $n - all workloads run (exit $rc) # TODO issue 11: only redis under uswap run (BGSAVE fork) or the kernel's own OOM kill at this tiny budget failed"
 else
 	not_ok "all workloads run (exit $rc)" "$T/err"
 fi
@@ -141,6 +143,12 @@ for wl, keys in figures.items():
     for side in ("uswap", "kernel") if kernel else ("uswap",):
         s = w[side]
         todo = REDIS_FORK if (wl, side) == ("redis", "uswap") else None
+        if side == "kernel" and s["error"] and "OOM killer" in s["error"]:
+            # At a test's tiny budget the kernel may OOM-kill the program in
+            # its cgroup: a measured outcome, reported as such, not a fault
+            # of the machinery.
+            print("skip %s - kernel side: %s" % (wl, s["error"]))
+            continue
         result(wl, s["ran"] and s["ok"] and s["error"] is None,
                "%s side ran and succeeded (%s)" % (side, s["error"]), todo)
         missing = [k for k in keys + common if k not in s]
@@ -177,6 +185,7 @@ while read -r verdict rest; do
 		n=$((n + 1))
 		echo "not ok $n - $rest"
 		;;
+	skip) skip "${rest%% - *}" "${rest#* - }" ;;
 	*) not_ok "JSON check crashed: $verdict $rest" "$T/py" ;;
 	esac
 done <"$T/py"
