@@ -394,6 +394,34 @@ static void stage_done(struct uswap_pager *p, char *stage, bool batched)
 }
 
 /*
+ * Whether the real page at @addr may be moved out: the mapping there is
+ * still the registered one and no unmap, mremap or madvise of the program
+ * is between the kernel and the pager. MOVE goes through the staging
+ * area's userfaultfd, which checks neither: from the kernel's munmap until
+ * the pager has applied the UNMAP event, the mm layer still has entries
+ * for the old range, and the program (another thread meanwhile, or itself
+ * once the event was read) may already have mapped and written new,
+ * unregistered memory there; moving "the entry's" page out would take that
+ * page instead. Write-protecting the page through the program's
+ * userfaultfd checks both: EAGAIN while an event is unread, ENOENT where
+ * the mapping is not registered for write-protection. A write meanwhile
+ * faults and waits for the page, which is then moved out; a page that
+ * stays is unprotected again by pager_move_out_failed().
+ * Context: the PTL of @addr held.
+ */
+static bool pager_may_move(struct uswap_pager *p, unsigned long addr)
+{
+	return !uffd_writeprotect(p->uffd, addr, PAGE_SIZE, true);
+}
+
+/* The MOVE after pager_may_move() failed: a writable entry's page is writable again. */
+static void pager_move_out_failed(struct uswap_pager *p, unsigned long addr, pte_t pte)
+{
+	if (pte_write(pte))
+		uffd_writeprotect(p->uffd, addr, PAGE_SIZE, false);
+}
+
+/*
  * Take the real page at @addr out (atomically) and, if it may be dirty, keep
  * its data. The staging page is emptied at once (shared pages) or with the
  * rest of the thread's block when the block is full.
@@ -415,6 +443,10 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 	 */
 	if (in_fork_child || atomic_load_acquire(&p->frozen))
 		return -EBUSY;
+	if (!pager_may_move(p, addr)) {
+		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
+		return -EBUSY;
+	}
 	if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv)) {
 		/*
 		 * No real page: taken out for aging, or not installed yet; the
@@ -427,6 +459,7 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 			return 0;
 		}
 		/* Shared after a fork, or the staging page is busy. */
+		pager_move_out_failed(p, addr, old);
 		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
 		return -EBUSY;
 	}
@@ -930,10 +963,14 @@ static void pager_age(struct uswap_pager *p)
 			/* Installed and alone in real memory: the ones worth sampling. */
 			if (!folio_test_owner_priv(folio) || folio_test_large(folio))
 				continue;
+			if (!pager_may_move(p, addr))
+				continue;
 			stage = stage_page(p, &batched);
 			mv.dst = (unsigned long)stage;
-			if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv))
+			if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv)) {
+				pager_move_out_failed(p, addr, pte);
 				continue;
+			}
 			memcpy(folio->data, stage, PAGE_SIZE);
 			folio_clear_owner_priv(folio);
 			__set_pte(ptep, pte_mkold(pte));
@@ -1686,6 +1723,11 @@ size_t pager_compr_bytes(struct uswap_pager *p)
 struct uswap *pager_engine(struct uswap_pager *p)
 {
 	return p->sw;
+}
+
+struct mm_struct *pager_mm(struct uswap_pager *p)
+{
+	return &p->mm;
 }
 
 int pager_inject_read_error(struct uswap_pager *p, unsigned long nth)

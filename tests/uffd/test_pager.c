@@ -400,6 +400,100 @@ TEST(mremap_swapped_move_grow_shrink)
 	uswap_pager_close(p);
 }
 
+/*
+ * A page the program maps where a paged range was just unmapped must never
+ * be taken by eviction: between the kernel's munmap and the pager applying
+ * its UNMAP event, the mm layer still holds entries for the old range, and
+ * moving "their" real page out would take the new mapping's page instead.
+ * Here the fault thread is held (a fault waits on a page-table lock a
+ * helper holds), so the event stays unread while another thread maps fresh,
+ * unregistered memory at the same address, writes it, and reclaims.
+ */
+struct ptl_holder {
+	struct uswap_pager *p;
+	unsigned long addr;
+	int state; /* 1: locked; 2: may unlock */
+};
+
+static void *hold_ptl(void *arg)
+{
+	struct ptl_holder *h = arg;
+	struct mm_struct *mm = pager_mm(h->p);
+	struct ulock *ptl;
+	pte_t *ptep = mm->ops->pte_offset_lock(mm, h->addr, false, &ptl);
+
+	atomic_store_release(&h->state, 1);
+	while (atomic_load_acquire(&h->state) != 2)
+		usleep(1000);
+	if (ptep)
+		ulock_unlock(ptl);
+	return NULL;
+}
+
+static void *touch_page(void *arg)
+{
+	return (void *)(uintptr_t) * (volatile char *)arg;
+}
+
+static void *unmap_range(void *arg)
+{
+	return (void *)(uintptr_t)munmap(arg, MiB);
+}
+
+TEST(eviction_never_takes_a_new_mapping_page)
+{
+	struct uswap_pager *p = open_pager(16 * MiB, 0);
+	const unsigned long n = MiB / PAGE_SIZE;
+	struct ptl_holder h = {.p = p};
+	pthread_t th, tt, tu;
+	char *z, *y, *r, *again;
+	unsigned long bad = 0;
+
+	if (!p)
+		return;
+	/* A swapped page alone in its 2 MiB block: the fault thread waits there. */
+	REQUIRE_EQ(uswap_pager_map(p, 4 * MiB, (void **)&z), 0);
+	y = (char *)ALIGN_UP((unsigned long)z, 2 * MiB) + 64 * PAGE_SIZE;
+	sig_write(y, 20, 1);
+	uswap_pager_reclaim(p, 64 * MiB);
+	REQUIRE(swapped_bytes(p) >= PAGE_SIZE);
+	/* The range to unmap: resident, its entries present. */
+	REQUIRE_EQ(uswap_pager_map(p, MiB, (void **)&r), 0);
+	for (unsigned long i = 0; i < n; i++)
+		sig_write(r + i * PAGE_SIZE, 21, 1);
+	uswap_pager_sync(p);
+
+	h.addr = (unsigned long)y;
+	REQUIRE_EQ(pthread_create(&th, NULL, hold_ptl, &h), 0);
+	while (!atomic_load_acquire(&h.state))
+		usleep(1000);
+	REQUIRE_EQ(pthread_create(&tt, NULL, touch_page, y), 0);
+	usleep(100000); /* the fault thread now waits on the held lock */
+	REQUIRE_EQ(pthread_create(&tu, NULL, unmap_range, r), 0);
+	usleep(100000); /* unmapped; its UNMAP event waits to be read */
+	again = mmap(r, MiB, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (again == r) {
+		for (unsigned long i = 0; i < n; i++)
+			sig_write(r + i * PAGE_SIZE, 22, 2);
+		uswap_pager_reclaim(p, 64 * MiB);
+	}
+	atomic_store_release(&h.state, 2);
+	pthread_join(th, NULL);
+	pthread_join(tt, NULL);
+	pthread_join(tu, NULL);
+	uswap_pager_sync(p);
+	REQUIRE(again == r);
+	for (unsigned long i = 0; i < n; i++)
+		bad += !sig_check(r + i * PAGE_SIZE, 22, 2);
+	CHECK_EQ(bad, 0);
+	CHECK(sig_check(y, 20, 1));
+	munmap(r, MiB);
+	munmap(z, 4 * MiB);
+	CHECK_EQ(swapped_bytes(p), 0);
+	uswap_pager_close(p);
+}
+
 /* ---- device full, read errors ---- */
 
 TEST(device_full_goes_over_budget)
