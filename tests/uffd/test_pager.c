@@ -10,9 +10,11 @@
  *
  * Owns: nothing. Locking: none (each thread writes its own pages).
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -491,6 +493,110 @@ TEST(eviction_never_takes_a_new_mapping_page)
 	munmap(r, MiB);
 	munmap(z, 4 * MiB);
 	CHECK_EQ(swapped_bytes(p), 0);
+	uswap_pager_close(p);
+}
+
+/*
+ * mremap that shrinks and moves at once (MREMAP_FIXED to a smaller size):
+ * only the kept pages move, the tail's slots are freed, and nothing is
+ * left at the destination beyond the new size (a mapping placed there
+ * later must read zeros).
+ */
+TEST(mremap_shrink_and_move)
+{
+	struct uswap_pager *p = open_pager(4 * MiB, 0);
+	const unsigned long n = 256;
+	char *b, *far, *nb, *next;
+	unsigned long bad = 0;
+
+	if (!p)
+		return;
+	b = swapped_range(p, 3 * n, 30);
+	REQUIRE(b);
+	far = mmap(NULL, 4 * n * PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	REQUIRE(far != MAP_FAILED);
+	nb = mremap(b, 3 * n * PAGE_SIZE, n * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, far);
+	REQUIRE(nb == far);
+	for (unsigned long i = 0; i < n; i++) {
+		uint64_t *w = (uint64_t *)(nb + i * PAGE_SIZE);
+
+		bad += !(w[0] == 30 && w[1] == (uint64_t)(uintptr_t)(b + i * PAGE_SIZE));
+	}
+	CHECK_EQ(bad, 0);
+	/* Beyond the new size: registered fresh memory must read zeros. */
+	REQUIRE_EQ(munmap(far + n * PAGE_SIZE, 3 * n * PAGE_SIZE), 0);
+	next = mmap(far + n * PAGE_SIZE, 2 * n * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	REQUIRE(next == far + n * PAGE_SIZE);
+	REQUIRE_EQ(uswap_pager_register(p, next, 2 * n * PAGE_SIZE), 0);
+	bad = 0;
+	for (unsigned long i = 0; i < 2 * n; i++)
+		bad += !page_is_zero(next + i * PAGE_SIZE);
+	CHECK_EQ(bad, 0);
+	munmap(next, 2 * n * PAGE_SIZE);
+	munmap(nb, n * PAGE_SIZE);
+	CHECK_EQ(swapped_bytes(p), 0);
+	uswap_pager_close(p);
+}
+
+/*
+ * The kernel's own accesses to swapped pages: read(2) into a swapped buffer
+ * and process_vm_writev / process_vm_readv wait for the pager and see the
+ * data. /proc/self/mem cannot wait for a userfault (the kernel's remote
+ * access does not retry) and fails with EIO on a swapped page (docs/uffd.md,
+ * Limits): it must fail visibly and leave the page as it was.
+ */
+TEST(kernel_accesses_to_swapped_pages)
+{
+	struct uswap_pager *p = open_pager(4 * MiB, 0);
+	const unsigned long n = 64;
+	char src[PAGE_SIZE], got[PAGE_SIZE];
+	struct iovec local, remote;
+	int fds[2], mem;
+	ssize_t ret;
+	char *b;
+
+	if (!p)
+		return;
+	b = swapped_range(p, n, 40);
+	REQUIRE(b);
+	REQUIRE(swapped_bytes(p) >= n / 2 * PAGE_SIZE);
+	memset(src, 0x5a, sizeof(src));
+	/* read(2) into a swapped page. */
+	REQUIRE_EQ(pipe(fds), 0);
+	REQUIRE_EQ(write(fds[1], src, PAGE_SIZE), (ssize_t)PAGE_SIZE);
+	CHECK_EQ(read(fds[0], b, PAGE_SIZE), (ssize_t)PAGE_SIZE);
+	CHECK(!memcmp(b, src, PAGE_SIZE));
+	close(fds[0]);
+	close(fds[1]);
+	/* process_vm_writev into a swapped page, process_vm_readv from another. */
+	uswap_pager_reclaim(p, 64 * MiB);
+	local = (struct iovec){.iov_base = src, .iov_len = PAGE_SIZE};
+	remote = (struct iovec){.iov_base = b + PAGE_SIZE, .iov_len = PAGE_SIZE};
+	CHECK_EQ(process_vm_writev(getpid(), &local, 1, &remote, 1, 0), (ssize_t)PAGE_SIZE);
+	CHECK(!memcmp(b + PAGE_SIZE, src, PAGE_SIZE));
+	uswap_pager_reclaim(p, 64 * MiB);
+	local = (struct iovec){.iov_base = got, .iov_len = PAGE_SIZE};
+	remote = (struct iovec){.iov_base = b + 2 * PAGE_SIZE, .iov_len = PAGE_SIZE};
+	CHECK_EQ(process_vm_readv(getpid(), &local, 1, &remote, 1, 0), (ssize_t)PAGE_SIZE);
+	CHECK(!memcmp(got, b + 2 * PAGE_SIZE, PAGE_SIZE));
+	/* /proc/self/mem: the data, or EIO and the page untouched. */
+	uswap_pager_reclaim(p, 64 * MiB);
+	mem = open("/proc/self/mem", O_RDWR);
+	REQUIRE(mem >= 0);
+	ret = pwrite(mem, src, PAGE_SIZE, (off_t)(uintptr_t)(b + 3 * PAGE_SIZE));
+	printf("# /proc/self/mem write to a swapped page: %zd (errno %d)\n", ret,
+	       ret < 0 ? errno : 0);
+	CHECK(ret == (ssize_t)PAGE_SIZE || (ret < 0 && errno == EIO));
+	if (ret == (ssize_t)PAGE_SIZE)
+		CHECK(!memcmp(b + 3 * PAGE_SIZE, src, PAGE_SIZE));
+	else
+		CHECK(sig_check(b + 3 * PAGE_SIZE, 40, 1));
+	close(mem);
+	CHECK(sig_check(b + 2 * PAGE_SIZE, 40, 1));
+	for (unsigned long i = 4; i < n; i++)
+		CHECK(sig_check(b + i * PAGE_SIZE, 40, 1));
+	munmap(b, n * PAGE_SIZE);
 	uswap_pager_close(p);
 }
 
