@@ -579,7 +579,9 @@ static void pager_drain_release(struct uswap_pager *p)
  * Make the real page at @addr what its entry says, after handle_mm_fault()
  * resolved a fault there. Return: 0, -ENOENT (the entry is no longer what
  * the fault needs: resolve again), -EAGAIN (the address space is changing:
- * retry after reading events), or another negative errno.
+ * retry after reading events), -EFAULT (no registered mapping at @addr any
+ * more: the program unmapped or moved it, and the event was applied), or
+ * another negative errno.
  */
 static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_fault, bool write)
 {
@@ -627,7 +629,23 @@ static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_faul
 	/* The process is exiting: nobody waits for the page any more. */
 	if (err == -ESRCH || err == -ENOSPC)
 		err = 0;
+	/* The kernel's ENOENT: nothing registered there (not "resolve again"). */
+	if (err == -ENOENT)
+		err = -EFAULT;
 	return err;
+}
+
+/*
+ * The fault at @addr has no mapping left to install into: drop the entry
+ * the fault made (it maps nothing real) and wake the faulting thread, whose
+ * access then fails as it would without the pager (SIGSEGV, EFAULT).
+ */
+static void pager_fault_gone(struct uswap_pager *p, unsigned long addr)
+{
+	struct uffdio_range r = {.start = addr, .len = PAGE_SIZE};
+
+	zap_page_range(&p->mm, addr, addr + PAGE_SIZE);
+	ioctl(p->uffd, UFFDIO_WAKE, &r);
 }
 
 static void pager_sigbus(struct uswap_pager *p, const struct pending_fault *f, int err)
@@ -726,6 +744,10 @@ static int pager_fault(struct uswap_pager *p, struct pending_fault *f)
 	}
 	if (err == -EAGAIN)
 		return err;
+	if (err == -EFAULT) {
+		pager_fault_gone(p, f->addr);
+		return 0;
+	}
 	if (err) {
 		pager_sigbus(p, f, err);
 		return 0;
@@ -897,7 +919,8 @@ static int pager_swapin_range(struct uswap_pager *p, unsigned long start, unsign
 
 			if (!err)
 				err = pager_install(p, todo[i], false, false);
-			if (err == -ENOENT || err == -EEXIST)
+			/* Changed meanwhile, or unmapped (its UNMAP event zaps it). */
+			if (err == -ENOENT || err == -EEXIST || err == -EFAULT)
 				err = 0;
 			if (err && !ret)
 				ret = err;

@@ -442,6 +442,11 @@ static void *unmap_range(void *arg)
 	return (void *)(uintptr_t)munmap(arg, MiB);
 }
 
+static void *unmap_range_n(void *arg)
+{
+	return (void *)(uintptr_t)munmap(arg, 64 * PAGE_SIZE);
+}
+
 TEST(eviction_never_takes_a_new_mapping_page)
 {
 	struct uswap_pager *p = open_pager(16 * MiB, 0);
@@ -597,6 +602,88 @@ TEST(kernel_accesses_to_swapped_pages)
 	for (unsigned long i = 4; i < n; i++)
 		CHECK(sig_check(b + i * PAGE_SIZE, 40, 1));
 	munmap(b, n * PAGE_SIZE);
+	uswap_pager_close(p);
+}
+
+/*
+ * A fault whose range the program unmaps before the pager resolves it (one
+ * thread reads a buffer another thread frees) must end as it would without
+ * the pager: the access fails (EFAULT for the kernel's access here, SIGSEGV
+ * for a load), the pager goes on serving, no entry is left behind. The
+ * fault thread is held on the page's table lock while the range goes.
+ */
+struct pipe_reader {
+	char *addr;
+	int fd;
+	ssize_t ret;
+	int err;
+	int done;
+};
+
+static void *write_from(void *arg)
+{
+	struct pipe_reader *r = arg;
+
+	r->ret = write(r->fd, r->addr, PAGE_SIZE);
+	r->err = r->ret < 0 ? errno : 0;
+	atomic_store_release(&r->done, 1);
+	return NULL;
+}
+
+TEST(fault_on_range_unmapped_meanwhile)
+{
+	struct uswap_pager *p = open_pager(4 * MiB, 0);
+	const unsigned long n = 64;
+	struct ptl_holder h = {.p = p};
+	struct pipe_reader r = {.fd = -1};
+	pthread_t th, tr, tu;
+	int fds[2], waited = 0;
+	char *b, *other;
+
+	if (!p)
+		return;
+	b = swapped_range(p, n, 50);
+	REQUIRE(b);
+	other = swapped_range(p, n, 51);
+	REQUIRE(other);
+	REQUIRE(swapped_bytes(p) >= n * PAGE_SIZE);
+	REQUIRE_EQ(pipe(fds), 0);
+	fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
+	h.addr = (unsigned long)b;
+	REQUIRE_EQ(pthread_create(&th, NULL, hold_ptl, &h), 0);
+	while (!atomic_load_acquire(&h.state))
+		usleep(1000);
+	r.addr = b;
+	r.fd = fds[1];
+	REQUIRE_EQ(pthread_create(&tr, NULL, write_from, &r), 0);
+	usleep(100000); /* the fault thread waits on the held lock */
+	REQUIRE_EQ(pthread_create(&tu, NULL, unmap_range_n, b), 0);
+	usleep(100000);
+	atomic_store_release(&h.state, 2);
+	pthread_join(th, NULL);
+	while (!atomic_load_acquire(&r.done) && waited++ < 5000)
+		usleep(1000);
+	CHECK_EQ(atomic_load_acquire(&r.done), 1);
+	if (!atomic_load_acquire(&r.done)) {
+		printf("# the fault thread is stuck: leaving the pager behind\n");
+		return;
+	}
+	pthread_join(tr, NULL);
+	pthread_join(tu, NULL);
+	CHECK(r.ret < 0 && r.err == EFAULT);
+	/* The pager still serves, and nothing of the range is left. */
+	for (unsigned long i = 0; i < n; i++)
+		CHECK(sig_check(other + i * PAGE_SIZE, 51, 1));
+	munmap(other, n * PAGE_SIZE);
+	CHECK_EQ(swapped_bytes(p), 0);
+	{
+		struct uswap_pager_stats st;
+
+		uswap_pager_get_stats(p, &st);
+		CHECK_EQ(st.resident_bytes, 0);
+	}
+	close(fds[0]);
+	close(fds[1]);
 	uswap_pager_close(p);
 }
 
