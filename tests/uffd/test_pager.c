@@ -276,6 +276,28 @@ TEST(writer_races_eviction)
 
 /* ---- the program's own memory calls on swapped ranges ---- */
 
+/*
+ * Once the program has unmapped everything it paged: the devices pass the
+ * invariant checker and no slot is left in use (folios only the swap cache
+ * still holds are reclaimed first).
+ */
+static void check_no_slot_left(struct uswap_pager *p)
+{
+	struct uswap *sw = pager_engine(p);
+	unsigned long inuse = 0;
+
+	uswap_pager_sync(p);
+	uswap_pager_reclaim(p, 64 * MiB);
+	CHECK_EQ(swap_check_all(sw), 0);
+	for (unsigned t = 0; t < MAX_SWAPFILES; t++) {
+		struct swap_info_struct *si = sw->swap_info[t];
+
+		if (si && (si->flags & SWP_USED))
+			inuse += swap_inuse_pages(si);
+	}
+	CHECK_EQ(inuse, 0);
+}
+
 /* Map @pages pages, sign them, evict them all. */
 static char *swapped_range(struct uswap_pager *p, unsigned long pages, uint64_t owner)
 {
@@ -351,6 +373,7 @@ TEST(munmap_swapped_frees_slots)
 	REQUIRE_EQ(munmap(b, n * PAGE_SIZE), 0);
 	CHECK_EQ(swapped_bytes(p), 0);
 	CHECK_EQ(uswap_pager_counter(p, "pswpout") > 0, 1);
+	check_no_slot_left(p);
 	uswap_pager_close(p);
 }
 
@@ -498,6 +521,7 @@ TEST(eviction_never_takes_a_new_mapping_page)
 	munmap(r, MiB);
 	munmap(z, 4 * MiB);
 	CHECK_EQ(swapped_bytes(p), 0);
+	check_no_slot_left(p);
 	uswap_pager_close(p);
 }
 
@@ -541,6 +565,7 @@ TEST(mremap_shrink_and_move)
 	munmap(next, 2 * n * PAGE_SIZE);
 	munmap(nb, n * PAGE_SIZE);
 	CHECK_EQ(swapped_bytes(p), 0);
+	check_no_slot_left(p);
 	uswap_pager_close(p);
 }
 
@@ -684,6 +709,7 @@ TEST(fault_on_range_unmapped_meanwhile)
 	}
 	close(fds[0]);
 	close(fds[1]);
+	check_no_slot_left(p);
 	uswap_pager_close(p);
 }
 
