@@ -1652,10 +1652,29 @@ __public void uswap_pager_fork_prepare(struct uswap_pager *p)
 {
 	if (in_fork_child)
 		return;
+	int err, tries = 0;
+
 	atomic_fetch_add_acq_rel(&p->frozen, 1U);
 	/* Faults that would go over the budget must not reclaim meanwhile. */
 	mm_set_budget(p->sw, 0);
-	pager_request_swapin(p, 0, PAGER_VA_END);
+	/*
+	 * A page left swapped out would read as zeros in the child: a failed
+	 * read (the slot stays) is tried again, and what still fails is said.
+	 */
+	do
+		err = pager_request_swapin(p, 0, PAGER_VA_END);
+	while (err && ++tries < 8);
+	if (err) {
+		char msg[160];
+		int n = snprintf(msg, sizeof(msg),
+				 "uswap: fork: cannot bring every swapped page back (errno %d): "
+				 "the child may read zeros there\n",
+				 -err);
+
+		atomic_fetch_add_relaxed(&p->warnings, 1UL);
+		if (n > 0 && write(STDERR_FILENO, msg, (size_t)min(n, (int)sizeof(msg) - 1)) < 0)
+			n = 0;
+	}
 }
 
 __public void uswap_pager_fork_parent(struct uswap_pager *p)

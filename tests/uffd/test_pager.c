@@ -828,6 +828,43 @@ TEST(fork_child_sees_every_byte)
 	uswap_pager_close(p);
 }
 
+/*
+ * A device read error while fork brings every page back must not leave a
+ * page swapped out: the child would read zeros there (its mappings are
+ * not registered). The error is transient here (one read fails).
+ */
+TEST(fork_read_error_child_sees_every_byte)
+{
+	struct uswap_pager *p = open_pager(4 * MiB, 0);
+	const unsigned long n = 8 * MiB / PAGE_SIZE;
+	int status;
+	pid_t pid;
+	char *b;
+
+	if (!p)
+		return;
+	REQUIRE_EQ(uswap_pager_map(p, n * PAGE_SIZE, (void **)&b), 0);
+	for (unsigned long i = 0; i < n; i++)
+		sig_write(b + i * PAGE_SIZE, 16, 1);
+	REQUIRE(swapped_bytes(p) > 0);
+	REQUIRE_EQ(pager_inject_read_error(p, 1), 0);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		unsigned long bad = 0;
+
+		for (unsigned long i = 0; i < n; i++)
+			bad += !sig_check(b + i * PAGE_SIZE, 16, 1);
+		_exit(bad ? 1 : 0);
+	}
+	REQUIRE_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (unsigned long i = 0; i < n; i++)
+		CHECK(sig_check(b + i * PAGE_SIZE, 16, 1));
+	munmap(b, n * PAGE_SIZE);
+	uswap_pager_close(p);
+}
+
 /* ---- aging ---- */
 
 /*
