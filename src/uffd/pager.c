@@ -394,6 +394,34 @@ static void stage_done(struct uswap_pager *p, char *stage, bool batched)
 }
 
 /*
+ * Whether the real page at @addr may be moved out: the mapping there is
+ * still the registered one and no unmap, mremap or madvise of the program
+ * is between the kernel and the pager. MOVE goes through the staging
+ * area's userfaultfd, which checks neither: from the kernel's munmap until
+ * the pager has applied the UNMAP event, the mm layer still has entries
+ * for the old range, and the program (another thread meanwhile, or itself
+ * once the event was read) may already have mapped and written new,
+ * unregistered memory there; moving "the entry's" page out would take that
+ * page instead. Write-protecting the page through the program's
+ * userfaultfd checks both: EAGAIN while an event is unread, ENOENT where
+ * the mapping is not registered for write-protection. A write meanwhile
+ * faults and waits for the page, which is then moved out; a page that
+ * stays is unprotected again by pager_move_out_failed().
+ * Context: the PTL of @addr held.
+ */
+static bool pager_may_move(struct uswap_pager *p, unsigned long addr)
+{
+	return !uffd_writeprotect(p->uffd, addr, PAGE_SIZE, true);
+}
+
+/* The MOVE after pager_may_move() failed: a writable entry's page is writable again. */
+static void pager_move_out_failed(struct uswap_pager *p, unsigned long addr, pte_t pte)
+{
+	if (pte_write(pte))
+		uffd_writeprotect(p->uffd, addr, PAGE_SIZE, false);
+}
+
+/*
  * Take the real page at @addr out (atomically) and, if it may be dirty, keep
  * its data. The staging page is emptied at once (shared pages) or with the
  * rest of the thread's block when the block is full.
@@ -415,6 +443,10 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 	 */
 	if (in_fork_child || atomic_load_acquire(&p->frozen))
 		return -EBUSY;
+	if (!pager_may_move(p, addr)) {
+		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
+		return -EBUSY;
+	}
 	if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv)) {
 		/*
 		 * No real page: taken out for aging, or not installed yet; the
@@ -427,6 +459,7 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 			return 0;
 		}
 		/* Shared after a fork, or the staging page is busy. */
+		pager_move_out_failed(p, addr, old);
 		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
 		return -EBUSY;
 	}
@@ -546,7 +579,9 @@ static void pager_drain_release(struct uswap_pager *p)
  * Make the real page at @addr what its entry says, after handle_mm_fault()
  * resolved a fault there. Return: 0, -ENOENT (the entry is no longer what
  * the fault needs: resolve again), -EAGAIN (the address space is changing:
- * retry after reading events), or another negative errno.
+ * retry after reading events), -EFAULT (no registered mapping at @addr any
+ * more: the program unmapped or moved it, and the event was applied), or
+ * another negative errno.
  */
 static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_fault, bool write)
 {
@@ -594,7 +629,23 @@ static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_faul
 	/* The process is exiting: nobody waits for the page any more. */
 	if (err == -ESRCH || err == -ENOSPC)
 		err = 0;
+	/* The kernel's ENOENT: nothing registered there (not "resolve again"). */
+	if (err == -ENOENT)
+		err = -EFAULT;
 	return err;
+}
+
+/*
+ * The fault at @addr has no mapping left to install into: drop the entry
+ * the fault made (it maps nothing real) and wake the faulting thread, whose
+ * access then fails as it would without the pager (SIGSEGV, EFAULT).
+ */
+static void pager_fault_gone(struct uswap_pager *p, unsigned long addr)
+{
+	struct uffdio_range r = {.start = addr, .len = PAGE_SIZE};
+
+	zap_page_range(&p->mm, addr, addr + PAGE_SIZE);
+	ioctl(p->uffd, UFFDIO_WAKE, &r);
 }
 
 static void pager_sigbus(struct uswap_pager *p, const struct pending_fault *f, int err)
@@ -693,6 +744,10 @@ static int pager_fault(struct uswap_pager *p, struct pending_fault *f)
 	}
 	if (err == -EAGAIN)
 		return err;
+	if (err == -EFAULT) {
+		pager_fault_gone(p, f->addr);
+		return 0;
+	}
 	if (err) {
 		pager_sigbus(p, f, err);
 		return 0;
@@ -864,7 +919,8 @@ static int pager_swapin_range(struct uswap_pager *p, unsigned long start, unsign
 
 			if (!err)
 				err = pager_install(p, todo[i], false, false);
-			if (err == -ENOENT || err == -EEXIST)
+			/* Changed meanwhile, or unmapped (its UNMAP event zaps it). */
+			if (err == -ENOENT || err == -EEXIST || err == -EFAULT)
 				err = 0;
 			if (err && !ret)
 				ret = err;
@@ -930,10 +986,14 @@ static void pager_age(struct uswap_pager *p)
 			/* Installed and alone in real memory: the ones worth sampling. */
 			if (!folio_test_owner_priv(folio) || folio_test_large(folio))
 				continue;
+			if (!pager_may_move(p, addr))
+				continue;
 			stage = stage_page(p, &batched);
 			mv.dst = (unsigned long)stage;
-			if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv))
+			if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv)) {
+				pager_move_out_failed(p, addr, pte);
 				continue;
+			}
 			memcpy(folio->data, stage, PAGE_SIZE);
 			folio_clear_owner_priv(folio);
 			__set_pte(ptep, pte_mkold(pte));
@@ -1592,10 +1652,29 @@ __public void uswap_pager_fork_prepare(struct uswap_pager *p)
 {
 	if (in_fork_child)
 		return;
+	int err, tries = 0;
+
 	atomic_fetch_add_acq_rel(&p->frozen, 1U);
 	/* Faults that would go over the budget must not reclaim meanwhile. */
 	mm_set_budget(p->sw, 0);
-	pager_request_swapin(p, 0, PAGER_VA_END);
+	/*
+	 * A page left swapped out would read as zeros in the child: a failed
+	 * read (the slot stays) is tried again, and what still fails is said.
+	 */
+	do
+		err = pager_request_swapin(p, 0, PAGER_VA_END);
+	while (err && ++tries < 8);
+	if (err) {
+		char msg[160];
+		int n = snprintf(msg, sizeof(msg),
+				 "uswap: fork: cannot bring every swapped page back (errno %d): "
+				 "the child may read zeros there\n",
+				 -err);
+
+		atomic_fetch_add_relaxed(&p->warnings, 1UL);
+		if (n > 0 && write(STDERR_FILENO, msg, (size_t)min(n, (int)sizeof(msg) - 1)) < 0)
+			n = 0;
+	}
 }
 
 __public void uswap_pager_fork_parent(struct uswap_pager *p)
@@ -1686,6 +1765,11 @@ size_t pager_compr_bytes(struct uswap_pager *p)
 struct uswap *pager_engine(struct uswap_pager *p)
 {
 	return p->sw;
+}
+
+struct mm_struct *pager_mm(struct uswap_pager *p)
+{
+	return &p->mm;
 }
 
 int pager_inject_read_error(struct uswap_pager *p, unsigned long nth)

@@ -65,6 +65,9 @@ void pager_kick(struct uswap_pager *p);
 /* pager_engine - Return: the engine, for its counters. */
 struct uswap *pager_engine(struct uswap_pager *p);
 
+/* pager_mm - Return: the pager's address space (tests lock its tables to stage races). */
+struct mm_struct *pager_mm(struct uswap_pager *p);
+
 /* pager_compr_bytes - Return: device memory holding swapped pages (zram), or 0. */
 size_t pager_compr_bytes(struct uswap_pager *p);
 

@@ -10,9 +10,11 @@
  *
  * Owns: nothing. Locking: none (each thread writes its own pages).
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -274,6 +276,28 @@ TEST(writer_races_eviction)
 
 /* ---- the program's own memory calls on swapped ranges ---- */
 
+/*
+ * Once the program has unmapped everything it paged: the devices pass the
+ * invariant checker and no slot is left in use (folios only the swap cache
+ * still holds are reclaimed first).
+ */
+static void check_no_slot_left(struct uswap_pager *p)
+{
+	struct uswap *sw = pager_engine(p);
+	unsigned long inuse = 0;
+
+	uswap_pager_sync(p);
+	uswap_pager_reclaim(p, 64 * MiB);
+	CHECK_EQ(swap_check_all(sw), 0);
+	for (unsigned t = 0; t < MAX_SWAPFILES; t++) {
+		struct swap_info_struct *si = sw->swap_info[t];
+
+		if (si && (si->flags & SWP_USED))
+			inuse += swap_inuse_pages(si);
+	}
+	CHECK_EQ(inuse, 0);
+}
+
 /* Map @pages pages, sign them, evict them all. */
 static char *swapped_range(struct uswap_pager *p, unsigned long pages, uint64_t owner)
 {
@@ -349,6 +373,7 @@ TEST(munmap_swapped_frees_slots)
 	REQUIRE_EQ(munmap(b, n * PAGE_SIZE), 0);
 	CHECK_EQ(swapped_bytes(p), 0);
 	CHECK_EQ(uswap_pager_counter(p, "pswpout") > 0, 1);
+	check_no_slot_left(p);
 	uswap_pager_close(p);
 }
 
@@ -397,6 +422,294 @@ TEST(mremap_swapped_move_grow_shrink)
 	if (nb != far)
 		munmap(far, 4 * n * PAGE_SIZE);
 	CHECK_EQ(swapped_bytes(p), 0);
+	uswap_pager_close(p);
+}
+
+/*
+ * A page the program maps where a paged range was just unmapped must never
+ * be taken by eviction: between the kernel's munmap and the pager applying
+ * its UNMAP event, the mm layer still holds entries for the old range, and
+ * moving "their" real page out would take the new mapping's page instead.
+ * Here the fault thread is held (a fault waits on a page-table lock a
+ * helper holds), so the event stays unread while another thread maps fresh,
+ * unregistered memory at the same address, writes it, and reclaims.
+ */
+struct ptl_holder {
+	struct uswap_pager *p;
+	unsigned long addr;
+	int state; /* 1: locked; 2: may unlock */
+};
+
+static void *hold_ptl(void *arg)
+{
+	struct ptl_holder *h = arg;
+	struct mm_struct *mm = pager_mm(h->p);
+	struct ulock *ptl;
+	pte_t *ptep = mm->ops->pte_offset_lock(mm, h->addr, false, &ptl);
+
+	atomic_store_release(&h->state, 1);
+	while (atomic_load_acquire(&h->state) != 2)
+		usleep(1000);
+	if (ptep)
+		ulock_unlock(ptl);
+	return NULL;
+}
+
+static void *touch_page(void *arg)
+{
+	return (void *)(uintptr_t) * (volatile char *)arg;
+}
+
+static void *unmap_range(void *arg)
+{
+	return (void *)(uintptr_t)munmap(arg, MiB);
+}
+
+static void *unmap_range_n(void *arg)
+{
+	return (void *)(uintptr_t)munmap(arg, 64 * PAGE_SIZE);
+}
+
+TEST(eviction_never_takes_a_new_mapping_page)
+{
+	struct uswap_pager *p = open_pager(16 * MiB, 0);
+	const unsigned long n = MiB / PAGE_SIZE;
+	struct ptl_holder h = {.p = p};
+	pthread_t th, tt, tu;
+	char *z, *y, *r, *again;
+	unsigned long bad = 0;
+
+	if (!p)
+		return;
+	/* A swapped page alone in its 2 MiB block: the fault thread waits there. */
+	REQUIRE_EQ(uswap_pager_map(p, 4 * MiB, (void **)&z), 0);
+	y = (char *)ALIGN_UP((unsigned long)z, 2 * MiB) + 64 * PAGE_SIZE;
+	sig_write(y, 20, 1);
+	uswap_pager_reclaim(p, 64 * MiB);
+	REQUIRE(swapped_bytes(p) >= PAGE_SIZE);
+	/* The range to unmap: resident, its entries present. */
+	REQUIRE_EQ(uswap_pager_map(p, MiB, (void **)&r), 0);
+	for (unsigned long i = 0; i < n; i++)
+		sig_write(r + i * PAGE_SIZE, 21, 1);
+	uswap_pager_sync(p);
+
+	h.addr = (unsigned long)y;
+	REQUIRE_EQ(pthread_create(&th, NULL, hold_ptl, &h), 0);
+	while (!atomic_load_acquire(&h.state))
+		usleep(1000);
+	REQUIRE_EQ(pthread_create(&tt, NULL, touch_page, y), 0);
+	usleep(100000); /* the fault thread now waits on the held lock */
+	REQUIRE_EQ(pthread_create(&tu, NULL, unmap_range, r), 0);
+	usleep(100000); /* unmapped; its UNMAP event waits to be read */
+	again = mmap(r, MiB, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (again == r) {
+		for (unsigned long i = 0; i < n; i++)
+			sig_write(r + i * PAGE_SIZE, 22, 2);
+		uswap_pager_reclaim(p, 64 * MiB);
+	}
+	atomic_store_release(&h.state, 2);
+	pthread_join(th, NULL);
+	pthread_join(tt, NULL);
+	pthread_join(tu, NULL);
+	uswap_pager_sync(p);
+	REQUIRE(again == r);
+	for (unsigned long i = 0; i < n; i++)
+		bad += !sig_check(r + i * PAGE_SIZE, 22, 2);
+	CHECK_EQ(bad, 0);
+	CHECK(sig_check(y, 20, 1));
+	munmap(r, MiB);
+	munmap(z, 4 * MiB);
+	CHECK_EQ(swapped_bytes(p), 0);
+	check_no_slot_left(p);
+	uswap_pager_close(p);
+}
+
+/*
+ * mremap that shrinks and moves at once (MREMAP_FIXED to a smaller size):
+ * only the kept pages move, the tail's slots are freed, and nothing is
+ * left at the destination beyond the new size (a mapping placed there
+ * later must read zeros).
+ */
+TEST(mremap_shrink_and_move)
+{
+	struct uswap_pager *p = open_pager(4 * MiB, 0);
+	const unsigned long n = 256;
+	char *b, *far, *nb, *next;
+	unsigned long bad = 0;
+
+	if (!p)
+		return;
+	b = swapped_range(p, 3 * n, 30);
+	REQUIRE(b);
+	far = mmap(NULL, 4 * n * PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	REQUIRE(far != MAP_FAILED);
+	nb = mremap(b, 3 * n * PAGE_SIZE, n * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, far);
+	REQUIRE(nb == far);
+	for (unsigned long i = 0; i < n; i++) {
+		uint64_t *w = (uint64_t *)(nb + i * PAGE_SIZE);
+
+		bad += !(w[0] == 30 && w[1] == (uint64_t)(uintptr_t)(b + i * PAGE_SIZE));
+	}
+	CHECK_EQ(bad, 0);
+	/* Beyond the new size: registered fresh memory must read zeros. */
+	REQUIRE_EQ(munmap(far + n * PAGE_SIZE, 3 * n * PAGE_SIZE), 0);
+	next = mmap(far + n * PAGE_SIZE, 2 * n * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	REQUIRE(next == far + n * PAGE_SIZE);
+	REQUIRE_EQ(uswap_pager_register(p, next, 2 * n * PAGE_SIZE), 0);
+	bad = 0;
+	for (unsigned long i = 0; i < 2 * n; i++)
+		bad += !page_is_zero(next + i * PAGE_SIZE);
+	CHECK_EQ(bad, 0);
+	munmap(next, 2 * n * PAGE_SIZE);
+	munmap(nb, n * PAGE_SIZE);
+	CHECK_EQ(swapped_bytes(p), 0);
+	check_no_slot_left(p);
+	uswap_pager_close(p);
+}
+
+/*
+ * The kernel's own accesses to swapped pages: read(2) into a swapped buffer
+ * and process_vm_writev / process_vm_readv wait for the pager and see the
+ * data. /proc/self/mem cannot wait for a userfault (the kernel's remote
+ * access does not retry) and fails with EIO on a swapped page (docs/uffd.md,
+ * Limits): it must fail visibly and leave the page as it was.
+ */
+TEST(kernel_accesses_to_swapped_pages)
+{
+	struct uswap_pager *p = open_pager(4 * MiB, 0);
+	const unsigned long n = 64;
+	char src[PAGE_SIZE], got[PAGE_SIZE];
+	struct iovec local, remote;
+	int fds[2], mem;
+	ssize_t ret;
+	char *b;
+
+	if (!p)
+		return;
+	b = swapped_range(p, n, 40);
+	REQUIRE(b);
+	REQUIRE(swapped_bytes(p) >= n / 2 * PAGE_SIZE);
+	memset(src, 0x5a, sizeof(src));
+	/* read(2) into a swapped page. */
+	REQUIRE_EQ(pipe(fds), 0);
+	REQUIRE_EQ(write(fds[1], src, PAGE_SIZE), (ssize_t)PAGE_SIZE);
+	CHECK_EQ(read(fds[0], b, PAGE_SIZE), (ssize_t)PAGE_SIZE);
+	CHECK(!memcmp(b, src, PAGE_SIZE));
+	close(fds[0]);
+	close(fds[1]);
+	/* process_vm_writev into a swapped page, process_vm_readv from another. */
+	uswap_pager_reclaim(p, 64 * MiB);
+	local = (struct iovec){.iov_base = src, .iov_len = PAGE_SIZE};
+	remote = (struct iovec){.iov_base = b + PAGE_SIZE, .iov_len = PAGE_SIZE};
+	CHECK_EQ(process_vm_writev(getpid(), &local, 1, &remote, 1, 0), (ssize_t)PAGE_SIZE);
+	CHECK(!memcmp(b + PAGE_SIZE, src, PAGE_SIZE));
+	uswap_pager_reclaim(p, 64 * MiB);
+	local = (struct iovec){.iov_base = got, .iov_len = PAGE_SIZE};
+	remote = (struct iovec){.iov_base = b + 2 * PAGE_SIZE, .iov_len = PAGE_SIZE};
+	CHECK_EQ(process_vm_readv(getpid(), &local, 1, &remote, 1, 0), (ssize_t)PAGE_SIZE);
+	CHECK(!memcmp(got, b + 2 * PAGE_SIZE, PAGE_SIZE));
+	/* /proc/self/mem: the data, or EIO and the page untouched. */
+	uswap_pager_reclaim(p, 64 * MiB);
+	mem = open("/proc/self/mem", O_RDWR);
+	REQUIRE(mem >= 0);
+	ret = pwrite(mem, src, PAGE_SIZE, (off_t)(uintptr_t)(b + 3 * PAGE_SIZE));
+	printf("# /proc/self/mem write to a swapped page: %zd (errno %d)\n", ret,
+	       ret < 0 ? errno : 0);
+	CHECK(ret == (ssize_t)PAGE_SIZE || (ret < 0 && errno == EIO));
+	if (ret == (ssize_t)PAGE_SIZE)
+		CHECK(!memcmp(b + 3 * PAGE_SIZE, src, PAGE_SIZE));
+	else
+		CHECK(sig_check(b + 3 * PAGE_SIZE, 40, 1));
+	close(mem);
+	CHECK(sig_check(b + 2 * PAGE_SIZE, 40, 1));
+	for (unsigned long i = 4; i < n; i++)
+		CHECK(sig_check(b + i * PAGE_SIZE, 40, 1));
+	munmap(b, n * PAGE_SIZE);
+	uswap_pager_close(p);
+}
+
+/*
+ * A fault whose range the program unmaps before the pager resolves it (one
+ * thread reads a buffer another thread frees) must end as it would without
+ * the pager: the access fails (EFAULT for the kernel's access here, SIGSEGV
+ * for a load), the pager goes on serving, no entry is left behind. The
+ * fault thread is held on the page's table lock while the range goes.
+ */
+struct pipe_reader {
+	char *addr;
+	int fd;
+	ssize_t ret;
+	int err;
+	int done;
+};
+
+static void *write_from(void *arg)
+{
+	struct pipe_reader *r = arg;
+
+	r->ret = write(r->fd, r->addr, PAGE_SIZE);
+	r->err = r->ret < 0 ? errno : 0;
+	atomic_store_release(&r->done, 1);
+	return NULL;
+}
+
+TEST(fault_on_range_unmapped_meanwhile)
+{
+	struct uswap_pager *p = open_pager(4 * MiB, 0);
+	const unsigned long n = 64;
+	struct ptl_holder h = {.p = p};
+	struct pipe_reader r = {.fd = -1};
+	pthread_t th, tr, tu;
+	int fds[2], waited = 0;
+	char *b, *other;
+
+	if (!p)
+		return;
+	b = swapped_range(p, n, 50);
+	REQUIRE(b);
+	other = swapped_range(p, n, 51);
+	REQUIRE(other);
+	REQUIRE(swapped_bytes(p) >= n * PAGE_SIZE);
+	REQUIRE_EQ(pipe(fds), 0);
+	fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
+	h.addr = (unsigned long)b;
+	REQUIRE_EQ(pthread_create(&th, NULL, hold_ptl, &h), 0);
+	while (!atomic_load_acquire(&h.state))
+		usleep(1000);
+	r.addr = b;
+	r.fd = fds[1];
+	REQUIRE_EQ(pthread_create(&tr, NULL, write_from, &r), 0);
+	usleep(100000); /* the fault thread waits on the held lock */
+	REQUIRE_EQ(pthread_create(&tu, NULL, unmap_range_n, b), 0);
+	usleep(100000);
+	atomic_store_release(&h.state, 2);
+	pthread_join(th, NULL);
+	while (!atomic_load_acquire(&r.done) && waited++ < 5000)
+		usleep(1000);
+	CHECK_EQ(atomic_load_acquire(&r.done), 1);
+	if (!atomic_load_acquire(&r.done)) {
+		printf("# the fault thread is stuck: leaving the pager behind\n");
+		return;
+	}
+	pthread_join(tr, NULL);
+	pthread_join(tu, NULL);
+	CHECK(r.ret < 0 && r.err == EFAULT);
+	/* The pager still serves, and nothing of the range is left. */
+	for (unsigned long i = 0; i < n; i++)
+		CHECK(sig_check(other + i * PAGE_SIZE, 51, 1));
+	munmap(other, n * PAGE_SIZE);
+	CHECK_EQ(swapped_bytes(p), 0);
+	{
+		struct uswap_pager_stats st;
+
+		uswap_pager_get_stats(p, &st);
+		CHECK_EQ(st.resident_bytes, 0);
+	}
+	close(fds[0]);
+	close(fds[1]);
+	check_no_slot_left(p);
 	uswap_pager_close(p);
 }
 
@@ -510,7 +823,47 @@ TEST(fork_child_sees_every_byte)
 		printf("# after fork: resident %zu KiB swapped %zu KiB busy %lu\n",
 		       st.resident_bytes >> 10, st.swapped_bytes >> 10, st.evict_busy);
 	}
+	/* No fault goes over the budget here: the reclaim thread does it, when it runs. */
+	for (int i = 0; i < 10000 && !swapped_bytes(p); i++)
+		usleep(1000);
 	CHECK(swapped_bytes(p) > 0);
+	munmap(b, n * PAGE_SIZE);
+	uswap_pager_close(p);
+}
+
+/*
+ * A device read error while fork brings every page back must not leave a
+ * page swapped out: the child would read zeros there (its mappings are
+ * not registered). The error is transient here (one read fails).
+ */
+TEST(fork_read_error_child_sees_every_byte)
+{
+	struct uswap_pager *p = open_pager(4 * MiB, 0);
+	const unsigned long n = 8 * MiB / PAGE_SIZE;
+	int status;
+	pid_t pid;
+	char *b;
+
+	if (!p)
+		return;
+	REQUIRE_EQ(uswap_pager_map(p, n * PAGE_SIZE, (void **)&b), 0);
+	for (unsigned long i = 0; i < n; i++)
+		sig_write(b + i * PAGE_SIZE, 16, 1);
+	REQUIRE(swapped_bytes(p) > 0);
+	REQUIRE_EQ(pager_inject_read_error(p, 1), 0);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		unsigned long bad = 0;
+
+		for (unsigned long i = 0; i < n; i++)
+			bad += !sig_check(b + i * PAGE_SIZE, 16, 1);
+		_exit(bad ? 1 : 0);
+	}
+	REQUIRE_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (unsigned long i = 0; i < n; i++)
+		CHECK(sig_check(b + i * PAGE_SIZE, 16, 1));
 	munmap(b, n * PAGE_SIZE);
 	uswap_pager_close(p);
 }
