@@ -30,6 +30,7 @@
 #include <lz4.h>
 #include <zstd.h>
 
+#include "base/pattern.h"
 #include "dev/file.h"
 #include "dev/zram.h"
 #include "swap/swap.h"
@@ -46,75 +47,16 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ULL;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
 /* ---- page contents ---- */
 
 enum data_kind { DATA_TEXT, DATA_RANDOM, NR_DATA };
 
 static const char *const data_name[NR_DATA] = {"text", "random"};
 
-static const char *const words[] = {
-	"the",	    "swap",    "cache",	 "folio",   "cluster", "table",	  "entry",   "slot",
-	"device",   "memory",  "page",	 "fault",   "reclaim", "write",	  "read",    "zero",
-	"lock",	    "count",   "order",	 "offset",  "kernel",  "user",	  "space",   "compress",
-	"of",	    "and",     "a",	 "to",	    "in",      "is",	  "for",     "with",
-	"request",  "server",  "value",	 "key",	    "string",  "index",	  "buffer",  "queue",
-	"thread",   "process", "signal", "file",    "block",   "disk",	  "network", "packet",
-	"latency",  "through", "object", "handler", "return",  "pointer", "struct",  "static",
-	"function", "program", "module", "config",  "default", "option",  "status",  "error",
-};
-
-/*
- * Log-like text: lines from a few templates with varying words and numbers,
- * the kind of anonymous memory (buffers, caches of strings) that LZ4
- * compresses 2-3x.
- */
-static void fill_text(unsigned char *p, uint64_t seed)
-{
-	static const char *const levels[] = {"INFO", "DEBUG", "WARN", "INFO"};
-	uint64_t s = seed * 0x9e3779b97f4a7c15ULL + 1;
-	size_t n = 0;
-
-	while (n < PAGE_SIZE) {
-		uint64_t r = rnd(&s), q = rnd(&s);
-		char line[160];
-		int len;
-
-		len = snprintf(line, sizeof(line),
-			       "2026-11-25 12:%02u:%02u %s %s: %s %s %u from 10.0.0.%u in %u us\n",
-			       (unsigned)(r % 60), (unsigned)(r >> 8) % 60, levels[(r >> 34) % 4],
-			       words[(r >> 36) % 8], words[(q >> 4) % 32], words[(q >> 12) % 32],
-			       (unsigned)(q >> 20) % 1000, (unsigned)(q >> 44) % 16,
-			       (unsigned)(q >> 52) % 100);
-		for (int i = 0; i < len && n < PAGE_SIZE; i++)
-			p[n++] = (unsigned char)line[i];
-	}
-}
-
-static void fill_random(unsigned char *p, uint64_t seed)
-{
-	uint64_t s = seed * 0x9e3779b97f4a7c15ULL + 3, *w = (uint64_t *)p;
-
-	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
-		w[i] = rnd(&s);
-}
-
+/* Text-like pages compress about 2.5x with LZ4, random ones not at all. */
 static void fill_page(unsigned char *p, enum data_kind kind, uint64_t seed)
 {
-	if (kind == DATA_TEXT)
-		fill_text(p, seed);
-	else
-		fill_random(p, seed);
+	pattern_fill(p, PAGE_SIZE, kind == DATA_TEXT ? PATTERN_TEXT : PATTERN_RANDOM, seed, 0);
 }
 
 static void *xalloc_pages(size_t n)
@@ -180,7 +122,7 @@ static double bench_memcpy(void)
 	unsigned char *src = xalloc_pages(1), *dst = xalloc_pages(1);
 	double best = 1e30;
 
-	fill_random(src, 1);
+	fill_page(src, DATA_RANDOM, 1);
 	for (int r = 0; r < nr_rounds; r++) {
 		double t0 = now_ns();
 
@@ -289,6 +231,42 @@ static void raw_init(struct raw_set *rs, unsigned char *pages)
 	rs->comp_len = calloc(nr_pages, sizeof(*rs->comp_len));
 	if (!rs->comp || !rs->comp_len)
 		exit(1);
+}
+
+/* A compressor measured on its own: the reference the backends compare with. */
+struct raw_codec {
+	const char *name;     /* figure prefix */
+	const char *compress; /* the calls measured, for the notes */
+	const char *decompress;
+	void (*run)(struct raw_set *rs, double *comp_ns, double *decomp_ns);
+};
+
+static const struct raw_codec raw_codecs[] = {
+	{"lz4", "LZ4_compress_default", "LZ4_decompress_safe", bench_lz4},
+	{"zstd", "ZSTD_compressCCtx level 3", "ZSTD_decompressDCtx", bench_zstd},
+};
+
+/* Measure @rc on @pages of kind @d and record its figures. */
+static void raw_codec_figures(const struct raw_codec *rc, enum data_kind d, unsigned char *pages)
+{
+	char name[64], note[96];
+	struct raw_set rs;
+	double c, dc, ratio;
+
+	raw_init(&rs, pages);
+	rc->run(&rs, &c, &dc);
+	ratio = (double)nr_pages * PAGE_SIZE / rs.total_comp;
+	snprintf(name, sizeof(name), "%s_compress", rc->name);
+	snprintf(note, sizeof(note), "%s, ratio %.2f", rc->compress, ratio);
+	fig_kind(name, d, c, "ns/page", note);
+	snprintf(name, sizeof(name), "%s_decompress_buffer", rc->name);
+	snprintf(note, sizeof(note), "%s, own buffers", rc->decompress);
+	fig_kind(name, d, dc, "ns/page", note);
+	if (d == DATA_TEXT) {
+		snprintf(name, sizeof(name), "%s_ratio", rc->name);
+		fig(name, ratio, "x", "original / compressed bytes");
+	}
+	raw_free(&rs);
 }
 
 /* ---- through the engine ---- */
@@ -582,35 +560,11 @@ int main(int argc, char **argv)
 
 	fig("memcpy_4k_ns", bench_memcpy(), "ns", "memcpy of one hot 4 KiB page");
 	for (int d = 0; d < NR_DATA; d++) {
-		struct raw_set rs;
-		double c, dc;
-		char note[96];
-
 		pages[d] = xalloc_pages(nr_pages);
 		for (unsigned long i = 0; i < nr_pages; i++)
 			fill_page(pages[d] + i * PAGE_SIZE, d, i + 1);
-		raw_init(&rs, pages[d]);
-		bench_lz4(&rs, &c, &dc);
-		snprintf(note, sizeof(note), "LZ4_compress_default, ratio %.2f",
-			 (double)nr_pages * PAGE_SIZE / rs.total_comp);
-		fig_kind("lz4_compress", d, c, "ns/page", note);
-		fig_kind("lz4_decompress_buffer", d, dc, "ns/page",
-			 "LZ4_decompress_safe, own buffers");
-		if (d == DATA_TEXT)
-			fig("lz4_ratio", (double)nr_pages * PAGE_SIZE / rs.total_comp, "x",
-			    "original / compressed bytes");
-		raw_free(&rs);
-		raw_init(&rs, pages[d]);
-		bench_zstd(&rs, &c, &dc);
-		snprintf(note, sizeof(note), "ZSTD_compressCCtx level 3, ratio %.2f",
-			 (double)nr_pages * PAGE_SIZE / rs.total_comp);
-		fig_kind("zstd_compress", d, c, "ns/page", note);
-		fig_kind("zstd_decompress_buffer", d, dc, "ns/page",
-			 "ZSTD_decompressDCtx, own buffers");
-		if (d == DATA_TEXT)
-			fig("zstd_ratio", (double)nr_pages * PAGE_SIZE / rs.total_comp, "x",
-			    "original / compressed bytes");
-		raw_free(&rs);
+		for (unsigned i = 0; i < ARRAY_SIZE(raw_codecs); i++)
+			raw_codec_figures(&raw_codecs[i], d, pages[d]);
 	}
 	for (int k = 0; k < NR_DEVS; k++) {
 		if (k == DEV_FILE && !with_file)

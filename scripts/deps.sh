@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages uswap needs, if any is missing.
 # Usage: scripts/deps.sh [--all]   (--all adds the optional tools: clang for
-# fuzzing, gnuplot for plots, util-linux tools for interoperability tests)
+# fuzzing, clang-format for scripts/check.sh, gnuplot for plots, util-linux
+# tools for interoperability tests)
 set -euo pipefail
 
 need=(meson ninja-build pkg-config gcc libc6-dev liblz4-dev libzstd-dev python3)
 if [ "${1:-}" = "--all" ]; then
-	need+=(clang libclang-rt-14-dev gnuplot-nox util-linux fdisk)
+	need+=(clang libclang-rt-14-dev clang-format gnuplot-nox util-linux fdisk)
 fi
 
 missing=()

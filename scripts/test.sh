@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Run every uswap test: the debug build (all suites), then an ASan+UBSan and
-# a TSan build (all suites, stress tests short), then the header fuzzer for a
-# bounded time. Ends with one line "N passed, M failed".
+# Run every uswap test: the source checks (scripts/check.sh: atomics,
+# formatting, build lists; each counts as one test), the debug build (all
+# suites), then an ASan+UBSan and a TSan build (all suites, stress tests
+# short), then the header fuzzer for a bounded time. Ends with one line
+# "N passed, M failed".
 #
 # Usage: scripts/test.sh            everything (what CI runs)
 #        USWAP_FUZZ_SECONDS=0 ...   skip the fuzzer
@@ -73,6 +75,14 @@ build_and_test() {
 	grep -E "^ *[0-9]+/[0-9]+ " "$log" | sed "s/^/[$label] /"
 	count "$dir" "$label"
 }
+
+# The rules the code states about itself (scripts/check.sh).
+bash scripts/check.sh >"$log" 2>&1
+grep -v "^checks:" "$log"
+read -r cp cf < <(sed -n 's/^checks: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log")
+echo "== checks: ${cp:-0} passed, ${cf:-1} failed"
+pass=$((pass + ${cp:-0}))
+fail=$((fail + ${cf:-1}))
 
 test_args=()
 build_and_test build debug

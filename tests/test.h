@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/pattern.h"
+#include "base/random.h"
 #include "swap/swap.h"
 
 typedef void (*test_fn)(void);
@@ -73,10 +75,21 @@ extern char **test_argv;
 struct uswap *t_engine(void);
 /* Adds a RAM device of @nr_pages slots; returns its type. */
 int t_ramdev(struct uswap *sw, unsigned long nr_pages, unsigned long dev_flags, int prio);
-/* Deterministic per-thread random numbers from test_seed. */
-uint64_t t_rand(uint64_t *state);
-/* Fill a page with a pattern derived from @tag; check it. */
-void t_fill(void *page, uint64_t tag);
-bool t_check(const void *page, uint64_t tag);
+/* The next number of a test's random stream (base/random.h), e.g. from test_seed. */
+static inline uint64_t t_rand(uint64_t *state)
+{
+	return random_next(state);
+}
+
+/* Fill a page with the random pattern of @tag (base/pattern.h); check it. */
+static inline void t_fill(void *page, uint64_t tag)
+{
+	pattern_fill(page, PAGE_SIZE, PATTERN_RANDOM, tag, 0);
+}
+
+static inline bool t_check(const void *page, uint64_t tag)
+{
+	return pattern_check(page, PAGE_SIZE, PATTERN_RANDOM, tag, 0);
+}
 
 #endif /* USWAP_TEST_H */

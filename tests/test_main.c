@@ -44,7 +44,7 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 
-	__atomic_fetch_add(&cur_failures, 1, __ATOMIC_RELAXED);
+	atomic_fetch_add_relaxed(&cur_failures, 1);
 	fprintf(stdout, "# FAIL %s:%d: ", file, line);
 	va_start(ap, fmt);
 	vfprintf(stdout, fmt, ap);
@@ -81,34 +81,6 @@ int t_ramdev(struct uswap *sw, unsigned long nr_pages, unsigned long dev_flags, 
 	if (err)
 		return err;
 	return swapon(sw, dev, prio);
-}
-
-uint64_t t_rand(uint64_t *s)
-{
-	uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ULL;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
-void t_fill(void *page, uint64_t tag)
-{
-	uint64_t *w = page, s = tag * 0x9e3779b97f4a7c15ULL + 1;
-
-	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
-		w[i] = t_rand(&s);
-	w[0] = tag;
-}
-
-bool t_check(const void *page, uint64_t tag)
-{
-	uint64_t buf[PAGE_SIZE / 8];
-
-	t_fill(buf, tag);
-	return memcmp(buf, page, PAGE_SIZE) == 0;
 }
 
 static void finish_engines(void)

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 
 #include "atomic.h"
+#include "random.h"
 
 #define SMALL_STEP_FINE	  16
 #define SMALL_FINE_MAX	  256
@@ -52,7 +53,7 @@ struct arena {
 	/* fault injection */
 	unsigned long inject_nth; /* atomic countdown, 0 = off */
 	unsigned inject_ppm;
-	uint64_t inject_rng;	/* atomic xorshift state */
+	uint64_t inject_rng;	/* random.h stream, stepped atomically */
 	unsigned long injected; /* atomic */
 };
 
@@ -112,19 +113,6 @@ void arena_destroy(struct arena *a)
 		munmap(a->base, a->reserve);
 }
 
-static uint64_t xorshift64(uint64_t *state)
-{
-	uint64_t old = atomic_load_relaxed(state), x;
-
-	do {
-		x = old ? old : 0x9e3779b97f4a7c15ULL;
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-	} while (!atomic_cmpxchg_relaxed(state, &old, x));
-	return x;
-}
-
 void arena_inject(struct arena *a, unsigned long nth, unsigned ppm, uint64_t seed)
 {
 	atomic_store_relaxed(&a->inject_rng, seed | 1);
@@ -137,7 +125,7 @@ bool arena_should_fail(struct arena *a)
 	unsigned ppm = atomic_load_relaxed(&a->inject_ppm);
 
 	if (atomic_countdown_hits(&a->inject_nth) ||
-	    (ppm && xorshift64(&a->inject_rng) % 1000000 < ppm)) {
+	    (ppm && random_next_shared(&a->inject_rng) % 1000000 < ppm)) {
 		atomic_fetch_add_relaxed(&a->injected, 1);
 		return true;
 	}

@@ -87,8 +87,12 @@ static __thread int nr_held;
 static const char *rank_name(unsigned rank)
 {
 	switch (rank) {
-	case LOCK_RANK_MM:
-		return "mm";
+	case LOCK_RANK_SWAPON:
+		return "swapon";
+	case LOCK_RANK_MODEL:
+		return "model";
+	case LOCK_RANK_MMLIST:
+		return "mmlist";
 	case LOCK_RANK_FOLIO:
 		return "folio";
 	case LOCK_RANK_ANON_VMA:
@@ -105,8 +109,6 @@ static const char *rank_name(unsigned rank)
 		return "device";
 	case LOCK_RANK_SWAP_AVAIL:
 		return "swap-avail";
-	case LOCK_RANK_BACKEND:
-		return "backend";
 	case LOCK_RANK_POOL:
 		return "pool";
 	case LOCK_RANK_ARENA:

@@ -9,12 +9,10 @@
  * CPU; unlock only enters the kernel when someone sleeps. The futex calls
  * are not FUTEX_PRIVATE, so a lock in a MAP_SHARED arena works across fork().
  *
- * Lock order (written once, here): every lock has a rank, and a thread may
- * only block on a lock whose rank is higher than every lock it holds:
- *
- *   folio lock -> anon_vma lock -> page-table lock -> global cursor
- *     -> cluster lock -> device lock -> avail list lock -> backend locks
- *     -> pool / arena
+ * Lock order: written once, here, as the rank enum below. Every lock has a
+ * rank, and a thread may only block on a lock whose rank is higher than that
+ * of every lock it holds (two locks of one rank never nest). Other files name
+ * the ranks of their locks and refer here instead of repeating the order.
  *
  * trylock never blocks, so it may be taken out of order (it is how the
  * allocator reclaims other folios while holding one). With USWAP_DEBUG, a
@@ -28,19 +26,21 @@
 
 #include "compiler.h"
 
+/* Outermost first; each line says which lock has the rank and what it protects. */
 enum lock_rank {
-	LOCK_RANK_MM = 5, /* model: address-space structure lock */
-	LOCK_RANK_FOLIO = 10,
-	LOCK_RANK_ANON_VMA = 15, /* mm: rmap walks, under a folio lock, over PTLs */
-	LOCK_RANK_PTL = 20,
-	LOCK_RANK_LRU = 25,
-	LOCK_RANK_GLOBAL_CURSOR = 30,
-	LOCK_RANK_CLUSTER = 40,
-	LOCK_RANK_DEVICE = 50,
-	LOCK_RANK_SWAP_AVAIL = 60,
-	LOCK_RANK_BACKEND = 70,
-	LOCK_RANK_POOL = 80,
-	LOCK_RANK_ARENA = 90,
+	LOCK_RANK_SWAPON = 2,	      /* sw->swap_lock: swapon/off, swap_info[], prios */
+	LOCK_RANK_MODEL = 4,	      /* model->lock: the model's space and shmem lists */
+	LOCK_RANK_MMLIST = 5,	      /* ms->mmlist_lock: mmlist, shmem_list (swapoff) */
+	LOCK_RANK_FOLIO = 10,	      /* folio->lock: swap-cache membership and counts */
+	LOCK_RANK_ANON_VMA = 15,      /* anon_vma->lock: a fork family's member list */
+	LOCK_RANK_PTL = 20,	      /* page table, shmem file: entries, their counts */
+	LOCK_RANK_LRU = 25,	      /* lruvec->lock: LRU lists, their sizes, PG_lru */
+	LOCK_RANK_GLOBAL_CURSOR = 30, /* si->global_cluster_lock: a rotating device */
+	LOCK_RANK_CLUSTER = 40,	      /* ci->lock: table, swap_map, count, overflow */
+	LOCK_RANK_DEVICE = 50,	      /* si->lock: cluster lists, frag counts, flags */
+	LOCK_RANK_SWAP_AVAIL = 60,    /* sw->swap_avail_lock: devices that allocate */
+	LOCK_RANK_POOL = 80,	      /* pool->lock: a type-stable pool's free list */
+	LOCK_RANK_ARENA = 90,	      /* arena: a size class's lock, the run lock */
 };
 
 struct ulock {

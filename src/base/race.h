@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "atomic.h"
 #include "compiler.h"
 
 typedef void (*race_hook_t)(const char *name, void *arg);
@@ -45,7 +46,7 @@ void __race_point(const char *name);
 
 #define race_point(name)                                                                           \
 	do {                                                                                       \
-		if (unlikely(__atomic_load_n(&race_armed, __ATOMIC_RELAXED)))                      \
+		if (unlikely(atomic_load_relaxed(&race_armed)))                                    \
 			__race_point(name);                                                        \
 	} while (0)
 #else

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * wl_bgsave.c - the seed's Redis-with-BGSAVE shape (KERNEL-REFERENCE §11):
- * an address space of 1 KiB values, four to a page, under a budget, and
+ * wl_bgsave.c - the seed's Redis-with-BGSAVE shape
+ * (docs/kernel-reference.md §11): an address space of 1 KiB values, four
+ * to a page, under a budget, and
  *
  *   load     the parent writes every value (version 1)
  *   serve    the parent alone serves random requests, 10% of them writes

@@ -16,7 +16,7 @@
  *   - slot_free_notify may be called with a cluster lock held: it must not
  *     sleep for long nor call back into the engine.
  *
- * Owns: declarations. Locking: per backend (LOCK_RANK_BACKEND or leaf).
+ * Owns: declarations. Locking: per backend, leaf locks only.
  */
 #ifndef USWAP_DEV_H
 #define USWAP_DEV_H

@@ -3,7 +3,8 @@
  * file.h - SWAPSPACE2 swap files and block devices: the on-disk header
  * (parse, build, format a new file) and the swap backend over it.
  *
- * The header is util-linux mkswap's, one 4 KiB page (KERNEL-REFERENCE §9):
+ * The header is util-linux mkswap's, one 4 KiB page
+ * (docs/kernel-reference.md §9):
  *   0..1023     boot area (zeros)
  *   1024        u32 version (1)
  *   1028        u32 last_page (last usable slot index)

@@ -3,8 +3,9 @@
  * hibernate.c - hibernation images on a swap device: each page of the image
  * goes to a hibernation slot (swap_alloc_hibernation_slot, through
  * alloc_swapdev_block, which records the slots as closed extents), written
- * and read straight through the device; releasing the image frees every
- * slot exactly once (free_all_swap_pages; KERNEL-REFERENCE §10 items 1, 2).
+ * and read straight through the device; releasing the image frees every slot
+ * exactly once (free_all_swap_pages; docs/kernel-reference.md §10, items 1
+ * and 2).
  *
  * Owns: the image's slot list (arena memory). Locking: an image belongs to
  * one thread; slots are allocated and freed by the swap layer's own locks,

@@ -37,7 +37,7 @@ struct mm_state {
 	long reclaim_failed_at;	   /* nr_charged when reclaim last freed nothing, or -1 (atomic) */
 	long reclaim_failed_swap;  /* free swap slots at that moment (atomic) */
 	struct pool anon_vma_pool; /* type-stable: rmap walkers may race with a free */
-	struct ulock mmlist_lock;  /* LOCK_RANK_MM: mmlist, shmem_list */
+	struct ulock mmlist_lock;  /* LOCK_RANK_MMLIST: mmlist, shmem_list */
 	struct list_head mmlist;   /* every mm_struct with mm_users > 0 */
 	struct list_head shmem_list; /* every shmem file */
 };
@@ -202,6 +202,15 @@ void mm_charge(struct mm_state *ms, long nr);
  */
 void mm_throttle(struct mm_state *ms, unsigned long nr);
 /*
+ * mm_throttle_fits - make room for a folio of @nr pages as mm_throttle()
+ * does, then tell whether charging it keeps the budget; a caller that gets
+ * false uses a smaller folio (as a failed memcg charge makes the kernel
+ * do). Threads charging at once may each pass and go over by a folio.
+ * Context: no lock held; may sleep. Return: true if it fits (always true
+ * without a budget).
+ */
+bool mm_throttle_fits(struct mm_state *ms, unsigned long nr);
+/*
  * shrink_folio_list - reclaim isolated folios from @folios (linked by
  * folio->lru); what cannot be reclaimed goes back to the LRU.
  * Context: no lock held. Return: pages freed.
@@ -278,11 +287,14 @@ static inline pte_t *pte_offset_map_lock(struct mm_struct *mm, unsigned long add
 
 /*
  * ksm_might_need_to_copy - a PG_ksm folio in the swap cache is never mapped
- * itself: return a new order-0 folio holding a copy of its page @idx, or
- * @folio itself if it is not PG_ksm. Context: folio locked.
+ * itself, nor is a folio that belongs to another fork family or address (it
+ * cached a slot that was freed and reused meanwhile): return a new order-0
+ * folio holding a copy of its page @idx, or @folio itself if it may be
+ * mapped at @addr of @mm. Context: folio locked.
  * Return: the folio to map, or NULL (no memory).
  */
-struct folio *ksm_might_need_to_copy(struct folio *folio, unsigned long idx);
+struct folio *ksm_might_need_to_copy(struct folio *folio, struct mm_struct *mm, unsigned long addr,
+				     unsigned long idx);
 
 /*
  * map_swap_pages - replace @nr swap entries from @ptep (at @addr) by

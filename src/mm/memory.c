@@ -4,19 +4,19 @@
  * zap (munmap, MADV_DONTNEED, exit), fork (copy_page_range) and the lifetime
  * of address spaces.
  *
- * do_swap_page follows phase II (KERNEL-REFERENCE §6): the swap cache is the
- * only synchronization between racing swap-ins. Look the entry up; on a miss
- * read it (a large folio on SWP_SYNCHRONOUS_IO devices when the aligned range
- * is eligible, else order 0 or readahead); lock the folio and re-validate it
- * and the entry; map it; folio_put_swap() for the mapped pages; only then
- * maybe folio_free_swap(), so that racing faults find the folio in the cache
- * and wait on its lock. A clean page whose slot is kept is mapped
- * write-protected: the write fault that follows frees the slot and marks the
- * folio dirty.
+ * do_swap_page follows phase II (docs/kernel-reference.md §6): the swap cache
+ * is the only synchronization between racing swap-ins. Look the entry up; on
+ * a miss read it (a large folio on SWP_SYNCHRONOUS_IO devices when the
+ * aligned range is eligible, else order 0 or readahead); lock the folio and
+ * re-validate it and the entry; map it; folio_put_swap() for the mapped
+ * pages; only then maybe folio_free_swap(), so that racing faults find the
+ * folio in the cache and wait on its lock. A clean page whose slot is kept is
+ * mapped write-protected: the write fault that follows frees the slot and
+ * marks the folio dirty.
  *
  * Owns: the page-table entries' contents for every flow but reclaim's
- * (rmap.c), and the address-space lists. Locking: folio lock -> PTL ->
- * cluster lock. A flow that must sleep for a folio lock or an allocation
+ * (rmap.c), and the address-space lists. Locking: folio lock, PTL and
+ * cluster lock, in base/lock.h's order. A flow that must sleep for a folio lock or an allocation
  * drops the PTL, then re-takes it and re-checks that the entry is unchanged
  * (pte_same). Swap counts held by entries change under the PTL; fork copies
  * a table under the parent's PTL into a private snapshot and writes the
@@ -24,6 +24,7 @@
  */
 #include <string.h>
 
+#include "../base/race.h"
 #include "internal.h"
 
 struct vm_fault {
@@ -75,31 +76,52 @@ static bool range_in_mm(struct mm_struct *mm, unsigned long addr, unsigned long 
 
 /* ---- anonymous pages ---- */
 
-/* The order of a new anon folio: mm->thp_order if its aligned range is all none. */
+/*
+ * The order of a new anon folio: the largest up to mm->thp_order whose
+ * naturally aligned block around the address is all none (the kernel tries
+ * each enabled order the same way).
+ */
 static unsigned anon_fault_order(struct vm_fault *vmf)
 {
 	struct mm_struct *mm = vmf->mm;
 	unsigned order = mm->thp_order;
-	unsigned long start;
 	struct ulock *ptl;
 	pte_t *ptep;
-	bool none;
 
-	if (!order || !range_in_mm(mm, vmf->address, 1UL << order))
+	if (!order)
 		return 0;
-	start = ALIGN_DOWN(vmf->address, PAGE_SIZE << order);
-	ptep = pte_offset_map_lock(mm, start, false, &ptl);
+	ptep = pte_offset_map_lock(mm, vmf->address, false, &ptl);
 	if (!ptep)
-		return order;
-	none = pte_range_none(ptep, 1UL << order);
+		return range_in_mm(mm, vmf->address, 1UL << order) ? order : 0;
+	for (; order; order--) {
+		unsigned long start = ALIGN_DOWN(vmf->address, PAGE_SIZE << order);
+
+		/* A block of at most a table's entries: they are contiguous. */
+		if (range_in_mm(mm, vmf->address, 1UL << order) &&
+		    pte_range_none(ptep - ((vmf->address - start) >> PAGE_SHIFT), 1UL << order))
+			break;
+	}
 	ulock_unlock(ptl);
-	return none ? order : 0;
+	return order;
+}
+
+/*
+ * The largest order from @order down whose folio fits in the budget once
+ * reclaim made room: the fault was throttled for one page, a folio is
+ * charged whole. Every aligned block around the address inside an all-none
+ * block of @order is all none too.
+ */
+static unsigned anon_fault_fit_order(struct mm_state *ms, unsigned order)
+{
+	while (order && !mm_throttle_fits(ms, 1UL << order))
+		order--;
+	return order;
 }
 
 static int do_anonymous_page(struct vm_fault *vmf)
 {
 	struct mm_struct *mm = vmf->mm;
-	unsigned order = anon_fault_order(vmf);
+	unsigned order = anon_fault_fit_order(mm->ms, anon_fault_order(vmf));
 	unsigned long nr, start, flags;
 	struct folio *folio;
 	struct ulock *ptl;
@@ -299,16 +321,43 @@ static int do_wp_page(struct vm_fault *vmf)
 
 /* ---- swap-in ---- */
 
-struct folio *ksm_might_need_to_copy(struct folio *folio, unsigned long idx)
+/*
+ * Whether page @idx of @folio may be mapped at @addr of @mm as it is: the
+ * folio belongs to @mm's fork family at that address, or nobody maps it (it
+ * then takes this identity, naturally aligned). A swap-cache folio read in
+ * for one address space may cache a slot that was freed and given to
+ * another space at another address (a large swap-in whose range changed
+ * before its cache add): mapping it there would make the page's rmap and
+ * its index lie. Context: folio locked (a folio is first mapped, and gets
+ * its identity, under its lock).
+ */
+static bool folio_fits_address(struct folio *folio, struct mm_struct *mm, unsigned long addr,
+			       unsigned long idx)
+{
+	unsigned long vpn = addr >> PAGE_SHIFT, nr = folio_nr_pages(folio);
+
+	if (vpn < idx || !IS_ALIGNED(vpn - idx, nr))
+		return false;
+	if (!folio_mapped(folio))
+		return true;
+	return folio_anon_vma(folio) == mm->anon_vma && folio_index(folio) == vpn - idx;
+}
+
+struct folio *ksm_might_need_to_copy(struct folio *folio, struct mm_struct *mm, unsigned long addr,
+				     unsigned long idx)
 {
 	struct folio *copy;
 
-	if (!folio_test_ksm(folio))
+	if (!folio_test_ksm(folio) && folio_fits_address(folio, mm, addr, idx))
 		return folio;
 	copy = folio_alloc(folio->sw, 0);
 	if (!copy)
 		return NULL;
-	/* A KSM page is never written: mapped read-only, copied on write. */
+	/*
+	 * A KSM page is never written: mapped read-only, copied on write. A
+	 * folio that does not fit maps page @idx nowhere (only entries naming
+	 * its slot could, and they all copy it), so nothing writes it.
+	 */
 	memcpy(copy->data, folio_page(folio, idx), PAGE_SIZE);
 	folio_mark_dirty(copy);
 	return copy;
@@ -321,6 +370,8 @@ void map_swap_pages(struct mm_struct *mm, unsigned long addr, pte_t *ptep, unsig
 	bool copy = folio != swapcache;
 
 	VM_BUG_ON(nr != 1 && (copy || nr != folio_nr_pages(swapcache)));
+	/* ksm_might_need_to_copy() copied a folio of another family or address. */
+	VM_BUG_ON(!copy && !folio_fits_address(folio, mm, addr, idx));
 	/* A folio nobody maps may have been read in for another address. */
 	if (copy || !folio_mapped(folio))
 		folio_set_anon(folio, mm, (addr >> PAGE_SHIFT) - (copy ? 0 : idx));
@@ -392,9 +443,35 @@ static unsigned swapin_large_order(struct vm_fault *vmf, swp_entry_t entry)
 }
 
 /*
+ * Whether the aligned range of @nr pages from @first (the range
+ * swapin_large_order() checked) still holds exactly the swap entries from
+ * @first. Context: the folio cached at @first is locked: its slots cannot
+ * be freed from the add on, so an entry that names its slot now named it
+ * when the folio read it, and the folio holds this range's data.
+ */
+static bool swapin_range_still_matches(struct vm_fault *vmf, swp_entry_t first, unsigned long nr)
+{
+	unsigned long start = ALIGN_DOWN(vmf->address, PAGE_SIZE * nr);
+	struct ulock *ptl;
+	pte_t *ptep;
+	bool match;
+
+	ptep = pte_offset_map_lock(vmf->mm, start, false, &ptl);
+	if (!ptep)
+		return false;
+	match = swap_pte_range_matches(ptep, first, nr, pte_swp_exclusive(vmf->orig_pte));
+	ulock_unlock(ptl);
+	return match;
+}
+
+/*
  * Swap in on a SWP_SYNCHRONOUS_IO device: a large folio when eligible,
- * falling back to order 0. Return: the referenced folio (*locked says
- * whether we hold its lock), NULL, or ERR_PTR.
+ * falling back to order 0. The range was checked before the folio was
+ * allocated and cached; in between another thread may have zapped a page of
+ * it, and the freed slot may have gone to another address space: so it is
+ * checked again once the folio is cached, and the folio given up if it
+ * changed. Return: the referenced folio (*locked says whether we hold its
+ * lock), NULL, or ERR_PTR.
  */
 static struct folio *swapin_sync(struct vm_fault *vmf, struct swap_info_struct *si,
 				 swp_entry_t entry, bool *locked)
@@ -402,17 +479,30 @@ static struct folio *swapin_sync(struct vm_fault *vmf, struct swap_info_struct *
 	struct uswap *sw = vmf->mm->ms->sw;
 	unsigned order = swapin_large_order(vmf, entry);
 	struct folio *folio, *ret;
-	unsigned long nr;
+	unsigned long nr, shadow;
+	swp_entry_t first;
+	bool found;
 
 	if (!order)
 		return swapin_entry(sw, si, entry, locked);
+	race_point("swapin_large:before_add");
 	nr = 1UL << order;
+	first = swp_entry(swp_type(entry), ALIGN_DOWN(swp_offset(entry), nr));
 	/* The fault was throttled for one page; this charges nr. */
-	mm_throttle(vmf->mm->ms, nr - 1);
-	folio = folio_alloc_locked(sw, order);
+	folio = NULL;
+	if (mm_throttle_fits(vmf->mm->ms, nr))
+		folio = folio_alloc_locked(sw, order);
 	if (folio) {
-		ret = swapin_folio(
-			sw, swp_entry(swp_type(entry), ALIGN_DOWN(swp_offset(entry), nr)), folio);
+		/*
+		 * The faulting slot's shadow, put back if the folio is given up
+		 * (in every slot: the swap cache's delete takes one shadow).
+		 */
+		shadow = swap_cache_get_shadow(sw, entry, &found);
+		ret = swapin_folio(sw, first, folio);
+		if (ret == folio && !swapin_range_still_matches(vmf, first, nr)) {
+			swap_cache_del_folio(folio, shadow);
+			ret = NULL;
+		}
 		if (ret == folio) {
 			folio_get(folio);
 			folio_add_lru(folio);
@@ -424,7 +514,10 @@ static struct folio *swapin_sync(struct vm_fault *vmf, struct swap_info_struct *
 		if (IS_ERR(ret))
 			return ret;
 	}
-	/* No memory for it, or another swap-in raced with ours: one page will do. */
+	/*
+	 * Over budget, no memory, another swap-in raced with ours, or the range
+	 * changed: one page will do.
+	 */
 	count_vm_event(sw_events(sw), thp_swpin_fallback);
 	return swapin_entry(sw, si, entry, locked);
 }
@@ -446,7 +539,7 @@ static int do_swap_map(struct vm_fault *vmf, struct swap_info_struct *si, struct
 	if (!folio_matches_swap_entry(swapcache, entry))
 		return 0;
 	idx = swp_offset(entry) - swp_offset(folio_swap_entry(swapcache));
-	folio = ksm_might_need_to_copy(swapcache, idx);
+	folio = ksm_might_need_to_copy(swapcache, mm, addr, idx);
 	if (!folio)
 		return -ENOMEM;
 	ptep = pte_offset_map_lock(mm, addr, false, &ptl);

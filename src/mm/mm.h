@@ -13,15 +13,10 @@
  * entries use the encoding of mm/pte.h; everything else (LRU, reverse map,
  * swap counts) is the mm layer's.
  *
- * Lock order (ranks in base/lock.h; a thread never blocks on a lock ranked
- * at or below one it holds):
- *
- *   mmlist lock (MM) -> folio lock -> anon_vma lock -> page-table lock
- *     / shmem file lock -> LRU lock -> cluster lock -> device lock -> ...
- *
- * The page-table lock (PTL) owns the swap counts held by the entries of its
- * table (swap_dup_entry_direct / swap_put_entries_direct are called under
- * it); a shmem file's lock owns the counts held by its slots. A folio's
+ * Locks: the order is the rank enum in base/lock.h. The page-table lock
+ * (PTL) owns the swap counts held by the entries of its table
+ * (swap_dup_entry_direct / swap_put_entries_direct are called under it); a
+ * shmem file's lock owns the counts held by its slots. A folio's
  * swap-cache membership, and the counts of its slots through the folio
  * helpers, move under the folio lock. The LRU lock is a leaf for the mm layer.
  *

@@ -17,6 +17,7 @@
  */
 #include <string.h>
 
+#include "../base/race.h"
 #include "internal.h"
 
 struct anon_vma *anon_vma_alloc(struct mm_state *ms)
@@ -59,7 +60,8 @@ void anon_vma_unlink(struct mm_struct *mm)
 	anon_vma_put(mm->ms, av);
 }
 
-void rmap_walk_anon(struct folio *folio, rmap_one_t fn, void *arg)
+/* @split: the walk of split_folio_to_list(), with a race point between members. */
+static void __rmap_walk_anon(struct folio *folio, rmap_one_t fn, void *arg, bool split)
 {
 	struct anon_vma *av = folio_anon_vma(folio);
 	unsigned long addr = folio_index(folio) << PAGE_SHIFT;
@@ -86,9 +88,16 @@ void rmap_walk_anon(struct folio *folio, rmap_one_t fn, void *arg)
 		ulock_unlock(ptl);
 		if (!more)
 			break;
+		if (split && mm->av_node.next != &av->mms)
+			race_point("split:between_mms");
 	}
 	ulock_unlock(&av->lock);
 	anon_vma_put(ms, av);
+}
+
+void rmap_walk_anon(struct folio *folio, rmap_one_t fn, void *arg)
+{
+	__rmap_walk_anon(folio, fn, arg, false);
 }
 
 /* Return: whether the entry at @ptep maps a page of @folio. */
@@ -173,6 +182,18 @@ bool try_to_unmap(struct folio *folio)
 	return !folio_mapped(folio);
 }
 
+/*
+ * A piece's mapcount carries this bias from its allocation until the split
+ * walk has moved every mapping: the walk maps the pieces into one address
+ * space at a time, and a write fault in a space already walked must not see
+ * mapcount 1 and reuse a piece that a space not yet walked is about to map
+ * (wp_try_reuse): it copies instead. The kernel gets the same by replacing
+ * every mapping with a migration entry first; locking the pieces would do
+ * too, but a split holds up to PTRS_PER_PTE of them, under the large folio's
+ * lock of the same rank.
+ */
+#define SPLIT_MAPCOUNT_BIAS (1 << 20)
+
 struct split_ctl {
 	struct folio *pieces[PTRS_PER_PTE];
 	unsigned long copied[PTRS_PER_PTE / BITS_PER_LONG];
@@ -226,17 +247,23 @@ int split_folio_to_list(struct folio *folio, struct list_head *list)
 	for (i = 0; i < nr; i++) {
 		ctl.pieces[i] = folio_alloc(folio->sw, 0);
 		if (!ctl.pieces[i]) {
-			while (i--)
+			while (i--) {
+				folio_mapcount_add(ctl.pieces[i], -SPLIT_MAPCOUNT_BIAS);
 				folio_put(ctl.pieces[i]);
+			}
 			return -ENOMEM;
 		}
+		folio_mapcount_add(ctl.pieces[i], SPLIT_MAPCOUNT_BIAS);
 		folio_set_mapping(ctl.pieces[i], folio_mapping_raw(folio), folio_index(folio) + i);
 		/* Not in the swap cache: memory holds the only copy. */
 		folio_mark_dirty(ctl.pieces[i]);
 	}
-	rmap_walk_anon(folio, split_folio_one, &ctl);
-	for (i = 0; i < nr; i++)
+	__rmap_walk_anon(folio, split_folio_one, &ctl, true);
+	for (i = 0; i < nr; i++) {
 		split_copy_page(&ctl, folio, i);
+		/* Every mapping moved: the true count of each piece from here on. */
+		folio_mapcount_add(ctl.pieces[i], -SPLIT_MAPCOUNT_BIAS);
+	}
 	folio_mapcount_add(folio, -ctl.moved);
 	folio_put_refs(folio, ctl.moved);
 	/* Each piece's allocation reference becomes its LRU reference, isolated. */

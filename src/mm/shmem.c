@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * shmem.c - shmem files: pages owned by a file rather than by page tables,
- * swapped like anon pages (KERNEL-REFERENCE §6, §7).
+ * swapped like anon pages (docs/kernel-reference.md §6, §7).
  *
  * Writeout (from reclaim): folio_alloc_swap(), folio_dup_swap(folio, NULL)
  * for the file's reference, the entry takes the folio's place in the file,
@@ -11,11 +11,12 @@
  * swap_put_entries_direct() (batched within a cluster) and folios from the
  * file.
  *
- * Owns: struct shmem_file. Locking: folio lock -> f->lock (LOCK_RANK_PTL)
- * -> cluster lock. A slot changes under f->lock; a folio also enters and
- * leaves a file under its own lock, so holding a file's folio locked keeps
- * folio->mapping and the file itself alive (destroy first truncates every
- * folio under its lock). File data is copied under the folio lock.
+ * Owns: struct shmem_file. Locking: f->lock has a page-table lock's rank
+ * (LOCK_RANK_PTL in base/lock.h, inside the folio lock). A slot changes
+ * under f->lock; a folio also enters and leaves a file under its own lock,
+ * so holding a file's folio locked keeps folio->mapping and the file itself
+ * alive (destroy first truncates every folio under its lock). File data is
+ * copied under the folio lock.
  */
 #include <string.h>
 

@@ -28,16 +28,17 @@ struct folio *swap_cache_lookup(struct uswap *sw, swp_entry_t entry)
 }
 
 /*
- * A folio swap_cache_alloc_folio() just added, locked: read it and put it on
- * the LRU; unlock it unless @keep_locked. Return: 0, or the read error (the
- * folio is then out of the cache, unlocked and put).
+ * A folio swap_cache_alloc_folio() just added, locked, in place of @shadow:
+ * read it and put it on the LRU; unlock it unless @keep_locked. Return: 0,
+ * or the read error (the folio is then out of the cache, its slot holding
+ * @shadow again, unlocked and put).
  */
-static int swapin_new_folio(struct folio *folio, bool keep_locked)
+static int swapin_new_folio(struct folio *folio, unsigned long shadow, bool keep_locked)
 {
 	int err = swap_read_folio(folio);
 
 	if (err) {
-		swap_cache_del_folio(folio, 0);
+		swap_cache_del_folio(folio, shadow);
 		folio_unlock(folio);
 		folio_put(folio);
 		return err;
@@ -61,13 +62,22 @@ static struct folio *swapin_readahead(struct uswap *sw, struct swap_info_struct 
 	struct folio *target = NULL;
 
 	for (pgoff_t off = start; off < end; off++) {
+		swp_entry_t e = swp_entry(si->type, off);
+		unsigned long shadow;
 		struct folio *folio;
-		bool new_folio;
+		bool new_folio, found;
 		int err = 0;
 
-		folio = swap_cache_alloc_folio(sw, swp_entry(si->type, off), &new_folio);
+		/*
+		 * The slot's shadow, put back if the read fails. Read before the
+		 * add, it is the one the add replaces unless another swap-in
+		 * cached and evicted the slot in between (a later shadow of the
+		 * same slot is lost then: a workingset hint, not data).
+		 */
+		shadow = swap_cache_get_shadow(sw, e, &found);
+		folio = swap_cache_alloc_folio(sw, e, &new_folio);
 		if (!IS_ERR_OR_NULL(folio) && new_folio)
-			err = swapin_new_folio(folio, off == offset);
+			err = swapin_new_folio(folio, shadow, off == offset);
 		if (off == offset) {
 			target = err ? ERR_PTR(err) : folio;
 			*locked = !err && !IS_ERR_OR_NULL(folio) && new_folio;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * swapoff.c - try_to_unuse: bring every page of a device that is going
- * out of service back into memory (KERNEL-REFERENCE §9), and mm_swapoff,
- * the two-step swapoff around it.
+ * swapoff.c - try_to_unuse: bring every page of a device that is going out of
+ * service back into memory (docs/kernel-reference.md §9), and mm_swapoff, the
+ * two-step swapoff around it.
  *
  * Each pass walks every shmem file and every address space for slots and
  * entries of the device and swaps each page in: validate, map it (a PG_ksm
@@ -14,7 +14,7 @@
  *
  * Owns: nothing. Locking: the list walks hold ms->mmlist_lock only to take
  * a reference on the next address space or file; unuse of one entry takes
- * folio lock -> PTL -> cluster lock.
+ * the folio lock, the PTL and the cluster lock, in base/lock.h's order.
  */
 #include <limits.h>
 #include <time.h>
@@ -44,7 +44,7 @@ static int unuse_pte(struct mm_struct *mm, unsigned long addr, pte_t orig, struc
 		     swp_entry_t entry)
 {
 	unsigned long idx = swp_offset(entry) - swp_offset(folio_swap_entry(swapcache));
-	struct folio *folio = ksm_might_need_to_copy(swapcache, idx);
+	struct folio *folio = ksm_might_need_to_copy(swapcache, mm, addr, idx);
 	unsigned long flags = 0;
 	struct ulock *ptl;
 	pte_t *ptep;

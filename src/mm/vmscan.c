@@ -435,6 +435,18 @@ void mm_throttle(struct mm_state *ms, unsigned long nr)
 	}
 }
 
+bool mm_throttle_fits(struct mm_state *ms, unsigned long nr)
+{
+	unsigned long budget = atomic_load_relaxed(&ms->budget);
+
+	if (!budget)
+		return true;
+	if (nr > budget)
+		return false;
+	mm_throttle(ms, nr);
+	return atomic_load_relaxed(&ms->nr_charged) + (long)nr <= (long)budget;
+}
+
 void mm_set_budget(struct uswap *sw, unsigned long pages)
 {
 	atomic_store_relaxed(&sw_mm(sw)->budget, pages);
@@ -469,7 +481,7 @@ int mm_state_create(struct uswap *sw)
 		INIT_LIST_HEAD(&ms->lruvec.lists[lru]);
 	pool_init(&ms->anon_vma_pool, sw->arena, "anon_vma", sizeof(struct anon_vma), 64,
 		  offsetof(struct anon_vma, mms), 0);
-	ulock_init(&ms->mmlist_lock, LOCK_RANK_MM);
+	ulock_init(&ms->mmlist_lock, LOCK_RANK_MMLIST);
 	INIT_LIST_HEAD(&ms->mmlist);
 	INIT_LIST_HEAD(&ms->shmem_list);
 	sw->mm = ms;

@@ -12,7 +12,7 @@
  * tries again.
  *
  * Owns: struct model, struct model_as (and its tables), struct model_shmem,
- * struct model_thread. Locking: m->lock (LOCK_RANK_MM) guards as_list and
+ * struct model_thread. Locking: m->lock (LOCK_RANK_MODEL) guards as_list and
  * shmem_list; each table has its lock (LOCK_RANK_PTL) in as->ptls[], which
  * also guards the table's pin bits. Table pointers are published once with
  * a compare-and-swap.
@@ -28,7 +28,7 @@
 struct model {
 	struct uswap *sw;
 	bool own_engine;	     /* destroy the engine with the model */
-	struct ulock lock;	     /* LOCK_RANK_MM: the lists */
+	struct ulock lock;	     /* LOCK_RANK_MODEL: the lists */
 	struct list_head as_list;    /* model_as.node */
 	struct list_head shmem_list; /* model_shmem.node */
 };
@@ -567,7 +567,7 @@ int model_create(struct model **out, struct uswap *sw)
 		return err;
 	}
 	m->sw = sw;
-	ulock_init(&m->lock, LOCK_RANK_MM);
+	ulock_init(&m->lock, LOCK_RANK_MODEL);
 	INIT_LIST_HEAD(&m->as_list);
 	INIT_LIST_HEAD(&m->shmem_list);
 	*out = m;

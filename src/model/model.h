@@ -22,7 +22,7 @@
  * used once model_exit() / model_shmem_destroy() was called on it.
  *
  * Owns: struct model, struct model_as, struct model_shmem, model threads.
- * Locking: m->lock (LOCK_RANK_MM) guards the model's lists; page tables have
+ * Locking: m->lock (LOCK_RANK_MODEL) guards the model's lists; page tables have
  * one lock per table (LOCK_RANK_PTL), which also guards the table's pin bits;
  * the rest is the mm layer's (mm/mm.h).
  */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "swap_table.h"
+#include "swapfile_internal.h"
 
 #define CHECK_FAIL(si, fmt, ...)                                                                   \
 	do {                                                                                       \
@@ -22,14 +23,15 @@
 static int check_cluster(struct swap_info_struct *si, struct swap_cluster_info *ci,
 			 unsigned long *inuse)
 {
-	pgoff_t base = (pgoff_t)(ci - si->cluster_info) * SWAPFILE_CLUSTER;
+	pgoff_t base = cluster_offset(si, ci);
+	unsigned long idx = cluster_index(si, ci);
 	unsigned count = 0, nr_bad = 0, nr_ext = 0;
 	int bad = 0;
 
 	ulock_lock(&ci->lock);
 	for (unsigned i = 0; i < SWAPFILE_CLUSTER; i++) {
 		pgoff_t off = base + i;
-		unsigned char c = atomic_load_relaxed(&si->swap_map[off]);
+		unsigned char c = swap_map_get(si, off);
 		unsigned long tb = ci->table ? __swap_table_get(ci, i) : 0;
 
 		if (c == SWAP_MAP_BAD) {
@@ -46,7 +48,7 @@ static int check_cluster(struct swap_info_struct *si, struct swap_cluster_info *
 		} else if (c > SWAP_MAP_MAX) {
 			CHECK_FAIL(si, "slot %lu: invalid count byte %#x", off, c);
 		}
-		if (c || swp_tb_is_folio(tb))
+		if (swap_slot_in_use(c, tb))
 			count++;
 		if (!c && swp_tb_is_shadow(tb))
 			CHECK_FAIL(si, "slot %lu: free slot keeps a shadow", off);
@@ -64,24 +66,20 @@ static int check_cluster(struct swap_info_struct *si, struct swap_cluster_info *
 		}
 	}
 	if (count != ci->count)
-		CHECK_FAIL(si, "cluster %lu: count %u, slots say %u", base / SWAPFILE_CLUSTER,
-			   ci->count, count);
+		CHECK_FAIL(si, "cluster %lu: count %u, slots say %u", idx, ci->count, count);
 	if (nr_ext != ci->nr_ext || (!nr_ext && ci->extend_table))
-		CHECK_FAIL(si, "cluster %lu: %u overflow slots, nr_ext %u, table %p",
-			   base / SWAPFILE_CLUSTER, nr_ext, ci->nr_ext, (void *)ci->extend_table);
+		CHECK_FAIL(si, "cluster %lu: %u overflow slots, nr_ext %u, table %p", idx, nr_ext,
+			   ci->nr_ext, (void *)ci->extend_table);
 	if (!ci->count && ci->table)
-		CHECK_FAIL(si, "cluster %lu: empty but keeps a swap table",
-			   base / SWAPFILE_CLUSTER);
+		CHECK_FAIL(si, "cluster %lu: empty but keeps a swap table", idx);
 	if (ci->count > nr_bad && !ci->table)
-		CHECK_FAIL(si, "cluster %lu: in use without a swap table", base / SWAPFILE_CLUSTER);
+		CHECK_FAIL(si, "cluster %lu: in use without a swap table", idx);
 	if (ci->flags == CLUSTER_FLAG_FREE && ci->count)
-		CHECK_FAIL(si, "cluster %lu: on the free list with count %u",
-			   base / SWAPFILE_CLUSTER, ci->count);
-	if (ci->flags == CLUSTER_FLAG_FULL && ci->count != SWAPFILE_CLUSTER)
-		CHECK_FAIL(si, "cluster %lu: on the full list with count %u",
-			   base / SWAPFILE_CLUSTER, ci->count);
+		CHECK_FAIL(si, "cluster %lu: on the free list with count %u", idx, ci->count);
+	if (ci->flags == CLUSTER_FLAG_FULL && !cluster_is_full(ci))
+		CHECK_FAIL(si, "cluster %lu: on the full list with count %u", idx, ci->count);
 	if (ci->flags == CLUSTER_FLAG_NONE)
-		CHECK_FAIL(si, "cluster %lu: isolated while idle", base / SWAPFILE_CLUSTER);
+		CHECK_FAIL(si, "cluster %lu: isolated while idle", idx);
 	*inuse += count - nr_bad;
 	ulock_unlock(&ci->lock);
 	return bad;
@@ -97,11 +95,11 @@ static int check_list(struct swap_info_struct *si, struct list_head *list, uint8
 	list_for_each_entry (ci, list, list) {
 		n++;
 		if (ci->flags != flags)
-			CHECK_FAIL(si, "cluster %ld on list %u has flags %u",
-				   (long)(ci - si->cluster_info), flags, ci->flags);
+			CHECK_FAIL(si, "cluster %lu on list %u has flags %u", cluster_index(si, ci),
+				   flags, ci->flags);
 		if (order >= 0 && ci->order != order && ci->count)
-			CHECK_FAIL(si, "cluster %ld of order %u on order-%d list",
-				   (long)(ci - si->cluster_info), ci->order, order);
+			CHECK_FAIL(si, "cluster %lu of order %u on order-%d list",
+				   cluster_index(si, ci), ci->order, order);
 		if (n > si->nr_clusters) {
 			CHECK_FAIL(si, "list %u loops", flags);
 			break;

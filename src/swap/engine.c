@@ -34,7 +34,7 @@ int swap_engine_create(struct uswap **out, size_t arena_size, bool shared)
 	/* A free table's link word is tagged as a shadow: lockless readers skip it. */
 	pool_init(&sw->table_pool, a, "swap_table", SWAPFILE_CLUSTER * sizeof(unsigned long), 64, 0,
 		  SWP_TB_SHADOW_MARK);
-	ulock_init(&sw->swap_lock, LOCK_RANK_MM);
+	ulock_init(&sw->swap_lock, LOCK_RANK_SWAPON);
 	ulock_init(&sw->swap_avail_lock, LOCK_RANK_SWAP_AVAIL);
 	INIT_LIST_HEAD(&sw->swap_avail_head);
 	cpus = sysconf(_SC_NPROCESSORS_CONF);

@@ -9,9 +9,10 @@
 #include "swap.h"
 #include "uswap/uswap.h"
 
+/* USWAP_VERSION comes from the project's version in meson.build. */
 __public const char *uswap_version(void)
 {
-	return "0.1.0";
+	return USWAP_VERSION;
 }
 
 __public const char *uswap_strerror(int err)

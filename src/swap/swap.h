@@ -1,398 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * swap.h - the swap subsystem inside uswap: entries, folios, devices,
- * clusters, counts, the swap cache and the entry lifecycle (phase II).
+ * swap.h - the swap subsystem inside uswap (phase II): the engine, device
+ * management, the entry lifecycle, the swap cache, page I/O and hibernation
+ * slots, each with its contract. The data they work on is declared in
+ * swap_types.h (entries, clusters, devices, the engine), folio.h (folios)
+ * and base/err.h (error pointers); this header includes all three, so its
+ * users need nothing else.
  *
  * Names follow Linux (mm/swap.h, include/linux/swap.h) one to one.
  *
- * Lock order (see base/lock.h): folio lock -> page-table lock ->
- * si->global_cluster_lock -> ci->lock -> si->lock -> sw->swap_avail_lock.
- *
- * What each lock protects:
- *   folio->lock     the folio's swap-cache membership and, for a folio in the
- *                   swap cache, the counts of its slots (folio_dup_swap /
- *                   folio_put_swap);
- *   ci->lock        the cluster's table words, swap_map bytes, count, order,
- *                   overflow counts; flags may only change with si->lock too;
- *   si->lock        the device's cluster lists and frag counts;
- *   swap_avail_lock the engine's list of devices that can allocate.
- *
- * Owns: declarations only. Locking: as above.
+ * Owns: declarations only. Locking: the locks and their order are the rank
+ * enum in base/lock.h; each structure's fields name the lock that guards
+ * them.
  */
 #ifndef USWAP_SWAP_H
 #define USWAP_SWAP_H
 
 #include <errno.h>
 
-#include "../base/arena.h"
-#include "../base/atomic.h"
-#include "../base/compiler.h"
-#include "../base/list.h"
-#include "../base/percpu.h"
-#include "../base/lock.h"
-#include "../base/refcount.h"
-#include "../base/stats.h"
-#include "../base/warn.h"
-
-struct swap_dev;
-struct uswap;
-
-/* ---- error pointers (kernel idiom) ---- */
-
-#define MAX_ERRNO 4095
-static inline void *ERR_PTR(long err)
-{
-	return (void *)err;
-}
-static inline long PTR_ERR(const void *p)
-{
-	return (long)p;
-}
-static inline bool IS_ERR(const void *p)
-{
-	return (unsigned long)p >= (unsigned long)-MAX_ERRNO;
-}
-static inline bool IS_ERR_OR_NULL(const void *p)
-{
-	return !p || IS_ERR(p);
-}
-
-/* ---- swap entries ---- */
-
-#define MAX_SWAPFILES_SHIFT 5
-#define MAX_SWAPFILES	    (1 << MAX_SWAPFILES_SHIFT)
-#define SWP_TYPE_SHIFT	    (BITS_PER_LONG - MAX_SWAPFILES_SHIFT)
-#define SWP_OFFSET_MASK	    ((1UL << SWP_TYPE_SHIFT) - 1)
-
-typedef unsigned long pgoff_t;
-
-/* A swap entry names one slot: type in the top 5 bits, offset below. 0 is invalid. */
-typedef struct {
-	unsigned long val;
-} swp_entry_t;
-
-static inline swp_entry_t swp_entry(unsigned type, pgoff_t offset)
-{
-	return (swp_entry_t){((unsigned long)type << SWP_TYPE_SHIFT) | (offset & SWP_OFFSET_MASK)};
-}
-
-static inline unsigned swp_type(swp_entry_t e)
-{
-	return e.val >> SWP_TYPE_SHIFT;
-}
-
-static inline pgoff_t swp_offset(swp_entry_t e)
-{
-	return e.val & SWP_OFFSET_MASK;
-}
-
-/* ---- folios ---- */
-
-#define MAX_PAGE_ORDER	9
-#define NR_PAGE_ORDERS	(MAX_PAGE_ORDER + 1)
-#define HPAGE_PMD_ORDER 9
-
-enum pageflags {
-	PG_uptodate,
-	PG_dirty,
-	PG_writeback,
-	PG_swapcache,
-	PG_lru,
-	PG_active,
-	PG_referenced,
-	PG_workingset,
-	PG_mlocked,
-	PG_ksm,	       /* model: stands in for a KSM page that must be copied */
-	PG_readahead,  /* mm: brought in by swap readahead, not yet used */
-	PG_owner_priv, /* free for the front end */
-	NR_PAGEFLAGS
-};
-
-/* Opaque page handle: the address of one page of a folio's data. */
-struct page;
-
-struct folio {
-	refcount_t _refcount; /* references; 0 means free (in the pool) */
-	int _mapcount;	      /* page-table mappings of this folio's pages (atomic) */
-	unsigned long flags;  /* enum pageflags bits, atomic */
-	struct ulock lock;    /* the folio lock (sleeping) */
-	unsigned order;	      /* 0..MAX_PAGE_ORDER, fixed while allocated */
-	swp_entry_t swap;     /* first slot, valid while PG_swapcache; atomic reads */
-	void *data;	      /* PAGE_SIZE << order bytes, page aligned */
-	struct uswap *sw;     /* the engine that owns it */
-	struct list_head lru; /* LRU link (mm); pool link while free */
-	void *mapping;	      /* owner (mm): anon_vma-like or shmem file */
-	pgoff_t index;	      /* index in mapping */
-	void *private;	      /* front end's */
-};
-
-static inline unsigned folio_order(const struct folio *folio)
-{
-	return atomic_load_relaxed(&folio->order);
-}
-
-/* The folio's index in its mapping (mm); atomic: see folio_set_mapping(). */
-static inline pgoff_t folio_index(const struct folio *folio)
-{
-	return atomic_load_relaxed(&folio->index);
-}
-
-static inline unsigned long folio_nr_pages(const struct folio *folio)
-{
-	return 1UL << folio_order(folio);
-}
-
-static inline size_t folio_size(const struct folio *folio)
-{
-	return PAGE_SIZE << folio_order(folio);
-}
-
-static inline struct page *folio_page(struct folio *folio, unsigned long i)
-{
-	return (struct page *)((char *)folio->data + (i << PAGE_SHIFT));
-}
-
-static inline unsigned long folio_page_idx(const struct folio *folio, const struct page *page)
-{
-	return ((const char *)page - (const char *)folio->data) >> PAGE_SHIFT;
-}
-
-static inline void *page_address(struct page *page)
-{
-	return page;
-}
-
-#define FOLIO_FLAG_FNS(name, bit)                                                                  \
-	static inline bool folio_test_##name(const struct folio *f)                                \
-	{                                                                                          \
-		return test_bit_acquire(bit, &f->flags);                                           \
-	}                                                                                          \
-	static inline void folio_set_##name(struct folio *f)                                       \
-	{                                                                                          \
-		set_bit_acq_rel(bit, &f->flags);                                                   \
-	}                                                                                          \
-	static inline void folio_clear_##name(struct folio *f)                                     \
-	{                                                                                          \
-		clear_bit_release(bit, &f->flags);                                                 \
-	}                                                                                          \
-	static inline bool folio_test_clear_##name(struct folio *f)                                \
-	{                                                                                          \
-		return test_and_clear_bit_acq_rel(bit, &f->flags);                                 \
-	}                                                                                          \
-	static inline bool folio_test_set_##name(struct folio *f)                                  \
-	{                                                                                          \
-		return test_and_set_bit_acq_rel(bit, &f->flags);                                   \
-	}
-
-FOLIO_FLAG_FNS(uptodate, PG_uptodate)
-FOLIO_FLAG_FNS(dirty, PG_dirty)
-FOLIO_FLAG_FNS(writeback, PG_writeback)
-FOLIO_FLAG_FNS(swapcache, PG_swapcache)
-FOLIO_FLAG_FNS(lru, PG_lru)
-FOLIO_FLAG_FNS(active, PG_active)
-FOLIO_FLAG_FNS(referenced, PG_referenced)
-FOLIO_FLAG_FNS(workingset, PG_workingset)
-FOLIO_FLAG_FNS(mlocked, PG_mlocked)
-FOLIO_FLAG_FNS(ksm, PG_ksm)
-FOLIO_FLAG_FNS(readahead, PG_readahead)
-FOLIO_FLAG_FNS(owner_priv, PG_owner_priv)
-
-static inline void folio_mark_dirty(struct folio *folio)
-{
-	folio_set_dirty(folio);
-}
-
-static inline bool folio_test_large(const struct folio *folio)
-{
-	return folio_order(folio) > 0;
-}
-
-static inline int folio_ref_count(const struct folio *folio)
-{
-	return refcount_read(&folio->_refcount);
-}
-
-static inline void folio_get(struct folio *folio)
-{
-	refcount_get(&folio->_refcount);
-}
-
-static inline void folio_ref_add(struct folio *folio, int n)
-{
-	refcount_get_many(&folio->_refcount, n);
-}
-
-static inline bool folio_try_get(struct folio *folio)
-{
-	return refcount_get_unless_zero(&folio->_refcount);
-}
-
-static inline int folio_mapcount(const struct folio *folio)
-{
-	return atomic_load_relaxed(&folio->_mapcount);
-}
-
-static inline bool folio_mapped(const struct folio *folio)
-{
-	return folio_mapcount(folio) > 0;
-}
-
-static inline swp_entry_t folio_swap_entry(const struct folio *folio)
-{
-	return (swp_entry_t){atomic_load_relaxed(&folio->swap.val)};
-}
-
-/*
- * folio_alloc - a new folio of 2^order pages, refcount 1, unlocked, no flags.
- * Context: any. Return: the folio, or NULL on allocation failure.
- */
-struct folio *folio_alloc(struct uswap *sw, unsigned order);
-/*
- * folio_alloc_locked - folio_alloc() with the folio already locked. The lock
- * of a new folio is free, so taking it never waits and keeps any caller's
- * lock order. Context: any. Return: the locked folio, or NULL.
- */
-struct folio *folio_alloc_locked(struct uswap *sw, unsigned order);
-/* Drop references; the last one frees data and descriptor. */
-void folio_put_refs(struct folio *folio, int refs);
-static inline void folio_put(struct folio *folio)
-{
-	folio_put_refs(folio, 1);
-}
-
-/* Folio lock: sleeping, with waiters. Context: may sleep (not trylock). */
-#define folio_lock(f)	 ulock_lock(&(f)->lock)
-#define folio_trylock(f) ulock_trylock(&(f)->lock)
-#define folio_unlock(f)	 ulock_unlock(&(f)->lock)
-static inline bool folio_test_locked(const struct folio *folio)
-{
-	return ulock_is_locked(&folio->lock);
-}
-#define VM_BUG_ON_FOLIO_UNLOCKED(f) lockdep_assert_held(&(f)->lock)
-
-/* ---- clusters ---- */
-
-#define SWAPFILE_CLUSTER 512
-#define SWAP_NR_ORDERS	 (HPAGE_PMD_ORDER + 1)
-
-/* Which list a cluster is on. Order matters: <= USABLE may be allocated from. */
-enum {
-	CLUSTER_FLAG_NONE = 0, /* isolated: on no list */
-	CLUSTER_FLAG_FREE,
-	CLUSTER_FLAG_NONFULL,
-	CLUSTER_FLAG_FRAG,
-	CLUSTER_FLAG_USABLE = CLUSTER_FLAG_FRAG,
-	CLUSTER_FLAG_FULL,
-	CLUSTER_FLAG_DISCARD,
-	CLUSTER_FLAG_MAX,
-};
-
-struct swap_cluster_info {
-	struct ulock lock;	    /* protects the fields below but list */
-	uint16_t count;		    /* slots allocated, cached or bad */
-	uint8_t flags;		    /* CLUSTER_FLAG_*; changed with si->lock too */
-	uint8_t order;		    /* allocation order, fixed while count > 0 */
-	uint16_t nr_ext;	    /* slots whose count lives in extend_table */
-	unsigned long *table;	    /* swap table, NULL while free (atomic pointer) */
-	unsigned int *extend_table; /* overflow counts, allocated on demand */
-	struct list_head list;	    /* on one of si's lists; protected by si->lock */
-};
-
-/* ---- counts (swap_map), phase II ---- */
-
-#define SWAP_MAP_MAX	 0x3e /* largest count stored inline (62) */
-#define SWAP_MAP_BAD	 0x3f /* bad slot: never allocated */
-#define SWAP_MAP_EXT	 0x80 /* count continues in the cluster's extend_table */
-#define SWAP_COUNT_LIMIT 0x7fffffff
-
-/* ---- devices ---- */
-
-enum {
-	SWP_USED = 1 << 0,	     /* type slot holds a device */
-	SWP_WRITEOK = 1 << 1,	     /* allocation allowed; cleared first at swapoff */
-	SWP_DISCARDABLE = 1 << 2,    /* device can discard freed clusters */
-	SWP_SOLIDSTATE = 1 << 3,     /* per-CPU cluster allocation */
-	SWP_SYNCHRONOUS_IO = 1 << 4, /* reads complete synchronously and cheaply */
-	SWP_STABLE_WRITES = 1 << 5,
-};
-
-/*
- * get_swap_device() references, sharded by thread so that threads on
- * different CPUs do not bounce one cache line (percpu_ref in the kernel).
- * A reference may be dropped on another shard than it was taken on: only
- * the sum means anything, and only once the device is marked dead.
- */
-
-struct swap_info_struct {
-	struct uswap *sw;
-	unsigned long flags; /* SWP_* (atomic reads) */
-	int prio;	     /* higher is used first */
-	unsigned type;
-	unsigned long max;   /* slots including the header slot */
-	unsigned long pages; /* usable slots */
-	/*
-	 * Slots allocated or cached: sharded (read with swap_inuse_pages()).
-	 * Whether the device is full is told exactly by nr_full_clusters,
-	 * which only moves when a cluster fills up or stops being full.
-	 */
-	struct percpu_counter inuse;
-	unsigned long nr_full_clusters __attribute__((aligned(64))); /* atomic */
-	bool dead __attribute__((aligned(64))); /* no new get_swap_device() references */
-	struct shard_long users[NR_SHARDS];
-	unsigned char *swap_map; /* one count byte per slot, under ci->lock */
-	unsigned long *zeromap;	 /* page_io: slots whose page is all zero */
-	struct swap_cluster_info *cluster_info;
-	unsigned long nr_clusters;
-	struct ulock lock; /* protects the lists below */
-	struct list_head free_clusters;
-	struct list_head full_clusters;
-	struct list_head discard_clusters;
-	struct list_head nonfull_clusters[SWAP_NR_ORDERS];
-	struct list_head frag_clusters[SWAP_NR_ORDERS];
-	unsigned long frag_cluster_nr[SWAP_NR_ORDERS];
-	struct ulock global_cluster_lock;	   /* serializes allocation on rotating disks */
-	unsigned long global_next[SWAP_NR_ORDERS]; /* global cursor (non-SSD) */
-	struct list_head avail_list; /* on sw->swap_avail_head; under swap_avail_lock */
-	bool on_avail;		     /* atomic; under swap_avail_lock to change */
-	struct swap_dev *dev;	     /* backend */
-	size_t meta_bytes;	     /* arena bytes of swap_map, zeromap, clusters */
-};
-
-/* Slots allocated or cached; exact while nothing is allocated or freed. */
-static inline unsigned long swap_inuse_pages(struct swap_info_struct *si)
-{
-	return (unsigned long)percpu_counter_sum(&si->inuse);
-}
-
-/* Per-CPU allocation cursor: the device and offset last allocated from. */
-struct percpu_swap_cluster {
-	struct swap_info_struct *si[SWAP_NR_ORDERS];
-	unsigned long offset[SWAP_NR_ORDERS];
-	unsigned long gen[SWAP_NR_ORDERS]; /* sw->avail_gen when recorded */
-} __attribute__((aligned(64)));
-
-#define USWAP_MAX_CPUS 256
-
-struct uswap {
-	struct arena *arena;
-	struct pool folio_pool; /* struct folio, type-stable */
-	struct pool table_pool; /* swap tables, type-stable */
-	struct vm_event_state events;
-	struct ulock swap_lock;				   /* swapon/swapoff: swap_info[] changes */
-	struct swap_info_struct *swap_info[MAX_SWAPFILES]; /* never freed */
-	unsigned nr_swapfiles;				   /* types ever used */
-	int least_priority;				   /* default priority: -1, -2, ... */
-	struct ulock swap_avail_lock;			   /* protects swap_avail_head */
-	struct list_head swap_avail_head;		   /* devices by prio, high first */
-	unsigned long avail_gen;	     /* bumped when the avail list's members change */
-	struct percpu_counter nr_swap_pages; /* free slots, all devices */
-	long total_swap_pages;		     /* usable slots, all devices (atomic) */
-	unsigned nr_cpus;
-	struct percpu_swap_cluster pcp[USWAP_MAX_CPUS];
-	void *mm; /* the mm layer's per-engine state */
-	/* Called when a folio added to the cache replaces a shadow (refault). */
-	void (*workingset_refault)(struct folio *folio, unsigned long shadow);
-};
+#include "../base/err.h"
+#include "folio.h"
+#include "swap_types.h"
 
 /* ---- engine ---- */
 
@@ -490,7 +118,7 @@ static inline long get_nr_swap_pages(struct uswap *sw)
 	return percpu_counter_sum(&sw->nr_swap_pages);
 }
 
-/* ---- the entry lifecycle (swapfile.c), KERNEL-REFERENCE §4 ---- */
+/* ---- the entry lifecycle (swapfile.c), docs/kernel-reference.md §4 ---- */
 
 /*
  * folio_alloc_swap - allocate 2^order contiguous, naturally aligned slots for
@@ -587,7 +215,7 @@ int __try_to_reclaim_swap(struct swap_info_struct *si, pgoff_t offset, unsigned 
 int swap_check_device(struct swap_info_struct *si);
 int swap_check_all(struct uswap *sw);
 
-/* ---- the swap cache (swap_state.c), KERNEL-REFERENCE §5 ---- */
+/* ---- the swap cache (swap_state.c), docs/kernel-reference.md §5 ---- */
 
 /*
  * swap_cache_get_folio - lockless lookup; a referenced folio that was in the
@@ -692,7 +320,7 @@ unsigned swap_zeromap_batch(struct uswap *sw, swp_entry_t entry, unsigned nr);
 /* Called when slots are freed (ci->lock held): drop zero bits, notify dev. */
 void swap_range_free_notify(struct swap_info_struct *si, pgoff_t offset, unsigned nr);
 
-/* ---- hibernation extents (hibernate.c) ---- */
+/* ---- hibernation extents (hibernation_slots.c) ---- */
 
 struct swsusp_extent {
 	pgoff_t start, end; /* closed interval [start, end] */

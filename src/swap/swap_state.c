@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * swap_state.c - the swap cache after phase II (KERNEL-REFERENCE §5).
+ * swap_state.c - the swap cache after phase II (docs/kernel-reference.md §5).
  *
  * The swap cache is the swap table: a slot's word points to the folio that
  * caches it. It is also the only swap-in synchronization: racing swap-ins

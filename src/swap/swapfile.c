@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * swapfile.c - swap devices, the cluster allocator, swap counts and the
- * entry lifecycle (KERNEL-REFERENCE §1, §3, §4, §8, §9).
+ * entry lifecycle (docs/kernel-reference.md §1, §3, §4, §8, §9).
  *
  * Owns: struct swap_info_struct (one per type, never freed while the engine
  * lives), cluster lists, swap_map, overflow counts, the avail list and the
  * per-CPU allocation cursors.
  *
- * Locking (order as in swap.h): folio lock -> si->global_cluster_lock ->
- * ci->lock -> si->lock -> sw->swap_avail_lock. A cluster is isolated from its
+ * Locking (order: the ranks in base/lock.h): a cluster is isolated from its
  * list under si->lock with a trylock of ci->lock (the only out-of-order
  * acquisition). Counts change under ci->lock; ci->flags under ci->lock and
  * si->lock. Cursors are hints: validated under ci->lock before use.
@@ -21,35 +20,7 @@
 
 #include "../dev/dev.h"
 #include "swap_table.h"
-
-static inline unsigned char swap_map_get(struct swap_info_struct *si, pgoff_t offset)
-{
-	return atomic_load_relaxed(&si->swap_map[offset]);
-}
-
-static inline void swap_map_set(struct swap_info_struct *si, pgoff_t offset, unsigned char v)
-{
-	atomic_store_relaxed(&si->swap_map[offset], v);
-}
-
-static inline pgoff_t cluster_offset(struct swap_info_struct *si, struct swap_cluster_info *ci)
-{
-	return (pgoff_t)(ci - si->cluster_info) * SWAPFILE_CLUSTER;
-}
-
-static inline bool cluster_is_empty(struct swap_cluster_info *ci)
-{
-	return ci->count == 0;
-}
-
-static inline bool cluster_is_usable(struct swap_cluster_info *ci, unsigned order)
-{
-	if (ci->flags > CLUSTER_FLAG_USABLE)
-		return false;
-	if (!order)
-		return true;
-	return cluster_is_empty(ci) || order == ci->order;
-}
+#include "swapfile_internal.h"
 
 /* The CPU this thread last allocated on: refreshed once per allocation. */
 static __thread unsigned alloc_cpu;
@@ -488,12 +459,12 @@ static void swap_entries_free_unused(struct swap_info_struct *si, struct swap_cl
 	unsigned i = 0, start;
 
 	while (i < nr) {
-		while (i < nr && (swap_map_get(si, offset + i) ||
-				  swp_tb_is_folio(__swap_table_get(ci, ci_off + i))))
+		while (i < nr && swap_slot_in_use(swap_map_get(si, offset + i),
+						  __swap_table_get(ci, ci_off + i)))
 			i++;
 		start = i;
-		while (i < nr && !swap_map_get(si, offset + i) &&
-		       !swp_tb_is_folio(__swap_table_get(ci, ci_off + i)))
+		while (i < nr && !swap_slot_in_use(swap_map_get(si, offset + i),
+						   __swap_table_get(ci, ci_off + i)))
 			i++;
 		if (i > start)
 			swap_entries_free(si, ci, offset + start, i - start);
@@ -718,7 +689,7 @@ static void swap_reclaim_full_clusters(struct swap_info_struct *si)
 }
 
 /*
- * The allocator's slow path on one device (KERNEL-REFERENCE §8).
+ * The allocator's slow path on one device (docs/kernel-reference.md §8).
  * Context: device pinned; caller may hold @folio's lock.
  * Return: the offset allocated, or 0.
  */

@@ -5,10 +5,11 @@
 # subcommand's success paths, bad arguments, unreadable and malformed files,
 # and the exit codes (0 ok, 1 runtime failure, 2 usage error).
 #
-# Usage: test_cli.sh PATH/TO/uswap
+# Usage: test_cli.sh PATH/TO/uswap [VERSION]  (VERSION: what --version must print)
 set -u
 
-USWAP=${1:?usage: test_cli.sh PATH/TO/uswap}
+USWAP=${1:?usage: test_cli.sh PATH/TO/uswap [VERSION]}
+VERSION=${2:-}
 T=$(mktemp -d "${TMPDIR:-/tmp}/uswap-cli.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 n=0
@@ -77,7 +78,7 @@ has "$T/out" "2  usage error" "--help documents exit code 2"
 run 0 "help mkswap shows the mkswap usage" help mkswap
 has "$T/out" "Usage: uswap mkswap FILE SIZE" "help mkswap text"
 run 0 "--version" --version
-has "$T/out" "uswap " "--version prints the version"
+has "$T/out" "uswap $VERSION" "--version prints the version"
 run 2 "no command is a usage error"
 has "$T/err" "missing COMMAND" "no command: message"
 run 2 "unknown command is a usage error" frobnicate

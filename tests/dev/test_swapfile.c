@@ -336,17 +336,6 @@ TEST(format_rounds_size_down_to_pages)
 
 /* ---- the backend ---- */
 
-static struct arena *t_arena(void)
-{
-	struct arena *a;
-
-	if (arena_create(&a, 1UL << 30, false)) {
-		test_fail(__FILE__, __LINE__, "arena_create");
-		exit(1);
-	}
-	return a;
-}
-
 /* A formatted file opened as a backend; NULL (and a failure) if not. */
 static struct swap_dev *t_swapfile(struct arena *a, char *path, size_t len, const char *what,
 				   unsigned long pages)

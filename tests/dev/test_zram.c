@@ -17,17 +17,6 @@
 
 #define NR_SLOTS 1024
 
-static struct arena *t_arena(void)
-{
-	struct arena *a;
-
-	if (arena_create(&a, 1UL << 30, false)) {
-		test_fail(__FILE__, __LINE__, "arena_create");
-		exit(1);
-	}
-	return a;
-}
-
 static struct swap_dev *t_zram(struct arena *a, enum zram_algo algo, size_t limit)
 {
 	struct zram_config cfg = {.algo = algo, .mem_limit = limit};

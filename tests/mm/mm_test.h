@@ -72,23 +72,7 @@ static inline bool mt_zero(struct model_as *as, unsigned long page)
 	return true;
 }
 
-/* The entry page @page of @as holds now (a swap entry, or 0). */
-static inline swp_entry_t mt_swap_entry(struct model_as *as, unsigned long page)
-{
-	struct mm_struct *mm = model_as_mm(as);
-	struct ulock *ptl;
-	swp_entry_t entry = {0};
-	pte_t *ptep = mm->ops->pte_offset_lock(mm, mt_addr(as, page), false, &ptl);
-
-	if (!ptep)
-		return entry;
-	if (is_swap_pte(ptep_get(ptep)))
-		entry = pte_to_swp_entry(ptep_get(ptep));
-	ulock_unlock(ptl);
-	return entry;
-}
-
-/* The present entry of page @page of @as (0 if not present). */
+/* The page-table entry of page @page of @as, as it is now (none: 0). */
 static inline pte_t mt_pte(struct model_as *as, unsigned long page)
 {
 	struct mm_struct *mm = model_as_mm(as);
@@ -101,6 +85,14 @@ static inline pte_t mt_pte(struct model_as *as, unsigned long page)
 	pte = ptep_get(ptep);
 	ulock_unlock(ptl);
 	return pte;
+}
+
+/* The entry page @page of @as holds now (a swap entry, or 0). */
+static inline swp_entry_t mt_swap_entry(struct model_as *as, unsigned long page)
+{
+	pte_t pte = mt_pte(as, page);
+
+	return is_swap_pte(pte) ? pte_to_swp_entry(pte) : (swp_entry_t){0};
 }
 
 static inline unsigned long mt_inuse(struct model *m, unsigned type)

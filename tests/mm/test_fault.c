@@ -257,6 +257,33 @@ TEST(read_error_loses_nothing)
 	model_destroy(m);
 }
 
+/* A readahead read that fails leaves the slot its own shadow, not none. */
+TEST(readahead_read_error_keeps_the_slot_shadow)
+{
+	struct model *m = mt_model();
+	unsigned type = mt_swapon(m, 1024, 0);
+	struct uswap *sw = model_engine(m);
+	struct swap_dev *dev = sw->swap_info[type]->dev;
+	unsigned long shadow, after;
+	struct model_as *as;
+	swp_entry_t entry;
+	bool found;
+
+	REQUIRE(!model_as_create(m, 2 << 20, 0, &as));
+	REQUIRE(!mt_fill(as, 3, 33));
+	REQUIRE(model_madvise(as, mt_addr(as, 3), PAGE_SIZE, MODEL_MADV_PAGEOUT) == 1);
+	entry = mt_swap_entry(as, 3);
+	shadow = swap_cache_get_shadow(sw, entry, &found);
+	REQUIRE(found && shadow);
+	ramdev_inject(dev, 1, 0, -EIO);
+	CHECK_EQ(model_read_u64(as, mt_addr(as, 3), &(uint64_t){0}), -EIO);
+	after = swap_cache_get_shadow(sw, entry, &found);
+	CHECK(found);
+	CHECK_EQ(after, shadow);
+	CHECK(mt_check(as, 3, 33));
+	model_destroy(m);
+}
+
 TEST(write_error_keeps_the_page)
 {
 	struct model *m = mt_model();

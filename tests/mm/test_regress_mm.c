@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * test_regress_mm.c - regressions for bugs found in uswap's own mm layer
- * (test_regress.c holds the seed review's). Each fails if the bug comes back.
+ * (test_regress_seed_mm.c holds the seed review's). Each fails if the bug comes back.
  *
  *  1. A shmem file destroyed while swapoff walked the shmem list was taken
  *     off the list at once; the walker, holding a reference, then followed

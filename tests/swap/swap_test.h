@@ -128,6 +128,23 @@ static inline swp_entry_t t_alloc_entry(struct uswap *sw, unsigned order)
 	return t_alloc_entry_err(sw, order, &err);
 }
 
+/*
+ * Allocate @nr order-0 entries into @e (each with count 1), then put every
+ * one whose offset is not a multiple of six: someone else keeps every sixth
+ * slot, and the free slots between lie in runs of five. Return: true if all
+ * @nr allocations succeeded.
+ */
+static inline bool t_keep_every_sixth_slot(struct uswap *sw, swp_entry_t *e, unsigned nr)
+{
+	for (unsigned i = 0; i < nr; i++)
+		if (!(e[i] = t_alloc_entry(sw, 0)).val)
+			return false;
+	for (unsigned i = 0; i < nr; i++)
+		if (swp_offset(e[i]) % 6)
+			swap_put_entries_direct(sw, e[i], 1);
+	return true;
+}
+
 /* The count byte of a slot, as the checker sees it. */
 static inline unsigned char t_map(struct uswap *sw, swp_entry_t entry)
 {

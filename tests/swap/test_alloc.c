@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_alloc.c - the cluster allocator (KERNEL-REFERENCE §8) through
+ * test_alloc.c - the cluster allocator (docs/kernel-reference.md §8) through
  * folio_alloc_swap(): every order naturally aligned inside one cluster and
  * in the swap cache, -ENOMEM when full or too fragmented for the order while
  * order 0 still steals, bad slots and slot 0 never handed out, the global

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_cache.c - the swap cache after phase II (KERNEL-REFERENCE §5):
+ * test_cache.c - the swap cache after phase II (docs/kernel-reference.md §5):
  * lookups, the checked add (-EEXIST, -ENOENT, shadows handed back), delete
  * with a shadow (count-0 slots freed at once), replace, and swap-in
  * preparation: swap_cache_alloc_folio() and swapin_folio(), including two

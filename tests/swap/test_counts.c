@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_counts.c - swap counts (KERNEL-REFERENCE §3, §4): folio_dup_swap /
- * folio_put_swap on all slots and on one subpage, swap_dup_entry_direct,
- * counts past 62 into the cluster's overflow array and back (the array
- * exists only while needed), swp_swapcount exact, -ENOMEM when overflow
- * storage cannot be had (with every slot rolled back), and misuse refused
- * with a WARN and no change: underflow, a folio not in the swap cache, a
- * subpage outside the folio, a direct dup of a count-0 slot.
+ * test_counts.c - swap counts (docs/kernel-reference.md §3, §4):
+ * folio_dup_swap / folio_put_swap on all slots and on one subpage,
+ * swap_dup_entry_direct, counts past 62 into the cluster's overflow array and
+ * back (the array exists only while needed), swp_swapcount exact, -ENOMEM
+ * when overflow storage cannot be had (with every slot rolled back), and
+ * misuse refused with a WARN and no change: underflow, a folio not in the
+ * swap cache, a subpage outside the folio, a direct dup of a count-0 slot.
  *
  * Owns: nothing. Locking: single-threaded; folios locked as the API needs.
  */

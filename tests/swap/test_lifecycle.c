@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_lifecycle.c - when slots are freed (KERNEL-REFERENCE §3, §4): exactly
- * when the count is 0 and no folio is cached. folio_free_swap() (refused
- * while any count is held or under writeback, else frees and dirties),
- * swap_put_entries_direct() (frees uncached slots, reclaims an unmapped
- * cache folio whose last count went), __try_to_reclaim_swap() and its
- * flags, swap_entry_swapped().
+ * test_lifecycle.c - when slots are freed (docs/kernel-reference.md §3, §4):
+ * exactly when the count is 0 and no folio is cached. folio_free_swap()
+ * (refused while any count is held or under writeback, else frees and
+ * dirties), swap_put_entries_direct() (frees uncached slots, reclaims an
+ * unmapped cache folio whose last count went), __try_to_reclaim_swap() and
+ * its flags, swap_entry_swapped().
  *
  * Owns: nothing. Locking: single-threaded; folios locked as the API needs.
  */

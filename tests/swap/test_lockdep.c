@@ -3,8 +3,8 @@
  * test_lockdep.c - the debug lock checker and debug assertions, as the swap
  * code relies on them: recursion, order violations, unlocking a lock not
  * held and failed lockdep_assert_held() abort with both call sites; trylock
- * may go against the order; the documented order folio -> cluster ->
- * device passes; VM_BUG_ON aborts. Each violation runs in a forked child
+ * may go against the order; a chain in base/lock.h's order (folio,
+ * cluster, device) passes; VM_BUG_ON aborts. Each violation runs in a forked child
  * whose death the parent checks. Only meaningful with -Ddebug_checks=true.
  *
  * Owns: nothing. Locking: the children break the rules on purpose.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * test_regress_engine.c - regressions for bugs found in uswap's own engine
- * (as opposed to the seed's review, in test_regress.c). Each test fails if
+ * (as opposed to the seed's review, in test_regress_seed.c). Each test fails if
  * the bug comes back.
  *
  *  1. An order-0 allocation in flight when swapoff_begin() cleared
@@ -121,7 +121,7 @@ static void *allocate_order0(void *arg)
 		folio_free_swap(f);
 	folio_unlock(f);
 	folio_put(f);
-	__atomic_store_n(&alloc_returned, true, __ATOMIC_RELEASE);
+	atomic_store_release(&alloc_returned, true);
 	return NULL;
 }
 
@@ -154,9 +154,9 @@ TEST(allocation_in_flight_at_swapoff_begin_returns)
 	pthread_create(&b, NULL, swapoff_when_discarding, &h);
 	pthread_create(&a, NULL, allocate_order0, &h);
 	t0 = now_s();
-	while (!__atomic_load_n(&alloc_returned, __ATOMIC_ACQUIRE) && now_s() - t0 < 5)
+	while (!atomic_load_acquire(&alloc_returned) && now_s() - t0 < 5)
 		usleep(1000);
-	if (!__atomic_load_n(&alloc_returned, __ATOMIC_ACQUIRE)) {
+	if (!atomic_load_acquire(&alloc_returned)) {
 		test_fail(__FILE__, __LINE__, "allocation still running 5 s after swapoff_begin");
 		swapoff_abort(sw, (unsigned)h.type);
 	}

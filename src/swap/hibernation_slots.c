@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * hibernate.c - hibernation's record of the slots it allocated, as closed
- * extents [start, end] (kernel/power/swap.c's swsusp_extents), so that every
- * slot is freed exactly once on release (KERNEL-REFERENCE §10, item 1).
+ * hibernation_slots.c - hibernation's record of the slots it allocated, as
+ * closed extents [start, end] (kernel/power/swap.c's swsusp_extents), so that
+ * every slot is freed exactly once on release (docs/kernel-reference.md §10,
+ * item 1).
  *
  * Owns: the extent array (arena memory). Locking: a swsusp_extents belongs
  * to one thread (hibernation is single-threaded by nature).

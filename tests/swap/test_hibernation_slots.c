@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_hibernate.c - hibernation's slots: swap_alloc_hibernation_slot()
+ * test_hibernation_slots.c - hibernation's slots: swap_alloc_hibernation_slot()
  * (count 1, no folio), swap_free_hibernation_slot() (frees it and reclaims
  * a stray cache folio), and the closed extents [start, end] that
  * alloc_swapdev_block() records and free_all_swap_pages() releases, every
@@ -172,11 +172,7 @@ TEST(extents_stay_apart_around_other_users_slots)
 	unsigned n = 0;
 
 	/* Someone else keeps every sixth slot; hibernation gets runs of five. */
-	for (unsigned i = 0; i < ARRAY_SIZE(e); i++)
-		REQUIRE((e[i] = t_alloc_entry(sw, 0)).val);
-	for (unsigned i = 0; i < ARRAY_SIZE(e); i++)
-		if (swp_offset(e[i]) % 6)
-			swap_put_entries_direct(sw, e[i], 1);
+	REQUIRE(t_keep_every_sixth_slot(sw, e, ARRAY_SIZE(e)));
 	swsusp_extents_init(&x, sw, 0);
 	while (alloc_swapdev_block(&x))
 		n++;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_regress.c - the bugs of the seed's review (KERNEL-REFERENCE §10),
- * end to end through the mm layer, one named test each. Each fails if the
- * buggy behaviour comes back.
+ * test_regress_seed_mm.c - the bugs of the seed's review
+ * (docs/kernel-reference.md §10), end to end through the mm layer, one named
+ * test each. Each fails if the buggy behaviour comes back.
  *
  * Owns: nothing. Locking: single-threaded.
  */
@@ -75,7 +75,7 @@ TEST(regress_2_hibernation_slot_with_stray_cache_folio_is_freed)
 	/*
 	 * The fault's readahead window covers the image's slots. Linux may
 	 * cache folios there by accident; uswap's swap-in refuses hibernation
-	 * slots (tests/swap/test_hibernate.c plants such a stray folio and
+	 * slots (tests/swap/test_hibernation_slots.c plants such a stray folio and
 	 * checks the free reclaims it). Either way, the release below must free
 	 * every slot without taking the cluster lock twice.
 	 */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_regress.c - the bugs found in the seed's review (KERNEL-REFERENCE
- * §10), kept forever, numbered as there:
+ * test_regress_seed.c - the bugs found in the seed's review
+ * (docs/kernel-reference.md §10), kept forever, numbered as there:
  *   1. hibernation extents are closed intervals: every slot freed once;
  *   2. no self-locking helper under the cluster lock (the debug lock
  *      checker catches it: checked in a forked child);
@@ -26,11 +26,7 @@ TEST(regress_1_hibernation_extents_freed_exactly_once)
 	unsigned long warns, n = 0, longest = 0;
 
 	REQUIRE_EQ(t_ramdev(sw, 1024, T_SSD, -1), 0);
-	for (unsigned i = 0; i < ARRAY_SIZE(e); i++)
-		REQUIRE((e[i] = t_alloc_entry(sw, 0)).val);
-	for (unsigned i = 0; i < ARRAY_SIZE(e); i++)
-		if (swp_offset(e[i]) % 6)
-			swap_put_entries_direct(sw, e[i], 1);
+	REQUIRE(t_keep_every_sixth_slot(sw, e, ARRAY_SIZE(e)));
 	swsusp_extents_init(&x, sw, 0);
 	while (alloc_swapdev_block(&x))
 		n++;
