@@ -43,7 +43,7 @@
  * list. Locking: each 2 MiB table has a PTL (LOCK_RANK_PTL); radix nodes are
  * published once with a compare-and-swap and never freed while the pager
  * lives; p->regions_lock (a leaf, LOCK_RANK_ARENA) guards the region list;
- * requests to the fault thread go through p->req_lock (LOCK_RANK_MM).
+ * requests to the fault thread go through p->req_lock (LOCK_RANK_MODEL).
  */
 #include "pager.h"
 
@@ -1155,7 +1155,7 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 	p->id = atomic_fetch_add_relaxed(&pager_ids, 1UL) + 1;
 	p->uffd = p->stage_fd = p->wake_fd = -1;
 	ulock_init(&p->regions_lock, LOCK_RANK_ARENA);
-	ulock_init(&p->req_lock, LOCK_RANK_MM);
+	ulock_init(&p->req_lock, LOCK_RANK_MODEL);
 	p->regions = arena_zalloc(sw->arena, MAX_REGIONS * sizeof(struct region));
 	err = p->regions ? mm_state_create(sw) : -ENOMEM;
 	if (err)
