@@ -46,6 +46,7 @@
  * requests to the fault thread go through p->req_lock (LOCK_RANK_MODEL).
  */
 #include "pager.h"
+#include "fork.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -92,7 +93,7 @@ struct uffdio_move {
 #define PAGER_VA_END  (1UL << PAGER_VA_BITS)
 #define L1_SHIFT      39 /* 512 GiB per top-level slot */
 #define L2_SHIFT      30 /* 1 GiB per middle slot */
-#define NR_L1	      (1U << (PAGER_VA_BITS - L1_SHIFT))
+#define NR_L1	      PAGER_NR_L1
 #define STAGE_BATCH   32 /* staging pages a thread fills before one MADV_DONTNEED */
 #define NR_BLOCKS     64 /* threads with a staging block of their own */
 #define NR_SHARED     64 /* single staging pages for the other threads */
@@ -145,7 +146,7 @@ struct uswap_pager {
 	unsigned next_block;	  /* atomic: next staging block to hand out */
 	unsigned long id;	  /* tells this pager from earlier ones at the same address */
 
-	struct pt_mid *l1[NR_L1]; /* published once (cmpxchg) */
+	struct pager_pt pt; /* the mm layer's tables */
 
 	struct ulock regions_lock;
 	struct region *regions; /* sorted, disjoint */
@@ -176,6 +177,8 @@ struct uswap_pager {
 	unsigned long faults, swapin_faults, ra_pages, evict_busy, warnings, peak;
 	bool warned_full;
 	unsigned long lat[PAGER_LAT_BUCKETS];
+
+	struct pager_forks *forks; /* fork.c: the children served, or NULL */
 };
 
 /*
@@ -213,11 +216,10 @@ unsigned pager_lat_bucket(unsigned long us)
 
 /* ---- the page tables ---- */
 
-static struct pt_leaf *pt_leaf(struct uswap_pager *p, unsigned long addr, bool alloc)
+static struct pt_leaf *pt_leaf(struct pager_pt *pt, struct arena *a, unsigned long addr, bool alloc)
 {
-	struct pt_mid **midp = &p->l1[addr >> L1_SHIFT], *mid = atomic_load_acquire(midp);
+	struct pt_mid **midp = &pt->l1[addr >> L1_SHIFT], *mid = atomic_load_acquire(midp);
 	struct pt_leaf **leafp, *leaf, *expected;
-	struct arena *a = p->sw->arena;
 
 	if (!mid) {
 		struct pt_mid *m2 = NULL;
@@ -251,11 +253,10 @@ static struct pt_leaf *pt_leaf(struct uswap_pager *p, unsigned long addr, bool a
 	return leaf;
 }
 
-static pte_t *pager_pte_offset_lock(struct mm_struct *mm, unsigned long addr, bool alloc,
-				    struct ulock **ptlp)
+pte_t *pager_pt_lock(struct pager_pt *pt, struct arena *a, unsigned long addr, bool alloc,
+		     struct ulock **ptlp)
 {
-	struct uswap_pager *p = to_pager(mm);
-	struct pt_leaf *leaf = pt_leaf(p, addr, alloc);
+	struct pt_leaf *leaf = pt_leaf(pt, a, addr, alloc);
 	unsigned t = (addr >> PMD_SHIFT) & (PTRS_PER_PTE - 1);
 	pte_t *table, *expected = NULL;
 
@@ -265,11 +266,11 @@ static pte_t *pager_pte_offset_lock(struct mm_struct *mm, unsigned long addr, bo
 	if (!table) {
 		if (!alloc)
 			return NULL;
-		table = arena_zalloc(p->sw->arena, PAGE_SIZE);
+		table = arena_zalloc(a, PAGE_SIZE);
 		if (!table)
 			return ERR_PTR(-ENOMEM);
 		if (!atomic_cmpxchg_acq_rel(&leaf->tables[t], &expected, table)) {
-			arena_free(p->sw->arena, table, PAGE_SIZE);
+			arena_free(a, table, PAGE_SIZE);
 			table = expected;
 		}
 	}
@@ -278,12 +279,18 @@ static pte_t *pager_pte_offset_lock(struct mm_struct *mm, unsigned long addr, bo
 	return &table[(addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)];
 }
 
-static unsigned long pager_next_table(struct mm_struct *mm, unsigned long addr, unsigned long end)
+static pte_t *pager_pte_offset_lock(struct mm_struct *mm, unsigned long addr, bool alloc,
+				    struct ulock **ptlp)
 {
 	struct uswap_pager *p = to_pager(mm);
 
+	return pager_pt_lock(&p->pt, p->sw->arena, addr, alloc, ptlp);
+}
+
+unsigned long pager_pt_next(struct pager_pt *pt, unsigned long addr, unsigned long end)
+{
 	while (addr < end) {
-		struct pt_mid *mid = atomic_load_acquire(&p->l1[addr >> L1_SHIFT]);
+		struct pt_mid *mid = atomic_load_acquire(&pt->l1[addr >> L1_SHIFT]);
 		struct pt_leaf *leaf;
 
 		if (!mid) {
@@ -302,12 +309,15 @@ static unsigned long pager_next_table(struct mm_struct *mm, unsigned long addr, 
 	return end;
 }
 
-static void pager_free_tables(struct uswap_pager *p)
+static unsigned long pager_next_table(struct mm_struct *mm, unsigned long addr, unsigned long end)
 {
-	struct arena *a = p->sw->arena;
+	return pager_pt_next(&to_pager(mm)->pt, addr, end);
+}
 
+void pager_pt_free(struct pager_pt *pt, struct arena *a)
+{
 	for (unsigned i = 0; i < NR_L1; i++) {
-		struct pt_mid *mid = p->l1[i];
+		struct pt_mid *mid = pt->l1[i];
 
 		if (!mid)
 			continue;
@@ -321,7 +331,7 @@ static void pager_free_tables(struct uswap_pager *p)
 			arena_free(a, leaf, sizeof(*leaf));
 		}
 		arena_free(a, mid, sizeof(*mid));
-		p->l1[i] = NULL;
+		pt->l1[i] = NULL;
 	}
 }
 
@@ -385,7 +395,8 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
 		return -EBUSY;
 	}
-	if (pte_write(old)) {
+	/* Dirty but read-only: shared after a fork, the folio's copy is stale. */
+	if (pte_write(old) || pte_dirty(old)) {
 		struct folio *folio = pte_folio(old);
 
 		memcpy(page_address(pte_page(old, addr)), stage, PAGE_SIZE);
@@ -423,7 +434,9 @@ static int pager_sync_pte(struct mm_struct *mm, unsigned long addr, pte_t old, p
 
 static void pager_release(struct mm_struct *mm)
 {
-	pager_free_tables(to_pager(mm));
+	struct uswap_pager *p = to_pager(mm);
+
+	pager_pt_free(&p->pt, p->sw->arena);
 }
 
 static const struct mm_platform_ops pager_mm_ops = {
@@ -439,13 +452,13 @@ static const struct mm_platform_ops pager_mm_ops = {
  * the fault needs: resolve again), -EAGAIN (the address space is changing:
  * retry after reading events), or another negative errno.
  */
-static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_fault, bool write)
+int pager_install_in(struct mm_struct *mm, int uffd, unsigned long addr, bool wp_fault, bool write)
 {
 	struct ulock *ptl;
 	pte_t *ptep, pte;
 	int err = 0;
 
-	ptep = pager_pte_offset_lock(&p->mm, addr, false, &ptl);
+	ptep = mm->ops->pte_offset_lock(mm, addr, false, &ptl);
 	if (!ptep)
 		return -ENOENT;
 	pte = ptep_get(ptep);
@@ -454,7 +467,7 @@ static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_faul
 		return -ENOENT;
 	}
 	if (wp_fault) {
-		err = uffd_writeprotect(p->uffd, addr, PAGE_SIZE, false);
+		err = uffd_writeprotect(uffd, addr, PAGE_SIZE, false);
 	} else {
 		struct uffdio_copy cp = {
 			.dst = addr,
@@ -463,16 +476,16 @@ static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_faul
 			.mode = pte_write(pte) ? 0 : UFFDIO_COPY_MODE_WP,
 		};
 
-		if (ioctl(p->uffd, UFFDIO_COPY, &cp))
+		if (ioctl(uffd, UFFDIO_COPY, &cp))
 			err = -errno;
 		if (err == -EEXIST) {
 			/* Installed by an earlier message for the same page. */
 			if (pte_write(pte))
-				err = uffd_writeprotect(p->uffd, addr, PAGE_SIZE, false);
+				err = uffd_writeprotect(uffd, addr, PAGE_SIZE, false);
 			else {
 				struct uffdio_range r = {.start = addr, .len = PAGE_SIZE};
 
-				err = ioctl(p->uffd, UFFDIO_WAKE, &r) ? -errno : 0;
+				err = ioctl(uffd, UFFDIO_WAKE, &r) ? -errno : 0;
 			}
 		}
 	}
@@ -481,6 +494,11 @@ static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_faul
 	if (err == -ESRCH || err == -ENOSPC)
 		err = 0;
 	return err;
+}
+
+static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_fault, bool write)
+{
+	return pager_install_in(&p->mm, p->uffd, addr, wp_fault, write);
 }
 
 static void pager_sigbus(struct uswap_pager *p, const struct pending_fault *f, int err)
@@ -661,7 +679,7 @@ bool pager_is_own(struct uswap_pager *p, unsigned long start, unsigned long end)
 	unsigned long s = (unsigned long)p->stage, st = (unsigned long)p->stacks;
 
 	return (start < s + NR_STAGE * PAGE_SIZE && end > s) ||
-	       (start < st + 2 * THREAD_STACK && end > st);
+	       (start < st + 2 * THREAD_STACK && end > st) || pager_fork_is_own(p, start, end);
 }
 
 /* ---- events ---- */
@@ -698,6 +716,10 @@ static void pager_event(struct uswap_pager *p, const struct uffd_msg *m)
 		regions_add(p, to, to + len);
 		break;
 	}
+	case UFFD_EVENT_FORK:
+		/* The child's userfaultfd: fork.c serves it from now on. */
+		pager_fork_event(p, &p->mm, (int)m->arg.fork.ufd);
+		break;
 	default:
 		break;
 	}
@@ -789,6 +811,7 @@ static void pager_read_batch(struct uswap_pager *p)
 		f.flags = (unsigned)msgs[i].arg.pagefault.flags;
 		f.tid = msgs[i].arg.pagefault.feat.ptid;
 		f.t0 = now;
+		pager_fork_note_fault(p, &p->mm, f.addr);
 		if (pager_fault(p, &f) == -EAGAIN && p->nr_retry < MAX_RETRY)
 			p->retry[p->nr_retry++] = f;
 	}
@@ -1086,6 +1109,7 @@ static void pager_teardown(struct uswap_pager *p)
 {
 	struct uswap *sw = p->sw;
 
+	pager_fork_stop(p);
 	if (p->mm.ops)
 		mmput(&p->mm);
 	if (p->dev)
@@ -1101,6 +1125,7 @@ static void pager_teardown(struct uswap_pager *p)
 		munmap(p->stage, NR_STAGE * PAGE_SIZE);
 	if (p->stacks)
 		munmap(p->stacks, 2 * THREAD_STACK);
+	pager_fork_free(p, p->forks);
 	arena_free(sw->arena, p->regions, MAX_REGIONS * sizeof(struct region));
 	arena_free(sw->arena, p, sizeof(*p));
 	swap_engine_destroy(sw);
@@ -1127,9 +1152,10 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 			      char *errbuf, size_t errlen)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	const uint64_t features = UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP |
-				  UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_THREAD_ID |
-				  UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_MOVE;
+	uint64_t features = UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP |
+			    UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_THREAD_ID |
+			    UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_MOVE;
+	bool event_fork = pager_fork_supported();
 	struct uffdio_register reg = {.mode = UFFDIO_REGISTER_MODE_MISSING};
 	unsigned long budget_pages, margin;
 	struct uswap_pager *p;
@@ -1163,6 +1189,8 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 	err = pager_add_device(p, cfg, errbuf, errlen);
 	if (err)
 		goto fail;
+	if (event_fork)
+		features |= UFFD_FEATURE_EVENT_FORK;
 	err = p->uffd = open_uffd(features, errbuf, errlen);
 	if (err < 0)
 		goto fail;
@@ -1210,6 +1238,19 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 		if (write(p->wake_fd, &one, sizeof(one)) < 0)
 			one = 0;
 		pthread_join(p->fault_thread, NULL);
+		goto fail;
+	}
+	err = pager_fork_start(p, event_fork, &p->forks);
+	if (err) {
+		uint64_t one = 1;
+
+		set_err(errbuf, errlen, "cannot start the fork thread: %s", strerror(-err));
+		atomic_store_release(&p->stopping, true);
+		if (write(p->wake_fd, &one, sizeof(one)) < 0)
+			one = 0;
+		pager_kick(p);
+		pthread_join(p->fault_thread, NULL);
+		pthread_join(p->reclaim_thread, NULL);
 		goto fail;
 	}
 	pthread_once(&once, pager_atfork_once);
@@ -1329,6 +1370,10 @@ __public void uswap_pager_fork_prepare(struct uswap_pager *p)
 {
 	if (in_fork_child)
 		return;
+	/* The child is served through its own userfaultfd (fork.c). */
+	if (pager_fork_enabled(p))
+		return;
+	pager_fork_warn_fallback();
 	atomic_fetch_add_relaxed(&p->frozen, 1U);
 	/* Faults that would go over the budget must not reclaim meanwhile. */
 	mm_set_budget(p->sw, 0);
@@ -1337,7 +1382,7 @@ __public void uswap_pager_fork_prepare(struct uswap_pager *p)
 
 __public void uswap_pager_fork_parent(struct uswap_pager *p)
 {
-	if (in_fork_child)
+	if (in_fork_child || pager_fork_enabled(p))
 		return;
 	mm_set_budget(p->sw, p->budget_bytes >> PAGE_SHIFT);
 	atomic_fetch_sub_relaxed(&p->frozen, 1U);
@@ -1347,9 +1392,10 @@ __public void uswap_pager_fork_parent(struct uswap_pager *p)
 __public void uswap_pager_fork_child(struct uswap_pager *p)
 {
 	/*
-	 * The child's mappings are not registered (no EVENT_FORK) and every
-	 * page it inherited is in its memory: it runs unpaged. The engine is
-	 * the parent's (shared arena): leave it alone.
+	 * Without EVENT_FORK the child's mappings are not registered and every
+	 * page it inherited is in its memory: it runs unpaged. With it, the
+	 * parent's fork thread serves the child (fork.c). Either way the engine
+	 * is the parent's (shared arena): leave it alone.
 	 */
 	in_fork_child = true;
 	close(p->uffd);
@@ -1373,7 +1419,8 @@ __public void uswap_pager_close(struct uswap_pager *p)
 
 		atomic_cmpxchg_acq_rel(&live_pagers[i], &me, NULL);
 	}
-	/* Bring everything back and let go of the program's memory. */
+	/* Children first (they keep their pages), then our own memory. */
+	pager_fork_stop(p);
 	atomic_fetch_add_relaxed(&p->frozen, 1U);
 	mm_set_budget(p->sw, 0);
 	pager_request_swapin(p, 0, PAGER_VA_END);
@@ -1422,6 +1469,21 @@ size_t pager_compr_bytes(struct uswap_pager *p)
 struct uswap *pager_engine(struct uswap_pager *p)
 {
 	return p->sw;
+}
+
+struct mm_struct *pager_root_mm(struct uswap_pager *p)
+{
+	return &p->mm;
+}
+
+unsigned long pager_probe_addr(struct uswap_pager *p)
+{
+	return (unsigned long)p->stage;
+}
+
+struct pager_forks *pager_fork_state(struct uswap_pager *p)
+{
+	return atomic_load_acquire(&p->forks);
 }
 
 int pager_inject_read_error(struct uswap_pager *p, unsigned long nth)
