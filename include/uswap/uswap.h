@@ -111,6 +111,8 @@ struct uswap_pager_stats {
 	unsigned long swapin_faults; /* of which swapped a page in */
 	unsigned long swapin_around; /* pages swapped in after those (sequential access) */
 	unsigned long evict_busy;    /* evictions the kernel refused (shared pages) */
+	unsigned long data_released; /* staging copies given back once a page was mapped */
+	unsigned long sampled;	     /* pages taken out of memory to see if they are used (aging) */
 	unsigned long warnings;	     /* e.g. device full: over budget */
 };
 

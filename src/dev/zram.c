@@ -25,6 +25,8 @@
 #include <string.h>
 
 #include <lz4.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_customMem */
+#include <sys/mman.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -138,12 +140,37 @@ static void zram_tls_register(struct zram_tls *t)
 	t->registered = pthread_setspecific(zram_tls_key, t) == 0;
 }
 
+/*
+ * zstd's contexts come from mappings of their own, never from the program's
+ * malloc: the engine may run inside the program it pages (the uffd front
+ * end), where the program's heap can be swapped out under the very thread
+ * that would need it. Shared anonymous memory is never paged by it.
+ */
+static void *zstd_ctx_alloc(void *opaque, size_t size)
+{
+	size_t *p =
+		mmap(NULL, size + 16, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	p[0] = size + 16;
+	return (char *)p + 16;
+}
+
+static void zstd_ctx_free(void *opaque, void *addr)
+{
+	if (addr)
+		munmap((char *)addr - 16, *(size_t *)((char *)addr - 16));
+}
+
+static const ZSTD_customMem zstd_mem = {zstd_ctx_alloc, zstd_ctx_free, NULL};
+
 static ZSTD_CCtx *zram_cctx(void)
 {
 	struct zram_tls *t = &zram_tls;
 
 	if (unlikely(!t->cctx)) {
-		t->cctx = ZSTD_createCCtx();
+		t->cctx = ZSTD_createCCtx_advanced(zstd_mem);
 		zram_tls_register(t);
 	}
 	return t->cctx;
@@ -154,7 +181,7 @@ static ZSTD_DCtx *zram_dctx(void)
 	struct zram_tls *t = &zram_tls;
 
 	if (unlikely(!t->dctx)) {
-		t->dctx = ZSTD_createDCtx();
+		t->dctx = ZSTD_createDCtx_advanced(zstd_mem);
 		zram_tls_register(t);
 	}
 	return t->dctx;

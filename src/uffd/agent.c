@@ -21,9 +21,11 @@
  * everything in before fork). The status page belongs to one of them: the
  * first, until a descendant of it starts (a wrapper such as a shell script
  * or timeout(1) that runs the real program as its child); then to that
- * descendant, which hands it back when it exits while the ancestor lives
- * (a page left by a process that died is taken back). Only the owner
- * publishes; EXITED comes from the last owner's exit.
+ * descendant, which hands it back when it exits while the ancestor lives,
+ * unless it used more memory than the ancestor had (the real program under
+ * a wrapper keeps the page and its figures). A page left by a process that
+ * died is taken back. Only the owner publishes; EXITED comes from the last
+ * owner's exit.
  *
  * Owns: the agent's globals and the status page mapping. Locking: the
  * globals are written by the constructor before any paging thread starts;
@@ -57,7 +59,8 @@ static struct {
 } early[128];
 static unsigned nr_early;
 static unsigned agent_ticks;
-static int32_t prev_owner; /* the ancestor we took the status page from */
+static int32_t prev_owner;	 /* the ancestor we took the status page from */
+static uint64_t prev_owner_peak; /* its resident peak then */
 
 /* ---- the status page ---- */
 
@@ -129,10 +132,11 @@ static void status_publish(void)
 		status_set_counter(i, vm_event_names[e],
 				   (uint64_t)uswap_pager_counter(agent_pager, vm_event_names[e]));
 	rss = rss_anon_bytes();
-	if (i + 4 <= USWAP_RUN_MAX_COUNTERS) {
+	if (i + 5 <= USWAP_RUN_MAX_COUNTERS) {
 		status_set_counter(i++, "uffd_faults", st.faults);
 		status_set_counter(i++, "uffd_swapin_faults", st.swapin_faults);
 		status_set_counter(i++, "uffd_evict_busy", st.evict_busy);
+		status_set_counter(i++, "uffd_data_released", st.data_released);
 		status_set_counter(i++, "rss_anon_bytes", rss > 0 ? (uint64_t)rss : 0);
 	}
 	uswap_pager_latency(agent_pager, hist, PAGER_LAT_BUCKETS);
@@ -264,11 +268,15 @@ void *agent_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 
 	if (ret == -1 || !agent_pager || agent_forked)
 		return ret == -1 ? MAP_FAILED : p;
-	/* Fresh private anonymous writable memory: register it now. */
+	/*
+	 * Fresh private anonymous writable memory: register it now. Nothing in
+	 * it yet (populated mappings wait for the next scan), so this thread,
+	 * whose own stack may be paged, takes no engine lock.
+	 */
 	if ((flags & (MAP_ANONYMOUS | MAP_PRIVATE | MAP_SHARED)) == (MAP_ANONYMOUS | MAP_PRIVATE) &&
-	    (prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE) && !(flags & MAP_STACK) &&
-	    len >= (64UL << 10))
-		uswap_pager_register(agent_pager, p, ALIGN_UP(len, PAGE_SIZE));
+	    (prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE) &&
+	    !(flags & (MAP_STACK | MAP_POPULATE)) && len >= (64UL << 10))
+		pager_register(agent_pager, (unsigned long)p, ALIGN_UP(len, PAGE_SIZE), false);
 	return p;
 }
 
@@ -337,6 +345,9 @@ static void reclaim_status(void)
 	if (!agent_status)
 		return;
 	owner = atomic_load_relaxed(&agent_status->pid);
+	/* An owner that exited normally published its final figures: they stay. */
+	if (atomic_load_acquire(&agent_status->state) == USWAP_RUN_EXITED)
+		return;
 	if (owner != (int32_t)getpid() && kill(owner, 0) && errno == ESRCH)
 		atomic_cmpxchg_acq_rel(&agent_status->pid, &owner, (int32_t)getpid());
 }
@@ -381,6 +392,7 @@ __attribute__((constructor)) static void agent_init(void)
 			break;
 		if (is_ancestor(none)) {
 			prev_owner = none;
+			prev_owner_peak = atomic_load_relaxed(&agent_status->resident_peak_bytes);
 			continue;
 		}
 		if (kill(none, 0) && errno == ESRCH)
@@ -425,8 +437,12 @@ __attribute__((destructor)) static void agent_exit(void)
 
 	if (!agent_pager || agent_forked || !status_owner())
 		return;
-	/* A wrapper's child hands the page back to the wrapper, which goes on. */
+	/*
+	 * A helper a wrapper ran (smaller than the wrapper) hands the page
+	 * back; the program a wrapper ran keeps it, with its figures.
+	 */
 	if (prev_owner && !kill(prev_owner, 0) &&
+	    atomic_load_relaxed(&agent_status->resident_peak_bytes) <= prev_owner_peak &&
 	    atomic_cmpxchg_acq_rel(&agent_status->pid, &me, prev_owner))
 		return;
 	status_publish();

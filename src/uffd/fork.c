@@ -213,15 +213,18 @@ static int child_sync_pte(struct mm_struct *mm, unsigned long addr, pte_t old, p
 	/* Only the child itself could drop its page: it stays (see the top). */
 	if (pte_present(old) && is_swap_pte(new))
 		return -EBUSY;
-	/* A nested fork shares the page: the child's next write must fault. */
+	/*
+	 * A nested fork shares the page: protect it, one attempt (see
+	 * pager_sync_pte(): the fork thread must not wait for an event only
+	 * it can read; a page left writable stays the child's own).
+	 */
 	if (pte_present(old) && pte_present(new) && pte_write(old) && !pte_write(new)) {
 		struct uffdio_writeprotect w = {
 			.range = {.start = addr, .len = PAGE_SIZE},
 			.mode = UFFDIO_WRITEPROTECT_MODE_WP,
 		};
 
-		while (ioctl(c->uffd, UFFDIO_WRITEPROTECT, &w) && errno == EAGAIN)
-			sched_yield();
+		ioctl(c->uffd, UFFDIO_WRITEPROTECT, &w);
 	}
 	return 0;
 }
@@ -508,14 +511,22 @@ static void child_orphan(struct fork_child *c)
 		for (unsigned long stop = block + PMD_SIZE; addr < stop; addr += PAGE_SIZE) {
 			struct ulock *ptl;
 			pte_t *ptep = pager_pt_lock(&c->pt, forks_arena(c->f), addr, false, &ptl);
-			bool swapped;
+			bool todo;
+			pte_t pte;
 			int err, tries = 0;
 
 			if (IS_ERR_OR_NULL(ptep))
 				continue;
-			swapped = is_swap_pte(ptep_get(ptep));
+			/*
+			 * Swapped, or present with the data in the folio (the
+			 * parent's page was out for aging at the fork, so the
+			 * child's may be missing too): install it.
+			 */
+			pte = ptep_get(ptep);
+			todo = is_swap_pte(pte) ||
+			       (pte_present(pte) && !folio_test_owner_priv(pte_folio(pte)));
 			ulock_unlock(ptl);
-			if (!swapped)
+			if (!todo)
 				continue;
 			do {
 				err = handle_mm_fault(&c->mm, addr, 0);
@@ -762,7 +773,13 @@ int pager_swap_count(struct uswap_pager *p, unsigned long addr)
 
 int pager_check(struct uswap_pager *p)
 {
-	return swap_check_all(pager_engine(p));
+	int err;
+
+	/* The checker wants no allocation in flight: reclaim pauses. */
+	pager_quiesce(p, true);
+	err = swap_check_all(pager_engine(p));
+	pager_quiesce(p, false);
+	return err;
 }
 
 unsigned long pager_swap_refs(struct uswap_pager *p)

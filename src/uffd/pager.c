@@ -98,12 +98,14 @@ struct uffdio_move {
 #define NR_BLOCKS     64 /* threads with a staging block of their own */
 #define NR_SHARED     64 /* single staging pages for the other threads */
 #define NR_STAGE      (NR_BLOCKS * STAGE_BATCH + NR_SHARED)
-#define THREAD_STACK  (256UL << 10)
+#define THREAD_STACK  (4UL << 20) /* virtual: sanitizers need room for their TLS */
 #define MAX_REGIONS   65536
 #define MSG_BATCH     64
 #define MAX_RETRY     1024
 #define POLL_SPIN_NS  50000 /* keep polling this long after a fault */
-#define RA_MAX	      32    /* pages brought in after a sequential swap-in fault */
+#define RELEASE_RING  4096
+#define RECLAIM_BATCH 256UL
+#define RA_MAX	      32 /* pages brought in after a sequential swap-in fault */
 
 struct pt_leaf {		     /* 1 GiB: 512 tables of 2 MiB */
 	pte_t *tables[PTRS_PER_PTE]; /* published once (cmpxchg) */
@@ -141,6 +143,7 @@ struct uswap_pager {
 	int uffd;     /* the program's memory */
 	int stage_fd; /* the staging area: MOVE target, no events */
 	int wake_fd;  /* eventfd: wakes the fault thread */
+	int pagemap_fd;
 	char *stage;
 	unsigned long stage_next; /* atomic: next shared staging page */
 	unsigned next_block;	  /* atomic: next staging block to hand out */
@@ -172,13 +175,25 @@ struct uswap_pager {
 	struct pending_fault retry[MAX_RETRY];
 	unsigned nr_retry;
 	unsigned long ra_next, ra_window; /* fault-around (fault thread only) */
+	unsigned long age_cursor;	  /* aging sweep (reclaim thread only) */
+	struct timespec last_age;
+
+	/* Installed pages whose folio data can go (fault thread -> reclaim thread). */
+	struct {
+		unsigned long addr;
+		struct folio *folio;
+	} release[RELEASE_RING];
+	unsigned long release_head, release_tail; /* atomic */
 
 	/* Figures (atomic). */
-	unsigned long faults, swapin_faults, ra_pages, evict_busy, warnings, peak;
+	unsigned long faults, swapin_faults, ra_pages, evict_busy, warnings, peak, data_released;
+	unsigned long sampled; /* pages taken out for aging */
 	bool warned_full;
+	bool reclaiming; /* between the watermarks, going down (reclaim thread) */
 	unsigned long lat[PAGER_LAT_BUCKETS];
 
-	struct pager_forks *forks; /* fork.c: the children served, or NULL */
+	struct pager_forks *forks;   /* fork.c: the children served, or NULL */
+	unsigned long reclaim_loops; /* rounds of the reclaim thread (atomic) */
 };
 
 /*
@@ -372,6 +387,18 @@ static char *stage_page(struct uswap_pager *p, bool *batched)
 				  PAGE_SIZE;
 }
 
+/* The page moved to @stage was copied: empty it (now, or with its block). */
+static void stage_done(struct uswap_pager *p, char *stage, bool batched)
+{
+	if (!batched) {
+		madvise(stage, PAGE_SIZE, MADV_DONTNEED);
+	} else if (++stage_tls.used == STAGE_BATCH) {
+		madvise(p->stage + stage_tls.block * STAGE_BATCH * PAGE_SIZE,
+			STAGE_BATCH * PAGE_SIZE, MADV_DONTNEED);
+		stage_tls.used = 0;
+	}
+}
+
 /*
  * Take the real page at @addr out (atomically) and, if it may be dirty, keep
  * its data. The staging page is emptied at once (shared pages) or with the
@@ -391,24 +418,27 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 	if (in_fork_child)
 		return -EBUSY;
 	if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv)) {
-		/* Shared after a fork, not really there yet, or the staging page is busy. */
+		/*
+		 * No real page: taken out for aging, or not installed yet; the
+		 * folio's data is the page (or it reads zero: the program
+		 * dropped it and its REMOVE event is on the way).
+		 */
+		if (errno == ENOENT && !folio_test_owner_priv(pte_folio(old))) {
+			if (pte_write(old))
+				folio_mark_dirty(pte_folio(old));
+			return 0;
+		}
+		/* Shared after a fork, or the staging page is busy. */
 		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
 		return -EBUSY;
 	}
-	/* Dirty but read-only: shared after a fork, the folio's copy is stale. */
-	if (pte_write(old) || pte_dirty(old)) {
-		struct folio *folio = pte_folio(old);
-
-		memcpy(page_address(pte_page(old, addr)), stage, PAGE_SIZE);
-		folio_mark_dirty(folio);
-	}
-	if (!batched) {
-		madvise(stage, PAGE_SIZE, MADV_DONTNEED);
-	} else if (++stage_tls.used == STAGE_BATCH) {
-		madvise(p->stage + stage_tls.block * STAGE_BATCH * PAGE_SIZE,
-			STAGE_BATCH * PAGE_SIZE, MADV_DONTNEED);
-		stage_tls.used = 0;
-	}
+	/* The folio's data was released while mapped: the real page is the copy. */
+	memcpy(page_address(pte_page(old, addr)), stage, PAGE_SIZE);
+	folio_clear_owner_priv(pte_folio(old));
+	/* Dirty but read-only: shared after a fork, the slot lacks the data. */
+	if (pte_write(old) || pte_dirty(old))
+		folio_mark_dirty(pte_folio(old));
+	stage_done(p, stage, batched);
 	return 0;
 }
 
@@ -418,11 +448,19 @@ static int pager_sync_pte(struct mm_struct *mm, unsigned long addr, pte_t old, p
 
 	if (pte_present(old) && is_swap_pte(new))
 		return pager_evict(p, addr, old);
-	/* Write access taken away from a mapped page (KSM stand-ins): protect it. */
+	/*
+	 * Write access taken away from a mapped page (fork): protect it, so the
+	 * next write is a copy-on-write fault the mm layer sees. One attempt:
+	 * during a fork the address space is "changing" (EAGAIN) until the
+	 * forking thread runs again, and the fault thread, which calls this
+	 * for mm_fork(), must not wait for a later fork whose event only it can
+	 * read. A page left writable is harmless: its writes stay the
+	 * process's own (the kernel copies it on write), eviction copies the
+	 * real page, and a forked child never evicts (fork.c).
+	 */
 	if (pte_present(old) && pte_present(new) && pte_write(old) && !pte_write(new) &&
 	    !in_fork_child)
-		while (uffd_writeprotect(p->uffd, addr, PAGE_SIZE, true) == -EAGAIN)
-			sched_yield();
+		uffd_writeprotect(p->uffd, addr, PAGE_SIZE, true);
 	/*
 	 * Entries becoming present are installed by the fault path once the
 	 * fault is resolved (pager_install); entries going away were removed
@@ -445,6 +483,86 @@ static const struct mm_platform_ops pager_mm_ops = {
 	.release = pager_release,
 	.next_table = pager_next_table,
 };
+
+/*
+ * The real page at @addr holds the data now: give the folio's own copy back
+ * to the system (its arena page is shared memory, which would double the
+ * footprint). PG_owner_priv marks a folio whose data was released; eviction
+ * copies the page back into it. Context: the PTL of @addr held, the entry
+ * maps @folio and the real page is installed.
+ */
+static void folio_release_data(struct uswap_pager *p, struct folio *folio)
+{
+	if (folio_test_owner_priv(folio) || folio_test_large(folio))
+		return;
+	/*
+	 * Shared with a forked child (fork.c), whose real page may still be
+	 * missing and installed later from this copy, or cached for a swap
+	 * entry another address space of the tree still holds, whose swap-in
+	 * will map or copy it: keep it.
+	 */
+	if (folio_mapcount(folio) > 1 ||
+	    (folio_test_swapcache(folio) && swp_swapcount(p->sw, folio_swap_entry(folio)) > 0))
+		return;
+	if (!madvise(folio->data, PAGE_SIZE, MADV_REMOVE)) {
+		folio_set_owner_priv(folio);
+		atomic_fetch_add_relaxed(&p->data_released, 1UL);
+	}
+}
+
+/* Return: whether the real page at @addr is present (pagemap). */
+static bool real_page_present(struct uswap_pager *p, unsigned long addr)
+{
+	uint64_t e;
+
+	return pread(p->pagemap_fd, &e, sizeof(e), (off_t)((addr >> PAGE_SHIFT) * 8)) ==
+		       (ssize_t)sizeof(e) &&
+	       (e >> 63);
+}
+
+/*
+ * Release the data of the folio installed at @addr, if it still is. The
+ * folio may have been evicted, freed and reused at the same address since
+ * it was queued: the real page being present (under the PTL, which install
+ * and eviction hold) says the folio mapped now was installed.
+ */
+static void pager_release_at(struct uswap_pager *p, unsigned long addr, struct folio *folio)
+{
+	struct ulock *ptl;
+	pte_t *ptep = pager_pte_offset_lock(&p->mm, addr, false, &ptl), pte;
+
+	if (!ptep)
+		return;
+	pte = ptep_get(ptep);
+	if (pte_present(pte) && (!folio || pte_folio(pte) == folio) &&
+	    !folio_test_owner_priv(pte_folio(pte)) && real_page_present(p, addr))
+		folio_release_data(p, pte_folio(pte));
+	ulock_unlock(ptl);
+}
+
+/* Queue @folio at @addr for release by the reclaim thread. Context: the fault thread. */
+static void pager_queue_release(struct uswap_pager *p, unsigned long addr, struct folio *folio)
+{
+	unsigned long head = atomic_load_relaxed(&p->release_head);
+
+	if (head - atomic_load_acquire(&p->release_tail) >= RELEASE_RING)
+		return; /* full: the copy stays until the page is evicted */
+	p->release[head % RELEASE_RING].addr = addr;
+	p->release[head % RELEASE_RING].folio = folio;
+	atomic_store_release(&p->release_head, head + 1);
+}
+
+/* Context: the reclaim thread. */
+static void pager_drain_release(struct uswap_pager *p)
+{
+	unsigned long tail = atomic_load_relaxed(&p->release_tail);
+	unsigned long head = atomic_load_acquire(&p->release_head);
+
+	for (; tail != head; tail++)
+		pager_release_at(p, p->release[tail % RELEASE_RING].addr,
+				 p->release[tail % RELEASE_RING].folio);
+	atomic_store_release(&p->release_tail, tail);
+}
 
 /*
  * Make the real page at @addr what its entry says, after handle_mm_fault()
@@ -478,6 +596,11 @@ int pager_install_in(struct mm_struct *mm, int uffd, unsigned long addr, bool wp
 
 		if (ioctl(uffd, UFFDIO_COPY, &cp))
 			err = -errno;
+		else if (mm->ops == &pager_mm_ops) /* not a forked child's (fork.c) */
+			pager_queue_release(to_pager(mm), addr, pte_folio(pte));
+		/* The "hardware" accessed bit: the page was just used (see pager_age). */
+		if (!err || err == -EEXIST)
+			__set_pte(ptep, pte_set_flags(pte, _PAGE_ACCESSED));
 		if (err == -EEXIST) {
 			/* Installed by an earlier message for the same page. */
 			if (pte_write(pte))
@@ -504,9 +627,11 @@ static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_faul
 static void pager_sigbus(struct uswap_pager *p, const struct pending_fault *f, int err)
 {
 	char msg[160];
+	/* No strerror(): under a locale it may allocate, from memory we page. */
 	int n = snprintf(msg, sizeof(msg),
-			 "uswap: cannot bring back the page at %#lx (%s): SIGBUS to thread %u\n",
-			 f->addr, strerror(-err), f->tid);
+			 "uswap: cannot bring back the page at %#lx (%s, errno %d): SIGBUS to "
+			 "thread %u\n",
+			 f->addr, err == -EIO ? "device read error" : "error", -err, f->tid);
 
 	if (n > 0 && write(STDERR_FILENO, msg, (size_t)min(n, (int)sizeof(msg) - 1)) < 0)
 		n = 0;
@@ -734,32 +859,118 @@ static int pager_swapin_range(struct uswap_pager *p, unsigned long start, unsign
 
 	start = ALIGN_DOWN(start, PAGE_SIZE);
 	end = min(ALIGN_UP(end, PAGE_SIZE), PAGER_VA_END);
+	/* Nothing out (a fork in a process that never went over budget). */
+	if (!atomic_load_relaxed(&p->mm.nr_swapents) && !atomic_load_relaxed(&p->sampled))
+		return 0;
 	while (start < end) {
 		unsigned long block = pager_next_table(&p->mm, ALIGN_DOWN(start, PMD_SIZE),
 						       ALIGN_UP(end, PMD_SIZE));
-		unsigned long stop;
+		unsigned long stop, todo[PTRS_PER_PTE];
+		unsigned nr = 0;
+		struct ulock *ptl;
+		pte_t *ptep;
 
 		if (block >= end)
 			break;
 		start = max(start, block);
 		stop = min(block + PMD_SIZE, end);
-		for (; start < stop; start += PAGE_SIZE) {
-			struct pending_fault f = {.addr = start, .tid = (unsigned)gettid()};
-			int err;
+		/*
+		 * Swapped pages, and present ones whose real page may be
+		 * missing (sampled for aging, or not installed yet): their
+		 * data is still the folio's.
+		 */
+		ptep = pager_pte_offset_lock(&p->mm, start, false, &ptl);
+		if (ptep) {
+			for (unsigned long a = start; a < stop; a += PAGE_SIZE, ptep++) {
+				pte_t pte = ptep_get(ptep);
 
-			if (!pte_is_swapped(p, start))
-				continue;
-			clock_gettime(CLOCK_MONOTONIC, &f.t0);
-			err = handle_mm_fault(&p->mm, start, 0);
+				if (is_swap_pte(pte) ||
+				    (pte_present(pte) && !folio_test_owner_priv(pte_folio(pte))))
+					todo[nr++] = a;
+			}
+			ulock_unlock(ptl);
+		}
+		for (unsigned i = 0; i < nr; i++) {
+			int err = handle_mm_fault(&p->mm, todo[i], 0);
+
 			if (!err)
-				err = pager_install(p, start, false, false);
+				err = pager_install(p, todo[i], false, false);
 			if (err == -ENOENT || err == -EEXIST)
 				err = 0;
 			if (err && !ret)
 				ret = err;
 		}
+		start = stop;
 	}
 	return ret;
+}
+
+/* ---- aging ---- */
+
+/*
+ * Linux gives user space no accessed bit, so the pager makes one: a sample
+ * of the resident pages is taken out of real memory (MOVE to staging, data
+ * kept in the folio, entry left present and made old). The next access
+ * faults, and installing the page back marks the entry young, as an MMU
+ * would. Reclaim's second chance (folio_referenced) then tells the pages in
+ * use from the idle ones. The sample sweeps the tables round robin, about
+ * budget/64 pages every 100 ms (the whole resident set in ~6 s).
+ * Context: the reclaim thread.
+ */
+static void pager_age(struct uswap_pager *p)
+{
+	unsigned long want = max(p->high / 64, 64UL), done = 0, addr = p->age_cursor;
+	unsigned long blocks = 0;
+
+	if (atomic_load_acquire(&p->frozen) || in_fork_child)
+		return;
+	while (done < want && blocks++ < 4096) {
+		unsigned long block =
+			pager_next_table(&p->mm, ALIGN_DOWN(addr, PMD_SIZE), PAGER_VA_END);
+		struct ulock *ptl;
+		pte_t *ptep;
+
+		if (block >= PAGER_VA_END) {
+			addr = 0; /* wrap around */
+			if (blocks > 1 && !done)
+				break;
+			continue;
+		}
+		addr = max(addr, block);
+		ptep = pager_pte_offset_lock(&p->mm, addr, false, &ptl);
+		if (!ptep) {
+			addr = block + PMD_SIZE;
+			continue;
+		}
+		for (; addr < block + PMD_SIZE && done < want; addr += PAGE_SIZE, ptep++) {
+			pte_t pte = ptep_get(ptep);
+			struct folio *folio;
+			bool batched;
+			char *stage;
+			struct uffdio_move mv = {
+				.src = addr, .len = PAGE_SIZE, .mode = UFFDIO_MOVE_MODE_DONTWAKE};
+
+			if (!pte_present(pte))
+				continue;
+			folio = pte_folio(pte);
+			/* Installed and alone in real memory: the ones worth sampling. */
+			if (!folio_test_owner_priv(folio) || folio_test_large(folio))
+				continue;
+			stage = stage_page(p, &batched);
+			mv.dst = (unsigned long)stage;
+			if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv))
+				continue;
+			memcpy(folio->data, stage, PAGE_SIZE);
+			folio_clear_owner_priv(folio);
+			__set_pte(ptep, pte_mkold(pte));
+			stage_done(p, stage, batched);
+			done++;
+		}
+		ulock_unlock(ptl);
+	}
+	p->age_cursor = addr >= PAGER_VA_END ? 0 : addr;
+	if (done)
+		atomic_fetch_add_relaxed(&p->sampled, done);
 }
 
 /* ---- the fault thread ---- */
@@ -768,7 +979,11 @@ static void pager_serve_request(struct uswap_pager *p)
 {
 	int err;
 
-	if (atomic_load_acquire(&p->req) != REQ_SWAPIN)
+	/*
+	 * Deferred faults first: their entries may be present while their
+	 * pages are not installed yet, which a fork would not carry over.
+	 */
+	if (atomic_load_acquire(&p->req) != REQ_SWAPIN || p->nr_retry)
 		return;
 	err = pager_swapin_range(p, p->req_start, p->req_end);
 	if (err == -EAGAIN)
@@ -882,23 +1097,38 @@ static int pager_request_swapin(struct uswap_pager *p, unsigned long start, unsi
 
 /* ---- the reclaim thread ---- */
 
-static void pager_reclaim_step(struct uswap_pager *p)
+/*
+ * Reclaim a batch when above the high watermark, and go on batch by batch
+ * down to the low one; batches keep the thread's other work (releasing
+ * folio data, the agent's scans) going meanwhile.
+ * Return: whether to come back at once (more to reclaim).
+ */
+static bool pager_reclaim_step(struct uswap_pager *p)
 {
 	long charged = atomic_load_relaxed(&sw_mm(p->sw)->nr_charged);
 	unsigned long freed;
 
-	if (atomic_load_acquire(&p->frozen) || charged <= (long)p->high)
-		return;
-	freed = try_to_free_pages(p->sw, (unsigned long)charged - p->low);
-	if (!freed && get_nr_swap_pages(p->sw) <= 0 && !p->warned_full) {
-		static const char msg[] =
-			"uswap: swap device full: the program goes on over its budget\n";
-
-		p->warned_full = true;
-		atomic_fetch_add_relaxed(&p->warnings, 1UL);
-		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-			freed = 0;
+	if (atomic_load_acquire(&p->frozen) || charged <= (long)p->low ||
+	    (!p->reclaiming && charged <= (long)p->high)) {
+		p->reclaiming = false;
+		return false;
 	}
+	p->reclaiming = true;
+	freed = try_to_free_pages(p->sw, min((unsigned long)charged - p->low, RECLAIM_BATCH));
+	if (!freed) {
+		p->reclaiming = false;
+		if (get_nr_swap_pages(p->sw) <= 0 && !p->warned_full) {
+			static const char msg[] =
+				"uswap: swap device full: the program goes on over its budget\n";
+
+			p->warned_full = true;
+			atomic_fetch_add_relaxed(&p->warnings, 1UL);
+			if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+				freed = 0;
+		}
+		return false;
+	}
+	return true;
 }
 
 static void *pager_reclaim_main(void *arg)
@@ -915,13 +1145,39 @@ static void *pager_reclaim_main(void *arg)
 			syscall(SYS_futex, &p->reclaim_kick, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
 		}
 		atomic_store_relaxed(&p->reclaim_kick, 0U);
-		pager_reclaim_step(p);
+		pager_drain_release(p);
+		if (pager_reclaim_step(p))
+			atomic_store_relaxed(&p->reclaim_kick, 1U);
+		if (ns_since(&p->last_age) >= 100000000ULL) {
+			pager_age(p);
+			clock_gettime(CLOCK_MONOTONIC, &p->last_age);
+		}
 		if (p->tick && ns_since(&last_tick) >= p->tick_ms * 1000000ULL) {
 			p->tick(p->tick_arg);
 			clock_gettime(CLOCK_MONOTONIC, &last_tick);
 		}
+		atomic_fetch_add_relaxed(&p->reclaim_loops, 1UL);
 	}
 	return NULL;
+}
+
+void pager_quiesce(struct uswap_pager *p, bool stop)
+{
+	unsigned long loops;
+
+	if (!stop) {
+		atomic_fetch_sub_relaxed(&p->frozen, 1U);
+		pager_kick(p);
+		return;
+	}
+	atomic_fetch_add_relaxed(&p->frozen, 1U);
+	/* Two rounds: the one under way when frozen was set is over. */
+	loops = atomic_load_relaxed(&p->reclaim_loops);
+	while (atomic_load_relaxed(&p->reclaim_loops) - loops < 2 &&
+	       !atomic_load_acquire(&p->stopping)) {
+		pager_kick(p);
+		usleep(1000);
+	}
 }
 
 void pager_kick(struct uswap_pager *p)
@@ -1121,6 +1377,8 @@ static void pager_teardown(struct uswap_pager *p)
 		close(p->stage_fd);
 	if (p->wake_fd >= 0)
 		close(p->wake_fd);
+	if (p->pagemap_fd >= 0)
+		close(p->pagemap_fd);
 	if (p->stage)
 		munmap(p->stage, NR_STAGE * PAGE_SIZE);
 	if (p->stacks)
@@ -1180,6 +1438,7 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 	p->sw = sw;
 	p->id = atomic_fetch_add_relaxed(&pager_ids, 1UL) + 1;
 	p->uffd = p->stage_fd = p->wake_fd = -1;
+	p->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	ulock_init(&p->regions_lock, LOCK_RANK_ARENA);
 	ulock_init(&p->req_lock, LOCK_RANK_MODEL);
 	p->regions = arena_zalloc(sw->arena, MAX_REGIONS * sizeof(struct region));
@@ -1227,8 +1486,10 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 	p->low = budget_pages - 2 * margin;
 	mm_set_budget(sw, budget_pages);
 	err = start_thread(p, &p->fault_thread, p->stacks, pager_fault_main);
-	if (err)
+	if (err) {
+		set_err(errbuf, errlen, "cannot start the fault thread: %s", strerror(-err));
 		goto fail;
+	}
 	err = start_thread(p, &p->reclaim_thread, (char *)p->stacks + THREAD_STACK,
 			   pager_reclaim_main);
 	if (err) {
@@ -1293,8 +1554,11 @@ static int pager_adopt(struct uswap_pager *p, unsigned long start, unsigned long
 		n = (size_t)got / 8;
 		for (size_t i = 0; i < n && !err; i++) {
 			/* Present, or in the kernel's swap: data the program owns. */
-			if (buf[i] & (3ULL << 62))
+			if (buf[i] & (3ULL << 62)) {
 				err = mm_adopt_page(&p->mm, addr + i * PAGE_SIZE);
+				if (!err)
+					pager_release_at(p, addr + i * PAGE_SIZE, NULL);
+			}
 			if (err == -EEXIST)
 				err = 0;
 		}
@@ -1305,9 +1569,9 @@ static int pager_adopt(struct uswap_pager *p, unsigned long start, unsigned long
 	return err;
 }
 
-__public int uswap_pager_register(struct uswap_pager *p, void *addr, size_t len)
+int pager_register(struct uswap_pager *p, unsigned long start, unsigned long len, bool adopt)
 {
-	unsigned long start = (unsigned long)addr, end = start + len;
+	unsigned long end = start + len;
 	struct uffdio_register reg = {
 		.range = {.start = start, .len = len},
 		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP,
@@ -1317,9 +1581,17 @@ __public int uswap_pager_register(struct uswap_pager *p, void *addr, size_t len)
 	    pager_is_own(p, start, end) || in_fork_child)
 		return -EINVAL;
 	if (ioctl(p->uffd, UFFDIO_REGISTER, &reg))
-		return -errno == -EINVAL ? -EINVAL : -errno;
+		return -errno;
+	/* Fresh memory is written down by the next scan: no lock taken here. */
+	if (!adopt)
+		return 0;
 	regions_add(p, start, end);
 	return pager_adopt(p, start, end);
+}
+
+__public int uswap_pager_register(struct uswap_pager *p, void *addr, size_t len)
+{
+	return pager_register(p, (unsigned long)addr, len, true);
 }
 
 __public int uswap_pager_map(struct uswap_pager *p, size_t len, void **out)
@@ -1334,7 +1606,9 @@ __public int uswap_pager_map(struct uswap_pager *p, size_t len, void **out)
 		    -1, 0);
 	if (addr == MAP_FAILED)
 		return -errno;
-	err = uswap_pager_register(p, addr, len);
+	err = pager_register(p, (unsigned long)addr, len, false);
+	if (!err)
+		regions_add(p, (unsigned long)addr, (unsigned long)addr + len);
 	if (err) {
 		munmap(addr, len);
 		return err;
@@ -1401,6 +1675,7 @@ __public void uswap_pager_fork_child(struct uswap_pager *p)
 	close(p->uffd);
 	close(p->stage_fd);
 	close(p->wake_fd);
+	close(p->pagemap_fd);
 	for (unsigned i = 0; i < ARRAY_SIZE(live_pagers); i++)
 		if (live_pagers[i] == p)
 			live_pagers[i] = NULL;
@@ -1516,6 +1791,8 @@ __public int uswap_pager_get_stats(struct uswap_pager *p, struct uswap_pager_sta
 	st->faults = atomic_load_relaxed(&p->faults);
 	st->swapin_faults = atomic_load_relaxed(&p->swapin_faults);
 	st->swapin_around = atomic_load_relaxed(&p->ra_pages);
+	st->data_released = atomic_load_relaxed(&p->data_released);
+	st->sampled = atomic_load_relaxed(&p->sampled);
 	st->evict_busy = atomic_load_relaxed(&p->evict_busy);
 	st->warnings = atomic_load_relaxed(&p->warnings);
 	return 0;

@@ -42,6 +42,16 @@ bool pager_is_own(struct uswap_pager *p, unsigned long start, unsigned long end)
 bool pager_is_registered(struct uswap_pager *p, unsigned long start, unsigned long end);
 
 /*
+ * pager_register - uswap_pager_register(), or for fresh memory without
+ * pages yet (!@adopt: the kernel registration only; no page is looked for,
+ * nothing is reclaimed, no lock is taken, the region list learns of it at
+ * the agent's next scan: fit for a thread of the program, whose own stack
+ * may be paged and which must never hold a lock the fault thread needs).
+ * Return: as uswap_pager_register().
+ */
+int pager_register(struct uswap_pager *p, unsigned long start, unsigned long len, bool adopt);
+
+/*
  * pager_set_tick - call @fn(@arg) from the reclaim thread about every
  * @period_ms milliseconds and whenever pager_kick() asks (the agent rescans
  * the process's mappings and publishes its status there). @fn runs with no
@@ -85,6 +95,13 @@ int pager_install_in(struct mm_struct *mm, int uffd, unsigned long addr, bool wp
 
 /* pager_probe_addr - Return: a page the pager's own uffds never register (the staging area). */
 unsigned long pager_probe_addr(struct uswap_pager *p);
+
+/*
+ * pager_quiesce - @stop: freeze the reclaim thread's work (reclaim, aging)
+ * and wait until its current round is over; !@stop: resume. Nests.
+ * Context: not a paging thread.
+ */
+void pager_quiesce(struct uswap_pager *p, bool stop);
 
 /* pager_root_mm - Return: the pager's address space (this process's). */
 struct mm_struct *pager_root_mm(struct uswap_pager *p);

@@ -156,6 +156,9 @@ TEST(fork_child_sees_fork_state_counts_shared)
 		_exit(bad_pages(b, 1) ? 1 : 0);
 	}
 	close(go[0]);
+	/* fork() returned once the event was read; the copy is done when the child is served. */
+	for (unsigned i = 0; i < 20000 && !pager_fork_nr_children(p); i++)
+		usleep(1000);
 	/* The fork dup'ed every swap entry of the parent. */
 	c2 = swapped_pages_with_count(p, b, 2);
 	CHECK(c2 >= swapped);
