@@ -465,3 +465,36 @@ TEST(children_killed_mid_paging)
 	munmap(b, NPAGES * PAGE_SIZE);
 	uswap_pager_close(p);
 }
+
+/* ---- without EVENT_FORK (no CAP_SYS_PTRACE): everything in first, the child unpaged ---- */
+
+TEST(fallback_without_event_fork)
+{
+	struct uswap_pager_config cfg = {.budget_bytes = BUDGET, .device_bytes = 256 * MiB};
+	struct uswap_pager *p = NULL;
+	pid_t pid;
+	char *b;
+
+	/* What a process without CAP_SYS_PTRACE gets (the variable forces it). */
+	setenv("USWAP_NO_EVENT_FORK", "1", 1);
+	if (uswap_pager_open(&p, &cfg, NULL, 0)) {
+		unsetenv("USWAP_NO_EVENT_FORK");
+		test_skip("no full-mode userfaultfd");
+		return;
+	}
+	unsetenv("USWAP_NO_EVENT_FORK");
+	CHECK(!pager_fork_enabled(p));
+	b = fill_and_evict(p, 11);
+	REQUIRE(b);
+	CHECK(pager_nr_swapents(p) > (long)NPAGES / 2);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid)
+		_exit(bad_pages(b, 11) ? 1 : 0);
+	CHECK_EQ(exit_code(pid), 0);
+	CHECK_EQ(pager_fork_nr_children(p), 0U);
+	CHECK_EQ(bad_pages(b, 11), 0UL);
+	CHECK_EQ(pager_check(p), 0);
+	munmap(b, NPAGES * PAGE_SIZE);
+	uswap_pager_close(p);
+}
