@@ -185,9 +185,6 @@ static bool own_memory(unsigned long start, unsigned long end)
 {
 	unsigned long b = (unsigned long)maps_buf;
 
-	for (unsigned i = 0; i < nr_early; i++)
-		if (start < early[i].end && end > early[i].start)
-			return true;
 	return (start < b + MAPS_BUF && end > b) || pager_is_own(agent_pager, start, end);
 }
 
@@ -197,6 +194,24 @@ static bool is_library(const char *path)
 	return path[0] == '/' && strcmp(path, exe_path);
 }
 
+/* Register [start, end) if not yet, except the pieces of it in @early (merged VMAs). */
+static void register_range(unsigned long start, unsigned long end)
+{
+	if (start < end && !pager_is_registered(agent_pager, start, end))
+		uswap_pager_register(agent_pager, (void *)start, end - start);
+}
+
+static void register_except_early(unsigned long start, unsigned long end)
+{
+	for (unsigned i = 0; i < nr_early && start < end; i++) {
+		if (early[i].end <= start || early[i].start >= end)
+			continue;
+		register_range(start, early[i].start > start ? early[i].start : start);
+		start = early[i].end;
+	}
+	register_range(start, end);
+}
+
 /*
  * Register every anonymous private writable mapping not registered yet.
  * Raw system calls into our own buffer: no malloc, no stdio.
@@ -204,7 +219,7 @@ static bool is_library(const char *path)
 static void agent_scan(bool first)
 {
 	unsigned long prev_end = 0;
-	bool prev_lib = false;
+	bool prev_lib = false, prev_exe = false;
 	size_t len = 0;
 	char *line;
 	int fd;
@@ -239,17 +254,20 @@ static void agent_scan(bool first)
 		{
 			char *pth = path;
 			bool anon, after_lib = prev_lib && prev_end == start;
+			bool after_exe = prev_exe && prev_end == start;
 
 			while (*pth == ' ')
 				pth++;
 			anon = inode == 0 &&
 			       (!pth[0] || !strcmp(pth, "[heap]") || !strncmp(pth, "[anon:", 6));
 			prev_lib = is_library(pth) || (after_lib && !pth[0]);
+			prev_exe = exe_path[0] && !strcmp(pth, exe_path);
 			prev_end = end;
 			if (!anon || strcmp(perms, "rw-p") || after_lib || own_memory(start, end) ||
 			    end > (1UL << 47))
 				continue;
-			if (first && strcmp(pth, "[heap]")) {
+			/* The program's own .bss tail is the program's memory. */
+			if (first && strcmp(pth, "[heap]") && !after_exe) {
 				/*
 				 * Before main(): the dynamic loader's own data (link
 				 * maps, the main thread's TLS), which resolving a
@@ -260,9 +278,7 @@ static void agent_scan(bool first)
 					early[nr_early - 1].end = end;
 				continue;
 			}
-			if (pager_is_registered(agent_pager, start, end))
-				continue;
-			uswap_pager_register(agent_pager, (void *)start, end - start);
+			register_except_early(start, end);
 		}
 	}
 }

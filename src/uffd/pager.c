@@ -189,7 +189,8 @@ struct uswap_pager {
 	unsigned long faults, swapin_faults, ra_pages, evict_busy, warnings, peak, data_released;
 	unsigned long sampled; /* pages taken out for aging */
 	bool warned_full;
-	bool reclaiming; /* between the watermarks, going down (reclaim thread) */
+	bool reclaiming;   /* between the watermarks, going down (reclaim thread) */
+	long full_at_free; /* free slots when the device was found full, or -1 */
 	unsigned long lat[PAGER_LAT_BUCKETS];
 
 	struct pager_forks *forks;   /* fork.c: the children served, or NULL */
@@ -415,7 +416,11 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 		.mode = UFFDIO_MOVE_MODE_DONTWAKE,
 	};
 
-	if (in_fork_child)
+	/*
+	 * Nothing leaves while a fork, an unregister or close brings pages
+	 * back (checked under the PTL their walk takes too).
+	 */
+	if (in_fork_child || atomic_load_acquire(&p->frozen))
 		return -EBUSY;
 	if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv)) {
 		/*
@@ -952,6 +957,11 @@ static void pager_age(struct uswap_pager *p)
 
 			if (!pte_present(pte))
 				continue;
+			/* A fork or unregister walks the tables: leave them be. */
+			if (atomic_load_acquire(&p->frozen)) {
+				want = done;
+				break;
+			}
 			folio = pte_folio(pte);
 			/* Installed and alone in real memory: the ones worth sampling. */
 			if (!folio_test_owner_priv(folio) || folio_test_large(folio))
@@ -1113,11 +1123,17 @@ static bool pager_reclaim_step(struct uswap_pager *p)
 		p->reclaiming = false;
 		return false;
 	}
+	/* The device was full: wait until slots are freed (the program's zaps). */
+	if (p->full_at_free >= 0 && get_nr_swap_pages(p->sw) <= p->full_at_free)
+		return false;
+	p->full_at_free = -1;
 	p->reclaiming = true;
 	freed = try_to_free_pages(p->sw, min((unsigned long)charged - p->low, RECLAIM_BATCH));
 	if (!freed) {
 		p->reclaiming = false;
-		if (get_nr_swap_pages(p->sw) <= 0 && !p->warned_full) {
+		if (get_nr_swap_pages(p->sw) < (long)SWAP_CLUSTER_MAX)
+			p->full_at_free = get_nr_swap_pages(p->sw);
+		if (get_nr_swap_pages(p->sw) < (long)SWAP_CLUSTER_MAX && !p->warned_full) {
 			static const char msg[] =
 				"uswap: swap device full: the program goes on over its budget\n";
 
@@ -1425,7 +1441,13 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 			USWAP_PAGER_MIN_BUDGET >> 20);
 		return -EINVAL;
 	}
-	err = swap_engine_create(&sw, 64UL << 30, true);
+	/*
+	 * The arena holds zram's data (at most the device), the folios in
+	 * flight and charged (the budget), page tables and slack: reserved,
+	 * touched only as used.
+	 */
+	err = swap_engine_create(
+		&sw, pager_default_device_bytes(cfg) + 2 * cfg->budget_bytes + (1UL << 30), true);
 	if (err) {
 		set_err(errbuf, errlen, "cannot create the engine: %s", strerror(-err));
 		return err;
@@ -1437,6 +1459,7 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 	}
 	p->sw = sw;
 	p->id = atomic_fetch_add_relaxed(&pager_ids, 1UL) + 1;
+	p->full_at_free = -1;
 	p->uffd = p->stage_fd = p->wake_fd = -1;
 	p->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	ulock_init(&p->regions_lock, LOCK_RANK_ARENA);
@@ -1625,7 +1648,7 @@ __public int uswap_pager_unregister(struct uswap_pager *p, void *addr, size_t le
 
 	if (!len || (start | len) & ~PAGE_MASK || end > PAGER_VA_END || end < start)
 		return -EINVAL;
-	atomic_fetch_add_relaxed(&p->frozen, 1U);
+	atomic_fetch_add_acq_rel(&p->frozen, 1U);
 	err = pager_request_swapin(p, start, end);
 	if (!err && ioctl(p->uffd, UFFDIO_UNREGISTER, &range))
 		err = -errno;
@@ -1648,7 +1671,7 @@ __public void uswap_pager_fork_prepare(struct uswap_pager *p)
 	if (pager_fork_enabled(p))
 		return;
 	pager_fork_warn_fallback();
-	atomic_fetch_add_relaxed(&p->frozen, 1U);
+	atomic_fetch_add_acq_rel(&p->frozen, 1U);
 	/* Faults that would go over the budget must not reclaim meanwhile. */
 	mm_set_budget(p->sw, 0);
 	pager_request_swapin(p, 0, PAGER_VA_END);
@@ -1696,7 +1719,7 @@ __public void uswap_pager_close(struct uswap_pager *p)
 	}
 	/* Children first (they keep their pages), then our own memory. */
 	pager_fork_stop(p);
-	atomic_fetch_add_relaxed(&p->frozen, 1U);
+	atomic_fetch_add_acq_rel(&p->frozen, 1U);
 	mm_set_budget(p->sw, 0);
 	pager_request_swapin(p, 0, PAGER_VA_END);
 	ulock_lock(&p->regions_lock);
