@@ -62,6 +62,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
@@ -117,6 +118,9 @@ struct pager_forks {
 	bool running, stopping;
 	uint32_t orphan_req, orphan_done; /* futex words */
 	bool orphaned;
+	unsigned long pinned; /* pages the live children map (atomic; fork thread writes) */
+	uint32_t forks_begun; /* the root's forks (its prepare handler) */
+	uint32_t forks_done;  /* FORK events of the root handled (futex word) */
 };
 
 static struct fork_child *to_child(struct mm_struct *mm)
@@ -347,6 +351,40 @@ void pager_fork_event(struct uswap_pager *p, struct mm_struct *parent, int ufd)
 		return;
 	}
 	fork_child_new(f, parent, ufd);
+	atomic_fetch_add_acq_rel(&f->forks_done, 1U);
+	futex_wake_all_u32(&f->forks_done);
+}
+
+void pager_fork_prepare(struct uswap_pager *p)
+{
+	struct pager_forks *f = pager_fork_state(p);
+
+	if (f)
+		atomic_fetch_add_acq_rel(&f->forks_begun, 1U);
+}
+
+void pager_fork_parent(struct uswap_pager *p)
+{
+	struct pager_forks *f = pager_fork_state(p);
+	uint32_t begun, done;
+
+	if (!f || !atomic_load_acquire(&f->enabled))
+		return;
+	begun = atomic_load_acquire(&f->forks_begun);
+	/*
+	 * fork() returns once the fault thread read the FORK event; wait until
+	 * it also set the child up, so that what the parent does next (close
+	 * the pager, exit and hand its children their pages) sees the child.
+	 * Bounded: a fork that failed sends no event.
+	 */
+	for (unsigned i = 0; i < 100; i++) {
+		struct timespec ts = {0, 50000000};
+
+		done = atomic_load_acquire(&f->forks_done);
+		if ((int32_t)(done - begun) >= 0)
+			break;
+		syscall(SYS_futex, &f->forks_done, FUTEX_WAIT, done, &ts, NULL, 0);
+	}
 }
 
 /* ---- children: faults and events ---- */
@@ -541,6 +579,27 @@ static void child_orphan(struct fork_child *c)
 
 /* ---- the fork thread ---- */
 
+/*
+ * The children's pages cannot be evicted (see the top): the budget the mm
+ * layer enforces is the root's budget plus what the live children map, so
+ * that neither the reclaim thread nor a fault scans the LRU over and over
+ * for pages it can never take. Context: the fork thread.
+ */
+static void fork_set_pinned(struct pager_forks *f, unsigned long pinned)
+{
+	if (pinned == atomic_load_relaxed(&f->pinned))
+		return;
+	atomic_store_relaxed(&f->pinned, pinned);
+	mm_set_budget(pager_engine(f->p), pager_budget_pages(f->p) + pinned);
+}
+
+unsigned long pager_fork_pinned(struct uswap_pager *p)
+{
+	struct pager_forks *f = pager_fork_state(p);
+
+	return f ? atomic_load_relaxed(&f->pinned) : 0;
+}
+
 static void *fork_main(void *arg)
 {
 	struct pager_forks *f = arg;
@@ -553,16 +612,20 @@ static void *fork_main(void *arg)
 		bool retries = false, busy;
 		int r;
 
+		unsigned long pinned = 0;
+
 		fds[0] = (struct pollfd){.fd = f->wake_fd, .events = POLLIN};
 		for (unsigned i = 0; i < MAX_CHILDREN; i++) {
 			struct fork_child *c = atomic_load_acquire(&f->children[i]);
 
 			if (!c)
 				continue;
+			pinned += (unsigned long)max(atomic_load_relaxed(&c->mm.nr_anon), 0L);
 			who[nfds] = c;
 			fds[nfds++] = (struct pollfd){.fd = c->uffd, .events = POLLIN};
 			retries |= c->nr_retry > 0;
 		}
+		fork_set_pinned(f, pinned);
 		busy = now_ns() - last_msg < 50000;
 		r = poll(fds, nfds, busy ? 0 : retries ? 1 : (int)(PROBE_NS / 1000000));
 		if (r < 0 && errno != EINTR)
@@ -672,6 +735,7 @@ void pager_fork_stop(struct uswap_pager *p)
 		for (unsigned i = 0; i < MAX_CHILDREN; i++)
 			if (f->children[i])
 				child_end(f, f->children[i]);
+		fork_set_pinned(f, 0);
 	}
 	if (f->wake_fd >= 0)
 		close(f->wake_fd);

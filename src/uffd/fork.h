@@ -81,6 +81,14 @@ bool pager_fork_enabled(struct uswap_pager *p);
 void pager_fork_event(struct uswap_pager *p, struct mm_struct *parent, int ufd);
 
 /*
+ * pager_fork_prepare / pager_fork_parent - the root's pthread_atfork
+ * handlers: count the fork; after it, wait (bounded) until the fault thread
+ * has set the child up. Context: the forking thread.
+ */
+void pager_fork_prepare(struct uswap_pager *p);
+void pager_fork_parent(struct uswap_pager *p);
+
+/*
  * pager_fork_note_fault - count a fault of the root process at @addr of
  * @mm before it is resolved (swap-in, shared entry, swap-cache hit).
  * Context: the fault thread; no lock held.
@@ -100,6 +108,12 @@ void pager_fork_warn_fallback(void);
  */
 unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *tree,
 			  struct fork_proc_stats *procs, unsigned n);
+
+/*
+ * pager_fork_pinned - Return: pages the live children map, which only they
+ * could drop: the budget is enforced on top of them. Context: any.
+ */
+unsigned long pager_fork_pinned(struct uswap_pager *p);
 
 /* pager_fork_nr_children - Return: children the fork thread serves now. */
 unsigned pager_fork_nr_children(struct uswap_pager *p);

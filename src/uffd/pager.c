@@ -1115,7 +1115,8 @@ static int pager_request_swapin(struct uswap_pager *p, unsigned long start, unsi
  */
 static bool pager_reclaim_step(struct uswap_pager *p)
 {
-	long charged = atomic_load_relaxed(&sw_mm(p->sw)->nr_charged);
+	/* Pages forked children map are theirs to drop, not ours (fork.c). */
+	long charged = atomic_load_relaxed(&sw_mm(p->sw)->nr_charged) - (long)pager_fork_pinned(p);
 	unsigned long freed;
 
 	if (atomic_load_acquire(&p->frozen) || charged <= (long)p->low ||
@@ -1668,8 +1669,10 @@ __public void uswap_pager_fork_prepare(struct uswap_pager *p)
 	if (in_fork_child)
 		return;
 	/* The child is served through its own userfaultfd (fork.c). */
-	if (pager_fork_enabled(p))
+	if (pager_fork_enabled(p)) {
+		pager_fork_prepare(p);
 		return;
+	}
 	pager_fork_warn_fallback();
 	atomic_fetch_add_acq_rel(&p->frozen, 1U);
 	/* Faults that would go over the budget must not reclaim meanwhile. */
@@ -1679,8 +1682,12 @@ __public void uswap_pager_fork_prepare(struct uswap_pager *p)
 
 __public void uswap_pager_fork_parent(struct uswap_pager *p)
 {
-	if (in_fork_child || pager_fork_enabled(p))
+	if (in_fork_child)
 		return;
+	if (pager_fork_enabled(p)) {
+		pager_fork_parent(p);
+		return;
+	}
 	mm_set_budget(p->sw, p->budget_bytes >> PAGE_SHIFT);
 	atomic_fetch_sub_relaxed(&p->frozen, 1U);
 	pager_kick(p);
@@ -1767,6 +1774,11 @@ size_t pager_compr_bytes(struct uswap_pager *p)
 struct uswap *pager_engine(struct uswap_pager *p)
 {
 	return p->sw;
+}
+
+unsigned long pager_budget_pages(struct uswap_pager *p)
+{
+	return p->budget_bytes >> PAGE_SHIFT;
 }
 
 struct mm_struct *pager_root_mm(struct uswap_pager *p)

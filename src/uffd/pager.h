@@ -103,6 +103,9 @@ unsigned long pager_probe_addr(struct uswap_pager *p);
  */
 void pager_quiesce(struct uswap_pager *p, bool stop);
 
+/* pager_budget_pages - Return: the budget the pager was opened with, in pages. */
+unsigned long pager_budget_pages(struct uswap_pager *p);
+
 /* pager_root_mm - Return: the pager's address space (this process's). */
 struct mm_struct *pager_root_mm(struct uswap_pager *p);
 
