@@ -13,31 +13,35 @@
  *
  * A present folio's own data (folio->data) is only a staging copy: it holds
  * the page between a device read and its installation, and between its
- * eviction and the device write; while mapped the real page is the truth.
+ * eviction and the device write; once the page is installed the reclaim
+ * thread gives the copy back (MADV_REMOVE; PG_owner_priv marks it), while
+ * mapped the real page is the truth.
  *
  * Faults: the fault thread reads userfault messages in batches (polling a
  * little while they come often), runs handle_mm_fault() for each and then
  * installs the entry's state: UFFDIO_COPY of folio->data (write-protected
  * for a read-only entry) for a MISSING fault, UFFDIO_WRITEPROTECT off for a
- * WP fault. It also applies the program's memory events: REMOVE
- * (MADV_DONTNEED / MADV_FREE) and UNMAP zap the range, REMAP moves its
- * entries (move_page_range). The fault thread never blocks on an event of
- * its own: it never madvises registered memory.
+ * WP fault; sequential swap-ins bring the next pages too. It also applies
+ * the program's memory events: REMOVE (MADV_DONTNEED / MADV_FREE) and UNMAP
+ * zap the range, REMAP moves its entries (move_page_range). The fault thread
+ * never blocks on an event of its own: it never madvises registered memory.
  *
  * Eviction (sync_pte, present -> swap, under the PTL): UFFDIO_MOVE of the
  * real page out to a staging page registered on a second userfaultfd that
- * reports no events, a copy into folio->data (for a writable entry: the
- * page may be dirty), and MADV_DONTNEED of the staging page. MOVE unmaps
- * atomically against the program's writes, so no write is lost. MOVE only
- * moves exclusive pages (not after a fork shared them): the entry then
- * stays present (-EBUSY) and reclaim moves on. A clean (write-protected)
- * page keeps its valid slot and is dropped without a second write.
+ * reports no events, a copy into folio->data, and MADV_DONTNEED of the
+ * staging pages a block at a time. MOVE unmaps atomically against the
+ * program's writes, so no write is lost. MOVE only moves exclusive pages
+ * (not after a fork shared them): the entry then stays present (-EBUSY) and
+ * reclaim moves on. A clean (write-protected) page keeps its valid slot and
+ * is dropped without a second write. Nothing leaves while a fork, an
+ * unregister or close brings pages back (p->frozen).
  *
  * Reclaim: the mm layer's (LRU, workingset shadows, lazy freeing), driven by
- * the reclaim thread between a high and a low watermark under the budget;
- * a fault that would go over the budget reclaims itself (mm_throttle).
- * There is no accessed bit: an entry is young when its fault mapped it;
- * the LRU's second chance ages it.
+ * the reclaim thread in batches between a high and a low watermark under
+ * the budget; a fault that would go over the budget reclaims itself
+ * (mm_throttle). Aging: there is no accessed bit, so the reclaim thread
+ * takes a sample of resident pages out of real memory (pager_age) and
+ * installing one back marks its entry young.
  *
  * Owns: struct uswap_pager, its tables, threads, staging area and region
  * list. Locking: each 2 MiB table has a PTL (LOCK_RANK_PTL); radix nodes are

@@ -216,6 +216,8 @@ int main(int argc, char **argv)
 		for_pages(&w[i], do_check, 2);
 		bad += w[i].bad;
 	}
+	/* A moment for the agent's threads to catch up (scan, reclaim). */
+	usleep(300000);
 	end_rss_kb = (unsigned long)rss_now_kb();
 	/* A child sees every byte the parent had, swapped or not. */
 	pid = fork();

@@ -225,8 +225,9 @@ TEST(threads_signatures_quarter_budget)
 struct racer {
 	uint64_t *words; /* one counter per page, at a page's start */
 	unsigned long nr_pages;
-	unsigned long rounds; /* complete rounds written */
-	bool stop;	      /* set by the evicting thread */
+	unsigned long rounds;	/* complete rounds written */
+	bool stop;		/* set by the evicting thread */
+	unsigned long progress; /* rounds done so far (atomic) */
 };
 
 static void *race_writer(void *arg)
@@ -234,9 +235,11 @@ static void *race_writer(void *arg)
 	struct racer *r = arg;
 	unsigned long k;
 
-	for (k = 1; !atomic_load_acquire(&r->stop); k++)
+	for (k = 1; !atomic_load_acquire(&r->stop); k++) {
 		for (unsigned long i = 0; i < r->nr_pages; i++)
 			r->words[i * (PAGE_SIZE / 8)] = k * 1000003 + i;
+		atomic_store_release(&r->progress, k);
+	}
 	r->rounds = k - 1;
 	return NULL;
 }
@@ -254,7 +257,9 @@ TEST(writer_races_eviction)
 	REQUIRE_EQ(uswap_pager_map(p, len, (void **)&r.words), 0);
 	r.nr_pages = len / PAGE_SIZE;
 	REQUIRE_EQ(pthread_create(&t, NULL, race_writer, &r), 0);
-	/* Evict everything again and again while the writer writes. */
+	/* Once the writer is going, evict everything again and again. */
+	while (!atomic_load_acquire(&r.progress))
+		usleep(1000);
 	while (evicted < 20000 / SCALE && ++passes < 200000 / SCALE)
 		evicted += (unsigned long)uswap_pager_reclaim(p, len) >> PAGE_SHIFT;
 	atomic_store_release(&r.stop, true);
