@@ -20,9 +20,10 @@
  * forked child that does not exec shares its parent's engine and is served
  * by the parent's fork thread (fork.c; without CAP_SYS_PTRACE it runs
  * unpaged: the pager swaps everything in before the fork); a child that
- * execs another program pages itself with a fresh agent. The status page belongs to one of them: the
- * first, until a descendant of it starts (a wrapper such as a shell script
- * or timeout(1) that runs the real program as its child); then to that
+ * execs another program pages itself with a fresh agent. The status page
+ * belongs to one of them: the first, until a descendant of it starts (a
+ * wrapper such as a shell script or timeout(1) that runs the real program
+ * as its child); then to that
  * descendant, which hands it back when it exits while the ancestor lives,
  * unless it used more memory than the ancestor had (the real program under
  * a wrapper keeps the page and its figures). A page left by a process that
