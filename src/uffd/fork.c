@@ -82,8 +82,8 @@
 #define MAX_CHILDREN 256
 #define CHILD_MSGS   64
 #define CHILD_RETRY  256
-#define FORK_STACK   (256UL << 10)
-#define PROBE_NS     5000000ULL /* how often live children are probed */
+#define FORK_STACK   (4UL << 20) /* virtual: sanitizers need room for their TLS */
+#define PROBE_NS     5000000ULL	 /* how often live children are probed */
 #define VA_END	     (1UL << 47)
 
 struct child_pending {
