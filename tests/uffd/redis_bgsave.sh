@@ -14,6 +14,8 @@ KEYS=${USWAP_REDIS_KEYS:-131072} BUDGET=$((32 << 20))
 for p in redis-server redis-cli redis-check-rdb redis-benchmark; do
 	command -v $p > /dev/null || { echo "# skip: no $p"; exit 77; }
 done
+# A sanitizer-built agent cannot be preloaded into a program built without.
+[ "${USWAP_SANITIZE:-none}" = none ] || { echo "# skip: sanitizer build"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "# skip: not root (EVENT_FORK needs CAP_SYS_PTRACE)"; exit 77; }
 D=$(mktemp -d /tmp/uswap-redis.XXXXXX)
 SRV=; PLAIN=
