@@ -29,7 +29,7 @@
 /* Outermost first; each line says which lock has the rank and what it protects. */
 enum lock_rank {
 	LOCK_RANK_SWAPON = 2,	      /* sw->swap_lock: swapon/off, swap_info[], prios */
-	LOCK_RANK_MODEL = 4,	      /* model->lock: the model's space and shmem lists */
+	LOCK_RANK_MODEL = 4,	      /* a front end's lock: model->lock, pager->req_lock */
 	LOCK_RANK_MMLIST = 5,	      /* ms->mmlist_lock: mmlist, shmem_list (swapoff) */
 	LOCK_RANK_FOLIO = 10,	      /* folio->lock: swap-cache membership and counts */
 	LOCK_RANK_ANON_VMA = 15,      /* anon_vma->lock: a fork family's member list */

@@ -959,7 +959,15 @@ static int copy_pte_range(struct mm_struct *dst, struct mm_struct *src, unsigned
 static int copy_page_range(struct mm_struct *dst, struct mm_struct *src)
 {
 	for (unsigned long addr = src->start; addr < src->end; addr += PMD_SIZE) {
-		int err = copy_pte_range(dst, src, addr, addr + PMD_SIZE);
+		int err;
+
+		/* A sparse address space: skip blocks without a table. */
+		if (src->ops->next_table) {
+			addr = src->ops->next_table(src, addr, src->end);
+			if (addr >= src->end)
+				break;
+		}
+		err = copy_pte_range(dst, src, addr, addr + PMD_SIZE);
 
 		if (err)
 			return err;

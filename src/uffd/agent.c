@@ -16,11 +16,14 @@
  * after a shared library's file mapping, which the paging threads
  * themselves may touch (libc, the dynamic loader, this module).
  *
- * Every program started with the agent pages itself under the budget
- * (a forked child that does not exec runs unpaged: the pager swaps
- * everything in before fork). The status page belongs to one of them: the
- * first, until a descendant of it starts (a wrapper such as a shell script
- * or timeout(1) that runs the real program as its child); then to that
+ * Every program started with the agent pages itself under the budget. A
+ * forked child that does not exec shares its parent's engine and is served
+ * by the parent's fork thread (fork.c; without CAP_SYS_PTRACE it runs
+ * unpaged: the pager swaps everything in before the fork); a child that
+ * execs another program pages itself with a fresh agent. The status page
+ * belongs to one of them: the first, until a descendant of it starts (a
+ * wrapper such as a shell script or timeout(1) that runs the real program
+ * as its child); then to that
  * descendant, which hands it back when it exits while the ancestor lives,
  * unless it used more memory than the ancestor had (the real program under
  * a wrapper keeps the page and its figures). A page left by a process that
@@ -43,6 +46,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fork.h"
 #include "pager.h"
 #include "run_status.h"
 
@@ -110,6 +114,37 @@ static long rss_anon_bytes(void)
 	return (resident - shared) * (long)PAGE_SIZE;
 }
 
+/* The process tree's figures (fork.c): the root's, its children's, the sums. */
+static void status_publish_tree(struct uswap_run_status *s)
+{
+	struct fork_proc_stats procs[USWAP_RUN_MAX_PROCS];
+	struct fork_tree_stats t;
+	unsigned n = pager_fork_stats(agent_pager, &t, procs, USWAP_RUN_MAX_PROCS);
+	long out = uswap_pager_counter(agent_pager, "pswpout");
+
+	atomic_store_relaxed(&s->tree_processes, (uint64_t)t.processes);
+	atomic_store_relaxed(&s->tree_forks, (uint64_t)t.forks);
+	atomic_store_relaxed(&s->tree_exited, (uint64_t)t.exited);
+	atomic_store_relaxed(&s->tree_faults, (uint64_t)t.faults);
+	atomic_store_relaxed(&s->tree_swapins, (uint64_t)t.swapins);
+	atomic_store_relaxed(&s->tree_swapouts, out > 0 ? (uint64_t)out : 0);
+	atomic_store_relaxed(&s->tree_shared_hits, (uint64_t)t.shared_hits);
+	atomic_store_relaxed(&s->tree_shared_reads, (uint64_t)t.shared_reads);
+	for (unsigned i = 0; i < n; i++) {
+		struct uswap_run_proc *d = &s->procs[i];
+
+		atomic_store_relaxed(&d->pid, procs[i].pid);
+		atomic_store_relaxed(&d->live, procs[i].live);
+		atomic_store_relaxed(&d->faults, (uint64_t)procs[i].faults);
+		atomic_store_relaxed(&d->swapins, (uint64_t)procs[i].swapins);
+		/* Only the root's threads evict. */
+		atomic_store_relaxed(&d->swapouts, i == 0 && out > 0 ? (uint64_t)out : 0);
+		atomic_store_relaxed(&d->shared_hits, (uint64_t)procs[i].shared_hits);
+		atomic_store_relaxed(&d->shared_reads, (uint64_t)procs[i].shared_reads);
+	}
+	atomic_store_relaxed(&s->nr_procs, n);
+}
+
 static void status_publish(void)
 {
 	struct uswap_run_status *s = agent_status;
@@ -142,6 +177,7 @@ static void status_publish(void)
 	uswap_pager_latency(agent_pager, hist, PAGER_LAT_BUCKETS);
 	for (unsigned b = 0; b < PAGER_LAT_BUCKETS && b < USWAP_RUN_LAT_BUCKETS; b++)
 		atomic_store_relaxed(&s->swapin_lat[b], (uint64_t)hist[b]);
+	status_publish_tree(s);
 }
 
 /* ---- which mappings are the program's anonymous memory ---- */
@@ -451,6 +487,9 @@ __attribute__((destructor)) static void agent_exit(void)
 {
 	int32_t me = (int32_t)getpid();
 
+	/* Forked children outliving us get their swapped pages back first. */
+	if (agent_pager && !agent_forked)
+		pager_fork_orphan(agent_pager);
 	if (!agent_pager || agent_forked || !status_owner())
 		return;
 	/*

@@ -50,6 +50,7 @@
  * requests to the fault thread go through p->req_lock (LOCK_RANK_MODEL).
  */
 #include "pager.h"
+#include "fork.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -96,7 +97,7 @@ struct uffdio_move {
 #define PAGER_VA_END  (1UL << PAGER_VA_BITS)
 #define L1_SHIFT      39 /* 512 GiB per top-level slot */
 #define L2_SHIFT      30 /* 1 GiB per middle slot */
-#define NR_L1	      (1U << (PAGER_VA_BITS - L1_SHIFT))
+#define NR_L1	      PAGER_NR_L1
 #define STAGE_BATCH   32 /* staging pages a thread fills before one MADV_DONTNEED */
 #define NR_BLOCKS     64 /* threads with a staging block of their own */
 #define NR_SHARED     64 /* single staging pages for the other threads */
@@ -152,7 +153,7 @@ struct uswap_pager {
 	unsigned next_block;	  /* atomic: next staging block to hand out */
 	unsigned long id;	  /* tells this pager from earlier ones at the same address */
 
-	struct pt_mid *l1[NR_L1]; /* published once (cmpxchg) */
+	struct pager_pt pt; /* the mm layer's tables */
 
 	struct ulock regions_lock;
 	struct region *regions; /* sorted, disjoint */
@@ -195,6 +196,9 @@ struct uswap_pager {
 	bool reclaiming;   /* between the watermarks, going down (reclaim thread) */
 	long full_at_free; /* free slots when the device was found full, or -1 */
 	unsigned long lat[PAGER_LAT_BUCKETS];
+
+	struct pager_forks *forks;   /* fork.c: the children served, or NULL */
+	unsigned long reclaim_loops; /* rounds of the reclaim thread (atomic) */
 };
 
 /*
@@ -232,11 +236,10 @@ unsigned pager_lat_bucket(unsigned long us)
 
 /* ---- the page tables ---- */
 
-static struct pt_leaf *pt_leaf(struct uswap_pager *p, unsigned long addr, bool alloc)
+static struct pt_leaf *pt_leaf(struct pager_pt *pt, struct arena *a, unsigned long addr, bool alloc)
 {
-	struct pt_mid **midp = &p->l1[addr >> L1_SHIFT], *mid = atomic_load_acquire(midp);
+	struct pt_mid **midp = &pt->l1[addr >> L1_SHIFT], *mid = atomic_load_acquire(midp);
 	struct pt_leaf **leafp, *leaf, *expected;
-	struct arena *a = p->sw->arena;
 
 	if (!mid) {
 		struct pt_mid *m2 = NULL;
@@ -270,11 +273,10 @@ static struct pt_leaf *pt_leaf(struct uswap_pager *p, unsigned long addr, bool a
 	return leaf;
 }
 
-static pte_t *pager_pte_offset_lock(struct mm_struct *mm, unsigned long addr, bool alloc,
-				    struct ulock **ptlp)
+pte_t *pager_pt_lock(struct pager_pt *pt, struct arena *a, unsigned long addr, bool alloc,
+		     struct ulock **ptlp)
 {
-	struct uswap_pager *p = to_pager(mm);
-	struct pt_leaf *leaf = pt_leaf(p, addr, alloc);
+	struct pt_leaf *leaf = pt_leaf(pt, a, addr, alloc);
 	unsigned t = (addr >> PMD_SHIFT) & (PTRS_PER_PTE - 1);
 	pte_t *table, *expected = NULL;
 
@@ -284,11 +286,11 @@ static pte_t *pager_pte_offset_lock(struct mm_struct *mm, unsigned long addr, bo
 	if (!table) {
 		if (!alloc)
 			return NULL;
-		table = arena_zalloc(p->sw->arena, PAGE_SIZE);
+		table = arena_zalloc(a, PAGE_SIZE);
 		if (!table)
 			return ERR_PTR(-ENOMEM);
 		if (!atomic_cmpxchg_acq_rel(&leaf->tables[t], &expected, table)) {
-			arena_free(p->sw->arena, table, PAGE_SIZE);
+			arena_free(a, table, PAGE_SIZE);
 			table = expected;
 		}
 	}
@@ -297,12 +299,18 @@ static pte_t *pager_pte_offset_lock(struct mm_struct *mm, unsigned long addr, bo
 	return &table[(addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)];
 }
 
-static unsigned long pager_next_table(struct mm_struct *mm, unsigned long addr, unsigned long end)
+static pte_t *pager_pte_offset_lock(struct mm_struct *mm, unsigned long addr, bool alloc,
+				    struct ulock **ptlp)
 {
 	struct uswap_pager *p = to_pager(mm);
 
+	return pager_pt_lock(&p->pt, p->sw->arena, addr, alloc, ptlp);
+}
+
+unsigned long pager_pt_next(struct pager_pt *pt, unsigned long addr, unsigned long end)
+{
 	while (addr < end) {
-		struct pt_mid *mid = atomic_load_acquire(&p->l1[addr >> L1_SHIFT]);
+		struct pt_mid *mid = atomic_load_acquire(&pt->l1[addr >> L1_SHIFT]);
 		struct pt_leaf *leaf;
 
 		if (!mid) {
@@ -321,12 +329,15 @@ static unsigned long pager_next_table(struct mm_struct *mm, unsigned long addr, 
 	return end;
 }
 
-static void pager_free_tables(struct uswap_pager *p)
+static unsigned long pager_next_table(struct mm_struct *mm, unsigned long addr, unsigned long end)
 {
-	struct arena *a = p->sw->arena;
+	return pager_pt_next(&to_pager(mm)->pt, addr, end);
+}
 
+void pager_pt_free(struct pager_pt *pt, struct arena *a)
+{
 	for (unsigned i = 0; i < NR_L1; i++) {
-		struct pt_mid *mid = p->l1[i];
+		struct pt_mid *mid = pt->l1[i];
 
 		if (!mid)
 			continue;
@@ -340,7 +351,7 @@ static void pager_free_tables(struct uswap_pager *p)
 			arena_free(a, leaf, sizeof(*leaf));
 		}
 		arena_free(a, mid, sizeof(*mid));
-		p->l1[i] = NULL;
+		pt->l1[i] = NULL;
 	}
 }
 
@@ -466,7 +477,8 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 	/* The folio's data was released while mapped: the real page is the copy. */
 	memcpy(page_address(pte_page(old, addr)), stage, PAGE_SIZE);
 	folio_clear_owner_priv(pte_folio(old));
-	if (pte_write(old))
+	/* Dirty but read-only: shared after a fork, the slot lacks the data. */
+	if (pte_write(old) || pte_dirty(old))
 		folio_mark_dirty(pte_folio(old));
 	stage_done(p, stage, batched);
 	return 0;
@@ -478,11 +490,19 @@ static int pager_sync_pte(struct mm_struct *mm, unsigned long addr, pte_t old, p
 
 	if (pte_present(old) && is_swap_pte(new))
 		return pager_evict(p, addr, old);
-	/* Write access taken away from a mapped page (KSM stand-ins): protect it. */
+	/*
+	 * Write access taken away from a mapped page (fork): protect it, so the
+	 * next write is a copy-on-write fault the mm layer sees. One attempt:
+	 * during a fork the address space is "changing" (EAGAIN) until the
+	 * forking thread runs again, and the fault thread, which calls this
+	 * for mm_fork(), must not wait for a later fork whose event only it can
+	 * read. A page left writable is harmless: its writes stay the
+	 * process's own (the kernel copies it on write), eviction copies the
+	 * real page, and a forked child never evicts (fork.c).
+	 */
 	if (pte_present(old) && pte_present(new) && pte_write(old) && !pte_write(new) &&
 	    !in_fork_child)
-		while (uffd_writeprotect(p->uffd, addr, PAGE_SIZE, true) == -EAGAIN)
-			sched_yield();
+		uffd_writeprotect(p->uffd, addr, PAGE_SIZE, true);
 	/*
 	 * Entries becoming present are installed by the fault path once the
 	 * fault is resolved (pager_install); entries going away were removed
@@ -494,7 +514,9 @@ static int pager_sync_pte(struct mm_struct *mm, unsigned long addr, pte_t old, p
 
 static void pager_release(struct mm_struct *mm)
 {
-	pager_free_tables(to_pager(mm));
+	struct uswap_pager *p = to_pager(mm);
+
+	pager_pt_free(&p->pt, p->sw->arena);
 }
 
 static const struct mm_platform_ops pager_mm_ops = {
@@ -514,6 +536,15 @@ static const struct mm_platform_ops pager_mm_ops = {
 static void folio_release_data(struct uswap_pager *p, struct folio *folio)
 {
 	if (folio_test_owner_priv(folio) || folio_test_large(folio))
+		return;
+	/*
+	 * Shared with a forked child (fork.c), whose real page may still be
+	 * missing and installed later from this copy, or cached for a swap
+	 * entry another address space of the tree still holds, whose swap-in
+	 * will map or copy it: keep it.
+	 */
+	if (folio_mapcount(folio) > 1 ||
+	    (folio_test_swapcache(folio) && swp_swapcount(p->sw, folio_swap_entry(folio)) > 0))
 		return;
 	if (!madvise(folio->data, PAGE_SIZE, MADV_REMOVE)) {
 		folio_set_owner_priv(folio);
@@ -583,13 +614,13 @@ static void pager_drain_release(struct uswap_pager *p)
  * more: the program unmapped or moved it, and the event was applied), or
  * another negative errno.
  */
-static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_fault, bool write)
+int pager_install_in(struct mm_struct *mm, int uffd, unsigned long addr, bool wp_fault, bool write)
 {
 	struct ulock *ptl;
 	pte_t *ptep, pte;
 	int err = 0;
 
-	ptep = pager_pte_offset_lock(&p->mm, addr, false, &ptl);
+	ptep = mm->ops->pte_offset_lock(mm, addr, false, &ptl);
 	if (!ptep)
 		return -ENOENT;
 	pte = ptep_get(ptep);
@@ -598,7 +629,7 @@ static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_faul
 		return -ENOENT;
 	}
 	if (wp_fault) {
-		err = uffd_writeprotect(p->uffd, addr, PAGE_SIZE, false);
+		err = uffd_writeprotect(uffd, addr, PAGE_SIZE, false);
 	} else {
 		struct uffdio_copy cp = {
 			.dst = addr,
@@ -607,21 +638,21 @@ static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_faul
 			.mode = pte_write(pte) ? 0 : UFFDIO_COPY_MODE_WP,
 		};
 
-		if (ioctl(p->uffd, UFFDIO_COPY, &cp))
+		if (ioctl(uffd, UFFDIO_COPY, &cp))
 			err = -errno;
-		else
-			pager_queue_release(p, addr, pte_folio(pte));
+		else if (mm->ops == &pager_mm_ops) /* not a forked child's (fork.c) */
+			pager_queue_release(to_pager(mm), addr, pte_folio(pte));
 		/* The "hardware" accessed bit: the page was just used (see pager_age). */
 		if (!err || err == -EEXIST)
 			__set_pte(ptep, pte_set_flags(pte, _PAGE_ACCESSED));
 		if (err == -EEXIST) {
 			/* Installed by an earlier message for the same page. */
 			if (pte_write(pte))
-				err = uffd_writeprotect(p->uffd, addr, PAGE_SIZE, false);
+				err = uffd_writeprotect(uffd, addr, PAGE_SIZE, false);
 			else {
 				struct uffdio_range r = {.start = addr, .len = PAGE_SIZE};
 
-				err = ioctl(p->uffd, UFFDIO_WAKE, &r) ? -errno : 0;
+				err = ioctl(uffd, UFFDIO_WAKE, &r) ? -errno : 0;
 			}
 		}
 	}
@@ -646,6 +677,11 @@ static void pager_fault_gone(struct uswap_pager *p, unsigned long addr)
 
 	zap_page_range(&p->mm, addr, addr + PAGE_SIZE);
 	ioctl(p->uffd, UFFDIO_WAKE, &r);
+}
+
+static int pager_install(struct uswap_pager *p, unsigned long addr, bool wp_fault, bool write)
+{
+	return pager_install_in(&p->mm, p->uffd, addr, wp_fault, write);
 }
 
 static void pager_sigbus(struct uswap_pager *p, const struct pending_fault *f, int err)
@@ -832,7 +868,7 @@ bool pager_is_own(struct uswap_pager *p, unsigned long start, unsigned long end)
 	unsigned long s = (unsigned long)p->stage, st = (unsigned long)p->stacks;
 
 	return (start < s + NR_STAGE * PAGE_SIZE && end > s) ||
-	       (start < st + 2 * THREAD_STACK && end > st);
+	       (start < st + 2 * THREAD_STACK && end > st) || pager_fork_is_own(p, start, end);
 }
 
 /* ---- events ---- */
@@ -869,6 +905,10 @@ static void pager_event(struct uswap_pager *p, const struct uffd_msg *m)
 		regions_add(p, to, to + len);
 		break;
 	}
+	case UFFD_EVENT_FORK:
+		/* The child's userfaultfd: fork.c serves it from now on. */
+		pager_fork_event(p, &p->mm, (int)m->arg.fork.ufd);
+		break;
 	default:
 		break;
 	}
@@ -1060,6 +1100,7 @@ static void pager_read_batch(struct uswap_pager *p)
 		f.flags = (unsigned)msgs[i].arg.pagefault.flags;
 		f.tid = msgs[i].arg.pagefault.feat.ptid;
 		f.t0 = now;
+		pager_fork_note_fault(p, &p->mm, f.addr);
 		if (pager_fault(p, &f) == -EAGAIN && p->nr_retry < MAX_RETRY)
 			p->retry[p->nr_retry++] = f;
 	}
@@ -1138,7 +1179,8 @@ static int pager_request_swapin(struct uswap_pager *p, unsigned long start, unsi
  */
 static bool pager_reclaim_step(struct uswap_pager *p)
 {
-	long charged = atomic_load_relaxed(&sw_mm(p->sw)->nr_charged);
+	/* Pages forked children map are theirs to drop, not ours (fork.c). */
+	long charged = atomic_load_relaxed(&sw_mm(p->sw)->nr_charged) - (long)pager_fork_pinned(p);
 	unsigned long freed;
 
 	if (atomic_load_acquire(&p->frozen) || charged <= (long)p->low ||
@@ -1195,8 +1237,28 @@ static void *pager_reclaim_main(void *arg)
 			p->tick(p->tick_arg);
 			clock_gettime(CLOCK_MONOTONIC, &last_tick);
 		}
+		atomic_fetch_add_relaxed(&p->reclaim_loops, 1UL);
 	}
 	return NULL;
+}
+
+void pager_quiesce(struct uswap_pager *p, bool stop)
+{
+	unsigned long loops;
+
+	if (!stop) {
+		atomic_fetch_sub_relaxed(&p->frozen, 1U);
+		pager_kick(p);
+		return;
+	}
+	atomic_fetch_add_relaxed(&p->frozen, 1U);
+	/* Two rounds: the one under way when frozen was set is over. */
+	loops = atomic_load_relaxed(&p->reclaim_loops);
+	while (atomic_load_relaxed(&p->reclaim_loops) - loops < 2 &&
+	       !atomic_load_acquire(&p->stopping)) {
+		pager_kick(p);
+		usleep(1000);
+	}
 }
 
 void pager_kick(struct uswap_pager *p)
@@ -1384,6 +1446,7 @@ static void pager_teardown(struct uswap_pager *p)
 {
 	struct uswap *sw = p->sw;
 
+	pager_fork_stop(p);
 	if (p->mm.ops)
 		mmput(&p->mm);
 	if (p->dev)
@@ -1401,6 +1464,7 @@ static void pager_teardown(struct uswap_pager *p)
 		munmap(p->stage, NR_STAGE * PAGE_SIZE);
 	if (p->stacks)
 		munmap(p->stacks, 2 * THREAD_STACK);
+	pager_fork_free(p, p->forks);
 	arena_free(sw->arena, p->regions, MAX_REGIONS * sizeof(struct region));
 	arena_free(sw->arena, p, sizeof(*p));
 	swap_engine_destroy(sw);
@@ -1427,9 +1491,10 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 			      char *errbuf, size_t errlen)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	const uint64_t features = UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP |
-				  UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_THREAD_ID |
-				  UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_MOVE;
+	uint64_t features = UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP |
+			    UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_THREAD_ID |
+			    UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_MOVE;
+	bool event_fork = pager_fork_supported();
 	struct uffdio_register reg = {.mode = UFFDIO_REGISTER_MODE_MISSING};
 	unsigned long budget_pages, margin;
 	struct uswap_pager *p;
@@ -1471,6 +1536,8 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 	err = pager_add_device(p, cfg, errbuf, errlen);
 	if (err)
 		goto fail;
+	if (event_fork)
+		features |= UFFD_FEATURE_EVENT_FORK;
 	err = p->uffd = open_uffd(features, errbuf, errlen);
 	if (err < 0)
 		goto fail;
@@ -1520,6 +1587,19 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 		if (write(p->wake_fd, &one, sizeof(one)) < 0)
 			one = 0;
 		pthread_join(p->fault_thread, NULL);
+		goto fail;
+	}
+	err = pager_fork_start(p, event_fork, &p->forks);
+	if (err) {
+		uint64_t one = 1;
+
+		set_err(errbuf, errlen, "cannot start the fork thread: %s", strerror(-err));
+		atomic_store_release(&p->stopping, true);
+		if (write(p->wake_fd, &one, sizeof(one)) < 0)
+			one = 0;
+		pager_kick(p);
+		pthread_join(p->fault_thread, NULL);
+		pthread_join(p->reclaim_thread, NULL);
 		goto fail;
 	}
 	pthread_once(&once, pager_atfork_once);
@@ -1650,10 +1730,16 @@ __public int uswap_pager_unregister(struct uswap_pager *p, void *addr, size_t le
 
 __public void uswap_pager_fork_prepare(struct uswap_pager *p)
 {
-	if (in_fork_child)
-		return;
 	int err, tries = 0;
 
+	if (in_fork_child)
+		return;
+	/* The child is served through its own userfaultfd (fork.c). */
+	if (pager_fork_enabled(p)) {
+		pager_fork_prepare(p);
+		return;
+	}
+	pager_fork_warn_fallback();
 	atomic_fetch_add_acq_rel(&p->frozen, 1U);
 	/* Faults that would go over the budget must not reclaim meanwhile. */
 	mm_set_budget(p->sw, 0);
@@ -1681,6 +1767,10 @@ __public void uswap_pager_fork_parent(struct uswap_pager *p)
 {
 	if (in_fork_child)
 		return;
+	if (pager_fork_enabled(p)) {
+		pager_fork_parent(p);
+		return;
+	}
 	mm_set_budget(p->sw, p->budget_bytes >> PAGE_SHIFT);
 	atomic_fetch_sub_relaxed(&p->frozen, 1U);
 	pager_kick(p);
@@ -1689,9 +1779,10 @@ __public void uswap_pager_fork_parent(struct uswap_pager *p)
 __public void uswap_pager_fork_child(struct uswap_pager *p)
 {
 	/*
-	 * The child's mappings are not registered (no EVENT_FORK) and every
-	 * page it inherited is in its memory: it runs unpaged. The engine is
-	 * the parent's (shared arena): leave it alone.
+	 * Without EVENT_FORK the child's mappings are not registered and every
+	 * page it inherited is in its memory: it runs unpaged. With it, the
+	 * parent's fork thread serves the child (fork.c). Either way the engine
+	 * is the parent's (shared arena): leave it alone.
 	 */
 	in_fork_child = true;
 	close(p->uffd);
@@ -1716,7 +1807,8 @@ __public void uswap_pager_close(struct uswap_pager *p)
 
 		atomic_cmpxchg_acq_rel(&live_pagers[i], &me, NULL);
 	}
-	/* Bring everything back and let go of the program's memory. */
+	/* Children first (they keep their pages), then our own memory. */
+	pager_fork_stop(p);
 	atomic_fetch_add_acq_rel(&p->frozen, 1U);
 	mm_set_budget(p->sw, 0);
 	pager_request_swapin(p, 0, PAGER_VA_END);
@@ -1765,6 +1857,26 @@ size_t pager_compr_bytes(struct uswap_pager *p)
 struct uswap *pager_engine(struct uswap_pager *p)
 {
 	return p->sw;
+}
+
+unsigned long pager_budget_pages(struct uswap_pager *p)
+{
+	return p->budget_bytes >> PAGE_SHIFT;
+}
+
+struct mm_struct *pager_root_mm(struct uswap_pager *p)
+{
+	return &p->mm;
+}
+
+unsigned long pager_probe_addr(struct uswap_pager *p)
+{
+	return (unsigned long)p->stage;
+}
+
+struct pager_forks *pager_fork_state(struct uswap_pager *p)
+{
+	return atomic_load_acquire(&p->forks);
 }
 
 struct mm_struct *pager_mm(struct uswap_pager *p)

@@ -65,6 +65,53 @@ void pager_kick(struct uswap_pager *p);
 /* pager_engine - Return: the engine, for its counters. */
 struct uswap *pager_engine(struct uswap_pager *p);
 
+/* The mm layer's tables over [0, 2^47): a radix in the engine's arena. */
+#define PAGER_NR_L1 256 /* 512 GiB per top-level slot */
+struct pt_mid;
+struct pager_pt {
+	struct pt_mid *l1[PAGER_NR_L1]; /* published once (cmpxchg) */
+};
+
+/*
+ * pager_pt_lock - the entry of @addr in @pt, its table's lock taken (the
+ * mm_platform_ops.pte_offset_lock contract); tables come from @a.
+ */
+pte_t *pager_pt_lock(struct pager_pt *pt, struct arena *a, unsigned long addr, bool alloc,
+		     struct ulock **ptlp);
+/* pager_pt_next - the mm_platform_ops.next_table hint over @pt. */
+unsigned long pager_pt_next(struct pager_pt *pt, unsigned long addr, unsigned long end);
+/* pager_pt_free - free every table of @pt. Context: no entry left, nobody walks it. */
+void pager_pt_free(struct pager_pt *pt, struct arena *a);
+
+/*
+ * pager_install_in - make the real page at @addr of the process @uffd belongs
+ * to what the entry of @mm says, after handle_mm_fault() resolved a fault
+ * there (UFFDIO_COPY, write-protected for a read-only entry; for a @wp_fault,
+ * write protection off). Context: no lock held.
+ * Return: 0, -ENOENT (resolve again), -EAGAIN (the address space is
+ * changing: retry after reading its events), or another negative errno.
+ */
+int pager_install_in(struct mm_struct *mm, int uffd, unsigned long addr, bool wp_fault, bool write);
+
+/* pager_probe_addr - Return: a page the pager's own uffds never register (the staging area). */
+unsigned long pager_probe_addr(struct uswap_pager *p);
+
+/*
+ * pager_quiesce - @stop: freeze the reclaim thread's work (reclaim, aging)
+ * and wait until its current round is over; !@stop: resume. Nests.
+ * Context: not a paging thread.
+ */
+void pager_quiesce(struct uswap_pager *p, bool stop);
+
+/* pager_budget_pages - Return: the budget the pager was opened with, in pages. */
+unsigned long pager_budget_pages(struct uswap_pager *p);
+
+/* pager_root_mm - Return: the pager's address space (this process's). */
+struct mm_struct *pager_root_mm(struct uswap_pager *p);
+
+/* pager_fork_state - Return: the pager's fork state (fork.c), or NULL. */
+struct pager_forks *pager_fork_state(struct uswap_pager *p);
+
 /* pager_mm - Return: the pager's address space (tests lock its tables to stage races). */
 struct mm_struct *pager_mm(struct uswap_pager *p);
 

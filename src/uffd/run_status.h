@@ -52,6 +52,19 @@ struct uswap_run_counter {
 	uint64_t value;
 };
 
+/* One process of the tree (fork under the agent): the root, then live children. */
+#define USWAP_RUN_MAX_PROCS 16
+
+struct uswap_run_proc {
+	int32_t pid;	       /* a child: its first faulting thread's id (0: none yet) */
+	uint32_t live;	       /* 1 while it runs */
+	uint64_t faults;       /* faults served for it */
+	uint64_t swapins;      /* of them, on a swap entry */
+	uint64_t swapouts;     /* pages it wrote out (pswpout; only the root evicts) */
+	uint64_t shared_hits;  /* swap-ins found in the swap cache: another process read it */
+	uint64_t shared_reads; /* swap-ins of a shared entry (count >= 2) read from the device */
+};
+
 struct uswap_run_status {
 	uint32_t magic;	  /* USWAP_RUN_STATUS_MAGIC, set by uswap run */
 	uint32_t version; /* USWAP_RUN_STATUS_VERSION, set by uswap run */
@@ -69,6 +82,22 @@ struct uswap_run_status {
 	uint32_t pad;
 	struct uswap_run_counter counters[USWAP_RUN_MAX_COUNTERS];
 	uint64_t swapin_lat[USWAP_RUN_LAT_BUCKETS];
+	/*
+	 * The process tree: forked children share the engine (appended; all
+	 * zero from an agent that never forked). Sums over the root, its live
+	 * children and the children gone.
+	 */
+	uint64_t tree_processes;    /* the root and its live children */
+	uint64_t tree_forks;	    /* children paged since the start */
+	uint64_t tree_exited;	    /* of them, gone (exit or exec) */
+	uint64_t tree_faults;	    /* faults served */
+	uint64_t tree_swapins;	    /* of them, on a swap entry */
+	uint64_t tree_swapouts;	    /* pages written out (pswpout) */
+	uint64_t tree_shared_hits;  /* swap-ins found in the swap cache (shared after fork) */
+	uint64_t tree_shared_reads; /* swap-ins of shared entries read from the device */
+	uint32_t nr_procs;	    /* entries of procs[] in use */
+	uint32_t pad2;
+	struct uswap_run_proc procs[USWAP_RUN_MAX_PROCS];
 };
 
 #endif /* USWAP_UFFD_RUN_STATUS_H */

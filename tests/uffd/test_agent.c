@@ -132,6 +132,17 @@ TEST(workload_under_quarter_budget)
 	CHECK(r.st->resident_peak_bytes >= budget / 2);
 	CHECK(r.st->faults > 0);
 	CHECK_EQ(r.st->budget_bytes, budget);
+	/* The forked child shares the engine (fork.c), unless forks are not paged here. */
+	if (r.st->tree_forks) {
+		CHECK_EQ(r.st->tree_forks, 1);
+		CHECK(r.st->tree_swapins > 0);
+		CHECK(r.st->tree_shared_reads + r.st->tree_shared_hits > 0);
+		CHECK(r.st->nr_procs >= 1 && r.st->procs[0].swapins > 0);
+		printf("# tree: forks %" PRIu64 ", swap-ins %" PRIu64 ", shared hits %" PRIu64
+		       ", shared reads %" PRIu64 "\n",
+		       (uint64_t)r.st->tree_forks, (uint64_t)r.st->tree_swapins,
+		       (uint64_t)r.st->tree_shared_hits, (uint64_t)r.st->tree_shared_reads);
+	}
 	/*
 	 * RssAnon as the kernel counts it, after a full pass over the data:
 	 * the budget plus the documented slack. (The peak while the threads

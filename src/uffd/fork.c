@@ -1,0 +1,863 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fork.c - fork under the userfaultfd pager (see fork.h): one engine for
+ * the whole process tree, owned by the root process.
+ *
+ * The engine (devices, swap table, swap cache, LRU, budget) lives in the
+ * pager's MAP_SHARED arena, which every child inherits at the same address.
+ * The pager's userfaultfd asks for UFFD_FEATURE_EVENT_FORK, so a fork in
+ * the program goes like this:
+ *
+ *   1. The kernel copies the address space (present pages shared
+ *      copy-on-write, the uffd-wp bit of write-protected pages kept) and
+ *      creates a userfaultfd for the child, registered on the same ranges.
+ *      The forking thread then waits, before the child ever runs, until the
+ *      pager's fault thread has read the UFFD_EVENT_FORK message carrying
+ *      the child's userfaultfd (now a descriptor of the root process).
+ *   2. The fault thread sets the child's address space up as mm_fork() of
+ *      the parent's: every swap entry gains a count (swap_dup_entry_direct),
+ *      present pages are shared read-only by both (the parent's real page
+ *      is write-protected so that its next write is a copy-on-write fault
+ *      the mm layer sees). Then it publishes the child to the fork thread.
+ *   3. The fork thread serves the child's faults and memory events
+ *      (REMOVE, UNMAP, REMAP, a nested FORK) through the child's
+ *      userfaultfd: ioctls act on the address space the userfaultfd belongs
+ *      to, so UFFDIO_COPY from the root installs pages in the child. A fault
+ *      the child takes before step 2 is done waits in the kernel: the child
+ *      never reads a page the engine has not given it.
+ *   4. A swap-in by either side goes through the shared swap cache; the
+ *      other side's fault on the same entry finds the folio there.
+ *   5. The fork thread probes each child every few milliseconds: once its
+ *      address space is gone (exit, or exec of another program, which then
+ *      pages itself with a fresh agent) UFFDIO_ZEROPAGE fails with ESRCH and
+ *      the child's address space is torn down (mmput): its slots lose their
+ *      count, back to 1 or freed.
+ *
+ * Who runs engine code: only the root process's threads (its fault,
+ * reclaim and fork threads). A child has no paging thread of its own and
+ * never takes an engine lock, so a child killed at any instant (SIGKILL in
+ * the middle of a fault being served for it) leaves nothing locked and no
+ * update half done: the root finds the address space gone and tears the
+ * child's state down itself. The root process is the engine's owner: if
+ * it exits normally, its live children first get every swapped page back
+ * (they run unpaged from then on: pager_fork_orphan); if it is killed, its
+ * children lose their pager with it (see docs/uffd.md).
+ *
+ * What the child cannot do (yet): evict. Its resident pages are charged to
+ * the tree's budget but stay (sync_pte refuses present -> swap): dropping a
+ * page of another process needs that process's own MADV_DONTNEED or a MOVE
+ * of an exclusive page, which a copy-on-write shared page is not. The
+ * parent's shared pages are not evicted either while the kernel shares
+ * them (UFFDIO_MOVE refuses them); they go once either side wrote its own
+ * copy or the child is gone.
+ *
+ * Owns: struct pager_forks, each child's struct fork_child (its mm_struct,
+ * tables and userfaultfd). Locking: children[] slots are claimed with a
+ * compare-and-swap (fault thread or fork thread) and emptied only by the
+ * fork thread, which alone uses a published child; per-slot counters are
+ * relaxed atomics with one writer (the thread serving that process); the
+ * mm layer's locks as everywhere else.
+ */
+#include "fork.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../mm/internal.h"
+
+#define MAX_CHILDREN 256
+#define CHILD_MSGS   64
+#define CHILD_RETRY  256
+#define FORK_STACK   (4UL << 20) /* virtual: sanitizers need room for their TLS */
+#define PROBE_NS     5000000ULL	 /* how often live children are probed */
+#define VA_END	     (1UL << 47)
+
+struct child_pending {
+	unsigned long addr;
+	unsigned flags;
+	unsigned tid;
+};
+
+struct fork_child {
+	struct mm_struct mm;
+	struct uswap_pager *p;
+	struct pager_forks *f;
+	struct pager_pt pt;
+	int uffd; /* the child's userfaultfd, a descriptor of the root */
+	unsigned slot;
+	struct child_pending retry[CHILD_RETRY]; /* deferred on -EAGAIN */
+	unsigned nr_retry;
+};
+
+struct pager_forks {
+	struct uswap_pager *p;
+	bool enabled;
+	struct fork_child *children[MAX_CHILDREN]; /* claimed by cmpxchg */
+	struct fork_proc_stats stats[MAX_CHILDREN];
+	struct fork_proc_stats root;
+	unsigned long forks, exited;
+	/* Counters of children gone, added up at their end. */
+	unsigned long gone_faults, gone_swapins, gone_hits, gone_reads;
+	int wake_fd;
+	void *stack;
+	pthread_t thread;
+	bool running, stopping;
+	uint32_t orphan_req, orphan_done; /* futex words */
+	bool orphaned;
+	unsigned long pinned; /* pages the live children map (atomic; fork thread writes) */
+	uint32_t forks_begun; /* the root's forks (its prepare handler) */
+	uint32_t forks_done;  /* FORK events of the root handled (futex word) */
+};
+
+static struct fork_child *to_child(struct mm_struct *mm)
+{
+	return container_of(mm, struct fork_child, mm);
+}
+
+static struct arena *forks_arena(struct pager_forks *f)
+{
+	return pager_engine(f->p)->arena;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+static void fork_wake(struct pager_forks *f)
+{
+	uint64_t one = 1;
+
+	if (write(f->wake_fd, &one, sizeof(one)) < 0)
+		one = 0;
+}
+
+static void say(const char *msg)
+{
+	if (write(STDERR_FILENO, msg, strlen(msg)) < 0)
+		msg = NULL;
+}
+
+/* ---- privileges ---- */
+
+bool pager_fork_supported(void)
+{
+	static int cached = -1;
+	struct uffdio_api api = {.api = UFFD_API, .features = UFFD_FEATURE_EVENT_FORK};
+	const char *no = getenv("USWAP_NO_EVENT_FORK");
+	int fd, ok;
+
+	if (no && *no && strcmp(no, "0"))
+		return false;
+	if (cached >= 0)
+		return cached;
+	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+
+		if (dev >= 0) {
+			fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+			close(dev);
+		}
+	}
+	/* EVENT_FORK needs CAP_SYS_PTRACE: UFFDIO_API says EPERM otherwise. */
+	ok = fd >= 0 && !ioctl(fd, UFFDIO_API, &api) && (api.features & UFFD_FEATURE_EVENT_FORK);
+	if (fd >= 0)
+		close(fd);
+	cached = ok;
+	return ok;
+}
+
+void pager_fork_warn_fallback(void)
+{
+	static bool warned;
+
+	if (atomic_xchg_acq_rel(&warned, true))
+		return;
+	say("uswap: forks are not paged (UFFD_FEATURE_EVENT_FORK needs CAP_SYS_PTRACE): "
+	    "every page is swapped in before a fork and the child runs unpaged\n");
+}
+
+/* ---- a child's address space ---- */
+
+static pte_t *child_pte_offset_lock(struct mm_struct *mm, unsigned long addr, bool alloc,
+				    struct ulock **ptlp)
+{
+	struct fork_child *c = to_child(mm);
+
+	return pager_pt_lock(&c->pt, forks_arena(c->f), addr, alloc, ptlp);
+}
+
+static unsigned long child_next_table(struct mm_struct *mm, unsigned long addr, unsigned long end)
+{
+	return pager_pt_next(&to_child(mm)->pt, addr, end);
+}
+
+static int child_sync_pte(struct mm_struct *mm, unsigned long addr, pte_t old, pte_t new)
+{
+	struct fork_child *c = to_child(mm);
+
+	/* Only the child itself could drop its page: it stays (see the top). */
+	if (pte_present(old) && is_swap_pte(new))
+		return -EBUSY;
+	/*
+	 * A nested fork shares the page: protect it, one attempt (see
+	 * pager_sync_pte(): the fork thread must not wait for an event only
+	 * it can read; a page left writable stays the child's own).
+	 */
+	if (pte_present(old) && pte_present(new) && pte_write(old) && !pte_write(new)) {
+		struct uffdio_writeprotect w = {
+			.range = {.start = addr, .len = PAGE_SIZE},
+			.mode = UFFDIO_WRITEPROTECT_MODE_WP,
+		};
+
+		ioctl(c->uffd, UFFDIO_WRITEPROTECT, &w);
+	}
+	return 0;
+}
+
+static void child_release(struct mm_struct *mm)
+{
+	struct fork_child *c = to_child(mm);
+	struct arena *a = forks_arena(c->f);
+
+	pager_pt_free(&c->pt, a);
+	arena_free(a, c, sizeof(*c));
+}
+
+static const struct mm_platform_ops child_mm_ops = {
+	.pte_offset_lock = child_pte_offset_lock,
+	.sync_pte = child_sync_pte,
+	.release = child_release,
+	.next_table = child_next_table,
+};
+
+/* ---- counting ---- */
+
+/* Count a fault at @addr of @mm in @st before it is resolved. */
+static void note_fault(struct uswap *sw, struct mm_struct *mm, unsigned long addr,
+		       struct fork_proc_stats *st)
+{
+	struct ulock *ptl;
+	pte_t *ptep = mm->ops->pte_offset_lock(mm, addr, false, &ptl), pte = __pte(0);
+	struct folio *folio;
+	swp_entry_t entry;
+
+	atomic_fetch_add_relaxed(&st->faults, 1UL);
+	if (IS_ERR_OR_NULL(ptep))
+		return;
+	pte = ptep_get(ptep);
+	ulock_unlock(ptl);
+	if (!is_swap_pte(pte))
+		return;
+	entry = pte_to_swp_entry(pte);
+	atomic_fetch_add_relaxed(&st->swapins, 1UL);
+	/* Hints: the entry may change meanwhile; the figures are statistics. */
+	folio = swap_cache_get_folio(sw, entry);
+	if (folio) {
+		/*
+		 * Our entry is still a swap entry, yet the folio is cached: another
+		 * address space of the tree brought it in (the pager reads no pages
+		 * ahead into the cache, and one process's faults are serialized).
+		 */
+		atomic_fetch_add_relaxed(&st->shared_hits, 1UL);
+		folio_put(folio);
+	} else if (swp_swapcount(sw, entry) >= 2) {
+		atomic_fetch_add_relaxed(&st->shared_reads, 1UL);
+	}
+}
+
+void pager_fork_note_fault(struct uswap_pager *p, struct mm_struct *mm, unsigned long addr)
+{
+	struct pager_forks *f = pager_fork_state(p);
+
+	if (f)
+		note_fault(pager_engine(p), mm, addr, &f->root);
+}
+
+/* ---- children: birth ---- */
+
+static bool publish_child(struct pager_forks *f, struct fork_child *c)
+{
+	for (unsigned i = 0; i < MAX_CHILDREN; i++) {
+		struct fork_child *none = NULL;
+
+		if (atomic_load_relaxed(&f->children[i]))
+			continue;
+		c->slot = i;
+		memset(&f->stats[i], 0, sizeof(f->stats[i]));
+		atomic_store_relaxed(&f->stats[i].live, 1U);
+		if (atomic_cmpxchg_acq_rel(&f->children[i], &none, c))
+			return true;
+	}
+	return false;
+}
+
+/* Set up the child of @parent whose userfaultfd is @ufd. Context: a paging thread. */
+static void fork_child_new(struct pager_forks *f, struct mm_struct *parent, int ufd)
+{
+	struct fork_child *c = arena_zalloc(forks_arena(f), sizeof(*c));
+	int err = -ENOMEM;
+
+	if (c) {
+		c->p = f->p;
+		c->f = f;
+		c->uffd = ufd;
+		err = mm_fork(&c->mm, parent, &child_mm_ops);
+		/* On failure mm_fork released the child (child_release). */
+		if (!err && !publish_child(f, c)) {
+			mmput(&c->mm);
+			err = -EMFILE;
+		}
+	}
+	if (err) {
+		char msg[200];
+
+		snprintf(msg, sizeof(msg),
+			 "uswap: cannot page a forked child (%s): its swapped pages are not "
+			 "served\n",
+			 strerror(-err));
+		say(msg);
+		close(ufd);
+		return;
+	}
+	atomic_fetch_add_relaxed(&f->forks, 1UL);
+	fork_wake(f);
+}
+
+void pager_fork_event(struct uswap_pager *p, struct mm_struct *parent, int ufd)
+{
+	struct pager_forks *f = pager_fork_state(p);
+
+	if (!f || !f->enabled) {
+		close(ufd);
+		return;
+	}
+	fork_child_new(f, parent, ufd);
+	atomic_fetch_add_acq_rel(&f->forks_done, 1U);
+	futex_wake_all_u32(&f->forks_done);
+}
+
+void pager_fork_prepare(struct uswap_pager *p)
+{
+	struct pager_forks *f = pager_fork_state(p);
+
+	if (f)
+		atomic_fetch_add_acq_rel(&f->forks_begun, 1U);
+}
+
+void pager_fork_parent(struct uswap_pager *p)
+{
+	struct pager_forks *f = pager_fork_state(p);
+	uint32_t begun, done;
+
+	if (!f || !atomic_load_acquire(&f->enabled))
+		return;
+	begun = atomic_load_acquire(&f->forks_begun);
+	/*
+	 * fork() returns once the fault thread read the FORK event; wait until
+	 * it also set the child up, so that what the parent does next (close
+	 * the pager, exit and hand its children their pages) sees the child.
+	 * Bounded: a fork that failed sends no event.
+	 */
+	for (unsigned i = 0; i < 100; i++) {
+		struct timespec ts = {0, 50000000};
+
+		done = atomic_load_acquire(&f->forks_done);
+		if ((int32_t)(done - begun) >= 0)
+			break;
+		syscall(SYS_futex, &f->forks_done, FUTEX_WAIT, done, &ts, NULL, 0);
+	}
+}
+
+/* ---- children: faults and events ---- */
+
+static void child_sigbus(const struct child_pending *pf, int err)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof(msg),
+		 "uswap: cannot bring back the page at %#lx of a forked child (%s): SIGBUS to "
+		 "thread %u\n",
+		 pf->addr, strerror(-err), pf->tid);
+	say(msg);
+	syscall(SYS_tkill, pf->tid, SIGBUS);
+}
+
+/* Resolve one fault of child @c. Return: 0 or -EAGAIN (retry after its events). */
+static int child_fault(struct fork_child *c, struct child_pending *pf, bool first)
+{
+	struct fork_proc_stats *st = &c->f->stats[c->slot];
+	bool wp = pf->flags & UFFD_PAGEFAULT_FLAG_WP;
+	bool write = wp || (pf->flags & UFFD_PAGEFAULT_FLAG_WRITE);
+	int err, tries = 0;
+
+	if (first) {
+		if (!atomic_load_relaxed(&st->pid))
+			atomic_store_relaxed(&st->pid, (int32_t)pf->tid);
+		note_fault(pager_engine(c->p), &c->mm, pf->addr, st);
+	}
+	for (;;) {
+		err = handle_mm_fault(&c->mm, pf->addr, write ? FAULT_FLAG_WRITE : 0);
+		if (err == -ENOMEM && ++tries < 100) {
+			try_to_free_pages(pager_engine(c->p), SWAP_CLUSTER_MAX);
+			continue;
+		}
+		if (err) {
+			child_sigbus(pf, err);
+			return 0;
+		}
+		err = pager_install_in(&c->mm, c->uffd, pf->addr, wp, write);
+		if (err != -ENOENT)
+			break;
+	}
+	if (err == -EAGAIN)
+		return err;
+	if (err)
+		child_sigbus(pf, err);
+	return 0;
+}
+
+static void child_event(struct fork_child *c, const struct uffd_msg *m)
+{
+	unsigned long start, end;
+
+	switch (m->event) {
+	case UFFD_EVENT_REMOVE:
+	case UFFD_EVENT_UNMAP:
+		start = ALIGN_DOWN((unsigned long)m->arg.remove.start, PAGE_SIZE);
+		end = min(ALIGN_UP((unsigned long)m->arg.remove.end, PAGE_SIZE), VA_END);
+		if (start < end)
+			zap_page_range(&c->mm, start, end);
+		break;
+	case UFFD_EVENT_REMAP:
+		if (m->arg.remap.from + m->arg.remap.len <= VA_END &&
+		    m->arg.remap.to + m->arg.remap.len <= VA_END)
+			move_page_range(&c->mm, m->arg.remap.from, m->arg.remap.to,
+					m->arg.remap.len);
+		break;
+	case UFFD_EVENT_FORK:
+		/* A grandchild: the same engine, the same thread serves it. */
+		fork_child_new(c->f, &c->mm, (int)m->arg.fork.ufd);
+		break;
+	default:
+		break;
+	}
+}
+
+static void child_retry(struct fork_child *c)
+{
+	unsigned n = c->nr_retry;
+
+	c->nr_retry = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct child_pending pf = c->retry[i];
+
+		if (child_fault(c, &pf, false) == -EAGAIN && c->nr_retry < CHILD_RETRY)
+			c->retry[c->nr_retry++] = pf;
+	}
+}
+
+/* Read and serve what child @c's userfaultfd holds. Return: messages read. */
+static unsigned child_read(struct fork_child *c)
+{
+	struct uffd_msg msgs[CHILD_MSGS];
+	ssize_t n = read(c->uffd, msgs, sizeof(msgs));
+	unsigned nr, i;
+
+	if (n <= 0)
+		return 0;
+	nr = (unsigned)(n / (ssize_t)sizeof(msgs[0]));
+	for (i = 0; i < nr; i++)
+		if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
+			child_event(c, &msgs[i]);
+	child_retry(c);
+	for (i = 0; i < nr; i++) {
+		struct child_pending pf;
+
+		if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		pf.addr = msgs[i].arg.pagefault.address & PAGE_MASK;
+		pf.flags = (unsigned)msgs[i].arg.pagefault.flags;
+		pf.tid = msgs[i].arg.pagefault.feat.ptid;
+		if (child_fault(c, &pf, true) == -EAGAIN && c->nr_retry < CHILD_RETRY)
+			c->retry[c->nr_retry++] = pf;
+	}
+	return nr;
+}
+
+/* ---- children: death ---- */
+
+/* Return: whether child @c's address space still exists (a harmless probe). */
+static bool child_alive(struct fork_child *c)
+{
+	/* The staging area is never registered in a child: the call changes nothing. */
+	struct uffdio_zeropage z = {
+		.range = {.start = pager_probe_addr(c->p), .len = PAGE_SIZE},
+		.mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE,
+	};
+
+	return !(ioctl(c->uffd, UFFDIO_ZEROPAGE, &z) && errno == ESRCH);
+}
+
+/* The child's address space is gone: let go of its entries. Context: fork thread. */
+static void child_end(struct pager_forks *f, struct fork_child *c)
+{
+	struct fork_proc_stats *st = &f->stats[c->slot];
+	int fd = c->uffd;
+
+	atomic_fetch_add_relaxed(&f->gone_faults, atomic_load_relaxed(&st->faults));
+	atomic_fetch_add_relaxed(&f->gone_swapins, atomic_load_relaxed(&st->swapins));
+	atomic_fetch_add_relaxed(&f->gone_hits, atomic_load_relaxed(&st->shared_hits));
+	atomic_fetch_add_relaxed(&f->gone_reads, atomic_load_relaxed(&st->shared_reads));
+	atomic_store_relaxed(&st->live, 0U);
+	atomic_store_release(&f->children[c->slot], NULL);
+	mmput(&c->mm); /* zaps: swap entries lose their count */
+	close(fd);
+	atomic_fetch_add_relaxed(&f->exited, 1UL);
+}
+
+/*
+ * Give child @c every swapped page back: its pager is going away, and the
+ * kernel zero-fills what a closed userfaultfd leaves missing.
+ */
+static void child_orphan(struct fork_child *c)
+{
+	for (unsigned long addr = 0; addr < VA_END;) {
+		unsigned long block = pager_pt_next(&c->pt, ALIGN_DOWN(addr, PMD_SIZE), VA_END);
+
+		if (block >= VA_END)
+			break;
+		addr = max(addr, block);
+		for (unsigned long stop = block + PMD_SIZE; addr < stop; addr += PAGE_SIZE) {
+			struct ulock *ptl;
+			pte_t *ptep = pager_pt_lock(&c->pt, forks_arena(c->f), addr, false, &ptl);
+			bool todo;
+			pte_t pte;
+			int err, tries = 0;
+
+			if (IS_ERR_OR_NULL(ptep))
+				continue;
+			/*
+			 * Swapped, or present with the data in the folio (the
+			 * parent's page was out for aging at the fork, so the
+			 * child's may be missing too): install it.
+			 */
+			pte = ptep_get(ptep);
+			todo = is_swap_pte(pte) ||
+			       (pte_present(pte) && !folio_test_owner_priv(pte_folio(pte)));
+			ulock_unlock(ptl);
+			if (!todo)
+				continue;
+			do {
+				err = handle_mm_fault(&c->mm, addr, 0);
+				if (!err)
+					err = pager_install_in(&c->mm, c->uffd, addr, false, false);
+				if (err == -EAGAIN)
+					child_read(c);
+			} while ((err == -EAGAIN || err == -ENOENT) && ++tries < 1000);
+		}
+	}
+}
+
+/* ---- the fork thread ---- */
+
+/*
+ * The children's pages cannot be evicted (see the top): the budget the mm
+ * layer enforces is the root's budget plus what the live children map, so
+ * that neither the reclaim thread nor a fault scans the LRU over and over
+ * for pages it can never take. Context: the fork thread.
+ */
+static void fork_set_pinned(struct pager_forks *f, unsigned long pinned)
+{
+	if (pinned == atomic_load_relaxed(&f->pinned))
+		return;
+	atomic_store_relaxed(&f->pinned, pinned);
+	mm_set_budget(pager_engine(f->p), pager_budget_pages(f->p) + pinned);
+}
+
+unsigned long pager_fork_pinned(struct uswap_pager *p)
+{
+	struct pager_forks *f = pager_fork_state(p);
+
+	return f ? atomic_load_relaxed(&f->pinned) : 0;
+}
+
+static void *fork_main(void *arg)
+{
+	struct pager_forks *f = arg;
+	struct pollfd fds[MAX_CHILDREN + 1];
+	struct fork_child *who[MAX_CHILDREN + 1];
+	uint64_t last_probe = now_ns(), last_msg = 0;
+
+	while (!atomic_load_acquire(&f->stopping)) {
+		unsigned nfds = 1;
+		bool retries = false, busy;
+		int r;
+
+		unsigned long pinned = 0;
+
+		fds[0] = (struct pollfd){.fd = f->wake_fd, .events = POLLIN};
+		for (unsigned i = 0; i < MAX_CHILDREN; i++) {
+			struct fork_child *c = atomic_load_acquire(&f->children[i]);
+
+			if (!c)
+				continue;
+			pinned += (unsigned long)max(atomic_load_relaxed(&c->mm.nr_anon), 0L);
+			who[nfds] = c;
+			fds[nfds++] = (struct pollfd){.fd = c->uffd, .events = POLLIN};
+			retries |= c->nr_retry > 0;
+		}
+		fork_set_pinned(f, pinned);
+		busy = now_ns() - last_msg < 50000;
+		r = poll(fds, nfds, busy ? 0 : retries ? 1 : (int)(PROBE_NS / 1000000));
+		if (r < 0 && errno != EINTR)
+			break;
+		if (fds[0].revents & POLLIN) {
+			uint64_t v;
+
+			if (read(f->wake_fd, &v, sizeof(v)) < 0)
+				v = 0;
+		}
+		for (unsigned i = 1; i < nfds; i++) {
+			if (fds[i].revents & POLLIN) {
+				if (child_read(who[i]))
+					last_msg = now_ns();
+			} else if (who[i]->nr_retry) {
+				child_retry(who[i]);
+			}
+		}
+		if (atomic_load_acquire(&f->orphan_req) && !atomic_load_relaxed(&f->orphan_done)) {
+			for (unsigned i = 1; i < nfds; i++)
+				child_orphan(who[i]);
+			atomic_store_release(&f->orphan_done, 1U);
+			futex_wake_all_u32(&f->orphan_done);
+		}
+		if (now_ns() - last_probe >= PROBE_NS) {
+			last_probe = now_ns();
+			for (unsigned i = 1; i < nfds; i++)
+				if (!child_alive(who[i]))
+					child_end(f, who[i]);
+		}
+	}
+	return NULL;
+}
+
+/* ---- setup and teardown ---- */
+
+int pager_fork_start(struct uswap_pager *p, bool event_fork, struct pager_forks **out)
+{
+	struct pager_forks *f = arena_zalloc(pager_engine(p)->arena, sizeof(*f));
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int err;
+
+	if (!f)
+		return -ENOMEM;
+	f->p = p;
+	f->wake_fd = -1;
+	f->root.pid = (int32_t)getpid();
+	f->root.live = 1;
+	atomic_store_release(out, f);
+	if (!event_fork)
+		return 0;
+	f->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	f->stack = mmap(NULL, FORK_STACK, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (f->wake_fd < 0 || f->stack == MAP_FAILED) {
+		if (f->stack == MAP_FAILED)
+			f->stack = NULL;
+		return -ENOMEM;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setstack(&attr, f->stack, FORK_STACK);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&f->thread, &attr, fork_main, f);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err)
+		return -err;
+	f->running = true;
+	atomic_store_release(&f->enabled, true);
+	return 0;
+}
+
+bool pager_fork_enabled(struct uswap_pager *p)
+{
+	struct pager_forks *f = pager_fork_state(p);
+
+	return f && atomic_load_acquire(&f->enabled);
+}
+
+void pager_fork_orphan(struct uswap_pager *p)
+{
+	struct pager_forks *f = pager_fork_state(p);
+
+	if (!f || !f->running || atomic_xchg_acq_rel(&f->orphaned, true))
+		return;
+	atomic_store_release(&f->orphan_req, 1U);
+	fork_wake(f);
+	while (!atomic_load_acquire(&f->orphan_done))
+		futex_wait_u32(&f->orphan_done, 0);
+}
+
+void pager_fork_stop(struct uswap_pager *p)
+{
+	struct pager_forks *f = pager_fork_state(p);
+
+	if (!f)
+		return;
+	if (f->running) {
+		pager_fork_orphan(p);
+		atomic_store_release(&f->stopping, true);
+		fork_wake(f);
+		pthread_join(f->thread, NULL);
+		f->running = false;
+		/* The children keep their pages; their userfaultfds go with us. */
+		for (unsigned i = 0; i < MAX_CHILDREN; i++)
+			if (f->children[i])
+				child_end(f, f->children[i]);
+		fork_set_pinned(f, 0);
+	}
+	if (f->wake_fd >= 0)
+		close(f->wake_fd);
+	if (f->stack)
+		munmap(f->stack, FORK_STACK);
+	f->wake_fd = -1;
+	f->stack = NULL;
+	atomic_store_release(&f->enabled, false);
+}
+
+void pager_fork_free(struct uswap_pager *p, struct pager_forks *f)
+{
+	if (f)
+		arena_free(pager_engine(p)->arena, f, sizeof(*f));
+}
+
+bool pager_fork_is_own(struct uswap_pager *p, unsigned long start, unsigned long end)
+{
+	struct pager_forks *f = pager_fork_state(p);
+	unsigned long s = f ? (unsigned long)f->stack : 0;
+
+	return s && start < s + FORK_STACK && end > s;
+}
+
+/* ---- figures ---- */
+
+static void add_proc(struct fork_tree_stats *t, const struct fork_proc_stats *st)
+{
+	t->faults += atomic_load_relaxed(&st->faults);
+	t->swapins += atomic_load_relaxed(&st->swapins);
+	t->shared_hits += atomic_load_relaxed(&st->shared_hits);
+	t->shared_reads += atomic_load_relaxed(&st->shared_reads);
+}
+
+static void copy_proc(struct fork_proc_stats *dst, const struct fork_proc_stats *st)
+{
+	dst->pid = atomic_load_relaxed(&st->pid);
+	dst->live = atomic_load_relaxed(&st->live);
+	dst->faults = atomic_load_relaxed(&st->faults);
+	dst->swapins = atomic_load_relaxed(&st->swapins);
+	dst->shared_hits = atomic_load_relaxed(&st->shared_hits);
+	dst->shared_reads = atomic_load_relaxed(&st->shared_reads);
+}
+
+unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *t,
+			  struct fork_proc_stats *procs, unsigned n)
+{
+	struct pager_forks *f = pager_fork_state(p);
+	unsigned got = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (!f)
+		return 0;
+	t->processes = 1;
+	t->forks = atomic_load_relaxed(&f->forks);
+	t->exited = atomic_load_relaxed(&f->exited);
+	t->faults = atomic_load_relaxed(&f->gone_faults);
+	t->swapins = atomic_load_relaxed(&f->gone_swapins);
+	t->shared_hits = atomic_load_relaxed(&f->gone_hits);
+	t->shared_reads = atomic_load_relaxed(&f->gone_reads);
+	add_proc(t, &f->root);
+	if (got < n)
+		copy_proc(&procs[got++], &f->root);
+	for (unsigned i = 0; i < MAX_CHILDREN; i++) {
+		if (!atomic_load_acquire(&f->children[i]))
+			continue;
+		t->processes++;
+		add_proc(t, &f->stats[i]);
+		if (got < n)
+			copy_proc(&procs[got++], &f->stats[i]);
+	}
+	return got;
+}
+
+unsigned pager_fork_nr_children(struct uswap_pager *p)
+{
+	struct pager_forks *f = pager_fork_state(p);
+	unsigned n = 0;
+
+	for (unsigned i = 0; f && i < MAX_CHILDREN; i++)
+		n += atomic_load_acquire(&f->children[i]) != NULL;
+	return n;
+}
+
+int pager_swap_count(struct uswap_pager *p, unsigned long addr)
+{
+	struct mm_struct *mm = pager_root_mm(p);
+	struct ulock *ptl;
+	pte_t *ptep = mm->ops->pte_offset_lock(mm, addr, false, &ptl), pte;
+
+	if (IS_ERR_OR_NULL(ptep))
+		return -ENOENT;
+	pte = ptep_get(ptep);
+	ulock_unlock(ptl);
+	if (!is_swap_pte(pte))
+		return -ENOENT;
+	return swp_swapcount(pager_engine(p), pte_to_swp_entry(pte));
+}
+
+int pager_check(struct uswap_pager *p)
+{
+	int err;
+
+	/* The checker wants no allocation in flight: reclaim pauses. */
+	pager_quiesce(p, true);
+	err = swap_check_all(pager_engine(p));
+	pager_quiesce(p, false);
+	return err;
+}
+
+unsigned long pager_swap_refs(struct uswap_pager *p)
+{
+	struct uswap *sw = pager_engine(p);
+	unsigned long n = 0;
+
+	for (unsigned t = 0; t < atomic_load_acquire(&sw->nr_swapfiles); t++)
+		for (pgoff_t off = 1; off < sw->swap_info[t]->max; off++)
+			n += (unsigned long)max(swp_swapcount(sw, swp_entry(t, off)), 0);
+	return n;
+}
+
+long pager_nr_swapents(struct uswap_pager *p)
+{
+	return atomic_load_relaxed(&pager_root_mm(p)->nr_swapents);
+}

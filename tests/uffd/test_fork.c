@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_fork.c - fork under the userfaultfd pager (src/uffd/fork.c): one
+ * engine for the process tree. A program evicts most of its pages and
+ * forks; the child checks every page against the state at the fork while
+ * the parent rewrites them (copy-on-write keeps those writes out of the
+ * child's view); swap counts of 2 while both live, back to 1 after; every
+ * kind of child (vfork, posix_spawn, system(), fork + exec, nested forks,
+ * a child outliving its parent); a fork storm leaves no slot behind; and
+ * children killed with SIGKILL at random moments of their paging work
+ * while the parent keeps faulting and checking its data, with the
+ * invariant checker run after the deaths.
+ *
+ * Needs a full-mode userfaultfd with EVENT_FORK (root in CI); skips without.
+ * USWAP_FORK_KILLS sets how many children the kill test kills (default 200).
+ *
+ * Owns: nothing. Locking: none (one thread per process writes the pages).
+ */
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "uffd/fork.h"
+
+#define MiB    (1UL << 20)
+#define BUDGET (4 * MiB)
+#define NPAGES 4096UL /* 16 MiB: four times the budget */
+
+extern char **environ;
+
+/*
+ * Not under ThreadSanitizer: the order between a child's faults and the
+ * parent's checks goes through pipes and userfaultfd round trips it cannot
+ * see (it reports the checker's lockless reads against counts the fork
+ * thread writes later), and it ends forked processes it reported in with
+ * status 66. These tests run under ASan+UBSan; the mm code runs under TSan
+ * in tests/mm.
+ */
+#ifdef __SANITIZE_THREAD__
+#define TSAN_SKIP 1
+#else
+#define TSAN_SKIP 0
+#endif
+
+/* Open a pager with EVENT_FORK, or skip when the machine cannot. */
+static struct uswap_pager *open_pager(void)
+{
+	struct uswap_pager_config cfg = {.budget_bytes = BUDGET, .device_bytes = 256 * MiB};
+	struct uswap_pager *p = NULL;
+	char err[512];
+	int ret;
+
+	if (TSAN_SKIP) {
+		test_skip("ThreadSanitizer build (see above)");
+		return NULL;
+	}
+	ret = uswap_pager_open(&p, &cfg, err, sizeof(err));
+
+	if (ret == -EPERM || ret == -EOPNOTSUPP) {
+		test_skip(err);
+		return NULL;
+	}
+	if (ret) {
+		test_fail(__FILE__, __LINE__, "uswap_pager_open: %d: %s", ret, err);
+		return NULL;
+	}
+	if (!pager_fork_enabled(p)) {
+		uswap_pager_close(p);
+		test_skip("no UFFD_FEATURE_EVENT_FORK (CAP_SYS_PTRACE)");
+		return NULL;
+	}
+	return p;
+}
+
+/* A page's signature: address and version in every eighth word, and a pattern. */
+static void sig_write(char *page, uint64_t version)
+{
+	uint64_t *w = (uint64_t *)page, addr = (uint64_t)(uintptr_t)page;
+
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
+		w[i] = (i % 8) ? (addr ^ version ^ (i * 0x9e3779b97f4a7c15ULL)) : addr + version;
+}
+
+static bool sig_check(const char *page, uint64_t version)
+{
+	const uint64_t *w = (const uint64_t *)page;
+	uint64_t addr = (uint64_t)(uintptr_t)page;
+
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
+		if (w[i] !=
+		    ((i % 8) ? (addr ^ version ^ (i * 0x9e3779b97f4a7c15ULL)) : addr + version))
+			return false;
+	return true;
+}
+
+/* Pages of @b (NPAGES) whose signature is not @version. */
+static unsigned long bad_pages(char *b, uint64_t version)
+{
+	unsigned long bad = 0;
+
+	for (unsigned long i = 0; i < NPAGES; i++)
+		bad += !sig_check(b + i * PAGE_SIZE, version);
+	return bad;
+}
+
+/* Map, fill with @version and evict all but the budget. */
+static char *fill_and_evict(struct uswap_pager *p, uint64_t version)
+{
+	void *m = NULL;
+
+	if (uswap_pager_map(p, NPAGES * PAGE_SIZE, &m))
+		return NULL;
+	for (unsigned long i = 0; i < NPAGES; i++)
+		sig_write((char *)m + i * PAGE_SIZE, version);
+	uswap_pager_reclaim(p, NPAGES * PAGE_SIZE);
+	uswap_pager_sync(p);
+	return m;
+}
+
+/* Wait (bounded) until the fork thread let go of every child. Return: children left. */
+static unsigned wait_children_released(struct uswap_pager *p)
+{
+	for (unsigned i = 0; i < 20000 && pager_fork_nr_children(p); i++)
+		usleep(1000);
+	return pager_fork_nr_children(p);
+}
+
+static unsigned long swapped_pages_with_count(struct uswap_pager *p, char *b, int count)
+{
+	unsigned long n = 0;
+
+	for (unsigned long i = 0; i < NPAGES; i++)
+		n += pager_swap_count(p, (unsigned long)(b + i * PAGE_SIZE)) == count;
+	return n;
+}
+
+/*
+ * Swap references (counts of every slot) not held by an entry of the root's
+ * tables: once the children are gone, none. Reclaim pauses meanwhile (an
+ * eviction under way holds a count before its entry is written).
+ */
+static long refs_not_in_tables(struct uswap_pager *p)
+{
+	long d;
+
+	pager_quiesce(p, true);
+	d = (long)pager_swap_refs(p) - pager_nr_swapents(p);
+	pager_quiesce(p, false);
+	return d;
+}
+
+static int exit_code(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/* ---- the parent rewrites, the child sees the fork's state; counts 2 then 1 ---- */
+
+TEST(fork_child_sees_fork_state_counts_shared)
+{
+	struct uswap_pager *p = open_pager();
+	unsigned long swapped, c1, c2;
+	int go[2];
+	char *b;
+	pid_t pid;
+
+	if (!p)
+		return;
+	b = fill_and_evict(p, 1);
+	REQUIRE(b);
+	swapped = swapped_pages_with_count(p, b, 1);
+	REQUIRE(swapped > NPAGES / 2);
+	REQUIRE_EQ(pipe(go), 0);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		char c;
+
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(bad_pages(b, 1) ? 1 : 0);
+	}
+	close(go[0]);
+	/* fork() returned once the event was read; the copy is done when the child is served. */
+	for (unsigned i = 0; i < 20000 && !pager_fork_nr_children(p); i++)
+		usleep(1000);
+	/* The fork dup'ed every swap entry of the parent. */
+	c2 = swapped_pages_with_count(p, b, 2);
+	CHECK(c2 >= swapped);
+	CHECK_EQ(swapped_pages_with_count(p, b, 1), 0UL);
+	CHECK_EQ(pager_fork_nr_children(p), 1U);
+	CHECK_EQ(pager_check(p), 0);
+	/* Both read and write at once, under one budget. */
+	REQUIRE_EQ(write(go[1], "g", 1), 1);
+	for (unsigned long i = 0; i < NPAGES; i++) {
+		CHECK(sig_check(b + i * PAGE_SIZE, 1));
+		sig_write(b + i * PAGE_SIZE, 2);
+	}
+	CHECK_EQ(exit_code(pid), 0);
+	close(go[1]);
+	CHECK_EQ(bad_pages(b, 2), 0UL);
+	CHECK_EQ(wait_children_released(p), 0U);
+	/* Alone again: what is swapped now has one owner. */
+	uswap_pager_reclaim(p, NPAGES * PAGE_SIZE);
+	uswap_pager_sync(p);
+	c1 = swapped_pages_with_count(p, b, 1);
+	CHECK(c1 > NPAGES / 2);
+	CHECK_EQ(swapped_pages_with_count(p, b, 2), 0UL);
+	CHECK_EQ(refs_not_in_tables(p), 0L);
+	CHECK_EQ(pager_check(p), 0);
+	CHECK_EQ(bad_pages(b, 2), 0UL);
+	{
+		struct fork_tree_stats t;
+		struct fork_proc_stats procs[4];
+
+		pager_fork_stats(p, &t, procs, 4);
+		printf("# swapped at fork %lu; tree: forks %lu exited %lu swapins %lu shared hits "
+		       "%lu shared reads %lu\n",
+		       swapped, t.forks, t.exited, t.swapins, t.shared_hits, t.shared_reads);
+		CHECK_EQ(t.forks, 1UL);
+		CHECK_EQ(t.exited, 1UL);
+		/* Both sides read every shared page: the second one finds it cached. */
+		CHECK(t.shared_hits > 0);
+		CHECK(t.shared_reads > 0);
+	}
+	munmap(b, NPAGES * PAGE_SIZE);
+	uswap_pager_close(p);
+}
+
+/* ---- every kind of child ---- */
+
+TEST(vfork_spawn_system_exec_children)
+{
+	struct uswap_pager *p = open_pager();
+	char *argv_true[] = {"/bin/sh", "-c", "exit 7", NULL};
+	pid_t pid;
+	char *b;
+
+	if (!p)
+		return;
+	b = fill_and_evict(p, 3);
+	REQUIRE(b);
+	/* vfork: the child borrows our address space until it execs. */
+	pid = vfork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		execve("/bin/sh", argv_true, environ);
+		_exit(127);
+	}
+	CHECK_EQ(exit_code(pid), 7);
+	/* posix_spawn and system() (clone with CLONE_VM inside glibc). */
+	REQUIRE_EQ(posix_spawn(&pid, "/bin/sh", NULL, NULL, argv_true, environ), 0);
+	CHECK_EQ(exit_code(pid), 7);
+	{
+		int st = system("exit 5");
+
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 5);
+	}
+	/* fork + exec: paged at the fork, released once the exec dropped the image. */
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		/* Touch our copy first: the exec must release it. */
+		if (bad_pages(b, 3))
+			_exit(1);
+		execve("/bin/sh", argv_true, environ);
+		_exit(127);
+	}
+	CHECK_EQ(exit_code(pid), 7);
+	CHECK_EQ(wait_children_released(p), 0U);
+	CHECK_EQ(bad_pages(b, 3), 0UL);
+	uswap_pager_reclaim(p, NPAGES * PAGE_SIZE);
+	uswap_pager_sync(p);
+	CHECK_EQ(refs_not_in_tables(p), 0L);
+	CHECK_EQ(pager_check(p), 0);
+	munmap(b, NPAGES * PAGE_SIZE);
+	uswap_pager_close(p);
+}
+
+TEST(nested_forks_see_every_byte)
+{
+	struct uswap_pager *p = open_pager();
+	pid_t pid;
+	char *b;
+
+	if (!p)
+		return;
+	b = fill_and_evict(p, 4);
+	REQUIRE(b);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		pid_t g;
+
+		/* The child writes half, then forks: the grandchild sees the mix. */
+		for (unsigned long i = 0; i < NPAGES; i += 2)
+			sig_write(b + i * PAGE_SIZE, 5);
+		g = fork();
+		if (g < 0)
+			_exit(3);
+		if (!g) {
+			for (unsigned long i = 0; i < NPAGES; i++)
+				if (!sig_check(b + i * PAGE_SIZE, i % 2 ? 4 : 5))
+					_exit(1);
+			for (unsigned long i = 0; i < NPAGES; i++)
+				sig_write(b + i * PAGE_SIZE, 6);
+			_exit(0);
+		}
+		if (exit_code(g) != 0)
+			_exit(4);
+		for (unsigned long i = 0; i < NPAGES; i++)
+			if (!sig_check(b + i * PAGE_SIZE, i % 2 ? 4 : 5))
+				_exit(5);
+		_exit(0);
+	}
+	CHECK_EQ(exit_code(pid), 0);
+	CHECK_EQ(bad_pages(b, 4), 0UL);
+	CHECK_EQ(wait_children_released(p), 0U);
+	CHECK_EQ(refs_not_in_tables(p), 0L);
+	CHECK_EQ(pager_check(p), 0);
+	munmap(b, NPAGES * PAGE_SIZE);
+	uswap_pager_close(p);
+}
+
+/*
+ * A child that outlives its parent: a middle process pages its own data
+ * with its own pager, forks, and closes its pager and exits while the
+ * grandchild still runs; the grandchild then checks every byte.
+ */
+TEST(child_outlives_parent)
+{
+	struct uswap_pager *p = open_pager();
+	int res[2];
+	pid_t mid;
+	char r = 0;
+
+	if (!p)
+		return;
+	uswap_pager_close(p);
+	REQUIRE_EQ(pipe(res), 0);
+	mid = fork();
+	REQUIRE(mid >= 0);
+	if (!mid) {
+		struct uswap_pager_config cfg = {.budget_bytes = BUDGET, .device_bytes = 256 * MiB};
+		struct uswap_pager *q = NULL;
+		int go[2];
+		pid_t g;
+		char *b;
+
+		close(res[0]);
+		if (uswap_pager_open(&q, &cfg, NULL, 0) || pipe(go))
+			_exit(2);
+		b = fill_and_evict(q, 7);
+		if (!b || pager_nr_swapents(q) < (long)NPAGES / 2)
+			_exit(3);
+		g = fork();
+		if (g < 0)
+			_exit(4);
+		if (!g) {
+			char c = 0, verdict;
+
+			close(go[1]);
+			/* Until the middle process is gone (its end of the pipe closed). */
+			if (read(go[0], &c, 1) != 0)
+				_exit(5);
+			verdict = bad_pages(b, 7) ? 'B' : 'G';
+			for (unsigned long i = 0; i < NPAGES && verdict == 'B'; i++)
+				if (!sig_check(b + i * PAGE_SIZE, 7)) {
+					fprintf(stderr, "# page %lu: %#lx\n", i,
+						*(unsigned long *)(b + i * PAGE_SIZE));
+					break;
+				}
+			if (write(res[1], &verdict, 1) != 1)
+				_exit(6);
+			_exit(0);
+		}
+		close(go[0]);
+		uswap_pager_close(q);
+		/* Closing go[1] with our exit tells the grandchild we are gone. */
+		_exit(0);
+	}
+	close(res[1]);
+	CHECK_EQ(exit_code(mid), 0);
+	CHECK_EQ(read(res[0], &r, 1), 1);
+	CHECK_EQ(r, 'G');
+	close(res[0]);
+}
+
+/* ---- a fork storm leaves nothing behind ---- */
+
+TEST(fork_storm_leaves_no_slot)
+{
+	struct uswap_pager *p = open_pager();
+	unsigned failed = 0;
+	char *b;
+
+	if (!p)
+		return;
+	b = fill_and_evict(p, 8);
+	REQUIRE(b);
+	for (unsigned n = 0; n < 100; n++) {
+		pid_t pid = fork();
+
+		REQUIRE(pid >= 0);
+		if (!pid) {
+			/* A few reads and writes of its own copy, then gone. */
+			for (unsigned long i = n; i < NPAGES; i += 97) {
+				if (!sig_check(b + i * PAGE_SIZE, 8))
+					_exit(1);
+				sig_write(b + i * PAGE_SIZE, 9);
+			}
+			_exit(0);
+		}
+		failed += exit_code(pid) != 0;
+	}
+	CHECK_EQ(failed, 0U);
+	CHECK_EQ(wait_children_released(p), 0U);
+	CHECK_EQ(bad_pages(b, 8), 0UL);
+	uswap_pager_reclaim(p, NPAGES * PAGE_SIZE);
+	uswap_pager_sync(p);
+	CHECK_EQ(refs_not_in_tables(p), 0L);
+	CHECK_EQ(pager_check(p), 0);
+	munmap(b, NPAGES * PAGE_SIZE);
+	uswap_pager_close(p);
+}
+
+/* ---- children killed at random moments ---- */
+
+TEST(children_killed_mid_paging)
+{
+	struct uswap_pager *p = open_pager();
+	const char *env = getenv("USWAP_FORK_KILLS");
+	unsigned kills = env ? (unsigned)atoi(env) : 200, checks = 0;
+	uint64_t rng = 0x5eed ^ (uint64_t)time(NULL);
+	uint64_t *version;
+	char *b;
+
+	if (!p)
+		return;
+	b = fill_and_evict(p, 10);
+	REQUIRE(b);
+	version = calloc(NPAGES, sizeof(*version));
+	REQUIRE(version);
+	for (unsigned long i = 0; i < NPAGES; i++)
+		version[i] = 10;
+	printf("# %u children killed\n", kills);
+	for (unsigned k = 0; k < kills; k++) {
+		pid_t pid = fork();
+
+		REQUIRE(pid >= 0);
+		if (!pid) {
+			uint64_t s = rng ^ (k + 1);
+
+			/* Fault pages in (reads and copy-on-write writes) until killed. */
+			for (;;) {
+				unsigned long i = t_rand(&s) % NPAGES;
+				char *pg = b + i * PAGE_SIZE;
+
+				if (!sig_check(pg, version[i]))
+					_exit(1);
+				version[i] += 1000;
+				sig_write(pg, version[i]);
+			}
+		}
+		/* The parent faults and writes its own data meanwhile. */
+		for (unsigned j = 0, n = (unsigned)(t_rand(&rng) % 64); j < n; j++) {
+			unsigned long i = t_rand(&rng) % NPAGES;
+
+			CHECK(sig_check(b + i * PAGE_SIZE, version[i]));
+			sig_write(b + i * PAGE_SIZE, ++version[i]);
+		}
+		if (t_rand(&rng) % 4 == 0)
+			uswap_pager_reclaim(p, (t_rand(&rng) % 512) * PAGE_SIZE);
+		kill(pid, SIGKILL);
+		{
+			int code = exit_code(pid);
+
+			/* Killed, or (rarely) failed its check before the kill. */
+			CHECK_EQ(code, 128 + SIGKILL);
+		}
+		if (k % 20 == 19) {
+			CHECK_EQ(wait_children_released(p), 0U);
+			CHECK_EQ(pager_check(p), 0);
+			checks++;
+		}
+	}
+	CHECK_EQ(wait_children_released(p), 0U);
+	for (unsigned long i = 0; i < NPAGES; i++)
+		CHECK(sig_check(b + i * PAGE_SIZE, version[i]));
+	uswap_pager_reclaim(p, NPAGES * PAGE_SIZE);
+	uswap_pager_sync(p);
+	CHECK_EQ(refs_not_in_tables(p), 0L);
+	CHECK_EQ(pager_check(p), 0);
+	printf("# checker run %u times between deaths\n", checks + 1);
+	free(version);
+	munmap(b, NPAGES * PAGE_SIZE);
+	uswap_pager_close(p);
+}
+
+/* ---- without EVENT_FORK (no CAP_SYS_PTRACE): everything in first, the child unpaged ---- */
+
+TEST(fallback_without_event_fork)
+{
+	struct uswap_pager_config cfg = {.budget_bytes = BUDGET, .device_bytes = 256 * MiB};
+	struct uswap_pager *p = NULL;
+	pid_t pid;
+	char *b;
+
+	if (TSAN_SKIP) {
+		test_skip("ThreadSanitizer build (see above)");
+		return;
+	}
+	/* What a process without CAP_SYS_PTRACE gets (the variable forces it). */
+	setenv("USWAP_NO_EVENT_FORK", "1", 1);
+	if (uswap_pager_open(&p, &cfg, NULL, 0)) {
+		unsetenv("USWAP_NO_EVENT_FORK");
+		test_skip("no full-mode userfaultfd");
+		return;
+	}
+	unsetenv("USWAP_NO_EVENT_FORK");
+	CHECK(!pager_fork_enabled(p));
+	b = fill_and_evict(p, 11);
+	REQUIRE(b);
+	CHECK(pager_nr_swapents(p) > (long)NPAGES / 2);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid)
+		_exit(bad_pages(b, 11) ? 1 : 0);
+	CHECK_EQ(exit_code(pid), 0);
+	CHECK_EQ(pager_fork_nr_children(p), 0U);
+	CHECK_EQ(bad_pages(b, 11), 0UL);
+	CHECK_EQ(pager_check(p), 0);
+	munmap(b, NPAGES * PAGE_SIZE);
+	uswap_pager_close(p);
+}
