@@ -110,7 +110,7 @@ bad = [(wl, side) for wl, w in d["workloads"].items() for side in ("uswap", "ker
        and not (side == "kernel" and "OOM killer" in (w[side]["error"] or ""))]
 sys.exit(0 if bad in ([], [("redis", "uswap")]) else 1)' "$T/out.json" 2>/dev/null; then
 	n=$((n + 1))
-	echo "not ok $n - all workloads run (exit $rc) # TODO issue 11: only redis under uswap run (BGSAVE fork) or the kernel's own OOM kill at this tiny budget failed"
+	echo "not ok $n - all workloads run (exit $rc) # TODO issue 11 (open): only redis under uswap run (BGSAVE fork) or the kernel's own OOM kill at this tiny budget failed"
 else
 	not_ok "all workloads run (exit $rc)" "$T/err"
 fi
@@ -129,8 +129,8 @@ figures = {"usemem": ["seq_write_mbps", "seq_read_mbps", "rand_write_mbps",
            "sort": ["wall_s"]}
 common = ["pswpin", "pswpout", "peak_rss_anon_mib", "peak_rss_anon_shmem_mib", "peak_anon_mib"]
 # A known failure of an open issue is reported as TAP's "# TODO".
-REDIS_FORK = ("issue 11: under uswap run, redis-server's parent can hang after the "
-              "BGSAVE fork (the fork support of the paging agent is not done)")
+REDIS_FORK = ("issue 11 (open): redis under uswap run forks for BGSAVE through the new "
+              "fork support, whose budget and death handling are not finished")
 def result(name, good, what, todo=None):
     if not good and todo:
         print("todo %s - %s # TODO %s" % (name, what, todo))
