@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# The main job: build uswap (release) and run its headline benchmark, the
-# seed's Redis-with-BGSAVE shape on the default zram device (lz4): 1.5 GiB of
-# 1 KiB values in a budget of 384 MiB, served by a parent while a forked
-# child saves them; about a minute on a 2-CPU machine. The run is in lockstep
-# (reproducible counts for the seed); add --concurrent for free-running
-# threads. It prints a result table and the engine's state.
-# Usage: scripts/run.sh [extra options for `uswap bench bgsave`, e.g. --json]
+# The main job: build uswap (release) and compare it with the kernel's own
+# swap on real programs, the seed's workloads: usemem (sequential and random
+# passes), Redis GET with and without a BGSAVE, GNU sort. Each runs under the
+# kernel (a memory cgroup limited to the budget, swapping to zram0, set up
+# for the run and put back as it was) and under `uswap run` with the same
+# budget and compressor; budget 128 MiB, lz4; about 10 minutes on a 2-CPU
+# machine. Without root (or cgroups, or zram) the kernel half is skipped with
+# one line. Ends in the table of figures and uswap/kernel ratios.
+# Usage: scripts/run.sh [options for `uswap bench compare`, e.g. --json, usemem]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
+bash scripts/deps.sh --all
 if [ ! -f build-release/build.ninja ]; then
 	meson setup build-release -Dbuildtype=release -Ddebug_checks=false >/dev/null
 fi
 ninja -C build-release >/dev/null
-exec ./build-release/src/cli/uswap bench bgsave --size 1536M --budget 384M "$@"
+exec ./build-release/src/cli/uswap bench compare "$@"
