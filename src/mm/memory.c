@@ -566,10 +566,13 @@ static int do_swap_map(struct vm_fault *vmf, struct swap_info_struct *si, struct
 			folio_put(folio);
 		return 0;
 	}
-	/* A large folio is mapped whole if its range still holds exactly its entries. */
+	/*
+	 * A large folio is mapped whole if its range still holds exactly its
+	 * entries. Not copied, it fits @addr (ksm_might_need_to_copy()): its
+	 * range starts at addr - idx pages, aligned to its size.
+	 */
 	if (folio == swapcache && folio_test_large(folio) &&
 	    range_in_mm(mm, addr, folio_nr_pages(folio)) &&
-	    IS_ALIGNED(addr - (idx << PAGE_SHIFT), folio_size(folio)) &&
 	    swap_pte_range_matches(ptep - idx, folio_swap_entry(folio), folio_nr_pages(folio),
 				   exclusive)) {
 		nr = folio_nr_pages(folio);

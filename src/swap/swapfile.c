@@ -569,15 +569,16 @@ static bool swap_only_has_cache(struct swap_info_struct *si, struct swap_cluster
 }
 
 /*
- * How far a walk over slots moves on after asking __try_to_reclaim_swap()
- * about @offset, which returned @ret: past the folio it met, or one slot. A
- * reclaimed folio of @ret slots is naturally aligned, so it ends at the next
- * multiple of @ret (the walk may have met it in its middle); one not
- * reclaimed already says how far it reaches. Evaluate the call once: it
- * reclaims.
+ * Ask __try_to_reclaim_swap() about @offset with @flags, and return how far
+ * a walk over slots moves on: past the folio it met, or one slot. A
+ * reclaimed folio of ret slots is naturally aligned, so it ends at the next
+ * multiple of ret (the walk may have met it in its middle); one not
+ * reclaimed already says how far it reaches.
  */
-static unsigned long reclaim_step(pgoff_t offset, int ret)
+static unsigned long reclaim_swap_step(struct swap_info_struct *si, pgoff_t offset, unsigned flags)
 {
+	int ret = __try_to_reclaim_swap(si, offset, flags);
+
 	if (ret > 0)
 		return ALIGN_UP(offset + 1, (unsigned long)ret) - offset;
 	return ret < 0 ? (unsigned long)-ret : 1;
@@ -625,7 +626,7 @@ static bool cluster_reclaim_range(struct swap_info_struct *si, struct swap_clust
 		/* Reclaimed or not, the folio's other slots need no visit. */
 		if (!swap_map_get(si, offset) &&
 		    swp_tb_is_folio(swap_table_get(ci, swap_cluster_offset(offset))))
-			nr = reclaim_step(offset, __try_to_reclaim_swap(si, offset, TTRS_ANYWAY));
+			nr = reclaim_swap_step(si, offset, TTRS_ANYWAY);
 		offset += nr;
 	}
 	ulock_lock(&ci->lock);
@@ -788,7 +789,7 @@ static void swap_reclaim_full_clusters(struct swap_info_struct *si)
 			    !swp_tb_is_folio(__swap_table_get(ci, swap_cluster_offset(off))))
 				continue;
 			ulock_unlock(&ci->lock);
-			nr = reclaim_step(off, __try_to_reclaim_swap(si, off, TTRS_ANYWAY));
+			nr = reclaim_swap_step(si, off, TTRS_ANYWAY);
 			ulock_lock(&ci->lock);
 		}
 		relocate_cluster(si, ci);
@@ -1153,9 +1154,7 @@ void swap_put_entries_direct(struct uswap *sw, swp_entry_t entry, int nr)
 		step = 1;
 		if (!swap_map_get(si, offset + i) &&
 		    swp_tb_is_folio(swap_table_get(ci, ci_off + i)))
-			step = reclaim_step(
-				offset + i,
-				__try_to_reclaim_swap(si, offset + i, TTRS_UNMAPPED | TTRS_FULL));
+			step = reclaim_swap_step(si, offset + i, TTRS_UNMAPPED | TTRS_FULL);
 	}
 out:
 	put_swap_device(si);

@@ -121,6 +121,17 @@ TEST(hibernation_slot_double_free_is_refused_with_warn)
 	swap_put_entries_direct(sw, other, 1);
 }
 
+/* Start @x on device 0 of @sw and take slots until none is left. Return: how many. */
+static unsigned alloc_all_blocks(struct swsusp_extents *x, struct uswap *sw)
+{
+	unsigned n = 0;
+
+	swsusp_extents_init(x, sw, 0);
+	while (alloc_swapdev_block(x))
+		n++;
+	return n;
+}
+
 /* Every extent well formed: sorted, apart, and closed intervals. */
 static void check_extents(struct swsusp_extents *x)
 {
@@ -138,11 +149,9 @@ TEST(extents_merge_into_one_closed_interval)
 {
 	struct uswap *sw = t_engine_with_device(1024);
 	struct swsusp_extents x;
-	unsigned n = 0;
+	unsigned n;
 
-	swsusp_extents_init(&x, sw, 0);
-	while (alloc_swapdev_block(&x))
-		n++;
+	n = alloc_all_blocks(&x, sw);
 	CHECK_EQ(n, 1023);
 	check_extents(&x);
 	/* The whole device, both ends included. */
@@ -160,13 +169,11 @@ TEST(extents_stay_apart_around_other_users_slots)
 	static swp_entry_t e[1023];
 	struct swsusp_extents x;
 	unsigned long warns = warn_count();
-	unsigned n = 0;
+	unsigned n;
 
 	/* Someone else keeps every sixth slot; hibernation gets runs of five. */
 	REQUIRE(t_keep_every_sixth_slot(sw, e, ARRAY_SIZE(e)));
-	swsusp_extents_init(&x, sw, 0);
-	while (alloc_swapdev_block(&x))
-		n++;
+	n = alloc_all_blocks(&x, sw);
 	CHECK_EQ(n, 1023 - 170);
 	check_extents(&x);
 	CHECK_EQ(x.nr, 171);
@@ -190,11 +197,9 @@ TEST(alloc_swapdev_block_on_a_full_device_is_zero)
 {
 	struct uswap *sw = t_engine_with_device(512);
 	struct swsusp_extents x;
-	unsigned n = 0;
+	unsigned n;
 
-	swsusp_extents_init(&x, sw, 0);
-	while (alloc_swapdev_block(&x))
-		n++;
+	n = alloc_all_blocks(&x, sw);
 	CHECK_EQ(n, 511);
 	CHECK_EQ(alloc_swapdev_block(&x), 0);
 	CHECK_EQ(free_all_swap_pages(&x), 511);
