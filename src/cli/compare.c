@@ -487,6 +487,28 @@ static int supervise(struct cmp_ctx *c, pid_t pid, int fd, struct sink *s, int *
 }
 
 /*
+ * run_captured - spawn @argv (see spawn()) with its stdout drained into @out
+ * and wait for it.
+ * Return: 0 and *status (as from waitpid), or a negative errno.
+ */
+static int run_captured(struct cmp_ctx *c, enum spawn_how how, char *const argv[], struct sink *out,
+			int *status)
+{
+	int pfd[2];
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC))
+		return -errno;
+	pid = spawn(c, how, argv, pfd[1]);
+	close(pfd[1]);
+	if (pid < 0) {
+		close(pfd[0]);
+		return (int)pid;
+	}
+	return supervise(c, pid, pfd[0], out, status, 0);
+}
+
+/*
  * stop_group - ask the program of group @pid to end (SIGTERM to the leader:
  * redis-server, or `uswap run`, which passes it on and then writes its
  * --stats), and end the group with SIGKILL if it is not gone within
@@ -598,22 +620,13 @@ static int run_usemem(struct cmp_ctx *c, struct cmp_result *r, uint64_t size)
 	char sz[32];
 	char *argv[] = {c->usemem, sz, NULL};
 	struct sink out;
-	int pfd[2], status, ret;
+	int status, ret;
 	double t, v;
-	pid_t pid;
 
 	snprintf(sz, sizeof(sz), "%" PRIu64, size);
-	if (pipe2(pfd, O_CLOEXEC))
-		return -errno;
 	c->phase = "touching pages";
 	t = bench_now();
-	pid = spawn(c, SPAWN_LIMITED, argv, pfd[1]);
-	close(pfd[1]);
-	if (pid < 0) {
-		close(pfd[0]);
-		return (int)pid;
-	}
-	ret = supervise(c, pid, pfd[0], &out, &status, 0);
+	ret = run_captured(c, SPAWN_LIMITED, argv, &out, &status);
 	if (ret)
 		return ret;
 	if (!exit_ok(c, r, "uswap-usemem", status))
@@ -679,9 +692,8 @@ static int run_sort(struct cmp_ctx *c, struct cmp_result *r, uint64_t size)
 			c->dir,		c->sort_input, NULL};
 	struct sink out;
 	struct stat st;
-	int pfd[2], status, ret;
+	int status, ret;
 	double t;
-	pid_t pid;
 
 	if (!c->sort_input[0]) {
 		c->phase = "writing the input";
@@ -700,17 +712,9 @@ static int run_sort(struct cmp_ctx *c, struct cmp_result *r, uint64_t size)
 	 */
 	snprintf(bufsz, sizeof(bufsz), "%" PRIu64 "K",
 		 max((uint64_t)st.st_size * 3, 2 * c->o->budget) / 1024 + 1024);
-	if (pipe2(pfd, O_CLOEXEC))
-		return -errno;
 	c->phase = "sorting";
 	t = bench_now();
-	pid = spawn(c, SPAWN_LIMITED, argv, pfd[1]);
-	close(pfd[1]);
-	if (pid < 0) {
-		close(pfd[0]);
-		return (int)pid;
-	}
-	ret = supervise(c, pid, pfd[0], &out, &status, 0);
+	ret = run_captured(c, SPAWN_LIMITED, argv, &out, &status);
 	if (ret)
 		return ret;
 	if (!exit_ok(c, r, "sort", status))
@@ -943,19 +947,10 @@ static int redis_get_pass(struct cmp_ctx *c, struct cmp_result *r, char *sock, u
 {
 	char nbuf[32], rbuf[32], *argv[24];
 	struct sink out;
-	int pfd[2], status, ret;
-	pid_t pid;
+	int status, ret;
 
 	redis_argv(sock, keys, requests, false, argv, nbuf, rbuf);
-	if (pipe2(pfd, O_CLOEXEC))
-		return -errno;
-	pid = spawn(c, SPAWN_PLAIN, argv, pfd[1]);
-	close(pfd[1]);
-	if (pid < 0) {
-		close(pfd[0]);
-		return (int)pid;
-	}
-	ret = supervise(c, pid, pfd[0], &out, &status, 0);
+	ret = run_captured(c, SPAWN_PLAIN, argv, &out, &status);
 	if (ret)
 		return ret;
 	if (!exit_status_ok(c, r, "redis-benchmark", true, status))
