@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "compare.h"
 #include "bench.h"
+#include "run.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -226,21 +227,14 @@ static void group_rss(struct cmp_ctx *c, pid_t pgid, uint64_t *anon, uint64_t *s
 	while ((e = readdir(d))) {
 		char path[300], buf[2048], *p;
 		struct stat st;
-		int fd;
-		ssize_t n;
+		uint64_t v;
 		long grp;
 
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (cli_read_text(path, buf, sizeof(buf)) <= 0)
 			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
 		p = strrchr(buf, ')'); /* comm may hold spaces */
 		if (!p || sscanf(p + 1, " %*c %*d %ld", &grp) != 1 || grp != pgid)
 			continue;
@@ -249,20 +243,12 @@ static void group_rss(struct cmp_ctx *c, pid_t pgid, uint64_t *anon, uint64_t *s
 		    st.st_ino == c->self_st.st_ino)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/status", e->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (cli_read_text(path, buf, sizeof(buf)) <= 0)
 			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		p = strstr(buf, "\nRssAnon:");
-		if (p)
-			*anon += strtoull(p + 9, NULL, 10) << 10;
-		p = strstr(buf, "\nRssShmem:");
-		if (p)
-			*shmem += strtoull(p + 10, NULL, 10) << 10;
+		if (!run_status_field(buf, "RssAnon", &v))
+			*anon += v;
+		if (!run_status_field(buf, "RssShmem", &v))
+			*shmem += v;
 	}
 	closedir(d);
 }

@@ -586,18 +586,10 @@ static void sample_rss(struct run_ctx *c)
 {
 	char path[64], buf[4096];
 	uint64_t v;
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)c->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (cli_read_text(path, buf, sizeof(buf)) <= 0)
 		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
 	/* A zombie has no mm any more: no RssAnon line. */
 	if (!run_status_field(buf, "RssAnon", &v)) {
 		c->rss_samples++;

@@ -9,12 +9,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *cli_subcommand;
 
@@ -307,4 +309,19 @@ char *cli_format_bytes(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%s %s", num, unit[u]);
 	}
 	return buf;
+}
+
+ssize_t cli_read_text(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+	ssize_t r;
+
+	if (fd < 0)
+		return -errno;
+	while (n + 1 < len && (r = read(fd, buf + n, len - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	close(fd);
+	return (ssize_t)n;
 }
