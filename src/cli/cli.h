@@ -116,6 +116,14 @@ void cli_format_uuid(const uint8_t uuid[16], char out[37]);
 ssize_t cli_read_text(const char *path, char *buf, size_t len);
 
 /*
+ * cli_json_string - @s as a JSON string, quoted and escaped. JSON text is
+ * UTF-8: a byte that is not part of a well-formed UTF-8 sequence becomes
+ * U+FFFD.
+ * Context: any.
+ */
+void cli_json_string(FILE *out, const char *s);
+
+/*
  * cli_format_bytes - @bytes for people: "512 B", "4 KiB", "1.5 GiB".
  * Context: any. Return: @buf.
  */

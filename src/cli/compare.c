@@ -1340,20 +1340,6 @@ static void print_table(struct cmp_ctx *c, struct cmp_result *res, unsigned nr)
 	printf("\nu/k: uswap's figure divided by the kernel's, both measured in this run.\n");
 }
 
-static void json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(out, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(out, "\\u%04x", *s);
-		else
-			fputc(*s, out);
-	}
-	fputc('"', out);
-}
-
 static void print_json(struct cmp_ctx *c, struct cmp_result *res, unsigned nr)
 {
 	printf("{\"budget_bytes\":%" PRIu64 ",\"comp\":\"%s\",\"kernel_available\":%s,"
@@ -1362,7 +1348,7 @@ static void print_json(struct cmp_ctx *c, struct cmp_result *res, unsigned nr)
 	if (c->ks.available)
 		printf("null");
 	else
-		json_string(stdout, c->ks.why);
+		cli_json_string(stdout, c->ks.why);
 	printf(",\"cgroup_version\":%d,\"workloads\":{", c->ks.cgroup_v);
 	for (unsigned w = 0; w < nr; w++) {
 		struct cmp_result *r = &res[w];
@@ -1372,7 +1358,7 @@ static void print_json(struct cmp_ctx *c, struct cmp_result *res, unsigned nr)
 			printf("\"%s\":{\"ran\":%s,\"ok\":%s,\"error\":", side_name[s],
 			       r->ran[s] ? "true" : "false", r->ok[s] ? "true" : "false");
 			if (r->err[s][0])
-				json_string(stdout, r->err[s]);
+				cli_json_string(stdout, r->err[s]);
 			else
 				printf("null");
 			for (unsigned i = 0; i < r->nr_figs; i++)

@@ -666,22 +666,6 @@ static void show_progress(struct run_ctx *c)
 	c->last_progress = t;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
 static const char *state_name(int state)
 {
 	switch (state) {
@@ -709,7 +693,7 @@ static int write_stats(struct run_ctx *c, int wstatus, int code)
 		n += hist[i];
 	}
 	fprintf(f, "{\"program\": ");
-	json_str(f, c->prog);
+	cli_json_string(f, c->prog);
 	fprintf(f, ", \"exit_status\": %d", code);
 	if (WIFSIGNALED(wstatus))
 		fprintf(f, ", \"signal\": %d", WTERMSIG(wstatus));
@@ -738,7 +722,7 @@ static int write_stats(struct run_ctx *c, int wstatus, int code)
 	fprintf(f, "}, \"device\": {\"kind\": ");
 	if (c->dev.kind == CLI_DEV_FILE) {
 		fprintf(f, "\"file\", \"path\": ");
-		json_str(f, c->dev_path);
+		cli_json_string(f, c->dev_path);
 	} else {
 		fprintf(f, "\"zram\", \"comp\": \"%s\"", cli_comp_name(c->dev.algo));
 	}
@@ -760,7 +744,7 @@ static int write_stats(struct run_ctx *c, int wstatus, int code)
 		memcpy(name, st->counters[i].name, USWAP_RUN_NAME_LEN);
 		name[USWAP_RUN_NAME_LEN] = '\0';
 		fprintf(f, "%s", i ? ", " : "");
-		json_str(f, name);
+		cli_json_string(f, name);
 		fprintf(f, ": %llu", (unsigned long long)LOAD(st->counters[i].value));
 	}
 	fprintf(f, "}}\n");
