@@ -453,7 +453,7 @@ static int find_agent(char *out, size_t len)
 	return -ENOENT;
 }
 
-static int check_device(const struct cli_dev_spec *spec, char *abs, size_t len)
+static int check_device(const struct cli_dev_spec *spec, char abs[PATH_MAX])
 {
 	unsigned char *page;
 	struct swap_header_info hdr;
@@ -485,7 +485,6 @@ static int check_device(const struct cli_dev_spec *spec, char *abs, size_t len)
 	close(fd);
 	if (!ret && !realpath(spec->path, abs))
 		ret = -errno;
-	(void)len;
 	return ret;
 }
 
@@ -940,7 +939,7 @@ int cmd_run(int argc, char **argv)
 			  c.prog, why);
 		return CLI_EXIT_FAIL;
 	}
-	if (check_device(&c.dev, devpath, sizeof(devpath)))
+	if (check_device(&c.dev, devpath))
 		return CLI_EXIT_FAIL;
 	c.dev_path = devpath;
 	if (find_agent(agent, sizeof(agent)))
