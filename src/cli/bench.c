@@ -417,60 +417,6 @@ static void print_table(FILE *out, struct bench_ctx *ctx)
 	fputc('\n', out);
 }
 
-/*
- * The length of the well-formed UTF-8 sequence at @s (1 to 4), or 0 if the
- * byte there does not start one (overlong forms and surrogates included).
- */
-static unsigned utf8_len(const unsigned char *s)
-{
-	unsigned len, cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (unsigned i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-/*
- * @s as a JSON string. JSON text is UTF-8: a byte of a path that is not
- * part of a well-formed UTF-8 sequence becomes U+FFFD.
- */
-static void json_string(FILE *out, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	unsigned len;
-
-	fputc('"', out);
-	while (*p) {
-		len = utf8_len(p);
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(out, "\\u%04x", *p);
-		else if (!len)
-			fputs("\\ufffd", out);
-		else
-			fwrite(p, 1, len, out);
-		p += len ? len : 1;
-	}
-	fputc('"', out);
-}
-
 static bool figure_named(struct bench_ctx *ctx, const char *name)
 {
 	for (unsigned i = 0; i < ctx->nr_figs; i++)
@@ -505,11 +451,11 @@ static void print_json(FILE *out, struct bench_ctx *ctx)
 	const struct bench_opts *o = ctx->o;
 
 	fputs("{\"workload\": ", out);
-	json_string(out, ctx->wl->name);
+	cli_json_string(out, ctx->wl->name);
 	fputs(", \"device\": ", out);
-	json_string(out, o->dev.kind == CLI_DEV_FILE ? o->dev.path : "zram");
+	cli_json_string(out, o->dev.kind == CLI_DEV_FILE ? o->dev.path : "zram");
 	fputs(", \"comp\": ", out);
-	json_string(out, o->dev.kind == CLI_DEV_FILE ? "none" : cli_comp_name(o->dev.algo));
+	cli_json_string(out, o->dev.kind == CLI_DEV_FILE ? "none" : cli_comp_name(o->dev.algo));
 	fprintf(out,
 		", \"mode\": \"%s\", \"threads\": %lu, \"size_bytes\": %" PRIu64
 		", \"budget_bytes\": %" PRIu64 ", \"seed\": %" PRIu64,

@@ -21,6 +21,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "base/compiler.h"
 
@@ -106,6 +107,21 @@ char *cli_escape(const char *s, char *buf, size_t len);
 
 /* Write @uuid as 36 characters and a NUL into @out. Context: any. */
 void cli_format_uuid(const uint8_t uuid[16], char out[37]);
+
+/*
+ * cli_read_text - a small text file (sysfs, cgroup, /proc) into @buf, at
+ * most @len - 1 bytes, NUL-terminated.
+ * Context: any. Return: the number of bytes read, or a negative errno.
+ */
+ssize_t cli_read_text(const char *path, char *buf, size_t len);
+
+/*
+ * cli_json_string - @s as a JSON string, quoted and escaped. JSON text is
+ * UTF-8: a byte that is not part of a well-formed UTF-8 sequence becomes
+ * U+FFFD.
+ * Context: any.
+ */
+void cli_json_string(FILE *out, const char *s);
 
 /*
  * cli_format_bytes - @bytes for people: "512 B", "4 KiB", "1.5 GiB".

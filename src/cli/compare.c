@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "compare.h"
 #include "bench.h"
+#include "run.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -226,21 +227,14 @@ static void group_rss(struct cmp_ctx *c, pid_t pgid, uint64_t *anon, uint64_t *s
 	while ((e = readdir(d))) {
 		char path[300], buf[2048], *p;
 		struct stat st;
-		int fd;
-		ssize_t n;
+		uint64_t v;
 		long grp;
 
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (cli_read_text(path, buf, sizeof(buf)) <= 0)
 			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
 		p = strrchr(buf, ')'); /* comm may hold spaces */
 		if (!p || sscanf(p + 1, " %*c %*d %ld", &grp) != 1 || grp != pgid)
 			continue;
@@ -249,20 +243,12 @@ static void group_rss(struct cmp_ctx *c, pid_t pgid, uint64_t *anon, uint64_t *s
 		    st.st_ino == c->self_st.st_ino)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/status", e->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (cli_read_text(path, buf, sizeof(buf)) <= 0)
 			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		p = strstr(buf, "\nRssAnon:");
-		if (p)
-			*anon += strtoull(p + 9, NULL, 10) << 10;
-		p = strstr(buf, "\nRssShmem:");
-		if (p)
-			*shmem += strtoull(p + 10, NULL, 10) << 10;
+		if (!run_status_field(buf, "RssAnon", &v))
+			*anon += v;
+		if (!run_status_field(buf, "RssShmem", &v))
+			*shmem += v;
 	}
 	closedir(d);
 }
@@ -487,6 +473,28 @@ static int supervise(struct cmp_ctx *c, pid_t pid, int fd, struct sink *s, int *
 }
 
 /*
+ * run_captured - spawn @argv (see spawn()) with its stdout drained into @out
+ * and wait for it.
+ * Return: 0 and *status (as from waitpid), or a negative errno.
+ */
+static int run_captured(struct cmp_ctx *c, enum spawn_how how, char *const argv[], struct sink *out,
+			int *status)
+{
+	int pfd[2];
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC))
+		return -errno;
+	pid = spawn(c, how, argv, pfd[1]);
+	close(pfd[1]);
+	if (pid < 0) {
+		close(pfd[0]);
+		return (int)pid;
+	}
+	return supervise(c, pid, pfd[0], out, status, 0);
+}
+
+/*
  * stop_group - ask the program of group @pid to end (SIGTERM to the leader:
  * redis-server, or `uswap run`, which passes it on and then writes its
  * --stats), and end the group with SIGKILL if it is not gone within
@@ -598,22 +606,13 @@ static int run_usemem(struct cmp_ctx *c, struct cmp_result *r, uint64_t size)
 	char sz[32];
 	char *argv[] = {c->usemem, sz, NULL};
 	struct sink out;
-	int pfd[2], status, ret;
+	int status, ret;
 	double t, v;
-	pid_t pid;
 
 	snprintf(sz, sizeof(sz), "%" PRIu64, size);
-	if (pipe2(pfd, O_CLOEXEC))
-		return -errno;
 	c->phase = "touching pages";
 	t = bench_now();
-	pid = spawn(c, SPAWN_LIMITED, argv, pfd[1]);
-	close(pfd[1]);
-	if (pid < 0) {
-		close(pfd[0]);
-		return (int)pid;
-	}
-	ret = supervise(c, pid, pfd[0], &out, &status, 0);
+	ret = run_captured(c, SPAWN_LIMITED, argv, &out, &status);
 	if (ret)
 		return ret;
 	if (!exit_ok(c, r, "uswap-usemem", status))
@@ -679,9 +678,8 @@ static int run_sort(struct cmp_ctx *c, struct cmp_result *r, uint64_t size)
 			c->dir,		c->sort_input, NULL};
 	struct sink out;
 	struct stat st;
-	int pfd[2], status, ret;
+	int status, ret;
 	double t;
-	pid_t pid;
 
 	if (!c->sort_input[0]) {
 		c->phase = "writing the input";
@@ -700,17 +698,9 @@ static int run_sort(struct cmp_ctx *c, struct cmp_result *r, uint64_t size)
 	 */
 	snprintf(bufsz, sizeof(bufsz), "%" PRIu64 "K",
 		 max((uint64_t)st.st_size * 3, 2 * c->o->budget) / 1024 + 1024);
-	if (pipe2(pfd, O_CLOEXEC))
-		return -errno;
 	c->phase = "sorting";
 	t = bench_now();
-	pid = spawn(c, SPAWN_LIMITED, argv, pfd[1]);
-	close(pfd[1]);
-	if (pid < 0) {
-		close(pfd[0]);
-		return (int)pid;
-	}
-	ret = supervise(c, pid, pfd[0], &out, &status, 0);
+	ret = run_captured(c, SPAWN_LIMITED, argv, &out, &status);
 	if (ret)
 		return ret;
 	if (!exit_ok(c, r, "sort", status))
@@ -943,19 +933,10 @@ static int redis_get_pass(struct cmp_ctx *c, struct cmp_result *r, char *sock, u
 {
 	char nbuf[32], rbuf[32], *argv[24];
 	struct sink out;
-	int pfd[2], status, ret;
-	pid_t pid;
+	int status, ret;
 
 	redis_argv(sock, keys, requests, false, argv, nbuf, rbuf);
-	if (pipe2(pfd, O_CLOEXEC))
-		return -errno;
-	pid = spawn(c, SPAWN_PLAIN, argv, pfd[1]);
-	close(pfd[1]);
-	if (pid < 0) {
-		close(pfd[0]);
-		return (int)pid;
-	}
-	ret = supervise(c, pid, pfd[0], &out, &status, 0);
+	ret = run_captured(c, SPAWN_PLAIN, argv, &out, &status);
 	if (ret)
 		return ret;
 	if (!exit_status_ok(c, r, "redis-benchmark", true, status))
@@ -1359,20 +1340,6 @@ static void print_table(struct cmp_ctx *c, struct cmp_result *res, unsigned nr)
 	printf("\nu/k: uswap's figure divided by the kernel's, both measured in this run.\n");
 }
 
-static void json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(out, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(out, "\\u%04x", *s);
-		else
-			fputc(*s, out);
-	}
-	fputc('"', out);
-}
-
 static void print_json(struct cmp_ctx *c, struct cmp_result *res, unsigned nr)
 {
 	printf("{\"budget_bytes\":%" PRIu64 ",\"comp\":\"%s\",\"kernel_available\":%s,"
@@ -1381,7 +1348,7 @@ static void print_json(struct cmp_ctx *c, struct cmp_result *res, unsigned nr)
 	if (c->ks.available)
 		printf("null");
 	else
-		json_string(stdout, c->ks.why);
+		cli_json_string(stdout, c->ks.why);
 	printf(",\"cgroup_version\":%d,\"workloads\":{", c->ks.cgroup_v);
 	for (unsigned w = 0; w < nr; w++) {
 		struct cmp_result *r = &res[w];
@@ -1391,7 +1358,7 @@ static void print_json(struct cmp_ctx *c, struct cmp_result *res, unsigned nr)
 			printf("\"%s\":{\"ran\":%s,\"ok\":%s,\"error\":", side_name[s],
 			       r->ran[s] ? "true" : "false", r->ok[s] ? "true" : "false");
 			if (r->err[s][0])
-				json_string(stdout, r->err[s]);
+				cli_json_string(stdout, r->err[s]);
 			else
 				printf("null");
 			for (unsigned i = 0; i < r->nr_figs; i++)

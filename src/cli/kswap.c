@@ -17,6 +17,7 @@
  * kswap_teardown() may also run from an atexit handler.
  */
 #include "compare.h"
+#include "cli.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -64,22 +65,6 @@ static void sleep_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Read a small text file into @buf (NUL-terminated). Return: bytes or -errno. */
-static ssize_t read_text(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t n = 0;
-	ssize_t r;
-
-	if (fd < 0)
-		return -errno;
-	while (n + 1 < len && (r = read(fd, buf + n, len - 1 - n)) > 0)
-		n += (size_t)r;
-	buf[n] = '\0';
-	close(fd);
-	return (ssize_t)n;
-}
-
 /* Write @text to a sysfs or cgroup file. Return: 0 or -errno. */
 static int write_text(const char *path, const char *text)
 {
@@ -108,7 +93,7 @@ static uint64_t read_u64(const char *path)
 {
 	char buf[64];
 
-	if (read_text(path, buf, sizeof(buf)) <= 0)
+	if (cli_read_text(path, buf, sizeof(buf)) <= 0)
 		return 0;
 	return strtoull(buf, NULL, 10);
 }
@@ -119,7 +104,7 @@ static uint64_t stat_field(const char *path, const char *key)
 	char buf[8192];
 	size_t klen = strlen(key);
 
-	if (read_text(path, buf, sizeof(buf)) <= 0)
+	if (cli_read_text(path, buf, sizeof(buf)) <= 0)
 		return 0;
 	for (char *line = buf; line && *line;
 	     line = strchr(line, '\n'), line = line ? line + 1 : NULL)
@@ -134,7 +119,7 @@ static void zram_selected(char *out, size_t len)
 	char buf[256], *open_, *close_;
 
 	out[0] = '\0';
-	if (read_text(ZRAM_SYS "/comp_algorithm", buf, sizeof(buf)) <= 0)
+	if (cli_read_text(ZRAM_SYS "/comp_algorithm", buf, sizeof(buf)) <= 0)
 		return;
 	open_ = strchr(buf, '[');
 	close_ = open_ ? strchr(open_, ']') : NULL;
@@ -150,7 +135,7 @@ static bool zram_offers(const char *name, char *offered, size_t len)
 	size_t n = 0;
 
 	offered[0] = '\0';
-	if (read_text(ZRAM_SYS "/comp_algorithm", buf, sizeof(buf)) <= 0)
+	if (cli_read_text(ZRAM_SYS "/comp_algorithm", buf, sizeof(buf)) <= 0)
 		return false;
 	for (char *tok = strtok_r(buf, " \n[]", &save); tok; tok = strtok_r(NULL, " \n[]", &save)) {
 		found |= !strcmp(tok, name);
@@ -165,7 +150,7 @@ static bool lists_zram(const char *file)
 {
 	static char buf[65536];
 
-	if (read_text(file, buf, sizeof(buf)) < 0)
+	if (cli_read_text(file, buf, sizeof(buf)) < 0)
 		return false;
 	for (char *p = buf; (p = strstr(p, ZRAM_DEV)); p++)
 		if ((p == buf || p[-1] == '\n') && (isspace((unsigned char)p[strlen(ZRAM_DEV)])))
@@ -188,7 +173,7 @@ static bool find_cgroup_root(struct kswap *ks)
 		snprintf(ks->cg_root, sizeof(ks->cg_root), "%s", CG_V1_ROOT);
 		return true;
 	}
-	if (read_text(CG_V2_ROOT "/cgroup.subtree_control", buf, sizeof(buf)) >= 0 &&
+	if (cli_read_text(CG_V2_ROOT "/cgroup.subtree_control", buf, sizeof(buf)) >= 0 &&
 	    strstr(buf, "memory")) {
 		ks->cgroup_v = 2;
 		snprintf(ks->cg_root, sizeof(ks->cg_root), "%s", CG_V2_ROOT);
@@ -236,7 +221,7 @@ int kswap_open(struct kswap *ks, const char *comp)
 		unavailable(ks, "%s", ZRAM_DEV " is mounted (left untouched)");
 		goto out_unlock;
 	}
-	if (read_text(ZRAM_SYS "/initstate", init, sizeof(init)) <= 0 || atoi(init) != 0) {
+	if (cli_read_text(ZRAM_SYS "/initstate", init, sizeof(init)) <= 0 || atoi(init) != 0) {
 		unavailable(ks, "%s",
 			    ZRAM_DEV " is already initialized and may hold someone's data "
 				     "(left untouched)");
@@ -376,7 +361,7 @@ void kswap_figures(struct kswap *ks, struct kswap_figures *f)
 		sizeof(path));
 	f->peak_usage = read_u64(path);
 	/* mm_stat: orig_data_size compr_data_size mem_used_total mem_limit mem_used_max ... */
-	if (read_text(ZRAM_SYS "/mm_stat", mm, sizeof(mm)) > 0)
+	if (cli_read_text(ZRAM_SYS "/mm_stat", mm, sizeof(mm)) > 0)
 		sscanf(mm, "%llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4]);
 	f->zram_orig = v[0];
 	f->zram_peak = v[4];
@@ -391,7 +376,7 @@ static void cgroup_empty(struct kswap *ks)
 	for (int i = 0; i < RETRY_COUNT; i++) {
 		bool any = false;
 
-		if (read_text(path, buf, sizeof(buf)) < 0)
+		if (cli_read_text(path, buf, sizeof(buf)) < 0)
 			return;
 		for (char *p = buf; *p;) {
 			char *end;

@@ -453,7 +453,7 @@ static int find_agent(char *out, size_t len)
 	return -ENOENT;
 }
 
-static int check_device(const struct cli_dev_spec *spec, char *abs, size_t len)
+static int check_device(const struct cli_dev_spec *spec, char abs[PATH_MAX])
 {
 	unsigned char *page;
 	struct swap_header_info hdr;
@@ -485,7 +485,6 @@ static int check_device(const struct cli_dev_spec *spec, char *abs, size_t len)
 	close(fd);
 	if (!ret && !realpath(spec->path, abs))
 		ret = -errno;
-	(void)len;
 	return ret;
 }
 
@@ -586,18 +585,10 @@ static void sample_rss(struct run_ctx *c)
 {
 	char path[64], buf[4096];
 	uint64_t v;
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)c->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (cli_read_text(path, buf, sizeof(buf)) <= 0)
 		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
 	/* A zombie has no mm any more: no RssAnon line. */
 	if (!run_status_field(buf, "RssAnon", &v)) {
 		c->rss_samples++;
@@ -674,22 +665,6 @@ static void show_progress(struct run_ctx *c)
 	c->last_progress = t;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
 static const char *state_name(int state)
 {
 	switch (state) {
@@ -717,7 +692,7 @@ static int write_stats(struct run_ctx *c, int wstatus, int code)
 		n += hist[i];
 	}
 	fprintf(f, "{\"program\": ");
-	json_str(f, c->prog);
+	cli_json_string(f, c->prog);
 	fprintf(f, ", \"exit_status\": %d", code);
 	if (WIFSIGNALED(wstatus))
 		fprintf(f, ", \"signal\": %d", WTERMSIG(wstatus));
@@ -746,7 +721,7 @@ static int write_stats(struct run_ctx *c, int wstatus, int code)
 	fprintf(f, "}, \"device\": {\"kind\": ");
 	if (c->dev.kind == CLI_DEV_FILE) {
 		fprintf(f, "\"file\", \"path\": ");
-		json_str(f, c->dev_path);
+		cli_json_string(f, c->dev_path);
 	} else {
 		fprintf(f, "\"zram\", \"comp\": \"%s\"", cli_comp_name(c->dev.algo));
 	}
@@ -768,7 +743,7 @@ static int write_stats(struct run_ctx *c, int wstatus, int code)
 		memcpy(name, st->counters[i].name, USWAP_RUN_NAME_LEN);
 		name[USWAP_RUN_NAME_LEN] = '\0';
 		fprintf(f, "%s", i ? ", " : "");
-		json_str(f, name);
+		cli_json_string(f, name);
 		fprintf(f, ": %llu", (unsigned long long)LOAD(st->counters[i].value));
 	}
 	fprintf(f, "}}\n");
@@ -964,7 +939,7 @@ int cmd_run(int argc, char **argv)
 			  c.prog, why);
 		return CLI_EXIT_FAIL;
 	}
-	if (check_device(&c.dev, devpath, sizeof(devpath)))
+	if (check_device(&c.dev, devpath))
 		return CLI_EXIT_FAIL;
 	c.dev_path = devpath;
 	if (find_agent(agent, sizeof(agent)))

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * util.c - messages and argument parsing for the uswap command.
+ * util.c - messages, argument parsing, small text files and JSON strings
+ * for the uswap command.
  *
  * Owns: cli_subcommand (set once by main before a subcommand runs).
  * Locking: none; messages may interleave if printed from many threads.
@@ -9,12 +10,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *cli_subcommand;
 
@@ -307,4 +310,69 @@ char *cli_format_bytes(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%s %s", num, unit[u]);
 	}
 	return buf;
+}
+
+ssize_t cli_read_text(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+	ssize_t r;
+
+	if (fd < 0)
+		return -errno;
+	while (n + 1 < len && (r = read(fd, buf + n, len - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	close(fd);
+	return (ssize_t)n;
+}
+
+/*
+ * The length of the well-formed UTF-8 sequence at @s (1 to 4), or 0 if the
+ * byte there does not start one (overlong forms and surrogates included).
+ */
+static unsigned utf8_len(const unsigned char *s)
+{
+	unsigned len, cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (unsigned i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+void cli_json_string(FILE *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned len;
+
+	fputc('"', out);
+	while (*p) {
+		len = utf8_len(p);
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(out, "\\u%04x", *p);
+		else if (!len)
+			fputs("\\ufffd", out);
+		else
+			fwrite(p, 1, len, out);
+		p += len ? len : 1;
+	}
+	fputc('"', out);
 }

@@ -2,7 +2,7 @@
 /*
  * test_cli_util.c - the uswap command's parsers and printers, called
  * directly: sizes, numbers, UUIDs, device specs, byte formatting, the stat
- * format and the cluster map.
+ * format, the cluster map and JSON strings.
  *
  * Owns: nothing. Locking: single-threaded.
  */
@@ -241,4 +241,20 @@ TEST(cluster_map_legend_and_totals)
 	CHECK(strstr(out, "legend: . free  n nonfull  f frag  # full  d discard  ? isolated"));
 	CHECK(strstr(out, "totals: free 1 nonfull 1 frag 0 full 0 discard 0 isolated 0"));
 	CHECK(strstr(out, "slots in use 0 of 1023"));
+}
+
+/* JSON is UTF-8: escapes, well-formed sequences as they are, ill-formed bytes as U+FFFD. */
+TEST(json_string_escapes_and_replaces_bad_utf8)
+{
+	char *buf;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+
+	REQUIRE(f);
+	cli_json_string(f, "a\"b\\c\n\x01 \xc3\xa9 \xe2\x82\xac \xff \xc0\xaf \xed\xa0\x80!");
+	fclose(f);
+	CHECK_EQ(strcmp(buf, "\"a\\\"b\\\\c\\u000a\\u0001 \xc3\xa9 \xe2\x82\xac \\ufffd "
+			     "\\ufffd\\ufffd \\ufffd\\ufffd\\ufffd!\""),
+		 0);
+	free(buf);
 }
