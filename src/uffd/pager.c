@@ -1442,6 +1442,22 @@ static void pager_atfork_once(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
+/*
+ * pager_stop_threads - tell the fault and reclaim threads to stop, wake both
+ * and wait for them. Context: not on either thread; both were started.
+ */
+static void pager_stop_threads(struct uswap_pager *p)
+{
+	uint64_t one = 1;
+
+	atomic_store_release(&p->stopping, true);
+	if (write(p->wake_fd, &one, sizeof(one)) < 0)
+		one = 0;
+	pager_kick(p);
+	pthread_join(p->fault_thread, NULL);
+	pthread_join(p->reclaim_thread, NULL);
+}
+
 static void pager_teardown(struct uswap_pager *p)
 {
 	struct uswap *sw = p->sw;
@@ -1591,15 +1607,8 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 	}
 	err = pager_fork_start(p, event_fork, &p->forks);
 	if (err) {
-		uint64_t one = 1;
-
 		set_err(errbuf, errlen, "cannot start the fork thread: %s", strerror(-err));
-		atomic_store_release(&p->stopping, true);
-		if (write(p->wake_fd, &one, sizeof(one)) < 0)
-			one = 0;
-		pager_kick(p);
-		pthread_join(p->fault_thread, NULL);
-		pthread_join(p->reclaim_thread, NULL);
+		pager_stop_threads(p);
 		goto fail;
 	}
 	pthread_once(&once, pager_atfork_once);
@@ -1798,8 +1807,6 @@ __public void uswap_pager_fork_child(struct uswap_pager *p)
 
 __public void uswap_pager_close(struct uswap_pager *p)
 {
-	uint64_t one = 1;
-
 	if (in_fork_child)
 		return;
 	for (unsigned i = 0; i < ARRAY_SIZE(live_pagers); i++) {
@@ -1821,12 +1828,7 @@ __public void uswap_pager_close(struct uswap_pager *p)
 	}
 	p->nr_regions = 0;
 	ulock_unlock(&p->regions_lock);
-	atomic_store_release(&p->stopping, true);
-	if (write(p->wake_fd, &one, sizeof(one)) < 0)
-		one = 0;
-	pager_kick(p);
-	pthread_join(p->fault_thread, NULL);
-	pthread_join(p->reclaim_thread, NULL);
+	pager_stop_threads(p);
 	pager_teardown(p);
 }
 

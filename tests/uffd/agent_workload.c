@@ -24,6 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "page_sig.h"
+
 #define PAGE 4096UL
 
 struct area {
@@ -58,30 +60,6 @@ static void note_rss(void)
 	if ((unsigned long)kb > peak_rss_kb)
 		peak_rss_kb = (unsigned long)kb;
 	pthread_mutex_unlock(&peak_lock);
-}
-
-static void sig_write(char *page, uint64_t owner, uint64_t version)
-{
-	uint64_t *w = (uint64_t *)page, addr = (uint64_t)(uintptr_t)page;
-
-	w[0] = owner;
-	w[1] = addr;
-	w[2] = version;
-	for (size_t i = 3; i < PAGE / 8; i++)
-		w[i] = (i % 8) ? 0 : (addr ^ version ^ (i * 0x9e3779b97f4a7c15ULL));
-}
-
-static bool sig_check(const char *page, uint64_t owner, uint64_t version)
-{
-	const uint64_t *w = (const uint64_t *)page;
-	uint64_t addr = (uint64_t)(uintptr_t)page;
-
-	if (w[0] != owner || w[1] != addr || w[2] != version)
-		return false;
-	for (size_t i = 3; i < PAGE / 8; i++)
-		if (w[i] != ((i % 8) ? 0 : (addr ^ version ^ (i * 0x9e3779b97f4a7c15ULL))))
-			return false;
-	return true;
 }
 
 static char *page_align(char *p)

@@ -21,6 +21,7 @@
 #include "test.h"
 #include "dev/file.h"
 #include "uffd/pager.h"
+#include "page_sig.h"
 
 #define MiB (1UL << 20)
 
@@ -65,31 +66,6 @@ static struct uswap_pager *open_pager(size_t budget, size_t device_bytes)
 	if (ret)
 		test_fail(__FILE__, __LINE__, "uswap_pager_open: %d: %s", ret, err);
 	return p;
-}
-
-/* A page signature: owner, address and version in the first words, a pattern after. */
-static void sig_write(char *page, uint64_t owner, uint64_t version)
-{
-	uint64_t *w = (uint64_t *)page, addr = (uint64_t)(uintptr_t)page;
-
-	w[0] = owner;
-	w[1] = addr;
-	w[2] = version;
-	for (size_t i = 3; i < PAGE_SIZE / 8; i++)
-		w[i] = (i % 8) ? 0 : (addr ^ version ^ (i * 0x9e3779b97f4a7c15ULL));
-}
-
-static bool sig_check(const char *page, uint64_t owner, uint64_t version)
-{
-	const uint64_t *w = (const uint64_t *)page;
-	uint64_t addr = (uint64_t)(uintptr_t)page;
-
-	if (w[0] != owner || w[1] != addr || w[2] != version)
-		return false;
-	for (size_t i = 3; i < PAGE_SIZE / 8; i++)
-		if (w[i] != ((i % 8) ? 0 : (addr ^ version ^ (i * 0x9e3779b97f4a7c15ULL))))
-			return false;
-	return true;
 }
 
 static bool page_is_zero(const char *page)
