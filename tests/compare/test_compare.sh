@@ -222,8 +222,16 @@ same_state "kernel state untouched when the kernel side is off"
 
 # ---- the skip path: no root ----
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
-	setpriv --reuid=65534 --regid=65534 --clear-groups \
-		"$USWAP" bench compare usemem --budget "$BUDGET" --size "$SIZE" >"$T/out" 2>"$T/err"
+	# The build tree may sit in a directory only root can enter (a clone in
+	# `mktemp -d`): the unprivileged user runs copies from $T (mode 755).
+	mkdir -p "$T/nr"
+	cp "$USWAP" "$T/nr/uswap"
+	cp "$USWAP_USEMEM" "$T/nr/uswap-usemem"
+	cp "$(dirname "$USWAP")/../uffd/libuswap-agent.so" "$T/nr/"
+	chmod -R a+rX "$T/nr"
+	USWAP_USEMEM=$T/nr/uswap-usemem USWAP_AGENT=$T/nr/libuswap-agent.so \
+		setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$T/nr/uswap" bench compare usemem --budget "$BUDGET" --size "$SIZE" >"$T/out" 2>"$T/err"
 	check "without root: one line says the kernel side is skipped" \
 		[ "$(grep -c 'kernel side skipped: it needs root' "$T/err")" -eq 1 ]
 	check "without root: uswap's side was attempted (its result or its refusal is shown)" \
