@@ -462,6 +462,17 @@ static void child_event(struct fork_child *c, const struct uffd_msg *m)
 	}
 }
 
+/* As pager_defer(): a fault with no room to wait in is handed back, never dropped. */
+static void child_defer(struct fork_child *c, const struct child_pending *pf)
+{
+	struct uffdio_range r = {.start = pf->addr, .len = PAGE_SIZE};
+
+	if (c->nr_retry < CHILD_RETRY)
+		c->retry[c->nr_retry++] = *pf;
+	else
+		ioctl(c->uffd, UFFDIO_WAKE, &r);
+}
+
 static void child_retry(struct fork_child *c)
 {
 	unsigned n = c->nr_retry;
@@ -470,8 +481,8 @@ static void child_retry(struct fork_child *c)
 	for (unsigned i = 0; i < n; i++) {
 		struct child_pending pf = c->retry[i];
 
-		if (child_fault(c, &pf, false) == -EAGAIN && c->nr_retry < CHILD_RETRY)
-			c->retry[c->nr_retry++] = pf;
+		if (child_fault(c, &pf, false) == -EAGAIN)
+			child_defer(c, &pf);
 	}
 }
 
@@ -497,8 +508,8 @@ static unsigned child_read(struct fork_child *c)
 		pf.addr = msgs[i].arg.pagefault.address & PAGE_MASK;
 		pf.flags = (unsigned)msgs[i].arg.pagefault.flags;
 		pf.tid = msgs[i].arg.pagefault.feat.ptid;
-		if (child_fault(c, &pf, true) == -EAGAIN && c->nr_retry < CHILD_RETRY)
-			c->retry[c->nr_retry++] = pf;
+		if (child_fault(c, &pf, true) == -EAGAIN)
+			child_defer(c, &pf);
 	}
 	return nr;
 }

@@ -177,7 +177,7 @@ struct uswap_pager {
 	unsigned tick_ms;
 
 	struct pending_fault retry[MAX_RETRY];
-	unsigned nr_retry;
+	unsigned nr_retry, retry_cap;	  /* cap: MAX_RETRY (tests lower it) */
 	unsigned long ra_next, ra_window; /* fault-around (fault thread only) */
 	unsigned long age_cursor;	  /* aging sweep (reclaim thread only) */
 	struct timespec last_age;
@@ -191,7 +191,8 @@ struct uswap_pager {
 
 	/* Figures (atomic). */
 	unsigned long faults, swapin_faults, ra_pages, evict_busy, warnings, peak, data_released;
-	unsigned long sampled; /* pages taken out for aging */
+	unsigned long retry_overflow; /* deferred faults handed back to the kernel */
+	unsigned long sampled;	      /* pages taken out for aging */
 	bool warned_full;
 	bool reclaiming;   /* between the watermarks, going down (reclaim thread) */
 	long full_at_free; /* free slots when the device was found full, or -1 */
@@ -1068,6 +1069,25 @@ static void pager_serve_request(struct uswap_pager *p)
 	futex_wake_all_u32(&p->req_done);
 }
 
+/*
+ * Keep a fault that met a changing address space (-EAGAIN) for a retry once
+ * events were read. When the list is full the fault is handed back to the
+ * kernel instead: waking the thread makes it retry its access, which faults
+ * again and queues a new message. Dropping it would leave the thread
+ * blocked for good. Context: the fault thread.
+ */
+static void pager_defer(struct uswap_pager *p, const struct pending_fault *f)
+{
+	struct uffdio_range r = {.start = f->addr, .len = PAGE_SIZE};
+
+	if (p->nr_retry < atomic_load_relaxed(&p->retry_cap)) {
+		p->retry[p->nr_retry++] = *f;
+		return;
+	}
+	atomic_fetch_add_relaxed(&p->retry_overflow, 1UL);
+	ioctl(p->uffd, UFFDIO_WAKE, &r);
+}
+
 static void pager_read_batch(struct uswap_pager *p)
 {
 	struct uffd_msg msgs[MSG_BATCH];
@@ -1088,8 +1108,8 @@ static void pager_read_batch(struct uswap_pager *p)
 	for (i = 0; i < nr_old; i++) {
 		struct pending_fault f = p->retry[i];
 
-		if (pager_fault(p, &f) == -EAGAIN && p->nr_retry < MAX_RETRY)
-			p->retry[p->nr_retry++] = f;
+		if (pager_fault(p, &f) == -EAGAIN)
+			pager_defer(p, &f);
 	}
 	for (i = 0; i < nr; i++) {
 		struct pending_fault f;
@@ -1101,8 +1121,8 @@ static void pager_read_batch(struct uswap_pager *p)
 		f.tid = msgs[i].arg.pagefault.feat.ptid;
 		f.t0 = now;
 		pager_fork_note_fault(p, &p->mm, f.addr);
-		if (pager_fault(p, &f) == -EAGAIN && p->nr_retry < MAX_RETRY)
-			p->retry[p->nr_retry++] = f;
+		if (pager_fault(p, &f) == -EAGAIN)
+			pager_defer(p, &f);
 	}
 }
 
@@ -1140,7 +1160,7 @@ static void *pager_fault_main(void *arg)
 					struct pending_fault f = p->retry[i];
 
 					if (pager_fault(p, &f) == -EAGAIN)
-						p->retry[p->nr_retry++] = f;
+						pager_defer(p, &f);
 				}
 			}
 		}
@@ -1583,6 +1603,7 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 	err = mm_init(&p->mm, sw, &pager_mm_ops, 0, PAGER_VA_END, 0);
 	if (err)
 		goto fail;
+	p->retry_cap = MAX_RETRY;
 	budget_pages = cfg->budget_bytes >> PAGE_SHIFT;
 	margin = max(budget_pages / 32, 64UL);
 	p->budget_bytes = cfg->budget_bytes;
@@ -1884,6 +1905,12 @@ struct pager_forks *pager_fork_state(struct uswap_pager *p)
 struct mm_struct *pager_mm(struct uswap_pager *p)
 {
 	return &p->mm;
+}
+
+unsigned long pager_set_retry_cap(struct uswap_pager *p, unsigned cap)
+{
+	atomic_store_relaxed(&p->retry_cap, min(cap, (unsigned)MAX_RETRY));
+	return atomic_load_relaxed(&p->retry_overflow);
 }
 
 int pager_inject_read_error(struct uswap_pager *p, unsigned long nth)

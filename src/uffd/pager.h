@@ -115,6 +115,14 @@ struct pager_forks *pager_fork_state(struct uswap_pager *p);
 /* pager_mm - Return: the pager's address space (tests lock its tables to stage races). */
 struct mm_struct *pager_mm(struct uswap_pager *p);
 
+/*
+ * pager_set_retry_cap - keep at most @cap (<= 1024) faults deferred on a
+ * changing address space; the others are handed back to the kernel (tests
+ * lower it to reach that path). Context: any.
+ * Return: faults handed back so far.
+ */
+unsigned long pager_set_retry_cap(struct uswap_pager *p, unsigned cap);
+
 /* pager_compr_bytes - Return: device memory holding swapped pages (zram), or 0. */
 size_t pager_compr_bytes(struct uswap_pager *p);
 

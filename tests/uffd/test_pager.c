@@ -689,6 +689,99 @@ TEST(fault_on_range_unmapped_meanwhile)
 	uswap_pager_close(p);
 }
 
+/*
+ * Faults that meet a changing address space (an event not read yet) wait
+ * for a retry; with no room left to keep them they are handed back to the
+ * kernel, never dropped (a dropped fault leaves its thread blocked for
+ * good). The room is set to none so every such fault takes that path: the
+ * fault thread waits on a held page-table lock with faults read, a
+ * MADV_DONTNEED elsewhere queues its REMOVE event meanwhile, and then every
+ * install of those faults fails with EAGAIN.
+ */
+struct page_reader {
+	const char *page;
+	uint64_t owner;
+	int ok, done;
+};
+
+static void *read_page(void *arg)
+{
+	struct page_reader *r = arg;
+
+	r->ok = sig_check(r->page, r->owner, 1);
+	atomic_store_release(&r->done, 1);
+	return NULL;
+}
+
+static void *dontneed_page(void *arg)
+{
+	return (void *)(uintptr_t)madvise(arg, PAGE_SIZE, MADV_DONTNEED);
+}
+
+TEST(deferred_faults_are_never_dropped)
+{
+	struct uswap_pager *p = open_pager(4 * MiB, 0);
+	const unsigned long n = 64, nr_readers = 4;
+	struct page_reader r[4];
+	struct ptl_holder h = {.p = p};
+	pthread_t th, tm, tr[4];
+	unsigned long handed_back;
+	unsigned done = 0;
+	char *b, *other;
+
+	if (!p)
+		return;
+	b = swapped_range(p, n, 62);
+	REQUIRE(b);
+	other = swapped_range(p, n, 63);
+	REQUIRE(other);
+	REQUIRE(swapped_bytes(p) >= n * PAGE_SIZE);
+	pager_set_retry_cap(p, 0);
+	h.addr = (unsigned long)b;
+	REQUIRE_EQ(pthread_create(&th, NULL, hold_ptl, &h), 0);
+	while (!atomic_load_acquire(&h.state))
+		usleep(1000);
+	for (unsigned long i = 0; i < nr_readers; i++) {
+		r[i] = (struct page_reader){.page = b + i * 8 * PAGE_SIZE, .owner = 62};
+		REQUIRE_EQ(pthread_create(&tr[i], NULL, read_page, &r[i]), 0);
+	}
+	usleep(100000); /* the fault thread waits on the held lock */
+	REQUIRE_EQ(pthread_create(&tm, NULL, dontneed_page, other), 0);
+	usleep(100000); /* its REMOVE event waits to be read */
+	atomic_store_release(&h.state, 2);
+	pthread_join(th, NULL);
+	for (int waited = 0; waited < 5000 && done < nr_readers; waited++) {
+		done = 0;
+		for (unsigned long i = 0; i < nr_readers; i++)
+			done += (unsigned)atomic_load_acquire(&r[i].done);
+		if (done < nr_readers)
+			usleep(1000);
+	}
+	CHECK_EQ(done, nr_readers);
+	if (done < nr_readers) {
+		printf("# a reader is stuck on a dropped fault: leaving the pager behind\n");
+		return;
+	}
+	handed_back = pager_set_retry_cap(p, 1024);
+	/* The path under test was taken: at least one fault was handed back. */
+	CHECK(handed_back > 0);
+	printf("# faults handed back to the kernel: %lu\n", handed_back);
+	for (unsigned long i = 0; i < nr_readers; i++) {
+		pthread_join(tr[i], NULL);
+		CHECK(r[i].ok);
+	}
+	pthread_join(tm, NULL);
+	CHECK(page_is_zero(other));
+	for (unsigned long i = 0; i < n; i++)
+		CHECK(sig_check(b + i * PAGE_SIZE, 62, 1));
+	for (unsigned long i = 1; i < n; i++)
+		CHECK(sig_check(other + i * PAGE_SIZE, 63, 1));
+	munmap(b, n * PAGE_SIZE);
+	munmap(other, n * PAGE_SIZE);
+	check_no_slot_left(p);
+	uswap_pager_close(p);
+}
+
 /* ---- device full, read errors ---- */
 
 TEST(device_full_goes_over_budget)
