@@ -77,6 +77,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../base/race.h"
 #include "../mm/internal.h"
 
 #define MAX_CHILDREN 256
@@ -99,6 +100,7 @@ struct fork_child {
 	struct pager_pt pt;
 	int uffd; /* the child's userfaultfd, a descriptor of the root */
 	unsigned slot;
+	bool orphaned; /* got every page back for its pager's end (fork thread) */
 	struct child_pending retry[CHILD_RETRY]; /* deferred on -EAGAIN */
 	unsigned nr_retry;
 };
@@ -577,6 +579,27 @@ static void child_orphan(struct fork_child *c)
 	}
 }
 
+/*
+ * Orphan every published child not orphaned yet, looking at children[] as
+ * it is now. Context: the fork thread, or the one that stopped it.
+ * Return: children orphaned (a nested fork read meanwhile asks for a pass more).
+ */
+static unsigned orphan_pass(struct pager_forks *f)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < MAX_CHILDREN; i++) {
+		struct fork_child *c = atomic_load_acquire(&f->children[i]);
+
+		if (!c || c->orphaned)
+			continue;
+		child_orphan(c);
+		c->orphaned = true;
+		n++;
+	}
+	return n;
+}
+
 /* ---- the fork thread ---- */
 
 /*
@@ -587,7 +610,8 @@ static void child_orphan(struct fork_child *c)
  */
 static void fork_set_pinned(struct pager_forks *f, unsigned long pinned)
 {
-	if (pinned == atomic_load_relaxed(&f->pinned))
+	/* The pager is leaving (its close sets the budget it needs). */
+	if (pinned == atomic_load_relaxed(&f->pinned) || atomic_load_acquire(&f->orphaned))
 		return;
 	atomic_store_relaxed(&f->pinned, pinned);
 	mm_set_budget(pager_engine(f->p), pager_budget_pages(f->p) + pinned);
@@ -626,6 +650,7 @@ static void *fork_main(void *arg)
 			retries |= c->nr_retry > 0;
 		}
 		fork_set_pinned(f, pinned);
+		race_point("fork:polling");
 		busy = now_ns() - last_msg < 50000;
 		r = poll(fds, nfds, busy ? 0 : retries ? 1 : (int)(PROBE_NS / 1000000));
 		if (r < 0 && errno != EINTR)
@@ -644,11 +669,19 @@ static void *fork_main(void *arg)
 				child_retry(who[i]);
 			}
 		}
-		if (atomic_load_acquire(&f->orphan_req) && !atomic_load_relaxed(&f->orphan_done)) {
-			for (unsigned i = 1; i < nfds; i++)
-				child_orphan(who[i]);
-			atomic_store_release(&f->orphan_done, 1U);
-			futex_wake_all_u32(&f->orphan_done);
+		race_point("fork:orphan_check");
+		if (atomic_load_acquire(&f->orphan_req)) {
+			/*
+			 * Not who[]: a child published since it was filled (a
+			 * fork just before the request, both seen in one wake-up)
+			 * would be left out, and read zeros once we are gone.
+			 */
+			while (orphan_pass(f))
+				;
+			if (!atomic_load_relaxed(&f->orphan_done)) {
+				atomic_store_release(&f->orphan_done, 1U);
+				futex_wake_all_u32(&f->orphan_done);
+			}
 		}
 		if (now_ns() - last_probe >= PROBE_NS) {
 			last_probe = now_ns();
@@ -731,7 +764,14 @@ void pager_fork_stop(struct uswap_pager *p)
 		fork_wake(f);
 		pthread_join(f->thread, NULL);
 		f->running = false;
-		/* The children keep their pages; their userfaultfds go with us. */
+		/*
+		 * No FORK event is read any more (the fault thread is stopped,
+		 * see uswap_pager_close()): a child the last passes missed gets
+		 * its pages here. The children keep their pages; their
+		 * userfaultfds go with us.
+		 */
+		while (orphan_pass(f))
+			;
 		for (unsigned i = 0; i < MAX_CHILDREN; i++)
 			if (f->children[i])
 				child_end(f, f->children[i]);
@@ -833,6 +873,13 @@ int pager_swap_count(struct uswap_pager *p, unsigned long addr)
 	if (!is_swap_pte(pte))
 		return -ENOENT;
 	return swp_swapcount(pager_engine(p), pte_to_swp_entry(pte));
+}
+
+bool pager_fork_orphaning(struct uswap_pager *p)
+{
+	struct pager_forks *f = pager_fork_state(p);
+
+	return f && atomic_load_acquire(&f->orphan_req);
 }
 
 int pager_check(struct uswap_pager *p)
