@@ -120,6 +120,7 @@ struct pager_forks {
 	bool running, stopping;
 	uint32_t orphan_req, orphan_done; /* futex words */
 	bool orphaned;
+	bool unlimited;	      /* the engine's budget was dropped for the orphaning (fork thread) */
 	unsigned long pinned; /* pages the live children map (atomic; fork thread writes) */
 	uint32_t forks_begun; /* the root's forks (its prepare handler) */
 	uint32_t forks_done;  /* FORK events of the root handled (futex word) */
@@ -540,8 +541,12 @@ static void child_end(struct pager_forks *f, struct fork_child *c)
  * Give child @c every swapped page back: its pager is going away, and the
  * kernel zero-fills what a closed userfaultfd leaves missing.
  */
+static void fork_update_pinned(struct pager_forks *f);
+
 static void child_orphan(struct fork_child *c)
 {
+	unsigned long done = 0;
+
 	for (unsigned long addr = 0; addr < VA_END;) {
 		unsigned long block = pager_pt_next(&c->pt, ALIGN_DOWN(addr, PMD_SIZE), VA_END);
 
@@ -575,6 +580,9 @@ static void child_orphan(struct fork_child *c)
 				if (err == -EAGAIN)
 					child_read(c);
 			} while ((err == -EAGAIN || err == -ENOENT) && ++tries < 1000);
+			/* The reclaim thread leaves the children's pages out of its count. */
+			if (++done % 64 == 0)
+				fork_update_pinned(c->f);
 		}
 	}
 }
@@ -606,15 +614,26 @@ static unsigned orphan_pass(struct pager_forks *f)
  * The children's pages cannot be evicted (see the top): the budget the mm
  * layer enforces is the root's budget plus what the live children map, so
  * that neither the reclaim thread nor a fault scans the LRU over and over
- * for pages it can never take. Context: the fork thread.
+ * for pages it can never take. Once the children are being orphaned the
+ * engine has no budget any more (f->unlimited): what comes in now is the
+ * children's, and the pager is leaving. Context: the fork thread, or the
+ * one that stopped it.
  */
-static void fork_set_pinned(struct pager_forks *f, unsigned long pinned)
+static void fork_update_pinned(struct pager_forks *f)
 {
-	/* The pager is leaving (its close sets the budget it needs). */
-	if (pinned == atomic_load_relaxed(&f->pinned) || atomic_load_acquire(&f->orphaned))
+	unsigned long pinned = 0;
+
+	for (unsigned i = 0; i < MAX_CHILDREN; i++) {
+		struct fork_child *c = atomic_load_acquire(&f->children[i]);
+
+		if (c)
+			pinned += (unsigned long)max(atomic_load_relaxed(&c->mm.nr_anon), 0L);
+	}
+	if (pinned == atomic_load_relaxed(&f->pinned))
 		return;
 	atomic_store_relaxed(&f->pinned, pinned);
-	mm_set_budget(pager_engine(f->p), pager_budget_pages(f->p) + pinned);
+	if (!f->unlimited)
+		mm_set_budget(pager_engine(f->p), pager_budget_pages(f->p) + pinned);
 }
 
 unsigned long pager_fork_pinned(struct uswap_pager *p)
@@ -636,20 +655,17 @@ static void *fork_main(void *arg)
 		bool retries = false, busy;
 		int r;
 
-		unsigned long pinned = 0;
-
 		fds[0] = (struct pollfd){.fd = f->wake_fd, .events = POLLIN};
 		for (unsigned i = 0; i < MAX_CHILDREN; i++) {
 			struct fork_child *c = atomic_load_acquire(&f->children[i]);
 
 			if (!c)
 				continue;
-			pinned += (unsigned long)max(atomic_load_relaxed(&c->mm.nr_anon), 0L);
 			who[nfds] = c;
 			fds[nfds++] = (struct pollfd){.fd = c->uffd, .events = POLLIN};
 			retries |= c->nr_retry > 0;
 		}
-		fork_set_pinned(f, pinned);
+		fork_update_pinned(f);
 		race_point("fork:polling");
 		busy = now_ns() - last_msg < 50000;
 		r = poll(fds, nfds, busy ? 0 : retries ? 1 : (int)(PROBE_NS / 1000000));
@@ -676,6 +692,10 @@ static void *fork_main(void *arg)
 			 * fork just before the request, both seen in one wake-up)
 			 * would be left out, and read zeros once we are gone.
 			 */
+			if (!f->unlimited) {
+				f->unlimited = true;
+				mm_set_budget(pager_engine(f->p), 0);
+			}
 			while (orphan_pass(f))
 				;
 			if (!atomic_load_relaxed(&f->orphan_done)) {
@@ -775,7 +795,7 @@ void pager_fork_stop(struct uswap_pager *p)
 		for (unsigned i = 0; i < MAX_CHILDREN; i++)
 			if (f->children[i])
 				child_end(f, f->children[i]);
-		fork_set_pinned(f, 0);
+		fork_update_pinned(f);
 	}
 	if (f->wake_fd >= 0)
 		close(f->wake_fd);
