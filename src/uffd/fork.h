@@ -59,7 +59,8 @@ void pager_fork_free(struct uswap_pager *p, struct pager_forks *f);
 /*
  * pager_fork_stop - the root process is leaving: every live child gets its
  * swapped pages back (it runs unpaged from then on), the fork thread stops
- * and the state is freed. Context: not a paging thread; may sleep.
+ * and the state is freed. Context: not a paging thread; the fault thread
+ * stopped (no FORK event is read any more, so no child is missed); may sleep.
  */
 void pager_fork_stop(struct uswap_pager *p);
 
