@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/atomic.h"
 #include "base/race.h"
 #include "test.h"
 #include "uffd/fork.h"
@@ -418,13 +419,13 @@ static void hold_before_poll(const char *name, void *arg)
 {
 	struct orphan_window *w = arg;
 
-	if (strcmp(name, "fork:polling") || !__atomic_load_n(&w->armed, __ATOMIC_ACQUIRE))
+	if (strcmp(name, "fork:polling") || !atomic_load_acquire(&w->armed))
 		return;
 	/* The list just made holds no child (children only come, here). */
 	if (pager_fork_nr_children(w->q))
 		return;
-	__atomic_store_n(&w->armed, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&w->held, 1, __ATOMIC_RELEASE);
+	atomic_store_relaxed(&w->armed, 0);
+	atomic_store_release(&w->held, 1);
 	for (unsigned i = 0; i < 10000 && !pager_fork_orphaning(w->q); i++)
 		usleep(500);
 }
@@ -461,10 +462,10 @@ TEST(close_orphans_child_forked_in_the_window)
 			_exit(3);
 		if (race_set_hook(hold_before_poll, &w))
 			_exit(4);
-		__atomic_store_n(&w.armed, 1, __ATOMIC_RELEASE);
-		for (unsigned i = 0; i < 10000 && !__atomic_load_n(&w.held, __ATOMIC_ACQUIRE); i++)
+		atomic_store_release(&w.armed, 1);
+		for (unsigned i = 0; i < 10000 && !atomic_load_acquire(&w.held); i++)
 			usleep(500);
-		if (!__atomic_load_n(&w.held, __ATOMIC_ACQUIRE))
+		if (!atomic_load_acquire(&w.held))
 			_exit(5);
 		g = fork();
 		if (g < 0)
