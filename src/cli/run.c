@@ -640,9 +640,57 @@ static void clear_progress(struct run_ctx *c)
 	c->progress_shown = false;
 }
 
+/*
+ * The process tree's figures (forked children share the root's engine):
+ * the sums, the root's own (procs[0]) and the children's, which are the
+ * sums less the root's (children gone are only in the sums). Fields are
+ * separate snapshots: a difference is clamped at 0.
+ */
+struct run_tree {
+	uint64_t processes, forks, exited;
+	struct uswap_run_proc all, root, children;
+	bool has_root;
+};
+
+static uint64_t sub0(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+static void read_tree(const struct run_ctx *c, struct run_tree *t)
+{
+	const struct uswap_run_status *st = c->st;
+
+	memset(t, 0, sizeof(*t));
+	t->processes = LOAD(st->tree_processes);
+	t->forks = LOAD(st->tree_forks);
+	t->exited = LOAD(st->tree_exited);
+	t->all.faults = LOAD(st->tree_faults);
+	t->all.swapins = LOAD(st->tree_swapins);
+	t->all.swapouts = LOAD(st->tree_swapouts);
+	t->all.shared_hits = LOAD(st->tree_shared_hits);
+	t->all.shared_reads = LOAD(st->tree_shared_reads);
+	t->has_root = LOAD(st->nr_procs) > 0;
+	if (t->has_root) {
+		t->root.pid = LOAD(st->procs[0].pid);
+		t->root.live = LOAD(st->procs[0].live);
+		t->root.faults = LOAD(st->procs[0].faults);
+		t->root.swapins = LOAD(st->procs[0].swapins);
+		t->root.swapouts = LOAD(st->procs[0].swapouts);
+		t->root.shared_hits = LOAD(st->procs[0].shared_hits);
+		t->root.shared_reads = LOAD(st->procs[0].shared_reads);
+	}
+	t->children.faults = sub0(t->all.faults, t->root.faults);
+	t->children.swapins = sub0(t->all.swapins, t->root.swapins);
+	t->children.swapouts = sub0(t->all.swapouts, t->root.swapouts);
+	t->children.shared_hits = sub0(t->all.shared_hits, t->root.shared_hits);
+	t->children.shared_reads = sub0(t->all.shared_reads, t->root.shared_reads);
+}
+
 static void show_progress(struct run_ctx *c)
 {
-	char res[32], bud[32], swp[32], ratio[32];
+	char res[32], bud[32], swp[32], ratio[32], tree[160] = "";
+	struct run_tree rt;
 	double t = now_s(c), dt = t - c->last_progress;
 	uint64_t faults = LOAD(c->st->faults), swapped = LOAD(c->st->swapped_bytes);
 	uint64_t compr = LOAD(c->st->compr_bytes);
@@ -653,12 +701,21 @@ static void show_progress(struct run_ctx *c)
 		snprintf(ratio, sizeof(ratio), "%.2f", (double)swapped / (double)compr);
 	else
 		snprintf(ratio, sizeof(ratio), "-");
-	fprintf(stderr, "%suswap run: resident %s / %s, swapped %s, ratio %s, %.0f faults/s%s",
+	read_tree(c, &rt);
+	/* Once the program forked: its children, their swap-ins, the shared hits. */
+	if (rt.forks)
+		snprintf(
+			tree, sizeof(tree),
+			", children %llu live / %llu forked, child swap-ins %llu, shared hits %llu",
+			(unsigned long long)sub0(rt.processes, 1), (unsigned long long)rt.forks,
+			(unsigned long long)rt.children.swapins,
+			(unsigned long long)rt.all.shared_hits);
+	fprintf(stderr, "%suswap run: resident %s / %s, swapped %s, ratio %s, %.0f faults/s%s%s",
 		c->progress_tty ? "\r\033[K" : "",
 		cli_format_bytes(LOAD(c->st->resident_bytes), res, sizeof(res)),
 		cli_format_bytes(c->budget, bud, sizeof(bud)),
 		cli_format_bytes(swapped, swp, sizeof(swp)), ratio,
-		(double)(faults - c->last_faults) / dt, c->progress_tty ? "" : "\n");
+		(double)(faults - c->last_faults) / dt, tree, c->progress_tty ? "" : "\n");
 	fflush(stderr);
 	c->progress_shown = true;
 	c->last_faults = faults;
@@ -678,6 +735,66 @@ static const char *state_name(int state)
 		return "exited";
 	}
 	return "unknown";
+}
+
+static void json_proc(FILE *f, const char *key, const struct uswap_run_proc *p, bool pid)
+{
+	if (key)
+		fprintf(f, "\"%s\": ", key);
+	fprintf(f, "{");
+	if (pid)
+		fprintf(f, "\"pid\": %d, \"live\": %u, ", (int)p->pid, (unsigned)p->live);
+	fprintf(f,
+		"\"faults\": %llu, \"swapins\": %llu, \"swapouts\": %llu, \"shared_hits\": %llu, "
+		"\"shared_reads\": %llu}",
+		(unsigned long long)p->faults, (unsigned long long)p->swapins,
+		(unsigned long long)p->swapouts, (unsigned long long)p->shared_hits,
+		(unsigned long long)p->shared_reads);
+}
+
+/*
+ * The "tree" object of --stats: every process of the tree that shared the
+ * engine (the root and the children it forked without exec), the sums, the
+ * root's and the children's figures, and each process still listed.
+ */
+static void write_tree(struct run_ctx *c, FILE *f)
+{
+	unsigned nr = LOAD(c->st->nr_procs);
+	struct run_tree t;
+
+	read_tree(c, &t);
+	fprintf(f,
+		", \"tree\": {\"processes_seen\": %llu, \"live_children\": %llu, \"forks\": %llu, "
+		"\"exited\": %llu, ",
+		(unsigned long long)(1 + t.forks), (unsigned long long)sub0(t.processes, 1),
+		(unsigned long long)t.forks, (unsigned long long)t.exited);
+	json_proc(f, "all", &t.all, false);
+	fprintf(f, ", ");
+	if (t.has_root)
+		json_proc(f, "root", &t.root, true);
+	else
+		fprintf(f, "\"root\": null");
+	fprintf(f, ", ");
+	json_proc(f, "children", &t.children, false);
+	fprintf(f, ", \"procs\": [");
+	if (nr > USWAP_RUN_MAX_PROCS)
+		nr = USWAP_RUN_MAX_PROCS;
+	for (unsigned i = 0; i < nr; i++) {
+		const struct uswap_run_proc *s = &c->st->procs[i];
+		struct uswap_run_proc p = {
+			.pid = LOAD(s->pid),
+			.live = LOAD(s->live),
+			.faults = LOAD(s->faults),
+			.swapins = LOAD(s->swapins),
+			.swapouts = LOAD(s->swapouts),
+			.shared_hits = LOAD(s->shared_hits),
+			.shared_reads = LOAD(s->shared_reads),
+		};
+
+		fprintf(f, "%s", i ? ", " : "");
+		json_proc(f, NULL, &p, true);
+	}
+	fprintf(f, "]}");
 }
 
 static int write_stats(struct run_ctx *c, int wstatus, int code)
@@ -746,7 +863,9 @@ static int write_stats(struct run_ctx *c, int wstatus, int code)
 		cli_json_string(f, name);
 		fprintf(f, ": %llu", (unsigned long long)LOAD(st->counters[i].value));
 	}
-	fprintf(f, "}}\n");
+	fprintf(f, "}");
+	write_tree(c, f);
+	fprintf(f, "}\n");
 	if (fclose(f)) {
 		c->stats = NULL;
 		cli_error("--stats %s: %s", c->stats_path, strerror(errno));

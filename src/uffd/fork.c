@@ -77,6 +77,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../base/race.h"
 #include "../mm/internal.h"
 
 #define MAX_CHILDREN 256
@@ -99,6 +100,7 @@ struct fork_child {
 	struct pager_pt pt;
 	int uffd; /* the child's userfaultfd, a descriptor of the root */
 	unsigned slot;
+	bool orphaned; /* got every page back for its pager's end (fork thread) */
 	struct child_pending retry[CHILD_RETRY]; /* deferred on -EAGAIN */
 	unsigned nr_retry;
 };
@@ -118,6 +120,7 @@ struct pager_forks {
 	bool running, stopping;
 	uint32_t orphan_req, orphan_done; /* futex words */
 	bool orphaned;
+	bool unlimited;	      /* the engine's budget was dropped for the orphaning (fork thread) */
 	unsigned long pinned; /* pages the live children map (atomic; fork thread writes) */
 	uint32_t forks_begun; /* the root's forks (its prepare handler) */
 	uint32_t forks_done;  /* FORK events of the root handled (futex word) */
@@ -549,8 +552,12 @@ static void child_end(struct pager_forks *f, struct fork_child *c)
  * Give child @c every swapped page back: its pager is going away, and the
  * kernel zero-fills what a closed userfaultfd leaves missing.
  */
+static void fork_update_pinned(struct pager_forks *f);
+
 static void child_orphan(struct fork_child *c)
 {
+	unsigned long done = 0;
+
 	for (unsigned long addr = 0; addr < VA_END;) {
 		unsigned long block = pager_pt_next(&c->pt, ALIGN_DOWN(addr, PMD_SIZE), VA_END);
 
@@ -584,8 +591,32 @@ static void child_orphan(struct fork_child *c)
 				if (err == -EAGAIN)
 					child_read(c);
 			} while ((err == -EAGAIN || err == -ENOENT) && ++tries < 1000);
+			/* The reclaim thread leaves the children's pages out of its count. */
+			if (++done % 64 == 0)
+				fork_update_pinned(c->f);
 		}
 	}
+}
+
+/*
+ * Orphan every published child not orphaned yet, looking at children[] as
+ * it is now. Context: the fork thread, or the one that stopped it.
+ * Return: children orphaned (a nested fork read meanwhile asks for a pass more).
+ */
+static unsigned orphan_pass(struct pager_forks *f)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < MAX_CHILDREN; i++) {
+		struct fork_child *c = atomic_load_acquire(&f->children[i]);
+
+		if (!c || c->orphaned)
+			continue;
+		child_orphan(c);
+		c->orphaned = true;
+		n++;
+	}
+	return n;
 }
 
 /* ---- the fork thread ---- */
@@ -594,14 +625,26 @@ static void child_orphan(struct fork_child *c)
  * The children's pages cannot be evicted (see the top): the budget the mm
  * layer enforces is the root's budget plus what the live children map, so
  * that neither the reclaim thread nor a fault scans the LRU over and over
- * for pages it can never take. Context: the fork thread.
+ * for pages it can never take. Once the children are being orphaned the
+ * engine has no budget any more (f->unlimited): what comes in now is the
+ * children's, and the pager is leaving. Context: the fork thread, or the
+ * one that stopped it.
  */
-static void fork_set_pinned(struct pager_forks *f, unsigned long pinned)
+static void fork_update_pinned(struct pager_forks *f)
 {
+	unsigned long pinned = 0;
+
+	for (unsigned i = 0; i < MAX_CHILDREN; i++) {
+		struct fork_child *c = atomic_load_acquire(&f->children[i]);
+
+		if (c)
+			pinned += (unsigned long)max(atomic_load_relaxed(&c->mm.nr_anon), 0L);
+	}
 	if (pinned == atomic_load_relaxed(&f->pinned))
 		return;
 	atomic_store_relaxed(&f->pinned, pinned);
-	mm_set_budget(pager_engine(f->p), pager_budget_pages(f->p) + pinned);
+	if (!f->unlimited)
+		mm_set_budget(pager_engine(f->p), pager_budget_pages(f->p) + pinned);
 }
 
 unsigned long pager_fork_pinned(struct uswap_pager *p)
@@ -623,20 +666,18 @@ static void *fork_main(void *arg)
 		bool retries = false, busy;
 		int r;
 
-		unsigned long pinned = 0;
-
 		fds[0] = (struct pollfd){.fd = f->wake_fd, .events = POLLIN};
 		for (unsigned i = 0; i < MAX_CHILDREN; i++) {
 			struct fork_child *c = atomic_load_acquire(&f->children[i]);
 
 			if (!c)
 				continue;
-			pinned += (unsigned long)max(atomic_load_relaxed(&c->mm.nr_anon), 0L);
 			who[nfds] = c;
 			fds[nfds++] = (struct pollfd){.fd = c->uffd, .events = POLLIN};
 			retries |= c->nr_retry > 0;
 		}
-		fork_set_pinned(f, pinned);
+		fork_update_pinned(f);
+		race_point("fork:polling");
 		busy = now_ns() - last_msg < 50000;
 		r = poll(fds, nfds, busy ? 0 : retries ? 1 : (int)(PROBE_NS / 1000000));
 		if (r < 0 && errno != EINTR)
@@ -655,11 +696,23 @@ static void *fork_main(void *arg)
 				child_retry(who[i]);
 			}
 		}
-		if (atomic_load_acquire(&f->orphan_req) && !atomic_load_relaxed(&f->orphan_done)) {
-			for (unsigned i = 1; i < nfds; i++)
-				child_orphan(who[i]);
-			atomic_store_release(&f->orphan_done, 1U);
-			futex_wake_all_u32(&f->orphan_done);
+		race_point("fork:orphan_check");
+		if (atomic_load_acquire(&f->orphan_req)) {
+			/*
+			 * Not who[]: a child published since it was filled (a
+			 * fork just before the request, both seen in one wake-up)
+			 * would be left out, and read zeros once we are gone.
+			 */
+			if (!f->unlimited) {
+				f->unlimited = true;
+				mm_set_budget(pager_engine(f->p), 0);
+			}
+			while (orphan_pass(f))
+				;
+			if (!atomic_load_relaxed(&f->orphan_done)) {
+				atomic_store_release(&f->orphan_done, 1U);
+				futex_wake_all_u32(&f->orphan_done);
+			}
 		}
 		if (now_ns() - last_probe >= PROBE_NS) {
 			last_probe = now_ns();
@@ -742,11 +795,18 @@ void pager_fork_stop(struct uswap_pager *p)
 		fork_wake(f);
 		pthread_join(f->thread, NULL);
 		f->running = false;
-		/* The children keep their pages; their userfaultfds go with us. */
+		/*
+		 * No FORK event is read any more (the fault thread is stopped,
+		 * see uswap_pager_close()): a child the last passes missed gets
+		 * its pages here. The children keep their pages; their
+		 * userfaultfds go with us.
+		 */
+		while (orphan_pass(f))
+			;
 		for (unsigned i = 0; i < MAX_CHILDREN; i++)
 			if (f->children[i])
 				child_end(f, f->children[i]);
-		fork_set_pinned(f, 0);
+		fork_update_pinned(f);
 	}
 	if (f->wake_fd >= 0)
 		close(f->wake_fd);
@@ -844,6 +904,13 @@ int pager_swap_count(struct uswap_pager *p, unsigned long addr)
 	if (!is_swap_pte(pte))
 		return -ENOENT;
 	return swp_swapcount(pager_engine(p), pte_to_swp_entry(pte));
+}
+
+bool pager_fork_orphaning(struct uswap_pager *p)
+{
+	struct pager_forks *f = pager_fork_state(p);
+
+	return f && atomic_load_acquire(&f->orphan_req);
 }
 
 int pager_check(struct uswap_pager *p)

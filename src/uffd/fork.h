@@ -59,13 +59,17 @@ void pager_fork_free(struct uswap_pager *p, struct pager_forks *f);
 /*
  * pager_fork_stop - the root process is leaving: every live child gets its
  * swapped pages back (it runs unpaged from then on), the fork thread stops
- * and the state is freed. Context: not a paging thread; may sleep.
+ * and the state is freed. Context: not a paging thread; the fault thread
+ * stopped (no FORK event is read any more, so no child is missed); may sleep.
  */
 void pager_fork_stop(struct uswap_pager *p);
 
 /*
  * pager_fork_orphan - like pager_fork_stop() without stopping: the process
- * is about to exit with its paging threads still serving (the agent's exit).
+ * is about to exit with its paging threads still serving (the agent's exit),
+ * or the pager is closing. Returns once every child published by then got
+ * its pages; a child forked later is orphaned by the fork thread as soon as
+ * it is published, and by pager_fork_stop() at the latest.
  * Context: not a paging thread; may sleep.
  */
 void pager_fork_orphan(struct uswap_pager *p);
@@ -129,6 +133,12 @@ int pager_swap_count(struct uswap_pager *p, unsigned long addr);
 unsigned long pager_swap_refs(struct uswap_pager *p);
 /* pager_nr_swapents - for tests: swap entries in the root's tables. */
 long pager_nr_swapents(struct uswap_pager *p);
+
+/*
+ * pager_fork_orphaning - for tests: whether pager_fork_orphan() was asked
+ * (the pager is leaving). Context: any.
+ */
+bool pager_fork_orphaning(struct uswap_pager *p);
 
 /* pager_check - for tests: swap_check_all() on the engine. Return: 0 or -EUCLEAN. */
 int pager_check(struct uswap_pager *p);

@@ -1835,8 +1835,13 @@ __public void uswap_pager_close(struct uswap_pager *p)
 
 		atomic_cmpxchg_acq_rel(&live_pagers[i], &me, NULL);
 	}
-	/* Children first (they keep their pages), then our own memory. */
-	pager_fork_stop(p);
+	/*
+	 * Children first (they keep their pages), then our own memory. The
+	 * fork thread keeps serving until the fault thread is stopped: a
+	 * child forked meanwhile (its FORK event read by the fault thread)
+	 * is orphaned too, and pager_teardown() stops it (pager_fork_stop()).
+	 */
+	pager_fork_orphan(p);
 	atomic_fetch_add_acq_rel(&p->frozen, 1U);
 	mm_set_budget(p->sw, 0);
 	pager_request_swapin(p, 0, PAGER_VA_END);

@@ -7,9 +7,15 @@
  * verifies every page. It prints one line with its result and exits 0 only
  * if every page held exactly what was last written.
  *
- * Usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES]
+ * Usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES] [-f check|orphan [-o FILE]]
  *   -t  threads (default 4)   -m  MiB of data in all (default 64)
  *   -p  rewrite passes (default 2)
+ *   -f check   after its own check, fork a child that checks every page
+ *              while the parent checks them all again; the child's verdict
+ *              is part of the exit status
+ *   -f orphan  fork a child and exit at once: the child waits until its
+ *              parent is gone, then checks every page and writes its
+ *              verdict ("OK PAGES" or "FAILED BAD PAGES") to FILE (-o)
  *
  * The brk region is taken with sbrk() by the main thread before any other
  * thread starts (sbrk is not thread-safe against malloc's own use of brk);
@@ -30,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define PAGE	    4096UL
@@ -210,14 +217,98 @@ static void *work(void *arg)
 	return NULL;
 }
 
+/* Every page of every thread, last version. Return: bad pages. */
+static unsigned long check_all(const char *when)
+{
+	unsigned long bad = 0;
+
+	for (unsigned t = 0; t < nr_threads; t++)
+		for (size_t i = 0; i < workers[t].pages; i++)
+			bad += !check(workers[t].page[i], workers[t].id, workers[t].version[i],
+				      when);
+	return bad;
+}
+
+/* -f check: a child checks every page while we check them all again. Return: 0 or 1. */
+static int fork_check(void)
+{
+	unsigned long bad;
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		perror("sigcheck: fork");
+		return 1;
+	}
+	if (!pid)
+		_exit(check_all("forked child") ? 1 : 0);
+	bad = check_all("parent after the fork");
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		printf("sigcheck: FAILED: the forked child found bad pages (status %#x)\n", status);
+		return 1;
+	}
+	if (bad) {
+		printf("sigcheck: FAILED: %lu bad pages after the fork\n", bad);
+		return 1;
+	}
+	printf("sigcheck: fork: the child and the parent checked every page\n");
+	return 0;
+}
+
+/*
+ * -f orphan: the child outlives us. It learns we are gone when our end of a
+ * pipe closes (at our exit), then checks every page and writes its verdict
+ * to @path (a temporary name renamed into place). Return: 0 or 1 (ours).
+ */
+static int fork_orphan(const char *path, size_t total_pages)
+{
+	int gone[2];
+	pid_t pid;
+
+	if (!path || pipe(gone)) {
+		fprintf(stderr, "sigcheck: -f orphan needs -o FILE (and a pipe)\n");
+		return 1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("sigcheck: fork");
+		return 1;
+	}
+	if (!pid) {
+		char tmp[4096], c;
+		unsigned long bad;
+		FILE *f;
+
+		close(gone[1]);
+		if (read(gone[0], &c, 1) != 0)
+			_exit(2);
+		bad = check_all("child after its parent exited");
+		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+		f = fopen(tmp, "w");
+		if (!f)
+			_exit(3);
+		if (bad)
+			fprintf(f, "FAILED %lu %zu\n", bad, total_pages);
+		else
+			fprintf(f, "OK %zu\n", total_pages);
+		if (fclose(f) || rename(tmp, path))
+			_exit(4);
+		_exit(bad ? 1 : 0);
+	}
+	close(gone[0]);
+	printf("sigcheck: fork: child %d outlives us\n", (int)pid);
+	return 0; /* our exit closes gone[1] */
+}
+
 int main(int argc, char **argv)
 {
+	const char *fork_mode = NULL, *out_path = NULL;
 	size_t share, brk_pages, total_pages = 0;
 	unsigned long bad = 0;
 	char *brk_base;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "t:m:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:m:p:f:o:")) != -1) {
 		switch (opt) {
 		case 't':
 			nr_threads = (unsigned)atoi(optarg);
@@ -228,10 +319,21 @@ int main(int argc, char **argv)
 		case 'p':
 			passes = (unsigned)atoi(optarg);
 			break;
+		case 'f':
+			fork_mode = optarg;
+			break;
+		case 'o':
+			out_path = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES]\n");
+			fprintf(stderr, "usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES] "
+					"[-f check|orphan [-o FILE]]\n");
 			return 2;
 		}
+	}
+	if (fork_mode && strcmp(fork_mode, "check") && strcmp(fork_mode, "orphan")) {
+		fprintf(stderr, "sigcheck: -f check or -f orphan\n");
+		return 2;
 	}
 	if (nr_threads < 1 || nr_threads > MAX_THREADS || total_mib < 3) {
 		fprintf(stderr, "sigcheck: 1..%d threads and at least 3 MiB\n", MAX_THREADS);
@@ -273,5 +375,10 @@ int main(int argc, char **argv)
 	}
 	printf("sigcheck: OK: %zu pages (%zu MiB) in %u threads, malloc+mmap+brk, %u passes\n",
 	       total_pages, total_pages * PAGE >> 20, nr_threads, passes);
+	fflush(stdout);
+	if (fork_mode && !strcmp(fork_mode, "check"))
+		return fork_check();
+	if (fork_mode)
+		return fork_orphan(out_path, total_pages);
 	return 0;
 }

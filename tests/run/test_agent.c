@@ -10,6 +10,11 @@
  *   swapped_bytes 3 MiB, compr_bytes 1 MiB, faults 42, counters
  *   pswpout = 7, pswpin = 5, env_ok = 1 if everything was as promised;
  *   a latency histogram of 50 samples at 3 us, 49 at 8 us, 1 at 512 us.
+ * With USWAP_TEST_AGENT_TREE=1 it also publishes a process tree: 2
+ * processes of 3 forks (2 exited), sums faults 100, swap-ins 60, swap-outs 7,
+ * shared hits 11, shared reads 13; the root (its pid, live) faults 40,
+ * swap-ins 20, swap-outs 7, hits 4, reads 5; a live child pid 4242 with
+ * faults 30, swap-ins 25, hits 6, reads 6.
  * At exit it sets EXITED. With USWAP_TEST_AGENT_FAIL=MESSAGE it publishes
  * FAILED and MESSAGE instead and lets the program go on, so `uswap run`
  * must stop it. USWAP_TEST_AGENT_LOG=FILE gets one line of what it found.
@@ -38,6 +43,35 @@ static void set_counter(const char *name, uint64_t value)
 	strncpy(st->counters[i].name, name, USWAP_RUN_NAME_LEN - 1);
 	atomic_store_relaxed(&st->counters[i].value, value);
 	atomic_store_release(&st->nr_counters, i + 1);
+}
+
+static void set_proc(unsigned i, int32_t pid, uint64_t faults, uint64_t swapins, uint64_t swapouts,
+		     uint64_t hits, uint64_t reads)
+{
+	struct uswap_run_proc *p = &st->procs[i];
+
+	atomic_store_relaxed(&p->pid, pid);
+	atomic_store_relaxed(&p->live, 1U);
+	atomic_store_relaxed(&p->faults, faults);
+	atomic_store_relaxed(&p->swapins, swapins);
+	atomic_store_relaxed(&p->swapouts, swapouts);
+	atomic_store_relaxed(&p->shared_hits, hits);
+	atomic_store_relaxed(&p->shared_reads, reads);
+}
+
+static void publish_tree(void)
+{
+	atomic_store_relaxed(&st->tree_processes, 2);
+	atomic_store_relaxed(&st->tree_forks, 3);
+	atomic_store_relaxed(&st->tree_exited, 2);
+	atomic_store_relaxed(&st->tree_faults, 100);
+	atomic_store_relaxed(&st->tree_swapins, 60);
+	atomic_store_relaxed(&st->tree_swapouts, 7);
+	atomic_store_relaxed(&st->tree_shared_hits, 11);
+	atomic_store_relaxed(&st->tree_shared_reads, 13);
+	set_proc(0, (int32_t)getpid(), 40, 20, 7, 4, 5);
+	set_proc(1, 4242, 30, 25, 0, 6, 6);
+	atomic_store_relaxed(&st->nr_procs, 2U);
 }
 
 __attribute__((constructor)) static void test_agent_init(void)
@@ -108,6 +142,8 @@ __attribute__((constructor)) static void test_agent_init(void)
 	atomic_store_relaxed(&st->swapin_lat[3], 50);
 	atomic_store_relaxed(&st->swapin_lat[8], 49);
 	atomic_store_relaxed(&st->swapin_lat[USWAP_RUN_LAT_LINEAR + 1], 1);
+	if (getenv("USWAP_TEST_AGENT_TREE"))
+		publish_tree();
 	atomic_store_release(&st->state, USWAP_RUN_READY);
 }
 

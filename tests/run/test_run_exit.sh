@@ -165,6 +165,15 @@ if [ "${USWAP_TEST_AGENT:-0}" = 1 ]; then
 	json_check "$T/stats.json" 's["faults"] == 42 and s["resident_peak_bytes"] == 2 << 20' "stats: faults and agent peak"
 	json_check "$T/stats.json" 's["device"]["swapped_peak_bytes"] == 3 << 20 and s["device"]["compression_ratio"] == 3.0' "stats: device figures"
 	json_check "$T/stats.json" 's["rss_anon_samples"] > 0 and s["rss_anon_peak_bytes"] > 0 and s["resident_at_rss_anon_peak_bytes"] == 1 << 20' "stats: kernel RssAnon sampled"
+	json_check "$T/stats.json" 's["tree"]["forks"] == 0 and s["tree"]["processes_seen"] == 1 and s["tree"]["root"] is None and s["tree"]["procs"] == []' "stats: a program that never forked has a tree of one"
+
+	# A process tree (the stand-in publishes known figures): sums, root, children.
+	USWAP_TEST_AGENT_TREE=1 "$USWAP" run --budget 8M --stats "$T/tree.json" -- python3 -c 'import os; print(os.getpid())' >"$T/tree.out" 2>"$T/err"
+	json_check "$T/tree.json" 's["tree"]["processes_seen"] == 4 and s["tree"]["live_children"] == 1 and s["tree"]["forks"] == 3 and s["tree"]["exited"] == 2' "stats tree: processes seen, live children, forks, exited"
+	json_check "$T/tree.json" 's["tree"]["all"] == {"faults": 100, "swapins": 60, "swapouts": 7, "shared_hits": 11, "shared_reads": 13}' "stats tree: sums"
+	json_check "$T/tree.json" 's["tree"]["root"] == {"pid": '"$(cat "$T/tree.out")"', "live": 1, "faults": 40, "swapins": 20, "swapouts": 7, "shared_hits": 4, "shared_reads": 5}' "stats tree: the root's figures"
+	json_check "$T/tree.json" 's["tree"]["children"] == {"faults": 60, "swapins": 40, "swapouts": 0, "shared_hits": 7, "shared_reads": 8}' "stats tree: the children's, sums less the root's"
+	json_check "$T/tree.json" 'len(s["tree"]["procs"]) == 2 and s["tree"]["procs"][1] == {"pid": 4242, "live": 1, "faults": 30, "swapins": 25, "swapouts": 0, "shared_hits": 6, "shared_reads": 6}' "stats tree: each process listed"
 
 	# A longer program: the kernel's RssAnon is sampled while it runs.
 	"$USWAP" run --budget 8M --stats "$T/stats2.json" -- python3 -c 'import time; b = bytearray(6 << 20); time.sleep(0.5)' 2>"$T/err"
@@ -181,6 +190,10 @@ if [ "${USWAP_TEST_AGENT:-0}" = 1 ]; then
 	lines=$(grep -c "resident 1 MiB / 8 MiB, swapped 3 MiB, ratio 3.00" "$T/prog.err")
 	[ "$lines" -ge 2 ] && [ "$lines" -le 3 ]
 	check $? "--progress: $lines status lines in 2.5 s"
+	! grep -q "children" "$T/prog.err"
+	check $? "--progress: no children shown for a program that never forked"
+	USWAP_TEST_AGENT_TREE=1 "$USWAP" run --budget 8M --progress -- sleep 1.5 2>"$T/prog2.err"
+	has "$T/prog2.err" "faults/s, children 1 live / 3 forked, child swap-ins 40, shared hits 11" "--progress: children, their swap-ins and shared hits once it forked"
 
 	# The agent fails at start: its message, exit 1, the program stopped.
 	start=$(date +%s)

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# test_run_fork.sh - a program that forks under `uswap run`: sigcheck fills
+# four times its budget with signed pages (so most are swapped out), checks
+# them, then forks.
+#
+#   -f check   the child checks every page while the parent checks them all
+#              again: both must pass, and --stats must tell the story: one
+#              fork, the child's swap-ins (> 0), the swap-cache hits on
+#              entries shared after the fork (> 0), swap-outs by the root.
+#   -f orphan  the parent exits right after the fork and the child, which
+#              outlives it, checks every page once its parent is gone: the
+#              agent's exit must have handed it every swapped page first.
+#
+# Prints TAP. Usage: test_run_fork.sh PATH/TO/uswap PATH/TO/sigcheck
+# Environment: USWAP_RUN_TEST_BUDGET_MIB (default 16; data is 4x that).
+set -u
+USWAP=${1:?usage: test_run_fork.sh PATH/TO/uswap PATH/TO/sigcheck}
+SIGCHECK=$(realpath "${2:?}")
+. "$(dirname "$0")/lib.sh"
+LIMIT="timeout -k 10 ${USWAP_RUN_TEST_STEP_TIMEOUT:-100}"
+
+b=${USWAP_RUN_TEST_BUDGET_MIB:-16}
+data=$((b * 4))
+
+# ---- a child that reads everything while its parent does too ----
+$LIMIT "$USWAP" run --budget "${b}M" --stats "$T/check.json" -- \
+	"$SIGCHECK" -t 4 -m "$data" -p 1 -f check >"$T/check.out" 2>"$T/check.err"
+rc=$?
+if [ $rc -eq 0 ] && grep -q "^sigcheck: fork: the child and the parent checked every page" "$T/check.out"; then
+	ok "fork: child and parent both find every page of $data MiB intact under a $b MiB budget"
+else
+	not_ok "fork: sigcheck -f check exit $rc"
+	show "$T/check.out"
+	show "$T/check.err"
+fi
+if [ -s "$T/check.json" ]; then
+	t() { json "$T/check.json" "s['tree']$1"; }
+	json_check "$T/check.json" "s['tree']['forks'] == 1 and s['tree']['processes_seen'] == 2" \
+		"stats tree: one fork, two processes seen"
+	json_check "$T/check.json" "s['tree']['children']['swapins'] > 0" \
+		"stats tree: child swap-ins $(t "['children']['swapins']") > 0"
+	json_check "$T/check.json" "s['tree']['all']['shared_hits'] > 0" \
+		"stats tree: shared swap-cache hits $(t "['all']['shared_hits']") > 0 (root $(t "['root']['shared_hits']"), children $(t "['children']['shared_hits']"))"
+	json_check "$T/check.json" "s['tree']['all']['shared_reads'] > 0 and s['tree']['all']['shared_reads'] + s['tree']['all']['shared_hits'] <= s['tree']['all']['swapins']" \
+		"stats tree: shared entries read from the device $(t "['all']['shared_reads']"), within the tree's swap-ins $(t "['all']['swapins']")"
+	json_check "$T/check.json" "s['tree']['root']['swapouts'] > 0 and s['tree']['children']['swapouts'] == 0 and s['tree']['all']['swapouts'] == s['vmstat']['pswpout']" \
+		"stats tree: the root swapped out $(t "['root']['swapouts']") pages (pswpout), the children none"
+	json_check "$T/check.json" "s['tree']['root']['pid'] > 0 and s['tree']['all']['swapins'] == s['tree']['root']['swapins'] + s['tree']['children']['swapins']" \
+		"stats tree: the root's and the children's swap-ins add up to the tree's"
+else
+	not_ok "fork: no --stats"
+fi
+
+# ---- a child that outlives its parent, the parent exiting first ----
+$LIMIT "$USWAP" run --budget "${b}M" -- \
+	"$SIGCHECK" -t 4 -m "$data" -p 1 -f orphan -o "$T/orphan.verdict" >"$T/orphan.out" 2>"$T/orphan.err"
+rc=$?
+check $rc "orphan: the parent passed its check and exited (exit $rc)"
+for _ in $(seq 300); do
+	[ -e "$T/orphan.verdict" ] && break
+	sleep 0.1
+done
+if grep -q "^OK " "$T/orphan.verdict" 2>/dev/null; then
+	ok "orphan: the child that outlived its parent found every page intact ($(cat "$T/orphan.verdict"))"
+else
+	not_ok "orphan: the child's verdict: $(cat "$T/orphan.verdict" 2>/dev/null || echo none)"
+	show "$T/orphan.out"
+	show "$T/orphan.err"
+fi
+finish
