@@ -151,6 +151,14 @@ static struct cmp_fig *fig(struct cmp_result *r, const char *key, const char *la
 	return f;
 }
 
+static bool has_fig(const struct cmp_result *r, const char *key)
+{
+	for (unsigned i = 0; i < r->nr_figs; i++)
+		if (!strcmp(r->figs[i].key, key))
+			return true;
+	return false;
+}
+
 static void set_fig(struct cmp_ctx *c, struct cmp_result *r, const char *key, double v)
 {
 	for (unsigned i = 0; i < r->nr_figs; i++)
@@ -1022,6 +1030,9 @@ static void declare_redis(struct cmp_result *r)
 	fig(r, "get_rps", "GET, no save", "req/s", 0, true);
 	fig(r, "get_bgsave_rps", "GET during BGSAVE", "req/s", 0, true);
 	fig(r, "bgsave_s", "BGSAVE duration", "s", 2, false);
+	/* uswap's only: its engine is shared by redis and its BGSAVE child. */
+	fig(r, "child_swapins", "BGSAVE child swap-ins", "pages", 0, false);
+	fig(r, "shared_hits", "shared swap-cache hits", "pages", 0, true);
 }
 
 static int run_redis(struct cmp_ctx *c, struct cmp_result *r, uint64_t size)
@@ -1209,6 +1220,13 @@ static void collect_uswap(struct cmp_ctx *c, struct cmp_result *r)
 		{"swapin_p50_us", "p50", 1}, /* in "swapin_latency_us" */
 		{"swapin_p99_us", "p99", 1},
 	};
+	/* In --stats' "tree": {"all": {...}, "root": {...}, "children": {...}, ...}. */
+	static const struct {
+		const char *fig, *object, *json;
+	} tree_keys[] = {
+		{"child_swapins", "\"children\": {", "swapins"},
+		{"shared_hits", "\"all\": {", "shared_hits"},
+	};
 	char json[16384];
 	int fd = open(c->stats, O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, json, sizeof(json) - 1) : -1;
@@ -1225,6 +1243,14 @@ static void collect_uswap(struct cmp_ctx *c, struct cmp_result *r)
 
 		if (v >= 0)
 			set_fig(c, r, keys[i].fig, v * keys[i].scale);
+	}
+	/* The process tree's figures, where the workload shows them. */
+	for (unsigned i = 0; i < ARRAY_SIZE(tree_keys); i++) {
+		const char *in = strstr(json, tree_keys[i].object);
+		double v = in ? json_number(in, tree_keys[i].json) : -1;
+
+		if (v >= 0 && has_fig(r, tree_keys[i].fig))
+			set_fig(c, r, tree_keys[i].fig, v);
 	}
 }
 

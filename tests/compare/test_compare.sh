@@ -156,6 +156,13 @@ for wl, keys in figures.items():
                todo)
         result(wl, s.get("pswpout", 0) > 0, "%s side swapped out (pswpout %s)" %
                (side, s.get("pswpout")), todo)
+    if wl == "redis" and w["uswap"]["ok"]:
+        # The BGSAVE child shares uswap's engine: its swap-ins find folios
+        # the parent brought in (and the other way round).
+        s = w["uswap"]
+        result(wl, s.get("child_swapins", 0) > 0 and s.get("shared_hits", 0) > 0,
+               "uswap side: the BGSAVE child swapped in (%s) and shared swap-cache hits (%s)"
+               % (s.get("child_swapins"), s.get("shared_hits")))
     if not kernel:
         result(wl, not w["kernel"]["ran"] and not w["ratio"], "no kernel run, no ratio")
         continue
