@@ -279,18 +279,25 @@ static bool is_library(const char *path)
 }
 
 /*
- * Register the pieces of [start, end) not registered yet (a VMA that grew,
- * brk or an arena's mprotect, is not adopted again as a whole); !@adopt:
- * the kernel registration only (faults are served from now on; pages
- * already there are adopted, and the region list learns of it, at a call
- * with @adopt).
+ * Register the pieces of [start, end) the region list does not cover yet
+ * (a VMA that grew, brk or an arena's mprotect, is not adopted again as a
+ * whole). !@adopt: the kernel registration only, of all of [start, end)
+ * (idempotent; the region list may still show a range the program just
+ * unmapped, until the fault thread applies the event): faults are served
+ * from now on; pages already there are adopted, and the region list
+ * learns of it, at a call with @adopt.
  */
 static void register_range(unsigned long start, unsigned long end, bool adopt)
 {
 	unsigned long gs, ge;
 
+	if (!adopt) {
+		if (start < end)
+			pager_register(agent_pager, start, end - start, false);
+		return;
+	}
 	for (; start < end && pager_next_gap(agent_pager, start, end, &gs, &ge); start = ge)
-		pager_register(agent_pager, gs, ge - gs, adopt);
+		pager_register(agent_pager, gs, ge - gs, true);
 }
 
 /* register_range(), except the pieces of [start, end) in @early (merged VMAs). */
@@ -472,10 +479,12 @@ static bool pickup_range_add(struct pickup_range *list, unsigned *nr, unsigned l
 
 /*
  * Note record @h (@n bytes of it copied) in pickup.fresh if it tells of a
- * mapping of this process that is private, anonymous (or a reservation
- * without access rights, which malloc makes writable piece by piece) and
- * not wholly registered; lost records (ring overflow) or too many ask for
- * a full scan.
+ * mapping of this process that is private, anonymous, readable and
+ * writable or a reservation without access rights (which malloc makes
+ * writable piece by piece). Even if the region list covers it: that may
+ * be a range just unmapped, whose event the fault thread has read (munmap
+ * returned) but not applied yet. Lost records (ring overflow) or too many
+ * ask for a full scan.
  */
 static void pickup_note(const struct perf_event_header *h, size_t n)
 {
@@ -492,8 +501,7 @@ static void pickup_note(const struct perf_event_header *h, size_t n)
 		return;
 	if ((int)r->pid != pickup.pid || (rw != (PROT_READ | PROT_WRITE) && rw != PROT_NONE) ||
 	    !(r->flags & MAP_PRIVATE) || r->ino || r->maj || r->min ||
-	    r->addr + r->len > (1UL << 47) ||
-	    pager_is_registered(agent_pager, r->addr, r->addr + r->len))
+	    r->addr + r->len > (1UL << 47))
 		return;
 	if (!pickup_range_add(pickup.fresh, &pickup.nr_fresh, r->addr, r->addr + r->len))
 		pickup.fresh_overflow = true;
