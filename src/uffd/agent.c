@@ -105,6 +105,7 @@ static uint64_t prev_owner_peak; /* its resident peak then */
 /* One scan at a time: maps_buf is shared (the tick only tries it). */
 static pthread_mutex_t scan_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long tick_rescans; /* atomic */
+static int agent_pickup_errno; /* why perf events could not be opened, or 0 */
 
 /*
  * The pickup and adopt threads and the perf events (set up before they
@@ -241,13 +242,14 @@ static void status_publish(void)
 		status_set_counter(i, vm_event_names[e],
 				   (uint64_t)uswap_pager_counter(agent_pager, vm_event_names[e]));
 	rss = rss_anon_bytes();
-	if (i + 10 <= USWAP_RUN_MAX_COUNTERS) {
+	if (i + 11 <= USWAP_RUN_MAX_COUNTERS) {
 		status_set_counter(i++, "uffd_faults", st.faults);
 		status_set_counter(i++, "uffd_swapin_faults", st.swapin_faults);
 		status_set_counter(i++, "uffd_evict_busy", st.evict_busy);
 		status_set_counter(i++, "uffd_data_released", st.data_released);
 		status_set_counter(i++, "rss_anon_bytes", rss > 0 ? (uint64_t)rss : 0);
 		status_set_counter(i++, "agent_pickup_perf", atomic_load_relaxed(&pickup.on));
+		status_set_counter(i++, "agent_pickup_errno", (uint64_t)agent_pickup_errno);
 		status_set_counter(i++, "agent_pickup_takes", atomic_load_relaxed(&pickup.takes));
 		status_set_counter(i++, "agent_pickup_scans", atomic_load_relaxed(&pickup.scans));
 		status_set_counter(i++, "agent_pickup_lost", atomic_load_relaxed(&pickup.lost));
@@ -727,7 +729,8 @@ static void pickup_close(void)
  * the whole VMA after the change). Per CPU because the kernel does not let
  * an inherited per-task event be mapped. Before the first scan, so that
  * nothing mapped after it is missed. USWAP_AGENT_NO_PERF=1 leaves the
- * rescan alone. Return: 0 or a negative errno (then nothing is left open).
+ * rescan alone (-ECANCELED). Return: 0 or a negative errno (then nothing
+ * is left open).
  */
 static int pickup_open(void)
 {
@@ -750,7 +753,7 @@ static int pickup_open(void)
 	int err = 0;
 
 	if (off && off[0] && strcmp(off, "0"))
-		return -EPERM;
+		return -ECANCELED;
 	if (ncpu <= 0 || ncpu > PICKUP_MAX_CPUS)
 		return -E2BIG;
 	pickup.pid = getpid();
@@ -953,7 +956,7 @@ __attribute__((constructor)) static void agent_init(void)
 	if (uswap_pager_open(&agent_pager, &cfg, err, sizeof(err)))
 		agent_fail(err[0] ? err : "cannot start the pager");
 	pthread_atfork(NULL, NULL, agent_atfork_child);
-	pickup_open();
+	agent_pickup_errno = -pickup_open();
 	agent_scan(true);
 	pickup_start();
 	status_publish();

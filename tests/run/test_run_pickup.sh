@@ -55,14 +55,16 @@ if pickup_run perf USWAP_AGENT_NO_PERF=0; then
 			"perf: kernel RssAnon peak $(peak perf) <= budget $budget_mib MiB + slack $slack_mib MiB"
 		json_check "$T/perf.json" "s['vmstat']['agent_pickup_takes'] > 0 and s['vmstat']['pswpout'] > 0" \
 			"perf: the pickup thread registered ($(json "$T/perf.json" "s['vmstat']['agent_pickup_takes']") rounds), pages swapped out"
+	elif e=$(perf_refused "$T/perf.json"); then
+		skip "perf: RssAnon peak" "the agent could not open perf events here (errno $e): the rescan alone ran"
 	else
-		skip "perf: RssAnon peak" "no perf events for the agent here (perf_event_paranoid, seccomp?): the rescan alone ran"
+		not_ok "perf: the agent's pickup thread did not run (errno $e)"
 	fi
 fi
 
 # 2. The rescan fallback alone.
 if pickup_run fallback USWAP_AGENT_NO_PERF=1 -w $((budget_mib + slack_mib)); then
-	json_check "$T/fallback.json" "s['vmstat']['agent_pickup_perf'] == 0 and s['vmstat']['agent_pickup_scans'] == 0 and s['vmstat']['agent_tick_rescans'] > 0" \
+	json_check "$T/fallback.json" "s['vmstat']['agent_pickup_perf'] == 0 and s['vmstat']['agent_pickup_errno'] == 125 and s['vmstat']['agent_pickup_scans'] == 0 and s['vmstat']['agent_tick_rescans'] > 0" \
 		"fallback: no pickup thread, the reclaim thread rescanned ($(json "$T/fallback.json" "s['vmstat']['agent_tick_rescans']") times; RssAnon peak $(peak fallback))"
 	json_check "$T/fallback.json" "s['vmstat']['pswpout'] > 0 and s['vmstat']['pswpin'] > 0" \
 		"fallback: pages swapped out and in (pswpout $(json "$T/fallback.json" "s['vmstat']['pswpout']"), pswpin $(json "$T/fallback.json" "s['vmstat']['pswpin']"))"

@@ -43,7 +43,7 @@ sigcheck_run() {
 	fi
 	[ -s "$T/$label.json" ] || { not_ok "$label: no --stats"; return; }
 	limit=$(((b + slack_mib) << 20))
-	json_check "$T/$label.json" "s['rss_anon_samples'] >= 5 and s['rss_anon_peak_bytes'] <= $limit" \
+	budget_check "$T/$label.json" "s['rss_anon_samples'] >= 5 and s['rss_anon_peak_bytes'] <= $limit" \
 		"$label: kernel RssAnon peak $(json "$T/$label.json" "s['rss_anon_peak_bytes'] >> 20") MiB (agent charged $(json "$T/$label.json" "s['resident_at_rss_anon_peak_bytes'] >> 20") MiB then) <= budget $b MiB + slack $slack_mib MiB"
 	json_check "$T/$label.json" "s['vmstat'].get('pswpout', 0) > 0 and s['vmstat'].get('pswpin', 0) > 0" \
 		"$label: pages swapped out and in (pswpout $(json "$T/$label.json" "s['vmstat'].get('pswpout')"), pswpin $(json "$T/$label.json" "s['vmstat'].get('pswpin')"))"
