@@ -105,7 +105,7 @@ static uint64_t prev_owner_peak; /* its resident peak then */
 /* One scan at a time: maps_buf is shared (the tick only tries it). */
 static pthread_mutex_t scan_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long tick_rescans; /* atomic */
-static int agent_pickup_errno; /* why perf events could not be opened, or 0 */
+static int agent_pickup_errno;	   /* why perf events could not be opened, or 0 */
 
 /*
  * The pickup and adopt threads and the perf events (set up before they
