@@ -84,7 +84,6 @@ struct agent_vma_query {
 #define VMA_QUERY_COVERING_OR_NEXT 0x10
 #define PICKUP_ADOPT		   (256UL << 10) /* adopted at a time, between looks at the rings */
 #define PICKUP_RANGES		   256
-#define PICKUP_NICE		   (-10)
 #define PICKUP_MAX_CPUS		   256
 #define PICKUP_RING_PAGES	   16	       /* data pages per CPU: 64 KiB, hundreds of records */
 #define PICKUP_STACK		   (4UL << 20) /* virtual: sanitizers need room for their TLS */
