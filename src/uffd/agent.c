@@ -5,10 +5,14 @@
  * opens a pager over the program's own memory, registers every anonymous
  * private writable mapping (brk heap, malloc arenas, mmap'd regions, thread
  * stacks) and publishes its state and figures on the status page. Memory
- * mapped later is picked up by the interposed mmap() at once, and by a
- * rescan of /proc/self/maps (what glibc maps without the PLT: heap growth,
- * malloc arenas) from the pager's reclaim thread within 10 ms of the
- * process's anonymous memory outgrowing what the pager holds.
+ * mapped later is picked up by the interposed mmap() at once; what glibc
+ * maps without the PLT (brk growth, thread arenas grown by mprotect, large
+ * malloc blocks) by the pickup thread, which perf events on the process
+ * wake at every change of a data mapping and which registers the memory
+ * within microseconds (the adopt thread then adopts the pages touched
+ * before); and, as a fallback (no perf events, USWAP_AGENT_NO_PERF=1), by
+ * a rescan of /proc/self/maps from the pager's reclaim thread within 10 ms
+ * of the process's anonymous memory outgrowing what the pager holds.
  *
  * What is never registered: the pager's own memory (its threads' stacks,
  * its staging area; the engine lives in a MAP_SHARED arena anyway), the main
@@ -30,18 +34,33 @@
  * died is taken back. Only the owner publishes; EXITED comes from the last
  * owner's exit.
  *
- * Owns: the agent's globals and the status page mapping. Locking: the
- * globals are written by the constructor before any paging thread starts;
- * the status page has one writer per field (the reclaim thread's tick, or
- * the destructor after it).
+ * Owns: the agent's globals, the status page mapping, the perf events and
+ * the pickup and adopt threads. Locking: the globals are written by the
+ * constructor before any paging thread starts (early[] only by the first
+ * scan, read-only after); scan_lock serialises full scans of the maps
+ * (maps_buf is shared: the adopt thread takes it, the reclaim thread's tick
+ * only tries it and skips its rescan while held); pickup.lock guards the
+ * queue of ranges to adopt (pickup thread -> adopt thread); the pickup
+ * thread's record buffers are its own. Registering races are harmless: the
+ * kernel's registration is idempotent, the pager's region list has its own
+ * lock and mm_adopt_page() adopts a page once under its page-table lock. The
+ * agent's threads run on their own stacks, never registered, and touch no
+ * paged memory, so they may block on engine locks and reclaim without
+ * waiting for a userfault of their own. The status page has one writer per
+ * field (the reclaim thread's tick, or the destructor after it).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/perf_event.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -51,6 +70,23 @@
 #include "run_status.h"
 
 #define MAPS_BUF (4UL << 20)
+/* PROCMAP_QUERY (Linux 6.11), newer than some installed headers: one VMA of /proc/self/maps. */
+struct agent_vma_query {
+	uint64_t size, query_flags, query_addr;
+	uint64_t vma_start, vma_end, vma_flags, vma_page_size, vma_offset, inode;
+	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+	uint64_t vma_name_addr, build_id_addr;
+};
+#define VMA_QUERY		   _IOWR('f', 17, struct agent_vma_query)
+#define VMA_QUERY_RW		   0x03 /* readable 0x01, writable 0x02 */
+#define VMA_QUERY_EXEC		   0x04
+#define VMA_QUERY_SHARED	   0x08
+#define VMA_QUERY_COVERING_OR_NEXT 0x10
+#define PICKUP_ADOPT		   (256UL << 10) /* adopted at a time, between looks at the rings */
+#define PICKUP_RANGES		   256
+#define PICKUP_MAX_CPUS		   256
+#define PICKUP_RING_PAGES	   16	       /* data pages per CPU: 64 KiB, hundreds of records */
+#define PICKUP_STACK		   (4UL << 20) /* virtual: sanitizers need room for their TLS */
 
 static struct uswap_pager *agent_pager;
 static struct uswap_run_status *agent_status;
@@ -65,6 +101,44 @@ static unsigned nr_early;
 static unsigned agent_ticks;
 static int32_t prev_owner;	 /* the ancestor we took the status page from */
 static uint64_t prev_owner_peak; /* its resident peak then */
+/* One scan at a time: maps_buf is shared (the tick only tries it). */
+static pthread_mutex_t scan_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long tick_rescans; /* atomic */
+static int agent_pickup_errno;	   /* why perf events could not be opened, or 0 */
+
+/*
+ * The pickup and adopt threads and the perf events (set up before they
+ * start). The pickup thread registers what the records tell of and queues
+ * it in todo; the adopt thread adopts it. pickup.lock guards todo,
+ * nr_todo and full_scan; the rest is one thread's (fresh, nr_fresh: the
+ * pickup thread's) or atomic.
+ */
+struct pickup_range {
+	unsigned long start, end;
+};
+static struct {
+	int fd[PICKUP_MAX_CPUS];
+	struct perf_event_mmap_page *ring[PICKUP_MAX_CPUS];
+	unsigned nr;
+	int pid;
+	char *stack; /* both threads' stacks, own memory: never registered */
+	pthread_t thread, adopt_thread;
+	int maps_fd;				  /* /proc/self/maps, for PROCMAP_QUERY */
+	bool on;				  /* atomic: the pickup thread runs */
+	unsigned long takes, scans, lost;	  /* atomic: rounds of registering, full scans */
+	struct pickup_range fresh[PICKUP_RANGES]; /* told of by this round's records */
+	unsigned nr_fresh;
+	bool fresh_overflow; /* lost records, or too many: a full scan */
+	pthread_mutex_t lock;
+	pthread_cond_t more;			 /* todo or full_scan, for the adopt thread */
+	struct pickup_range todo[PICKUP_RANGES]; /* registered, to adopt (first come first) */
+	unsigned nr_todo;
+	bool full_scan;
+} pickup = {
+	.maps_fd = -1,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.more = PTHREAD_COND_INITIALIZER,
+};
 
 /* ---- the status page ---- */
 
@@ -167,12 +241,18 @@ static void status_publish(void)
 		status_set_counter(i, vm_event_names[e],
 				   (uint64_t)uswap_pager_counter(agent_pager, vm_event_names[e]));
 	rss = rss_anon_bytes();
-	if (i + 5 <= USWAP_RUN_MAX_COUNTERS) {
+	if (i + 11 <= USWAP_RUN_MAX_COUNTERS) {
 		status_set_counter(i++, "uffd_faults", st.faults);
 		status_set_counter(i++, "uffd_swapin_faults", st.swapin_faults);
 		status_set_counter(i++, "uffd_evict_busy", st.evict_busy);
 		status_set_counter(i++, "uffd_data_released", st.data_released);
 		status_set_counter(i++, "rss_anon_bytes", rss > 0 ? (uint64_t)rss : 0);
+		status_set_counter(i++, "agent_pickup_perf", atomic_load_relaxed(&pickup.on));
+		status_set_counter(i++, "agent_pickup_errno", (uint64_t)agent_pickup_errno);
+		status_set_counter(i++, "agent_pickup_takes", atomic_load_relaxed(&pickup.takes));
+		status_set_counter(i++, "agent_pickup_scans", atomic_load_relaxed(&pickup.scans));
+		status_set_counter(i++, "agent_pickup_lost", atomic_load_relaxed(&pickup.lost));
+		status_set_counter(i++, "agent_tick_rescans", atomic_load_relaxed(&tick_rescans));
 	}
 	uswap_pager_latency(agent_pager, hist, PAGER_LAT_BUCKETS);
 	for (unsigned b = 0; b < PAGER_LAT_BUCKETS && b < USWAP_RUN_LAT_BUCKETS; b++)
@@ -186,7 +266,11 @@ static bool own_memory(unsigned long start, unsigned long end)
 {
 	unsigned long b = (unsigned long)maps_buf;
 
-	return (start < b + MAPS_BUF && end > b) || pager_is_own(agent_pager, start, end);
+	unsigned long st = (unsigned long)pickup.stack;
+
+	return (start < b + MAPS_BUF && end > b) ||
+	       (st && start < st + 2 * PICKUP_STACK && end > st) ||
+	       pager_is_own(agent_pager, start, end);
 }
 
 /* Return: whether @path names a file that is not the main program. */
@@ -195,22 +279,38 @@ static bool is_library(const char *path)
 	return path[0] == '/' && strcmp(path, exe_path);
 }
 
-/* Register [start, end) if not yet, except the pieces of it in @early (merged VMAs). */
-static void register_range(unsigned long start, unsigned long end)
+/*
+ * Register the pieces of [start, end) the region list does not cover yet
+ * (a VMA that grew, brk or an arena's mprotect, is not adopted again as a
+ * whole). !@adopt: the kernel registration only, of all of [start, end)
+ * (idempotent; the region list may still show a range the program just
+ * unmapped, until the fault thread applies the event): faults are served
+ * from now on; pages already there are adopted, and the region list
+ * learns of it, at a call with @adopt.
+ */
+static void register_range(unsigned long start, unsigned long end, bool adopt)
 {
-	if (start < end && !pager_is_registered(agent_pager, start, end))
-		uswap_pager_register(agent_pager, (void *)start, end - start);
+	unsigned long gs, ge;
+
+	if (!adopt) {
+		if (start < end)
+			pager_register(agent_pager, start, end - start, false);
+		return;
+	}
+	for (; start < end && pager_next_gap(agent_pager, start, end, &gs, &ge); start = ge)
+		pager_register(agent_pager, gs, ge - gs, true);
 }
 
-static void register_except_early(unsigned long start, unsigned long end)
+/* register_range(), except the pieces of [start, end) in @early (merged VMAs). */
+static void register_except_early(unsigned long start, unsigned long end, bool adopt)
 {
 	for (unsigned i = 0; i < nr_early && start < end; i++) {
 		if (early[i].end <= start || early[i].start >= end)
 			continue;
-		register_range(start, early[i].start > start ? early[i].start : start);
+		register_range(start, early[i].start > start ? early[i].start : start, adopt);
 		start = early[i].end;
 	}
-	register_range(start, end);
+	register_range(start, end, adopt);
 }
 
 /*
@@ -279,7 +379,7 @@ static void agent_scan(bool first)
 					early[nr_early - 1].end = end;
 				continue;
 			}
-			register_except_early(start, end);
+			register_except_early(start, end, true);
 		}
 	}
 }
@@ -287,7 +387,9 @@ static void agent_scan(bool first)
 /*
  * From the reclaim thread, every 10 ms: rescan when anonymous memory the
  * pager does not hold grew by a megabyte (memory glibc maps without the
- * PLT: brk, malloc arenas, large blocks), and every second anyway.
+ * PLT: brk, malloc arenas, large blocks, when the pickup thread does not
+ * run or missed it), and every second anyway. Skipped while the pickup
+ * thread scans: the reclaim thread never waits for it.
  */
 static void agent_tick(void *arg)
 {
@@ -299,8 +401,13 @@ static void agent_tick(void *arg)
 	reclaim_status();
 	rss = rss_anon_bytes();
 	uswap_pager_get_stats(agent_pager, &st);
-	if (++agent_ticks % 100 == 0 || (rss > 0 && (size_t)rss > st.resident_bytes + (1UL << 20)))
+	if ((++agent_ticks % 100 == 0 ||
+	     (rss > 0 && (size_t)rss > st.resident_bytes + (1UL << 20))) &&
+	    !pthread_mutex_trylock(&scan_lock)) {
 		agent_scan(false);
+		pthread_mutex_unlock(&scan_lock);
+		atomic_fetch_add_relaxed(&tick_rescans, 1UL);
+	}
 	if (agent_ticks % 10 == 0)
 		status_publish();
 }
@@ -335,6 +442,382 @@ void *agent_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 void *agent_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	return agent_mmap(addr, len, prot, flags, fd, off);
+}
+
+/* ---- the pickup thread: memory mapped without the PLT, as it is mapped ---- */
+
+/* A PERF_RECORD_MMAP2 record (without build ids), as the kernel writes it. */
+struct pickup_mmap2 {
+	struct perf_event_header header;
+	uint32_t pid, tid;
+	uint64_t addr, len, pgoff;
+	uint32_t maj, min;
+	uint64_t ino, ino_generation;
+	uint32_t prot, flags;
+	char filename[];
+};
+
+/*
+ * Add [start, end) to @list of *@nr ranges, merged with one it overlaps or
+ * touches (records of a VMA that grows tell of it whole each time).
+ * Return: false if the list is full.
+ */
+static bool pickup_range_add(struct pickup_range *list, unsigned *nr, unsigned long start,
+			     unsigned long end)
+{
+	for (unsigned i = 0; i < *nr; i++) {
+		if (start <= list[i].end && end >= list[i].start) {
+			list[i].start = min(list[i].start, start);
+			list[i].end = max(list[i].end, end);
+			return true;
+		}
+	}
+	if (*nr == PICKUP_RANGES)
+		return false;
+	list[(*nr)++] = (struct pickup_range){start, end};
+	return true;
+}
+
+/*
+ * Note record @h (@n bytes of it copied) in pickup.fresh if it tells of a
+ * mapping of this process that is private, anonymous, readable and
+ * writable or a reservation without access rights (which malloc makes
+ * writable piece by piece). Even if the region list covers it: that may
+ * be a range just unmapped, whose event the fault thread has read (munmap
+ * returned) but not applied yet. Lost records (ring overflow) or too many
+ * ask for a full scan.
+ */
+static void pickup_note(const struct perf_event_header *h, size_t n)
+{
+	const struct pickup_mmap2 *r = (const void *)h;
+	unsigned rw = r->prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+
+	if (h->type == PERF_RECORD_LOST) {
+		atomic_fetch_add_relaxed(&pickup.lost, 1UL);
+		pickup.fresh_overflow = true;
+		return;
+	}
+	if (h->type != PERF_RECORD_MMAP2 || n < offsetof(struct pickup_mmap2, filename) ||
+	    (h->misc & PERF_RECORD_MISC_MMAP_BUILD_ID))
+		return;
+	if ((int)r->pid != pickup.pid || (rw != (PROT_READ | PROT_WRITE) && rw != PROT_NONE) ||
+	    !(r->flags & MAP_PRIVATE) || r->ino || r->maj || r->min ||
+	    r->addr + r->len > (1UL << 47))
+		return;
+	if (!pickup_range_add(pickup.fresh, &pickup.nr_fresh, r->addr, r->addr + r->len))
+		pickup.fresh_overflow = true;
+}
+
+/* Read ring @m to its head, noting what to register. */
+static void pickup_drain(struct perf_event_mmap_page *m)
+{
+	static union { /* the pickup thread's only: not registered (.bss of a library) */
+		struct perf_event_header h;
+		char bytes[sizeof(struct pickup_mmap2) + 64];
+	} rec;
+	const char *data = (const char *)m + PAGE_SIZE;
+	uint64_t size = m->data_size, head = atomic_load_acquire(&m->data_head),
+		 tail = m->data_tail;
+
+	while (tail < head) {
+		/* Records are 8-byte aligned: a header never wraps, the rest may. */
+		const struct perf_event_header *h = (const void *)(data + tail % size);
+		size_t off = tail % size, n = min((size_t)h->size, sizeof(rec)),
+		       first = min(n, (size_t)(size - off));
+
+		if (h->size < sizeof(*h))
+			break;
+		memcpy(rec.bytes, data + off, first);
+		memcpy(rec.bytes + first, data, n - first);
+		tail += h->size;
+		pickup_note(&rec.h, n);
+	}
+	atomic_store_release(&m->data_tail, tail);
+}
+
+/*
+ * Register the program's anonymous private memory the kernel maps in
+ * [start, end) now (a record tells what was, not what is: it is asked
+ * again), with the scan's rules: not our own memory, not the loader's
+ * early memory, not a library's .bss (a private anonymous mapping right
+ * after a library's file mapping), not [stack]. !@adopt: the kernel
+ * registration only. Return: 0, or a negative errno when the kernel cannot
+ * be asked (PROCMAP_QUERY, Linux 6.11): scan the maps instead.
+ */
+static int pickup_take(unsigned long start, unsigned long end, bool adopt)
+{
+	char name[512]; /* on the calling agent thread's own stack */
+
+	for (unsigned long addr = start; addr < end;) {
+		struct agent_vma_query q = {
+			.size = sizeof(q),
+			.query_flags = VMA_QUERY_COVERING_OR_NEXT,
+			.query_addr = addr,
+			.vma_name_size = sizeof(name),
+			.vma_name_addr = (uintptr_t)name,
+		};
+		unsigned long vs, ve;
+
+		if (ioctl(pickup.maps_fd, VMA_QUERY, &q))
+			return errno == ENOENT ? 0 : -errno;
+		vs = q.vma_start;
+		ve = q.vma_end;
+		if (vs >= end || ve <= addr)
+			break;
+		addr = ve;
+		if (q.inode || q.dev_major || q.dev_minor || (q.vma_flags & VMA_QUERY_SHARED) ||
+		    (q.vma_flags & VMA_QUERY_EXEC) ||
+		    ((q.vma_flags & VMA_QUERY_RW) &&
+		     (q.vma_flags & VMA_QUERY_RW) != VMA_QUERY_RW) ||
+		    (name[0] && strcmp(name, "[heap]") && strncmp(name, "[anon:", 6)) ||
+		    own_memory(vs, ve) || ve > (1UL << 47))
+			continue;
+		if (q.vma_flags & VMA_QUERY_RW) {
+			/* Is it right after a library's file mapping (its .bss)? */
+			struct agent_vma_query prev = {
+				.size = sizeof(prev),
+				.query_addr = vs - 1,
+				.vma_name_size = sizeof(name),
+				.vma_name_addr = (uintptr_t)name,
+			};
+
+			if (!ioctl(pickup.maps_fd, VMA_QUERY, &prev) && prev.vma_end == vs &&
+			    prev.inode && is_library(name))
+				continue;
+		}
+		register_except_early(max(vs, start), min(ve, end), adopt);
+	}
+	return 0;
+}
+
+/*
+ * The pickup thread: sleeps in poll() on the per-CPU rings, wakes at each
+ * record and at once makes the kernel registration of the new anonymous
+ * memory the records tell of (the program's next touches fault and are
+ * throttled under the budget), then queues it for the adopt thread. Lost
+ * records, too many at once or no PROCMAP_QUERY ask the adopt thread for
+ * a full scan of the maps instead. It never adopts nor reclaims, so that
+ * it is back in poll() within microseconds. It stops at an error or a
+ * hang-up (the rescan goes on alone).
+ */
+static void *pickup_main(void *arg)
+{
+	struct pollfd pfd[PICKUP_MAX_CPUS];
+	unsigned nr = pickup.nr;
+
+	for (unsigned i = 0; i < nr; i++)
+		pfd[i] = (struct pollfd){.fd = pickup.fd[i], .events = POLLIN};
+	/*
+	 * It runs microseconds at a time, and how soon it runs after a
+	 * record is what the program may touch unpaged meanwhile: ahead of
+	 * the program's threads when allowed (CAP_SYS_NICE: the lowest
+	 * real-time priority, as a threaded interrupt handler; the kernel's
+	 * real-time throttling bounds it), else as them.
+	 */
+	{
+		struct sched_param sp = {.sched_priority = 1};
+
+		if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp))
+			errno = 0;
+	}
+	while (!agent_forked) {
+		bool hup = false, full = false;
+
+		if (poll(pfd, nr, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		pickup.nr_fresh = 0;
+		pickup.fresh_overflow = false;
+		for (unsigned i = 0; i < nr; i++) {
+			hup |= pfd[i].revents & (POLLHUP | POLLERR | POLLNVAL);
+			pickup_drain(pickup.ring[i]);
+		}
+		full = pickup.fresh_overflow;
+		for (unsigned i = 0; i < pickup.nr_fresh && !full; i++)
+			full = pickup_take(pickup.fresh[i].start, pickup.fresh[i].end, false) != 0;
+		if (pickup.nr_fresh || full) {
+			pthread_mutex_lock(&pickup.lock);
+			for (unsigned i = 0; i < pickup.nr_fresh && !full; i++)
+				full = !pickup_range_add(pickup.todo, &pickup.nr_todo,
+							 pickup.fresh[i].start,
+							 pickup.fresh[i].end);
+			pickup.full_scan |= full;
+			pthread_cond_signal(&pickup.more);
+			pthread_mutex_unlock(&pickup.lock);
+			atomic_fetch_add_relaxed(&pickup.takes, 1UL);
+		}
+		if (hup)
+			break;
+	}
+	atomic_store_relaxed(&pickup.on, false);
+	return arg;
+}
+
+/*
+ * The adopt thread: adopts the pages the program touched in what the
+ * pickup thread registered, before it did (PICKUP_ADOPT bytes at a time,
+ * first come first), or runs the full scans it asks for. Adopting may
+ * reclaim (mm_throttle) and takes the engine's locks: it runs on its own
+ * stack and touches no paged memory, like the reclaim thread.
+ */
+static void *adopt_main(void *arg)
+{
+	pthread_mutex_lock(&pickup.lock);
+	while (!agent_forked) {
+		unsigned long s, e;
+
+		if (pickup.full_scan) {
+			pickup.full_scan = false;
+			pickup.nr_todo = 0;
+			pthread_mutex_unlock(&pickup.lock);
+			pthread_mutex_lock(&scan_lock);
+			agent_scan(false);
+			pthread_mutex_unlock(&scan_lock);
+			atomic_fetch_add_relaxed(&pickup.scans, 1UL);
+			pthread_mutex_lock(&pickup.lock);
+			continue;
+		}
+		if (!pickup.nr_todo) {
+			pthread_cond_wait(&pickup.more, &pickup.lock);
+			continue;
+		}
+		s = pickup.todo[0].start;
+		e = min(s + PICKUP_ADOPT, pickup.todo[0].end);
+		pickup.todo[0].start = e;
+		if (e == pickup.todo[0].end)
+			memmove(&pickup.todo[0], &pickup.todo[1],
+				--pickup.nr_todo * sizeof(pickup.todo[0]));
+		pthread_mutex_unlock(&pickup.lock);
+		if (pickup_take(s, e, true)) {
+			pthread_mutex_lock(&pickup.lock);
+			pickup.full_scan = true;
+			continue;
+		}
+		pthread_mutex_lock(&pickup.lock);
+	}
+	pthread_mutex_unlock(&pickup.lock);
+	return arg;
+}
+
+static void pickup_close_events(void)
+{
+	for (unsigned i = 0; i < pickup.nr; i++) {
+		munmap(pickup.ring[i], (1 + PICKUP_RING_PAGES) * PAGE_SIZE);
+		close(pickup.fd[i]);
+	}
+	pickup.nr = 0;
+}
+
+static void pickup_close(void)
+{
+	pickup_close_events();
+	if (pickup.maps_fd >= 0)
+		close(pickup.maps_fd);
+	pickup.maps_fd = -1;
+	if (pickup.stack)
+		munmap(pickup.stack, 2 * PICKUP_STACK);
+	pickup.stack = NULL;
+}
+
+/*
+ * Open one dummy software event per CPU on this process, inherited by its
+ * new threads (not by forked children; gone at exec), that records every
+ * change of a data mapping: mmap, brk growth, mprotect (the kernel reports
+ * the whole VMA after the change). Per CPU because the kernel does not let
+ * an inherited per-task event be mapped. Before the first scan, so that
+ * nothing mapped after it is missed. USWAP_AGENT_NO_PERF=1 leaves the
+ * rescan alone (-ECANCELED). Return: 0 or a negative errno (then nothing
+ * is left open).
+ */
+static int pickup_open(void)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_DUMMY,
+		.mmap_data = 1,
+		.mmap2 = 1,
+		.inherit = 1,
+		.inherit_thread = 1,
+		.remove_on_exec = 1,
+		.watermark = 1,
+		.wakeup_watermark = 1, /* wake at every record */
+		.exclude_kernel = 1,
+		.exclude_hv = 1,
+	};
+	const char *off = getenv("USWAP_AGENT_NO_PERF");
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	int err = 0;
+
+	if (off && off[0] && strcmp(off, "0"))
+		return -ECANCELED;
+	if (ncpu <= 0 || ncpu > PICKUP_MAX_CPUS)
+		return -E2BIG;
+	pickup.pid = getpid();
+	for (long cpu = 0; cpu < ncpu && !err; cpu++) {
+		int fd = (int)syscall(SYS_perf_event_open, &attr, 0, (int)cpu, -1,
+				      PERF_FLAG_FD_CLOEXEC);
+		void *m;
+
+		if (fd < 0) {
+			/* An offline CPU runs nothing of ours (until it comes up: the rescan). */
+			err = errno == ENODEV ? 0 : -errno;
+			continue;
+		}
+		m = mmap(NULL, (1 + PICKUP_RING_PAGES) * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED) {
+			err = -errno;
+			close(fd);
+			continue;
+		}
+		pickup.fd[pickup.nr] = fd;
+		pickup.ring[pickup.nr++] = m;
+	}
+	pickup.stack =
+		(void *)syscall(SYS_mmap, NULL, 2 * PICKUP_STACK, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	if (pickup.stack == MAP_FAILED) {
+		pickup.stack = NULL;
+		err = err ?: -ENOMEM;
+	}
+	if (!err && !pickup.nr)
+		err = -ENODEV;
+	pickup.maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (!err && pickup.maps_fd < 0)
+		err = -errno;
+	if (err)
+		pickup_close();
+	return err;
+}
+
+/* Start the pickup and adopt threads (after the first scan), signals blocked. */
+static void pickup_start(void)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+
+	if (!pickup.nr)
+		return;
+	pthread_attr_init(&attr);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_setstack(&attr, pickup.stack + PICKUP_STACK, PICKUP_STACK);
+	if (pthread_create(&pickup.adopt_thread, &attr, adopt_main, NULL)) {
+		pickup_close();
+	} else {
+		pthread_attr_setstack(&attr, pickup.stack, PICKUP_STACK);
+		atomic_store_relaxed(&pickup.on, true);
+		/* Without it, the adopt thread waits for ever: harmless. */
+		if (pthread_create(&pickup.thread, &attr, pickup_main, NULL)) {
+			atomic_store_relaxed(&pickup.on, false);
+			pickup_close_events();
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 }
 
 /* ---- start and exit ---- */
@@ -413,6 +896,9 @@ static bool status_owner(void)
 static void agent_atfork_child(void)
 {
 	agent_forked = true;
+	/* The events watch the parent; the rings are not mapped in a child. */
+	for (unsigned i = 0; i < pickup.nr; i++)
+		close(pickup.fd[i]);
 }
 
 __attribute__((constructor)) static void agent_init(void)
@@ -469,7 +955,9 @@ __attribute__((constructor)) static void agent_init(void)
 	if (uswap_pager_open(&agent_pager, &cfg, err, sizeof(err)))
 		agent_fail(err[0] ? err : "cannot start the pager");
 	pthread_atfork(NULL, NULL, agent_atfork_child);
+	agent_pickup_errno = -pickup_open();
 	agent_scan(true);
+	pickup_start();
 	status_publish();
 	pager_set_tick(agent_pager, agent_tick, NULL, 10);
 	if (agent_status) {

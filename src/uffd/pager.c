@@ -864,6 +864,32 @@ bool pager_is_registered(struct uswap_pager *p, unsigned long start, unsigned lo
 	return in;
 }
 
+bool pager_next_gap(struct uswap_pager *p, unsigned long start, unsigned long end,
+		    unsigned long *gap_start, unsigned long *gap_end)
+{
+	ulock_lock(&p->regions_lock);
+	/* Regions are sorted and disjoint: skip those before, step over covering ones. */
+	for (unsigned long i = 0; i < p->nr_regions && start < end; i++) {
+		if (p->regions[i].end <= start)
+			continue;
+		if (p->regions[i].start > start)
+			break;
+		start = p->regions[i].end;
+	}
+	if (start < end) {
+		unsigned long i;
+
+		*gap_start = start;
+		*gap_end = end;
+		for (i = 0; i < p->nr_regions && p->regions[i].start <= start; i++)
+			;
+		if (i < p->nr_regions && p->regions[i].start < end)
+			*gap_end = p->regions[i].start;
+	}
+	ulock_unlock(&p->regions_lock);
+	return start < end;
+}
+
 bool pager_is_own(struct uswap_pager *p, unsigned long start, unsigned long end)
 {
 	unsigned long s = (unsigned long)p->stage, st = (unsigned long)p->stacks;

@@ -42,6 +42,15 @@ bool pager_is_own(struct uswap_pager *p, unsigned long start, unsigned long end)
 bool pager_is_registered(struct uswap_pager *p, unsigned long start, unsigned long end);
 
 /*
+ * pager_next_gap - the first piece of [start, end) that no registered range
+ * covers, as [*gap_start, *gap_end). Context: a paging thread or one of
+ * the agent's (takes p->regions_lock, a leaf, for a walk of the list).
+ * Return: whether there is one.
+ */
+bool pager_next_gap(struct uswap_pager *p, unsigned long start, unsigned long end,
+		    unsigned long *gap_start, unsigned long *gap_end);
+
+/*
  * pager_register - uswap_pager_register(), or for fresh memory without
  * pages yet (!@adopt: the kernel registration only; no page is looked for,
  * nothing is reclaimed, no lock is taken, the region list learns of it at

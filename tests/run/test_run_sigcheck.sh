@@ -43,9 +43,8 @@ sigcheck_run() {
 	fi
 	[ -s "$T/$label.json" ] || { not_ok "$label: no --stats"; return; }
 	limit=$(((b + slack_mib) << 20))
-	json_check_todo "$T/$label.json" "s['rss_anon_samples'] >= 5 and s['rss_anon_peak_bytes'] <= $limit" \
-		"$label: kernel RssAnon peak $(json "$T/$label.json" "s['rss_anon_peak_bytes'] >> 20") MiB (agent charged $(json "$T/$label.json" "s['resident_at_rss_anon_peak_bytes'] >> 20") MiB then) <= budget $b MiB + slack $slack_mib MiB" \
-		"issue 10: memory glibc maps without calling mmap() (heap growth, thread arenas, large blocks) is paged only from the agent's next rescan, so RssAnon can run ahead of the budget until then (docs/uffd.md)"
+	budget_check "$T/$label.json" "s['rss_anon_samples'] >= 5 and s['rss_anon_peak_bytes'] <= $limit" \
+		"$label: kernel RssAnon peak $(json "$T/$label.json" "s['rss_anon_peak_bytes'] >> 20") MiB (agent charged $(json "$T/$label.json" "s['resident_at_rss_anon_peak_bytes'] >> 20") MiB then) <= budget $b MiB + slack $slack_mib MiB"
 	json_check "$T/$label.json" "s['vmstat'].get('pswpout', 0) > 0 and s['vmstat'].get('pswpin', 0) > 0" \
 		"$label: pages swapped out and in (pswpout $(json "$T/$label.json" "s['vmstat'].get('pswpout')"), pswpin $(json "$T/$label.json" "s['vmstat'].get('pswpin')"))"
 	json_check "$T/$label.json" "s['agent_state'] in ('exited', 'ready') and s['swapin_latency_us']['samples'] > 0" \

@@ -328,6 +328,59 @@ TEST(madv_dontneed_and_free_swapped)
 	uswap_pager_close(p);
 }
 
+/*
+ * The agent registers a malloc arena's PROT_NONE reservation whole (its
+ * pickup thread), and only the gaps of a VMA the region list does not
+ * cover yet: pager_next_gap() finds those gaps, and pages of a piece made
+ * writable later with mprotect() are paged (faulted in, moved out, brought
+ * back) like any other.
+ */
+TEST(prot_none_reservation_grown_by_mprotect)
+{
+	struct uswap_pager *p = open_pager(4 * MiB, 0);
+	const unsigned long n = 2048; /* 8 MiB: twice the budget */
+	unsigned long gs = 0, ge = 0;
+	char *b;
+
+	if (!p)
+		return;
+	b = mmap(NULL, 4 * n * PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
+	REQUIRE(b != MAP_FAILED);
+	unsigned long s = (unsigned long)b, e = s + 4 * n * PAGE_SIZE, q = n * PAGE_SIZE;
+
+	/* Nothing registered: one gap, the whole range. */
+	CHECK(pager_next_gap(p, s, e, &gs, &ge));
+	CHECK(gs == s && ge == e);
+	/* The second quarter registered: the first quarter, then the second half. */
+	REQUIRE_EQ(uswap_pager_register(p, b + q, q), 0);
+	CHECK(pager_next_gap(p, s, e, &gs, &ge));
+	CHECK(gs == s && ge == s + q);
+	CHECK(pager_next_gap(p, s + q, e, &gs, &ge));
+	CHECK(gs == s + 2 * q && ge == e);
+	CHECK(!pager_next_gap(p, s + q, s + 2 * q, &gs, &ge));
+	/* The rest registered while PROT_NONE: no gap left. */
+	REQUIRE_EQ(uswap_pager_register(p, b, q), 0);
+	REQUIRE_EQ(uswap_pager_register(p, b + 2 * q, 2 * q), 0);
+	CHECK(!pager_next_gap(p, s, e, &gs, &ge));
+	CHECK(pager_is_registered(p, s, e));
+	/* Grown by mprotect a piece at a time, as malloc grows an arena. */
+	for (unsigned long i = 0; i < n; i += 64) {
+		REQUIRE_EQ(mprotect(b + i * PAGE_SIZE, 64 * PAGE_SIZE, PROT_READ | PROT_WRITE), 0);
+		for (unsigned long j = i; j < i + 64; j++)
+			sig_write(b + j * PAGE_SIZE, 9, 1);
+	}
+	uswap_pager_reclaim(p, 64 * MiB);
+	CHECK(uswap_pager_counter(p, "pswpout") >= (long)(n / 2));
+	for (unsigned long i = 0; i < n; i++)
+		CHECK(sig_check(b + i * PAGE_SIZE, 9, 1));
+	CHECK(uswap_pager_counter(p, "pswpin") > 0);
+	REQUIRE_EQ(munmap(b, 4 * n * PAGE_SIZE), 0);
+	CHECK_EQ(swapped_bytes(p), 0);
+	check_no_slot_left(p);
+	uswap_pager_close(p);
+}
+
 TEST(munmap_swapped_frees_slots)
 {
 	struct uswap_pager *p = open_pager(4 * MiB, 0);

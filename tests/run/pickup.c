@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pickup.c - a program for `uswap run` that takes its memory the ways glibc
+ * maps it without calling mmap() through the PLT, and touches each piece at
+ * once, as fast as it can: the agent must page that memory before (or right
+ * as) it is touched for the program's RssAnon to stay near the budget.
+ *
+ * In order, a quarter of -m each:
+ *   1. one mmap() (through the PLT: registered by the interposed call), to
+ *      fill the budget first, so that what follows has no room left;
+ *   2. one sbrk() growth of the brk heap;
+ *   3. from a second thread, small malloc() blocks: that thread's arena,
+ *      a PROT_NONE reservation that malloc makes writable with mprotect();
+ *   4. large malloc() blocks (glibc maps them with its internal mmap).
+ * Every page gets a signature (address, piece) as soon as it is mapped;
+ * at the end every page is checked. Prints one line and exits 0 only if
+ * every page held what was written.
+ *
+ * Usage: pickup [-m MiB] [-w MiB] [-v]
+ *   -m  MiB of data in all (default 64)
+ *   -w  before the check, wait until the process's RssAnon (the kernel's
+ *       figure) is at most this many MiB, for up to a minute, and fail if it
+ *       never is: the agent's rescan alone must page all of it eventually
+ *   -v  print RssAnon after each piece (stderr)
+ *
+ * Owns: everything. Locking: the second thread writes only its own blocks,
+ * and the main thread reads them after joining it.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE	   4096UL
+#define MAGIC	   0x5049434b55503031ULL /* "PICKUP01" */
+#define SMALL	   (32UL << 10)		 /* below malloc's mmap threshold: the arena */
+#define LARGE	   (4UL << 20)		 /* above it: glibc's own mmap */
+#define MAX_BLOCKS 65536
+#define NR_PIECES  4
+#define MAX_MIB	   1024
+
+struct block {
+	char *p;
+	size_t len;
+	unsigned piece;
+};
+
+static struct block blocks[MAX_BLOCKS];
+static unsigned nr_blocks;
+static size_t piece_bytes;
+
+static uint64_t sig(const char *page, unsigned piece, unsigned word)
+{
+	return (MAGIC ^ (uint64_t)(uintptr_t)page ^ ((uint64_t)piece << 56)) + word;
+}
+
+/* Write the signature into every page of [p, p + len), page by page. */
+static void fill(char *p, size_t len, unsigned piece)
+{
+	for (size_t off = 0; off + PAGE <= len; off += PAGE) {
+		uint64_t *w = (uint64_t *)(p + off);
+
+		for (unsigned i = 0; i < PAGE / 8; i++)
+			w[i] = sig(p + off, piece, i);
+	}
+}
+
+/* Return: the number of pages of [p, p + len) that do not hold their signature. */
+static size_t check(const char *p, size_t len, unsigned piece)
+{
+	size_t bad = 0;
+
+	for (size_t off = 0; off + PAGE <= len; off += PAGE) {
+		const uint64_t *w = (const uint64_t *)(p + off);
+
+		for (unsigned i = 0; i < PAGE / 8; i++) {
+			if (w[i] != sig(p + off, piece, i)) {
+				bad++;
+				break;
+			}
+		}
+	}
+	return bad;
+}
+
+/* Return: this process's RssAnon in KiB (kernel's figure), or -1. */
+static long rss_anon_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static void report(bool verbose, const char *what)
+{
+	if (verbose)
+		fprintf(stderr, "pickup: after %s: RssAnon %ld MiB\n", what, rss_anon_kib() >> 10);
+}
+
+/* Wait until RssAnon <= @mib MiB, a minute at most. Return: 0 or -1 (never). */
+static int wait_rss(unsigned long mib)
+{
+	struct timespec pause = {0, 10 * 1000 * 1000};
+	long kib = rss_anon_kib();
+
+	for (unsigned i = 0; i < 6000 && (kib < 0 || (unsigned long)kib > mib << 10); i++) {
+		nanosleep(&pause, NULL);
+		kib = rss_anon_kib();
+	}
+	if (kib >= 0 && (unsigned long)kib <= mib << 10)
+		return 0;
+	fprintf(stderr, "pickup: RssAnon still %ld MiB after a minute, not <= %lu MiB\n", kib >> 10,
+		mib);
+	return -1;
+}
+
+static int add_block(char *p, size_t len, unsigned piece)
+{
+	if (nr_blocks == MAX_BLOCKS) {
+		fprintf(stderr, "pickup: too many blocks\n");
+		return -1;
+	}
+	blocks[nr_blocks++] = (struct block){p, len, piece};
+	fill(p, len, piece);
+	return 0;
+}
+
+/* Piece 3: small blocks, from this thread's own malloc arena. */
+static void *arena_thread(void *arg)
+{
+	for (size_t done = 0; done < piece_bytes; done += SMALL) {
+		/* Page-aligned data inside the block: fill whole pages only. */
+		char *b = malloc(SMALL + PAGE);
+
+		if (!b || add_block((char *)(((uintptr_t)b + PAGE - 1) & ~(PAGE - 1)), SMALL, 2))
+			return (void *)1;
+	}
+	return arg;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long mib = 64, wait_mib = 0;
+	size_t bad = 0, pages = 0;
+	bool verbose = false;
+	pthread_t t;
+	void *ret;
+	char *p;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "m:w:v")) != -1) {
+		if (opt == 'm') {
+			mib = strtoul(optarg, NULL, 10);
+		} else if (opt == 'w') {
+			wait_mib = strtoul(optarg, NULL, 10);
+		} else if (opt == 'v') {
+			verbose = true;
+		} else {
+			fprintf(stderr, "usage: pickup [-m MiB] [-w MiB] [-v]\n");
+			return 2;
+		}
+	}
+	if (mib < 4 || mib > MAX_MIB) {
+		fprintf(stderr, "pickup: -m between 4 and %d\n", MAX_MIB);
+		return 2;
+	}
+	piece_bytes = (mib << 20) / NR_PIECES;
+
+	/* 1: mmap through the PLT. */
+	p = mmap(NULL, piece_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || add_block(p, piece_bytes, 0))
+		return perror("pickup: mmap"), 1;
+	report(verbose, "mmap");
+
+	/* 2: the brk heap, grown in one step (before any other thread runs). */
+	p = sbrk(0);
+	p = (char *)(((uintptr_t)p + PAGE - 1) & ~(PAGE - 1));
+	if (brk(p + piece_bytes) || add_block(p, piece_bytes, 1))
+		return perror("pickup: brk"), 1;
+	report(verbose, "brk");
+
+	/* 3: a thread arena. */
+	if (pthread_create(&t, NULL, arena_thread, NULL) || pthread_join(t, &ret) || ret)
+		return fprintf(stderr, "pickup: arena thread failed\n"), 1;
+	report(verbose, "thread arena");
+
+	/* 4: large blocks: glibc's mmap. */
+	for (size_t done = 0; done < piece_bytes; done += LARGE) {
+		char *b = malloc(LARGE + PAGE);
+
+		if (!b || add_block((char *)(((uintptr_t)b + PAGE - 1) & ~(PAGE - 1)), LARGE, 3))
+			return fprintf(stderr, "pickup: malloc failed\n"), 1;
+	}
+	report(verbose, "large blocks");
+	if (wait_mib && wait_rss(wait_mib))
+		return 1;
+
+	for (unsigned i = 0; i < nr_blocks; i++) {
+		bad += check(blocks[i].p, blocks[i].len, blocks[i].piece);
+		pages += blocks[i].len / PAGE;
+	}
+	printf("pickup: %s: %zu pages (%lu MiB: mmap, brk, thread arena, large blocks), %zu bad\n",
+	       bad ? "FAILED" : "OK", pages, mib, bad);
+	return bad ? 1 : 0;
+}

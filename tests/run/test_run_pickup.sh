@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# test_run_pickup.sh - memory glibc maps without calling mmap() through the
+# PLT (brk growth, a thread arena grown by mprotect, large malloc blocks),
+# touched as soon as it is mapped (tests/run/pickup.c), under `uswap run`
+# with a budget of a quarter of the data. Prints TAP.
+#   1. With the agent's pickup thread (perf events): the program's pages all
+#      check out and the kernel's RssAnon peak stays within budget + slack.
+#      Without the pickup thread that memory would be paged only from the
+#      next rescan, after the program touched it: the peak check fails then.
+#   2. With USWAP_AGENT_NO_PERF=1 (the rescan fallback alone): the agent
+#      says it ran without the pickup thread and rescanned; the program,
+#      which waits before its check until its RssAnon is back within budget
+#      + slack (pickup -w: the rescans paged everything), has all its pages
+#      right, and pages were swapped out and in.
+#
+# Usage: test_run_pickup.sh PATH/TO/uswap PATH/TO/pickup
+# Environment: USWAP_RUN_TEST_BUDGET_MIB (default 16) and
+# USWAP_RUN_TEST_SLACK_MIB (default 4 + budget / 8), as in test_run_sigcheck.sh.
+set -u
+USWAP=${1:?usage: test_run_pickup.sh PATH/TO/uswap PATH/TO/pickup}
+PICKUP=$(realpath "${2:?}")
+. "$(dirname "$0")/lib.sh"
+LIMIT="timeout -k 10 ${USWAP_RUN_TEST_STEP_TIMEOUT:-100}"
+
+budget_mib=${USWAP_RUN_TEST_BUDGET_MIB:-16}
+slack_mib=${USWAP_RUN_TEST_SLACK_MIB:-$((4 + budget_mib / 8))}
+data_mib=$((budget_mib * 4))
+
+# pickup_run LABEL ENV [PICKUP OPTIONS...]: run pickup under uswap run
+# (with ENV, a NAME=VALUE, in its environment); ok if its pages check out.
+pickup_run() {
+	local label=$1 env=$2 rc
+	shift 2
+	$LIMIT env "$env" "$USWAP" run --budget "${budget_mib}M" --stats "$T/$label.json" -- \
+		"$PICKUP" -m "$data_mib" "$@" >"$T/$label.out" 2>"$T/$label.err"
+	rc=$?
+	if [ $rc -eq 0 ] && grep -q "^pickup: OK" "$T/$label.out" && [ -s "$T/$label.json" ]; then
+		ok "$label: $(cat "$T/$label.out")"
+		return 0
+	fi
+	not_ok "$label: pickup exit $rc"
+	show "$T/$label.out"
+	show "$T/$label.err"
+	return 1
+}
+
+peak() { json "$T/$1.json" "'%d MiB (agent charged %d MiB then)' % (s['rss_anon_peak_bytes'] >> 20, s['resident_at_rss_anon_peak_bytes'] >> 20)"; }
+
+# 1. The pickup thread.
+if pickup_run perf USWAP_AGENT_NO_PERF=0; then
+	if [ "$(json "$T/perf.json" "s['vmstat'].get('agent_pickup_perf')")" = 1 ]; then
+		json_check "$T/perf.json" "s['rss_anon_samples'] >= 5 and s['rss_anon_peak_bytes'] <= $(((budget_mib + slack_mib) << 20))" \
+			"perf: kernel RssAnon peak $(peak perf) <= budget $budget_mib MiB + slack $slack_mib MiB"
+		json_check "$T/perf.json" "s['vmstat']['agent_pickup_takes'] > 0 and s['vmstat']['pswpout'] > 0" \
+			"perf: the pickup thread registered ($(json "$T/perf.json" "s['vmstat']['agent_pickup_takes']") rounds), pages swapped out"
+	elif e=$(perf_refused "$T/perf.json"); then
+		skip "perf: RssAnon peak" "the agent could not open perf events here (errno $e): the rescan alone ran"
+	else
+		not_ok "perf: the agent's pickup thread did not run (errno $e)"
+	fi
+fi
+
+# 2. The rescan fallback alone.
+if pickup_run fallback USWAP_AGENT_NO_PERF=1 -w $((budget_mib + slack_mib)); then
+	json_check "$T/fallback.json" "s['vmstat']['agent_pickup_perf'] == 0 and s['vmstat']['agent_pickup_errno'] == 125 and s['vmstat']['agent_pickup_scans'] == 0 and s['vmstat']['agent_tick_rescans'] > 0" \
+		"fallback: no pickup thread, the reclaim thread rescanned ($(json "$T/fallback.json" "s['vmstat']['agent_tick_rescans']") times; RssAnon peak $(peak fallback))"
+	json_check "$T/fallback.json" "s['vmstat']['pswpout'] > 0 and s['vmstat']['pswpin'] > 0" \
+		"fallback: pages swapped out and in (pswpout $(json "$T/fallback.json" "s['vmstat']['pswpout']"), pswpin $(json "$T/fallback.json" "s['vmstat']['pswpin']"))"
+fi
+finish
