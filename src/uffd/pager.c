@@ -103,6 +103,7 @@ struct uffdio_move {
 #define NR_SHARED     64 /* single staging pages for the other threads */
 #define NR_STAGE      (NR_BLOCKS * STAGE_BATCH + NR_SHARED)
 #define THREAD_STACK  (4UL << 20) /* virtual: sanitizers need room for their TLS */
+#define STACKS_LEN    (2 * THREAD_STACK + RA_MAX * PAGE_SIZE) /* + the fault-around buffer */
 #define MAX_REGIONS   65536
 #define MSG_BATCH     64
 #define MAX_RETRY     1024
@@ -160,7 +161,7 @@ struct uswap_pager {
 	unsigned long nr_regions;
 
 	pthread_t fault_thread, reclaim_thread;
-	void *stacks; /* both threads' stacks */
+	void *stacks; /* both threads' stacks, then the fault-around buffer */
 	bool stopping;
 	unsigned frozen;
 	uint32_t reclaim_kick; /* futex word */
@@ -821,30 +822,94 @@ static void update_peak(struct uswap_pager *p)
 }
 
 /*
+ * Install the run of @nr pages from @start, all in one 2 MiB table and
+ * made present by handle_mm_fault(), with as few UFFDIO_COPY calls as
+ * their protections allow: the data of each folio goes into the fault
+ * thread's buffer (contiguous, private memory, as COPY wants it), under the
+ * PTL that eviction takes too, and one COPY maps the whole run. A page
+ * whose entry is no longer present (evicted meanwhile) ends the run.
+ * Context: the fault thread. Return: pages installed from @start (a page
+ * after them that was not installed is still present in the mm layer: an
+ * access faults and pager_install() maps it).
+ */
+static unsigned long pager_install_run(struct uswap_pager *p, unsigned long start, unsigned long nr)
+{
+	char *buf = (char *)p->stacks + 2 * THREAD_STACK;
+	unsigned long done = 0;
+	struct ulock *ptl;
+	pte_t *ptep;
+
+	ptep = pager_pte_offset_lock(&p->mm, start, false, &ptl);
+	if (IS_ERR_OR_NULL(ptep))
+		return 0;
+	while (done < nr) {
+		pte_t first = ptep_get(ptep + done);
+		struct uffdio_copy cp = {.dst = start + done * PAGE_SIZE,
+					 .src = (unsigned long)buf};
+		unsigned long n = 0, copied;
+
+		for (; done + n < nr && n < RA_MAX; n++) {
+			pte_t pte = ptep_get(ptep + done + n);
+			unsigned long a = start + (done + n) * PAGE_SIZE;
+
+			/* One COPY mode per call: a run of the same protection. */
+			if (!pte_present(pte) || pte_write(pte) != pte_write(first))
+				break;
+			memcpy(buf + n * PAGE_SIZE, page_address(pte_page(pte, a)), PAGE_SIZE);
+		}
+		if (!n)
+			break;
+		cp.len = n * PAGE_SIZE;
+		cp.mode = pte_write(first) ? 0 : UFFDIO_COPY_MODE_WP;
+		/* A partial copy says how far it got; the rest waits for its own fault. */
+		copied = ioctl(p->uffd, UFFDIO_COPY, &cp)
+				 ? (cp.copy > 0 ? (unsigned long)cp.copy : 0)
+				 : n * PAGE_SIZE;
+		copied >>= PAGE_SHIFT;
+		for (unsigned long i = done; i < done + copied; i++) {
+			unsigned long a = start + i * PAGE_SIZE;
+			pte_t pte = ptep_get(ptep + i);
+
+			pager_queue_release(p, a, pte_folio(pte));
+			/* The "hardware" accessed bit, as pager_install_in() sets it. */
+			__set_pte(ptep + i, pte_set_flags(pte, _PAGE_ACCESSED));
+		}
+		done += copied;
+		if (copied < n)
+			break;
+	}
+	ulock_unlock(ptl);
+	return done;
+}
+
+/*
  * Sequential swap-in: when swap-in faults follow each other page by page,
- * bring the next pages in too (a window doubling up to RA_MAX pages), after
- * the faulting thread was woken, so that the program's next accesses find
- * them mapped instead of paying a fault round trip each. Stops at the first
- * page that is not swapped out. Context: the fault thread.
+ * bring the next pages in too (a window doubling up to RA_MAX pages, within
+ * the faulting page's 2 MiB table), after the faulting thread was woken,
+ * and map them with one UFFDIO_COPY (pager_install_run), so that the
+ * program's next accesses find them mapped instead of paying a fault round
+ * trip each. Stops at the first page that is not swapped out.
+ * Context: the fault thread.
  */
 static void pager_fault_around(struct uswap_pager *p, unsigned long addr)
 {
-	unsigned long n;
+	unsigned long start = addr + PAGE_SIZE, n, limit;
 
 	if (addr == p->ra_next || addr == p->ra_next - PAGE_SIZE)
 		p->ra_window = clamp(p->ra_window * 2, 2UL, (unsigned long)RA_MAX);
 	else
 		p->ra_window = 0;
-	p->ra_next = addr + PAGE_SIZE;
-	for (n = 0; n < p->ra_window; n++) {
-		unsigned long a = addr + (n + 1) * PAGE_SIZE;
+	limit = min(p->ra_window, (ALIGN_DOWN(addr, PMD_SIZE) + PMD_SIZE - start) >> PAGE_SHIFT);
+	for (n = 0; n < limit; n++) {
+		unsigned long a = start + n * PAGE_SIZE;
 
-		if (a >= PAGER_VA_END || !pte_is_swapped(p, a) || handle_mm_fault(&p->mm, a, 0) ||
-		    pager_install(p, a, false, false))
+		if (a >= PAGER_VA_END || !pte_is_swapped(p, a) || handle_mm_fault(&p->mm, a, 0))
 			break;
-		atomic_fetch_add_relaxed(&p->ra_pages, 1UL);
 	}
-	p->ra_next = addr + (n + 1) * PAGE_SIZE;
+	if (n)
+		n = pager_install_run(p, start, n);
+	atomic_fetch_add_relaxed(&p->ra_pages, n);
+	p->ra_next = start + n * PAGE_SIZE;
 }
 
 /* Resolve one fault. Return: 0 (done) or -EAGAIN (retry after events). */
@@ -959,7 +1024,7 @@ bool pager_is_own(struct uswap_pager *p, unsigned long start, unsigned long end)
 	unsigned long s = (unsigned long)p->stage, st = (unsigned long)p->stacks;
 
 	return (start < s + NR_STAGE * PAGE_SIZE && end > s) ||
-	       (start < st + 2 * THREAD_STACK && end > st) || pager_fork_is_own(p, start, end);
+	       (start < st + STACKS_LEN && end > st) || pager_fork_is_own(p, start, end);
 }
 
 /* ---- events ---- */
@@ -1570,7 +1635,7 @@ static void pager_teardown(struct uswap_pager *p)
 	if (p->stage)
 		munmap(p->stage, NR_STAGE * PAGE_SIZE);
 	if (p->stacks)
-		munmap(p->stacks, 2 * THREAD_STACK);
+		munmap(p->stacks, STACKS_LEN);
 	pager_fork_free(p, p->forks);
 	arena_free(sw->arena, p->regions, MAX_REGIONS * sizeof(struct region));
 	arena_free(sw->arena, p, sizeof(*p));
@@ -1654,7 +1719,7 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 	p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	p->stage = mmap(NULL, NR_STAGE * PAGE_SIZE, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	p->stacks = mmap(NULL, 2 * THREAD_STACK, PROT_READ | PROT_WRITE,
+	p->stacks = mmap(NULL, STACKS_LEN, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (p->wake_fd < 0 || p->stage == MAP_FAILED || p->stacks == MAP_FAILED) {
 		if (p->stage == MAP_FAILED)

@@ -250,6 +250,115 @@ TEST(writer_races_eviction)
 	munmap(r.words, len);
 }
 
+/*
+ * Sequential swap-in maps a run of pages with one UFFDIO_COPY after
+ * swapping them in one by one (pager_install_run), and gives their folios'
+ * data back in batches under each table's lock (pager_drain_release):
+ * both windows race here with eviction of the same pages and with a
+ * writer. Readers sweep the range in order (so that fault-around runs),
+ * the writer bumps one counter per page, the main thread evicts again and
+ * again; every page must end with the writer's last value and the
+ * readers' signatures, never a stale or a zero page.
+ */
+struct seq_racer {
+	char *base;
+	unsigned long nr_pages;
+	unsigned long *counts; /* the writer's last value per page */
+	bool stop;
+	unsigned long sweeps; /* atomic */
+};
+
+#define SEQ_COUNT_OFF (PAGE_SIZE - 8) /* the writer's word: past the signature */
+
+/* Return: whether @page holds sig_write(@page, 31, 1) but for the writer's word. */
+static bool seq_sig_ok(const char *page)
+{
+	const uint64_t *w = (const uint64_t *)page;
+	uint64_t addr = (uint64_t)(uintptr_t)page;
+
+	if (w[0] != 31 || w[1] != addr || w[2] != 1)
+		return false;
+	for (size_t i = 3; i < SEQ_COUNT_OFF / 8; i++)
+		if (w[i] != page_sig_word(i, addr, 1))
+			return false;
+	return true;
+}
+
+static void *seq_reader(void *arg)
+{
+	struct seq_racer *r = arg;
+	unsigned long bad = 0;
+
+	while (!atomic_load_acquire(&r->stop)) {
+		for (unsigned long i = 0; i < r->nr_pages; i++) {
+			const uint64_t *w = (const uint64_t *)(r->base + i * PAGE_SIZE);
+
+			/* The signature's first words: the writer never touches them. */
+			bad += w[0] != 31 || w[1] != (uint64_t)(uintptr_t)w;
+		}
+		atomic_fetch_add_relaxed(&r->sweeps, 1UL);
+	}
+	return (void *)(uintptr_t)bad;
+}
+
+static void *seq_writer(void *arg)
+{
+	struct seq_racer *r = arg;
+
+	for (unsigned long k = 1; !atomic_load_acquire(&r->stop); k++)
+		for (unsigned long i = k % 7; i < r->nr_pages; i += 7) {
+			*(volatile uint64_t *)(r->base + i * PAGE_SIZE + SEQ_COUNT_OFF) = k;
+			r->counts[i] = k;
+		}
+	return NULL;
+}
+
+TEST(sequential_swapin_races_writer_and_eviction)
+{
+	const size_t len = 4 * MiB / SCALE;
+	struct uswap_pager *p = open_pager(16 * MiB, 0);
+	struct seq_racer r = {.nr_pages = len / PAGE_SIZE};
+	unsigned long evicted = 0, passes = 0, bad = 0;
+	struct uswap_pager_stats st;
+	pthread_t rd[2], wr;
+	void *ret;
+
+	if (!p)
+		return;
+	REQUIRE_EQ(uswap_pager_map(p, len, (void **)&r.base), 0);
+	r.counts = calloc(r.nr_pages, sizeof(*r.counts));
+	REQUIRE(r.counts != NULL);
+	for (unsigned long i = 0; i < r.nr_pages; i++)
+		sig_write(r.base + i * PAGE_SIZE, 31, 1);
+	for (unsigned i = 0; i < 2; i++)
+		REQUIRE_EQ(pthread_create(&rd[i], NULL, seq_reader, &r), 0);
+	REQUIRE_EQ(pthread_create(&wr, NULL, seq_writer, &r), 0);
+	while ((evicted < 40000 / SCALE || atomic_load_acquire(&r.sweeps) < 20) &&
+	       ++passes < 400000 / SCALE)
+		evicted += (unsigned long)uswap_pager_reclaim(p, len) >> PAGE_SHIFT;
+	atomic_store_release(&r.stop, true);
+	for (unsigned i = 0; i < 2; i++) {
+		pthread_join(rd[i], &ret);
+		bad += (unsigned long)(uintptr_t)ret;
+	}
+	pthread_join(wr, NULL);
+	CHECK_EQ(bad, 0);
+	/* Once more out and back: what the writer wrote last is what comes back. */
+	uswap_pager_reclaim(p, len);
+	for (unsigned long i = 0; i < r.nr_pages; i++)
+		bad += !seq_sig_ok(r.base + i * PAGE_SIZE) ||
+		       *(uint64_t *)(r.base + i * PAGE_SIZE + SEQ_COUNT_OFF) != r.counts[i];
+	CHECK_EQ(bad, 0);
+	uswap_pager_get_stats(p, &st);
+	printf("# %lu pages evicted, %lu reader sweeps, %lu pages swapped in around faults\n",
+	       evicted, atomic_load_relaxed(&r.sweeps), st.swapin_around);
+	CHECK(evicted > 0);
+	CHECK(st.swapin_around > 0);
+	munmap(r.base, len);
+	free(r.counts);
+	uswap_pager_close(p);
+}
+
 /* ---- the program's own memory calls on swapped ranges ---- */
 
 /*
