@@ -418,18 +418,39 @@ static void stage_done(struct uswap_pager *p, char *stage, bool batched)
  * userfaultfd checks both: EAGAIN while an event is unread, ENOENT where
  * the mapping is not registered for write-protection. A write meanwhile
  * faults and waits for the page, which is then moved out; a page that
- * stays is unprotected again by pager_move_out_failed().
+ * stays is unprotected again by pager_move_out_failed() (*@wp says so).
+ *
+ * Where the real page is known to be installed (@folio's data was given
+ * back: pager_drain_table() does that only with the real page present,
+ * under the PTL, and eviction and aging clear the mark when they take it
+ * out) the probe is UFFDIO_ZEROPAGE instead: the same two checks, and on a
+ * present page an EEXIST that changes nothing, where write protection
+ * changes the entry and flushes every thread's TLB (an IPI to the other
+ * CPU, about as dear as the MOVE itself). Should the page be gone all the
+ * same (the program dropped it and its REMOVE event is not applied yet),
+ * ZEROPAGE maps the zero page, which is what the program reads there
+ * anyway, and nothing is moved.
  * Context: the PTL of @addr held.
  */
-static bool pager_may_move(struct uswap_pager *p, unsigned long addr)
+static bool pager_may_move(struct uswap_pager *p, unsigned long addr, struct folio *folio, bool *wp)
 {
+	if (folio_test_owner_priv(folio)) {
+		struct uffdio_zeropage z = {
+			.range = {.start = addr, .len = PAGE_SIZE},
+			.mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE,
+		};
+
+		*wp = false;
+		return ioctl(p->uffd, UFFDIO_ZEROPAGE, &z) && errno == EEXIST;
+	}
+	*wp = true;
 	return !uffd_writeprotect(p->uffd, addr, PAGE_SIZE, true);
 }
 
 /* The MOVE after pager_may_move() failed: a writable entry's page is writable again. */
-static void pager_move_out_failed(struct uswap_pager *p, unsigned long addr, pte_t pte)
+static void pager_move_out_failed(struct uswap_pager *p, unsigned long addr, pte_t pte, bool wp)
 {
-	if (pte_write(pte))
+	if (wp && pte_write(pte))
 		uffd_writeprotect(p->uffd, addr, PAGE_SIZE, false);
 }
 
@@ -440,7 +461,7 @@ static void pager_move_out_failed(struct uswap_pager *p, unsigned long addr, pte
  */
 static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 {
-	bool batched;
+	bool batched, wp;
 	char *stage = stage_page(p, &batched);
 	struct uffdio_move mv = {
 		.dst = (unsigned long)stage,
@@ -455,7 +476,7 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 	 */
 	if (in_fork_child || atomic_load_acquire(&p->frozen))
 		return -EBUSY;
-	if (!pager_may_move(p, addr)) {
+	if (!pager_may_move(p, addr, pte_folio(old), &wp)) {
 		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
 		return -EBUSY;
 	}
@@ -471,7 +492,7 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 			return 0;
 		}
 		/* Shared after a fork, or the staging page is busy. */
-		pager_move_out_failed(p, addr, old);
+		pager_move_out_failed(p, addr, old, wp);
 		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
 		return -EBUSY;
 	}
@@ -1166,7 +1187,7 @@ static void pager_age(struct uswap_pager *p)
 		for (; addr < block + PMD_SIZE && done < want; addr += PAGE_SIZE, ptep++) {
 			pte_t pte = ptep_get(ptep);
 			struct folio *folio;
-			bool batched;
+			bool batched, wp;
 			char *stage;
 			struct uffdio_move mv = {
 				.src = addr, .len = PAGE_SIZE, .mode = UFFDIO_MOVE_MODE_DONTWAKE};
@@ -1182,12 +1203,12 @@ static void pager_age(struct uswap_pager *p)
 			/* Installed and alone in real memory: the ones worth sampling. */
 			if (!folio_test_owner_priv(folio) || folio_test_large(folio))
 				continue;
-			if (!pager_may_move(p, addr))
+			if (!pager_may_move(p, addr, folio, &wp))
 				continue;
 			stage = stage_page(p, &batched);
 			mv.dst = (unsigned long)stage;
 			if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv)) {
-				pager_move_out_failed(p, addr, pte);
+				pager_move_out_failed(p, addr, pte, wp);
 				continue;
 			}
 			memcpy(folio->data, stage, PAGE_SIZE);

@@ -518,6 +518,10 @@ TEST(mremap_swapped_move_grow_shrink)
  * Here the fault thread is held (a fault waits on a page-table lock a
  * helper holds), so the event stays unread while another thread maps fresh,
  * unregistered memory at the same address, writes it, and reclaims.
+ * Eviction's check differs with what it knows of the real page: installed
+ * (its folio's data given back: a ZEROPAGE probe) or maybe missing (taken
+ * out for aging: a write-protect probe); the second test has every page
+ * sampled first.
  */
 struct ptl_holder {
 	struct uswap_pager *p;
@@ -555,17 +559,16 @@ static void *unmap_range_n(void *arg)
 	return (void *)(uintptr_t)munmap(arg, 64 * PAGE_SIZE);
 }
 
-TEST(eviction_never_takes_a_new_mapping_page)
+static void new_mapping_race(struct uswap_pager *p, bool sampled)
 {
-	struct uswap_pager *p = open_pager(16 * MiB, 0);
 	const unsigned long n = MiB / PAGE_SIZE;
+	struct uswap_pager_stats st;
+	unsigned long want, sampled0;
 	struct ptl_holder h = {.p = p};
 	pthread_t th, tt, tu;
 	char *z, *y, *r, *again;
 	unsigned long bad = 0;
 
-	if (!p)
-		return;
 	/* A swapped page alone in its 2 MiB block: the fault thread waits there. */
 	REQUIRE_EQ(uswap_pager_map(p, 4 * MiB, (void **)&z), 0);
 	y = (char *)ALIGN_UP((unsigned long)z, 2 * MiB) + 64 * PAGE_SIZE;
@@ -574,9 +577,32 @@ TEST(eviction_never_takes_a_new_mapping_page)
 	REQUIRE(swapped_bytes(p) >= PAGE_SIZE);
 	/* The range to unmap: resident, its entries present. */
 	REQUIRE_EQ(uswap_pager_map(p, MiB, (void **)&r), 0);
+	uswap_pager_get_stats(p, &st);
+	want = st.data_released + n;
+	sampled0 = st.sampled;
 	for (unsigned long i = 0; i < n; i++)
 		sig_write(r + i * PAGE_SIZE, 21, 1);
 	uswap_pager_sync(p);
+	/* Their folios' data given back: eviction probes with ZEROPAGE. */
+	for (unsigned i = 0; i < 5000 && st.data_released < want; i++) {
+		usleep(1000);
+		uswap_pager_get_stats(p, &st);
+	}
+	REQUIRE(st.data_released >= want);
+	if (sampled) {
+		/*
+		 * Every page taken out for aging (the data back in the folio,
+		 * the entries present, no real page): eviction probes with
+		 * write protection, and a MOVE would find the new mapping's
+		 * page.
+		 */
+		want = sampled0 + n;
+		for (unsigned i = 0; i < 10000 && st.sampled < want; i++) {
+			usleep(1000);
+			uswap_pager_get_stats(p, &st);
+		}
+		REQUIRE(st.sampled >= want);
+	}
 
 	h.addr = (unsigned long)y;
 	REQUIRE_EQ(pthread_create(&th, NULL, hold_ptl, &h), 0);
@@ -607,6 +633,25 @@ TEST(eviction_never_takes_a_new_mapping_page)
 	munmap(z, 4 * MiB);
 	CHECK_EQ(swapped_bytes(p), 0);
 	check_no_slot_left(p);
+}
+
+TEST(eviction_never_takes_a_new_mapping_page)
+{
+	struct uswap_pager *p = open_pager(16 * MiB, 0);
+
+	if (!p)
+		return;
+	new_mapping_race(p, false);
+	uswap_pager_close(p);
+}
+
+TEST(eviction_never_takes_a_new_mapping_page_sampled)
+{
+	struct uswap_pager *p = open_pager(16 * MiB, 0);
+
+	if (!p)
+		return;
+	new_mapping_race(p, true);
 	uswap_pager_close(p);
 }
 
