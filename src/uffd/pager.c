@@ -21,12 +21,14 @@
  * little while they come often), runs handle_mm_fault() for each and then
  * installs the entry's state: UFFDIO_COPY of folio->data (write-protected
  * for a read-only entry) for a MISSING fault, UFFDIO_WRITEPROTECT off for a
- * WP fault; sequential swap-ins bring the next pages too. It also applies
+ * WP fault; sequential swap-ins bring the next pages too, mapped with one
+ * UFFDIO_COPY of the run from a private buffer. It also applies
  * the program's memory events: REMOVE (MADV_DONTNEED / MADV_FREE) and UNMAP
  * zap the range, REMAP moves its entries (move_page_range). The fault thread
  * never blocks on an event of its own: it never madvises registered memory.
  *
- * Eviction (sync_pte, present -> swap, under the PTL): UFFDIO_MOVE of the
+ * Eviction (sync_pte, present -> swap, under the PTL): a probe through the
+ * program's userfaultfd (pager_may_move), then UFFDIO_MOVE of the
  * real page out to a staging page registered on a second userfaultfd that
  * reports no events, a copy into folio->data, and MADV_DONTNEED of the
  * staging pages a block at a time. MOVE unmaps atomically against the
@@ -43,10 +45,10 @@
  * takes a sample of resident pages out of real memory (pager_age) and
  * installing one back marks its entry young.
  *
- * Owns: struct uswap_pager, its tables, threads, staging area and region
- * list. Locking: each 2 MiB table has a PTL (LOCK_RANK_PTL); radix nodes are
- * published once with a compare-and-swap and never freed while the pager
- * lives; p->regions_lock (a leaf, LOCK_RANK_ARENA) guards the region list;
+ * Owns: struct uswap_pager, its tables, threads, staging area, fault-around
+ * buffer (the fault thread's alone) and region list. Locking: each 2 MiB
+ * table has a PTL (LOCK_RANK_PTL); radix nodes are published once with a
+ * compare-and-swap and never freed while the pager lives; p->regions_lock (a leaf, LOCK_RANK_ARENA) guards the region list;
  * requests to the fault thread go through p->req_lock (LOCK_RANK_MODEL).
  */
 #include "pager.h"
@@ -924,7 +926,13 @@ static void pager_fault_around(struct uswap_pager *p, unsigned long addr)
 	for (n = 0; n < limit; n++) {
 		unsigned long a = start + n * PAGE_SIZE;
 
-		if (a >= PAGER_VA_END || !pte_is_swapped(p, a) || handle_mm_fault(&p->mm, a, 0))
+		/*
+		 * Only into room the budget has: reclaiming for a page read
+		 * ahead can evict the run's own pages before they are mapped
+		 * (the kernel's swap readahead never reclaims either).
+		 */
+		if (a >= PAGER_VA_END || !mm_budget_allows(sw_mm(p->sw), 1) ||
+		    !pte_is_swapped(p, a) || handle_mm_fault(&p->mm, a, 0))
 			break;
 	}
 	if (n)
