@@ -48,8 +48,9 @@
  * Owns: struct uswap_pager, its tables, threads, staging area, fault-around
  * buffer (the fault thread's alone) and region list. Locking: each 2 MiB
  * table has a PTL (LOCK_RANK_PTL); radix nodes are published once with a
- * compare-and-swap and never freed while the pager lives; p->regions_lock (a leaf, LOCK_RANK_ARENA) guards the region list;
- * requests to the fault thread go through p->req_lock (LOCK_RANK_MODEL).
+ * compare-and-swap and never freed while the pager lives; p->regions_lock
+ * (a leaf, LOCK_RANK_ARENA) guards the region list; requests to the fault
+ * thread go through p->req_lock (LOCK_RANK_MODEL).
  */
 #include "pager.h"
 #include "fork.h"
