@@ -630,11 +630,42 @@ struct release_item {
 	struct folio *folio;
 };
 
-static int release_item_cmp(const void *a, const void *b)
+static void release_items_sift(struct release_item *it, unsigned root, unsigned end)
 {
-	const struct release_item *x = a, *y = b;
+	while (2 * root + 1 < end) {
+		unsigned child = 2 * root + 1;
+		struct release_item tmp;
 
-	return x->data < y->data ? -1 : x->data > y->data;
+		if (child + 1 < end && it[child].data < it[child + 1].data)
+			child++;
+		if (it[root].data >= it[child].data)
+			return;
+		tmp = it[root];
+		it[root] = it[child];
+		it[child] = tmp;
+		root = child;
+	}
+}
+
+/*
+ * Sort @it by data address: a heapsort, in place. Not qsort(): glibc's may
+ * allocate, and memory from malloc may be paged, which a paging thread
+ * holding a page-table lock must never touch (the fault thread that would
+ * bring it back may be waiting for that lock: seen as a hang of
+ * redis-server under `uswap run`).
+ */
+static void release_items_sort(struct release_item *it, unsigned nr)
+{
+	for (unsigned i = nr / 2; i-- > 0;)
+		release_items_sift(it, i, nr);
+	for (unsigned end = nr; end > 1;) {
+		struct release_item tmp = it[0];
+
+		end--;
+		it[0] = it[end];
+		it[end] = tmp;
+		release_items_sift(it, 0, end);
+	}
 }
 
 /*
@@ -647,11 +678,13 @@ static void release_items(struct uswap_pager *p, struct release_item *it, unsign
 {
 	unsigned i = 0;
 
-	qsort(it, nr, sizeof(*it), release_item_cmp);
+	release_items_sort(it, nr);
 	while (i < nr) {
 		unsigned j = i + 1;
 
-		while (j < nr && it[j].data <= it[j - 1].data + PAGE_SIZE)
+		/* Exactly adjacent (or the same folio queued twice): one range. */
+		while (j < nr &&
+		       (it[j].data == it[j - 1].data + PAGE_SIZE || it[j].data == it[j - 1].data))
 			j++;
 		if (!madvise(it[i].data, (size_t)(it[j - 1].data - it[i].data) + PAGE_SIZE,
 			     MADV_REMOVE)) {
