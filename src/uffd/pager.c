@@ -21,12 +21,14 @@
  * little while they come often), runs handle_mm_fault() for each and then
  * installs the entry's state: UFFDIO_COPY of folio->data (write-protected
  * for a read-only entry) for a MISSING fault, UFFDIO_WRITEPROTECT off for a
- * WP fault; sequential swap-ins bring the next pages too. It also applies
+ * WP fault; sequential swap-ins bring the next pages too, mapped with one
+ * UFFDIO_COPY of the run from a private buffer. It also applies
  * the program's memory events: REMOVE (MADV_DONTNEED / MADV_FREE) and UNMAP
  * zap the range, REMAP moves its entries (move_page_range). The fault thread
  * never blocks on an event of its own: it never madvises registered memory.
  *
- * Eviction (sync_pte, present -> swap, under the PTL): UFFDIO_MOVE of the
+ * Eviction (sync_pte, present -> swap, under the PTL): a probe through the
+ * program's userfaultfd (pager_may_move), then UFFDIO_MOVE of the
  * real page out to a staging page registered on a second userfaultfd that
  * reports no events, a copy into folio->data, and MADV_DONTNEED of the
  * staging pages a block at a time. MOVE unmaps atomically against the
@@ -43,11 +45,12 @@
  * takes a sample of resident pages out of real memory (pager_age) and
  * installing one back marks its entry young.
  *
- * Owns: struct uswap_pager, its tables, threads, staging area and region
- * list. Locking: each 2 MiB table has a PTL (LOCK_RANK_PTL); radix nodes are
- * published once with a compare-and-swap and never freed while the pager
- * lives; p->regions_lock (a leaf, LOCK_RANK_ARENA) guards the region list;
- * requests to the fault thread go through p->req_lock (LOCK_RANK_MODEL).
+ * Owns: struct uswap_pager, its tables, threads, staging area, fault-around
+ * buffer (the fault thread's alone) and region list. Locking: each 2 MiB
+ * table has a PTL (LOCK_RANK_PTL); radix nodes are published once with a
+ * compare-and-swap and never freed while the pager lives; p->regions_lock
+ * (a leaf, LOCK_RANK_ARENA) guards the region list; requests to the fault
+ * thread go through p->req_lock (LOCK_RANK_MODEL).
  */
 #include "pager.h"
 #include "fork.h"
@@ -103,6 +106,7 @@ struct uffdio_move {
 #define NR_SHARED     64 /* single staging pages for the other threads */
 #define NR_STAGE      (NR_BLOCKS * STAGE_BATCH + NR_SHARED)
 #define THREAD_STACK  (4UL << 20) /* virtual: sanitizers need room for their TLS */
+#define STACKS_LEN    (2 * THREAD_STACK + RA_MAX * PAGE_SIZE) /* + the fault-around buffer */
 #define MAX_REGIONS   65536
 #define MSG_BATCH     64
 #define MAX_RETRY     1024
@@ -160,7 +164,7 @@ struct uswap_pager {
 	unsigned long nr_regions;
 
 	pthread_t fault_thread, reclaim_thread;
-	void *stacks; /* both threads' stacks */
+	void *stacks; /* both threads' stacks, then the fault-around buffer */
 	bool stopping;
 	unsigned frozen;
 	uint32_t reclaim_kick; /* futex word */
@@ -418,18 +422,39 @@ static void stage_done(struct uswap_pager *p, char *stage, bool batched)
  * userfaultfd checks both: EAGAIN while an event is unread, ENOENT where
  * the mapping is not registered for write-protection. A write meanwhile
  * faults and waits for the page, which is then moved out; a page that
- * stays is unprotected again by pager_move_out_failed().
+ * stays is unprotected again by pager_move_out_failed() (*@wp says so).
+ *
+ * Where the real page is known to be installed (@folio's data was given
+ * back: pager_drain_table() does that only with the real page present,
+ * under the PTL, and eviction and aging clear the mark when they take it
+ * out) the probe is UFFDIO_ZEROPAGE instead: the same two checks, and on a
+ * present page an EEXIST that changes nothing, where write protection
+ * changes the entry and flushes every thread's TLB (an IPI to the other
+ * CPU, about as dear as the MOVE itself). Should the page be gone all the
+ * same (the program dropped it and its REMOVE event is not applied yet),
+ * ZEROPAGE maps the zero page, which is what the program reads there
+ * anyway, and nothing is moved.
  * Context: the PTL of @addr held.
  */
-static bool pager_may_move(struct uswap_pager *p, unsigned long addr)
+static bool pager_may_move(struct uswap_pager *p, unsigned long addr, struct folio *folio, bool *wp)
 {
+	if (folio_test_owner_priv(folio)) {
+		struct uffdio_zeropage z = {
+			.range = {.start = addr, .len = PAGE_SIZE},
+			.mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE,
+		};
+
+		*wp = false;
+		return ioctl(p->uffd, UFFDIO_ZEROPAGE, &z) && errno == EEXIST;
+	}
+	*wp = true;
 	return !uffd_writeprotect(p->uffd, addr, PAGE_SIZE, true);
 }
 
 /* The MOVE after pager_may_move() failed: a writable entry's page is writable again. */
-static void pager_move_out_failed(struct uswap_pager *p, unsigned long addr, pte_t pte)
+static void pager_move_out_failed(struct uswap_pager *p, unsigned long addr, pte_t pte, bool wp)
 {
-	if (pte_write(pte))
+	if (wp && pte_write(pte))
 		uffd_writeprotect(p->uffd, addr, PAGE_SIZE, false);
 }
 
@@ -440,7 +465,7 @@ static void pager_move_out_failed(struct uswap_pager *p, unsigned long addr, pte
  */
 static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 {
-	bool batched;
+	bool batched, wp;
 	char *stage = stage_page(p, &batched);
 	struct uffdio_move mv = {
 		.dst = (unsigned long)stage,
@@ -455,7 +480,7 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 	 */
 	if (in_fork_child || atomic_load_acquire(&p->frozen))
 		return -EBUSY;
-	if (!pager_may_move(p, addr)) {
+	if (!pager_may_move(p, addr, pte_folio(old), &wp)) {
 		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
 		return -EBUSY;
 	}
@@ -471,7 +496,7 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 			return 0;
 		}
 		/* Shared after a fork, or the staging page is busy. */
-		pager_move_out_failed(p, addr, old);
+		pager_move_out_failed(p, addr, old, wp);
 		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
 		return -EBUSY;
 	}
@@ -534,18 +559,23 @@ static const struct mm_platform_ops pager_mm_ops = {
  * copies the page back into it. Context: the PTL of @addr held, the entry
  * maps @folio and the real page is installed.
  */
-static void folio_release_data(struct uswap_pager *p, struct folio *folio)
+static bool folio_may_release(struct uswap_pager *p, struct folio *folio)
 {
 	if (folio_test_owner_priv(folio) || folio_test_large(folio))
-		return;
+		return false;
 	/*
 	 * Shared with a forked child (fork.c), whose real page may still be
 	 * missing and installed later from this copy, or cached for a swap
 	 * entry another address space of the tree still holds, whose swap-in
 	 * will map or copy it: keep it.
 	 */
-	if (folio_mapcount(folio) > 1 ||
-	    (folio_test_swapcache(folio) && swp_swapcount(p->sw, folio_swap_entry(folio)) > 0))
+	return folio_mapcount(folio) <= 1 &&
+	       !(folio_test_swapcache(folio) && swp_swapcount(p->sw, folio_swap_entry(folio)) > 0);
+}
+
+static void folio_release_data(struct uswap_pager *p, struct folio *folio)
+{
+	if (!folio_may_release(p, folio))
 		return;
 	if (!madvise(folio->data, PAGE_SIZE, MADV_REMOVE)) {
 		folio_set_owner_priv(folio);
@@ -595,16 +625,135 @@ static void pager_queue_release(struct uswap_pager *p, unsigned long addr, struc
 	atomic_store_release(&p->release_head, head + 1);
 }
 
+/* A folio whose data a drain gives back (sorted by data address). */
+struct release_item {
+	char *data;
+	struct folio *folio;
+};
+
+static void release_items_sift(struct release_item *it, unsigned root, unsigned end)
+{
+	while (2 * root + 1 < end) {
+		unsigned child = 2 * root + 1;
+		struct release_item tmp;
+
+		if (child + 1 < end && it[child].data < it[child + 1].data)
+			child++;
+		if (it[root].data >= it[child].data)
+			return;
+		tmp = it[root];
+		it[root] = it[child];
+		it[child] = tmp;
+		root = child;
+	}
+}
+
+/*
+ * Sort @it by data address: a heapsort, in place. Not qsort(): glibc's may
+ * allocate, and memory from malloc may be paged, which a paging thread
+ * holding a page-table lock must never touch (the fault thread that would
+ * bring it back may be waiting for that lock: seen as a hang of
+ * redis-server under `uswap run`).
+ */
+static void release_items_sort(struct release_item *it, unsigned nr)
+{
+	for (unsigned i = nr / 2; i-- > 0;)
+		release_items_sift(it, i, nr);
+	for (unsigned end = nr; end > 1;) {
+		struct release_item tmp = it[0];
+
+		end--;
+		it[0] = it[end];
+		it[end] = tmp;
+		release_items_sift(it, 0, end);
+	}
+}
+
+/*
+ * Give back the data of @nr folios at once: sorted by address, adjacent
+ * pages go back in one MADV_REMOVE (each call unmaps its range from every
+ * thread's TLB: one shootdown per run instead of one per page).
+ * Context: the PTL of every folio's entry held.
+ */
+static void release_items(struct uswap_pager *p, struct release_item *it, unsigned nr)
+{
+	unsigned i = 0;
+
+	release_items_sort(it, nr);
+	while (i < nr) {
+		unsigned j = i + 1;
+
+		/* Exactly adjacent (or the same folio queued twice): one range. */
+		while (j < nr &&
+		       (it[j].data == it[j - 1].data + PAGE_SIZE || it[j].data == it[j - 1].data))
+			j++;
+		if (!madvise(it[i].data, (size_t)(it[j - 1].data - it[i].data) + PAGE_SIZE,
+			     MADV_REMOVE)) {
+			for (unsigned k = i; k < j; k++) {
+				if (k > i && it[k].data == it[k - 1].data)
+					continue;
+				folio_set_owner_priv(it[k].folio);
+				atomic_fetch_add_relaxed(&p->data_released, 1UL);
+			}
+		}
+		i = j;
+	}
+}
+
+/*
+ * Release what the fault thread queued from @tail on, the entries of one
+ * 2 MiB table at a time under its PTL (one lock, one pagemap read and
+ * few MADV_REMOVE calls for a run of pages): the checks are
+ * pager_release_at()'s. Return: the entries done (at least one).
+ */
+static unsigned long pager_drain_table(struct uswap_pager *p, unsigned long tail,
+				       unsigned long head)
+{
+	struct release_item items[PTRS_PER_PTE];
+	uint64_t pm[PTRS_PER_PTE];
+	unsigned long first = p->release[tail % RELEASE_RING].addr, block = first & PMD_MASK;
+	unsigned long lo = first, hi = first, n, end = tail;
+	unsigned nr = 0;
+	struct ulock *ptl;
+	pte_t *ptep;
+	ssize_t got;
+
+	for (; end != head && end - tail < PTRS_PER_PTE &&
+	       (p->release[end % RELEASE_RING].addr & PMD_MASK) == block;
+	     end++) {
+		lo = min(lo, p->release[end % RELEASE_RING].addr);
+		hi = max(hi, p->release[end % RELEASE_RING].addr);
+	}
+	ptep = pager_pte_offset_lock(&p->mm, block, false, &ptl);
+	if (!ptep)
+		return end - tail;
+	n = ((hi - lo) >> PAGE_SHIFT) + 1;
+	got = pread(p->pagemap_fd, pm, n * 8, (off_t)((lo >> PAGE_SHIFT) * 8));
+	for (unsigned long t = tail; got == (ssize_t)(n * 8) && t != end; t++) {
+		unsigned long addr = p->release[t % RELEASE_RING].addr;
+		struct folio *folio = p->release[t % RELEASE_RING].folio;
+		pte_t pte = ptep_get(ptep + ((addr - block) >> PAGE_SHIFT));
+
+		if (pte_present(pte) && pte_folio(pte) == folio && !folio_test_owner_priv(folio) &&
+		    (pm[(addr - lo) >> PAGE_SHIFT] >> 63) && folio_may_release(p, folio))
+			items[nr++] = (struct release_item){folio->data, folio};
+	}
+	if (nr)
+		release_items(p, items, nr);
+	ulock_unlock(ptl);
+	return end - tail;
+}
+
 /* Context: the reclaim thread. */
 static void pager_drain_release(struct uswap_pager *p)
 {
 	unsigned long tail = atomic_load_relaxed(&p->release_tail);
 	unsigned long head = atomic_load_acquire(&p->release_head);
 
-	for (; tail != head; tail++)
-		pager_release_at(p, p->release[tail % RELEASE_RING].addr,
-				 p->release[tail % RELEASE_RING].folio);
-	atomic_store_release(&p->release_tail, tail);
+	while (tail != head) {
+		tail += pager_drain_table(p, tail, head);
+		atomic_store_release(&p->release_tail, tail);
+	}
 }
 
 /*
@@ -731,30 +880,100 @@ static void update_peak(struct uswap_pager *p)
 }
 
 /*
+ * Install the run of @nr pages from @start, all in one 2 MiB table and
+ * made present by handle_mm_fault(), with as few UFFDIO_COPY calls as
+ * their protections allow: the data of each folio goes into the fault
+ * thread's buffer (contiguous, private memory, as COPY wants it), under the
+ * PTL that eviction takes too, and one COPY maps the whole run. A page
+ * whose entry is no longer present (evicted meanwhile) ends the run.
+ * Context: the fault thread. Return: pages installed from @start (a page
+ * after them that was not installed is still present in the mm layer: an
+ * access faults and pager_install() maps it).
+ */
+static unsigned long pager_install_run(struct uswap_pager *p, unsigned long start, unsigned long nr)
+{
+	char *buf = (char *)p->stacks + 2 * THREAD_STACK;
+	unsigned long done = 0;
+	struct ulock *ptl;
+	pte_t *ptep;
+
+	ptep = pager_pte_offset_lock(&p->mm, start, false, &ptl);
+	if (IS_ERR_OR_NULL(ptep))
+		return 0;
+	while (done < nr) {
+		pte_t first = ptep_get(ptep + done);
+		struct uffdio_copy cp = {.dst = start + done * PAGE_SIZE,
+					 .src = (unsigned long)buf};
+		unsigned long n = 0, copied;
+
+		for (; done + n < nr && n < RA_MAX; n++) {
+			pte_t pte = ptep_get(ptep + done + n);
+			unsigned long a = start + (done + n) * PAGE_SIZE;
+
+			/* One COPY mode per call: a run of the same protection. */
+			if (!pte_present(pte) || pte_write(pte) != pte_write(first))
+				break;
+			memcpy(buf + n * PAGE_SIZE, page_address(pte_page(pte, a)), PAGE_SIZE);
+		}
+		if (!n)
+			break;
+		cp.len = n * PAGE_SIZE;
+		cp.mode = pte_write(first) ? 0 : UFFDIO_COPY_MODE_WP;
+		/* A partial copy says how far it got; the rest waits for its own fault. */
+		copied = ioctl(p->uffd, UFFDIO_COPY, &cp)
+				 ? (cp.copy > 0 ? (unsigned long)cp.copy : 0)
+				 : n * PAGE_SIZE;
+		copied >>= PAGE_SHIFT;
+		for (unsigned long i = done; i < done + copied; i++) {
+			unsigned long a = start + i * PAGE_SIZE;
+			pte_t pte = ptep_get(ptep + i);
+
+			pager_queue_release(p, a, pte_folio(pte));
+			/* The "hardware" accessed bit, as pager_install_in() sets it. */
+			__set_pte(ptep + i, pte_set_flags(pte, _PAGE_ACCESSED));
+		}
+		done += copied;
+		if (copied < n)
+			break;
+	}
+	ulock_unlock(ptl);
+	return done;
+}
+
+/*
  * Sequential swap-in: when swap-in faults follow each other page by page,
- * bring the next pages in too (a window doubling up to RA_MAX pages), after
- * the faulting thread was woken, so that the program's next accesses find
- * them mapped instead of paying a fault round trip each. Stops at the first
- * page that is not swapped out. Context: the fault thread.
+ * bring the next pages in too (a window doubling up to RA_MAX pages, within
+ * the faulting page's 2 MiB table), after the faulting thread was woken,
+ * and map them with one UFFDIO_COPY (pager_install_run), so that the
+ * program's next accesses find them mapped instead of paying a fault round
+ * trip each. Stops at the first page that is not swapped out.
+ * Context: the fault thread.
  */
 static void pager_fault_around(struct uswap_pager *p, unsigned long addr)
 {
-	unsigned long n;
+	unsigned long start = addr + PAGE_SIZE, n, limit;
 
 	if (addr == p->ra_next || addr == p->ra_next - PAGE_SIZE)
 		p->ra_window = clamp(p->ra_window * 2, 2UL, (unsigned long)RA_MAX);
 	else
 		p->ra_window = 0;
-	p->ra_next = addr + PAGE_SIZE;
-	for (n = 0; n < p->ra_window; n++) {
-		unsigned long a = addr + (n + 1) * PAGE_SIZE;
+	limit = min(p->ra_window, (ALIGN_DOWN(addr, PMD_SIZE) + PMD_SIZE - start) >> PAGE_SHIFT);
+	for (n = 0; n < limit; n++) {
+		unsigned long a = start + n * PAGE_SIZE;
 
-		if (a >= PAGER_VA_END || !pte_is_swapped(p, a) || handle_mm_fault(&p->mm, a, 0) ||
-		    pager_install(p, a, false, false))
+		/*
+		 * Only into room the budget has: reclaiming for a page read
+		 * ahead can evict the run's own pages before they are mapped
+		 * (the kernel's swap readahead never reclaims either).
+		 */
+		if (a >= PAGER_VA_END || !mm_budget_allows(sw_mm(p->sw), 1) ||
+		    !pte_is_swapped(p, a) || handle_mm_fault(&p->mm, a, 0))
 			break;
-		atomic_fetch_add_relaxed(&p->ra_pages, 1UL);
 	}
-	p->ra_next = addr + (n + 1) * PAGE_SIZE;
+	if (n)
+		n = pager_install_run(p, start, n);
+	atomic_fetch_add_relaxed(&p->ra_pages, n);
+	p->ra_next = start + n * PAGE_SIZE;
 }
 
 /* Resolve one fault. Return: 0 (done) or -EAGAIN (retry after events). */
@@ -895,7 +1114,7 @@ bool pager_is_own(struct uswap_pager *p, unsigned long start, unsigned long end)
 	unsigned long s = (unsigned long)p->stage, st = (unsigned long)p->stacks;
 
 	return (start < s + NR_STAGE * PAGE_SIZE && end > s) ||
-	       (start < st + 2 * THREAD_STACK && end > st) || pager_fork_is_own(p, start, end);
+	       (start < st + STACKS_LEN && end > st) || pager_fork_is_own(p, start, end);
 }
 
 /* ---- events ---- */
@@ -1037,7 +1256,7 @@ static void pager_age(struct uswap_pager *p)
 		for (; addr < block + PMD_SIZE && done < want; addr += PAGE_SIZE, ptep++) {
 			pte_t pte = ptep_get(ptep);
 			struct folio *folio;
-			bool batched;
+			bool batched, wp;
 			char *stage;
 			struct uffdio_move mv = {
 				.src = addr, .len = PAGE_SIZE, .mode = UFFDIO_MOVE_MODE_DONTWAKE};
@@ -1053,12 +1272,12 @@ static void pager_age(struct uswap_pager *p)
 			/* Installed and alone in real memory: the ones worth sampling. */
 			if (!folio_test_owner_priv(folio) || folio_test_large(folio))
 				continue;
-			if (!pager_may_move(p, addr))
+			if (!pager_may_move(p, addr, folio, &wp))
 				continue;
 			stage = stage_page(p, &batched);
 			mv.dst = (unsigned long)stage;
 			if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv)) {
-				pager_move_out_failed(p, addr, pte);
+				pager_move_out_failed(p, addr, pte, wp);
 				continue;
 			}
 			memcpy(folio->data, stage, PAGE_SIZE);
@@ -1525,7 +1744,7 @@ static void pager_teardown(struct uswap_pager *p)
 	if (p->stage)
 		munmap(p->stage, NR_STAGE * PAGE_SIZE);
 	if (p->stacks)
-		munmap(p->stacks, 2 * THREAD_STACK);
+		munmap(p->stacks, STACKS_LEN);
 	pager_fork_free(p, p->forks);
 	arena_free(sw->arena, p->regions, MAX_REGIONS * sizeof(struct region));
 	arena_free(sw->arena, p, sizeof(*p));
@@ -1609,7 +1828,7 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 	p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	p->stage = mmap(NULL, NR_STAGE * PAGE_SIZE, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	p->stacks = mmap(NULL, 2 * THREAD_STACK, PROT_READ | PROT_WRITE,
+	p->stacks = mmap(NULL, STACKS_LEN, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (p->wake_fd < 0 || p->stage == MAP_FAILED || p->stacks == MAP_FAILED) {
 		if (p->stage == MAP_FAILED)

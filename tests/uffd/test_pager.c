@@ -250,6 +250,115 @@ TEST(writer_races_eviction)
 	munmap(r.words, len);
 }
 
+/*
+ * Sequential swap-in maps a run of pages with one UFFDIO_COPY after
+ * swapping them in one by one (pager_install_run), and gives their folios'
+ * data back in batches under each table's lock (pager_drain_release):
+ * both windows race here with eviction of the same pages and with a
+ * writer. Readers sweep the range in order (so that fault-around runs),
+ * the writer bumps one counter per page, the main thread evicts again and
+ * again; every page must end with the writer's last value and the
+ * readers' signatures, never a stale or a zero page.
+ */
+struct seq_racer {
+	char *base;
+	unsigned long nr_pages;
+	unsigned long *counts; /* the writer's last value per page */
+	bool stop;
+	unsigned long sweeps; /* atomic */
+};
+
+#define SEQ_COUNT_OFF (PAGE_SIZE - 8) /* the writer's word: past the signature */
+
+/* Return: whether @page holds sig_write(@page, 31, 1) but for the writer's word. */
+static bool seq_sig_ok(const char *page)
+{
+	const uint64_t *w = (const uint64_t *)page;
+	uint64_t addr = (uint64_t)(uintptr_t)page;
+
+	if (w[0] != 31 || w[1] != addr || w[2] != 1)
+		return false;
+	for (size_t i = 3; i < SEQ_COUNT_OFF / 8; i++)
+		if (w[i] != page_sig_word(i, addr, 1))
+			return false;
+	return true;
+}
+
+static void *seq_reader(void *arg)
+{
+	struct seq_racer *r = arg;
+	unsigned long bad = 0;
+
+	while (!atomic_load_acquire(&r->stop)) {
+		for (unsigned long i = 0; i < r->nr_pages; i++) {
+			const uint64_t *w = (const uint64_t *)(r->base + i * PAGE_SIZE);
+
+			/* The signature's first words: the writer never touches them. */
+			bad += w[0] != 31 || w[1] != (uint64_t)(uintptr_t)w;
+		}
+		atomic_fetch_add_relaxed(&r->sweeps, 1UL);
+	}
+	return (void *)(uintptr_t)bad;
+}
+
+static void *seq_writer(void *arg)
+{
+	struct seq_racer *r = arg;
+
+	for (unsigned long k = 1; !atomic_load_acquire(&r->stop); k++)
+		for (unsigned long i = k % 7; i < r->nr_pages; i += 7) {
+			*(volatile uint64_t *)(r->base + i * PAGE_SIZE + SEQ_COUNT_OFF) = k;
+			r->counts[i] = k;
+		}
+	return NULL;
+}
+
+TEST(sequential_swapin_races_writer_and_eviction)
+{
+	const size_t len = 4 * MiB / SCALE;
+	struct uswap_pager *p = open_pager(16 * MiB, 0);
+	struct seq_racer r = {.nr_pages = len / PAGE_SIZE};
+	unsigned long evicted = 0, passes = 0, bad = 0;
+	struct uswap_pager_stats st;
+	pthread_t rd[2], wr;
+	void *ret;
+
+	if (!p)
+		return;
+	REQUIRE_EQ(uswap_pager_map(p, len, (void **)&r.base), 0);
+	r.counts = calloc(r.nr_pages, sizeof(*r.counts));
+	REQUIRE(r.counts != NULL);
+	for (unsigned long i = 0; i < r.nr_pages; i++)
+		sig_write(r.base + i * PAGE_SIZE, 31, 1);
+	for (unsigned i = 0; i < 2; i++)
+		REQUIRE_EQ(pthread_create(&rd[i], NULL, seq_reader, &r), 0);
+	REQUIRE_EQ(pthread_create(&wr, NULL, seq_writer, &r), 0);
+	while ((evicted < 40000 / SCALE || atomic_load_acquire(&r.sweeps) < 20) &&
+	       ++passes < 400000 / SCALE)
+		evicted += (unsigned long)uswap_pager_reclaim(p, len) >> PAGE_SHIFT;
+	atomic_store_release(&r.stop, true);
+	for (unsigned i = 0; i < 2; i++) {
+		pthread_join(rd[i], &ret);
+		bad += (unsigned long)(uintptr_t)ret;
+	}
+	pthread_join(wr, NULL);
+	CHECK_EQ(bad, 0);
+	/* Once more out and back: what the writer wrote last is what comes back. */
+	uswap_pager_reclaim(p, len);
+	for (unsigned long i = 0; i < r.nr_pages; i++)
+		bad += !seq_sig_ok(r.base + i * PAGE_SIZE) ||
+		       *(uint64_t *)(r.base + i * PAGE_SIZE + SEQ_COUNT_OFF) != r.counts[i];
+	CHECK_EQ(bad, 0);
+	uswap_pager_get_stats(p, &st);
+	printf("# %lu pages evicted, %lu reader sweeps, %lu pages swapped in around faults\n",
+	       evicted, atomic_load_relaxed(&r.sweeps), st.swapin_around);
+	CHECK(evicted > 0);
+	CHECK(st.swapin_around > 0);
+	munmap(r.base, len);
+	free(r.counts);
+	uswap_pager_close(p);
+}
+
 /* ---- the program's own memory calls on swapped ranges ---- */
 
 /*
@@ -462,6 +571,10 @@ TEST(mremap_swapped_move_grow_shrink)
  * Here the fault thread is held (a fault waits on a page-table lock a
  * helper holds), so the event stays unread while another thread maps fresh,
  * unregistered memory at the same address, writes it, and reclaims.
+ * Eviction's check differs with what it knows of the real page: installed
+ * (its folio's data given back: a ZEROPAGE probe) or maybe missing (taken
+ * out for aging: a write-protect probe); the second test has every page
+ * sampled first.
  */
 struct ptl_holder {
 	struct uswap_pager *p;
@@ -499,17 +612,16 @@ static void *unmap_range_n(void *arg)
 	return (void *)(uintptr_t)munmap(arg, 64 * PAGE_SIZE);
 }
 
-TEST(eviction_never_takes_a_new_mapping_page)
+static void new_mapping_race(struct uswap_pager *p, bool sampled)
 {
-	struct uswap_pager *p = open_pager(16 * MiB, 0);
 	const unsigned long n = MiB / PAGE_SIZE;
+	struct uswap_pager_stats st;
+	unsigned long want, sampled0;
 	struct ptl_holder h = {.p = p};
 	pthread_t th, tt, tu;
 	char *z, *y, *r, *again;
 	unsigned long bad = 0;
 
-	if (!p)
-		return;
 	/* A swapped page alone in its 2 MiB block: the fault thread waits there. */
 	REQUIRE_EQ(uswap_pager_map(p, 4 * MiB, (void **)&z), 0);
 	y = (char *)ALIGN_UP((unsigned long)z, 2 * MiB) + 64 * PAGE_SIZE;
@@ -518,9 +630,32 @@ TEST(eviction_never_takes_a_new_mapping_page)
 	REQUIRE(swapped_bytes(p) >= PAGE_SIZE);
 	/* The range to unmap: resident, its entries present. */
 	REQUIRE_EQ(uswap_pager_map(p, MiB, (void **)&r), 0);
+	uswap_pager_get_stats(p, &st);
+	want = st.data_released + n;
+	sampled0 = st.sampled;
 	for (unsigned long i = 0; i < n; i++)
 		sig_write(r + i * PAGE_SIZE, 21, 1);
 	uswap_pager_sync(p);
+	/* Their folios' data given back: eviction probes with ZEROPAGE. */
+	for (unsigned i = 0; i < 5000 && st.data_released < want; i++) {
+		usleep(1000);
+		uswap_pager_get_stats(p, &st);
+	}
+	REQUIRE(st.data_released >= want);
+	if (sampled) {
+		/*
+		 * Every page taken out for aging (the data back in the folio,
+		 * the entries present, no real page): eviction probes with
+		 * write protection, and a MOVE would find the new mapping's
+		 * page.
+		 */
+		want = sampled0 + n;
+		for (unsigned i = 0; i < 10000 && st.sampled < want; i++) {
+			usleep(1000);
+			uswap_pager_get_stats(p, &st);
+		}
+		REQUIRE(st.sampled >= want);
+	}
 
 	h.addr = (unsigned long)y;
 	REQUIRE_EQ(pthread_create(&th, NULL, hold_ptl, &h), 0);
@@ -551,6 +686,25 @@ TEST(eviction_never_takes_a_new_mapping_page)
 	munmap(z, 4 * MiB);
 	CHECK_EQ(swapped_bytes(p), 0);
 	check_no_slot_left(p);
+}
+
+TEST(eviction_never_takes_a_new_mapping_page)
+{
+	struct uswap_pager *p = open_pager(16 * MiB, 0);
+
+	if (!p)
+		return;
+	new_mapping_race(p, false);
+	uswap_pager_close(p);
+}
+
+TEST(eviction_never_takes_a_new_mapping_page_sampled)
+{
+	struct uswap_pager *p = open_pager(16 * MiB, 0);
+
+	if (!p)
+		return;
+	new_mapping_race(p, true);
 	uswap_pager_close(p);
 }
 
