@@ -558,6 +558,8 @@ static int pickup_take(unsigned long start, unsigned long end, bool adopt)
 		};
 		unsigned long vs, ve;
 
+		/* The kernel writes no name for a VMA without one: never read a stale one. */
+		name[0] = 0;
 		if (ioctl(pickup.maps_fd, VMA_QUERY, &q))
 			return errno == ENOENT ? 0 : -errno;
 		vs = q.vma_start;
@@ -581,6 +583,7 @@ static int pickup_take(unsigned long start, unsigned long end, bool adopt)
 				.vma_name_addr = (uintptr_t)name,
 			};
 
+			name[0] = 0;
 			if (!ioctl(pickup.maps_fd, VMA_QUERY, &prev) && prev.vma_end == vs &&
 			    prev.inode && is_library(name))
 				continue;

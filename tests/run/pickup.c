@@ -16,12 +16,19 @@
  * at the end every page is checked. Prints one line and exits 0 only if
  * every page held what was written.
  *
- * Usage: pickup [-m MiB] [-w MiB] [-v]
+ * With -n instead: a private anonymous mapping made without the PLT right
+ * above a file's mapping (which the agent leaves alone, as it does a
+ * library's .bss), then another one elsewhere: the agent's pickup thread
+ * must register the second one (smaps VmFlags "um") within half a second,
+ * before the agent's periodic rescan of its maps would.
+ *
+ * Usage: pickup [-m MiB] [-w MiB] [-v] | pickup -n
  *   -m  MiB of data in all (default 64)
  *   -w  before the check, wait until the process's RssAnon (the kernel's
  *       figure) is at most this many MiB, for up to a minute, and fail if it
  *       never is: the agent's rescan alone must page all of it eventually
  *   -v  print RssAnon after each piece (stderr)
+ *   -n  the two mappings after a file's, as said above, and nothing else
  *
  * Owns: everything. Locking: the second thread writes only its own blocks,
  * and the main thread reads them after joining it.
@@ -33,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -151,6 +159,60 @@ static void *arena_thread(void *arg)
 	return arg;
 }
 
+/* Return: whether the VMA at @addr is registered with a userfaultfd, or -1. */
+static int registered(unsigned long addr)
+{
+	char line[512];
+	bool at = false;
+	int reg = 0;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long s, e;
+
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && strchr(line, ' ') < line + 40)
+			at = s <= addr && addr < e;
+		else if (at && !strncmp(line, "VmFlags:", 8))
+			reg = strstr(line, " um") != NULL;
+	}
+	fclose(f);
+	return reg;
+}
+
+/* -n: see the top of the file. Return: 0 if the second mapping was registered. */
+static int after_file(void)
+{
+	char path[] = "/tmp/pickup.XXXXXX", *base, *a, *b;
+	struct timespec pause = {0, 10 * 1000 * 1000};
+	int fd = mkstemp(path), reg = 0;
+	unsigned i;
+
+	if (fd < 0 || unlink(path) || ftruncate(fd, 16 * PAGE))
+		return perror("pickup: file"), 1;
+	base = mmap(NULL, 8UL << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED || munmap(base, 8UL << 20))
+		return perror("pickup: mmap"), 1;
+	if (mmap(base, 16 * PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, 0) != base)
+		return perror("pickup: mmap file"), 1;
+	a = (char *)syscall(SYS_mmap, base + 16 * PAGE, 16 * PAGE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (a != base + 16 * PAGE)
+		return perror("pickup: mmap after the file"), 1;
+	nanosleep(&pause, NULL);
+	b = (char *)syscall(SYS_mmap, base + (4UL << 20), 64 * PAGE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (b != base + (4UL << 20))
+		return perror("pickup: mmap elsewhere"), 1;
+	for (i = 0; i < 50 && (reg = registered((unsigned long)b)) == 0; i++)
+		nanosleep(&pause, NULL);
+	printf("pickup: %s: the mapping made after one above a file %s\n",
+	       reg == 1 ? "OK" : "FAILED",
+	       reg == 1 ? "was registered" : "was not registered within half a second");
+	return reg == 1 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long mib = 64, wait_mib = 0;
@@ -161,15 +223,17 @@ int main(int argc, char **argv)
 	char *p;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "m:w:v")) != -1) {
-		if (opt == 'm') {
+	while ((opt = getopt(argc, argv, "m:w:vn")) != -1) {
+		if (opt == 'n') {
+			return after_file();
+		} else if (opt == 'm') {
 			mib = strtoul(optarg, NULL, 10);
 		} else if (opt == 'w') {
 			wait_mib = strtoul(optarg, NULL, 10);
 		} else if (opt == 'v') {
 			verbose = true;
 		} else {
-			fprintf(stderr, "usage: pickup [-m MiB] [-w MiB] [-v]\n");
+			fprintf(stderr, "usage: pickup [-m MiB] [-w MiB] [-v] | pickup -n\n");
 			return 2;
 		}
 	}

@@ -14,6 +14,11 @@
 #      which waits before its check until its RssAnon is back within budget
 #      + slack (pickup -w: the rescans paged everything), has all its pages
 #      right, and pages were swapped out and in.
+#   3. A mapping made after the pickup thread looked at one with a name (a
+#      file's mapping below a private anonymous one, left alone as a
+#      library's .bss): registered by the pickup thread at once (pickup -n)
+#      — the kernel writes no name for a VMA without one, and an old name
+#      left in the buffer made it skip the mapping until a rescan.
 #
 # Usage: test_run_pickup.sh PATH/TO/uswap PATH/TO/pickup
 # Environment: USWAP_RUN_TEST_BUDGET_MIB (default 16) and
@@ -68,5 +73,23 @@ if pickup_run fallback USWAP_AGENT_NO_PERF=1 -w $((budget_mib + slack_mib)); the
 		"fallback: no pickup thread, the reclaim thread rescanned ($(json "$T/fallback.json" "s['vmstat']['agent_tick_rescans']") times; RssAnon peak $(peak fallback))"
 	json_check "$T/fallback.json" "s['vmstat']['pswpout'] > 0 and s['vmstat']['pswpin'] > 0" \
 		"fallback: pages swapped out and in (pswpout $(json "$T/fallback.json" "s['vmstat']['pswpout']"), pswpin $(json "$T/fallback.json" "s['vmstat']['pswpin']"))"
+fi
+# 3. A nameless mapping after a named one.
+$LIMIT env USWAP_AGENT_NO_PERF=0 "$USWAP" run --budget "${budget_mib}M" --stats "$T/named.json" -- \
+	"$PICKUP" -n >"$T/named.out" 2>"$T/named.err"
+rc=$?
+if [ -s "$T/named.json" ] && [ "$(json "$T/named.json" "s['vmstat'].get('agent_pickup_perf')")" = 1 ]; then
+	if [ $rc -eq 0 ] && grep -q "^pickup: OK" "$T/named.out"; then
+		ok "named: $(cat "$T/named.out")"
+	else
+		not_ok "named: pickup -n exit $rc"
+		show "$T/named.out"
+		show "$T/named.err"
+	fi
+elif [ -s "$T/named.json" ] && e=$(perf_refused "$T/named.json"); then
+	skip "named: pickup -n" "the agent could not open perf events here (errno $e)"
+else
+	not_ok "named: the agent's pickup thread did not run (exit $rc)"
+	show "$T/named.err"
 fi
 finish
