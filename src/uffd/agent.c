@@ -41,7 +41,9 @@
  * (maps_buf is shared: the adopt thread takes it, the reclaim thread's tick
  * only tries it and skips its rescan while held); pickup.lock guards the
  * queue of ranges to adopt (pickup thread -> adopt thread); the pickup
- * thread's record buffers are its own. Registering races are harmless: the
+ * thread's record buffers are its own. Registering races are harmless: a
+ * range the program replaced with a shared or file mapping between the look
+ * and the registration is unregistered again (register_check), the
  * kernel's registration is idempotent, the pager's region list has its own
  * lock and mm_adopt_page() adopts a page once under its page-table lock. The
  * agent's threads run on their own stacks, never registered, and touch no
@@ -65,6 +67,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../base/race.h"
 #include "fork.h"
 #include "pager.h"
 #include "run_status.h"
@@ -103,8 +106,10 @@ static int32_t prev_owner;	 /* the ancestor we took the status page from */
 static uint64_t prev_owner_peak; /* its resident peak then */
 /* One scan at a time: maps_buf is shared (the tick only tries it). */
 static pthread_mutex_t scan_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned long tick_rescans; /* atomic */
-static int agent_pickup_errno;	   /* why perf events could not be opened, or 0 */
+static unsigned long tick_rescans;  /* atomic */
+static int agent_pickup_errno;	    /* why perf events could not be opened, or 0 */
+static int agent_maps_fd = -1;	    /* /proc/self/maps, for PROCMAP_QUERY */
+static unsigned long agent_dropped; /* atomic: registrations dropped (register_check) */
 
 /*
  * The pickup and adopt threads and the perf events (set up before they
@@ -123,7 +128,6 @@ static struct {
 	int pid;
 	char *stack; /* both threads' stacks, own memory: never registered */
 	pthread_t thread, adopt_thread;
-	int maps_fd;				  /* /proc/self/maps, for PROCMAP_QUERY */
 	bool on;				  /* atomic: the pickup thread runs */
 	unsigned long takes, scans, lost;	  /* atomic: rounds of registering, full scans */
 	struct pickup_range fresh[PICKUP_RANGES]; /* told of by this round's records */
@@ -135,7 +139,6 @@ static struct {
 	unsigned nr_todo;
 	bool full_scan;
 } pickup = {
-	.maps_fd = -1,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.more = PTHREAD_COND_INITIALIZER,
 };
@@ -241,7 +244,7 @@ static void status_publish(void)
 		status_set_counter(i, vm_event_names[e],
 				   (uint64_t)uswap_pager_counter(agent_pager, vm_event_names[e]));
 	rss = rss_anon_bytes();
-	if (i + 11 <= USWAP_RUN_MAX_COUNTERS) {
+	if (i + 12 <= USWAP_RUN_MAX_COUNTERS) {
 		status_set_counter(i++, "uffd_faults", st.faults);
 		status_set_counter(i++, "uffd_swapin_faults", st.swapin_faults);
 		status_set_counter(i++, "uffd_evict_busy", st.evict_busy);
@@ -253,6 +256,8 @@ static void status_publish(void)
 		status_set_counter(i++, "agent_pickup_scans", atomic_load_relaxed(&pickup.scans));
 		status_set_counter(i++, "agent_pickup_lost", atomic_load_relaxed(&pickup.lost));
 		status_set_counter(i++, "agent_tick_rescans", atomic_load_relaxed(&tick_rescans));
+		status_set_counter(i++, "agent_register_dropped",
+				   atomic_load_relaxed(&agent_dropped));
 	}
 	uswap_pager_latency(agent_pager, hist, PAGER_LAT_BUCKETS);
 	for (unsigned b = 0; b < PAGER_LAT_BUCKETS && b < USWAP_RUN_LAT_BUCKETS; b++)
@@ -280,6 +285,38 @@ static bool is_library(const char *path)
 }
 
 /*
+ * After registering [start, end): drop the registration of what in it is
+ * not private anonymous memory now. Between the look at the maps that
+ * chose the range and the kernel registration, the program may have
+ * unmapped it and mapped something else there (a shared or file mapping,
+ * MAP_FIXED or not): the kernel registers whatever is there, and the pager
+ * would then serve its faults and adopt its pages. The registration stays
+ * with the VMA, so a VMA seen private and anonymous after it is either the
+ * registered one (whose unmapping the fault thread hears of) or a new one
+ * never registered; what is not is ours to drop. Without PROCMAP_QUERY
+ * (Linux < 6.11) nothing is checked.
+ */
+static void register_check(unsigned long start, unsigned long end)
+{
+	for (unsigned long addr = start; addr < end;) {
+		struct agent_vma_query q = {
+			.size = sizeof(q),
+			.query_flags = VMA_QUERY_COVERING_OR_NEXT,
+			.query_addr = addr,
+		};
+
+		if (agent_maps_fd < 0 || ioctl(agent_maps_fd, VMA_QUERY, &q) ||
+		    q.vma_start >= end || q.vma_end <= addr)
+			return;
+		if (q.inode || q.dev_major || q.dev_minor || (q.vma_flags & VMA_QUERY_SHARED)) {
+			pager_forget(agent_pager, max(q.vma_start, start), min(q.vma_end, end));
+			atomic_fetch_add_relaxed(&agent_dropped, 1UL);
+		}
+		addr = q.vma_end;
+	}
+}
+
+/*
  * Register the pieces of [start, end) the region list does not cover yet
  * (a VMA that grew, brk or an arena's mprotect, is not adopted again as a
  * whole). !@adopt: the kernel registration only, of all of [start, end)
@@ -292,13 +329,16 @@ static void register_range(unsigned long start, unsigned long end, bool adopt)
 {
 	unsigned long gs, ge;
 
+	/* The caller looked at the range: the program may replace it meanwhile. */
+	race_point("agent:before_register");
 	if (!adopt) {
-		if (start < end)
-			pager_register(agent_pager, start, end - start, false);
+		if (start < end && !pager_register(agent_pager, start, end - start, false))
+			register_check(start, end);
 		return;
 	}
 	for (; start < end && pager_next_gap(agent_pager, start, end, &gs, &ge); start = ge)
-		pager_register(agent_pager, gs, ge - gs, true);
+		if (!pager_register(agent_pager, gs, ge - gs, true))
+			register_check(gs, ge);
 }
 
 /* register_range(), except the pieces of [start, end) in @early (merged VMAs). */
@@ -560,7 +600,7 @@ static int pickup_take(unsigned long start, unsigned long end, bool adopt)
 
 		/* The kernel writes no name for a VMA without one: never read a stale one. */
 		name[0] = 0;
-		if (ioctl(pickup.maps_fd, VMA_QUERY, &q))
+		if (ioctl(agent_maps_fd, VMA_QUERY, &q))
 			return errno == ENOENT ? 0 : -errno;
 		vs = q.vma_start;
 		ve = q.vma_end;
@@ -584,7 +624,7 @@ static int pickup_take(unsigned long start, unsigned long end, bool adopt)
 			};
 
 			name[0] = 0;
-			if (!ioctl(pickup.maps_fd, VMA_QUERY, &prev) && prev.vma_end == vs &&
+			if (!ioctl(agent_maps_fd, VMA_QUERY, &prev) && prev.vma_end == vs &&
 			    prev.inode && is_library(name))
 				continue;
 		}
@@ -716,9 +756,6 @@ static void pickup_close_events(void)
 static void pickup_close(void)
 {
 	pickup_close_events();
-	if (pickup.maps_fd >= 0)
-		close(pickup.maps_fd);
-	pickup.maps_fd = -1;
 	if (pickup.stack)
 		munmap(pickup.stack, 2 * PICKUP_STACK);
 	pickup.stack = NULL;
@@ -788,9 +825,8 @@ static int pickup_open(void)
 	}
 	if (!err && !pickup.nr)
 		err = -ENODEV;
-	pickup.maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (!err && pickup.maps_fd < 0)
-		err = -errno;
+	if (!err && agent_maps_fd < 0)
+		err = -EBADF;
 	if (err)
 		pickup_close();
 	return err;
@@ -902,6 +938,8 @@ static void agent_atfork_child(void)
 	/* The events watch the parent; the rings are not mapped in a child. */
 	for (unsigned i = 0; i < pickup.nr; i++)
 		close(pickup.fd[i]);
+	if (agent_maps_fd >= 0)
+		close(agent_maps_fd);
 }
 
 __attribute__((constructor)) static void agent_init(void)
@@ -958,6 +996,15 @@ __attribute__((constructor)) static void agent_init(void)
 	if (uswap_pager_open(&agent_pager, &cfg, err, sizeof(err)))
 		agent_fail(err[0] ? err : "cannot start the pager");
 	pthread_atfork(NULL, NULL, agent_atfork_child);
+	/*
+	 * Tests widen the windows of the agent's race points whose names hold
+	 * USWAP_AGENT_RACE (debug builds; a delay of 10 us to 2 ms one hit in
+	 * two), to show what the program may do in them.
+	 */
+	if (getenv("USWAP_AGENT_RACE") && getenv("USWAP_AGENT_RACE")[0] &&
+	    !race_inject_select(getenv("USWAP_AGENT_RACE")))
+		race_inject_start(1, 3);
+	agent_maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	agent_pickup_errno = -pickup_open();
 	agent_scan(true);
 	pickup_start();

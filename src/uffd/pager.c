@@ -1733,6 +1733,22 @@ int pager_register(struct uswap_pager *p, unsigned long start, unsigned long len
 	return pager_adopt(p, start, end);
 }
 
+int pager_forget(struct uswap_pager *p, unsigned long start, unsigned long end)
+{
+	struct uffdio_range range = {.start = start, .len = end - start};
+	int err = 0;
+
+	if (start >= end || (start | end) & ~PAGE_MASK || end > PAGER_VA_END)
+		return -EINVAL;
+	atomic_fetch_add_acq_rel(&p->frozen, 1U);
+	if (ioctl(p->uffd, UFFDIO_UNREGISTER, &range))
+		err = -errno;
+	regions_remove(p, start, end);
+	zap_page_range(&p->mm, start, end);
+	atomic_fetch_sub_relaxed(&p->frozen, 1U);
+	return err;
+}
+
 __public int uswap_pager_register(struct uswap_pager *p, void *addr, size_t len)
 {
 	return pager_register(p, (unsigned long)addr, len, true);

@@ -51,6 +51,17 @@ bool pager_next_gap(struct uswap_pager *p, unsigned long start, unsigned long en
 		    unsigned long *gap_start, unsigned long *gap_end);
 
 /*
+ * pager_forget - drop the registration of [start, end), which the program
+ * replaced with memory that is not private anonymous before the kernel
+ * registration reached it: the kernel registration, the region list's
+ * entry and the mm layer's entries go; no page is brought back (the
+ * memory there is not the pager's), and none leaves meanwhile. Context: a
+ * paging thread or one of the agent's, never the fault thread.
+ * Return: 0 or a negative errno (UFFDIO_UNREGISTER's).
+ */
+int pager_forget(struct uswap_pager *p, unsigned long start, unsigned long end);
+
+/*
  * pager_register - uswap_pager_register(), or for fresh memory without
  * pages yet (!@adopt: the kernel registration only; no page is looked for,
  * nothing is reclaimed, no lock is taken, the region list learns of it at

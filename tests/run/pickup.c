@@ -16,18 +16,27 @@
  * at the end every page is checked. Prints one line and exits 0 only if
  * every page held what was written.
  *
+ * With -r N instead: N times, a private anonymous mapping made without the
+ * PLT (as glibc makes one), touched, unmapped and replaced at once at the
+ * same address by a shared anonymous mapping (MAP_FIXED), which gets a
+ * signature; then none of those shared mappings may be registered with
+ * the agent's userfaultfd (smaps VmFlags "um"), and all hold their data.
+ * The agent sees the first mapping and may register its range just after
+ * the program replaced it: it must never leave the shared one registered.
+ *
  * With -n instead: a private anonymous mapping made without the PLT right
  * above a file's mapping (which the agent leaves alone, as it does a
  * library's .bss), then another one elsewhere: the agent's pickup thread
  * must register the second one (smaps VmFlags "um") within half a second,
  * before the agent's periodic rescan of its maps would.
  *
- * Usage: pickup [-m MiB] [-w MiB] [-v] | pickup -n
+ * Usage: pickup [-m MiB] [-w MiB] [-v] | pickup -r N | pickup -n
  *   -m  MiB of data in all (default 64)
  *   -w  before the check, wait until the process's RssAnon (the kernel's
  *       figure) is at most this many MiB, for up to a minute, and fail if it
  *       never is: the agent's rescan alone must page all of it eventually
  *   -v  print RssAnon after each piece (stderr)
+ *   -r  replace N mappings as said above, and nothing else
  *   -n  the two mappings after a file's, as said above, and nothing else
  *
  * Owns: everything. Locking: the second thread writes only its own blocks,
@@ -159,6 +168,44 @@ static void *arena_thread(void *arg)
 	return arg;
 }
 
+/* Spin @ns nanoseconds (a sleep would be far longer). */
+static void spin_ns(long ns)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec - t0.tv_nsec < ns);
+}
+
+/*
+ * Return: how many VMAs starting in [lo, hi) that are shared are
+ * registered with a userfaultfd (smaps VmFlags "um" or "uw"), or -1.
+ */
+static long registered_shared(unsigned long lo, unsigned long hi)
+{
+	char line[512];
+	bool shared = false;
+	long n = 0;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long s, e;
+		char perms[8];
+
+		if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) == 3)
+			shared = s >= lo && s < hi && perms[3] == 's';
+		else if (shared && !strncmp(line, "VmFlags:", 8) &&
+			 (strstr(line, " um") || strstr(line, " uw")))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
 /* Return: whether the VMA at @addr is registered with a userfaultfd, or -1. */
 static int registered(unsigned long addr)
 {
@@ -213,6 +260,49 @@ static int after_file(void)
 	return reg == 1 ? 0 : 1;
 }
 
+#define REPLACE_LEN (256UL << 10)
+
+/* -r: @n private mappings replaced by shared ones. Return: 0 if all went right. */
+static int replace(unsigned n)
+{
+	/* Room for all of them, reserved and given back: addresses nobody uses. */
+	char *base = mmap(NULL, (size_t)n * 2 * REPLACE_LEN, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct timespec settle = {0, 200 * 1000 * 1000};
+	size_t bad = 0;
+	long reg;
+
+	if (base == MAP_FAILED || munmap(base, (size_t)n * 2 * REPLACE_LEN))
+		return perror("pickup: mmap"), 1;
+	srand(1);
+	for (unsigned i = 0; i < n; i++) {
+		char *a = base + (size_t)i * 2 * REPLACE_LEN, *p;
+
+		/* glibc's own mmap: no PLT, the agent's pickup thread sees it. */
+		p = (char *)syscall(SYS_mmap, a, REPLACE_LEN, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (p != a)
+			return perror("pickup: mmap private"), 1;
+		p[0] = 1;
+		spin_ns(rand() % 500000);
+		p = mmap(a, REPLACE_LEN, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (p != a)
+			return perror("pickup: mmap shared"), 1;
+		fill(p, REPLACE_LEN, 4);
+	}
+	/* What the agent's threads were doing about the first mappings is over. */
+	nanosleep(&settle, NULL);
+	for (unsigned i = 0; i < n; i++)
+		bad += check(base + (size_t)i * 2 * REPLACE_LEN, REPLACE_LEN, 4);
+	reg = registered_shared((unsigned long)base,
+				(unsigned long)base + (size_t)n * 2 * REPLACE_LEN);
+	printf("pickup: %s: %u private mappings replaced by shared ones, %ld of those registered, "
+	       "%zu bad pages\n",
+	       bad || reg ? "FAILED" : "OK", n, reg, bad);
+	return bad || reg ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long mib = 64, wait_mib = 0;
@@ -223,9 +313,11 @@ int main(int argc, char **argv)
 	char *p;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "m:w:vn")) != -1) {
+	while ((opt = getopt(argc, argv, "m:w:vr:n")) != -1) {
 		if (opt == 'n') {
 			return after_file();
+		} else if (opt == 'r') {
+			return replace((unsigned)strtoul(optarg, NULL, 10));
 		} else if (opt == 'm') {
 			mib = strtoul(optarg, NULL, 10);
 		} else if (opt == 'w') {
@@ -233,7 +325,8 @@ int main(int argc, char **argv)
 		} else if (opt == 'v') {
 			verbose = true;
 		} else {
-			fprintf(stderr, "usage: pickup [-m MiB] [-w MiB] [-v] | pickup -n\n");
+			fprintf(stderr,
+				"usage: pickup [-m MiB] [-w MiB] [-v] | pickup -r N | pickup -n\n");
 			return 2;
 		}
 	}

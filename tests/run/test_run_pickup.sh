@@ -19,6 +19,10 @@
 #      library's .bss): registered by the pickup thread at once (pickup -n)
 #      — the kernel writes no name for a VMA without one, and an old name
 #      left in the buffer made it skip the mapping until a rescan.
+#   4. Private anonymous mappings replaced at once by shared ones at the
+#      same address (pickup -r), with the agent's look-then-register window
+#      widened (USWAP_AGENT_RACE, debug builds): no shared mapping is left
+#      registered with the agent's userfaultfd, and all keep their data.
 #
 # Usage: test_run_pickup.sh PATH/TO/uswap PATH/TO/pickup
 # Environment: USWAP_RUN_TEST_BUDGET_MIB (default 16) and
@@ -74,22 +78,33 @@ if pickup_run fallback USWAP_AGENT_NO_PERF=1 -w $((budget_mib + slack_mib)); the
 	json_check "$T/fallback.json" "s['vmstat']['pswpout'] > 0 and s['vmstat']['pswpin'] > 0" \
 		"fallback: pages swapped out and in (pswpout $(json "$T/fallback.json" "s['vmstat']['pswpout']"), pswpin $(json "$T/fallback.json" "s['vmstat']['pswpin']"))"
 fi
-# 3. A nameless mapping after a named one.
-$LIMIT env USWAP_AGENT_NO_PERF=0 "$USWAP" run --budget "${budget_mib}M" --stats "$T/named.json" -- \
-	"$PICKUP" -n >"$T/named.out" 2>"$T/named.err"
-rc=$?
-if [ -s "$T/named.json" ] && [ "$(json "$T/named.json" "s['vmstat'].get('agent_pickup_perf')")" = 1 ]; then
-	if [ $rc -eq 0 ] && grep -q "^pickup: OK" "$T/named.out"; then
-		ok "named: $(cat "$T/named.out")"
+# pickup_alone LABEL ENV PICKUP-OPTION...: a check of pickup's own (-n, -r)
+# under uswap run with the pickup thread; skipped where perf events are refused.
+pickup_alone() {
+	local label=$1 env=$2 rc e
+	shift 2
+	$LIMIT env USWAP_AGENT_NO_PERF=0 "$env" "$USWAP" run --budget "${budget_mib}M" \
+		--stats "$T/$label.json" -- "$PICKUP" "$@" >"$T/$label.out" 2>"$T/$label.err"
+	rc=$?
+	if [ -s "$T/$label.json" ] && [ "$(json "$T/$label.json" "s['vmstat'].get('agent_pickup_perf')")" = 1 ]; then
+		if [ $rc -eq 0 ] && grep -q "^pickup: OK" "$T/$label.out"; then
+			ok "$label: $(cat "$T/$label.out")"
+		else
+			not_ok "$label: pickup $* exit $rc"
+			show "$T/$label.out"
+			show "$T/$label.err"
+		fi
+	elif [ -s "$T/$label.json" ] && e=$(perf_refused "$T/$label.json"); then
+		skip "$label: pickup $*" "the agent could not open perf events here (errno $e)"
 	else
-		not_ok "named: pickup -n exit $rc"
-		show "$T/named.out"
-		show "$T/named.err"
+		not_ok "$label: the agent's pickup thread did not run (exit $rc)"
+		show "$T/$label.err"
 	fi
-elif [ -s "$T/named.json" ] && e=$(perf_refused "$T/named.json"); then
-	skip "named: pickup -n" "the agent could not open perf events here (errno $e)"
-else
-	not_ok "named: the agent's pickup thread did not run (exit $rc)"
-	show "$T/named.err"
-fi
+}
+
+# 3. A nameless mapping after a named one.
+pickup_alone named USWAP_AGENT_RACE= -n
+
+# 4. Private mappings replaced by shared ones.
+pickup_alone replaced USWAP_AGENT_RACE=agent:before_register -r 300
 finish
