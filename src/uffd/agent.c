@@ -40,8 +40,10 @@
  * scan, read-only after); scan_lock serialises full scans of the maps
  * (maps_buf is shared: the adopt thread takes it, the reclaim thread's tick
  * only tries it and skips its rescan while held); pickup.lock guards the
- * queue of ranges to adopt (pickup thread -> adopt thread); the pickup
- * thread's record buffers are its own. Registering races are harmless: a
+ * queue of ranges to adopt (pickup thread and, at an unmapping, the fault
+ * thread -> adopt thread; held only for a queue operation, never while
+ * touching paged memory); the pickup thread's record buffers and cache of
+ * its registrations are its own. Registering races are harmless: a
  * range the program replaced with a shared or file mapping between the look
  * and the registration is unregistered again (register_check), the
  * kernel's registration is idempotent, the pager's region list has its own
@@ -87,6 +89,7 @@ struct agent_vma_query {
 #define VMA_QUERY_COVERING_OR_NEXT 0x10
 #define PICKUP_ADOPT		   (256UL << 10) /* adopted at a time, between looks at the rings */
 #define PICKUP_RANGES		   256
+#define PICKUP_CACHE		   64
 #define PICKUP_MAX_CPUS		   256
 #define PICKUP_RING_PAGES	   16	       /* data pages per CPU: 64 KiB, hundreds of records */
 #define PICKUP_STACK		   (4UL << 20) /* virtual: sanitizers need room for their TLS */
@@ -121,6 +124,9 @@ static unsigned long agent_dropped; /* atomic: registrations dropped (register_c
 struct pickup_range {
 	unsigned long start, end;
 };
+struct pickup_cached {
+	unsigned long start, end, seq; /* registered while pager_read_seq() was seq */
+};
 static struct {
 	int fd[PICKUP_MAX_CPUS];
 	struct perf_event_mmap_page *ring[PICKUP_MAX_CPUS];
@@ -130,6 +136,9 @@ static struct {
 	pthread_t thread, adopt_thread;
 	bool on;				  /* atomic: the pickup thread runs */
 	unsigned long takes, scans, lost;	  /* atomic: rounds of registering, full scans */
+	unsigned long registers, cached;	  /* atomic: kernel registrations, ranges skipped */
+	struct pickup_cached cache[PICKUP_CACHE]; /* the pickup thread's registrations */
+	unsigned cache_next;
 	struct pickup_range fresh[PICKUP_RANGES]; /* told of by this round's records */
 	unsigned nr_fresh;
 	bool fresh_overflow; /* lost records, or too many: a full scan */
@@ -244,7 +253,7 @@ static void status_publish(void)
 		status_set_counter(i, vm_event_names[e],
 				   (uint64_t)uswap_pager_counter(agent_pager, vm_event_names[e]));
 	rss = rss_anon_bytes();
-	if (i + 12 <= USWAP_RUN_MAX_COUNTERS) {
+	if (i + 14 <= USWAP_RUN_MAX_COUNTERS) {
 		status_set_counter(i++, "uffd_faults", st.faults);
 		status_set_counter(i++, "uffd_swapin_faults", st.swapin_faults);
 		status_set_counter(i++, "uffd_evict_busy", st.evict_busy);
@@ -255,6 +264,9 @@ static void status_publish(void)
 		status_set_counter(i++, "agent_pickup_takes", atomic_load_relaxed(&pickup.takes));
 		status_set_counter(i++, "agent_pickup_scans", atomic_load_relaxed(&pickup.scans));
 		status_set_counter(i++, "agent_pickup_lost", atomic_load_relaxed(&pickup.lost));
+		status_set_counter(i++, "agent_pickup_registers",
+				   atomic_load_relaxed(&pickup.registers));
+		status_set_counter(i++, "agent_pickup_cached", atomic_load_relaxed(&pickup.cached));
 		status_set_counter(i++, "agent_tick_rescans", atomic_load_relaxed(&tick_rescans));
 		status_set_counter(i++, "agent_register_dropped",
 				   atomic_load_relaxed(&agent_dropped));
@@ -296,8 +308,10 @@ static bool is_library(const char *path)
  * never registered; what is not is ours to drop. Without PROCMAP_QUERY
  * (Linux < 6.11) nothing is checked.
  */
-static void register_check(unsigned long start, unsigned long end)
+static bool register_check(unsigned long start, unsigned long end)
 {
+	bool dropped = false;
+
 	for (unsigned long addr = start; addr < end;) {
 		struct agent_vma_query q = {
 			.size = sizeof(q),
@@ -307,13 +321,15 @@ static void register_check(unsigned long start, unsigned long end)
 
 		if (agent_maps_fd < 0 || ioctl(agent_maps_fd, VMA_QUERY, &q) ||
 		    q.vma_start >= end || q.vma_end <= addr)
-			return;
+			break;
 		if (q.inode || q.dev_major || q.dev_minor || (q.vma_flags & VMA_QUERY_SHARED)) {
 			pager_forget(agent_pager, max(q.vma_start, start), min(q.vma_end, end));
 			atomic_fetch_add_relaxed(&agent_dropped, 1UL);
+			dropped = true;
 		}
 		addr = q.vma_end;
 	}
+	return dropped || agent_maps_fd < 0;
 }
 
 /*
@@ -332,8 +348,16 @@ static void register_range(unsigned long start, unsigned long end, bool adopt)
 	/* The caller looked at the range: the program may replace it meanwhile. */
 	race_point("agent:before_register");
 	if (!adopt) {
-		if (start < end && !pager_register(agent_pager, start, end - start, false))
-			register_check(start, end);
+		/* Read before: a registration is known to stand while it is unchanged. */
+		unsigned long seq = pager_read_seq(agent_pager);
+
+		if (start < end && !pager_register(agent_pager, start, end - start, false)) {
+			atomic_fetch_add_relaxed(&pickup.registers, 1UL);
+			if (!register_check(start, end) && !(seq & 1)) {
+				pickup.cache[pickup.cache_next++ % PICKUP_CACHE] =
+					(struct pickup_cached){start, end, seq};
+			}
+		}
 		return;
 	}
 	for (; start < end && pager_next_gap(agent_pager, start, end, &gs, &ge); start = ge)
@@ -634,6 +658,48 @@ static int pickup_take(unsigned long start, unsigned long end, bool adopt)
 }
 
 /*
+ * Return: whether the pickup thread's own registrations cover [start, end)
+ * and still stand (no userfaultfd message read since: a registered VMA goes
+ * away only with an UNMAP or REMAP message; a MAP_FIXED mapping over one,
+ * seen before its message, is taken again once the fault thread applied it,
+ * agent_unmapped()). Then a record of it (an mprotect() of memory already
+ * registered, say) needs no registration again, nor the mmap lock it takes.
+ */
+static bool pickup_cached(unsigned long start, unsigned long end)
+{
+	unsigned long seq = pager_read_seq(agent_pager);
+
+	while (!(seq & 1) && start < end) {
+		unsigned i;
+
+		for (i = 0; i < PICKUP_CACHE; i++) {
+			const struct pickup_cached *c = &pickup.cache[i];
+
+			if (c->seq == seq && c->start <= start && start < c->end)
+				break;
+		}
+		if (i == PICKUP_CACHE)
+			return false;
+		start = pickup.cache[i].end;
+	}
+	return !(seq & 1);
+}
+
+/*
+ * From the fault thread, once it applied the unmapping of a registered
+ * range: take the range again (the adopt thread), for what the program
+ * mapped there (MAP_FIXED) before the fault thread heard of it.
+ */
+static void agent_unmapped(void *arg, unsigned long start, unsigned long end)
+{
+	pthread_mutex_lock(&pickup.lock);
+	if (!pickup_range_add(pickup.todo, &pickup.nr_todo, start, end))
+		pickup.full_scan = true;
+	pthread_cond_signal(&pickup.more);
+	pthread_mutex_unlock(&pickup.lock);
+}
+
+/*
  * The pickup thread: sleeps in poll() on the per-CPU rings, wakes at each
  * record and at once makes the kernel registration of the new anonymous
  * memory the records tell of (the program's next touches fault and are
@@ -664,7 +730,7 @@ static void *pickup_main(void *arg)
 			errno = 0;
 	}
 	while (!agent_forked) {
-		bool hup = false, full = false;
+		bool hup = false, full = false, todo = false;
 
 		if (poll(pfd, nr, -1) < 0) {
 			if (errno == EINTR)
@@ -678,19 +744,31 @@ static void *pickup_main(void *arg)
 			pickup_drain(pickup.ring[i]);
 		}
 		full = pickup.fresh_overflow;
-		for (unsigned i = 0; i < pickup.nr_fresh && !full; i++)
-			full = pickup_take(pickup.fresh[i].start, pickup.fresh[i].end, false) != 0;
-		if (pickup.nr_fresh || full) {
+		for (unsigned i = 0; i < pickup.nr_fresh && !full; i++) {
+			struct pickup_range *r = &pickup.fresh[i];
+
+			if (pickup_cached(r->start, r->end)) {
+				atomic_fetch_add_relaxed(&pickup.cached, 1UL);
+				r->end = r->start; /* nothing to adopt either */
+				continue;
+			}
+			full = pickup_take(r->start, r->end, false) != 0;
+		}
+		for (unsigned i = 0; i < pickup.nr_fresh && !todo; i++)
+			todo = pickup.fresh[i].start < pickup.fresh[i].end;
+		if (todo || full) {
 			pthread_mutex_lock(&pickup.lock);
 			for (unsigned i = 0; i < pickup.nr_fresh && !full; i++)
-				full = !pickup_range_add(pickup.todo, &pickup.nr_todo,
-							 pickup.fresh[i].start,
-							 pickup.fresh[i].end);
+				if (pickup.fresh[i].start < pickup.fresh[i].end)
+					full = !pickup_range_add(pickup.todo, &pickup.nr_todo,
+								 pickup.fresh[i].start,
+								 pickup.fresh[i].end);
 			pickup.full_scan |= full;
 			pthread_cond_signal(&pickup.more);
 			pthread_mutex_unlock(&pickup.lock);
-			atomic_fetch_add_relaxed(&pickup.takes, 1UL);
 		}
+		if (pickup.nr_fresh || full)
+			atomic_fetch_add_relaxed(&pickup.takes, 1UL);
 		if (hup)
 			break;
 	}
@@ -849,6 +927,7 @@ static void pickup_start(void)
 	} else {
 		pthread_attr_setstack(&attr, pickup.stack, PICKUP_STACK);
 		atomic_store_relaxed(&pickup.on, true);
+		pager_set_unmapped(agent_pager, agent_unmapped, NULL);
 		/* Without it, the adopt thread waits for ever: harmless. */
 		if (pthread_create(&pickup.thread, &attr, pickup_main, NULL)) {
 			atomic_store_relaxed(&pickup.on, false);

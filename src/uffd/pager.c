@@ -175,6 +175,8 @@ struct uswap_pager {
 	void (*tick)(void *arg);
 	void *tick_arg;
 	unsigned tick_ms;
+	void (*unmapped)(void *arg, unsigned long start, unsigned long end);
+	void *unmapped_arg;
 
 	struct pending_fault retry[MAX_RETRY];
 	unsigned nr_retry, retry_cap;	  /* cap: MAX_RETRY (tests lower it) */
@@ -192,6 +194,7 @@ struct uswap_pager {
 	/* Figures (atomic). */
 	unsigned long faults, swapin_faults, ra_pages, evict_busy, warnings, peak, data_released;
 	unsigned long retry_overflow; /* deferred faults handed back to the kernel */
+	unsigned long read_seq;	      /* odd while a batch is read and its events applied */
 	unsigned long sampled;	      /* pages taken out for aging */
 	bool warned_full;
 	bool reclaiming;   /* between the watermarks, going down (reclaim thread) */
@@ -906,6 +909,14 @@ static void clip(unsigned long *start, unsigned long *end)
 	*end = min(ALIGN_UP(*end, PAGE_SIZE), PAGER_VA_END);
 }
 
+static void pager_unmapped(struct uswap_pager *p, unsigned long start, unsigned long end)
+{
+	void (*fn)(void *, unsigned long, unsigned long) = atomic_load_acquire(&p->unmapped);
+
+	if (fn && start < end)
+		fn(p->unmapped_arg, start, end);
+}
+
 static void pager_event(struct uswap_pager *p, const struct uffd_msg *m)
 {
 	unsigned long start, end;
@@ -918,8 +929,10 @@ static void pager_event(struct uswap_pager *p, const struct uffd_msg *m)
 		clip(&start, &end);
 		if (start < end)
 			zap_page_range(&p->mm, start, end);
-		if (m->event == UFFD_EVENT_UNMAP)
+		if (m->event == UFFD_EVENT_UNMAP) {
 			regions_remove(p, start, end);
+			pager_unmapped(p, start, end);
+		}
 		break;
 	case UFFD_EVENT_REMAP: {
 		unsigned long from = m->arg.remap.from, to = m->arg.remap.to,
@@ -930,6 +943,7 @@ static void pager_event(struct uswap_pager *p, const struct uffd_msg *m)
 		move_page_range(&p->mm, from, to, len);
 		regions_remove(p, from, from + len);
 		regions_add(p, to, to + len);
+		pager_unmapped(p, from, from + len);
 		break;
 	}
 	case UFFD_EVENT_FORK:
@@ -1118,17 +1132,24 @@ static void pager_read_batch(struct uswap_pager *p)
 {
 	struct uffd_msg msgs[MSG_BATCH];
 	struct timespec now;
-	ssize_t n = read(p->uffd, msgs, sizeof(msgs));
+	ssize_t n;
 	unsigned nr, i, nr_old = p->nr_retry;
 
-	if (n <= 0)
-		return;
-	nr = (unsigned)(n / (ssize_t)sizeof(msgs[0]));
-	clock_gettime(CLOCK_MONOTONIC, &now);
+	/*
+	 * An munmap() returns once its UNMAP message is read, before it is
+	 * applied: pager_read_seq() readers see the batch under way.
+	 */
+	atomic_fetch_add_seq_cst(&p->read_seq, 1UL);
+	n = read(p->uffd, msgs, sizeof(msgs));
+	nr = n > 0 ? (unsigned)(n / (ssize_t)sizeof(msgs[0])) : 0;
 	/* Events first: a fault may need the table they change. */
 	for (i = 0; i < nr; i++)
 		if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
 			pager_event(p, &msgs[i]);
+	atomic_fetch_add_seq_cst(&p->read_seq, 1UL);
+	if (!nr)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
 	/* Faults deferred on -EAGAIN are retried once events were read. */
 	p->nr_retry = 0;
 	for (i = 0; i < nr_old; i++) {
@@ -1311,6 +1332,13 @@ void pager_kick(struct uswap_pager *p)
 {
 	atomic_store_release(&p->reclaim_kick, 1U);
 	futex_wake_all_u32(&p->reclaim_kick);
+}
+
+void pager_set_unmapped(struct uswap_pager *p,
+			void (*fn)(void *arg, unsigned long start, unsigned long end), void *arg)
+{
+	p->unmapped_arg = arg;
+	atomic_store_release(&p->unmapped, fn);
 }
 
 void pager_set_tick(struct uswap_pager *p, void (*fn)(void *arg), void *arg, unsigned period_ms)
@@ -1746,7 +1774,14 @@ int pager_forget(struct uswap_pager *p, unsigned long start, unsigned long end)
 	regions_remove(p, start, end);
 	zap_page_range(&p->mm, start, end);
 	atomic_fetch_sub_relaxed(&p->frozen, 1U);
+	/* What was registered before may not be now. */
+	atomic_fetch_add_seq_cst(&p->read_seq, 2UL);
 	return err;
+}
+
+unsigned long pager_read_seq(struct uswap_pager *p)
+{
+	return atomic_load_acquire(&p->read_seq);
 }
 
 __public int uswap_pager_register(struct uswap_pager *p, void *addr, size_t len)

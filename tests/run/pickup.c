@@ -30,7 +30,16 @@
  * must register the second one (smaps VmFlags "um") within half a second,
  * before the agent's periodic rescan of its maps would.
  *
- * Usage: pickup [-m MiB] [-w MiB] [-v] | pickup -r N | pickup -n
+ * With -f instead: a private anonymous mapping made without the PLT, once
+ * the agent registered it, replaced by another one with MAP_FIXED: the new
+ * one must be registered within half a second too.
+ *
+ * With -p N instead: N times, one page of a private anonymous mapping
+ * made read-only and writable again with mprotect() (as a JIT or a
+ * garbage collector does); the agent should not register the mapping
+ * again at each change (its --stats tell).
+ *
+ * Usage: pickup [-m MiB] [-w MiB] [-v] | pickup -r N | pickup -n | pickup -f | pickup -p N
  *   -m  MiB of data in all (default 64)
  *   -w  before the check, wait until the process's RssAnon (the kernel's
  *       figure) is at most this many MiB, for up to a minute, and fail if it
@@ -38,6 +47,8 @@
  *   -v  print RssAnon after each piece (stderr)
  *   -r  replace N mappings as said above, and nothing else
  *   -n  the two mappings after a file's, as said above, and nothing else
+ *   -f  the mapping replaced with MAP_FIXED, as said above, and nothing else
+ *   -p  N mprotect() pairs, as said above, and nothing else
  *
  * Owns: everything. Locking: the second thread writes only its own blocks,
  * and the main thread reads them after joining it.
@@ -260,6 +271,59 @@ static int after_file(void)
 	return reg == 1 ? 0 : 1;
 }
 
+/* Wait up to half a second for the VMA at @a to be registered. Return: whether it is. */
+static bool wait_registered(const char *a)
+{
+	struct timespec pause = {0, 10 * 1000 * 1000};
+	int reg = 0;
+
+	for (unsigned i = 0; i < 50 && (reg = registered((unsigned long)a)) == 0; i++)
+		nanosleep(&pause, NULL);
+	return reg == 1;
+}
+
+/* -f: see the top of the file. Return: 0 if both mappings were registered. */
+static int fixed_over(void)
+{
+	const size_t len = 64 * PAGE;
+	char *a = (char *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool first, second;
+
+	if (a == MAP_FAILED)
+		return perror("pickup: mmap"), 1;
+	first = wait_registered(a);
+	if ((char *)syscall(SYS_mmap, a, len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != a)
+		return perror("pickup: mmap MAP_FIXED"), 1;
+	second = wait_registered(a);
+	fill(a, len, 5);
+	printf("pickup: %s: a mapping %s, the one that replaced it with MAP_FIXED %s\n",
+	       first && second && !check(a, len, 5) ? "OK" : "FAILED",
+	       first ? "was registered" : "was not registered within half a second",
+	       second ? "too" : "was not within half a second");
+	return first && second ? 0 : 1;
+}
+
+/* -p: see the top of the file. Return: 0. */
+static int mprotect_pairs(unsigned long n)
+{
+	char *a = (char *)syscall(SYS_mmap, NULL, 256 * PAGE, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (a == MAP_FAILED)
+		return perror("pickup: mmap"), 1;
+	fill(a, 256 * PAGE, 6);
+	for (unsigned long i = 0; i < n; i++) {
+		if (mprotect(a, PAGE, PROT_READ) || mprotect(a, PAGE, PROT_READ | PROT_WRITE))
+			return perror("pickup: mprotect"), 1;
+	}
+	if (check(a, 256 * PAGE, 6))
+		return printf("pickup: FAILED: data lost across %lu mprotect() pairs\n", n), 1;
+	printf("pickup: OK: %lu mprotect() pairs\n", n);
+	return 0;
+}
+
 #define REPLACE_LEN (256UL << 10)
 
 /* -r: @n private mappings replaced by shared ones. Return: 0 if all went right. */
@@ -313,9 +377,13 @@ int main(int argc, char **argv)
 	char *p;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "m:w:vr:n")) != -1) {
+	while ((opt = getopt(argc, argv, "m:w:vr:nfp:")) != -1) {
 		if (opt == 'n') {
 			return after_file();
+		} else if (opt == 'f') {
+			return fixed_over();
+		} else if (opt == 'p') {
+			return mprotect_pairs(strtoul(optarg, NULL, 10));
 		} else if (opt == 'r') {
 			return replace((unsigned)strtoul(optarg, NULL, 10));
 		} else if (opt == 'm') {
@@ -325,8 +393,9 @@ int main(int argc, char **argv)
 		} else if (opt == 'v') {
 			verbose = true;
 		} else {
-			fprintf(stderr,
-				"usage: pickup [-m MiB] [-w MiB] [-v] | pickup -r N | pickup -n\n");
+			fprintf(stderr, "usage: pickup [-m MiB] [-w MiB] [-v] | pickup -r N | "
+					"pickup -n | pickup -f | "
+					"pickup -p N\n");
 			return 2;
 		}
 	}
