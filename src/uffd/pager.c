@@ -72,6 +72,7 @@
 
 #include "../dev/file.h"
 #include "../dev/zram.h"
+#include "../base/race.h"
 #include "../mm/internal.h"
 
 /* Newer than some installed headers. */
@@ -195,6 +196,7 @@ struct uswap_pager {
 	unsigned long faults, swapin_faults, ra_pages, evict_busy, warnings, peak, data_released;
 	unsigned long retry_overflow; /* deferred faults handed back to the kernel */
 	unsigned long read_seq;	      /* odd while a batch is read and its events applied */
+	unsigned long unmap_gen;      /* unmappings applied (UNMAP, REMAP, pager_forget) */
 	unsigned long sampled;	      /* pages taken out for aging */
 	bool warned_full;
 	bool reclaiming;   /* between the watermarks, going down (reclaim thread) */
@@ -931,6 +933,7 @@ static void pager_event(struct uswap_pager *p, const struct uffd_msg *m)
 			zap_page_range(&p->mm, start, end);
 		if (m->event == UFFD_EVENT_UNMAP) {
 			regions_remove(p, start, end);
+			atomic_fetch_add_acq_rel(&p->unmap_gen, 1UL);
 			pager_unmapped(p, start, end);
 		}
 		break;
@@ -943,6 +946,7 @@ static void pager_event(struct uswap_pager *p, const struct uffd_msg *m)
 		move_page_range(&p->mm, from, to, len);
 		regions_remove(p, from, from + len);
 		regions_add(p, to, to + len);
+		atomic_fetch_add_acq_rel(&p->unmap_gen, 1UL);
 		pager_unmapped(p, from, from + len);
 		break;
 	}
@@ -1752,13 +1756,38 @@ int pager_register(struct uswap_pager *p, unsigned long start, unsigned long len
 	if (!len || (start | len) & ~PAGE_MASK || end > PAGER_VA_END || end < start ||
 	    pager_is_own(p, start, end) || in_fork_child)
 		return -EINVAL;
+	unsigned long gen = atomic_load_acquire(&p->unmap_gen);
+	int err;
+
 	if (ioctl(p->uffd, UFFDIO_REGISTER, &reg))
 		return -errno;
 	/* Fresh memory is written down by the next scan: no lock taken here. */
 	if (!adopt)
 		return 0;
-	regions_add(p, start, end);
-	return pager_adopt(p, start, end);
+	for (unsigned tries = 0;; tries++) {
+		/* The program may unmap the range and map another there meanwhile. */
+		race_point("pager_register:before_adopt");
+		regions_add(p, start, end);
+		err = pager_adopt(p, start, end);
+		/*
+		 * No unmapping applied since the registration: what was
+		 * adopted is the registered VMA's (an unmapping applied later
+		 * zaps it and takes the region out). Else the fault thread may
+		 * have taken the region out and zapped before we put them in,
+		 * for a VMA the program has replaced since, which the kernel
+		 * does not know as registered: register what is there now
+		 * (idempotent) and adopt again (pages adopted once stay).
+		 */
+		if (atomic_load_acquire(&p->unmap_gen) == gen || tries == 4)
+			return err;
+		gen = atomic_load_acquire(&p->unmap_gen);
+		if (ioctl(p->uffd, UFFDIO_REGISTER, &reg)) {
+			err = -errno;
+			/* Nothing, or not only anonymous memory, there now. */
+			regions_remove(p, start, end);
+			return err;
+		}
+	}
 }
 
 int pager_forget(struct uswap_pager *p, unsigned long start, unsigned long end)
@@ -1776,6 +1805,7 @@ int pager_forget(struct uswap_pager *p, unsigned long start, unsigned long end)
 	atomic_fetch_sub_relaxed(&p->frozen, 1U);
 	/* What was registered before may not be now. */
 	atomic_fetch_add_seq_cst(&p->read_seq, 2UL);
+	atomic_fetch_add_acq_rel(&p->unmap_gen, 1UL);
 	return err;
 }
 
