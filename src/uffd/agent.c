@@ -40,8 +40,12 @@
  * scan, read-only after); scan_lock serialises full scans of the maps
  * (maps_buf is shared: the adopt thread takes it, the reclaim thread's tick
  * only tries it and skips its rescan while held); pickup.lock guards the
- * queue of ranges to adopt (pickup thread -> adopt thread); the pickup
- * thread's record buffers are its own. Registering races are harmless: the
+ * queue of ranges to adopt (pickup thread and, at an unmapping, the fault
+ * thread -> adopt thread; held only for a queue operation, never while
+ * touching paged memory); the pickup thread's record buffers and cache of
+ * its registrations are its own. Registering races are harmless: a
+ * range the program replaced with a shared or file mapping between the look
+ * and the registration is unregistered again (register_check), the
  * kernel's registration is idempotent, the pager's region list has its own
  * lock and mm_adopt_page() adopts a page once under its page-table lock. The
  * agent's threads run on their own stacks, never registered, and touch no
@@ -65,6 +69,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../base/race.h"
 #include "fork.h"
 #include "pager.h"
 #include "run_status.h"
@@ -84,6 +89,7 @@ struct agent_vma_query {
 #define VMA_QUERY_COVERING_OR_NEXT 0x10
 #define PICKUP_ADOPT		   (256UL << 10) /* adopted at a time, between looks at the rings */
 #define PICKUP_RANGES		   256
+#define PICKUP_CACHE		   64
 #define PICKUP_MAX_CPUS		   256
 #define PICKUP_RING_PAGES	   16	       /* data pages per CPU: 64 KiB, hundreds of records */
 #define PICKUP_STACK		   (4UL << 20) /* virtual: sanitizers need room for their TLS */
@@ -103,8 +109,10 @@ static int32_t prev_owner;	 /* the ancestor we took the status page from */
 static uint64_t prev_owner_peak; /* its resident peak then */
 /* One scan at a time: maps_buf is shared (the tick only tries it). */
 static pthread_mutex_t scan_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned long tick_rescans; /* atomic */
-static int agent_pickup_errno;	   /* why perf events could not be opened, or 0 */
+static unsigned long tick_rescans;  /* atomic */
+static int agent_pickup_errno;	    /* why perf events could not be opened, or 0 */
+static int agent_maps_fd = -1;	    /* /proc/self/maps, for PROCMAP_QUERY */
+static unsigned long agent_dropped; /* atomic: registrations dropped (register_check) */
 
 /*
  * The pickup and adopt threads and the perf events (set up before they
@@ -116,6 +124,9 @@ static int agent_pickup_errno;	   /* why perf events could not be opened, or 0 *
 struct pickup_range {
 	unsigned long start, end;
 };
+struct pickup_cached {
+	unsigned long start, end, seq; /* registered while pager_read_seq() was seq */
+};
 static struct {
 	int fd[PICKUP_MAX_CPUS];
 	struct perf_event_mmap_page *ring[PICKUP_MAX_CPUS];
@@ -123,9 +134,11 @@ static struct {
 	int pid;
 	char *stack; /* both threads' stacks, own memory: never registered */
 	pthread_t thread, adopt_thread;
-	int maps_fd;				  /* /proc/self/maps, for PROCMAP_QUERY */
 	bool on;				  /* atomic: the pickup thread runs */
 	unsigned long takes, scans, lost;	  /* atomic: rounds of registering, full scans */
+	unsigned long registers, cached;	  /* atomic: kernel registrations, ranges skipped */
+	struct pickup_cached cache[PICKUP_CACHE]; /* the pickup thread's registrations */
+	unsigned cache_next;
 	struct pickup_range fresh[PICKUP_RANGES]; /* told of by this round's records */
 	unsigned nr_fresh;
 	bool fresh_overflow; /* lost records, or too many: a full scan */
@@ -135,7 +148,6 @@ static struct {
 	unsigned nr_todo;
 	bool full_scan;
 } pickup = {
-	.maps_fd = -1,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.more = PTHREAD_COND_INITIALIZER,
 };
@@ -241,7 +253,7 @@ static void status_publish(void)
 		status_set_counter(i, vm_event_names[e],
 				   (uint64_t)uswap_pager_counter(agent_pager, vm_event_names[e]));
 	rss = rss_anon_bytes();
-	if (i + 11 <= USWAP_RUN_MAX_COUNTERS) {
+	if (i + 14 <= USWAP_RUN_MAX_COUNTERS) {
 		status_set_counter(i++, "uffd_faults", st.faults);
 		status_set_counter(i++, "uffd_swapin_faults", st.swapin_faults);
 		status_set_counter(i++, "uffd_evict_busy", st.evict_busy);
@@ -252,7 +264,12 @@ static void status_publish(void)
 		status_set_counter(i++, "agent_pickup_takes", atomic_load_relaxed(&pickup.takes));
 		status_set_counter(i++, "agent_pickup_scans", atomic_load_relaxed(&pickup.scans));
 		status_set_counter(i++, "agent_pickup_lost", atomic_load_relaxed(&pickup.lost));
+		status_set_counter(i++, "agent_pickup_registers",
+				   atomic_load_relaxed(&pickup.registers));
+		status_set_counter(i++, "agent_pickup_cached", atomic_load_relaxed(&pickup.cached));
 		status_set_counter(i++, "agent_tick_rescans", atomic_load_relaxed(&tick_rescans));
+		status_set_counter(i++, "agent_register_dropped",
+				   atomic_load_relaxed(&agent_dropped));
 	}
 	uswap_pager_latency(agent_pager, hist, PAGER_LAT_BUCKETS);
 	for (unsigned b = 0; b < PAGER_LAT_BUCKETS && b < USWAP_RUN_LAT_BUCKETS; b++)
@@ -280,6 +297,42 @@ static bool is_library(const char *path)
 }
 
 /*
+ * After registering [start, end): drop the registration of what in it is
+ * not private anonymous memory now. Between the look at the maps that
+ * chose the range and the kernel registration, the program may have
+ * unmapped it and mapped something else there (a shared or file mapping,
+ * MAP_FIXED or not): the kernel registers whatever is there, and the pager
+ * would then serve its faults and adopt its pages. The registration stays
+ * with the VMA, so a VMA seen private and anonymous after it is either the
+ * registered one (whose unmapping the fault thread hears of) or a new one
+ * never registered; what is not is ours to drop. Without PROCMAP_QUERY
+ * (Linux < 6.11) nothing is checked.
+ */
+static bool register_check(unsigned long start, unsigned long end)
+{
+	bool dropped = false;
+
+	for (unsigned long addr = start; addr < end;) {
+		struct agent_vma_query q = {
+			.size = sizeof(q),
+			.query_flags = VMA_QUERY_COVERING_OR_NEXT,
+			.query_addr = addr,
+		};
+
+		if (agent_maps_fd < 0 || ioctl(agent_maps_fd, VMA_QUERY, &q) ||
+		    q.vma_start >= end || q.vma_end <= addr)
+			break;
+		if (q.inode || q.dev_major || q.dev_minor || (q.vma_flags & VMA_QUERY_SHARED)) {
+			pager_forget(agent_pager, max(q.vma_start, start), min(q.vma_end, end));
+			atomic_fetch_add_relaxed(&agent_dropped, 1UL);
+			dropped = true;
+		}
+		addr = q.vma_end;
+	}
+	return dropped || agent_maps_fd < 0;
+}
+
+/*
  * Register the pieces of [start, end) the region list does not cover yet
  * (a VMA that grew, brk or an arena's mprotect, is not adopted again as a
  * whole). !@adopt: the kernel registration only, of all of [start, end)
@@ -292,13 +345,24 @@ static void register_range(unsigned long start, unsigned long end, bool adopt)
 {
 	unsigned long gs, ge;
 
+	/* The caller looked at the range: the program may replace it meanwhile. */
+	race_point("agent:before_register");
 	if (!adopt) {
-		if (start < end)
-			pager_register(agent_pager, start, end - start, false);
+		/* Read before: a registration is known to stand while it is unchanged. */
+		unsigned long seq = pager_read_seq(agent_pager);
+
+		if (start < end && !pager_register(agent_pager, start, end - start, false)) {
+			atomic_fetch_add_relaxed(&pickup.registers, 1UL);
+			if (!register_check(start, end) && !(seq & 1)) {
+				pickup.cache[pickup.cache_next++ % PICKUP_CACHE] =
+					(struct pickup_cached){start, end, seq};
+			}
+		}
 		return;
 	}
 	for (; start < end && pager_next_gap(agent_pager, start, end, &gs, &ge); start = ge)
-		pager_register(agent_pager, gs, ge - gs, true);
+		if (!pager_register(agent_pager, gs, ge - gs, true))
+			register_check(gs, ge);
 }
 
 /* register_range(), except the pieces of [start, end) in @early (merged VMAs). */
@@ -558,7 +622,9 @@ static int pickup_take(unsigned long start, unsigned long end, bool adopt)
 		};
 		unsigned long vs, ve;
 
-		if (ioctl(pickup.maps_fd, VMA_QUERY, &q))
+		/* The kernel writes no name for a VMA without one: never read a stale one. */
+		name[0] = 0;
+		if (ioctl(agent_maps_fd, VMA_QUERY, &q))
 			return errno == ENOENT ? 0 : -errno;
 		vs = q.vma_start;
 		ve = q.vma_end;
@@ -581,13 +647,56 @@ static int pickup_take(unsigned long start, unsigned long end, bool adopt)
 				.vma_name_addr = (uintptr_t)name,
 			};
 
-			if (!ioctl(pickup.maps_fd, VMA_QUERY, &prev) && prev.vma_end == vs &&
+			name[0] = 0;
+			if (!ioctl(agent_maps_fd, VMA_QUERY, &prev) && prev.vma_end == vs &&
 			    prev.inode && is_library(name))
 				continue;
 		}
 		register_except_early(max(vs, start), min(ve, end), adopt);
 	}
 	return 0;
+}
+
+/*
+ * Return: whether the pickup thread's own registrations cover [start, end)
+ * and still stand (no userfaultfd message read since: a registered VMA goes
+ * away only with an UNMAP or REMAP message; a MAP_FIXED mapping over one,
+ * seen before its message, is taken again once the fault thread applied it,
+ * agent_unmapped()). Then a record of it (an mprotect() of memory already
+ * registered, say) needs no registration again, nor the mmap lock it takes.
+ */
+static bool pickup_cached(unsigned long start, unsigned long end)
+{
+	unsigned long seq = pager_read_seq(agent_pager);
+
+	while (!(seq & 1) && start < end) {
+		unsigned i;
+
+		for (i = 0; i < PICKUP_CACHE; i++) {
+			const struct pickup_cached *c = &pickup.cache[i];
+
+			if (c->seq == seq && c->start <= start && start < c->end)
+				break;
+		}
+		if (i == PICKUP_CACHE)
+			return false;
+		start = pickup.cache[i].end;
+	}
+	return !(seq & 1);
+}
+
+/*
+ * From the fault thread, once it applied the unmapping of a registered
+ * range: take the range again (the adopt thread), for what the program
+ * mapped there (MAP_FIXED) before the fault thread heard of it.
+ */
+static void agent_unmapped(void *arg, unsigned long start, unsigned long end)
+{
+	pthread_mutex_lock(&pickup.lock);
+	if (!pickup_range_add(pickup.todo, &pickup.nr_todo, start, end))
+		pickup.full_scan = true;
+	pthread_cond_signal(&pickup.more);
+	pthread_mutex_unlock(&pickup.lock);
 }
 
 /*
@@ -621,7 +730,7 @@ static void *pickup_main(void *arg)
 			errno = 0;
 	}
 	while (!agent_forked) {
-		bool hup = false, full = false;
+		bool hup = false, full = false, todo = false;
 
 		if (poll(pfd, nr, -1) < 0) {
 			if (errno == EINTR)
@@ -635,19 +744,31 @@ static void *pickup_main(void *arg)
 			pickup_drain(pickup.ring[i]);
 		}
 		full = pickup.fresh_overflow;
-		for (unsigned i = 0; i < pickup.nr_fresh && !full; i++)
-			full = pickup_take(pickup.fresh[i].start, pickup.fresh[i].end, false) != 0;
-		if (pickup.nr_fresh || full) {
+		for (unsigned i = 0; i < pickup.nr_fresh && !full; i++) {
+			struct pickup_range *r = &pickup.fresh[i];
+
+			if (pickup_cached(r->start, r->end)) {
+				atomic_fetch_add_relaxed(&pickup.cached, 1UL);
+				r->end = r->start; /* nothing to adopt either */
+				continue;
+			}
+			full = pickup_take(r->start, r->end, false) != 0;
+		}
+		for (unsigned i = 0; i < pickup.nr_fresh && !todo; i++)
+			todo = pickup.fresh[i].start < pickup.fresh[i].end;
+		if (todo || full) {
 			pthread_mutex_lock(&pickup.lock);
 			for (unsigned i = 0; i < pickup.nr_fresh && !full; i++)
-				full = !pickup_range_add(pickup.todo, &pickup.nr_todo,
-							 pickup.fresh[i].start,
-							 pickup.fresh[i].end);
+				if (pickup.fresh[i].start < pickup.fresh[i].end)
+					full = !pickup_range_add(pickup.todo, &pickup.nr_todo,
+								 pickup.fresh[i].start,
+								 pickup.fresh[i].end);
 			pickup.full_scan |= full;
 			pthread_cond_signal(&pickup.more);
 			pthread_mutex_unlock(&pickup.lock);
-			atomic_fetch_add_relaxed(&pickup.takes, 1UL);
 		}
+		if (pickup.nr_fresh || full)
+			atomic_fetch_add_relaxed(&pickup.takes, 1UL);
 		if (hup)
 			break;
 	}
@@ -713,9 +834,6 @@ static void pickup_close_events(void)
 static void pickup_close(void)
 {
 	pickup_close_events();
-	if (pickup.maps_fd >= 0)
-		close(pickup.maps_fd);
-	pickup.maps_fd = -1;
 	if (pickup.stack)
 		munmap(pickup.stack, 2 * PICKUP_STACK);
 	pickup.stack = NULL;
@@ -785,9 +903,8 @@ static int pickup_open(void)
 	}
 	if (!err && !pickup.nr)
 		err = -ENODEV;
-	pickup.maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (!err && pickup.maps_fd < 0)
-		err = -errno;
+	if (!err && agent_maps_fd < 0)
+		err = -EBADF;
 	if (err)
 		pickup_close();
 	return err;
@@ -810,6 +927,7 @@ static void pickup_start(void)
 	} else {
 		pthread_attr_setstack(&attr, pickup.stack, PICKUP_STACK);
 		atomic_store_relaxed(&pickup.on, true);
+		pager_set_unmapped(agent_pager, agent_unmapped, NULL);
 		/* Without it, the adopt thread waits for ever: harmless. */
 		if (pthread_create(&pickup.thread, &attr, pickup_main, NULL)) {
 			atomic_store_relaxed(&pickup.on, false);
@@ -899,6 +1017,8 @@ static void agent_atfork_child(void)
 	/* The events watch the parent; the rings are not mapped in a child. */
 	for (unsigned i = 0; i < pickup.nr; i++)
 		close(pickup.fd[i]);
+	if (agent_maps_fd >= 0)
+		close(agent_maps_fd);
 }
 
 __attribute__((constructor)) static void agent_init(void)
@@ -955,6 +1075,15 @@ __attribute__((constructor)) static void agent_init(void)
 	if (uswap_pager_open(&agent_pager, &cfg, err, sizeof(err)))
 		agent_fail(err[0] ? err : "cannot start the pager");
 	pthread_atfork(NULL, NULL, agent_atfork_child);
+	/*
+	 * Tests widen the windows of the agent's race points whose names hold
+	 * USWAP_AGENT_RACE (debug builds; a delay of 10 us to 2 ms one hit in
+	 * two), to show what the program may do in them.
+	 */
+	if (getenv("USWAP_AGENT_RACE") && getenv("USWAP_AGENT_RACE")[0] &&
+	    !race_inject_select(getenv("USWAP_AGENT_RACE")))
+		race_inject_start(1, 3);
+	agent_maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	agent_pickup_errno = -pickup_open();
 	agent_scan(true);
 	pickup_start();

@@ -75,6 +75,7 @@
 
 #include "../dev/file.h"
 #include "../dev/zram.h"
+#include "../base/race.h"
 #include "../mm/internal.h"
 
 /* Newer than some installed headers. */
@@ -179,6 +180,8 @@ struct uswap_pager {
 	void (*tick)(void *arg);
 	void *tick_arg;
 	unsigned tick_ms;
+	void (*unmapped)(void *arg, unsigned long start, unsigned long end);
+	void *unmapped_arg;
 
 	struct pending_fault retry[MAX_RETRY];
 	unsigned nr_retry, retry_cap;	  /* cap: MAX_RETRY (tests lower it) */
@@ -196,6 +199,8 @@ struct uswap_pager {
 	/* Figures (atomic). */
 	unsigned long faults, swapin_faults, ra_pages, evict_busy, warnings, peak, data_released;
 	unsigned long retry_overflow; /* deferred faults handed back to the kernel */
+	unsigned long read_seq;	      /* odd while a batch is read and its events applied */
+	unsigned long unmap_gen;      /* unmappings applied (UNMAP, REMAP, pager_forget) */
 	unsigned long sampled;	      /* pages taken out for aging */
 	bool warned_full;
 	bool reclaiming;   /* between the watermarks, going down (reclaim thread) */
@@ -1125,6 +1130,14 @@ static void clip(unsigned long *start, unsigned long *end)
 	*end = min(ALIGN_UP(*end, PAGE_SIZE), PAGER_VA_END);
 }
 
+static void pager_unmapped(struct uswap_pager *p, unsigned long start, unsigned long end)
+{
+	void (*fn)(void *, unsigned long, unsigned long) = atomic_load_acquire(&p->unmapped);
+
+	if (fn && start < end)
+		fn(p->unmapped_arg, start, end);
+}
+
 static void pager_event(struct uswap_pager *p, const struct uffd_msg *m)
 {
 	unsigned long start, end;
@@ -1137,8 +1150,11 @@ static void pager_event(struct uswap_pager *p, const struct uffd_msg *m)
 		clip(&start, &end);
 		if (start < end)
 			zap_page_range(&p->mm, start, end);
-		if (m->event == UFFD_EVENT_UNMAP)
+		if (m->event == UFFD_EVENT_UNMAP) {
 			regions_remove(p, start, end);
+			atomic_fetch_add_acq_rel(&p->unmap_gen, 1UL);
+			pager_unmapped(p, start, end);
+		}
 		break;
 	case UFFD_EVENT_REMAP: {
 		unsigned long from = m->arg.remap.from, to = m->arg.remap.to,
@@ -1149,6 +1165,8 @@ static void pager_event(struct uswap_pager *p, const struct uffd_msg *m)
 		move_page_range(&p->mm, from, to, len);
 		regions_remove(p, from, from + len);
 		regions_add(p, to, to + len);
+		atomic_fetch_add_acq_rel(&p->unmap_gen, 1UL);
+		pager_unmapped(p, from, from + len);
 		break;
 	}
 	case UFFD_EVENT_FORK:
@@ -1337,17 +1355,24 @@ static void pager_read_batch(struct uswap_pager *p)
 {
 	struct uffd_msg msgs[MSG_BATCH];
 	struct timespec now;
-	ssize_t n = read(p->uffd, msgs, sizeof(msgs));
+	ssize_t n;
 	unsigned nr, i, nr_old = p->nr_retry;
 
-	if (n <= 0)
-		return;
-	nr = (unsigned)(n / (ssize_t)sizeof(msgs[0]));
-	clock_gettime(CLOCK_MONOTONIC, &now);
+	/*
+	 * An munmap() returns once its UNMAP message is read, before it is
+	 * applied: pager_read_seq() readers see the batch under way.
+	 */
+	atomic_fetch_add_seq_cst(&p->read_seq, 1UL);
+	n = read(p->uffd, msgs, sizeof(msgs));
+	nr = n > 0 ? (unsigned)(n / (ssize_t)sizeof(msgs[0])) : 0;
 	/* Events first: a fault may need the table they change. */
 	for (i = 0; i < nr; i++)
 		if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
 			pager_event(p, &msgs[i]);
+	atomic_fetch_add_seq_cst(&p->read_seq, 1UL);
+	if (!nr)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
 	/* Faults deferred on -EAGAIN are retried once events were read. */
 	p->nr_retry = 0;
 	for (i = 0; i < nr_old; i++) {
@@ -1530,6 +1555,13 @@ void pager_kick(struct uswap_pager *p)
 {
 	atomic_store_release(&p->reclaim_kick, 1U);
 	futex_wake_all_u32(&p->reclaim_kick);
+}
+
+void pager_set_unmapped(struct uswap_pager *p,
+			void (*fn)(void *arg, unsigned long start, unsigned long end), void *arg)
+{
+	p->unmapped_arg = arg;
+	atomic_store_release(&p->unmapped, fn);
 }
 
 void pager_set_tick(struct uswap_pager *p, void (*fn)(void *arg), void *arg, unsigned period_ms)
@@ -1943,13 +1975,62 @@ int pager_register(struct uswap_pager *p, unsigned long start, unsigned long len
 	if (!len || (start | len) & ~PAGE_MASK || end > PAGER_VA_END || end < start ||
 	    pager_is_own(p, start, end) || in_fork_child)
 		return -EINVAL;
+	unsigned long gen = atomic_load_acquire(&p->unmap_gen);
+	int err;
+
 	if (ioctl(p->uffd, UFFDIO_REGISTER, &reg))
 		return -errno;
 	/* Fresh memory is written down by the next scan: no lock taken here. */
 	if (!adopt)
 		return 0;
-	regions_add(p, start, end);
-	return pager_adopt(p, start, end);
+	for (unsigned tries = 0;; tries++) {
+		/* The program may unmap the range and map another there meanwhile. */
+		race_point("pager_register:before_adopt");
+		regions_add(p, start, end);
+		err = pager_adopt(p, start, end);
+		/*
+		 * No unmapping applied since the registration: what was
+		 * adopted is the registered VMA's (an unmapping applied later
+		 * zaps it and takes the region out). Else the fault thread may
+		 * have taken the region out and zapped before we put them in,
+		 * for a VMA the program has replaced since, which the kernel
+		 * does not know as registered: register what is there now
+		 * (idempotent) and adopt again (pages adopted once stay).
+		 */
+		if (atomic_load_acquire(&p->unmap_gen) == gen || tries == 4)
+			return err;
+		gen = atomic_load_acquire(&p->unmap_gen);
+		if (ioctl(p->uffd, UFFDIO_REGISTER, &reg)) {
+			err = -errno;
+			/* Nothing, or not only anonymous memory, there now. */
+			regions_remove(p, start, end);
+			return err;
+		}
+	}
+}
+
+int pager_forget(struct uswap_pager *p, unsigned long start, unsigned long end)
+{
+	struct uffdio_range range = {.start = start, .len = end - start};
+	int err = 0;
+
+	if (start >= end || (start | end) & ~PAGE_MASK || end > PAGER_VA_END)
+		return -EINVAL;
+	atomic_fetch_add_acq_rel(&p->frozen, 1U);
+	if (ioctl(p->uffd, UFFDIO_UNREGISTER, &range))
+		err = -errno;
+	regions_remove(p, start, end);
+	zap_page_range(&p->mm, start, end);
+	atomic_fetch_sub_relaxed(&p->frozen, 1U);
+	/* What was registered before may not be now. */
+	atomic_fetch_add_seq_cst(&p->read_seq, 2UL);
+	atomic_fetch_add_acq_rel(&p->unmap_gen, 1UL);
+	return err;
+}
+
+unsigned long pager_read_seq(struct uswap_pager *p)
+{
+	return atomic_load_acquire(&p->read_seq);
 }
 
 __public int uswap_pager_register(struct uswap_pager *p, void *addr, size_t len)

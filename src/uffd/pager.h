@@ -51,6 +51,27 @@ bool pager_next_gap(struct uswap_pager *p, unsigned long start, unsigned long en
 		    unsigned long *gap_start, unsigned long *gap_end);
 
 /*
+ * pager_forget - drop the registration of [start, end), which the program
+ * replaced with memory that is not private anonymous before the kernel
+ * registration reached it: the kernel registration, the region list's
+ * entry and the mm layer's entries go; no page is brought back (the
+ * memory there is not the pager's), and none leaves meanwhile. Context: a
+ * paging thread or one of the agent's, never the fault thread.
+ * Return: 0 or a negative errno (UFFDIO_UNREGISTER's).
+ */
+int pager_forget(struct uswap_pager *p, unsigned long start, unsigned long end);
+
+/*
+ * pager_read_seq - a count of the fault thread's reads of userfaultfd
+ * messages (and of pager_forget() calls): odd while a batch is being read
+ * and its events applied. A range registered while it was even, and found
+ * with the same even count later, is still registered: a registered VMA
+ * goes away only with an UNMAP or REMAP message, read before the munmap()
+ * or mremap() returns. Context: any. Return: the count.
+ */
+unsigned long pager_read_seq(struct uswap_pager *p);
+
+/*
  * pager_register - uswap_pager_register(), or for fresh memory without
  * pages yet (!@adopt: the kernel registration only; no page is looked for,
  * nothing is reclaimed, no lock is taken, the region list learns of it at
@@ -67,6 +88,16 @@ int pager_register(struct uswap_pager *p, unsigned long start, unsigned long len
  * engine lock held and may touch paged memory.
  */
 void pager_set_tick(struct uswap_pager *p, void (*fn)(void *arg), void *arg, unsigned period_ms);
+
+/*
+ * pager_set_unmapped - call @fn(@arg, start, end) from the fault thread once
+ * it applied the unmapping of a registered range [start, end) (munmap, or
+ * the source of an mremap; also what a MAP_FIXED mapping replaced, which
+ * the program may see mapped before the fault thread heard of it). @fn must
+ * be quick and must not touch paged memory nor wait for a fault.
+ */
+void pager_set_unmapped(struct uswap_pager *p,
+			void (*fn)(void *arg, unsigned long start, unsigned long end), void *arg);
 
 /* pager_kick - wake the reclaim thread (and run the tick soon). Context: any. */
 void pager_kick(struct uswap_pager *p);

@@ -22,6 +22,7 @@
 #include "dev/file.h"
 #include "uffd/pager.h"
 #include "page_sig.h"
+#include "base/race.h"
 
 #define MiB (1UL << 20)
 
@@ -487,6 +488,71 @@ TEST(prot_none_reservation_grown_by_mprotect)
 	REQUIRE_EQ(munmap(b, 4 * n * PAGE_SIZE), 0);
 	CHECK_EQ(swapped_bytes(p), 0);
 	check_no_slot_left(p);
+	uswap_pager_close(p);
+}
+
+/*
+ * uswap_pager_register() of a range the program unmaps and maps again
+ * (another private anonymous mapping, which the kernel does not know as
+ * registered) between the kernel registration and the adoption, after the
+ * fault thread applied the unmapping: the region list must not keep the
+ * range, nor the mm layer pages of memory no userfaultfd serves (they
+ * could never leave: over budget for good, and the agent, trusting the
+ * region list, would never register the new mapping). The new mapping is
+ * registered instead and paged like any other.
+ */
+struct remap_in_window {
+	struct uswap_pager *p;
+	char *addr;
+	unsigned long len;
+	bool done;
+};
+
+static void remap_hook(const char *name, void *arg)
+{
+	struct remap_in_window *w = arg;
+
+	if (w->done || strcmp(name, "pager_register:before_adopt"))
+		return;
+	w->done = true;
+	munmap(w->addr, w->len);
+	uswap_pager_sync(w->p); /* the fault thread applied the UNMAP */
+	if (mmap(w->addr, w->len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != w->addr)
+		return;
+	for (unsigned long i = 0; i < w->len / PAGE_SIZE; i++)
+		sig_write(w->addr + i * PAGE_SIZE, 61, 1);
+}
+
+TEST(register_races_unmap_and_new_mapping)
+{
+	struct uswap_pager *p = open_pager(4 * MiB, 0);
+	const unsigned long n = 2048; /* 8 MiB: twice the budget */
+	struct remap_in_window w = {.p = p, .len = n * PAGE_SIZE};
+	unsigned long bad = 0;
+
+	if (!p)
+		return;
+	w.addr = mmap(NULL, w.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	REQUIRE(w.addr != MAP_FAILED);
+	for (unsigned long i = 0; i < n; i++)
+		sig_write(w.addr + i * PAGE_SIZE, 60, 1);
+	if (race_set_hook(remap_hook, &w)) {
+		test_skip("no race points in this build");
+		uswap_pager_close(p);
+		return;
+	}
+	uswap_pager_register(p, w.addr, w.len);
+	race_set_hook(NULL, NULL);
+	REQUIRE(w.done);
+	uswap_pager_reclaim(p, 64 * MiB);
+	for (unsigned long i = 0; i < n; i++)
+		bad += !sig_check(w.addr + i * PAGE_SIZE, 61, 1);
+	CHECK_EQ(bad, 0);
+	/* The new mapping is the pager's: its pages went out and came back. */
+	CHECK(uswap_pager_counter(p, "pswpout") >= (long)(n / 2));
+	CHECK(uswap_pager_counter(p, "pswpin") >= (long)(n / 2));
+	munmap(w.addr, w.len);
 	uswap_pager_close(p);
 }
 
