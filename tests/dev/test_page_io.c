@@ -719,8 +719,13 @@ static void fault_workload(enum dev_kind kind)
 	enum { NR = 160, ROUNDS = 3000 };
 	struct uswap *sw = t_engine();
 	struct swap_dev *dev = NULL;
-	/* A zram cap well under the data's compressed size makes -ENOSPC common. */
-	int type = t_dev(sw, kind, 4 * SWAPFILE_CLUSTER, 40 * PAGE_SIZE, &dev);
+	/*
+	 * A zram cap well under the data's compressed size makes -ENOSPC
+	 * common. zstd packs these pages about twice as tightly as lz4: at the
+	 * same cap some seeds never filled it (seed 15514608069).
+	 */
+	int type = t_dev(sw, kind, 4 * SWAPFILE_CLUSTER,
+			 (kind == DEV_ZRAM_ZSTD ? 20 : 40) * PAGE_SIZE, &dev);
 	static struct wpage pg[NR];
 	struct wstats ws = {0};
 	uint64_t s = test_seed ^ 0x5eed;
