@@ -1876,6 +1876,16 @@ struct mm_struct *pager_root_mm(struct uswap_pager *p)
 	return &p->mm;
 }
 
+int pager_uffd(struct uswap_pager *p)
+{
+	return p->uffd;
+}
+
+bool pager_frozen(struct uswap_pager *p)
+{
+	return atomic_load_acquire(&p->frozen) != 0;
+}
+
 unsigned long pager_probe_addr(struct uswap_pager *p)
 {
 	return (unsigned long)p->stage;
