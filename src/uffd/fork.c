@@ -925,8 +925,17 @@ static void child_orphan(struct fork_child *c)
 				err = handle_mm_fault(&c->mm, addr, 0);
 				if (!err)
 					err = pager_install_in(&c->mm, c->uffd, addr, false, false);
-				if (err == -EAGAIN)
-					child_read(c);
+				/*
+				 * An event is on its way (the kernel marks the
+				 * address space changing before it queues the
+				 * event): wait for it rather than spin through
+				 * the tries (the zapper's hello, a munmap).
+				 */
+				if (err == -EAGAIN && !child_read(c)) {
+					struct pollfd pf = {.fd = c->uffd, .events = POLLIN};
+
+					poll(&pf, 1, 1);
+				}
 			} while ((err == -EAGAIN || err == -ENOENT) && ++tries < 1000);
 			/* The reclaim thread leaves the children's pages out of its count. */
 			if (++done % 64 == 0)
