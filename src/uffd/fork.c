@@ -43,20 +43,54 @@
  * (they run unpaged from then on: pager_fork_orphan); if it is killed, its
  * children lose their pager with it (see docs/uffd.md).
  *
- * What the child cannot do (yet): evict. Its resident pages are charged to
- * the tree's budget but stay (sync_pte refuses present -> swap): dropping a
- * page of another process needs that process's own MADV_DONTNEED or a MOVE
- * of an exclusive page, which a copy-on-write shared page is not. The
- * parent's shared pages are not evicted either while the kernel shares
- * them (UFFDIO_MOVE refuses them); they go once either side wrote its own
- * copy or the child is gone.
+ * A child evicts too (one budget for the tree), yet runs no engine code:
+ * only a process can take its own pages out (UFFDIO_MOVE refuses another
+ * process's address space, process_madvise() allows no remote
+ * MADV_DONTNEED), so each forked child runs a *zapper* thread, started by
+ * our pthread_atfork child handler (zap_atfork_child()):
+ *
+ *   - It has its own stack and a staging area of ZAP_STAGE pages (fresh
+ *     memory, never registered with the pager) and a userfaultfd of its own
+ *     with only UFFD_FEATURE_MOVE, on which the staging area is registered.
+ *   - It says hello with a MADV_DONTNEED of page "pid" of the mailbox, a
+ *     range the root registered and never touches: the REMOVE event comes
+ *     on the child's userfaultfd, which tells the fork thread whose it is
+ *     (child_hello()); the child gets the request channel of its slot in
+ *     the zap area (MAP_SHARED, inherited by the whole tree).
+ *   - Evicting a child's page (child_sync_pte(), present -> swap, under the
+ *     PTL, by any of the root's reclaiming threads) posts "move A to staging
+ *     page i" and waits (zap_call()); the zapper moves it (atomically
+ *     against the child's accesses, which then fault and wait for us), and
+ *     the root reads the staging page with process_vm_readv() into the
+ *     folio's data and marks the folio dirty as pager_evict() does. The
+ *     staging pages are emptied together with the request after the last.
+ *   - A child's events are not read while one of its evictions runs (its
+ *     ev_lock): a munmap, mremap or madvise begun meanwhile cannot return
+ *     before its event is read, so the page moved is the entry's.
+ *   - A folio others rely on (another mapping, or cached for another
+ *     process's swap entry) must not receive the child's data (the kernel
+ *     may have copied a page left writable across the fork on a write the
+ *     mm layer never saw): such a page is write-protected, read in place and
+ *     leaves only if it holds the folio's data (child_evict()).
+ *
+ * A request not taken within ZAP_CLAIM_NS is withdrawn (the page stays); a
+ * child that dies while one waits is seen by the waiting thread. The zapper
+ * takes no lock and touches no registered memory: it never waits for us.
+ * A page the kernel shares copy-on-write with another process stays
+ * (UFFDIO_MOVE says EBUSY): the parent's shared pages too, until either
+ * side wrote its own copy or the child is gone. A child without a zapper
+ * (its setup failed) keeps its pages, and the budget is enforced on top of
+ * them (fork_update_pinned()).
  *
  * Owns: struct pager_forks, each child's struct fork_child (its mm_struct,
  * tables and userfaultfd). Locking: children[] slots are claimed with a
  * compare-and-swap (fault thread or fork thread) and emptied only by the
  * fork thread, which alone uses a published child; per-slot counters are
- * relaxed atomics with one writer (the thread serving that process); the
- * mm layer's locks as everywhere else.
+ * relaxed atomics (one writer, the thread serving that process, but for
+ * swapouts: the evicting threads, under the child's ev_lock); a child's
+ * ev_lock (LOCK_RANK_MODEL; tried only, under a PTL) serializes its
+ * evictions, its zapper channel and the reading of its events; the mm
+ * layer's locks as everywhere else.
  */
 #include "fork.h"
 

@@ -498,7 +498,8 @@ static int pager_sync_pte(struct mm_struct *mm, unsigned long addr, pte_t old, p
 	 * for mm_fork(), must not wait for a later fork whose event only it can
 	 * read. A page left writable is harmless: its writes stay the
 	 * process's own (the kernel copies it on write), eviction copies the
-	 * real page, and a forked child never evicts (fork.c).
+	 * real page, and a forked child's eviction checks the data of a folio
+	 * others share before it lets a page go (fork.c).
 	 */
 	if (pte_present(old) && pte_present(new) && pte_write(old) && !pte_write(new) &&
 	    !in_fork_child)
