@@ -56,12 +56,11 @@ struct uswap_run_counter {
 #define USWAP_RUN_MAX_PROCS 16
 
 struct uswap_run_proc {
-	int32_t pid;	  /* a child: its first faulting thread's id (0: none yet) */
-	uint32_t live;	  /* 1 while it runs */
-	uint64_t faults;  /* faults served for it */
-	uint64_t swapins; /* of them, on a swap entry */
-	uint64_t
-		swapouts; /* the root: pages written out (pswpout, the tree's); a child: its pages evicted */
+	int32_t pid;	       /* a child: its first faulting thread's id (0: none yet) */
+	uint32_t live;	       /* 1 while it runs */
+	uint64_t faults;       /* faults served for it */
+	uint64_t swapins;      /* of them, on a swap entry */
+	uint64_t swapouts;     /* root: pages written out (the tree's pswpout); child: evicted */
 	uint64_t shared_hits;  /* swap-ins found in the swap cache: another process read it */
 	uint64_t shared_reads; /* swap-ins of a shared entry (count >= 2) read from the device */
 };
