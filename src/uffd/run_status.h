@@ -56,7 +56,7 @@ struct uswap_run_counter {
 #define USWAP_RUN_MAX_PROCS 16
 
 struct uswap_run_proc {
-	int32_t pid;	       /* a child: its first faulting thread's id (0: none yet) */
+	int32_t pid; /* a child: its pid (its zapper's hello) or first faulting thread (0: none) */
 	uint32_t live;	       /* 1 while it runs */
 	uint64_t faults;       /* faults served for it */
 	uint64_t swapins;      /* of them, on a swap entry */
