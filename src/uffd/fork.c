@@ -1367,6 +1367,13 @@ static void zap_teardown(struct pager_forks *f)
 	}
 }
 
+static bool no_child_evict(void)
+{
+	const char *no = getenv("USWAP_NO_CHILD_EVICT");
+
+	return no && *no && strcmp(no, "0");
+}
+
 /* ---- setup and teardown ---- */
 
 int pager_fork_start(struct uswap_pager *p, bool event_fork, struct pager_forks **out)
@@ -1393,7 +1400,14 @@ int pager_fork_start(struct uswap_pager *p, bool event_fork, struct pager_forks 
 			f->stack = NULL;
 		return -ENOMEM;
 	}
-	if (zap_setup(f))
+	/*
+	 * USWAP_NO_CHILD_EVICT=1: children keep what they read (the budget is
+	 * enforced on top of their pages), trading memory for a fast BGSAVE-like
+	 * scan in random order (see docs/uffd.md).
+	 */
+	if (no_child_evict())
+		;
+	else if (zap_setup(f))
 		say("uswap: forked children cannot evict (no mailbox): their pages stay "
 		    "resident\n");
 	pthread_attr_init(&attr);

@@ -365,6 +365,56 @@ TEST(child_reads_back_within_budget)
 	uswap_pager_close(p);
 }
 
+/*
+ * USWAP_NO_CHILD_EVICT=1 turns children's eviction off: a child reading
+ * back the range keeps it (nothing evicted from it, no zapper), and reads
+ * every page right.
+ */
+TEST(no_child_evict_keeps_child_pages)
+{
+	struct uswap_pager *p;
+	struct fork_tree_stats t;
+	struct fork_proc_stats procs[4];
+	unsigned long evicting = 0;
+	int go[2];
+	pid_t pid;
+	char *b, c;
+
+	setenv("USWAP_NO_CHILD_EVICT", "1", 1);
+	p = open_pager();
+	unsetenv("USWAP_NO_CHILD_EVICT");
+	if (!p)
+		return;
+	b = fill_and_evict(p, 1);
+	REQUIRE(b);
+	REQUIRE_EQ(pipe(go), 0);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(bad_pages(b, 1) ? 1 : 0);
+	}
+	close(go[0]);
+	for (unsigned i = 0; i < 20000 && !pager_fork_nr_children(p); i++)
+		usleep(1000);
+	usleep(50000);
+	pager_fork_stats(p, &t, procs, 4);
+	evicting = t.evicting;
+	REQUIRE_EQ(write(go[1], "g", 1), 1);
+	CHECK_EQ(exit_code(pid), 0);
+	close(go[1]);
+	pager_fork_stats(p, &t, procs, 4);
+	CHECK_EQ(evicting, 0UL);
+	CHECK_EQ(t.child_swapouts, 0UL);
+	CHECK_EQ(wait_children_released(p), 0U);
+	CHECK_EQ(refs_not_in_tables(p), 0L);
+	CHECK_EQ(pager_check(p), 0);
+	munmap(b, NPAGES * PAGE_SIZE);
+	uswap_pager_close(p);
+}
+
 struct race_writer {
 	char *b;
 	unsigned long rounds;
