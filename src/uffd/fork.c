@@ -43,7 +43,8 @@
  * (they run unpaged from then on: pager_fork_orphan); if it is killed, its
  * children lose their pager with it (see docs/uffd.md).
  *
- * A child evicts too (one budget for the tree), yet runs no engine code:
+ * With USWAP_CHILD_EVICT=1 a child evicts too (one budget for the tree),
+ * yet runs no engine code:
  * only a process can take its own pages out (UFFDIO_MOVE refuses another
  * process's address space, process_madvise() allows no remote
  * MADV_DONTNEED), so each forked child runs a *zapper* thread, started by
@@ -1367,11 +1368,11 @@ static void zap_teardown(struct pager_forks *f)
 	}
 }
 
-static bool no_child_evict(void)
+static bool child_evict_enabled(void)
 {
-	const char *no = getenv("USWAP_NO_CHILD_EVICT");
+	const char *on = getenv("USWAP_CHILD_EVICT");
 
-	return no && *no && strcmp(no, "0");
+	return on && *on && strcmp(on, "0");
 }
 
 /* ---- setup and teardown ---- */
@@ -1401,13 +1402,13 @@ int pager_fork_start(struct uswap_pager *p, bool event_fork, struct pager_forks 
 		return -ENOMEM;
 	}
 	/*
-	 * USWAP_NO_CHILD_EVICT=1: children keep what they read (the budget is
-	 * enforced on top of their pages), trading memory for a fast BGSAVE-like
-	 * scan in random order (see docs/uffd.md).
+	 * Children evict only with USWAP_CHILD_EVICT=1: each page is a round
+	 * trip to the child's zapper, and a child reading everything in random
+	 * order (a Redis BGSAVE) rereads most of it under the budget, many
+	 * times slower than keeping it (docs/uffd.md). Otherwise children keep
+	 * what they read and the budget is enforced on top of their pages.
 	 */
-	if (no_child_evict())
-		;
-	else if (zap_setup(f))
+	if (child_evict_enabled() && zap_setup(f))
 		say("uswap: forked children cannot evict (no mailbox): their pages stay "
 		    "resident\n");
 	pthread_attr_init(&attr);

@@ -36,7 +36,9 @@ tree_rss() {
 }
 
 "$DUMP" create "$D/status" || fail "status page"
+# The saving child evicts too (one budget for the tree): USWAP_CHILD_EVICT=0 to compare.
 LD_PRELOAD=$AGENT USWAP_RUN_BUDGET=$BUDGET USWAP_RUN_STATUS=$D/status \
+	USWAP_CHILD_EVICT=${USWAP_CHILD_EVICT:-1} \
 	redis-server --port 0 --unixsocket "$D/s" --save "" --appendonly no --dir "$D" \
 	--enable-debug-command yes > "$D/redis.log" 2>&1 &
 SRV=$!
