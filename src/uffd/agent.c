@@ -223,8 +223,12 @@ static void status_publish_tree(struct uswap_run_status *s)
 		atomic_store_relaxed(&d->live, procs[i].live);
 		atomic_store_relaxed(&d->faults, (uint64_t)procs[i].faults);
 		atomic_store_relaxed(&d->swapins, (uint64_t)procs[i].swapins);
-		/* Only the root's threads evict. */
-		atomic_store_relaxed(&d->swapouts, i == 0 && out > 0 ? (uint64_t)out : 0);
+		/*
+		 * The root: pages the engine wrote out (pswpout, the whole
+		 * tree's); a child: its pages evicted (taken out of its memory).
+		 */
+		atomic_store_relaxed(&d->swapouts, i == 0 ? (out > 0 ? (uint64_t)out : 0)
+							  : (uint64_t)procs[i].swapouts);
 		atomic_store_relaxed(&d->shared_hits, (uint64_t)procs[i].shared_hits);
 		atomic_store_relaxed(&d->shared_reads, (uint64_t)procs[i].shared_reads);
 	}

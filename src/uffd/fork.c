@@ -43,20 +43,55 @@
  * (they run unpaged from then on: pager_fork_orphan); if it is killed, its
  * children lose their pager with it (see docs/uffd.md).
  *
- * What the child cannot do (yet): evict. Its resident pages are charged to
- * the tree's budget but stay (sync_pte refuses present -> swap): dropping a
- * page of another process needs that process's own MADV_DONTNEED or a MOVE
- * of an exclusive page, which a copy-on-write shared page is not. The
- * parent's shared pages are not evicted either while the kernel shares
- * them (UFFDIO_MOVE refuses them); they go once either side wrote its own
- * copy or the child is gone.
+ * With USWAP_CHILD_EVICT=1 a child evicts too (one budget for the tree),
+ * yet runs no engine code:
+ * only a process can take its own pages out (UFFDIO_MOVE refuses another
+ * process's address space, process_madvise() allows no remote
+ * MADV_DONTNEED), so each forked child runs a *zapper* thread, started by
+ * our pthread_atfork child handler (zap_atfork_child()):
+ *
+ *   - It has its own stack and a staging area of ZAP_STAGE pages (fresh
+ *     memory, never registered with the pager) and a userfaultfd of its own
+ *     with only UFFD_FEATURE_MOVE, on which the staging area is registered.
+ *   - It says hello with a MADV_DONTNEED of page "pid" of the mailbox, a
+ *     range the root registered and never touches: the REMOVE event comes
+ *     on the child's userfaultfd, which tells the fork thread whose it is
+ *     (child_hello()); the child gets the request channel of its slot in
+ *     the zap area (MAP_SHARED, inherited by the whole tree).
+ *   - Evicting a child's page (child_sync_pte(), present -> swap, under the
+ *     PTL, by any of the root's reclaiming threads) posts "move A to staging
+ *     page i" and waits (zap_call()); the zapper moves it (atomically
+ *     against the child's accesses, which then fault and wait for us), and
+ *     the root reads the staging page with process_vm_readv() into the
+ *     folio's data and marks the folio dirty as pager_evict() does. The
+ *     staging pages are emptied together with the request after the last.
+ *   - A child's events are not read while one of its evictions runs (its
+ *     ev_lock): a munmap, mremap or madvise begun meanwhile cannot return
+ *     before its event is read, so the page moved is the entry's.
+ *   - A folio others rely on (another mapping, or cached for another
+ *     process's swap entry) must not receive the child's data (the kernel
+ *     may have copied a page left writable across the fork on a write the
+ *     mm layer never saw): such a page is write-protected, read in place and
+ *     leaves only if it holds the folio's data (child_evict()).
+ *
+ * A request not taken within ZAP_CLAIM_NS is withdrawn (the page stays); a
+ * child that dies while one waits is seen by the waiting thread. The zapper
+ * takes no lock and touches no registered memory: it never waits for us.
+ * A page the kernel shares copy-on-write with another process stays
+ * (UFFDIO_MOVE says EBUSY): the parent's shared pages too, until either
+ * side wrote its own copy or the child is gone. A child without a zapper
+ * (its setup failed) keeps its pages, and the budget is enforced on top of
+ * them (fork_update_pinned()).
  *
  * Owns: struct pager_forks, each child's struct fork_child (its mm_struct,
  * tables and userfaultfd). Locking: children[] slots are claimed with a
  * compare-and-swap (fault thread or fork thread) and emptied only by the
  * fork thread, which alone uses a published child; per-slot counters are
- * relaxed atomics with one writer (the thread serving that process); the
- * mm layer's locks as everywhere else.
+ * relaxed atomics (one writer, the thread serving that process, but for
+ * swapouts: the evicting threads, under the child's ev_lock); a child's
+ * ev_lock (LOCK_RANK_MODEL; tried only, under a PTL) serializes its
+ * evictions, its zapper channel and the reading of its events; the mm
+ * layer's locks as everywhere else.
  */
 #include "fork.h"
 
@@ -74,6 +109,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -86,6 +122,76 @@
 #define FORK_STACK   (4UL << 20) /* virtual: sanitizers need room for their TLS */
 #define PROBE_NS     5000000ULL	 /* how often live children are probed */
 #define VA_END	     (1UL << 47)
+#define ZAP_STAGE    64		  /* a child's staging pages, emptied all at once */
+#define ZAP_STACK    (4UL << 20)  /* the zapper's stack, virtual */
+#define ZAP_CLAIM_NS 100000000ULL /* a request not taken by then is withdrawn */
+#define MAX_PID	     (1UL << 22)
+
+/* Newer than some installed headers. */
+#ifndef UFFD_FEATURE_MOVE
+#define UFFD_FEATURE_MOVE (1 << 16)
+#endif
+#ifndef UFFDIO_MOVE
+struct uffdio_move {
+	__u64 dst;
+	__u64 src;
+	__u64 len;
+	__u64 mode;
+	__s64 move;
+};
+#define UFFDIO_MOVE_MODE_DONTWAKE ((__u64)1 << 0)
+#define UFFDIO_MOVE		  _IOWR(UFFDIO, 0x05, struct uffdio_move)
+#endif
+
+/* A request's state (struct fork_zap.claim). */
+enum { ZAP_POSTED, ZAP_CLAIMED, ZAP_CANCELLED };
+/* What a request asks (struct fork_zap.op). */
+enum { ZAP_OP_OUT = 1, ZAP_OP_EXIT = 2 };
+#define ZAP_EMPTY 0x100 /* empty every staging page first */
+
+/*
+ * One child's zapper: the request channel between the root's evicting
+ * threads (one at a time: the child's ev_lock) and the small thread the
+ * child runs for them, in memory both map (struct fork_zap_area).
+ */
+struct fork_zap {
+	int32_t pid;	   /* the child's, from its hello (root); 0: free */
+	uint32_t attached; /* the zapper found its slot and set stage (child) */
+	uint64_t stage;	   /* its staging area: ZAP_STAGE pages (child) */
+	uint32_t req;	   /* futex word: the last request posted (root) */
+	uint32_t done;	   /* futex word: the last request finished (child) */
+	uint32_t claim;	   /* ZAP_*: the last request's state (both, cmpxchg) */
+	uint32_t op;	   /* ZAP_OP_* | ZAP_EMPTY (root) */
+	uint32_t seq;	   /* the request these fields belong to (root) */
+	uint32_t idx;	   /* the staging page to move to (root) */
+	uint64_t addr;	   /* the page to move out (root) */
+	int32_t result;	   /* the MOVE's: 0 or -errno (child) */
+	uint32_t pad;
+};
+
+/* MAP_SHARED: the root and every child map it; never reused while one does. */
+struct fork_zap_area {
+	uint32_t gen;	 /* futex word: a hello was answered */
+	uint32_t closed; /* the root's pager is gone: zappers exit */
+	struct fork_zap zap[MAX_CHILDREN];
+};
+
+/* What a child's zapper thread uses: all of it in the zapper's own mapping. */
+struct zap_self {
+	struct fork_zap_area *area;
+	char *stage;
+	int fd;
+	int32_t pid;
+};
+
+/*
+ * Set in the root when forks are paged, inherited by every child (plain
+ * process memory, copied by fork): where a child finds the mailbox and the
+ * zap area. Written before the first fork; a child only reads them.
+ */
+static struct fork_zap_area *zap_area_shared;
+static char *zap_mailbox;
+static unsigned long zap_mailbox_pages;
 
 struct child_pending {
 	unsigned long addr;
@@ -103,6 +209,17 @@ struct fork_child {
 	bool orphaned; /* got every page back for its pager's end (fork thread) */
 	struct child_pending retry[CHILD_RETRY]; /* deferred on -EAGAIN */
 	unsigned nr_retry;
+	/*
+	 * Eviction (see the top): ev_lock serializes the child's evictions
+	 * with the reading of its events (taken by the fork thread around
+	 * read() and the events; tried by an evicting thread under a PTL).
+	 */
+	struct ulock ev_lock;
+	struct fork_zap *zap; /* its zapper's channel, once it said hello (ev_lock) */
+	int32_t pid;	      /* from the hello */
+	int pagemap_fd;	      /* /proc/PID/pagemap, from the hello; -1: none */
+	unsigned stage_used;  /* staging pages holding a page (ev_lock) */
+	bool no_evict;	      /* being orphaned: nothing leaves any more (atomic) */
 };
 
 struct pager_forks {
@@ -113,7 +230,10 @@ struct pager_forks {
 	struct fork_proc_stats root;
 	unsigned long forks, exited;
 	/* Counters of children gone, added up at their end. */
-	unsigned long gone_faults, gone_swapins, gone_hits, gone_reads;
+	unsigned long gone_faults, gone_swapins, gone_hits, gone_reads, gone_swapouts;
+	struct fork_zap_area *zap_area; /* MAP_SHARED; NULL: children do not evict */
+	char *mailbox;			/* pid_max pages, registered, never touched */
+	unsigned long mailbox_pages;
 	int wake_fd;
 	void *stack;
 	pthread_t thread;
@@ -124,6 +244,7 @@ struct pager_forks {
 	unsigned long pinned; /* pages the live children map (atomic; fork thread writes) */
 	uint32_t forks_begun; /* the root's forks (its prepare handler) */
 	uint32_t forks_done;  /* FORK events of the root handled (futex word) */
+	unsigned long evict_busy; /* child evictions that failed (atomic) */
 };
 
 static struct fork_child *to_child(struct mm_struct *mm)
@@ -213,13 +334,213 @@ static unsigned long child_next_table(struct mm_struct *mm, unsigned long addr, 
 	return pager_pt_next(&to_child(mm)->pt, addr, end);
 }
 
+static bool child_alive(struct fork_child *c);
+
+static int uffd_wp(int fd, unsigned long addr, bool on)
+{
+	struct uffdio_writeprotect w = {
+		.range = {.start = addr, .len = PAGE_SIZE},
+		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	return ioctl(fd, UFFDIO_WRITEPROTECT, &w) ? -errno : 0;
+}
+
+static int futex_wait_ns(uint32_t *word, uint32_t val, uint64_t ns)
+{
+	struct timespec ts = {(time_t)(ns / 1000000000ULL), (long)(ns % 1000000000ULL)};
+
+	return (int)syscall(SYS_futex, word, FUTEX_WAIT, val, &ts, NULL, 0);
+}
+
+/*
+ * Post a request to child @c's zapper and wait for it. A request the
+ * zapper has not taken within ZAP_CLAIM_NS is withdrawn (the child is
+ * stopped, or slow): it will never run. One it took runs to its end
+ * (a few system calls): wait for it, unless the child dies meanwhile.
+ * Context: @c's ev_lock held. Return: 0 (done; *@result is the zapper's),
+ * -EBUSY (withdrawn) or -ESRCH (the child is gone).
+ */
+static int zap_call(struct fork_child *c, unsigned op, unsigned long addr, unsigned idx,
+		    int *result)
+{
+	struct fork_zap *z = c->zap;
+	uint32_t seq = atomic_load_relaxed(&z->req) + 1;
+	uint64_t t0 = now_ns(), probed = t0;
+
+	z->op = op;
+	z->addr = addr;
+	z->idx = idx;
+	z->seq = seq;
+	atomic_store_release(&z->claim, (uint32_t)ZAP_POSTED);
+	atomic_store_release(&z->req, seq);
+	futex_wake_all_u32(&z->req);
+	for (;;) {
+		uint32_t done = atomic_load_acquire(&z->done);
+		uint32_t posted = ZAP_POSTED;
+		uint64_t t;
+
+		if ((int32_t)(done - seq) >= 0) {
+			if (atomic_load_acquire(&z->claim) != ZAP_CLAIMED)
+				return -EBUSY;
+			*result = atomic_load_relaxed(&z->result);
+			return 0;
+		}
+		futex_wait_ns(&z->done, done, 1000000);
+		t = now_ns();
+		if (t - t0 >= ZAP_CLAIM_NS &&
+		    atomic_cmpxchg_acq_rel(&z->claim, &posted, (uint32_t)ZAP_CANCELLED))
+			return -EBUSY;
+		if (t - probed >= 10000000ULL) {
+			probed = t;
+			if (!child_alive(c)) {
+				posted = ZAP_POSTED;
+				atomic_cmpxchg_acq_rel(&z->claim, &posted, (uint32_t)ZAP_CANCELLED);
+				return -ESRCH;
+			}
+		}
+	}
+}
+
+/*
+ * Whether child @c's data for @folio may be written into the folio: only
+ * when nothing else relies on the folio's data (no other mapping of the
+ * mm layer, no swap entry of another process waiting on it in the cache).
+ * The kernel may have given the child a copy of its own on a write the mm
+ * layer never saw (a page left writable across the fork, see
+ * pager_sync_pte()): that copy must not become the others' data.
+ */
+static bool child_sole_holder(struct uswap *sw, struct folio *folio)
+{
+	return !folio_test_large(folio) && folio_mapcount(folio) == 1 &&
+	       !(folio_test_swapcache(folio) && swp_swapcount(sw, folio_swap_entry(folio)) > 0);
+}
+
+/* Return: whether child @c's real page at @addr is present (its pagemap). */
+static bool child_page_present(struct fork_child *c, unsigned long addr)
+{
+	uint64_t e;
+
+	return c->pagemap_fd >= 0 &&
+	       pread(c->pagemap_fd, &e, sizeof(e), (off_t)((addr >> PAGE_SHIFT) * 8)) ==
+		       (ssize_t)sizeof(e) &&
+	       (e >> 63);
+}
+
+/* Read @len bytes at @addr of child @c into @buf. Return: whether all were read. */
+static bool child_read_mem(struct fork_child *c, void *buf, unsigned long addr)
+{
+	struct iovec local = {buf, PAGE_SIZE}, remote = {(void *)(uintptr_t)addr, PAGE_SIZE};
+
+	return process_vm_readv(c->pid, &local, 1, &remote, 1, 0) == (ssize_t)PAGE_SIZE;
+}
+
+/*
+ * Take child @c's real page at @addr out and keep its data in the folio
+ * @old maps (see the top). Context: the PTL of @addr held.
+ * Return: 0 (the entry may become a swap entry) or -EBUSY (it stays).
+ */
+static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
+{
+	struct fork_proc_stats *st = &c->f->stats[c->slot];
+	struct uswap *sw = pager_engine(c->p);
+	struct folio *folio = pte_folio(old);
+	char *data = page_address(pte_page(old, addr));
+	unsigned idx = c->stage_used, op = ZAP_OP_OUT;
+	char buf[PAGE_SIZE] __attribute__((aligned(64)));
+	bool sole, wp = false;
+	int err, res = 0;
+
+	if (atomic_load_acquire(&c->no_evict) || pager_frozen(c->p) || !ulock_trylock(&c->ev_lock))
+		return -EBUSY;
+	err = -EBUSY;
+	if (!c->zap || !atomic_load_acquire(&c->zap->attached) || atomic_load_acquire(&c->no_evict))
+		goto out;
+	sole = child_sole_holder(sw, folio);
+	if (!sole) {
+		/*
+		 * Others rely on the folio's data: the child's page may leave
+		 * only if it holds that data. Write-protect it (its writes now
+		 * wait for us), then compare. The page cannot vanish under the
+		 * read: the child's own MADV_DONTNEED waits for its event, which
+		 * nobody reads while we hold ev_lock, and an unmapped page fails
+		 * the read instead of faulting.
+		 */
+		if (folio_test_owner_priv(folio) || uffd_wp(c->uffd, addr, true))
+			goto busy;
+		wp = true;
+		if (!child_page_present(c, addr)) {
+			/* Not installed: the folio's data is the page. */
+			err = 0;
+			goto counted;
+		}
+		if (!child_read_mem(c, buf, addr) || memcmp(buf, data, PAGE_SIZE))
+			goto busy;
+	}
+	if (idx >= ZAP_STAGE) {
+		op |= ZAP_EMPTY;
+		idx = 0;
+	}
+	err = zap_call(c, op, addr, idx, &res);
+	if (err) {
+		err = -EBUSY;
+		goto busy;
+	}
+	c->stage_used = idx;
+	err = -EBUSY;
+	if (res == -ENOENT) {
+		/*
+		 * No real page (not installed yet, or dropped by the program,
+		 * whose REMOVE event is on the way): the folio's data is the page.
+		 */
+		if (folio_test_owner_priv(folio))
+			goto busy;
+		err = 0;
+		goto counted;
+	}
+	if (res) /* shared copy-on-write with another process (-EBUSY), or not movable */
+		goto busy;
+	c->stage_used = idx + 1;
+	if (sole) {
+		/* The child's data, whatever it wrote: read it from the staging page. */
+		if (!child_read_mem(c, buf,
+				    atomic_load_relaxed(&c->zap->stage) + idx * PAGE_SIZE)) {
+			/* Gone (exit, exec) while we worked: its entries go with it. */
+			if (child_alive(c))
+				say("uswap: cannot read a forked child's staging page: a page of "
+				    "it "
+				    "may read as zeros\n");
+			goto busy;
+		}
+		if (folio_test_owner_priv(folio) || memcmp(buf, data, PAGE_SIZE)) {
+			memcpy(data, buf, PAGE_SIZE);
+			folio_clear_owner_priv(folio);
+			folio_mark_dirty(folio);
+		}
+	}
+	err = 0;
+counted:
+	if (pte_write(old) || pte_dirty(old))
+		folio_mark_dirty(folio);
+	atomic_fetch_add_relaxed(&st->swapouts, 1UL);
+	goto out;
+busy:
+	/* A writable entry's page is writable again (one attempt, see child_sync_pte()). */
+	if (wp && pte_write(old))
+		uffd_wp(c->uffd, addr, false);
+	atomic_fetch_add_relaxed(&c->f->evict_busy, 1UL);
+out:
+	ulock_unlock(&c->ev_lock);
+	return err;
+}
+
 static int child_sync_pte(struct mm_struct *mm, unsigned long addr, pte_t old, pte_t new)
 {
 	struct fork_child *c = to_child(mm);
 
-	/* Only the child itself could drop its page: it stays (see the top). */
+	/* Taken out by the child's zapper thread, on our request (see the top). */
 	if (pte_present(old) && is_swap_pte(new))
-		return -EBUSY;
+		return child_evict(c, addr, old);
 	/*
 	 * A nested fork shares the page: protect it, one attempt (see
 	 * pager_sync_pte(): the fork thread must not wait for an event only
@@ -323,6 +644,8 @@ static void fork_child_new(struct pager_forks *f, struct mm_struct *parent, int 
 		c->p = f->p;
 		c->f = f;
 		c->uffd = ufd;
+		c->pagemap_fd = -1;
+		ulock_init(&c->ev_lock, LOCK_RANK_MODEL);
 		err = mm_fork(&c->mm, parent, &child_mm_ops);
 		/* On failure mm_fork released the child (child_release). */
 		if (!err && !publish_child(f, c)) {
@@ -438,12 +761,57 @@ static int child_fault(struct fork_child *c, struct child_pending *pf, bool firs
 	return 0;
 }
 
+/*
+ * A REMOVE event of child @c at @addr: if it is the child's hello (its
+ * MADV_DONTNEED of the mailbox page its pid names, see zap_atfork_child()),
+ * give its zapper the channel of @c's slot. Return: whether it was.
+ * Context: the fork thread, @c's ev_lock held.
+ */
+static bool child_hello(struct fork_child *c, unsigned long addr)
+{
+	struct pager_forks *f = c->f;
+	unsigned long mb = (unsigned long)f->mailbox;
+	struct fork_zap_area *a = f->zap_area;
+	struct fork_zap *z;
+	char path[64];
+	int32_t pid;
+
+	if (!a || addr < mb || addr >= mb + f->mailbox_pages * PAGE_SIZE)
+		return false;
+	pid = (int32_t)((addr - mb) >> PAGE_SHIFT);
+	if (c->zap || pid <= 0 || atomic_load_relaxed(&c->no_evict))
+		return true;
+	/* A slot still naming a process gone whose pid came back. */
+	for (unsigned i = 0; i < MAX_CHILDREN; i++)
+		if (i != c->slot && atomic_load_relaxed(&a->zap[i].pid) == pid)
+			atomic_store_release(&a->zap[i].pid, 0);
+	z = &a->zap[c->slot];
+	atomic_store_relaxed(&z->attached, 0U);
+	atomic_store_relaxed(&z->stage, 0UL);
+	atomic_store_relaxed(&z->req, 0U);
+	atomic_store_relaxed(&z->done, 0U);
+	atomic_store_relaxed(&z->claim, (uint32_t)ZAP_CANCELLED);
+	atomic_store_release(&z->pid, pid);
+	c->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+	c->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+	c->zap = z;
+	c->stage_used = 0;
+	atomic_store_relaxed(&f->stats[c->slot].pid, pid);
+	atomic_fetch_add_acq_rel(&a->gen, 1U);
+	futex_wake_all_u32(&a->gen);
+	return true;
+}
+
 static void child_event(struct fork_child *c, const struct uffd_msg *m)
 {
 	unsigned long start, end;
 
 	switch (m->event) {
 	case UFFD_EVENT_REMOVE:
+		if (child_hello(c, (unsigned long)m->arg.remove.start))
+			break;
+		__attribute__((fallthrough));
 	case UFFD_EVENT_UNMAP:
 		start = ALIGN_DOWN((unsigned long)m->arg.remove.start, PAGE_SIZE);
 		end = min(ALIGN_UP((unsigned long)m->arg.remove.end, PAGE_SIZE), VA_END);
@@ -493,15 +861,25 @@ static void child_retry(struct fork_child *c)
 static unsigned child_read(struct fork_child *c)
 {
 	struct uffd_msg msgs[CHILD_MSGS];
-	ssize_t n = read(c->uffd, msgs, sizeof(msgs));
 	unsigned nr, i;
+	ssize_t n;
 
-	if (n <= 0)
+	/*
+	 * No event is read while an eviction of this child runs: a munmap,
+	 * mremap or madvise that began meanwhile cannot return, so the page
+	 * the zapper moves out is still the one the entry stands for.
+	 */
+	ulock_lock(&c->ev_lock);
+	n = read(c->uffd, msgs, sizeof(msgs));
+	if (n <= 0) {
+		ulock_unlock(&c->ev_lock);
 		return 0;
+	}
 	nr = (unsigned)(n / (ssize_t)sizeof(msgs[0]));
 	for (i = 0; i < nr; i++)
 		if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
 			child_event(c, &msgs[i]);
+	ulock_unlock(&c->ev_lock);
 	child_retry(c);
 	for (i = 0; i < nr; i++) {
 		struct child_pending pf;
@@ -535,16 +913,21 @@ static bool child_alive(struct fork_child *c)
 static void child_end(struct pager_forks *f, struct fork_child *c)
 {
 	struct fork_proc_stats *st = &f->stats[c->slot];
-	int fd = c->uffd;
+	int fd = c->uffd, pmfd = c->pagemap_fd;
 
 	atomic_fetch_add_relaxed(&f->gone_faults, atomic_load_relaxed(&st->faults));
 	atomic_fetch_add_relaxed(&f->gone_swapins, atomic_load_relaxed(&st->swapins));
 	atomic_fetch_add_relaxed(&f->gone_hits, atomic_load_relaxed(&st->shared_hits));
 	atomic_fetch_add_relaxed(&f->gone_reads, atomic_load_relaxed(&st->shared_reads));
+	atomic_fetch_add_relaxed(&f->gone_swapouts, atomic_load_relaxed(&st->swapouts));
+	if (c->zap)
+		atomic_store_release(&c->zap->pid, 0);
 	atomic_store_relaxed(&st->live, 0U);
 	atomic_store_release(&f->children[c->slot], NULL);
 	mmput(&c->mm); /* zaps: swap entries lose their count */
 	close(fd);
+	if (pmfd >= 0)
+		close(pmfd);
 	atomic_fetch_add_relaxed(&f->exited, 1UL);
 }
 
@@ -588,14 +971,39 @@ static void child_orphan(struct fork_child *c)
 				err = handle_mm_fault(&c->mm, addr, 0);
 				if (!err)
 					err = pager_install_in(&c->mm, c->uffd, addr, false, false);
-				if (err == -EAGAIN)
-					child_read(c);
+				/*
+				 * An event is on its way (the kernel marks the
+				 * address space changing before it queues the
+				 * event): wait for it rather than spin through
+				 * the tries (the zapper's hello, a munmap).
+				 */
+				if (err == -EAGAIN && !child_read(c)) {
+					struct pollfd pf = {.fd = c->uffd, .events = POLLIN};
+
+					poll(&pf, 1, 1);
+				}
 			} while ((err == -EAGAIN || err == -ENOENT) && ++tries < 1000);
 			/* The reclaim thread leaves the children's pages out of its count. */
 			if (++done % 64 == 0)
 				fork_update_pinned(c->f);
 		}
 	}
+}
+
+/*
+ * Child @c is being orphaned: no page of it leaves any more, and its zapper
+ * thread exits (the channel must not outlive the pager). Context: the fork
+ * thread, or the one that stopped it.
+ */
+static void child_stop_evicting(struct fork_child *c)
+{
+	int res;
+
+	atomic_store_release(&c->no_evict, true);
+	ulock_lock(&c->ev_lock);
+	if (c->zap && atomic_load_acquire(&c->zap->attached))
+		zap_call(c, ZAP_OP_EXIT, 0, 0, &res);
+	ulock_unlock(&c->ev_lock);
 }
 
 /*
@@ -612,6 +1020,7 @@ static unsigned orphan_pass(struct pager_forks *f)
 
 		if (!c || c->orphaned)
 			continue;
+		child_stop_evicting(c);
 		child_orphan(c);
 		c->orphaned = true;
 		n++;
@@ -637,7 +1046,9 @@ static void fork_update_pinned(struct pager_forks *f)
 	for (unsigned i = 0; i < MAX_CHILDREN; i++) {
 		struct fork_child *c = atomic_load_acquire(&f->children[i]);
 
-		if (c)
+		/* A child with a zapper evicts: its pages are the budget's like the root's. */
+		if (c && !(c->zap && atomic_load_acquire(&c->zap->attached) &&
+			   !atomic_load_relaxed(&c->no_evict)))
 			pinned += (unsigned long)max(atomic_load_relaxed(&c->mm.nr_anon), 0L);
 	}
 	if (pinned == atomic_load_relaxed(&f->pinned))
@@ -724,6 +1135,257 @@ static void *fork_main(void *arg)
 	return NULL;
 }
 
+/* ---- the zapper: a child's own thread that moves its pages out ---- */
+
+/*
+ * The zapper thread of a forked child. It runs no engine code and takes no
+ * lock: it waits on its request word in the shared zap area, moves the
+ * page asked for to its staging area (UFFDIO_MOVE through its own
+ * userfaultfd: only a process itself may move its pages, and its own
+ * MADV_DONTNEED of a registered page would raise an event for the pager),
+ * empties its staging pages when asked, and says it is done. It touches
+ * only its own mapping (stack, staging area, this struct) and the zap area,
+ * never registered memory, so it never waits for the pager. Killed at any
+ * instant it leaves at most a page in its staging area, which is the
+ * child's own memory and goes with it.
+ */
+static void *zap_main(void *arg)
+{
+	struct zap_self *self = arg;
+	struct fork_zap_area *a = self->area;
+	struct fork_zap *z = NULL;
+	uint32_t seen = 0;
+
+	/* Find the slot the root gave this process (bounded: 5 s). */
+	for (unsigned tries = 0; !z && tries < 500; tries++) {
+		uint32_t gen = atomic_load_acquire(&a->gen);
+
+		if (atomic_load_acquire(&a->closed))
+			return NULL;
+		for (unsigned i = 0; i < MAX_CHILDREN && !z; i++)
+			if (atomic_load_acquire(&a->zap[i].pid) == self->pid)
+				z = &a->zap[i];
+		if (!z)
+			futex_wait_ns(&a->gen, gen, 10000000);
+	}
+	if (!z)
+		return NULL;
+	atomic_store_relaxed(&z->stage, (uint64_t)(uintptr_t)self->stage);
+	atomic_store_release(&z->attached, 1U);
+	for (;;) {
+		uint32_t req = atomic_load_acquire(&z->req), posted = ZAP_POSTED, op, done;
+		struct uffdio_move mv;
+		int32_t res = 0;
+
+		if (atomic_load_acquire(&a->closed) || atomic_load_acquire(&z->pid) != self->pid)
+			return NULL;
+		if (req == seen) {
+			futex_wait_ns(&z->req, seen, 1000000000ULL);
+			continue;
+		}
+		seen = req;
+		if (!atomic_cmpxchg_acq_rel(&z->claim, &posted, (uint32_t)ZAP_CLAIMED)) {
+			/* Withdrawn (or already done): nothing to do. */
+			atomic_store_release(&z->done, seen);
+			futex_wake_all_u32(&z->done);
+			continue;
+		}
+		op = z->op;
+		done = z->seq;
+		if (op & ZAP_EMPTY)
+			madvise(self->stage, ZAP_STAGE * PAGE_SIZE, MADV_DONTNEED);
+		if ((op & 0xff) == ZAP_OP_OUT) {
+			mv = (struct uffdio_move){
+				.dst = (unsigned long)self->stage +
+				       (unsigned long)z->idx * PAGE_SIZE,
+				.src = z->addr,
+				.len = PAGE_SIZE,
+				.mode = UFFDIO_MOVE_MODE_DONTWAKE,
+			};
+			if (z->idx >= ZAP_STAGE)
+				res = -EINVAL;
+			else if (ioctl(self->fd, UFFDIO_MOVE, &mv))
+				res = -errno;
+		}
+		atomic_store_relaxed(&z->result, res);
+		atomic_store_release(&z->done, done);
+		futex_wake_all_u32(&z->done);
+		if ((op & 0xff) == ZAP_OP_EXIT)
+			return NULL;
+	}
+}
+
+/* A userfaultfd of this process with MOVE and no events. Return: it or -1. */
+static int zap_open_uffd(void)
+{
+	/* SIGBUS: a stray access to an empty staging page fails, never waits. */
+	struct uffdio_api api = {.api = UFFD_API,
+				 .features = UFFD_FEATURE_MOVE | UFFD_FEATURE_SIGBUS};
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
+
+	if (fd < 0) {
+		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+
+		if (dev >= 0) {
+			fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC);
+			close(dev);
+		}
+	}
+	if (fd >= 0 && (ioctl(fd, UFFDIO_API, &api) || !(api.features & UFFD_FEATURE_MOVE))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/*
+ * The pthread_atfork child handler (every process of the tree runs it after
+ * its fork, paged or not): start the zapper and say hello to the root with
+ * a MADV_DONTNEED of mailbox page "pid". The mailbox is registered, so the
+ * root reads a REMOVE event for it from this child's userfaultfd: that
+ * tells it which process the userfaultfd belongs to. The madvise waits
+ * until the event is read; nothing else here waits for the root. Failing
+ * anywhere, the child just does not evict (as without a zapper).
+ */
+static void zap_atfork_child(void)
+{
+	struct fork_zap_area *a = zap_area_shared;
+	size_t len = ZAP_STACK + ZAP_STAGE * PAGE_SIZE + PAGE_SIZE;
+	struct uffdio_register reg = {.mode = UFFDIO_REGISTER_MODE_MISSING};
+	pid_t pid = (pid_t)syscall(SYS_getpid);
+	struct zap_self *self;
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t t;
+	char *mem;
+	int fd, err;
+
+	if (!a || atomic_load_acquire(&a->closed) || pid <= 0 ||
+	    (unsigned long)pid >= zap_mailbox_pages)
+		return;
+	fd = zap_open_uffd();
+	if (fd < 0)
+		return;
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	if (mem == MAP_FAILED) {
+		close(fd);
+		return;
+	}
+	self = (struct zap_self *)(mem + ZAP_STACK + ZAP_STAGE * PAGE_SIZE);
+	self->area = a;
+	self->stage = mem + ZAP_STACK;
+	self->fd = fd;
+	self->pid = (int32_t)pid;
+	reg.range.start = (unsigned long)self->stage;
+	reg.range.len = ZAP_STAGE * PAGE_SIZE;
+	if (ioctl(fd, UFFDIO_REGISTER, &reg))
+		goto fail;
+	pthread_attr_init(&attr);
+	pthread_attr_setstack(&attr, mem, ZAP_STACK);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&t, &attr, zap_main, self);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err)
+		goto fail;
+	pthread_detach(t);
+	madvise(zap_mailbox + (unsigned long)pid * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);
+	return;
+fail:
+	close(fd);
+	munmap(mem, len);
+}
+
+static void zap_atfork_once(void)
+{
+	pthread_atfork(NULL, NULL, zap_atfork_child);
+}
+
+/* Return: pid_max (the kernel's), at most MAX_PID. */
+static unsigned long read_pid_max(void)
+{
+	char buf[32] = "";
+	int fd = open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	unsigned long v;
+
+	if (fd >= 0)
+		close(fd);
+	v = n > 0 ? strtoul(buf, NULL, 10) : 0;
+	return v ? min(v + 1, MAX_PID) : MAX_PID;
+}
+
+/*
+ * The mailbox (registered on the pager's userfaultfd, inherited registered
+ * by every child) and the zap area. Context: pager setup, before any fork.
+ * Return: 0, or -errno (children then do not evict: not an error).
+ */
+static int zap_setup(struct pager_forks *f)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct uffdio_register reg = {.mode = UFFDIO_REGISTER_MODE_MISSING};
+	size_t len;
+
+	f->mailbox_pages = read_pid_max();
+	len = f->mailbox_pages * PAGE_SIZE;
+	f->mailbox = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (f->mailbox == MAP_FAILED) {
+		f->mailbox = NULL;
+		return -ENOMEM;
+	}
+	reg.range.start = (unsigned long)f->mailbox;
+	reg.range.len = len;
+	if (ioctl(pager_uffd(f->p), UFFDIO_REGISTER, &reg))
+		return -errno;
+	f->zap_area = mmap(NULL, sizeof(struct fork_zap_area), PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (f->zap_area == MAP_FAILED) {
+		f->zap_area = NULL;
+		return -ENOMEM;
+	}
+	zap_mailbox = f->mailbox;
+	zap_mailbox_pages = f->mailbox_pages;
+	atomic_store_release(&zap_area_shared, f->zap_area);
+	pthread_once(&once, zap_atfork_once);
+	return 0;
+}
+
+/* The pager is going: zappers still waiting exit, children fork no new ones. */
+static void zap_teardown(struct pager_forks *f)
+{
+	struct fork_zap_area *a = f->zap_area;
+
+	if (atomic_load_relaxed(&zap_area_shared) == a)
+		atomic_store_release(&zap_area_shared, NULL);
+	if (a) {
+		atomic_store_release(&a->closed, 1U);
+		futex_wake_all_u32(&a->gen);
+		for (unsigned i = 0; i < MAX_CHILDREN; i++)
+			futex_wake_all_u32(&a->zap[i].req);
+		/* Children map it too: it lives on, unused, while they do. */
+		munmap(a, sizeof(*a));
+		f->zap_area = NULL;
+	}
+	if (f->mailbox) {
+		struct uffdio_range r = {.start = (unsigned long)f->mailbox,
+					 .len = f->mailbox_pages * PAGE_SIZE};
+
+		ioctl(pager_uffd(f->p), UFFDIO_UNREGISTER, &r);
+		munmap(f->mailbox, f->mailbox_pages * PAGE_SIZE);
+		f->mailbox = NULL;
+	}
+}
+
+static bool child_evict_enabled(void)
+{
+	const char *on = getenv("USWAP_CHILD_EVICT");
+
+	return on && *on && strcmp(on, "0");
+}
+
 /* ---- setup and teardown ---- */
 
 int pager_fork_start(struct uswap_pager *p, bool event_fork, struct pager_forks **out)
@@ -750,6 +1412,16 @@ int pager_fork_start(struct uswap_pager *p, bool event_fork, struct pager_forks 
 			f->stack = NULL;
 		return -ENOMEM;
 	}
+	/*
+	 * Children evict only with USWAP_CHILD_EVICT=1: each page is a round
+	 * trip to the child's zapper, and a child reading everything in random
+	 * order (a Redis BGSAVE) rereads most of it under the budget, many
+	 * times slower than keeping it (docs/uffd.md). Otherwise children keep
+	 * what they read and the budget is enforced on top of their pages.
+	 */
+	if (child_evict_enabled() && zap_setup(f))
+		say("uswap: forked children cannot evict (no mailbox): their pages stay "
+		    "resident\n");
 	pthread_attr_init(&attr);
 	pthread_attr_setstack(&attr, f->stack, FORK_STACK);
 	sigfillset(&all);
@@ -808,6 +1480,7 @@ void pager_fork_stop(struct uswap_pager *p)
 				child_end(f, f->children[i]);
 		fork_update_pinned(f);
 	}
+	zap_teardown(f);
 	if (f->wake_fd >= 0)
 		close(f->wake_fd);
 	if (f->stack)
@@ -827,8 +1500,12 @@ bool pager_fork_is_own(struct uswap_pager *p, unsigned long start, unsigned long
 {
 	struct pager_forks *f = pager_fork_state(p);
 	unsigned long s = f ? (unsigned long)f->stack : 0;
+	unsigned long mb = f ? (unsigned long)f->mailbox : 0;
+	unsigned long za = f ? (unsigned long)f->zap_area : 0;
 
-	return s && start < s + FORK_STACK && end > s;
+	return (s && start < s + FORK_STACK && end > s) ||
+	       (mb && start < mb + f->mailbox_pages * PAGE_SIZE && end > mb) ||
+	       (za && start < za + sizeof(struct fork_zap_area) && end > za);
 }
 
 /* ---- figures ---- */
@@ -839,6 +1516,7 @@ static void add_proc(struct fork_tree_stats *t, const struct fork_proc_stats *st
 	t->swapins += atomic_load_relaxed(&st->swapins);
 	t->shared_hits += atomic_load_relaxed(&st->shared_hits);
 	t->shared_reads += atomic_load_relaxed(&st->shared_reads);
+	t->child_swapouts += atomic_load_relaxed(&st->swapouts);
 }
 
 static void copy_proc(struct fork_proc_stats *dst, const struct fork_proc_stats *st)
@@ -849,6 +1527,7 @@ static void copy_proc(struct fork_proc_stats *dst, const struct fork_proc_stats 
 	dst->swapins = atomic_load_relaxed(&st->swapins);
 	dst->shared_hits = atomic_load_relaxed(&st->shared_hits);
 	dst->shared_reads = atomic_load_relaxed(&st->shared_reads);
+	dst->swapouts = atomic_load_relaxed(&st->swapouts);
 }
 
 unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *t,
@@ -867,13 +1546,20 @@ unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *t,
 	t->swapins = atomic_load_relaxed(&f->gone_swapins);
 	t->shared_hits = atomic_load_relaxed(&f->gone_hits);
 	t->shared_reads = atomic_load_relaxed(&f->gone_reads);
+	t->child_swapouts = atomic_load_relaxed(&f->gone_swapouts);
 	add_proc(t, &f->root);
 	if (got < n)
 		copy_proc(&procs[got++], &f->root);
 	for (unsigned i = 0; i < MAX_CHILDREN; i++) {
-		if (!atomic_load_acquire(&f->children[i]))
+		struct fork_child *c = atomic_load_acquire(&f->children[i]);
+
+		if (!c)
 			continue;
 		t->processes++;
+		/* A hint: the zap pointer is set once, by the fork thread. */
+		if (c->zap && atomic_load_acquire(&c->zap->attached) &&
+		    !atomic_load_relaxed(&c->no_evict))
+			t->evicting++;
 		add_proc(t, &f->stats[i]);
 		if (got < n)
 			copy_proc(&procs[got++], &f->stats[i]);

@@ -22,12 +22,13 @@ struct pager_forks;
 
 /* One process's figures (the root's, or a child's while it lives). */
 struct fork_proc_stats {
-	int32_t pid;		    /* 0: unknown yet (a child is named by its first fault) */
-	uint32_t live;		    /* 1 while the slot holds a live process */
-	unsigned long faults;	    /* faults served */
-	unsigned long swapins;	    /* faults on a swap entry */
+	int32_t pid;	       /* 0: unknown yet (a child is named by its hello or first fault) */
+	uint32_t live;	       /* 1 while the slot holds a live process */
+	unsigned long faults;  /* faults served */
+	unsigned long swapins; /* faults on a swap entry */
 	unsigned long shared_hits;  /* ... found in the swap cache (another process read it) */
 	unsigned long shared_reads; /* ... on a shared entry (count >= 2) read from the device */
+	unsigned long swapouts;	    /* a child: its pages taken out of its memory (evicted) */
 };
 
 /* The tree's figures: the root, the live children and every child gone. */
@@ -36,6 +37,8 @@ struct fork_tree_stats {
 	unsigned long forks;	 /* children paged since the start */
 	unsigned long exited;	 /* of them, gone (exit or exec) */
 	unsigned long faults, swapins, shared_hits, shared_reads;
+	unsigned long child_swapouts; /* pages evicted from children (live and gone) */
+	unsigned long evicting;	      /* live children whose pages can be evicted (a zapper) */
 };
 
 /*

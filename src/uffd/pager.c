@@ -529,7 +529,8 @@ static int pager_sync_pte(struct mm_struct *mm, unsigned long addr, pte_t old, p
 	 * for mm_fork(), must not wait for a later fork whose event only it can
 	 * read. A page left writable is harmless: its writes stay the
 	 * process's own (the kernel copies it on write), eviction copies the
-	 * real page, and a forked child never evicts (fork.c).
+	 * real page, and a forked child's eviction checks the data of a folio
+	 * others share before it lets a page go (fork.c).
 	 */
 	if (pte_present(old) && pte_present(new) && pte_write(old) && !pte_write(new) &&
 	    !in_fork_child)
@@ -2221,6 +2222,16 @@ unsigned long pager_budget_pages(struct uswap_pager *p)
 struct mm_struct *pager_root_mm(struct uswap_pager *p)
 {
 	return &p->mm;
+}
+
+int pager_uffd(struct uswap_pager *p)
+{
+	return p->uffd;
+}
+
+bool pager_frozen(struct uswap_pager *p)
+{
+	return atomic_load_acquire(&p->frozen) != 0;
 }
 
 unsigned long pager_probe_addr(struct uswap_pager *p)

@@ -133,6 +133,15 @@ void pager_pt_free(struct pager_pt *pt, struct arena *a);
  */
 int pager_install_in(struct mm_struct *mm, int uffd, unsigned long addr, bool wp_fault, bool write);
 
+/* pager_uffd - Return: the userfaultfd of the program's memory (fork.c registers on it). */
+int pager_uffd(struct uswap_pager *p);
+
+/*
+ * pager_frozen - Return: whether nothing may leave real memory now (a fork
+ * without EVENT_FORK, an unregister or close brings pages back). Context: any.
+ */
+bool pager_frozen(struct uswap_pager *p);
+
 /* pager_probe_addr - Return: a page the pager's own uffds never register (the staging area). */
 unsigned long pager_probe_addr(struct uswap_pager *p);
 

@@ -56,11 +56,11 @@ struct uswap_run_counter {
 #define USWAP_RUN_MAX_PROCS 16
 
 struct uswap_run_proc {
-	int32_t pid;	       /* a child: its first faulting thread's id (0: none yet) */
+	int32_t pid; /* a child: its pid (its zapper's hello) or first faulting thread (0: none) */
 	uint32_t live;	       /* 1 while it runs */
 	uint64_t faults;       /* faults served for it */
 	uint64_t swapins;      /* of them, on a swap entry */
-	uint64_t swapouts;     /* pages it wrote out (pswpout; only the root evicts) */
+	uint64_t swapouts;     /* root: pages written out (the tree's pswpout); child: evicted */
 	uint64_t shared_hits;  /* swap-ins found in the swap cache: another process read it */
 	uint64_t shared_reads; /* swap-ins of a shared entry (count >= 2) read from the device */
 };

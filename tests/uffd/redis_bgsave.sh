@@ -4,7 +4,8 @@
 # with 1 KiB values four times the budget; BGSAVE while a client reads; the
 # RDB passes redis-check-rdb, a plain redis-server (no agent) loading it
 # reports the DEBUG DIGEST the paged one had at the fork, and the status page
-# shows the forked child's swap-ins and swap-cache hits on shared entries.
+# shows the forked child's swap-ins and swap-cache hits on shared entries;
+# the tree's RssAnon peak during the save is printed (the child evicts too).
 # Needs redis-server, redis-cli, redis-check-rdb, redis-benchmark (skips
 # without) and a full-mode userfaultfd with EVENT_FORK (root).
 # Usage: redis_bgsave.sh AGENT STATUS_DUMP   (exit 0 pass, 77 skip, 1 fail)
@@ -24,9 +25,20 @@ trap cleanup EXIT
 fail() { echo "not ok: $*"; tail -5 "$D/redis.log" 2> /dev/null; exit 1; }
 cli() { timeout 60 redis-cli -s "$1" "${@:2}" | tr -d '\r'; }
 val() { "$DUMP" show "$D/status" | awk -v k="$1" '$1 == k { print $2 }'; }
+# RssAnon (KiB) of process $1 and of its children, added up.
+tree_rss() {
+	local sum=0 p kb
+	for p in $1 $(cat /proc/$1/task/*/children 2> /dev/null); do
+		kb=$(awk '/^RssAnon:/ { print $2 }' /proc/$p/status 2> /dev/null)
+		sum=$((sum + ${kb:-0}))
+	done
+	echo $sum
+}
 
 "$DUMP" create "$D/status" || fail "status page"
+# The saving child evicts too (one budget for the tree): USWAP_CHILD_EVICT=0 to compare.
 LD_PRELOAD=$AGENT USWAP_RUN_BUDGET=$BUDGET USWAP_RUN_STATUS=$D/status \
+	USWAP_CHILD_EVICT=${USWAP_CHILD_EVICT:-1} \
 	redis-server --port 0 --unixsocket "$D/s" --save "" --appendonly no --dir "$D" \
 	--enable-debug-command yes > "$D/redis.log" 2>&1 &
 SRV=$!
@@ -37,11 +49,17 @@ for i in $(seq 100); do [ "$(cli "$D/s" ping 2> /dev/null)" = PONG ] && break; s
 D1=$(cli "$D/s" debug digest)
 redis-benchmark -s "$D/s" -t get -n 50000 -r "$KEYS" -d 1024 -P 32 -c 4 -q > "$D/bench.log" 2>&1 &
 BENCH=$!
+BEFORE=$(tree_rss $SRV) PEAK=0
 [ "$(cli "$D/s" bgsave)" = "Background saving started" ] || fail "bgsave"
-for i in $(seq 600); do
+# The tree's resident anonymous memory (redis and its saving child) while it saves.
+for i in $(seq 3000); do
+	R=$(tree_rss $SRV)
+	[ "$R" -gt "$PEAK" ] && PEAK=$R
 	cli "$D/s" info persistence | grep -q '^rdb_bgsave_in_progress:0' && break
-	sleep 0.5
+	sleep 0.1
 done
+echo "# tree RssAnon: $((BEFORE >> 10)) MiB before BGSAVE, peak $((PEAK >> 10)) MiB during it" \
+	"(budget $((BUDGET >> 20)) MiB, $KEYS values of 1 KiB)"
 cli "$D/s" info persistence | grep -q '^rdb_last_bgsave_status:ok' || fail "bgsave status"
 wait $BENCH || fail "the reading client failed"
 [ "$(cli "$D/s" debug digest)" = "$D1" ] || fail "digest changed under the agent"

@@ -16,9 +16,13 @@
  *
  * Owns: nothing. Locking: none (one thread per process writes the pages).
  */
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -61,6 +65,9 @@ static struct uswap_pager *open_pager(void)
 		test_skip("ThreadSanitizer build (see above)");
 		return NULL;
 	}
+	/* Children evict (their zapper threads) in every test but the one that says otherwise. */
+	if (!getenv("USWAP_CHILD_EVICT"))
+		setenv("USWAP_CHILD_EVICT", "1", 1);
 	ret = uswap_pager_open(&p, &cfg, err, sizeof(err));
 
 	if (ret == -EPERM || ret == -EOPNOTSUPP) {
@@ -237,6 +244,253 @@ TEST(fork_child_sees_fork_state_counts_shared)
 		CHECK(t.shared_hits > 0);
 		CHECK(t.shared_reads > 0);
 	}
+	munmap(b, NPAGES * PAGE_SIZE);
+	uswap_pager_close(p);
+}
+
+/* ---- a child evicts too: one budget for the whole tree ---- */
+
+/* RssAnon of @pid in pages (/proc/PID/status), or -1. */
+static long rss_anon_pages(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb < 0 ? -1 : kb / 4;
+}
+
+static long charged_pages(struct uswap_pager *p)
+{
+	struct uswap_pager_stats st;
+
+	uswap_pager_get_stats(p, &st);
+	return (long)(st.resident_bytes / PAGE_SIZE);
+}
+
+/*
+ * A child reads back every page of a range four times the budget (all
+ * swapped before the fork) while the parent keeps rewriting its own copy:
+ * the child's resident pages stay within the budget (it evicts, through
+ * its zapper thread), so do the engine's charged pages, and every page is
+ * right on both sides. Before children could evict, the child kept all it
+ * read: its RssAnon grew to the whole range (4x the budget).
+ */
+TEST(child_reads_back_within_budget)
+{
+	struct uswap_pager *p = open_pager();
+	const long budget = (long)(BUDGET / PAGE_SIZE), margin = budget / 4;
+	long base_child = -1, peak_child = 0, peak_charged = 0, samples = 0;
+	int go[2], done[2];
+	uint64_t version = 2;
+	pid_t pid;
+	char *b, c;
+
+	if (!p)
+		return;
+	b = fill_and_evict(p, 1);
+	REQUIRE(b);
+	REQUIRE(swapped_pages_with_count(p, b, 1) > NPAGES / 2);
+	REQUIRE_EQ(pipe(go), 0);
+	REQUIRE_EQ(pipe(done), 0);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		unsigned long bad;
+
+		close(go[1]);
+		close(done[0]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		/* Twice: the second pass reads back what the first evicted. */
+		bad = bad_pages(b, 1);
+		bad += bad_pages(b, 1);
+		if (write(done[1], "d", 1) != 1)
+			_exit(3);
+		_exit(bad ? 1 : 0);
+	}
+	close(go[0]);
+	close(done[1]);
+	for (unsigned i = 0; i < 20000 && !pager_fork_nr_children(p); i++)
+		usleep(1000);
+	/* The child's own figure before it reads anything back. */
+	usleep(20000);
+	base_child = rss_anon_pages(pid);
+	REQUIRE(base_child >= 0);
+	REQUIRE_EQ(write(go[1], "g", 1), 1);
+	/* Rewrite our own copy meanwhile, checking it, and sample both figures. */
+	for (;;) {
+		struct pollfd pf = {.fd = done[0], .events = POLLIN};
+		long rc = rss_anon_pages(pid), ch = charged_pages(p);
+
+		if (rc >= 0)
+			peak_child = max(peak_child, rc - base_child);
+		peak_charged = max(peak_charged, ch);
+		samples++;
+		for (unsigned long i = 0; i < NPAGES; i += 16) {
+			CHECK(sig_check(b + i * PAGE_SIZE, version - 1));
+			sig_write(b + i * PAGE_SIZE, version);
+		}
+		version++;
+		if (poll(&pf, 1, 0) > 0)
+			break;
+	}
+	CHECK_EQ(exit_code(pid), 0);
+	close(go[1]);
+	close(done[0]);
+	for (unsigned long i = 0; i < NPAGES; i++)
+		CHECK(sig_check(b + i * PAGE_SIZE, i % 16 ? 1 : version - 1));
+	{
+		struct fork_tree_stats t;
+		struct fork_proc_stats procs[4];
+
+		pager_fork_stats(p, &t, procs, 4);
+		printf("# budget %ld pages; child RssAnon peak %ld pages over its start, engine "
+		       "charged peak %ld (%ld samples); child swap-outs %lu\n",
+		       budget, peak_child, peak_charged, samples, t.child_swapouts);
+		CHECK(t.child_swapouts > 0);
+	}
+	CHECK(samples > 1);
+	CHECK(peak_child <= budget + margin);
+	CHECK(peak_charged <= budget + margin);
+	CHECK_EQ(wait_children_released(p), 0U);
+	CHECK_EQ(refs_not_in_tables(p), 0L);
+	CHECK_EQ(pager_check(p), 0);
+	munmap(b, NPAGES * PAGE_SIZE);
+	uswap_pager_close(p);
+}
+
+/*
+ * Without USWAP_CHILD_EVICT=1 (the default) children do not evict: a child
+ * reading back the range keeps it (nothing evicted from it, no zapper), and
+ * reads every page right.
+ */
+TEST(child_evict_off_keeps_child_pages)
+{
+	struct uswap_pager *p;
+	struct fork_tree_stats t;
+	struct fork_proc_stats procs[4];
+	unsigned long evicting = 0;
+	int go[2];
+	pid_t pid;
+	char *b, c;
+
+	setenv("USWAP_CHILD_EVICT", "0", 1);
+	p = open_pager();
+	unsetenv("USWAP_CHILD_EVICT");
+	if (!p)
+		return;
+	b = fill_and_evict(p, 1);
+	REQUIRE(b);
+	REQUIRE_EQ(pipe(go), 0);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(bad_pages(b, 1) ? 1 : 0);
+	}
+	close(go[0]);
+	for (unsigned i = 0; i < 20000 && !pager_fork_nr_children(p); i++)
+		usleep(1000);
+	usleep(50000);
+	pager_fork_stats(p, &t, procs, 4);
+	evicting = t.evicting;
+	REQUIRE_EQ(write(go[1], "g", 1), 1);
+	CHECK_EQ(exit_code(pid), 0);
+	close(go[1]);
+	pager_fork_stats(p, &t, procs, 4);
+	CHECK_EQ(evicting, 0UL);
+	CHECK_EQ(t.child_swapouts, 0UL);
+	CHECK_EQ(wait_children_released(p), 0U);
+	CHECK_EQ(refs_not_in_tables(p), 0L);
+	CHECK_EQ(pager_check(p), 0);
+	munmap(b, NPAGES * PAGE_SIZE);
+	uswap_pager_close(p);
+}
+
+struct race_writer {
+	char *b;
+	unsigned long rounds;
+	unsigned long bad;
+};
+
+/* Write every page with the round's version, then check them all, each round. */
+static void *race_writer_main(void *arg)
+{
+	struct race_writer *w = arg;
+
+	for (uint64_t r = 2; r < 2 + w->rounds; r++) {
+		for (unsigned long i = 0; i < NPAGES; i++)
+			sig_write(w->b + i * PAGE_SIZE, r);
+		w->bad += bad_pages(w->b, r);
+	}
+	return NULL;
+}
+
+/*
+ * A child's writer thread rewrites pages while the root evicts them from
+ * under it (the child's own faults keep the tree over the budget): no
+ * write is lost. Its reader thread keeps faulting pages back in.
+ */
+TEST(child_writes_race_its_eviction)
+{
+	struct uswap_pager *p = open_pager();
+	unsigned long outs;
+	char *b;
+	pid_t pid;
+
+	if (!p)
+		return;
+	b = fill_and_evict(p, 1);
+	REQUIRE(b);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		struct race_writer w = {.b = b, .rounds = 3};
+		pthread_t t;
+		unsigned long reads = 0;
+		volatile char sink = 0;
+
+		if (pthread_create(&t, NULL, race_writer_main, &w))
+			_exit(2);
+		/* Read pages at random meanwhile: more faults, more eviction. */
+		for (unsigned long i = 0; i < 20000; i++, reads++)
+			sink = (char)(sink + b[(i * 2654435761UL) % NPAGES * PAGE_SIZE + 8]);
+		pthread_join(t, NULL);
+		_exit(w.bad ? 1 : 0);
+	}
+	CHECK_EQ(exit_code(pid), 0);
+	{
+		struct fork_tree_stats t;
+		struct fork_proc_stats procs[4];
+
+		struct uswap_pager_stats ps;
+
+		pager_fork_stats(p, &t, procs, 4);
+		uswap_pager_get_stats(p, &ps);
+		outs = t.child_swapouts;
+		printf("# child swap-outs %lu, faults %lu, swap-ins %lu; charged peak %zu pages\n",
+		       outs, t.faults, t.swapins, ps.resident_peak_bytes / PAGE_SIZE);
+	}
+	/*
+	 * The child wrote its own copy of every page, 4x the budget: at least
+	 * three quarters of those copies had to leave its memory.
+	 */
+	CHECK(outs >= NPAGES / 2);
+	CHECK_EQ(bad_pages(b, 1), 0UL);
+	CHECK_EQ(wait_children_released(p), 0U);
+	CHECK_EQ(refs_not_in_tables(p), 0L);
+	CHECK_EQ(pager_check(p), 0);
 	munmap(b, NPAGES * PAGE_SIZE);
 	uswap_pager_close(p);
 }
