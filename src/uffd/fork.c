@@ -412,8 +412,13 @@ static int zap_call(struct fork_child *c, unsigned op, unsigned long addr, unsig
  */
 static bool child_sole_holder(struct uswap *sw, struct folio *folio)
 {
+	/*
+	 * One count is the eviction's own: try_to_unmap_one() takes the
+	 * entry's reference before it writes the entry (and calls us). Only
+	 * a count beyond it is another process's.
+	 */
 	return !folio_test_large(folio) && folio_mapcount(folio) == 1 &&
-	       !(folio_test_swapcache(folio) && swp_swapcount(sw, folio_swap_entry(folio)) > 0);
+	       !(folio_test_swapcache(folio) && swp_swapcount(sw, folio_swap_entry(folio)) > 1);
 }
 
 /* Return: whether child @c's real page at @addr is present (its pagemap). */

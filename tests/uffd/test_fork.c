@@ -495,6 +495,79 @@ TEST(child_writes_race_its_eviction)
 	uswap_pager_close(p);
 }
 
+/*
+ * A child rewrites every page of a range four times the budget (all swapped
+ * before the fork) and reads it back twice: its own copies leave its memory
+ * too, and every page reads back its write. The eviction holds the new
+ * entry's swap count before it asks the child's side (try_to_unmap_one()),
+ * which once made every such page look shared with another process: none
+ * left (0 child swap-outs), the child's RssAnon grew to the whole range and
+ * the reclaim thread retried them millions of times (16 s instead of 0.3 s
+ * under ASan).
+ */
+TEST(child_rewrites_within_budget)
+{
+	struct uswap_pager *p = open_pager();
+	const long budget = (long)(BUDGET / PAGE_SIZE), margin = budget / 4;
+	long base_child, peak_child = 0;
+	int go[2], st;
+	pid_t pid;
+	char *b, c;
+
+	if (!p)
+		return;
+	b = fill_and_evict(p, 1);
+	REQUIRE(b);
+	REQUIRE_EQ(pipe(go), 0);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		unsigned long bad;
+
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		for (unsigned long i = 0; i < NPAGES; i++)
+			sig_write(b + i * PAGE_SIZE, 2);
+		bad = bad_pages(b, 2);
+		bad += bad_pages(b, 2);
+		_exit(bad ? 1 : 0);
+	}
+	close(go[0]);
+	for (unsigned i = 0; i < 20000 && !pager_fork_nr_children(p); i++)
+		usleep(1000);
+	usleep(20000);
+	base_child = rss_anon_pages(pid);
+	REQUIRE(base_child >= 0);
+	REQUIRE_EQ(write(go[1], "g", 1), 1);
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		long rc = rss_anon_pages(pid);
+
+		if (rc >= 0)
+			peak_child = max(peak_child, rc - base_child);
+		usleep(1000);
+	}
+	close(go[1]);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	{
+		struct fork_tree_stats t;
+		struct fork_proc_stats procs[4];
+
+		pager_fork_stats(p, &t, procs, 4);
+		printf("# budget %ld pages; child RssAnon peak %ld pages over its start; child "
+		       "swap-outs %lu\n",
+		       budget, peak_child, t.child_swapouts);
+		CHECK(t.child_swapouts >= NPAGES / 2);
+	}
+	CHECK(peak_child <= budget + margin);
+	CHECK_EQ(bad_pages(b, 1), 0UL);
+	CHECK_EQ(wait_children_released(p), 0U);
+	CHECK_EQ(refs_not_in_tables(p), 0L);
+	CHECK_EQ(pager_check(p), 0);
+	munmap(b, NPAGES * PAGE_SIZE);
+	uswap_pager_close(p);
+}
+
 /* ---- every kind of child ---- */
 
 TEST(vfork_spawn_system_exec_children)
