@@ -220,6 +220,12 @@ struct fork_child {
 	int pagemap_fd;	      /* /proc/PID/pagemap, from the hello; -1: none */
 	unsigned stage_used;  /* staging pages holding a page (ev_lock) */
 	bool no_evict;	      /* being orphaned: nothing leaves any more (atomic) */
+	/*
+	 * A request its zapper did not take in time (the child is stopped):
+	 * none is posted again until the zapper got to it (zap_stalled()).
+	 * Written under ev_lock, read by the fork thread too (atomics).
+	 */
+	uint32_t stalled, stalled_seq;
 };
 
 struct pager_forks {
@@ -336,6 +342,20 @@ static unsigned long child_next_table(struct mm_struct *mm, unsigned long addr, 
 
 static bool child_alive(struct fork_child *c);
 
+/*
+ * Whether child @c's zapper has not yet got to a request withdrawn because
+ * it did not take it in time (a SIGSTOPped child: its threads run no more).
+ * Its pages are then left alone (and kept out of the budget, like those of a
+ * child without a zapper): each new request would hold an evicting thread
+ * and the child's PTL for ZAP_CLAIM_NS again, page after page. Context: any.
+ */
+static bool zap_stalled(struct fork_child *c)
+{
+	return atomic_load_acquire(&c->stalled) &&
+	       (int32_t)(atomic_load_acquire(&c->zap->done) -
+			 atomic_load_relaxed(&c->stalled_seq)) < 0;
+}
+
 static int uffd_wp(int fd, unsigned long addr, bool on)
 {
 	struct uffdio_writeprotect w = {
@@ -389,8 +409,12 @@ static int zap_call(struct fork_child *c, unsigned op, unsigned long addr, unsig
 		futex_wait_ns(&z->done, done, 1000000);
 		t = now_ns();
 		if (t - t0 >= ZAP_CLAIM_NS &&
-		    atomic_cmpxchg_acq_rel(&z->claim, &posted, (uint32_t)ZAP_CANCELLED))
+		    atomic_cmpxchg_acq_rel(&z->claim, &posted, (uint32_t)ZAP_CANCELLED)) {
+			/* Its zapper marks it done once it runs again. */
+			atomic_store_relaxed(&c->stalled_seq, seq);
+			atomic_store_release(&c->stalled, 1U);
 			return -EBUSY;
+		}
 		if (t - probed >= 10000000ULL) {
 			probed = t;
 			if (!child_alive(c)) {
@@ -412,8 +436,13 @@ static int zap_call(struct fork_child *c, unsigned op, unsigned long addr, unsig
  */
 static bool child_sole_holder(struct uswap *sw, struct folio *folio)
 {
+	/*
+	 * One count is the eviction's own: try_to_unmap_one() takes the
+	 * entry's reference before it writes the entry (and calls us). Only
+	 * a count beyond it is another process's.
+	 */
 	return !folio_test_large(folio) && folio_mapcount(folio) == 1 &&
-	       !(folio_test_swapcache(folio) && swp_swapcount(sw, folio_swap_entry(folio)) > 0);
+	       !(folio_test_swapcache(folio) && swp_swapcount(sw, folio_swap_entry(folio)) > 1);
 }
 
 /* Return: whether child @c's real page at @addr is present (its pagemap). */
@@ -456,6 +485,11 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 	err = -EBUSY;
 	if (!c->zap || !atomic_load_acquire(&c->zap->attached) || atomic_load_acquire(&c->no_evict))
 		goto out;
+	if (atomic_load_relaxed(&c->stalled)) {
+		if (zap_stalled(c))
+			goto out;
+		atomic_store_release(&c->stalled, 0U);
+	}
 	sole = child_sole_holder(sw, folio);
 	if (!sole) {
 		/*
@@ -1048,7 +1082,7 @@ static void fork_update_pinned(struct pager_forks *f)
 
 		/* A child with a zapper evicts: its pages are the budget's like the root's. */
 		if (c && !(c->zap && atomic_load_acquire(&c->zap->attached) &&
-			   !atomic_load_relaxed(&c->no_evict)))
+			   !atomic_load_relaxed(&c->no_evict) && !zap_stalled(c)))
 			pinned += (unsigned long)max(atomic_load_relaxed(&c->mm.nr_anon), 0L);
 	}
 	if (pinned == atomic_load_relaxed(&f->pinned))
