@@ -365,7 +365,10 @@ TEST(sequential_swapin_races_writer_and_eviction)
 /*
  * Once the program has unmapped everything it paged: the devices pass the
  * invariant checker and no slot is left in use (folios only the swap cache
- * still holds are reclaimed first).
+ * still holds are reclaimed first). The reclaim thread is stopped first:
+ * a folio it has isolated holds its fresh slot until its round is over
+ * (its zap came meanwhile) and no other reclaim can free it, and a round
+ * running during the count changes what is counted.
  */
 static void check_no_slot_left(struct uswap_pager *p)
 {
@@ -373,6 +376,7 @@ static void check_no_slot_left(struct uswap_pager *p)
 	unsigned long inuse = 0;
 
 	uswap_pager_sync(p);
+	pager_quiesce(p, true);
 	uswap_pager_reclaim(p, 64 * MiB);
 	CHECK_EQ(swap_check_all(sw), 0);
 	for (unsigned t = 0; t < MAX_SWAPFILES; t++) {
@@ -381,6 +385,7 @@ static void check_no_slot_left(struct uswap_pager *p)
 		if (si && (si->flags & SWP_USED))
 			inuse += swap_inuse_pages(si);
 	}
+	pager_quiesce(p, false);
 	CHECK_EQ(inuse, 0);
 }
 
