@@ -98,7 +98,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
-#include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -115,6 +114,7 @@
 
 #include "../base/race.h"
 #include "../mm/internal.h"
+#include "uffd_compat.h"
 
 #define MAX_CHILDREN 256
 #define CHILD_MSGS   64
@@ -126,22 +126,6 @@
 #define ZAP_STACK    (4UL << 20)  /* the zapper's stack, virtual */
 #define ZAP_CLAIM_NS 100000000ULL /* a request not taken by then is withdrawn */
 #define MAX_PID	     (1UL << 22)
-
-/* Newer than some installed headers. */
-#ifndef UFFD_FEATURE_MOVE
-#define UFFD_FEATURE_MOVE (1 << 16)
-#endif
-#ifndef UFFDIO_MOVE
-struct uffdio_move {
-	__u64 dst;
-	__u64 src;
-	__u64 len;
-	__u64 mode;
-	__s64 move;
-};
-#define UFFDIO_MOVE_MODE_DONTWAKE ((__u64)1 << 0)
-#define UFFDIO_MOVE		  _IOWR(UFFDIO, 0x05, struct uffdio_move)
-#endif
 
 /* A request's state (struct fork_zap.claim). */
 enum { ZAP_POSTED, ZAP_CLAIMED, ZAP_CANCELLED };

@@ -59,7 +59,6 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <linux/futex.h>
-#include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -77,25 +76,7 @@
 #include "../dev/zram.h"
 #include "../base/race.h"
 #include "../mm/internal.h"
-
-/* Newer than some installed headers. */
-#ifndef UFFD_FEATURE_WP_UNPOPULATED
-#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
-#endif
-#ifndef UFFD_FEATURE_MOVE
-#define UFFD_FEATURE_MOVE (1 << 16)
-#endif
-#ifndef UFFDIO_MOVE
-struct uffdio_move {
-	__u64 dst;
-	__u64 src;
-	__u64 len;
-	__u64 mode;
-	__s64 move;
-};
-#define UFFDIO_MOVE_MODE_DONTWAKE ((__u64)1 << 0)
-#define UFFDIO_MOVE		  _IOWR(UFFDIO, 0x05, struct uffdio_move)
-#endif
+#include "uffd_compat.h"
 
 #define PAGER_VA_BITS 47
 #define PAGER_VA_END  (1UL << PAGER_VA_BITS)
