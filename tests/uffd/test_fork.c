@@ -917,15 +917,26 @@ TEST(fork_storm_leaves_no_slot)
 
 /* ---- children killed at random moments ---- */
 
-TEST(children_killed_mid_paging)
+/*
+ * Killed children, with @evict: each child evicting its own pages
+ * (USWAP_CHILD_EVICT=1, opt-in) or not (the default). A checker failure
+ * with evict is a known failure of the opt-in path (issue 11): seen once
+ * under ASan, slots counted in use 4094 against 4112 in the clusters after
+ * children died mid-eviction ("cannot read a forked child's staging page").
+ */
+static void killed_mid_paging(bool evict)
 {
-	struct uswap_pager *p = open_pager();
+	struct uswap_pager *p;
 	const char *env = getenv("USWAP_FORK_KILLS");
 	unsigned kills = env ? (unsigned)atoi(env) : 200, checks = 0;
 	uint64_t rng = 0x5eed ^ (uint64_t)time(NULL);
 	uint64_t *version;
+	bool check_bad = false;
 	char *b;
 
+	setenv("USWAP_CHILD_EVICT", evict ? "1" : "0", 1);
+	p = open_pager();
+	unsetenv("USWAP_CHILD_EVICT");
 	if (!p)
 		return;
 	b = fill_and_evict(p, 10);
@@ -971,7 +982,7 @@ TEST(children_killed_mid_paging)
 		}
 		if (k % 20 == 19) {
 			CHECK_EQ(wait_children_released(p), 0U);
-			CHECK_EQ(pager_check(p), 0);
+			check_bad |= pager_check(p) != 0;
 			checks++;
 		}
 	}
@@ -981,11 +992,25 @@ TEST(children_killed_mid_paging)
 	uswap_pager_reclaim(p, NPAGES * PAGE_SIZE);
 	uswap_pager_sync(p);
 	CHECK_EQ(refs_not_in_tables(p), 0L);
-	CHECK_EQ(pager_check(p), 0);
+	check_bad |= pager_check(p) != 0;
 	printf("# checker run %u times between deaths\n", checks + 1);
+	if (check_bad && evict)
+		test_todo("issue 11: slot counts inconsistent after children died mid-eviction "
+			  "(USWAP_CHILD_EVICT=1, opt-in)");
+	CHECK(!check_bad);
 	free(version);
 	munmap(b, NPAGES * PAGE_SIZE);
 	uswap_pager_close(p);
+}
+
+TEST(children_killed_mid_paging)
+{
+	killed_mid_paging(false);
+}
+
+TEST(children_killed_mid_eviction)
+{
+	killed_mid_paging(true);
 }
 
 /* ---- without EVENT_FORK (no CAP_SYS_PTRACE): everything in first, the child unpaged ---- */
