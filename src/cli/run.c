@@ -657,6 +657,20 @@ static uint64_t sub0(uint64_t a, uint64_t b)
 	return a > b ? a - b : 0;
 }
 
+/* One process's record of the status page, each field loaded once. */
+static void load_proc(const struct uswap_run_proc *s, struct uswap_run_proc *p)
+{
+	*p = (struct uswap_run_proc){
+		.pid = LOAD(s->pid),
+		.live = LOAD(s->live),
+		.faults = LOAD(s->faults),
+		.swapins = LOAD(s->swapins),
+		.swapouts = LOAD(s->swapouts),
+		.shared_hits = LOAD(s->shared_hits),
+		.shared_reads = LOAD(s->shared_reads),
+	};
+}
+
 static void read_tree(const struct run_ctx *c, struct run_tree *t)
 {
 	const struct uswap_run_status *st = c->st;
@@ -671,15 +685,8 @@ static void read_tree(const struct run_ctx *c, struct run_tree *t)
 	t->all.shared_hits = LOAD(st->tree_shared_hits);
 	t->all.shared_reads = LOAD(st->tree_shared_reads);
 	t->has_root = LOAD(st->nr_procs) > 0;
-	if (t->has_root) {
-		t->root.pid = LOAD(st->procs[0].pid);
-		t->root.live = LOAD(st->procs[0].live);
-		t->root.faults = LOAD(st->procs[0].faults);
-		t->root.swapins = LOAD(st->procs[0].swapins);
-		t->root.swapouts = LOAD(st->procs[0].swapouts);
-		t->root.shared_hits = LOAD(st->procs[0].shared_hits);
-		t->root.shared_reads = LOAD(st->procs[0].shared_reads);
-	}
+	if (t->has_root)
+		load_proc(&st->procs[0], &t->root);
 	t->children.faults = sub0(t->all.faults, t->root.faults);
 	t->children.swapins = sub0(t->all.swapins, t->root.swapins);
 	t->children.swapouts = sub0(t->all.swapouts, t->root.swapouts);
@@ -780,17 +787,9 @@ static void write_tree(struct run_ctx *c, FILE *f)
 	if (nr > USWAP_RUN_MAX_PROCS)
 		nr = USWAP_RUN_MAX_PROCS;
 	for (unsigned i = 0; i < nr; i++) {
-		const struct uswap_run_proc *s = &c->st->procs[i];
-		struct uswap_run_proc p = {
-			.pid = LOAD(s->pid),
-			.live = LOAD(s->live),
-			.faults = LOAD(s->faults),
-			.swapins = LOAD(s->swapins),
-			.swapouts = LOAD(s->swapouts),
-			.shared_hits = LOAD(s->shared_hits),
-			.shared_reads = LOAD(s->shared_reads),
-		};
+		struct uswap_run_proc p;
 
+		load_proc(&c->st->procs[i], &p);
 		fprintf(f, "%s", i ? ", " : "");
 		json_proc(f, NULL, &p, true);
 	}
