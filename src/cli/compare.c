@@ -132,14 +132,22 @@ struct cmp_workload {
 
 /* ---- figures ---- */
 
-static struct cmp_fig *fig(struct cmp_result *r, const char *key, const char *label,
-			   const char *unit, int decimals, bool higher_better)
+/* The figure @key declared for @r, or NULL. */
+static struct cmp_fig *find_fig(struct cmp_result *r, const char *key)
 {
-	struct cmp_fig *f;
-
 	for (unsigned i = 0; i < r->nr_figs; i++)
 		if (!strcmp(r->figs[i].key, key))
 			return &r->figs[i];
+	return NULL;
+}
+
+static struct cmp_fig *fig(struct cmp_result *r, const char *key, const char *label,
+			   const char *unit, int decimals, bool higher_better)
+{
+	struct cmp_fig *f = find_fig(r, key);
+
+	if (f)
+		return f;
 	if (r->nr_figs == MAX_FIGS)
 		abort(); /* a workload declares more figures than fit: a bug */
 	f = &r->figs[r->nr_figs++];
@@ -151,23 +159,14 @@ static struct cmp_fig *fig(struct cmp_result *r, const char *key, const char *la
 	return f;
 }
 
-static bool has_fig(const struct cmp_result *r, const char *key)
-{
-	for (unsigned i = 0; i < r->nr_figs; i++)
-		if (!strcmp(r->figs[i].key, key))
-			return true;
-	return false;
-}
-
 static void set_fig(struct cmp_ctx *c, struct cmp_result *r, const char *key, double v)
 {
-	for (unsigned i = 0; i < r->nr_figs; i++)
-		if (!strcmp(r->figs[i].key, key)) {
-			r->figs[i].v[c->side] = v;
-			r->figs[i].have[c->side] = true;
-			return;
-		}
-	abort(); /* not declared: a bug */
+	struct cmp_fig *f = find_fig(r, key);
+
+	if (!f)
+		abort(); /* not declared: a bug */
+	f->v[c->side] = v;
+	f->have[c->side] = true;
 }
 
 static void side_error(struct cmp_ctx *c, struct cmp_result *r, const char *fmt, ...)
@@ -1228,16 +1227,11 @@ static void collect_uswap(struct cmp_ctx *c, struct cmp_result *r)
 		{"shared_hits", "\"all\": {", "shared_hits"},
 	};
 	char json[16384];
-	int fd = open(c->stats, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, json, sizeof(json) - 1) : -1;
 
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0) {
+	if (cli_read_text(c->stats, json, sizeof(json)) <= 0) {
 		side_error(c, r, "uswap run wrote no --stats file");
 		return;
 	}
-	json[n] = '\0';
 	for (unsigned i = 0; i < ARRAY_SIZE(keys); i++) {
 		double v = json_number(json, keys[i].json);
 
@@ -1249,7 +1243,7 @@ static void collect_uswap(struct cmp_ctx *c, struct cmp_result *r)
 		const char *in = strstr(json, tree_keys[i].object);
 		double v = in ? json_number(in, tree_keys[i].json) : -1;
 
-		if (v >= 0 && has_fig(r, tree_keys[i].fig))
+		if (v >= 0 && find_fig(r, tree_keys[i].fig))
 			set_fig(c, r, tree_keys[i].fig, v);
 	}
 }
