@@ -235,6 +235,8 @@ static int full_io(int fd, bool write, void *buf, size_t len, off_t pos)
  * command (^C, kill, a closed terminal). swapfile_format() holds them while
  * it writes, so that it can undo what it did before one ends the process.
  */
+static const int format_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
 struct format_signals {
 	sigset_t held; /* the ones held here: not blocked or ignored before */
 	sigset_t old;  /* the caller's mask, put back at the end */
@@ -242,17 +244,18 @@ struct format_signals {
 
 static void hold_signals(struct format_signals *fs)
 {
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 	struct sigaction sa;
 
 	sigemptyset(&fs->held);
 	pthread_sigmask(SIG_SETMASK, NULL, &fs->old);
-	for (unsigned i = 0; i < ARRAY_SIZE(sigs); i++) {
+	for (unsigned i = 0; i < ARRAY_SIZE(format_sigs); i++) {
+		int sig = format_sigs[i];
+
 		/* Blocked or ignored by the caller: not ours to act on. */
-		if (sigismember(&fs->old, sigs[i]) == 1 || sigaction(sigs[i], NULL, &sa) < 0 ||
+		if (sigismember(&fs->old, sig) == 1 || sigaction(sig, NULL, &sa) < 0 ||
 		    sa.sa_handler == SIG_IGN)
 			continue;
-		sigaddset(&fs->held, sigs[i]);
+		sigaddset(&fs->held, sig);
 	}
 	pthread_sigmask(SIG_BLOCK, &fs->held, NULL);
 }
@@ -260,13 +263,13 @@ static void hold_signals(struct format_signals *fs)
 /* -EINTR if one of the held signals arrived (it stays pending), else 0. */
 static int held_signal_pending(const struct format_signals *fs)
 {
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 	sigset_t pending;
 
 	if (!fs || sigpending(&pending) < 0)
 		return 0;
-	for (unsigned i = 0; i < ARRAY_SIZE(sigs); i++)
-		if (sigismember(&fs->held, sigs[i]) == 1 && sigismember(&pending, sigs[i]) == 1)
+	for (unsigned i = 0; i < ARRAY_SIZE(format_sigs); i++)
+		if (sigismember(&fs->held, format_sigs[i]) == 1 &&
+		    sigismember(&pending, format_sigs[i]) == 1)
 			return -EINTR;
 	return 0;
 }
