@@ -265,7 +265,7 @@ static int held_signal_pending(const struct format_signals *fs)
 {
 	sigset_t pending;
 
-	if (!fs || sigpending(&pending) < 0)
+	if (sigpending(&pending) < 0)
 		return 0;
 	for (unsigned i = 0; i < ARRAY_SIZE(format_sigs); i++)
 		if (sigismember(&fs->held, format_sigs[i]) == 1 &&
