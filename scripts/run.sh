@@ -4,8 +4,8 @@
 # passes), Redis GET with and without a BGSAVE, GNU sort. Each runs under the
 # kernel (a memory cgroup limited to the budget, swapping to zram0, set up
 # for the run and put back as it was) and under `uswap run` with the same
-# budget and compressor; budget 128 MiB, lz4; about 10 minutes on a 2-CPU
-# machine. Without root (or cgroups, or zram) the kernel half is skipped with
+# budget and compressor; budget 128 MiB, lz4; several minutes (each workload
+# runs twice). Without root (or cgroups, or zram) the kernel half is skipped with
 # one line. Ends in the table of figures and uswap/kernel ratios.
 # Usage: scripts/run.sh [options for `uswap bench compare`, e.g. --json, usemem]
 set -euo pipefail
