@@ -2225,11 +2225,6 @@ struct pager_forks *pager_fork_state(struct uswap_pager *p)
 	return atomic_load_acquire(&p->forks);
 }
 
-struct mm_struct *pager_mm(struct uswap_pager *p)
-{
-	return &p->mm;
-}
-
 unsigned long pager_set_retry_cap(struct uswap_pager *p, unsigned cap)
 {
 	atomic_store_relaxed(&p->retry_cap, min(cap, (unsigned)MAX_RETRY));
