@@ -1333,6 +1333,18 @@ static void pager_defer(struct uswap_pager *p, const struct pending_fault *f)
 	ioctl(p->uffd, UFFDIO_WAKE, &r);
 }
 
+/* Retry the first @nr deferred faults (deferring again what still meets -EAGAIN). */
+static void pager_retry(struct uswap_pager *p, unsigned nr)
+{
+	p->nr_retry = 0;
+	for (unsigned i = 0; i < nr; i++) {
+		struct pending_fault f = p->retry[i];
+
+		if (pager_fault(p, &f) == -EAGAIN)
+			pager_defer(p, &f);
+	}
+}
+
 static void pager_read_batch(struct uswap_pager *p)
 {
 	struct uffd_msg msgs[MSG_BATCH];
@@ -1356,13 +1368,7 @@ static void pager_read_batch(struct uswap_pager *p)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	/* Faults deferred on -EAGAIN are retried once events were read. */
-	p->nr_retry = 0;
-	for (i = 0; i < nr_old; i++) {
-		struct pending_fault f = p->retry[i];
-
-		if (pager_fault(p, &f) == -EAGAIN)
-			pager_defer(p, &f);
-	}
+	pager_retry(p, nr_old);
 	for (i = 0; i < nr; i++) {
 		struct pending_fault f;
 
@@ -1403,18 +1409,9 @@ static void *pager_fault_main(void *arg)
 			clock_gettime(CLOCK_MONOTONIC, &last);
 		} else if (p->nr_retry) {
 			pager_read_batch(p);
-			if (p->nr_retry) {
-				/* Still changing: read nothing new; retry the deferred ones. */
-				unsigned n = p->nr_retry;
-
-				p->nr_retry = 0;
-				for (unsigned i = 0; i < n; i++) {
-					struct pending_fault f = p->retry[i];
-
-					if (pager_fault(p, &f) == -EAGAIN)
-						pager_defer(p, &f);
-				}
-			}
+			/* Still changing: read nothing new; retry the deferred ones. */
+			if (p->nr_retry)
+				pager_retry(p, p->nr_retry);
 		}
 		pager_serve_request(p);
 	}
