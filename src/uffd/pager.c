@@ -851,6 +851,28 @@ static bool pte_is_swapped(struct uswap_pager *p, unsigned long addr)
 	return swapped;
 }
 
+/*
+ * Return: how many of the @nr entries from @start, all in one 2 MiB table,
+ * are swap entries before the first that is not (a hint: one look under
+ * the PTL).
+ */
+static unsigned long swapped_run(struct uswap_pager *p, unsigned long start, unsigned long nr)
+{
+	struct ulock *ptl;
+	pte_t *ptep;
+	unsigned long n = 0;
+
+	if (!nr)
+		return 0;
+	ptep = pager_pte_offset_lock(&p->mm, start, false, &ptl);
+	if (!ptep)
+		return 0;
+	while (n < nr && is_swap_pte(ptep_get(ptep + n)))
+		n++;
+	ulock_unlock(ptl);
+	return n;
+}
+
 static void update_peak(struct uswap_pager *p)
 {
 	long charged = atomic_load_relaxed(&sw_mm(p->sw)->nr_charged);
@@ -945,16 +967,15 @@ static void pager_fault_around(struct uswap_pager *p, unsigned long addr)
 	else
 		p->ra_window = 0;
 	limit = min(p->ra_window, (ALIGN_DOWN(addr, PMD_SIZE) + PMD_SIZE - start) >> PAGE_SHIFT);
+	limit = swapped_run(p, start, limit);
 	for (n = 0; n < limit; n++) {
-		unsigned long a = start + n * PAGE_SIZE;
-
 		/*
 		 * Only into room the budget has: reclaiming for a page read
 		 * ahead can evict the run's own pages before they are mapped
 		 * (the kernel's swap readahead never reclaims either).
 		 */
-		if (a >= PAGER_VA_END || !mm_budget_allows(sw_mm(p->sw), 1) ||
-		    !pte_is_swapped(p, a) || handle_mm_fault(&p->mm, a, 0))
+		if (!mm_budget_allows(sw_mm(p->sw), 1) ||
+		    handle_mm_fault(&p->mm, start + n * PAGE_SIZE, 0))
 			break;
 	}
 	if (n)
