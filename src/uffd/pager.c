@@ -1934,13 +1934,13 @@ fail_early:
 static int pager_adopt(struct uswap_pager *p, unsigned long start, unsigned long end)
 {
 	uint64_t buf[512];
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC), err = 0;
+	int err = 0;
 
-	if (fd < 0)
-		return -errno;
+	if (p->pagemap_fd < 0)
+		return -ENOENT; /* /proc/self/pagemap could not be opened */
 	for (unsigned long addr = start; addr < end && !err;) {
 		size_t n = min((end - addr) >> PAGE_SHIFT, ARRAY_SIZE(buf));
-		ssize_t got = pread(fd, buf, n * 8, (off_t)((addr >> PAGE_SHIFT) * 8));
+		ssize_t got = pread(p->pagemap_fd, buf, n * 8, (off_t)((addr >> PAGE_SHIFT) * 8));
 
 		if (got <= 0) {
 			err = got < 0 ? -errno : -EIO;
@@ -1959,7 +1959,6 @@ static int pager_adopt(struct uswap_pager *p, unsigned long start, unsigned long
 		}
 		addr += n << PAGE_SHIFT;
 	}
-	close(fd);
 	update_peak(p);
 	return err;
 }
