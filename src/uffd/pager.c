@@ -837,13 +837,19 @@ static void pager_sigbus(struct uswap_pager *p, const struct pending_fault *f, i
 		kill(getpid(), SIGBUS);
 }
 
-/* Return: whether the entry at @addr is a swap entry now (a hint). */
+/*
+ * Return: whether the entry at @addr is a swap entry now (a hint; no walk
+ * while the tables hold none, as before the first eviction).
+ */
 static bool pte_is_swapped(struct uswap_pager *p, unsigned long addr)
 {
 	struct ulock *ptl;
-	pte_t *ptep = pager_pte_offset_lock(&p->mm, addr, false, &ptl);
+	pte_t *ptep;
 	bool swapped;
 
+	if (!atomic_load_relaxed(&p->mm.nr_swapents))
+		return false;
+	ptep = pager_pte_offset_lock(&p->mm, addr, false, &ptl);
 	if (!ptep)
 		return false;
 	swapped = is_swap_pte(ptep_get(ptep));
