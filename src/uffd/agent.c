@@ -761,10 +761,9 @@ static void *pickup_main(void *arg)
 				r->end = r->start; /* nothing to adopt either */
 				continue;
 			}
+			todo = true;
 			full = pickup_take(r->start, r->end, false) != 0;
 		}
-		for (unsigned i = 0; i < pickup.nr_fresh && !todo; i++)
-			todo = pickup.fresh[i].start < pickup.fresh[i].end;
 		if (todo || full) {
 			pthread_mutex_lock(&pickup.lock);
 			for (unsigned i = 0; i < pickup.nr_fresh && !full; i++)
