@@ -115,6 +115,12 @@ enum pager_req_kind {
 	REQ_SWAPIN, /* bring [start, end) in (all of it: 0, ULONG_MAX) */
 };
 
+/* The folio installed at addr, whose data may go (NULL: whichever the entry maps). */
+struct release_req {
+	unsigned long addr;
+	struct folio *folio;
+};
+
 struct pending_fault {
 	unsigned long addr;
 	unsigned flags; /* UFFD_PAGEFAULT_FLAG_* */
@@ -171,10 +177,7 @@ struct uswap_pager {
 	struct timespec last_age;
 
 	/* Installed pages whose folio data can go (fault thread -> reclaim thread). */
-	struct {
-		unsigned long addr;
-		struct folio *folio;
-	} release[RELEASE_RING];
+	struct release_req release[RELEASE_RING];
 	unsigned long release_head, release_tail; /* atomic */
 
 	/* Figures (atomic). */
@@ -560,46 +563,6 @@ static bool folio_may_release(struct uswap_pager *p, struct folio *folio)
 	       !(folio_test_swapcache(folio) && swp_swapcount(p->sw, folio_swap_entry(folio)) > 0);
 }
 
-static void folio_release_data(struct uswap_pager *p, struct folio *folio)
-{
-	if (!folio_may_release(p, folio))
-		return;
-	if (!madvise(folio->data, PAGE_SIZE, MADV_REMOVE)) {
-		folio_set_owner_priv(folio);
-		atomic_fetch_add_relaxed(&p->data_released, 1UL);
-	}
-}
-
-/* Return: whether the real page at @addr is present (pagemap). */
-static bool real_page_present(struct uswap_pager *p, unsigned long addr)
-{
-	uint64_t e;
-
-	return pread(p->pagemap_fd, &e, sizeof(e), (off_t)((addr >> PAGE_SHIFT) * 8)) ==
-		       (ssize_t)sizeof(e) &&
-	       (e >> 63);
-}
-
-/*
- * Release the data of the folio installed at @addr, if it still is. The
- * folio may have been evicted, freed and reused at the same address since
- * it was queued: the real page being present (under the PTL, which install
- * and eviction hold) says the folio mapped now was installed.
- */
-static void pager_release_at(struct uswap_pager *p, unsigned long addr, struct folio *folio)
-{
-	struct ulock *ptl;
-	pte_t *ptep = pager_pte_offset_lock(&p->mm, addr, false, &ptl), pte;
-
-	if (!ptep)
-		return;
-	pte = ptep_get(ptep);
-	if (pte_present(pte) && (!folio || pte_folio(pte) == folio) &&
-	    !folio_test_owner_priv(pte_folio(pte)) && real_page_present(p, addr))
-		folio_release_data(p, pte_folio(pte));
-	ulock_unlock(ptl);
-}
-
 /* Queue @folio at @addr for release by the reclaim thread. Context: the fault thread. */
 static void pager_queue_release(struct uswap_pager *p, unsigned long addr, struct folio *folio)
 {
@@ -607,8 +570,7 @@ static void pager_queue_release(struct uswap_pager *p, unsigned long addr, struc
 
 	if (head - atomic_load_acquire(&p->release_tail) >= RELEASE_RING)
 		return; /* full: the copy stays until the page is evicted */
-	p->release[head % RELEASE_RING].addr = addr;
-	p->release[head % RELEASE_RING].folio = folio;
+	p->release[head % RELEASE_RING] = (struct release_req){addr, folio};
 	atomic_store_release(&p->release_head, head + 1);
 }
 
@@ -688,46 +650,63 @@ static void release_items(struct uswap_pager *p, struct release_item *it, unsign
 }
 
 /*
- * Release what the fault thread queued from @tail on, the entries of one
- * 2 MiB table at a time under its PTL (one lock, one pagemap read and
- * few MADV_REMOVE calls for a run of pages): the checks are
- * pager_release_at()'s. Return: the entries done (at least one).
+ * Give back the data of the folios installed at the @nr addresses of @req,
+ * all in one 2 MiB table, under its PTL: one lock, one pagemap read and
+ * few MADV_REMOVE calls for a run of pages. A folio may have been evicted,
+ * freed and reused at the same address since it was queued: the real page
+ * being present (under the PTL, which install and eviction hold) says the
+ * folio mapped now was installed. Context: no lock held; @nr <= PTRS_PER_PTE.
  */
-static unsigned long pager_drain_table(struct uswap_pager *p, unsigned long tail,
-				       unsigned long head)
+static void release_in_table(struct uswap_pager *p, const struct release_req *req, unsigned nr)
 {
 	struct release_item items[PTRS_PER_PTE];
 	uint64_t pm[PTRS_PER_PTE];
-	unsigned long first = p->release[tail % RELEASE_RING].addr, block = first & PMD_MASK;
-	unsigned long lo = first, hi = first, n, end = tail;
-	unsigned nr = 0;
+	unsigned long block = req[0].addr & PMD_MASK, lo = req[0].addr, hi = lo, n;
+	unsigned nr_items = 0;
 	struct ulock *ptl;
 	pte_t *ptep;
 	ssize_t got;
 
-	for (; end != head && end - tail < PTRS_PER_PTE &&
-	       (p->release[end % RELEASE_RING].addr & PMD_MASK) == block;
-	     end++) {
-		lo = min(lo, p->release[end % RELEASE_RING].addr);
-		hi = max(hi, p->release[end % RELEASE_RING].addr);
+	for (unsigned i = 1; i < nr; i++) {
+		lo = min(lo, req[i].addr);
+		hi = max(hi, req[i].addr);
 	}
 	ptep = pager_pte_offset_lock(&p->mm, block, false, &ptl);
 	if (!ptep)
-		return end - tail;
+		return;
 	n = ((hi - lo) >> PAGE_SHIFT) + 1;
 	got = pread(p->pagemap_fd, pm, n * 8, (off_t)((lo >> PAGE_SHIFT) * 8));
-	for (unsigned long t = tail; got == (ssize_t)(n * 8) && t != end; t++) {
-		unsigned long addr = p->release[t % RELEASE_RING].addr;
-		struct folio *folio = p->release[t % RELEASE_RING].folio;
-		pte_t pte = ptep_get(ptep + ((addr - block) >> PAGE_SHIFT));
+	for (unsigned i = 0; got == (ssize_t)(n * 8) && i < nr; i++) {
+		pte_t pte = ptep_get(ptep + ((req[i].addr - block) >> PAGE_SHIFT));
+		struct folio *folio = pte_present(pte) ? pte_folio(pte) : NULL;
 
-		if (pte_present(pte) && pte_folio(pte) == folio && !folio_test_owner_priv(folio) &&
-		    (pm[(addr - lo) >> PAGE_SHIFT] >> 63) && folio_may_release(p, folio))
-			items[nr++] = (struct release_item){folio->data, folio};
+		if (folio && (!req[i].folio || folio == req[i].folio) &&
+		    !folio_test_owner_priv(folio) && (pm[(req[i].addr - lo) >> PAGE_SHIFT] >> 63) &&
+		    folio_may_release(p, folio))
+			items[nr_items++] = (struct release_item){folio->data, folio};
 	}
-	if (nr)
-		release_items(p, items, nr);
+	if (nr_items)
+		release_items(p, items, nr_items);
 	ulock_unlock(ptl);
+}
+
+/*
+ * Release what the fault thread queued from @tail on, the entries of one
+ * 2 MiB table at a time (release_in_table). Return: the entries done (at
+ * least one).
+ */
+static unsigned long pager_drain_table(struct uswap_pager *p, unsigned long tail,
+				       unsigned long head)
+{
+	struct release_req req[PTRS_PER_PTE];
+	unsigned long block = p->release[tail % RELEASE_RING].addr & PMD_MASK, end = tail;
+	unsigned nr = 0;
+
+	for (; end != head && nr < PTRS_PER_PTE &&
+	       (p->release[end % RELEASE_RING].addr & PMD_MASK) == block;
+	     end++)
+		req[nr++] = p->release[end % RELEASE_RING];
+	release_in_table(p, req, nr);
 	return end - tail;
 }
 
@@ -1940,6 +1919,8 @@ fail_early:
 static int pager_adopt(struct uswap_pager *p, unsigned long start, unsigned long end)
 {
 	uint64_t buf[512];
+	struct release_req adopted[PTRS_PER_PTE]; /* in one table, to release */
+	unsigned nr_adopted = 0;
 	int err = 0;
 
 	if (p->pagemap_fd < 0)
@@ -1954,17 +1935,26 @@ static int pager_adopt(struct uswap_pager *p, unsigned long start, unsigned long
 		}
 		n = (size_t)got / 8;
 		for (size_t i = 0; i < n && !err; i++) {
+			unsigned long a = addr + i * PAGE_SIZE;
+
 			/* Present, or in the kernel's swap: data the program owns. */
-			if (buf[i] & (3ULL << 62)) {
-				err = mm_adopt_page(&p->mm, addr + i * PAGE_SIZE);
-				if (!err)
-					pager_release_at(p, addr + i * PAGE_SIZE, NULL);
+			if (!(buf[i] & (3ULL << 62)))
+				continue;
+			err = mm_adopt_page(&p->mm, a);
+			if (!err) {
+				if (nr_adopted && (a & PMD_MASK) != (adopted[0].addr & PMD_MASK)) {
+					release_in_table(p, adopted, nr_adopted);
+					nr_adopted = 0;
+				}
+				adopted[nr_adopted++] = (struct release_req){a, NULL};
 			}
 			if (err == -EEXIST)
 				err = 0;
 		}
 		addr += n << PAGE_SHIFT;
 	}
+	if (nr_adopted)
+		release_in_table(p, adopted, nr_adopted);
 	update_peak(p);
 	return err;
 }
