@@ -301,6 +301,18 @@ static bool is_library(const char *path)
 }
 
 /*
+ * Return: whether a VMA [start, end) without a file, named @name ("" for
+ * none), is one of the program's to register by its name and place: no
+ * name, [heap] or [anon:...] (named by prctl), not our own memory, below
+ * 2^47.
+ */
+static bool anon_candidate(unsigned long start, unsigned long end, const char *name)
+{
+	return (!name[0] || !strcmp(name, "[heap]") || !strncmp(name, "[anon:", 6)) &&
+	       !own_memory(start, end) && end <= (1UL << 47);
+}
+
+/*
  * After registering [start, end): drop the registration of what in it is
  * not private anonymous memory now. Between the look at the maps that
  * chose the range and the kernel registration, the program may have
@@ -408,7 +420,8 @@ static void agent_scan(bool first)
 	close(fd);
 	maps_buf[len] = 0;
 	for (line = maps_buf; line && *line;) {
-		char *next = strchr(line, '\n'), perms[8], path[512] = "";
+		char *next = strchr(line, '\n'), perms[8], path[512] = "", *pth;
+		bool after_lib, after_exe;
 		unsigned long start, end, off, inode;
 		unsigned dmaj, dmin;
 		int got;
@@ -420,35 +433,28 @@ static void agent_scan(bool first)
 		line = next;
 		if (got < 7)
 			continue;
-		{
-			char *pth = path;
-			bool anon, after_lib = prev_lib && prev_end == start;
-			bool after_exe = prev_exe && prev_end == start;
-
-			while (*pth == ' ')
-				pth++;
-			anon = inode == 0 &&
-			       (!pth[0] || !strcmp(pth, "[heap]") || !strncmp(pth, "[anon:", 6));
-			prev_lib = is_library(pth) || (after_lib && !pth[0]);
-			prev_exe = exe_path[0] && !strcmp(pth, exe_path);
-			prev_end = end;
-			if (!anon || strcmp(perms, "rw-p") || after_lib || own_memory(start, end) ||
-			    end > (1UL << 47))
-				continue;
-			/* The program's own .bss tail is the program's memory. */
-			if (first && strcmp(pth, "[heap]") && !after_exe) {
-				/*
-				 * Before main(): the dynamic loader's own data (link
-				 * maps, the main thread's TLS), which resolving a
-				 * lazily bound call reads. Never paged.
-				 */
-				if (nr_early < ARRAY_SIZE(early))
-					early[nr_early++].start = start,
-					early[nr_early - 1].end = end;
-				continue;
-			}
-			register_except_early(start, end, true);
+		pth = path;
+		while (*pth == ' ')
+			pth++;
+		after_lib = prev_lib && prev_end == start;
+		after_exe = prev_exe && prev_end == start;
+		prev_lib = is_library(pth) || (after_lib && !pth[0]);
+		prev_exe = exe_path[0] && !strcmp(pth, exe_path);
+		prev_end = end;
+		if (inode || strcmp(perms, "rw-p") || after_lib || !anon_candidate(start, end, pth))
+			continue;
+		/* The program's own .bss tail is the program's memory. */
+		if (first && strcmp(pth, "[heap]") && !after_exe) {
+			/*
+			 * Before main(): the dynamic loader's own data (link
+			 * maps, the main thread's TLS), which resolving a
+			 * lazily bound call reads. Never paged.
+			 */
+			if (nr_early < ARRAY_SIZE(early))
+				early[nr_early++] = (typeof(early[0])){start, end};
+			continue;
 		}
+		register_except_early(start, end, true);
 	}
 }
 
@@ -639,8 +645,7 @@ static int pickup_take(unsigned long start, unsigned long end, bool adopt)
 		    (q.vma_flags & VMA_QUERY_EXEC) ||
 		    ((q.vma_flags & VMA_QUERY_RW) &&
 		     (q.vma_flags & VMA_QUERY_RW) != VMA_QUERY_RW) ||
-		    (name[0] && strcmp(name, "[heap]") && strncmp(name, "[anon:", 6)) ||
-		    own_memory(vs, ve) || ve > (1UL << 47))
+		    !anon_candidate(vs, ve, name))
 			continue;
 		if (q.vma_flags & VMA_QUERY_RW) {
 			/* Is it right after a library's file mapping (its .bss)? */
@@ -756,10 +761,9 @@ static void *pickup_main(void *arg)
 				r->end = r->start; /* nothing to adopt either */
 				continue;
 			}
+			todo = true;
 			full = pickup_take(r->start, r->end, false) != 0;
 		}
-		for (unsigned i = 0; i < pickup.nr_fresh && !todo; i++)
-			todo = pickup.fresh[i].start < pickup.fresh[i].end;
 		if (todo || full) {
 			pthread_mutex_lock(&pickup.lock);
 			for (unsigned i = 0; i < pickup.nr_fresh && !full; i++)

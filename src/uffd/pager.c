@@ -115,6 +115,12 @@ enum pager_req_kind {
 	REQ_SWAPIN, /* bring [start, end) in (all of it: 0, ULONG_MAX) */
 };
 
+/* The folio installed at addr, whose data may go (NULL: whichever the entry maps). */
+struct release_req {
+	unsigned long addr;
+	struct folio *folio;
+};
+
 struct pending_fault {
 	unsigned long addr;
 	unsigned flags; /* UFFD_PAGEFAULT_FLAG_* */
@@ -171,10 +177,7 @@ struct uswap_pager {
 	struct timespec last_age;
 
 	/* Installed pages whose folio data can go (fault thread -> reclaim thread). */
-	struct {
-		unsigned long addr;
-		struct folio *folio;
-	} release[RELEASE_RING];
+	struct release_req release[RELEASE_RING];
 	unsigned long release_head, release_tail; /* atomic */
 
 	/* Figures (atomic). */
@@ -560,46 +563,6 @@ static bool folio_may_release(struct uswap_pager *p, struct folio *folio)
 	       !(folio_test_swapcache(folio) && swp_swapcount(p->sw, folio_swap_entry(folio)) > 0);
 }
 
-static void folio_release_data(struct uswap_pager *p, struct folio *folio)
-{
-	if (!folio_may_release(p, folio))
-		return;
-	if (!madvise(folio->data, PAGE_SIZE, MADV_REMOVE)) {
-		folio_set_owner_priv(folio);
-		atomic_fetch_add_relaxed(&p->data_released, 1UL);
-	}
-}
-
-/* Return: whether the real page at @addr is present (pagemap). */
-static bool real_page_present(struct uswap_pager *p, unsigned long addr)
-{
-	uint64_t e;
-
-	return pread(p->pagemap_fd, &e, sizeof(e), (off_t)((addr >> PAGE_SHIFT) * 8)) ==
-		       (ssize_t)sizeof(e) &&
-	       (e >> 63);
-}
-
-/*
- * Release the data of the folio installed at @addr, if it still is. The
- * folio may have been evicted, freed and reused at the same address since
- * it was queued: the real page being present (under the PTL, which install
- * and eviction hold) says the folio mapped now was installed.
- */
-static void pager_release_at(struct uswap_pager *p, unsigned long addr, struct folio *folio)
-{
-	struct ulock *ptl;
-	pte_t *ptep = pager_pte_offset_lock(&p->mm, addr, false, &ptl), pte;
-
-	if (!ptep)
-		return;
-	pte = ptep_get(ptep);
-	if (pte_present(pte) && (!folio || pte_folio(pte) == folio) &&
-	    !folio_test_owner_priv(pte_folio(pte)) && real_page_present(p, addr))
-		folio_release_data(p, pte_folio(pte));
-	ulock_unlock(ptl);
-}
-
 /* Queue @folio at @addr for release by the reclaim thread. Context: the fault thread. */
 static void pager_queue_release(struct uswap_pager *p, unsigned long addr, struct folio *folio)
 {
@@ -607,8 +570,7 @@ static void pager_queue_release(struct uswap_pager *p, unsigned long addr, struc
 
 	if (head - atomic_load_acquire(&p->release_tail) >= RELEASE_RING)
 		return; /* full: the copy stays until the page is evicted */
-	p->release[head % RELEASE_RING].addr = addr;
-	p->release[head % RELEASE_RING].folio = folio;
+	p->release[head % RELEASE_RING] = (struct release_req){addr, folio};
 	atomic_store_release(&p->release_head, head + 1);
 }
 
@@ -688,46 +650,63 @@ static void release_items(struct uswap_pager *p, struct release_item *it, unsign
 }
 
 /*
- * Release what the fault thread queued from @tail on, the entries of one
- * 2 MiB table at a time under its PTL (one lock, one pagemap read and
- * few MADV_REMOVE calls for a run of pages): the checks are
- * pager_release_at()'s. Return: the entries done (at least one).
+ * Give back the data of the folios installed at the @nr addresses of @req,
+ * all in one 2 MiB table, under its PTL: one lock, one pagemap read and
+ * few MADV_REMOVE calls for a run of pages. A folio may have been evicted,
+ * freed and reused at the same address since it was queued: the real page
+ * being present (under the PTL, which install and eviction hold) says the
+ * folio mapped now was installed. Context: no lock held; @nr <= PTRS_PER_PTE.
  */
-static unsigned long pager_drain_table(struct uswap_pager *p, unsigned long tail,
-				       unsigned long head)
+static void release_in_table(struct uswap_pager *p, const struct release_req *req, unsigned nr)
 {
 	struct release_item items[PTRS_PER_PTE];
 	uint64_t pm[PTRS_PER_PTE];
-	unsigned long first = p->release[tail % RELEASE_RING].addr, block = first & PMD_MASK;
-	unsigned long lo = first, hi = first, n, end = tail;
-	unsigned nr = 0;
+	unsigned long block = req[0].addr & PMD_MASK, lo = req[0].addr, hi = lo, n;
+	unsigned nr_items = 0;
 	struct ulock *ptl;
 	pte_t *ptep;
 	ssize_t got;
 
-	for (; end != head && end - tail < PTRS_PER_PTE &&
-	       (p->release[end % RELEASE_RING].addr & PMD_MASK) == block;
-	     end++) {
-		lo = min(lo, p->release[end % RELEASE_RING].addr);
-		hi = max(hi, p->release[end % RELEASE_RING].addr);
+	for (unsigned i = 1; i < nr; i++) {
+		lo = min(lo, req[i].addr);
+		hi = max(hi, req[i].addr);
 	}
 	ptep = pager_pte_offset_lock(&p->mm, block, false, &ptl);
 	if (!ptep)
-		return end - tail;
+		return;
 	n = ((hi - lo) >> PAGE_SHIFT) + 1;
 	got = pread(p->pagemap_fd, pm, n * 8, (off_t)((lo >> PAGE_SHIFT) * 8));
-	for (unsigned long t = tail; got == (ssize_t)(n * 8) && t != end; t++) {
-		unsigned long addr = p->release[t % RELEASE_RING].addr;
-		struct folio *folio = p->release[t % RELEASE_RING].folio;
-		pte_t pte = ptep_get(ptep + ((addr - block) >> PAGE_SHIFT));
+	for (unsigned i = 0; got == (ssize_t)(n * 8) && i < nr; i++) {
+		pte_t pte = ptep_get(ptep + ((req[i].addr - block) >> PAGE_SHIFT));
+		struct folio *folio = pte_present(pte) ? pte_folio(pte) : NULL;
 
-		if (pte_present(pte) && pte_folio(pte) == folio && !folio_test_owner_priv(folio) &&
-		    (pm[(addr - lo) >> PAGE_SHIFT] >> 63) && folio_may_release(p, folio))
-			items[nr++] = (struct release_item){folio->data, folio};
+		if (folio && (!req[i].folio || folio == req[i].folio) &&
+		    !folio_test_owner_priv(folio) && (pm[(req[i].addr - lo) >> PAGE_SHIFT] >> 63) &&
+		    folio_may_release(p, folio))
+			items[nr_items++] = (struct release_item){folio->data, folio};
 	}
-	if (nr)
-		release_items(p, items, nr);
+	if (nr_items)
+		release_items(p, items, nr_items);
 	ulock_unlock(ptl);
+}
+
+/*
+ * Release what the fault thread queued from @tail on, the entries of one
+ * 2 MiB table at a time (release_in_table). Return: the entries done (at
+ * least one).
+ */
+static unsigned long pager_drain_table(struct uswap_pager *p, unsigned long tail,
+				       unsigned long head)
+{
+	struct release_req req[PTRS_PER_PTE];
+	unsigned long block = p->release[tail % RELEASE_RING].addr & PMD_MASK, end = tail;
+	unsigned nr = 0;
+
+	for (; end != head && nr < PTRS_PER_PTE &&
+	       (p->release[end % RELEASE_RING].addr & PMD_MASK) == block;
+	     end++)
+		req[nr++] = p->release[end % RELEASE_RING];
+	release_in_table(p, req, nr);
 	return end - tail;
 }
 
@@ -837,18 +816,46 @@ static void pager_sigbus(struct uswap_pager *p, const struct pending_fault *f, i
 		kill(getpid(), SIGBUS);
 }
 
-/* Return: whether the entry at @addr is a swap entry now (a hint). */
+/*
+ * Return: whether the entry at @addr is a swap entry now (a hint; no walk
+ * while the tables hold none, as before the first eviction).
+ */
 static bool pte_is_swapped(struct uswap_pager *p, unsigned long addr)
 {
 	struct ulock *ptl;
-	pte_t *ptep = pager_pte_offset_lock(&p->mm, addr, false, &ptl);
+	pte_t *ptep;
 	bool swapped;
 
+	if (!atomic_load_relaxed(&p->mm.nr_swapents))
+		return false;
+	ptep = pager_pte_offset_lock(&p->mm, addr, false, &ptl);
 	if (!ptep)
 		return false;
 	swapped = is_swap_pte(ptep_get(ptep));
 	ulock_unlock(ptl);
 	return swapped;
+}
+
+/*
+ * Return: how many of the @nr entries from @start, all in one 2 MiB table,
+ * are swap entries before the first that is not (a hint: one look under
+ * the PTL).
+ */
+static unsigned long swapped_run(struct uswap_pager *p, unsigned long start, unsigned long nr)
+{
+	struct ulock *ptl;
+	pte_t *ptep;
+	unsigned long n = 0;
+
+	if (!nr)
+		return 0;
+	ptep = pager_pte_offset_lock(&p->mm, start, false, &ptl);
+	if (!ptep)
+		return 0;
+	while (n < nr && is_swap_pte(ptep_get(ptep + n)))
+		n++;
+	ulock_unlock(ptl);
+	return n;
 }
 
 static void update_peak(struct uswap_pager *p)
@@ -945,16 +952,15 @@ static void pager_fault_around(struct uswap_pager *p, unsigned long addr)
 	else
 		p->ra_window = 0;
 	limit = min(p->ra_window, (ALIGN_DOWN(addr, PMD_SIZE) + PMD_SIZE - start) >> PAGE_SHIFT);
+	limit = swapped_run(p, start, limit);
 	for (n = 0; n < limit; n++) {
-		unsigned long a = start + n * PAGE_SIZE;
-
 		/*
 		 * Only into room the budget has: reclaiming for a page read
 		 * ahead can evict the run's own pages before they are mapped
 		 * (the kernel's swap readahead never reclaims either).
 		 */
-		if (a >= PAGER_VA_END || !mm_budget_allows(sw_mm(p->sw), 1) ||
-		    !pte_is_swapped(p, a) || handle_mm_fault(&p->mm, a, 0))
+		if (!mm_budget_allows(sw_mm(p->sw), 1) ||
+		    handle_mm_fault(&p->mm, start + n * PAGE_SIZE, 0))
 			break;
 	}
 	if (n)
@@ -1333,6 +1339,18 @@ static void pager_defer(struct uswap_pager *p, const struct pending_fault *f)
 	ioctl(p->uffd, UFFDIO_WAKE, &r);
 }
 
+/* Retry the first @nr deferred faults (deferring again what still meets -EAGAIN). */
+static void pager_retry(struct uswap_pager *p, unsigned nr)
+{
+	p->nr_retry = 0;
+	for (unsigned i = 0; i < nr; i++) {
+		struct pending_fault f = p->retry[i];
+
+		if (pager_fault(p, &f) == -EAGAIN)
+			pager_defer(p, &f);
+	}
+}
+
 static void pager_read_batch(struct uswap_pager *p)
 {
 	struct uffd_msg msgs[MSG_BATCH];
@@ -1356,13 +1374,7 @@ static void pager_read_batch(struct uswap_pager *p)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	/* Faults deferred on -EAGAIN are retried once events were read. */
-	p->nr_retry = 0;
-	for (i = 0; i < nr_old; i++) {
-		struct pending_fault f = p->retry[i];
-
-		if (pager_fault(p, &f) == -EAGAIN)
-			pager_defer(p, &f);
-	}
+	pager_retry(p, nr_old);
 	for (i = 0; i < nr; i++) {
 		struct pending_fault f;
 
@@ -1403,18 +1415,9 @@ static void *pager_fault_main(void *arg)
 			clock_gettime(CLOCK_MONOTONIC, &last);
 		} else if (p->nr_retry) {
 			pager_read_batch(p);
-			if (p->nr_retry) {
-				/* Still changing: read nothing new; retry the deferred ones. */
-				unsigned n = p->nr_retry;
-
-				p->nr_retry = 0;
-				for (unsigned i = 0; i < n; i++) {
-					struct pending_fault f = p->retry[i];
-
-					if (pager_fault(p, &f) == -EAGAIN)
-						pager_defer(p, &f);
-				}
-			}
+			/* Still changing: read nothing new; retry the deferred ones. */
+			if (p->nr_retry)
+				pager_retry(p, p->nr_retry);
 		}
 		pager_serve_request(p);
 	}
@@ -1916,13 +1919,15 @@ fail_early:
 static int pager_adopt(struct uswap_pager *p, unsigned long start, unsigned long end)
 {
 	uint64_t buf[512];
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC), err = 0;
+	struct release_req adopted[PTRS_PER_PTE]; /* in one table, to release */
+	unsigned nr_adopted = 0;
+	int err = 0;
 
-	if (fd < 0)
-		return -errno;
+	if (p->pagemap_fd < 0)
+		return -ENOENT; /* /proc/self/pagemap could not be opened */
 	for (unsigned long addr = start; addr < end && !err;) {
 		size_t n = min((end - addr) >> PAGE_SHIFT, ARRAY_SIZE(buf));
-		ssize_t got = pread(fd, buf, n * 8, (off_t)((addr >> PAGE_SHIFT) * 8));
+		ssize_t got = pread(p->pagemap_fd, buf, n * 8, (off_t)((addr >> PAGE_SHIFT) * 8));
 
 		if (got <= 0) {
 			err = got < 0 ? -errno : -EIO;
@@ -1930,18 +1935,26 @@ static int pager_adopt(struct uswap_pager *p, unsigned long start, unsigned long
 		}
 		n = (size_t)got / 8;
 		for (size_t i = 0; i < n && !err; i++) {
+			unsigned long a = addr + i * PAGE_SIZE;
+
 			/* Present, or in the kernel's swap: data the program owns. */
-			if (buf[i] & (3ULL << 62)) {
-				err = mm_adopt_page(&p->mm, addr + i * PAGE_SIZE);
-				if (!err)
-					pager_release_at(p, addr + i * PAGE_SIZE, NULL);
+			if (!(buf[i] & (3ULL << 62)))
+				continue;
+			err = mm_adopt_page(&p->mm, a);
+			if (!err) {
+				if (nr_adopted && (a & PMD_MASK) != (adopted[0].addr & PMD_MASK)) {
+					release_in_table(p, adopted, nr_adopted);
+					nr_adopted = 0;
+				}
+				adopted[nr_adopted++] = (struct release_req){a, NULL};
 			}
 			if (err == -EEXIST)
 				err = 0;
 		}
 		addr += n << PAGE_SHIFT;
 	}
-	close(fd);
+	if (nr_adopted)
+		release_in_table(p, adopted, nr_adopted);
 	update_peak(p);
 	return err;
 }
@@ -2223,11 +2236,6 @@ unsigned long pager_probe_addr(struct uswap_pager *p)
 struct pager_forks *pager_fork_state(struct uswap_pager *p)
 {
 	return atomic_load_acquire(&p->forks);
-}
-
-struct mm_struct *pager_mm(struct uswap_pager *p)
-{
-	return &p->mm;
 }
 
 unsigned long pager_set_retry_cap(struct uswap_pager *p, unsigned cap)

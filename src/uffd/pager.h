@@ -155,14 +155,14 @@ void pager_quiesce(struct uswap_pager *p, bool stop);
 /* pager_budget_pages - Return: the budget the pager was opened with, in pages. */
 unsigned long pager_budget_pages(struct uswap_pager *p);
 
-/* pager_root_mm - Return: the pager's address space (this process's). */
+/*
+ * pager_root_mm - Return: the pager's address space (this process's; tests
+ * lock its tables to stage races).
+ */
 struct mm_struct *pager_root_mm(struct uswap_pager *p);
 
 /* pager_fork_state - Return: the pager's fork state (fork.c), or NULL. */
 struct pager_forks *pager_fork_state(struct uswap_pager *p);
-
-/* pager_mm - Return: the pager's address space (tests lock its tables to stage races). */
-struct mm_struct *pager_mm(struct uswap_pager *p);
 
 /*
  * pager_set_retry_cap - keep at most @cap (<= 1024) faults deferred on a

@@ -656,7 +656,7 @@ struct ptl_holder {
 static void *hold_ptl(void *arg)
 {
 	struct ptl_holder *h = arg;
-	struct mm_struct *mm = pager_mm(h->p);
+	struct mm_struct *mm = pager_root_mm(h->p);
 	struct ulock *ptl;
 	pte_t *ptep = mm->ops->pte_offset_lock(mm, h->addr, false, &ptl);
 
