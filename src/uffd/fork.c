@@ -234,7 +234,6 @@ struct pager_forks {
 	unsigned long pinned; /* pages the live children map (atomic; fork thread writes) */
 	uint32_t forks_begun; /* the root's forks (its prepare handler) */
 	uint32_t forks_done;  /* FORK events of the root handled (futex word) */
-	unsigned long evict_busy; /* child evictions that failed (atomic) */
 };
 
 static struct fork_child *to_child(struct mm_struct *mm)
@@ -546,7 +545,6 @@ busy:
 	/* A writable entry's page is writable again (one attempt, see child_sync_pte()). */
 	if (wp && pte_write(old))
 		uffd_wp(c->uffd, addr, false);
-	atomic_fetch_add_relaxed(&c->f->evict_busy, 1UL);
 out:
 	ulock_unlock(&c->ev_lock);
 	return err;
