@@ -190,7 +190,6 @@ struct fork_child {
 	struct pager_pt pt;
 	int uffd; /* the child's userfaultfd, a descriptor of the root */
 	unsigned slot;
-	bool orphaned; /* got every page back for its pager's end (fork thread) */
 	struct child_pending retry[CHILD_RETRY]; /* deferred on -EAGAIN */
 	unsigned nr_retry;
 	/*
@@ -203,7 +202,7 @@ struct fork_child {
 	int32_t pid;	      /* from the hello */
 	int pagemap_fd;	      /* /proc/PID/pagemap, from the hello; -1: none */
 	unsigned stage_used;  /* staging pages holding a page (ev_lock) */
-	bool no_evict;	      /* being orphaned: nothing leaves any more (atomic) */
+	bool no_evict;	      /* being orphaned (or done): nothing leaves any more (atomic) */
 	/*
 	 * A request its zapper did not take in time (the child is stopped):
 	 * none is posted again until the zapper got to it (zap_stalled()).
@@ -229,7 +228,6 @@ struct pager_forks {
 	pthread_t thread;
 	bool running, stopping;
 	uint32_t orphan_req, orphan_done; /* futex words */
-	bool orphaned;
 	bool unlimited;	      /* the engine's budget was dropped for the orphaning (fork thread) */
 	unsigned long pinned; /* pages the live children map (atomic; fork thread writes) */
 	uint32_t forks_begun; /* the root's forks (its prepare handler) */
@@ -1034,11 +1032,10 @@ static unsigned orphan_pass(struct pager_forks *f)
 	for (unsigned i = 0; i < MAX_CHILDREN; i++) {
 		struct fork_child *c = atomic_load_acquire(&f->children[i]);
 
-		if (!c || c->orphaned)
+		if (!c || atomic_load_relaxed(&c->no_evict))
 			continue;
 		child_stop_evicting(c);
 		child_orphan(c);
-		c->orphaned = true;
 		n++;
 	}
 	return n;
@@ -1463,9 +1460,8 @@ void pager_fork_orphan(struct uswap_pager *p)
 {
 	struct pager_forks *f = pager_fork_state(p);
 
-	if (!f || !f->running || atomic_xchg_acq_rel(&f->orphaned, true))
+	if (!f || !f->running || atomic_xchg_acq_rel(&f->orphan_req, 1U))
 		return;
-	atomic_store_release(&f->orphan_req, 1U);
 	fork_wake(f);
 	while (!atomic_load_acquire(&f->orphan_done))
 		futex_wait_u32(&f->orphan_done, 0);
