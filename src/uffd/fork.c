@@ -228,7 +228,6 @@ struct pager_forks {
 	pthread_t thread;
 	bool running, stopping;
 	uint32_t orphan_req, orphan_done; /* futex words */
-	bool unlimited;	      /* the engine's budget was dropped for the orphaning (fork thread) */
 	unsigned long pinned; /* pages the live children map (atomic; fork thread writes) */
 	uint32_t forks_begun; /* the root's forks (its prepare handler) */
 	uint32_t forks_done;  /* FORK events of the root handled (futex word) */
@@ -1048,7 +1047,7 @@ static unsigned orphan_pass(struct pager_forks *f)
  * layer enforces is the root's budget plus what the live children map, so
  * that neither the reclaim thread nor a fault scans the LRU over and over
  * for pages it can never take. Once the children are being orphaned the
- * engine has no budget any more (f->unlimited): what comes in now is the
+ * engine has no budget any more (orphan_req): what comes in now is the
  * children's, and the pager is leaving. Context: the fork thread, or the
  * one that stopped it.
  */
@@ -1067,7 +1066,7 @@ static void fork_update_pinned(struct pager_forks *f)
 	if (pinned == atomic_load_relaxed(&f->pinned))
 		return;
 	atomic_store_relaxed(&f->pinned, pinned);
-	if (!f->unlimited)
+	if (!atomic_load_acquire(&f->orphan_req))
 		mm_set_budget(pager_engine(f->p), pager_budget_pages(f->p) + pinned);
 }
 
@@ -1127,10 +1126,8 @@ static void *fork_main(void *arg)
 			 * fork just before the request, both seen in one wake-up)
 			 * would be left out, and read zeros once we are gone.
 			 */
-			if (!f->unlimited) {
-				f->unlimited = true;
+			if (!atomic_load_relaxed(&f->orphan_done))
 				mm_set_budget(pager_engine(f->p), 0);
-			}
 			while (orphan_pass(f))
 				;
 			if (!atomic_load_relaxed(&f->orphan_done)) {
