@@ -323,6 +323,17 @@ static unsigned long child_next_table(struct mm_struct *mm, unsigned long addr, 
 static bool child_alive(struct fork_child *c);
 
 /*
+ * Whether child @c's pages may be evicted: its zapper said hello and found
+ * its slot, and @c is not being orphaned. Context: @c's ev_lock held, or the
+ * fork thread (which alone sets c->zap); elsewhere a hint.
+ */
+static bool child_evicts(struct fork_child *c)
+{
+	return c->zap && atomic_load_acquire(&c->zap->attached) &&
+	       !atomic_load_acquire(&c->no_evict);
+}
+
+/*
  * Whether child @c's zapper has not yet got to a request withdrawn because
  * it did not take it in time (a SIGSTOPped child: its threads run no more).
  * Its pages are then left alone (and kept out of the budget, like those of a
@@ -463,7 +474,7 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 	if (atomic_load_acquire(&c->no_evict) || pager_frozen(c->p) || !ulock_trylock(&c->ev_lock))
 		return -EBUSY;
 	err = -EBUSY;
-	if (!c->zap || !atomic_load_acquire(&c->zap->attached) || atomic_load_acquire(&c->no_evict))
+	if (!child_evicts(c))
 		goto out;
 	if (atomic_load_relaxed(&c->stalled)) {
 		if (zap_stalled(c))
@@ -1059,8 +1070,7 @@ static void fork_update_pinned(struct pager_forks *f)
 		struct fork_child *c = atomic_load_acquire(&f->children[i]);
 
 		/* A child with a zapper evicts: its pages are the budget's like the root's. */
-		if (c && !(c->zap && atomic_load_acquire(&c->zap->attached) &&
-			   !atomic_load_relaxed(&c->no_evict) && !zap_stalled(c)))
+		if (c && (!child_evicts(c) || zap_stalled(c)))
 			pinned += (unsigned long)max(atomic_load_relaxed(&c->mm.nr_anon), 0L);
 	}
 	if (pinned == atomic_load_relaxed(&f->pinned))
@@ -1566,8 +1576,7 @@ unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *t,
 			continue;
 		t->processes++;
 		/* A hint: the zap pointer is set once, by the fork thread. */
-		if (c->zap && atomic_load_acquire(&c->zap->attached) &&
-		    !atomic_load_relaxed(&c->no_evict))
+		if (child_evicts(c))
 			t->evicting++;
 		add_proc(t, &f->stats[i]);
 		if (got < n)
