@@ -218,8 +218,7 @@ struct pager_forks {
 	struct fork_proc_stats stats[MAX_CHILDREN];
 	struct fork_proc_stats root;
 	unsigned long forks, exited;
-	/* Counters of children gone, added up at their end. */
-	unsigned long gone_faults, gone_swapins, gone_hits, gone_reads, gone_swapouts;
+	struct fork_proc_stats gone;	/* counters of the children gone, added up at their end */
 	struct fork_zap_area *zap_area; /* MAP_SHARED; NULL: children do not evict */
 	char *mailbox;			/* pid_max pages, registered, never touched */
 	unsigned long mailbox_pages;
@@ -939,11 +938,11 @@ static void child_end(struct pager_forks *f, struct fork_child *c)
 	struct fork_proc_stats *st = &f->stats[c->slot];
 	int fd = c->uffd, pmfd = c->pagemap_fd;
 
-	atomic_fetch_add_relaxed(&f->gone_faults, atomic_load_relaxed(&st->faults));
-	atomic_fetch_add_relaxed(&f->gone_swapins, atomic_load_relaxed(&st->swapins));
-	atomic_fetch_add_relaxed(&f->gone_hits, atomic_load_relaxed(&st->shared_hits));
-	atomic_fetch_add_relaxed(&f->gone_reads, atomic_load_relaxed(&st->shared_reads));
-	atomic_fetch_add_relaxed(&f->gone_swapouts, atomic_load_relaxed(&st->swapouts));
+	atomic_fetch_add_relaxed(&f->gone.faults, atomic_load_relaxed(&st->faults));
+	atomic_fetch_add_relaxed(&f->gone.swapins, atomic_load_relaxed(&st->swapins));
+	atomic_fetch_add_relaxed(&f->gone.shared_hits, atomic_load_relaxed(&st->shared_hits));
+	atomic_fetch_add_relaxed(&f->gone.shared_reads, atomic_load_relaxed(&st->shared_reads));
+	atomic_fetch_add_relaxed(&f->gone.swapouts, atomic_load_relaxed(&st->swapouts));
 	if (c->zap)
 		atomic_store_release(&c->zap->pid, 0);
 	atomic_store_relaxed(&st->live, 0U);
@@ -1561,11 +1560,7 @@ unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *t,
 	t->processes = 1;
 	t->forks = atomic_load_relaxed(&f->forks);
 	t->exited = atomic_load_relaxed(&f->exited);
-	t->faults = atomic_load_relaxed(&f->gone_faults);
-	t->swapins = atomic_load_relaxed(&f->gone_swapins);
-	t->shared_hits = atomic_load_relaxed(&f->gone_hits);
-	t->shared_reads = atomic_load_relaxed(&f->gone_reads);
-	t->child_swapouts = atomic_load_relaxed(&f->gone_swapouts);
+	add_proc(t, &f->gone);
 	add_proc(t, &f->root);
 	if (got < n)
 		copy_proc(&procs[got++], &f->root);
