@@ -569,14 +569,8 @@ static int child_sync_pte(struct mm_struct *mm, unsigned long addr, pte_t old, p
 	 * pager_sync_pte(): the fork thread must not wait for an event only
 	 * it can read; a page left writable stays the child's own).
 	 */
-	if (pte_present(old) && pte_present(new) && pte_write(old) && !pte_write(new)) {
-		struct uffdio_writeprotect w = {
-			.range = {.start = addr, .len = PAGE_SIZE},
-			.mode = UFFDIO_WRITEPROTECT_MODE_WP,
-		};
-
-		ioctl(c->uffd, UFFDIO_WRITEPROTECT, &w);
-	}
+	if (pte_present(old) && pte_present(new) && pte_write(old) && !pte_write(new))
+		uffd_wp(c->uffd, addr, true);
 	return 0;
 }
 
