@@ -277,15 +277,7 @@ bool pager_fork_supported(void)
 		return false;
 	if (cached >= 0)
 		return cached;
-	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-
-		if (dev >= 0) {
-			fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
-			close(dev);
-		}
-	}
+	fd = pager_uffd_new(O_CLOEXEC | O_NONBLOCK);
 	/* EVENT_FORK needs CAP_SYS_PTRACE: UFFDIO_API says EPERM otherwise. */
 	ok = fd >= 0 && !ioctl(fd, UFFDIO_API, &api) && (api.features & UFFD_FEATURE_EVENT_FORK);
 	if (fd >= 0)
@@ -1234,16 +1226,8 @@ static int zap_open_uffd(void)
 	/* SIGBUS: a stray access to an empty staging page fails, never waits. */
 	struct uffdio_api api = {.api = UFFD_API,
 				 .features = UFFD_FEATURE_MOVE | UFFD_FEATURE_SIGBUS};
-	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
+	int fd = pager_uffd_new(O_CLOEXEC);
 
-	if (fd < 0) {
-		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-
-		if (dev >= 0) {
-			fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC);
-			close(dev);
-		}
-	}
 	if (fd >= 0 && (ioctl(fd, UFFDIO_API, &api) || !(api.features & UFFD_FEATURE_MOVE))) {
 		close(fd);
 		fd = -1;

@@ -1568,19 +1568,26 @@ static void set_err(char *errbuf, size_t errlen, const char *fmt, ...)
 }
 
 /* A full-mode userfaultfd: the syscall without UFFD_USER_MODE_ONLY, or /dev/userfaultfd. */
-static int open_uffd(uint64_t features, char *errbuf, size_t errlen)
+int pager_uffd_new(int flags)
 {
-	struct uffdio_api api = {.api = UFFD_API, .features = features};
-	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	int fd = (int)syscall(SYS_userfaultfd, flags);
 
 	if (fd < 0) {
 		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
 
 		if (dev >= 0) {
-			fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+			fd = ioctl(dev, USERFAULTFD_IOC_NEW, flags);
 			close(dev);
 		}
 	}
+	return fd;
+}
+
+static int open_uffd(uint64_t features, char *errbuf, size_t errlen)
+{
+	struct uffdio_api api = {.api = UFFD_API, .features = features};
+	int fd = pager_uffd_new(O_CLOEXEC | O_NONBLOCK);
+
 	if (fd < 0) {
 		set_err(errbuf, errlen,
 			"no full-mode userfaultfd (%s): run as root, with CAP_SYS_PTRACE, with "

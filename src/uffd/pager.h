@@ -133,6 +133,13 @@ void pager_pt_free(struct pager_pt *pt, struct arena *a);
  */
 int pager_install_in(struct mm_struct *mm, int uffd, unsigned long addr, bool wp_fault, bool write);
 
+/*
+ * pager_uffd_new - a new userfaultfd of this process, with @flags (O_CLOEXEC,
+ * O_NONBLOCK): the system call, or /dev/userfaultfd where the system call is
+ * refused. No UFFDIO_API yet. Context: any. Return: the descriptor or -1 (errno).
+ */
+int pager_uffd_new(int flags);
+
 /* pager_uffd - Return: the userfaultfd of the program's memory (fork.c registers on it). */
 int pager_uffd(struct uswap_pager *p);
 
