@@ -940,12 +940,51 @@ static void child_end(struct pager_forks *f, struct fork_child *c)
 	atomic_fetch_add_relaxed(&f->exited, 1UL);
 }
 
+static void fork_update_pinned(struct pager_forks *f);
+
+/*
+ * Give child @c its page at @addr back if it is swapped, or present with the
+ * data in the folio (the parent's page was out for aging at the fork, so the
+ * child's may be missing too). Context: the fork thread, or the one that
+ * stopped it. Return: whether the page had to be installed.
+ */
+static bool child_orphan_page(struct fork_child *c, unsigned long addr)
+{
+	struct ulock *ptl;
+	pte_t *ptep = pager_pt_lock(&c->pt, forks_arena(c->f), addr, false, &ptl);
+	bool todo;
+	pte_t pte;
+	int err, tries = 0;
+
+	if (IS_ERR_OR_NULL(ptep))
+		return false;
+	pte = ptep_get(ptep);
+	todo = is_swap_pte(pte) || (pte_present(pte) && !folio_test_owner_priv(pte_folio(pte)));
+	ulock_unlock(ptl);
+	if (!todo)
+		return false;
+	do {
+		err = handle_mm_fault(&c->mm, addr, 0);
+		if (!err)
+			err = pager_install_in(&c->mm, c->uffd, addr, false, false);
+		/*
+		 * An event is on its way (the kernel marks the address space
+		 * changing before it queues the event): wait for it rather
+		 * than spin through the tries (the zapper's hello, a munmap).
+		 */
+		if (err == -EAGAIN && !child_read(c)) {
+			struct pollfd pf = {.fd = c->uffd, .events = POLLIN};
+
+			poll(&pf, 1, 1);
+		}
+	} while ((err == -EAGAIN || err == -ENOENT) && ++tries < 1000);
+	return true;
+}
+
 /*
  * Give child @c every swapped page back: its pager is going away, and the
  * kernel zero-fills what a closed userfaultfd leaves missing.
  */
-static void fork_update_pinned(struct pager_forks *f);
-
 static void child_orphan(struct fork_child *c)
 {
 	unsigned long done = 0;
@@ -956,46 +995,10 @@ static void child_orphan(struct fork_child *c)
 		if (block >= VA_END)
 			break;
 		addr = max(addr, block);
-		for (unsigned long stop = block + PMD_SIZE; addr < stop; addr += PAGE_SIZE) {
-			struct ulock *ptl;
-			pte_t *ptep = pager_pt_lock(&c->pt, forks_arena(c->f), addr, false, &ptl);
-			bool todo;
-			pte_t pte;
-			int err, tries = 0;
-
-			if (IS_ERR_OR_NULL(ptep))
-				continue;
-			/*
-			 * Swapped, or present with the data in the folio (the
-			 * parent's page was out for aging at the fork, so the
-			 * child's may be missing too): install it.
-			 */
-			pte = ptep_get(ptep);
-			todo = is_swap_pte(pte) ||
-			       (pte_present(pte) && !folio_test_owner_priv(pte_folio(pte)));
-			ulock_unlock(ptl);
-			if (!todo)
-				continue;
-			do {
-				err = handle_mm_fault(&c->mm, addr, 0);
-				if (!err)
-					err = pager_install_in(&c->mm, c->uffd, addr, false, false);
-				/*
-				 * An event is on its way (the kernel marks the
-				 * address space changing before it queues the
-				 * event): wait for it rather than spin through
-				 * the tries (the zapper's hello, a munmap).
-				 */
-				if (err == -EAGAIN && !child_read(c)) {
-					struct pollfd pf = {.fd = c->uffd, .events = POLLIN};
-
-					poll(&pf, 1, 1);
-				}
-			} while ((err == -EAGAIN || err == -ENOENT) && ++tries < 1000);
+		for (unsigned long stop = block + PMD_SIZE; addr < stop; addr += PAGE_SIZE)
 			/* The reclaim thread leaves the children's pages out of its count. */
-			if (++done % 64 == 0)
+			if (child_orphan_page(c, addr) && ++done % 64 == 0)
 				fork_update_pinned(c->f);
-		}
 	}
 }
 
