@@ -213,7 +213,7 @@ struct fork_child {
 
 struct pager_forks {
 	struct uswap_pager *p;
-	bool enabled;
+	bool enabled; /* the fork thread runs (until pager_fork_stop() is done; atomic) */
 	struct fork_child *children[MAX_CHILDREN]; /* claimed by cmpxchg */
 	struct fork_proc_stats stats[MAX_CHILDREN];
 	struct fork_proc_stats root;
@@ -225,7 +225,7 @@ struct pager_forks {
 	int wake_fd;
 	void *stack;
 	pthread_t thread;
-	bool running, stopping;
+	bool stopping;
 	uint32_t orphan_req, orphan_done; /* futex words */
 	unsigned long pinned; /* pages the live children map (atomic; fork thread writes) */
 	uint32_t forks_begun; /* the root's forks (its prepare handler) */
@@ -1431,7 +1431,6 @@ int pager_fork_start(struct uswap_pager *p, bool event_fork, struct pager_forks 
 	pthread_attr_destroy(&attr);
 	if (err)
 		return -err;
-	f->running = true;
 	atomic_store_release(&f->enabled, true);
 	return 0;
 }
@@ -1447,7 +1446,7 @@ void pager_fork_orphan(struct uswap_pager *p)
 {
 	struct pager_forks *f = pager_fork_state(p);
 
-	if (!f || !f->running || atomic_xchg_acq_rel(&f->orphan_req, 1U))
+	if (!f || !atomic_load_acquire(&f->enabled) || atomic_xchg_acq_rel(&f->orphan_req, 1U))
 		return;
 	fork_wake(f);
 	while (!atomic_load_acquire(&f->orphan_done))
@@ -1460,12 +1459,11 @@ void pager_fork_stop(struct uswap_pager *p)
 
 	if (!f)
 		return;
-	if (f->running) {
+	if (atomic_load_acquire(&f->enabled)) {
 		pager_fork_orphan(p);
 		atomic_store_release(&f->stopping, true);
 		fork_wake(f);
 		pthread_join(f->thread, NULL);
-		f->running = false;
 		/*
 		 * No FORK event is read any more (the fault thread is stopped,
 		 * see uswap_pager_close()): a child the last passes missed gets
