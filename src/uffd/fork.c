@@ -438,7 +438,7 @@ static bool child_page_present(struct fork_child *c, unsigned long addr)
 	       (e >> 63);
 }
 
-/* Read @len bytes at @addr of child @c into @buf. Return: whether all were read. */
+/* Read the page at @addr of child @c into @buf. Return: whether all of it was read. */
 static bool child_read_mem(struct fork_child *c, void *buf, unsigned long addr)
 {
 	struct iovec local = {buf, PAGE_SIZE}, remote = {(void *)(uintptr_t)addr, PAGE_SIZE};
@@ -460,11 +460,10 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 	unsigned idx = c->stage_used, op = ZAP_OP_OUT;
 	char buf[PAGE_SIZE] __attribute__((aligned(64)));
 	bool sole, wp = false;
-	int err, res = 0;
+	int err = -EBUSY, res = 0;
 
 	if (atomic_load_acquire(&c->no_evict) || pager_frozen(c->p) || !ulock_trylock(&c->ev_lock))
 		return -EBUSY;
-	err = -EBUSY;
 	if (!child_evicts(c))
 		goto out;
 	if (atomic_load_relaxed(&c->stalled)) {
@@ -485,11 +484,9 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 		if (folio_test_owner_priv(folio) || uffd_wp(c->uffd, addr, true))
 			goto busy;
 		wp = true;
-		if (!child_page_present(c, addr)) {
-			/* Not installed: the folio's data is the page. */
-			err = 0;
+		/* Not installed: the folio's data is the page. */
+		if (!child_page_present(c, addr))
 			goto counted;
-		}
 		if (!child_read_mem(c, buf, addr) || memcmp(buf, data, PAGE_SIZE))
 			goto busy;
 	}
@@ -497,13 +494,9 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 		op |= ZAP_EMPTY;
 		idx = 0;
 	}
-	err = zap_call(c, op, addr, idx, &res);
-	if (err) {
-		err = -EBUSY;
+	if (zap_call(c, op, addr, idx, &res))
 		goto busy;
-	}
 	c->stage_used = idx;
-	err = -EBUSY;
 	if (res == -ENOENT) {
 		/*
 		 * No real page (not installed yet, or dropped by the program,
@@ -511,7 +504,6 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 		 */
 		if (folio_test_owner_priv(folio))
 			goto busy;
-		err = 0;
 		goto counted;
 	}
 	if (res) /* shared copy-on-write with another process (-EBUSY), or not movable */
@@ -523,9 +515,8 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 				    atomic_load_relaxed(&c->zap->stage) + idx * PAGE_SIZE)) {
 			/* Gone (exit, exec) while we worked: its entries go with it. */
 			if (child_alive(c))
-				say("uswap: cannot read a forked child's staging page: a page of "
-				    "it "
-				    "may read as zeros\n");
+				say("uswap: cannot read a forked child's staging page: "
+				    "a page of it may read as zeros\n");
 			goto busy;
 		}
 		if (folio_test_owner_priv(folio) || memcmp(buf, data, PAGE_SIZE)) {
@@ -534,8 +525,8 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 			folio_mark_dirty(folio);
 		}
 	}
-	err = 0;
 counted:
+	err = 0;
 	if (pte_write(old) || pte_dirty(old))
 		folio_mark_dirty(folio);
 	atomic_fetch_add_relaxed(&st->swapouts, 1UL);
