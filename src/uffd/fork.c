@@ -185,7 +185,6 @@ struct child_pending {
 
 struct fork_child {
 	struct mm_struct mm;
-	struct uswap_pager *p;
 	struct pager_forks *f;
 	struct pager_pt pt;
 	int uffd; /* the child's userfaultfd, a descriptor of the root */
@@ -454,7 +453,7 @@ static bool child_read_mem(struct fork_child *c, void *buf, unsigned long addr)
 static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 {
 	struct fork_proc_stats *st = &c->f->stats[c->slot];
-	struct uswap *sw = pager_engine(c->p);
+	struct uswap *sw = pager_engine(c->f->p);
 	struct folio *folio = pte_folio(old);
 	char *data = page_address(pte_page(old, addr));
 	unsigned idx = c->stage_used, op = ZAP_OP_OUT;
@@ -462,7 +461,8 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 	bool sole, wp = false;
 	int err = -EBUSY, res = 0;
 
-	if (atomic_load_acquire(&c->no_evict) || pager_frozen(c->p) || !ulock_trylock(&c->ev_lock))
+	if (atomic_load_acquire(&c->no_evict) || pager_frozen(c->f->p) ||
+	    !ulock_trylock(&c->ev_lock))
 		return -EBUSY;
 	if (!child_evicts(c))
 		goto out;
@@ -641,7 +641,6 @@ static void fork_child_new(struct pager_forks *f, struct mm_struct *parent, int 
 	int err = -ENOMEM;
 
 	if (c) {
-		c->p = f->p;
 		c->f = f;
 		c->uffd = ufd;
 		c->pagemap_fd = -1;
@@ -738,12 +737,12 @@ static int child_fault(struct fork_child *c, struct child_pending *pf, bool firs
 	if (first) {
 		if (!atomic_load_relaxed(&st->pid))
 			atomic_store_relaxed(&st->pid, (int32_t)pf->tid);
-		note_fault(pager_engine(c->p), &c->mm, pf->addr, st);
+		note_fault(pager_engine(c->f->p), &c->mm, pf->addr, st);
 	}
 	for (;;) {
 		err = handle_mm_fault(&c->mm, pf->addr, write ? FAULT_FLAG_WRITE : 0);
 		if (err == -ENOMEM && ++tries < 100) {
-			try_to_free_pages(pager_engine(c->p), SWAP_CLUSTER_MAX);
+			try_to_free_pages(pager_engine(c->f->p), SWAP_CLUSTER_MAX);
 			continue;
 		}
 		if (err) {
@@ -902,7 +901,7 @@ static bool child_alive(struct fork_child *c)
 {
 	/* The staging area is never registered in a child: the call changes nothing. */
 	struct uffdio_zeropage z = {
-		.range = {.start = pager_probe_addr(c->p), .len = PAGE_SIZE},
+		.range = {.start = pager_probe_addr(c->f->p), .len = PAGE_SIZE},
 		.mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE,
 	};
 
