@@ -1244,11 +1244,9 @@ static void zap_atfork_child(void)
 	struct uffdio_register reg = {.mode = UFFDIO_REGISTER_MODE_MISSING};
 	pid_t pid = (pid_t)syscall(SYS_getpid);
 	struct zap_self *self;
-	pthread_attr_t attr;
-	sigset_t all, old;
 	pthread_t t;
 	char *mem;
-	int fd, err;
+	int fd;
 
 	if (!a || atomic_load_acquire(&a->closed) || pid <= 0 ||
 	    (unsigned long)pid >= zap_mailbox_pages)
@@ -1271,14 +1269,7 @@ static void zap_atfork_child(void)
 	reg.range.len = ZAP_STAGE * PAGE_SIZE;
 	if (ioctl(fd, UFFDIO_REGISTER, &reg))
 		goto fail;
-	pthread_attr_init(&attr);
-	pthread_attr_setstack(&attr, mem, ZAP_STACK);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&t, &attr, zap_main, self);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	if (err)
+	if (pager_start_thread(&t, mem, ZAP_STACK, zap_main, self))
 		goto fail;
 	pthread_detach(t);
 	madvise(zap_mailbox + (unsigned long)pid * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);
@@ -1381,8 +1372,6 @@ static bool child_evict_enabled(void)
 int pager_fork_start(struct uswap_pager *p, bool event_fork, struct pager_forks **out)
 {
 	struct pager_forks *f = arena_zalloc(pager_engine(p)->arena, sizeof(*f));
-	pthread_attr_t attr;
-	sigset_t all, old;
 	int err;
 
 	if (!f)
@@ -1412,15 +1401,9 @@ int pager_fork_start(struct uswap_pager *p, bool event_fork, struct pager_forks 
 	if (child_evict_enabled() && zap_setup(f))
 		say("uswap: forked children cannot evict (no mailbox): their pages stay "
 		    "resident\n");
-	pthread_attr_init(&attr);
-	pthread_attr_setstack(&attr, f->stack, FORK_STACK);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&f->thread, &attr, fork_main, f);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
+	err = pager_start_thread(&f->thread, f->stack, FORK_STACK, fork_main, f);
 	if (err)
-		return -err;
+		return err;
 	atomic_store_release(&f->enabled, true);
 	return 0;
 }

@@ -1772,21 +1772,26 @@ static void pager_teardown(struct uswap_pager *p)
 	swap_engine_destroy(sw);
 }
 
-static int start_thread(struct uswap_pager *p, pthread_t *t, void *stack, void *(*fn)(void *))
+int pager_start_thread(pthread_t *t, void *stack, size_t size, void *(*fn)(void *), void *arg)
 {
 	pthread_attr_t attr;
 	sigset_t all, old;
 	int err;
 
 	pthread_attr_init(&attr);
-	pthread_attr_setstack(&attr, stack, THREAD_STACK);
+	pthread_attr_setstack(&attr, stack, size);
 	/* The program's signals are for the program's threads. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(t, &attr, fn, p);
+	err = pthread_create(t, &attr, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	return -err;
+}
+
+static int start_thread(struct uswap_pager *p, pthread_t *t, void *stack, void *(*fn)(void *))
+{
+	return pager_start_thread(t, stack, THREAD_STACK, fn, p);
 }
 
 __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager_config *cfg,
