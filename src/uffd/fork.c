@@ -703,12 +703,10 @@ void pager_fork_parent(struct uswap_pager *p)
 	 * Bounded: a fork that failed sends no event.
 	 */
 	for (unsigned i = 0; i < 100; i++) {
-		struct timespec ts = {0, 50000000};
-
 		done = atomic_load_acquire(&f->forks_done);
 		if ((int32_t)(done - begun) >= 0)
 			break;
-		syscall(SYS_futex, &f->forks_done, FUTEX_WAIT, done, &ts, NULL, 0);
+		futex_wait_ns(&f->forks_done, done, 50000000);
 	}
 }
 
