@@ -185,12 +185,10 @@ struct child_pending {
 
 struct fork_child {
 	struct mm_struct mm;
-	struct uswap_pager *p;
 	struct pager_forks *f;
 	struct pager_pt pt;
 	int uffd; /* the child's userfaultfd, a descriptor of the root */
 	unsigned slot;
-	bool orphaned; /* got every page back for its pager's end (fork thread) */
 	struct child_pending retry[CHILD_RETRY]; /* deferred on -EAGAIN */
 	unsigned nr_retry;
 	/*
@@ -203,7 +201,7 @@ struct fork_child {
 	int32_t pid;	      /* from the hello */
 	int pagemap_fd;	      /* /proc/PID/pagemap, from the hello; -1: none */
 	unsigned stage_used;  /* staging pages holding a page (ev_lock) */
-	bool no_evict;	      /* being orphaned: nothing leaves any more (atomic) */
+	bool no_evict;	      /* being orphaned (or done): nothing leaves any more (atomic) */
 	/*
 	 * A request its zapper did not take in time (the child is stopped):
 	 * none is posted again until the zapper got to it (zap_stalled()).
@@ -214,27 +212,23 @@ struct fork_child {
 
 struct pager_forks {
 	struct uswap_pager *p;
-	bool enabled;
+	bool enabled; /* the fork thread runs (until pager_fork_stop() is done; atomic) */
 	struct fork_child *children[MAX_CHILDREN]; /* claimed by cmpxchg */
 	struct fork_proc_stats stats[MAX_CHILDREN];
 	struct fork_proc_stats root;
 	unsigned long forks, exited;
-	/* Counters of children gone, added up at their end. */
-	unsigned long gone_faults, gone_swapins, gone_hits, gone_reads, gone_swapouts;
+	struct fork_proc_stats gone;	/* counters of the children gone, added up at their end */
 	struct fork_zap_area *zap_area; /* MAP_SHARED; NULL: children do not evict */
 	char *mailbox;			/* pid_max pages, registered, never touched */
 	unsigned long mailbox_pages;
 	int wake_fd;
 	void *stack;
 	pthread_t thread;
-	bool running, stopping;
+	bool stopping;
 	uint32_t orphan_req, orphan_done; /* futex words */
-	bool orphaned;
-	bool unlimited;	      /* the engine's budget was dropped for the orphaning (fork thread) */
 	unsigned long pinned; /* pages the live children map (atomic; fork thread writes) */
 	uint32_t forks_begun; /* the root's forks (its prepare handler) */
 	uint32_t forks_done;  /* FORK events of the root handled (futex word) */
-	unsigned long evict_busy; /* child evictions that failed (atomic) */
 };
 
 static struct fork_child *to_child(struct mm_struct *mm)
@@ -282,15 +276,7 @@ bool pager_fork_supported(void)
 		return false;
 	if (cached >= 0)
 		return cached;
-	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-
-		if (dev >= 0) {
-			fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
-			close(dev);
-		}
-	}
+	fd = pager_uffd_new(O_CLOEXEC | O_NONBLOCK);
 	/* EVENT_FORK needs CAP_SYS_PTRACE: UFFDIO_API says EPERM otherwise. */
 	ok = fd >= 0 && !ioctl(fd, UFFDIO_API, &api) && (api.features & UFFD_FEATURE_EVENT_FORK);
 	if (fd >= 0)
@@ -325,6 +311,17 @@ static unsigned long child_next_table(struct mm_struct *mm, unsigned long addr, 
 }
 
 static bool child_alive(struct fork_child *c);
+
+/*
+ * Whether child @c's pages may be evicted: its zapper said hello and found
+ * its slot, and @c is not being orphaned. Context: @c's ev_lock held, or the
+ * fork thread (which alone sets c->zap); elsewhere a hint.
+ */
+static bool child_evicts(struct fork_child *c)
+{
+	return c->zap && atomic_load_acquire(&c->zap->attached) &&
+	       !atomic_load_acquire(&c->no_evict);
+}
 
 /*
  * Whether child @c's zapper has not yet got to a request withdrawn because
@@ -440,7 +437,7 @@ static bool child_page_present(struct fork_child *c, unsigned long addr)
 	       (e >> 63);
 }
 
-/* Read @len bytes at @addr of child @c into @buf. Return: whether all were read. */
+/* Read the page at @addr of child @c into @buf. Return: whether all of it was read. */
 static bool child_read_mem(struct fork_child *c, void *buf, unsigned long addr)
 {
 	struct iovec local = {buf, PAGE_SIZE}, remote = {(void *)(uintptr_t)addr, PAGE_SIZE};
@@ -456,18 +453,18 @@ static bool child_read_mem(struct fork_child *c, void *buf, unsigned long addr)
 static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 {
 	struct fork_proc_stats *st = &c->f->stats[c->slot];
-	struct uswap *sw = pager_engine(c->p);
+	struct uswap *sw = pager_engine(c->f->p);
 	struct folio *folio = pte_folio(old);
 	char *data = page_address(pte_page(old, addr));
 	unsigned idx = c->stage_used, op = ZAP_OP_OUT;
 	char buf[PAGE_SIZE] __attribute__((aligned(64)));
 	bool sole, wp = false;
-	int err, res = 0;
+	int err = -EBUSY, res = 0;
 
-	if (atomic_load_acquire(&c->no_evict) || pager_frozen(c->p) || !ulock_trylock(&c->ev_lock))
+	if (atomic_load_acquire(&c->no_evict) || pager_frozen(c->f->p) ||
+	    !ulock_trylock(&c->ev_lock))
 		return -EBUSY;
-	err = -EBUSY;
-	if (!c->zap || !atomic_load_acquire(&c->zap->attached) || atomic_load_acquire(&c->no_evict))
+	if (!child_evicts(c))
 		goto out;
 	if (atomic_load_relaxed(&c->stalled)) {
 		if (zap_stalled(c))
@@ -487,11 +484,9 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 		if (folio_test_owner_priv(folio) || uffd_wp(c->uffd, addr, true))
 			goto busy;
 		wp = true;
-		if (!child_page_present(c, addr)) {
-			/* Not installed: the folio's data is the page. */
-			err = 0;
+		/* Not installed: the folio's data is the page. */
+		if (!child_page_present(c, addr))
 			goto counted;
-		}
 		if (!child_read_mem(c, buf, addr) || memcmp(buf, data, PAGE_SIZE))
 			goto busy;
 	}
@@ -499,13 +494,9 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 		op |= ZAP_EMPTY;
 		idx = 0;
 	}
-	err = zap_call(c, op, addr, idx, &res);
-	if (err) {
-		err = -EBUSY;
+	if (zap_call(c, op, addr, idx, &res))
 		goto busy;
-	}
 	c->stage_used = idx;
-	err = -EBUSY;
 	if (res == -ENOENT) {
 		/*
 		 * No real page (not installed yet, or dropped by the program,
@@ -513,7 +504,6 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 		 */
 		if (folio_test_owner_priv(folio))
 			goto busy;
-		err = 0;
 		goto counted;
 	}
 	if (res) /* shared copy-on-write with another process (-EBUSY), or not movable */
@@ -525,9 +515,8 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 				    atomic_load_relaxed(&c->zap->stage) + idx * PAGE_SIZE)) {
 			/* Gone (exit, exec) while we worked: its entries go with it. */
 			if (child_alive(c))
-				say("uswap: cannot read a forked child's staging page: a page of "
-				    "it "
-				    "may read as zeros\n");
+				say("uswap: cannot read a forked child's staging page: "
+				    "a page of it may read as zeros\n");
 			goto busy;
 		}
 		if (folio_test_owner_priv(folio) || memcmp(buf, data, PAGE_SIZE)) {
@@ -536,8 +525,8 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 			folio_mark_dirty(folio);
 		}
 	}
-	err = 0;
 counted:
+	err = 0;
 	if (pte_write(old) || pte_dirty(old))
 		folio_mark_dirty(folio);
 	atomic_fetch_add_relaxed(&st->swapouts, 1UL);
@@ -546,7 +535,6 @@ busy:
 	/* A writable entry's page is writable again (one attempt, see child_sync_pte()). */
 	if (wp && pte_write(old))
 		uffd_wp(c->uffd, addr, false);
-	atomic_fetch_add_relaxed(&c->f->evict_busy, 1UL);
 out:
 	ulock_unlock(&c->ev_lock);
 	return err;
@@ -564,14 +552,8 @@ static int child_sync_pte(struct mm_struct *mm, unsigned long addr, pte_t old, p
 	 * pager_sync_pte(): the fork thread must not wait for an event only
 	 * it can read; a page left writable stays the child's own).
 	 */
-	if (pte_present(old) && pte_present(new) && pte_write(old) && !pte_write(new)) {
-		struct uffdio_writeprotect w = {
-			.range = {.start = addr, .len = PAGE_SIZE},
-			.mode = UFFDIO_WRITEPROTECT_MODE_WP,
-		};
-
-		ioctl(c->uffd, UFFDIO_WRITEPROTECT, &w);
-	}
+	if (pte_present(old) && pte_present(new) && pte_write(old) && !pte_write(new))
+		uffd_wp(c->uffd, addr, true);
 	return 0;
 }
 
@@ -659,7 +641,6 @@ static void fork_child_new(struct pager_forks *f, struct mm_struct *parent, int 
 	int err = -ENOMEM;
 
 	if (c) {
-		c->p = f->p;
 		c->f = f;
 		c->uffd = ufd;
 		c->pagemap_fd = -1;
@@ -722,12 +703,10 @@ void pager_fork_parent(struct uswap_pager *p)
 	 * Bounded: a fork that failed sends no event.
 	 */
 	for (unsigned i = 0; i < 100; i++) {
-		struct timespec ts = {0, 50000000};
-
 		done = atomic_load_acquire(&f->forks_done);
 		if ((int32_t)(done - begun) >= 0)
 			break;
-		syscall(SYS_futex, &f->forks_done, FUTEX_WAIT, done, &ts, NULL, 0);
+		futex_wait_ns(&f->forks_done, done, 50000000);
 	}
 }
 
@@ -756,12 +735,12 @@ static int child_fault(struct fork_child *c, struct child_pending *pf, bool firs
 	if (first) {
 		if (!atomic_load_relaxed(&st->pid))
 			atomic_store_relaxed(&st->pid, (int32_t)pf->tid);
-		note_fault(pager_engine(c->p), &c->mm, pf->addr, st);
+		note_fault(pager_engine(c->f->p), &c->mm, pf->addr, st);
 	}
 	for (;;) {
 		err = handle_mm_fault(&c->mm, pf->addr, write ? FAULT_FLAG_WRITE : 0);
 		if (err == -ENOMEM && ++tries < 100) {
-			try_to_free_pages(pager_engine(c->p), SWAP_CLUSTER_MAX);
+			try_to_free_pages(pager_engine(c->f->p), SWAP_CLUSTER_MAX);
 			continue;
 		}
 		if (err) {
@@ -920,7 +899,7 @@ static bool child_alive(struct fork_child *c)
 {
 	/* The staging area is never registered in a child: the call changes nothing. */
 	struct uffdio_zeropage z = {
-		.range = {.start = pager_probe_addr(c->p), .len = PAGE_SIZE},
+		.range = {.start = pager_probe_addr(c->f->p), .len = PAGE_SIZE},
 		.mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE,
 	};
 
@@ -933,11 +912,11 @@ static void child_end(struct pager_forks *f, struct fork_child *c)
 	struct fork_proc_stats *st = &f->stats[c->slot];
 	int fd = c->uffd, pmfd = c->pagemap_fd;
 
-	atomic_fetch_add_relaxed(&f->gone_faults, atomic_load_relaxed(&st->faults));
-	atomic_fetch_add_relaxed(&f->gone_swapins, atomic_load_relaxed(&st->swapins));
-	atomic_fetch_add_relaxed(&f->gone_hits, atomic_load_relaxed(&st->shared_hits));
-	atomic_fetch_add_relaxed(&f->gone_reads, atomic_load_relaxed(&st->shared_reads));
-	atomic_fetch_add_relaxed(&f->gone_swapouts, atomic_load_relaxed(&st->swapouts));
+	atomic_fetch_add_relaxed(&f->gone.faults, atomic_load_relaxed(&st->faults));
+	atomic_fetch_add_relaxed(&f->gone.swapins, atomic_load_relaxed(&st->swapins));
+	atomic_fetch_add_relaxed(&f->gone.shared_hits, atomic_load_relaxed(&st->shared_hits));
+	atomic_fetch_add_relaxed(&f->gone.shared_reads, atomic_load_relaxed(&st->shared_reads));
+	atomic_fetch_add_relaxed(&f->gone.swapouts, atomic_load_relaxed(&st->swapouts));
 	if (c->zap)
 		atomic_store_release(&c->zap->pid, 0);
 	atomic_store_relaxed(&st->live, 0U);
@@ -949,12 +928,51 @@ static void child_end(struct pager_forks *f, struct fork_child *c)
 	atomic_fetch_add_relaxed(&f->exited, 1UL);
 }
 
+static void fork_update_pinned(struct pager_forks *f);
+
+/*
+ * Give child @c its page at @addr back if it is swapped, or present with the
+ * data in the folio (the parent's page was out for aging at the fork, so the
+ * child's may be missing too). Context: the fork thread, or the one that
+ * stopped it. Return: whether the page had to be installed.
+ */
+static bool child_orphan_page(struct fork_child *c, unsigned long addr)
+{
+	struct ulock *ptl;
+	pte_t *ptep = pager_pt_lock(&c->pt, forks_arena(c->f), addr, false, &ptl);
+	bool todo;
+	pte_t pte;
+	int err, tries = 0;
+
+	if (IS_ERR_OR_NULL(ptep))
+		return false;
+	pte = ptep_get(ptep);
+	todo = is_swap_pte(pte) || (pte_present(pte) && !folio_test_owner_priv(pte_folio(pte)));
+	ulock_unlock(ptl);
+	if (!todo)
+		return false;
+	do {
+		err = handle_mm_fault(&c->mm, addr, 0);
+		if (!err)
+			err = pager_install_in(&c->mm, c->uffd, addr, false, false);
+		/*
+		 * An event is on its way (the kernel marks the address space
+		 * changing before it queues the event): wait for it rather
+		 * than spin through the tries (the zapper's hello, a munmap).
+		 */
+		if (err == -EAGAIN && !child_read(c)) {
+			struct pollfd pf = {.fd = c->uffd, .events = POLLIN};
+
+			poll(&pf, 1, 1);
+		}
+	} while ((err == -EAGAIN || err == -ENOENT) && ++tries < 1000);
+	return true;
+}
+
 /*
  * Give child @c every swapped page back: its pager is going away, and the
  * kernel zero-fills what a closed userfaultfd leaves missing.
  */
-static void fork_update_pinned(struct pager_forks *f);
-
 static void child_orphan(struct fork_child *c)
 {
 	unsigned long done = 0;
@@ -965,46 +983,10 @@ static void child_orphan(struct fork_child *c)
 		if (block >= VA_END)
 			break;
 		addr = max(addr, block);
-		for (unsigned long stop = block + PMD_SIZE; addr < stop; addr += PAGE_SIZE) {
-			struct ulock *ptl;
-			pte_t *ptep = pager_pt_lock(&c->pt, forks_arena(c->f), addr, false, &ptl);
-			bool todo;
-			pte_t pte;
-			int err, tries = 0;
-
-			if (IS_ERR_OR_NULL(ptep))
-				continue;
-			/*
-			 * Swapped, or present with the data in the folio (the
-			 * parent's page was out for aging at the fork, so the
-			 * child's may be missing too): install it.
-			 */
-			pte = ptep_get(ptep);
-			todo = is_swap_pte(pte) ||
-			       (pte_present(pte) && !folio_test_owner_priv(pte_folio(pte)));
-			ulock_unlock(ptl);
-			if (!todo)
-				continue;
-			do {
-				err = handle_mm_fault(&c->mm, addr, 0);
-				if (!err)
-					err = pager_install_in(&c->mm, c->uffd, addr, false, false);
-				/*
-				 * An event is on its way (the kernel marks the
-				 * address space changing before it queues the
-				 * event): wait for it rather than spin through
-				 * the tries (the zapper's hello, a munmap).
-				 */
-				if (err == -EAGAIN && !child_read(c)) {
-					struct pollfd pf = {.fd = c->uffd, .events = POLLIN};
-
-					poll(&pf, 1, 1);
-				}
-			} while ((err == -EAGAIN || err == -ENOENT) && ++tries < 1000);
+		for (unsigned long stop = block + PMD_SIZE; addr < stop; addr += PAGE_SIZE)
 			/* The reclaim thread leaves the children's pages out of its count. */
-			if (++done % 64 == 0)
+			if (child_orphan_page(c, addr) && ++done % 64 == 0)
 				fork_update_pinned(c->f);
-		}
 	}
 }
 
@@ -1036,11 +1018,10 @@ static unsigned orphan_pass(struct pager_forks *f)
 	for (unsigned i = 0; i < MAX_CHILDREN; i++) {
 		struct fork_child *c = atomic_load_acquire(&f->children[i]);
 
-		if (!c || c->orphaned)
+		if (!c || atomic_load_relaxed(&c->no_evict))
 			continue;
 		child_stop_evicting(c);
 		child_orphan(c);
-		c->orphaned = true;
 		n++;
 	}
 	return n;
@@ -1053,7 +1034,7 @@ static unsigned orphan_pass(struct pager_forks *f)
  * layer enforces is the root's budget plus what the live children map, so
  * that neither the reclaim thread nor a fault scans the LRU over and over
  * for pages it can never take. Once the children are being orphaned the
- * engine has no budget any more (f->unlimited): what comes in now is the
+ * engine has no budget any more (orphan_req): what comes in now is the
  * children's, and the pager is leaving. Context: the fork thread, or the
  * one that stopped it.
  */
@@ -1065,14 +1046,13 @@ static void fork_update_pinned(struct pager_forks *f)
 		struct fork_child *c = atomic_load_acquire(&f->children[i]);
 
 		/* A child with a zapper evicts: its pages are the budget's like the root's. */
-		if (c && !(c->zap && atomic_load_acquire(&c->zap->attached) &&
-			   !atomic_load_relaxed(&c->no_evict) && !zap_stalled(c)))
+		if (c && (!child_evicts(c) || zap_stalled(c)))
 			pinned += (unsigned long)max(atomic_load_relaxed(&c->mm.nr_anon), 0L);
 	}
 	if (pinned == atomic_load_relaxed(&f->pinned))
 		return;
 	atomic_store_relaxed(&f->pinned, pinned);
-	if (!f->unlimited)
+	if (!atomic_load_acquire(&f->orphan_req))
 		mm_set_budget(pager_engine(f->p), pager_budget_pages(f->p) + pinned);
 }
 
@@ -1132,10 +1112,8 @@ static void *fork_main(void *arg)
 			 * fork just before the request, both seen in one wake-up)
 			 * would be left out, and read zeros once we are gone.
 			 */
-			if (!f->unlimited) {
-				f->unlimited = true;
+			if (!atomic_load_relaxed(&f->orphan_done))
 				mm_set_budget(pager_engine(f->p), 0);
-			}
 			while (orphan_pass(f))
 				;
 			if (!atomic_load_relaxed(&f->orphan_done)) {
@@ -1239,16 +1217,8 @@ static int zap_open_uffd(void)
 	/* SIGBUS: a stray access to an empty staging page fails, never waits. */
 	struct uffdio_api api = {.api = UFFD_API,
 				 .features = UFFD_FEATURE_MOVE | UFFD_FEATURE_SIGBUS};
-	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
+	int fd = pager_uffd_new(O_CLOEXEC);
 
-	if (fd < 0) {
-		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-
-		if (dev >= 0) {
-			fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC);
-			close(dev);
-		}
-	}
 	if (fd >= 0 && (ioctl(fd, UFFDIO_API, &api) || !(api.features & UFFD_FEATURE_MOVE))) {
 		close(fd);
 		fd = -1;
@@ -1272,11 +1242,9 @@ static void zap_atfork_child(void)
 	struct uffdio_register reg = {.mode = UFFDIO_REGISTER_MODE_MISSING};
 	pid_t pid = (pid_t)syscall(SYS_getpid);
 	struct zap_self *self;
-	pthread_attr_t attr;
-	sigset_t all, old;
 	pthread_t t;
 	char *mem;
-	int fd, err;
+	int fd;
 
 	if (!a || atomic_load_acquire(&a->closed) || pid <= 0 ||
 	    (unsigned long)pid >= zap_mailbox_pages)
@@ -1299,14 +1267,7 @@ static void zap_atfork_child(void)
 	reg.range.len = ZAP_STAGE * PAGE_SIZE;
 	if (ioctl(fd, UFFDIO_REGISTER, &reg))
 		goto fail;
-	pthread_attr_init(&attr);
-	pthread_attr_setstack(&attr, mem, ZAP_STACK);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&t, &attr, zap_main, self);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	if (err)
+	if (pager_start_thread(&t, mem, ZAP_STACK, zap_main, self))
 		goto fail;
 	pthread_detach(t);
 	madvise(zap_mailbox + (unsigned long)pid * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);
@@ -1409,8 +1370,6 @@ static bool child_evict_enabled(void)
 int pager_fork_start(struct uswap_pager *p, bool event_fork, struct pager_forks **out)
 {
 	struct pager_forks *f = arena_zalloc(pager_engine(p)->arena, sizeof(*f));
-	pthread_attr_t attr;
-	sigset_t all, old;
 	int err;
 
 	if (!f)
@@ -1440,16 +1399,9 @@ int pager_fork_start(struct uswap_pager *p, bool event_fork, struct pager_forks 
 	if (child_evict_enabled() && zap_setup(f))
 		say("uswap: forked children cannot evict (no mailbox): their pages stay "
 		    "resident\n");
-	pthread_attr_init(&attr);
-	pthread_attr_setstack(&attr, f->stack, FORK_STACK);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&f->thread, &attr, fork_main, f);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
+	err = pager_start_thread(&f->thread, f->stack, FORK_STACK, fork_main, f);
 	if (err)
-		return -err;
-	f->running = true;
+		return err;
 	atomic_store_release(&f->enabled, true);
 	return 0;
 }
@@ -1465,9 +1417,8 @@ void pager_fork_orphan(struct uswap_pager *p)
 {
 	struct pager_forks *f = pager_fork_state(p);
 
-	if (!f || !f->running || atomic_xchg_acq_rel(&f->orphaned, true))
+	if (!f || !atomic_load_acquire(&f->enabled) || atomic_xchg_acq_rel(&f->orphan_req, 1U))
 		return;
-	atomic_store_release(&f->orphan_req, 1U);
 	fork_wake(f);
 	while (!atomic_load_acquire(&f->orphan_done))
 		futex_wait_u32(&f->orphan_done, 0);
@@ -1479,12 +1430,11 @@ void pager_fork_stop(struct uswap_pager *p)
 
 	if (!f)
 		return;
-	if (f->running) {
+	if (atomic_load_acquire(&f->enabled)) {
 		pager_fork_orphan(p);
 		atomic_store_release(&f->stopping, true);
 		fork_wake(f);
 		pthread_join(f->thread, NULL);
-		f->running = false;
 		/*
 		 * No FORK event is read any more (the fault thread is stopped,
 		 * see uswap_pager_close()): a child the last passes missed gets
@@ -1560,11 +1510,7 @@ unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *t,
 	t->processes = 1;
 	t->forks = atomic_load_relaxed(&f->forks);
 	t->exited = atomic_load_relaxed(&f->exited);
-	t->faults = atomic_load_relaxed(&f->gone_faults);
-	t->swapins = atomic_load_relaxed(&f->gone_swapins);
-	t->shared_hits = atomic_load_relaxed(&f->gone_hits);
-	t->shared_reads = atomic_load_relaxed(&f->gone_reads);
-	t->child_swapouts = atomic_load_relaxed(&f->gone_swapouts);
+	add_proc(t, &f->gone);
 	add_proc(t, &f->root);
 	if (got < n)
 		copy_proc(&procs[got++], &f->root);
@@ -1575,8 +1521,7 @@ unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *t,
 			continue;
 		t->processes++;
 		/* A hint: the zap pointer is set once, by the fork thread. */
-		if (c->zap && atomic_load_acquire(&c->zap->attached) &&
-		    !atomic_load_relaxed(&c->no_evict))
+		if (child_evicts(c))
 			t->evicting++;
 		add_proc(t, &f->stats[i]);
 		if (got < n)

@@ -1571,19 +1571,26 @@ static void set_err(char *errbuf, size_t errlen, const char *fmt, ...)
 }
 
 /* A full-mode userfaultfd: the syscall without UFFD_USER_MODE_ONLY, or /dev/userfaultfd. */
-static int open_uffd(uint64_t features, char *errbuf, size_t errlen)
+int pager_uffd_new(int flags)
 {
-	struct uffdio_api api = {.api = UFFD_API, .features = features};
-	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	int fd = (int)syscall(SYS_userfaultfd, flags);
 
 	if (fd < 0) {
 		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
 
 		if (dev >= 0) {
-			fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+			fd = ioctl(dev, USERFAULTFD_IOC_NEW, flags);
 			close(dev);
 		}
 	}
+	return fd;
+}
+
+static int open_uffd(uint64_t features, char *errbuf, size_t errlen)
+{
+	struct uffdio_api api = {.api = UFFD_API, .features = features};
+	int fd = pager_uffd_new(O_CLOEXEC | O_NONBLOCK);
+
 	if (fd < 0) {
 		set_err(errbuf, errlen,
 			"no full-mode userfaultfd (%s): run as root, with CAP_SYS_PTRACE, with "
@@ -1768,21 +1775,26 @@ static void pager_teardown(struct uswap_pager *p)
 	swap_engine_destroy(sw);
 }
 
-static int start_thread(struct uswap_pager *p, pthread_t *t, void *stack, void *(*fn)(void *))
+int pager_start_thread(pthread_t *t, void *stack, size_t size, void *(*fn)(void *), void *arg)
 {
 	pthread_attr_t attr;
 	sigset_t all, old;
 	int err;
 
 	pthread_attr_init(&attr);
-	pthread_attr_setstack(&attr, stack, THREAD_STACK);
+	pthread_attr_setstack(&attr, stack, size);
 	/* The program's signals are for the program's threads. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(t, &attr, fn, p);
+	err = pthread_create(t, &attr, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	return -err;
+}
+
+static int start_thread(struct uswap_pager *p, pthread_t *t, void *stack, void *(*fn)(void *))
+{
+	return pager_start_thread(t, stack, THREAD_STACK, fn, p);
 }
 
 __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager_config *cfg,

@@ -16,6 +16,7 @@
 #ifndef USWAP_UFFD_PAGER_H
 #define USWAP_UFFD_PAGER_H
 
+#include <pthread.h>
 #include <uswap/uswap.h>
 
 #include "../mm/mm.h"
@@ -132,6 +133,20 @@ void pager_pt_free(struct pager_pt *pt, struct arena *a);
  * changing: retry after reading its events), or another negative errno.
  */
 int pager_install_in(struct mm_struct *mm, int uffd, unsigned long addr, bool wp_fault, bool write);
+
+/*
+ * pager_uffd_new - a new userfaultfd of this process, with @flags (O_CLOEXEC,
+ * O_NONBLOCK): the system call, or /dev/userfaultfd where the system call is
+ * refused. No UFFDIO_API yet. Context: any. Return: the descriptor or -1 (errno).
+ */
+int pager_uffd_new(int flags);
+
+/*
+ * pager_start_thread - start @fn(@arg) on @stack (@size bytes) with every
+ * signal blocked: the program's signals are for the program's threads.
+ * Context: any. Return: 0 or a negative errno (pthread_create()'s).
+ */
+int pager_start_thread(pthread_t *t, void *stack, size_t size, void *(*fn)(void *), void *arg);
 
 /* pager_uffd - Return: the userfaultfd of the program's memory (fork.c registers on it). */
 int pager_uffd(struct uswap_pager *p);
