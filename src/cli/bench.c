@@ -287,7 +287,7 @@ static double recent_rate(struct monitor *mon, size_t field_off)
 #define MAX_OUTPUTS 2
 
 /*
- * Read by the signal handler on whichever thread takes the signal, so both
+ * Read by the signal handler (on the monitor thread while it runs), so both
  * are atomics (lock-free: safe in a handler), not plain variables.
  */
 static bool progress_shown;		 /* a progress line is on the tty */
@@ -308,14 +308,33 @@ static void on_fatal_signal(int sig)
 	raise(sig);
 }
 
+static const int fatal_sigs[] = {SIGINT, SIGTERM, SIGHUP};
+
+/*
+ * The handler clears the progress line only if it runs where no line can be
+ * half drawn after it: the signals are blocked here, before any bench
+ * thread exists (threads inherit the mask), and taken by the monitor thread
+ * alone, the one that draws the line; monitor_stop() hands them back to the
+ * caller once the line is gone.
+ */
+static void block_fatal_signals(int how)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (unsigned i = 0; i < ARRAY_SIZE(fatal_sigs); i++)
+		sigaddset(&set, fatal_sigs[i]);
+	pthread_sigmask(how, &set, NULL);
+}
+
 static void catch_fatal_signals(bool on)
 {
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
 	struct sigaction sa = {.sa_handler = on ? on_fatal_signal : SIG_DFL};
 
 	sigemptyset(&sa.sa_mask);
-	for (unsigned i = 0; i < ARRAY_SIZE(sigs); i++)
-		sigaction(sigs[i], &sa, NULL);
+	for (unsigned i = 0; i < ARRAY_SIZE(fatal_sigs); i++)
+		sigaction(fatal_sigs[i], &sa, NULL);
+	block_fatal_signals(on ? SIG_BLOCK : SIG_UNBLOCK);
 }
 
 static void print_progress(struct monitor *mon)
@@ -331,13 +350,14 @@ static void print_progress(struct monitor *mon)
 
 	if (total)
 		snprintf(pct, sizeof(pct), " %3lu%%", min(done * 100 / total, 100UL));
+	/* Before the line is drawn: a signal taken right after it must clear it. */
+	atomic_store_release(&progress_shown, mon->tty);
 	fprintf(stderr, "%s[%s %-6s]%s %6.1fs %10.0f %s  swap-in %8.0f/s  swap-out %8.0f/s%s",
 		mon->tty ? "\r" : "", ctx->wl->name, last->phase ? last->phase : "", pct, last->t,
 		rate, ctx->wl->rate_unit, recent_rate(mon, offsetof(struct sample, pswpin)),
 		recent_rate(mon, offsetof(struct sample, pswpout)), mon->tty ? "\033[K" : "\n");
 	fflush(stderr);
 	mon->printed = mon->tty;
-	atomic_store_release(&progress_shown, mon->tty);
 }
 
 static void *monitor_main(void *arg)
@@ -345,6 +365,7 @@ static void *monitor_main(void *arg)
 	struct monitor *mon = arg;
 	struct timespec tick = {0, SAMPLE_MS * 1000000L};
 
+	block_fatal_signals(SIG_UNBLOCK);
 	while (!atomic_load_acquire(&mon->stop)) {
 		double now;
 
@@ -379,6 +400,7 @@ static void monitor_stop(struct monitor *mon)
 	if (mon->printed)
 		fputs("\r\033[K", stderr);
 	atomic_store_release(&progress_shown, false);
+	block_fatal_signals(SIG_UNBLOCK);
 }
 
 /* ---- output ---- */
