@@ -60,6 +60,20 @@ for line in open(sys.argv[1]):
     if t.get("result") not in ("OK", "SKIP", "EXPECTEDFAIL") and not bad:
         f += 1      # crashed, timed out or failed outside TAP
         print("FAILED: %s (%s)" % (t.get("name"), t.get("result")), file=sys.stderr)
+    # What CI shows of a failure: each failed check with its diagnostics
+    # (the "#" lines after it), or the end of the output of a crash.
+    lines = out.splitlines()
+    for i, l in enumerate(lines):
+        if l in bad:
+            print("FAILED: %s: %s" % (t.get("name"), l), file=sys.stderr)
+            for d in lines[i + 1:i + 12]:
+                if not d.startswith("#"):
+                    break
+                print("    " + d, file=sys.stderr)
+    if t.get("result") not in ("OK", "SKIP", "EXPECTEDFAIL") and not bad:
+        tail = (lines + (t.get("stderr") or "").splitlines())[-30:]
+        for d in tail:
+            print("    " + d, file=sys.stderr)
 print(p, f, s)
 PY
 )
