@@ -17,24 +17,7 @@ run_cleanup() {
 	rm -rf "$T"
 }
 trap run_cleanup EXIT
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 
 # check COND-EXIT DESC: ok if the previous command's status ($1) is 0.
 check() {
