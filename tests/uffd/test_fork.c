@@ -30,6 +30,7 @@
 
 #include "base/atomic.h"
 #include "base/race.h"
+#include "proc_status.h"
 #include "test.h"
 #include "uffd/fork.h"
 
@@ -253,18 +254,8 @@ TEST(fork_child_sees_fork_state_counts_shared)
 /* RssAnon of @pid in pages (/proc/PID/status), or -1. */
 static long rss_anon_pages(pid_t pid)
 {
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
+	long kb = proc_rss_anon_kb(pid);
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
 	return kb < 0 ? -1 : kb / 4;
 }
 

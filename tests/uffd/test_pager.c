@@ -22,6 +22,7 @@
 #include "dev/file.h"
 #include "uffd/pager.h"
 #include "page_sig.h"
+#include "proc_status.h"
 #include "base/race.h"
 
 #define MiB (1UL << 20)
@@ -77,21 +78,6 @@ static bool page_is_zero(const char *page)
 	return true;
 }
 
-static long rss_anon_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /* ---- threads writing and reading signatures ---- */
 
 struct writer {
@@ -143,7 +129,7 @@ TEST(threads_signatures_quarter_budget)
 
 	if (!p)
 		return;
-	rss0 = rss_anon_kb();
+	rss0 = proc_rss_anon_kb(0);
 	memset(w, 0, sizeof(w));
 	REQUIRE_EQ(uswap_pager_map(p, per, (void **)&w[0].base), 0);
 	/* Existing memory with data in it, registered afterwards. */
@@ -173,7 +159,7 @@ TEST(threads_signatures_quarter_budget)
 		CHECK_EQ(w[i].bad, 0);
 	}
 	uswap_pager_get_stats(p, &st);
-	rss1 = rss_anon_kb();
+	rss1 = proc_rss_anon_kb(0);
 	CHECK(uswap_pager_counter(p, "pswpout") > 0);
 	CHECK(uswap_pager_counter(p, "pswpin") > 0);
 	CHECK(st.swapin_faults > 0);
