@@ -175,6 +175,50 @@ static int exit_code(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
+/* Wait (bounded) until the fork thread took in a child. */
+static void wait_child_known(struct uswap_pager *p)
+{
+	for (unsigned i = 0; i < 20000 && !pager_fork_nr_children(p); i++)
+		usleep(1000);
+}
+
+/*
+ * Fork a child that waits for a byte on @go before it goes on (returns 0
+ * in it, or exits 2 if the byte never comes). Return: the child's pid in
+ * the parent, which keeps go[1], or -1.
+ */
+static pid_t fork_held(int go[2])
+{
+	pid_t pid;
+	char c;
+
+	if (pipe(go))
+		return -1;
+	pid = fork();
+	if (!pid) {
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		return 0;
+	}
+	close(go[0]);
+	return pid;
+}
+
+/*
+ * The end of every test of a tree whose children are gone: the fork thread
+ * let go of them all, every swap reference is held by the root's tables
+ * and the checker agrees; then @b is unmapped and @p closed.
+ */
+static void check_tree_and_close(struct uswap_pager *p, char *b)
+{
+	CHECK_EQ(wait_children_released(p), 0U);
+	CHECK_EQ(refs_not_in_tables(p), 0L);
+	CHECK_EQ(pager_check(p), 0);
+	munmap(b, NPAGES * PAGE_SIZE);
+	uswap_pager_close(p);
+}
+
 /* ---- the parent rewrites, the child sees the fork's state; counts 2 then 1 ---- */
 
 TEST(fork_child_sees_fork_state_counts_shared)
@@ -191,21 +235,12 @@ TEST(fork_child_sees_fork_state_counts_shared)
 	REQUIRE(b);
 	swapped = swapped_pages_with_count(p, b, 1);
 	REQUIRE(swapped > NPAGES / 2);
-	REQUIRE_EQ(pipe(go), 0);
-	pid = fork();
+	pid = fork_held(go);
 	REQUIRE(pid >= 0);
-	if (!pid) {
-		char c;
-
-		close(go[1]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(2);
+	if (!pid)
 		_exit(bad_pages(b, 1) ? 1 : 0);
-	}
-	close(go[0]);
 	/* fork() returned once the event was read; the copy is done when the child is served. */
-	for (unsigned i = 0; i < 20000 && !pager_fork_nr_children(p); i++)
-		usleep(1000);
+	wait_child_known(p);
 	/* The fork dup'ed every swap entry of the parent. */
 	c2 = swapped_pages_with_count(p, b, 2);
 	CHECK(c2 >= swapped);
@@ -259,6 +294,14 @@ static long rss_anon_pages(pid_t pid)
 	return kb < 0 ? -1 : kb / 4;
 }
 
+/* The RssAnon (pages) of child @pid once the fork thread took it in and it settled, or -1. */
+static long child_rss_start(struct uswap_pager *p, pid_t pid)
+{
+	wait_child_known(p);
+	usleep(20000);
+	return rss_anon_pages(pid);
+}
+
 static long charged_pages(struct uswap_pager *p)
 {
 	struct uswap_pager_stats st;
@@ -283,24 +326,20 @@ TEST(child_reads_back_within_budget)
 	int go[2], done[2];
 	uint64_t version = 2;
 	pid_t pid;
-	char *b, c;
+	char *b;
 
 	if (!p)
 		return;
 	b = fill_and_evict(p, 1);
 	REQUIRE(b);
 	REQUIRE(swapped_pages_with_count(p, b, 1) > NPAGES / 2);
-	REQUIRE_EQ(pipe(go), 0);
 	REQUIRE_EQ(pipe(done), 0);
-	pid = fork();
+	pid = fork_held(go);
 	REQUIRE(pid >= 0);
 	if (!pid) {
 		unsigned long bad;
 
-		close(go[1]);
 		close(done[0]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(2);
 		/* Twice: the second pass reads back what the first evicted. */
 		bad = bad_pages(b, 1);
 		bad += bad_pages(b, 1);
@@ -308,13 +347,9 @@ TEST(child_reads_back_within_budget)
 			_exit(3);
 		_exit(bad ? 1 : 0);
 	}
-	close(go[0]);
 	close(done[1]);
-	for (unsigned i = 0; i < 20000 && !pager_fork_nr_children(p); i++)
-		usleep(1000);
 	/* The child's own figure before it reads anything back. */
-	usleep(20000);
-	base_child = rss_anon_pages(pid);
+	base_child = child_rss_start(p, pid);
 	REQUIRE(base_child >= 0);
 	REQUIRE_EQ(write(go[1], "g", 1), 1);
 	/* Rewrite our own copy meanwhile, checking it, and sample both figures. */
@@ -352,11 +387,7 @@ TEST(child_reads_back_within_budget)
 	CHECK(samples > 1);
 	CHECK(peak_child <= budget + margin);
 	CHECK(peak_charged <= budget + margin);
-	CHECK_EQ(wait_children_released(p), 0U);
-	CHECK_EQ(refs_not_in_tables(p), 0L);
-	CHECK_EQ(pager_check(p), 0);
-	munmap(b, NPAGES * PAGE_SIZE);
-	uswap_pager_close(p);
+	check_tree_and_close(p, b);
 }
 
 /*
@@ -372,7 +403,7 @@ TEST(child_evict_off_keeps_child_pages)
 	unsigned long evicting = 0;
 	int go[2];
 	pid_t pid;
-	char *b, c;
+	char *b;
 
 	setenv("USWAP_CHILD_EVICT", "0", 1);
 	p = open_pager();
@@ -381,18 +412,11 @@ TEST(child_evict_off_keeps_child_pages)
 		return;
 	b = fill_and_evict(p, 1);
 	REQUIRE(b);
-	REQUIRE_EQ(pipe(go), 0);
-	pid = fork();
+	pid = fork_held(go);
 	REQUIRE(pid >= 0);
-	if (!pid) {
-		close(go[1]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(2);
+	if (!pid)
 		_exit(bad_pages(b, 1) ? 1 : 0);
-	}
-	close(go[0]);
-	for (unsigned i = 0; i < 20000 && !pager_fork_nr_children(p); i++)
-		usleep(1000);
+	wait_child_known(p);
 	usleep(50000);
 	pager_fork_stats(p, &t, procs, 4);
 	evicting = t.evicting;
@@ -402,11 +426,7 @@ TEST(child_evict_off_keeps_child_pages)
 	pager_fork_stats(p, &t, procs, 4);
 	CHECK_EQ(evicting, 0UL);
 	CHECK_EQ(t.child_swapouts, 0UL);
-	CHECK_EQ(wait_children_released(p), 0U);
-	CHECK_EQ(refs_not_in_tables(p), 0L);
-	CHECK_EQ(pager_check(p), 0);
-	munmap(b, NPAGES * PAGE_SIZE);
-	uswap_pager_close(p);
+	check_tree_and_close(p, b);
 }
 
 struct race_writer {
@@ -479,11 +499,7 @@ TEST(child_writes_race_its_eviction)
 	 */
 	CHECK(outs >= NPAGES / 2);
 	CHECK_EQ(bad_pages(b, 1), 0UL);
-	CHECK_EQ(wait_children_released(p), 0U);
-	CHECK_EQ(refs_not_in_tables(p), 0L);
-	CHECK_EQ(pager_check(p), 0);
-	munmap(b, NPAGES * PAGE_SIZE);
-	uswap_pager_close(p);
+	check_tree_and_close(p, b);
 }
 
 /*
@@ -503,32 +519,24 @@ TEST(child_rewrites_within_budget)
 	long base_child, peak_child = 0;
 	int go[2], st;
 	pid_t pid;
-	char *b, c;
+	char *b;
 
 	if (!p)
 		return;
 	b = fill_and_evict(p, 1);
 	REQUIRE(b);
-	REQUIRE_EQ(pipe(go), 0);
-	pid = fork();
+	pid = fork_held(go);
 	REQUIRE(pid >= 0);
 	if (!pid) {
 		unsigned long bad;
 
-		close(go[1]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(2);
 		for (unsigned long i = 0; i < NPAGES; i++)
 			sig_write(b + i * PAGE_SIZE, 2);
 		bad = bad_pages(b, 2);
 		bad += bad_pages(b, 2);
 		_exit(bad ? 1 : 0);
 	}
-	close(go[0]);
-	for (unsigned i = 0; i < 20000 && !pager_fork_nr_children(p); i++)
-		usleep(1000);
-	usleep(20000);
-	base_child = rss_anon_pages(pid);
+	base_child = child_rss_start(p, pid);
 	REQUIRE(base_child >= 0);
 	REQUIRE_EQ(write(go[1], "g", 1), 1);
 	while (waitpid(pid, &st, WNOHANG) == 0) {
@@ -552,11 +560,7 @@ TEST(child_rewrites_within_budget)
 	}
 	CHECK(peak_child <= budget + margin);
 	CHECK_EQ(bad_pages(b, 1), 0UL);
-	CHECK_EQ(wait_children_released(p), 0U);
-	CHECK_EQ(refs_not_in_tables(p), 0L);
-	CHECK_EQ(pager_check(p), 0);
-	munmap(b, NPAGES * PAGE_SIZE);
-	uswap_pager_close(p);
+	check_tree_and_close(p, b);
 }
 
 /*
@@ -610,11 +614,7 @@ TEST(stopped_child_does_not_stall_the_tree)
 	kill(pid, SIGCONT);
 	CHECK_EQ(exit_code(pid), 0);
 	CHECK_EQ(bad_pages(b, 11), 0UL);
-	CHECK_EQ(wait_children_released(p), 0U);
-	CHECK_EQ(refs_not_in_tables(p), 0L);
-	CHECK_EQ(pager_check(p), 0);
-	munmap(b, NPAGES * PAGE_SIZE);
-	uswap_pager_close(p);
+	check_tree_and_close(p, b);
 }
 
 /* ---- every kind of child ---- */
@@ -705,11 +705,50 @@ TEST(nested_forks_see_every_byte)
 	}
 	CHECK_EQ(exit_code(pid), 0);
 	CHECK_EQ(bad_pages(b, 4), 0UL);
-	CHECK_EQ(wait_children_released(p), 0U);
-	CHECK_EQ(refs_not_in_tables(p), 0L);
-	CHECK_EQ(pager_check(p), 0);
-	munmap(b, NPAGES * PAGE_SIZE);
-	uswap_pager_close(p);
+	check_tree_and_close(p, b);
+}
+
+/*
+ * In a middle process: open a pager of its own and a pipe @go, and fill
+ * and evict the test range at @version (exits 2 or 3 if any of it fails).
+ * Return: the range.
+ */
+static char *mid_fill(struct uswap_pager **q, int go[2], uint64_t version)
+{
+	struct uswap_pager_config cfg = {.budget_bytes = BUDGET, .device_bytes = 256 * MiB};
+	char *b;
+
+	if (uswap_pager_open(q, &cfg, NULL, 0) || pipe(go))
+		_exit(2);
+	b = fill_and_evict(*q, version);
+	if (!b || pager_nr_swapents(*q) < (long)NPAGES / 2)
+		_exit(3);
+	return b;
+}
+
+/*
+ * In a grandchild: once the middle process is gone (its end of @go closed
+ * by its exit), check every page of @b against @version and write the
+ * verdict, 'G' or 'B' (the first bad page on stderr), to @res_w; exit.
+ */
+static void __attribute__((noreturn))
+grandchild_check(int go[2], int res_w, char *b, uint64_t version)
+{
+	char c = 0, verdict;
+
+	close(go[1]);
+	if (read(go[0], &c, 1) != 0)
+		_exit(5);
+	verdict = bad_pages(b, version) ? 'B' : 'G';
+	for (unsigned long i = 0; i < NPAGES && verdict == 'B'; i++)
+		if (!sig_check(b + i * PAGE_SIZE, version)) {
+			fprintf(stderr, "# page %lu: %#lx\n", i,
+				*(unsigned long *)(b + i * PAGE_SIZE));
+			break;
+		}
+	if (write(res_w, &verdict, 1) != 1)
+		_exit(6);
+	_exit(0);
 }
 
 /*
@@ -731,39 +770,18 @@ TEST(child_outlives_parent)
 	mid = fork();
 	REQUIRE(mid >= 0);
 	if (!mid) {
-		struct uswap_pager_config cfg = {.budget_bytes = BUDGET, .device_bytes = 256 * MiB};
 		struct uswap_pager *q = NULL;
 		int go[2];
 		pid_t g;
 		char *b;
 
 		close(res[0]);
-		if (uswap_pager_open(&q, &cfg, NULL, 0) || pipe(go))
-			_exit(2);
-		b = fill_and_evict(q, 7);
-		if (!b || pager_nr_swapents(q) < (long)NPAGES / 2)
-			_exit(3);
+		b = mid_fill(&q, go, 7);
 		g = fork();
 		if (g < 0)
 			_exit(4);
-		if (!g) {
-			char c = 0, verdict;
-
-			close(go[1]);
-			/* Until the middle process is gone (its end of the pipe closed). */
-			if (read(go[0], &c, 1) != 0)
-				_exit(5);
-			verdict = bad_pages(b, 7) ? 'B' : 'G';
-			for (unsigned long i = 0; i < NPAGES && verdict == 'B'; i++)
-				if (!sig_check(b + i * PAGE_SIZE, 7)) {
-					fprintf(stderr, "# page %lu: %#lx\n", i,
-						*(unsigned long *)(b + i * PAGE_SIZE));
-					break;
-				}
-			if (write(res[1], &verdict, 1) != 1)
-				_exit(6);
-			_exit(0);
-		}
+		if (!g)
+			grandchild_check(go, res[1], b, 7);
 		close(go[0]);
 		uswap_pager_close(q);
 		/* Closing go[1] with our exit tells the grandchild we are gone. */
@@ -824,18 +842,13 @@ TEST(close_orphans_child_forked_in_the_window)
 	mid = fork();
 	REQUIRE(mid >= 0);
 	if (!mid) {
-		struct uswap_pager_config cfg = {.budget_bytes = BUDGET, .device_bytes = 256 * MiB};
 		struct orphan_window w = {0};
 		int go[2];
 		pid_t g;
 		char *b;
 
 		close(res[0]);
-		if (uswap_pager_open(&w.q, &cfg, NULL, 0) || pipe(go))
-			_exit(2);
-		b = fill_and_evict(w.q, 12);
-		if (!b || pager_nr_swapents(w.q) < (long)NPAGES / 2)
-			_exit(3);
+		b = mid_fill(&w.q, go, 12);
 		if (race_set_hook(hold_before_poll, &w))
 			_exit(4);
 		atomic_store_release(&w.armed, 1);
@@ -846,17 +859,8 @@ TEST(close_orphans_child_forked_in_the_window)
 		g = fork();
 		if (g < 0)
 			_exit(6);
-		if (!g) {
-			char c = 0, verdict;
-
-			close(go[1]);
-			if (read(go[0], &c, 1) != 0)
-				_exit(7);
-			verdict = bad_pages(b, 12) ? 'B' : 'G';
-			if (write(res[1], &verdict, 1) != 1)
-				_exit(8);
-			_exit(0);
-		}
+		if (!g)
+			grandchild_check(go, res[1], b, 12);
 		close(go[0]);
 		uswap_pager_close(w.q);
 		_exit(0);
@@ -968,7 +972,7 @@ static void killed_mid_paging(bool evict)
 		{
 			int code = exit_code(pid);
 
-			/* Killed, or (rarely) failed its check before the kill. */
+			/* Killed: an exit of 1 is a page that failed its check before the kill. */
 			CHECK_EQ(code, 128 + SIGKILL);
 		}
 		if (k % 20 == 19) {
