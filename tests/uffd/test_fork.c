@@ -923,7 +923,7 @@ static void killed_mid_paging(bool evict)
 {
 	struct uswap_pager *p;
 	const char *env = getenv("USWAP_FORK_KILLS");
-	unsigned kills = env ? (unsigned)atoi(env) : 200, checks = 0;
+	unsigned kills = env ? (unsigned)atoi(env) : 200, killed = 0, checks = 0;
 	uint64_t rng = 0x5eed ^ (uint64_t)time(NULL);
 	uint64_t *version;
 	bool check_bad = false;
@@ -940,7 +940,6 @@ static void killed_mid_paging(bool evict)
 	REQUIRE(version);
 	for (unsigned long i = 0; i < NPAGES; i++)
 		version[i] = 10;
-	printf("# %u children killed\n", kills);
 	for (unsigned k = 0; k < kills; k++) {
 		pid_t pid = fork();
 
@@ -974,6 +973,7 @@ static void killed_mid_paging(bool evict)
 
 			/* Killed: an exit of 1 is a page that failed its check before the kill. */
 			CHECK_EQ(code, 128 + SIGKILL);
+			killed += code == 128 + SIGKILL;
 		}
 		if (k % 20 == 19) {
 			CHECK_EQ(wait_children_released(p), 0U);
@@ -988,7 +988,7 @@ static void killed_mid_paging(bool evict)
 	uswap_pager_sync(p);
 	CHECK_EQ(refs_not_in_tables(p), 0L);
 	check_bad |= pager_check(p) != 0;
-	printf("# checker run %u times between deaths\n", checks + 1);
+	printf("# %u children killed; checker run %u times between deaths\n", killed, checks + 1);
 	if (check_bad && evict)
 		test_todo("issue 11: slot counts inconsistent after children died mid-eviction "
 			  "(USWAP_CHILD_EVICT=1, opt-in)");
