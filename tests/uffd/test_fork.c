@@ -16,6 +16,7 @@
  *
  * Owns: nothing. Locking: none (one thread per process writes the pages).
  */
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -30,13 +31,15 @@
 
 #include "base/atomic.h"
 #include "base/race.h"
+#include "page_sig.h"
 #include "proc_status.h"
 #include "test.h"
 #include "uffd/fork.h"
 
-#define MiB    (1UL << 20)
-#define BUDGET (4 * MiB)
-#define NPAGES 4096UL /* 16 MiB: four times the budget */
+#define MiB	   (1UL << 20)
+#define BUDGET	   (4 * MiB)
+#define NPAGES	   4096UL	/* 16 MiB: four times the budget */
+#define FORK_OWNER 0x464f524bUL /* "FORK": the owner word of every page signature */
 
 extern char **environ;
 
@@ -87,34 +90,13 @@ static struct uswap_pager *open_pager(void)
 	return p;
 }
 
-/* A page's signature: address and version in every eighth word, and a pattern. */
-static void sig_write(char *page, uint64_t version)
-{
-	uint64_t *w = (uint64_t *)page, addr = (uint64_t)(uintptr_t)page;
-
-	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
-		w[i] = (i % 8) ? (addr ^ version ^ (i * 0x9e3779b97f4a7c15ULL)) : addr + version;
-}
-
-static bool sig_check(const char *page, uint64_t version)
-{
-	const uint64_t *w = (const uint64_t *)page;
-	uint64_t addr = (uint64_t)(uintptr_t)page;
-
-	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
-		if (w[i] !=
-		    ((i % 8) ? (addr ^ version ^ (i * 0x9e3779b97f4a7c15ULL)) : addr + version))
-			return false;
-	return true;
-}
-
 /* Pages of @b (NPAGES) whose signature is not @version. */
 static unsigned long bad_pages(char *b, uint64_t version)
 {
 	unsigned long bad = 0;
 
 	for (unsigned long i = 0; i < NPAGES; i++)
-		bad += !sig_check(b + i * PAGE_SIZE, version);
+		bad += !sig_check(b + i * PAGE_SIZE, FORK_OWNER, version);
 	return bad;
 }
 
@@ -126,7 +108,7 @@ static char *fill_and_evict(struct uswap_pager *p, uint64_t version)
 	if (uswap_pager_map(p, NPAGES * PAGE_SIZE, &m))
 		return NULL;
 	for (unsigned long i = 0; i < NPAGES; i++)
-		sig_write((char *)m + i * PAGE_SIZE, version);
+		sig_write((char *)m + i * PAGE_SIZE, FORK_OWNER, version);
 	uswap_pager_reclaim(p, NPAGES * PAGE_SIZE);
 	uswap_pager_sync(p);
 	return m;
@@ -250,8 +232,8 @@ TEST(fork_child_sees_fork_state_counts_shared)
 	/* Both read and write at once, under one budget. */
 	REQUIRE_EQ(write(go[1], "g", 1), 1);
 	for (unsigned long i = 0; i < NPAGES; i++) {
-		CHECK(sig_check(b + i * PAGE_SIZE, 1));
-		sig_write(b + i * PAGE_SIZE, 2);
+		CHECK(sig_check(b + i * PAGE_SIZE, FORK_OWNER, 1));
+		sig_write(b + i * PAGE_SIZE, FORK_OWNER, 2);
 	}
 	CHECK_EQ(exit_code(pid), 0);
 	close(go[1]);
@@ -362,8 +344,8 @@ TEST(child_reads_back_within_budget)
 		peak_charged = max(peak_charged, ch);
 		samples++;
 		for (unsigned long i = 0; i < NPAGES; i += 16) {
-			CHECK(sig_check(b + i * PAGE_SIZE, version - 1));
-			sig_write(b + i * PAGE_SIZE, version);
+			CHECK(sig_check(b + i * PAGE_SIZE, FORK_OWNER, version - 1));
+			sig_write(b + i * PAGE_SIZE, FORK_OWNER, version);
 		}
 		version++;
 		if (poll(&pf, 1, 0) > 0)
@@ -373,7 +355,7 @@ TEST(child_reads_back_within_budget)
 	close(go[1]);
 	close(done[0]);
 	for (unsigned long i = 0; i < NPAGES; i++)
-		CHECK(sig_check(b + i * PAGE_SIZE, i % 16 ? 1 : version - 1));
+		CHECK(sig_check(b + i * PAGE_SIZE, FORK_OWNER, i % 16 ? 1 : version - 1));
 	{
 		struct fork_tree_stats t;
 		struct fork_proc_stats procs[4];
@@ -442,7 +424,7 @@ static void *race_writer_main(void *arg)
 
 	for (uint64_t r = 2; r < 2 + w->rounds; r++) {
 		for (unsigned long i = 0; i < NPAGES; i++)
-			sig_write(w->b + i * PAGE_SIZE, r);
+			sig_write(w->b + i * PAGE_SIZE, FORK_OWNER, r);
 		w->bad += bad_pages(w->b, r);
 	}
 	return NULL;
@@ -531,7 +513,7 @@ TEST(child_rewrites_within_budget)
 		unsigned long bad;
 
 		for (unsigned long i = 0; i < NPAGES; i++)
-			sig_write(b + i * PAGE_SIZE, 2);
+			sig_write(b + i * PAGE_SIZE, FORK_OWNER, 2);
 		bad = bad_pages(b, 2);
 		bad += bad_pages(b, 2);
 		_exit(bad ? 1 : 0);
@@ -592,10 +574,10 @@ TEST(stopped_child_does_not_stall_the_tree)
 
 		close(ready[0]);
 		for (unsigned long i = 0; i < NPAGES; i++)
-			sig_write(b + i * PAGE_SIZE, 2);
+			sig_write(b + i * PAGE_SIZE, FORK_OWNER, 2);
 		/* The last pages resident: what reclaim tries first after our stop. */
 		for (unsigned long i = NPAGES - 800; i < NPAGES; i++)
-			bad += !sig_check(b + i * PAGE_SIZE, 2);
+			bad += !sig_check(b + i * PAGE_SIZE, FORK_OWNER, 2);
 		if (write(ready[1], "r", 1) != 1)
 			_exit(2);
 		raise(SIGSTOP);
@@ -609,7 +591,7 @@ TEST(stopped_child_does_not_stall_the_tree)
 	REQUIRE(WIFSTOPPED(st));
 	for (uint64_t v = 10; v < 12; v++)
 		for (unsigned long i = 0; i < NPAGES; i++)
-			sig_write(b + i * PAGE_SIZE, v);
+			sig_write(b + i * PAGE_SIZE, FORK_OWNER, v);
 	CHECK_EQ(bad_pages(b, 11), 0UL);
 	kill(pid, SIGCONT);
 	CHECK_EQ(exit_code(pid), 0);
@@ -684,22 +666,22 @@ TEST(nested_forks_see_every_byte)
 
 		/* The child writes half, then forks: the grandchild sees the mix. */
 		for (unsigned long i = 0; i < NPAGES; i += 2)
-			sig_write(b + i * PAGE_SIZE, 5);
+			sig_write(b + i * PAGE_SIZE, FORK_OWNER, 5);
 		g = fork();
 		if (g < 0)
 			_exit(3);
 		if (!g) {
 			for (unsigned long i = 0; i < NPAGES; i++)
-				if (!sig_check(b + i * PAGE_SIZE, i % 2 ? 4 : 5))
+				if (!sig_check(b + i * PAGE_SIZE, FORK_OWNER, i % 2 ? 4 : 5))
 					_exit(1);
 			for (unsigned long i = 0; i < NPAGES; i++)
-				sig_write(b + i * PAGE_SIZE, 6);
+				sig_write(b + i * PAGE_SIZE, FORK_OWNER, 6);
 			_exit(0);
 		}
 		if (exit_code(g) != 0)
 			_exit(4);
 		for (unsigned long i = 0; i < NPAGES; i++)
-			if (!sig_check(b + i * PAGE_SIZE, i % 2 ? 4 : 5))
+			if (!sig_check(b + i * PAGE_SIZE, FORK_OWNER, i % 2 ? 4 : 5))
 				_exit(5);
 		_exit(0);
 	}
@@ -741,9 +723,11 @@ grandchild_check(int go[2], int res_w, char *b, uint64_t version)
 		_exit(5);
 	verdict = bad_pages(b, version) ? 'B' : 'G';
 	for (unsigned long i = 0; i < NPAGES && verdict == 'B'; i++)
-		if (!sig_check(b + i * PAGE_SIZE, version)) {
-			fprintf(stderr, "# page %lu: %#lx\n", i,
-				*(unsigned long *)(b + i * PAGE_SIZE));
+		if (!sig_check(b + i * PAGE_SIZE, FORK_OWNER, version)) {
+			const uint64_t *w = (const uint64_t *)(b + i * PAGE_SIZE);
+
+			fprintf(stderr, "# page %lu: owner %#" PRIx64 " version %" PRIu64 "\n", i,
+				w[0], w[2]);
 			break;
 		}
 	if (write(res_w, &verdict, 1) != 1)
@@ -891,9 +875,9 @@ TEST(fork_storm_leaves_no_slot)
 		if (!pid) {
 			/* A few reads and writes of its own copy, then gone. */
 			for (unsigned long i = n; i < NPAGES; i += 97) {
-				if (!sig_check(b + i * PAGE_SIZE, 8))
+				if (!sig_check(b + i * PAGE_SIZE, FORK_OWNER, 8))
 					_exit(1);
-				sig_write(b + i * PAGE_SIZE, 9);
+				sig_write(b + i * PAGE_SIZE, FORK_OWNER, 9);
 			}
 			_exit(0);
 		}
@@ -952,18 +936,18 @@ static void killed_mid_paging(bool evict)
 				unsigned long i = t_rand(&s) % NPAGES;
 				char *pg = b + i * PAGE_SIZE;
 
-				if (!sig_check(pg, version[i]))
+				if (!sig_check(pg, FORK_OWNER, version[i]))
 					_exit(1);
 				version[i] += 1000;
-				sig_write(pg, version[i]);
+				sig_write(pg, FORK_OWNER, version[i]);
 			}
 		}
 		/* The parent faults and writes its own data meanwhile. */
 		for (unsigned j = 0, n = (unsigned)(t_rand(&rng) % 64); j < n; j++) {
 			unsigned long i = t_rand(&rng) % NPAGES;
 
-			CHECK(sig_check(b + i * PAGE_SIZE, version[i]));
-			sig_write(b + i * PAGE_SIZE, ++version[i]);
+			CHECK(sig_check(b + i * PAGE_SIZE, FORK_OWNER, version[i]));
+			sig_write(b + i * PAGE_SIZE, FORK_OWNER, ++version[i]);
 		}
 		if (t_rand(&rng) % 4 == 0)
 			uswap_pager_reclaim(p, (t_rand(&rng) % 512) * PAGE_SIZE);
@@ -983,7 +967,7 @@ static void killed_mid_paging(bool evict)
 	}
 	CHECK_EQ(wait_children_released(p), 0U);
 	for (unsigned long i = 0; i < NPAGES; i++)
-		CHECK(sig_check(b + i * PAGE_SIZE, version[i]));
+		CHECK(sig_check(b + i * PAGE_SIZE, FORK_OWNER, version[i]));
 	uswap_pager_reclaim(p, NPAGES * PAGE_SIZE);
 	uswap_pager_sync(p);
 	CHECK_EQ(refs_not_in_tables(p), 0L);
