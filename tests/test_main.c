@@ -24,7 +24,8 @@ static struct {
 static int nr_tests;
 static int cur_failures;
 static bool cur_skipped;
-static const char *cur_skip_why;
+/* A copy: callers pass reasons in buffers of their own, gone once they return. */
+static char cur_skip_why[256];
 static const char *cur_todo_why;
 static int cur_failures_before_todo;
 static struct uswap *engines[MAX_ENGINES];
@@ -87,7 +88,7 @@ void test_todo(const char *why)
 void test_skip(const char *why)
 {
 	cur_skipped = true;
-	cur_skip_why = why;
+	snprintf(cur_skip_why, sizeof(cur_skip_why), "%s", why);
 }
 
 struct uswap *t_engine(void)
