@@ -32,6 +32,7 @@
 #include "base/atomic.h"
 #include "base/race.h"
 #include "page_sig.h"
+#include "pager_open.h"
 #include "proc_status.h"
 #include "test.h"
 #include "uffd/fork.h"
@@ -61,9 +62,7 @@ extern char **environ;
 static struct uswap_pager *open_pager(void)
 {
 	struct uswap_pager_config cfg = {.budget_bytes = BUDGET, .device_bytes = 256 * MiB};
-	struct uswap_pager *p = NULL;
-	char err[512];
-	int ret;
+	struct uswap_pager *p;
 
 	if (TSAN_SKIP) {
 		test_skip("ThreadSanitizer build (see above)");
@@ -72,16 +71,9 @@ static struct uswap_pager *open_pager(void)
 	/* Children evict (their zapper threads) in every test but the one that says otherwise. */
 	if (!getenv("USWAP_CHILD_EVICT"))
 		setenv("USWAP_CHILD_EVICT", "1", 1);
-	ret = uswap_pager_open(&p, &cfg, err, sizeof(err));
-
-	if (ret == -EPERM || ret == -EOPNOTSUPP) {
-		test_skip(err);
+	p = pager_open_or_skip(&cfg);
+	if (!p)
 		return NULL;
-	}
-	if (ret) {
-		test_fail(__FILE__, __LINE__, "uswap_pager_open: %d: %s", ret, err);
-		return NULL;
-	}
 	if (!pager_fork_enabled(p)) {
 		uswap_pager_close(p);
 		test_skip("no UFFD_FEATURE_EVENT_FORK (CAP_SYS_PTRACE)");

@@ -22,6 +22,7 @@
 #include "dev/file.h"
 #include "uffd/pager.h"
 #include "page_sig.h"
+#include "pager_open.h"
 #include "proc_status.h"
 #include "base/race.h"
 
@@ -51,23 +52,12 @@
 static struct uswap_pager *open_pager(size_t budget, size_t device_bytes)
 {
 	struct uswap_pager_config cfg = {.budget_bytes = budget, .device_bytes = device_bytes};
-	struct uswap_pager *p = NULL;
-	char err[512];
-	int ret;
 
 	if (TSAN_SKIP) {
 		test_skip("ThreadSanitizer build (see the top of this file)");
 		return NULL;
 	}
-	ret = uswap_pager_open(&p, &cfg, err, sizeof(err));
-
-	if (ret == -EPERM || ret == -EOPNOTSUPP) {
-		test_skip(err);
-		return NULL;
-	}
-	if (ret)
-		test_fail(__FILE__, __LINE__, "uswap_pager_open: %d: %s", ret, err);
-	return p;
+	return pager_open_or_skip(&cfg);
 }
 
 static bool page_is_zero(const char *page)
@@ -1268,13 +1258,12 @@ TEST(aging_samples_keep_data)
  */
 TEST(swapfile_clean_pages_not_rewritten)
 {
-	char path[64], dev[80], err[512];
+	char path[64], dev[80];
 	struct uswap_pager_config cfg = {.budget_bytes = 4 * MiB, .device = dev};
 	const unsigned long n = 8 * MiB / SCALE / PAGE_SIZE;
 	long out0, out1, out2;
 	struct uswap_pager *p;
 	char *b;
-	int ret;
 
 	if (TSAN_SKIP) {
 		test_skip("ThreadSanitizer build (see the top of this file)");
@@ -1283,13 +1272,11 @@ TEST(swapfile_clean_pages_not_rewritten)
 	snprintf(path, sizeof(path), "/tmp/uswap-test-swap-%d", getpid());
 	snprintf(dev, sizeof(dev), "file:%s", path);
 	REQUIRE_EQ(swapfile_format(path, 64 * MiB, NULL, NULL, NULL, 0), 0);
-	ret = uswap_pager_open(&p, &cfg, err, sizeof(err));
-	if (ret == -EPERM || ret == -EOPNOTSUPP) {
+	p = pager_open_or_skip(&cfg);
+	if (!p) {
 		unlink(path);
-		test_skip(err);
 		return;
 	}
-	REQUIRE_EQ(ret, 0);
 	REQUIRE_EQ(uswap_pager_map(p, n * PAGE_SIZE, (void **)&b), 0);
 	for (unsigned long i = 0; i < n; i++)
 		sig_write(b + i * PAGE_SIZE, 17, 1);
