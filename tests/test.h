@@ -28,10 +28,11 @@ void test_register(const char *name, test_fn fn);
 void test_fail(const char *file, int line, const char *fmt, ...) __printf(3, 4);
 void test_skip(const char *why);
 /*
- * test_todo - the current test's failures are a known failure of an open
- * issue (@why names it): reported as TAP "not ok ... # TODO why", which
- * scripts/test.sh lists and counts apart, and not failing the program.
- * Call it just before the check it covers, once that check is known to fail.
+ * test_todo - the current test's failures from here on are a known failure
+ * of an open issue (@why names it): reported as TAP "not ok ... # TODO why",
+ * which scripts/test.sh lists and counts apart, and not failing the program.
+ * Call it just before the check it covers, once that check is known to fail:
+ * a failure recorded before the call still fails the test.
  */
 void test_todo(const char *why);
 extern uint64_t test_seed;

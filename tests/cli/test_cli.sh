@@ -21,24 +21,7 @@ if [ "$(stat -f -c %T "$T" 2>/dev/null)" = tmpfs ]; then
 	T=$(mktemp -d /var/tmp/uswap-cli.XXXXXX)
 fi
 trap 'rm -rf "$T"' EXIT
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
+. "$(dirname "$0")/../tap.sh"
 
 # run CODE DESC ARGS...: run uswap with ARGS; stdout to $T/out, stderr to
 # $T/err; check the exit code.

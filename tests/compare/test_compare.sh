@@ -27,25 +27,7 @@ SIZE=${USWAP_COMPARE_TEST_SIZE:-48M}
 T=$(mktemp -d "${TMPDIR:-/tmp}/uswap-cmptest.XXXXXX")
 chmod 755 "$T"
 trap 'rm -rf "$T"' EXIT
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	[ $# -gt 1 ] && sed 's/^/# /' "$2" | tail -20
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
+. "$(dirname "$0")/../tap.sh"
 
 # check DESC CMD...: ok when CMD succeeds.
 check() {

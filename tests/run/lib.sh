@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 #
-# lib.sh - shared by the tests/run scripts: TAP output, a scratch directory
-# removed at exit, and helpers to run `uswap run` and read its --stats JSON.
+# lib.sh - shared by the tests/run scripts: TAP output (tests/tap.sh), a
+# scratch directory removed at exit, the step timeout $LIMIT, the budget and
+# slack defaults, and helpers to run `uswap run` and read its --stats JSON.
 #
 # Set by the sourcing script before: USWAP (the uswap executable).
 
@@ -17,24 +18,15 @@ run_cleanup() {
 	rm -rf "$T"
 }
 trap run_cleanup EXIT
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
+# $LIMIT CMD...: a program the pager leaves hanging fails its step, not the
+# whole script.
+LIMIT="timeout -k 10 ${USWAP_RUN_TEST_STEP_TIMEOUT:-100}"
+# The budget of a run in MiB (USWAP_RUN_TEST_BUDGET_MIB, default 16) and the
+# RssAnon allowed over it (USWAP_RUN_TEST_SLACK_MIB, default the documented
+# slack: 4 MiB + budget / 8).
+budget_mib=${USWAP_RUN_TEST_BUDGET_MIB:-16}
+slack_mib=${USWAP_RUN_TEST_SLACK_MIB:-$((4 + budget_mib / 8))}
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 
 # check COND-EXIT DESC: ok if the previous command's status ($1) is 0.
 check() {

@@ -64,6 +64,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc_status.h"
+
 #define PAGE	   4096UL
 #define MAGIC	   0x5049434b55503031ULL /* "PICKUP01" */
 #define SMALL	   (32UL << 10)		 /* below malloc's mmap threshold: the arena */
@@ -116,37 +118,22 @@ static size_t check(const char *p, size_t len, unsigned piece)
 	return bad;
 }
 
-/* Return: this process's RssAnon in KiB (kernel's figure), or -1. */
-static long rss_anon_kib(void)
-{
-	char line[256];
-	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "RssAnon: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
 static void report(bool verbose, const char *what)
 {
 	if (verbose)
-		fprintf(stderr, "pickup: after %s: RssAnon %ld MiB\n", what, rss_anon_kib() >> 10);
+		fprintf(stderr, "pickup: after %s: RssAnon %ld MiB\n", what,
+			proc_rss_anon_kb(0) >> 10);
 }
 
 /* Wait until RssAnon <= @mib MiB, a minute at most. Return: 0 or -1 (never). */
 static int wait_rss(unsigned long mib)
 {
 	struct timespec pause = {0, 10 * 1000 * 1000};
-	long kib = rss_anon_kib();
+	long kib = proc_rss_anon_kb(0);
 
 	for (unsigned i = 0; i < 6000 && (kib < 0 || (unsigned long)kib > mib << 10); i++) {
 		nanosleep(&pause, NULL);
-		kib = rss_anon_kib();
+		kib = proc_rss_anon_kb(0);
 	}
 	if (kib >= 0 && (unsigned long)kib <= mib << 10)
 		return 0;

@@ -19,9 +19,8 @@ set -u
 USWAP=${1:?usage: test_run_fork.sh PATH/TO/uswap PATH/TO/sigcheck}
 SIGCHECK=$(realpath "${2:?}")
 . "$(dirname "$0")/lib.sh"
-LIMIT="timeout -k 10 ${USWAP_RUN_TEST_STEP_TIMEOUT:-100}"
 
-b=${USWAP_RUN_TEST_BUDGET_MIB:-16}
+b=$budget_mib
 data=$((b * 4))
 
 # ---- a child that reads everything while its parent does too ----

@@ -39,10 +39,7 @@ set -u
 USWAP=${1:?usage: test_run_pickup.sh PATH/TO/uswap PATH/TO/pickup}
 PICKUP=$(realpath "${2:?}")
 . "$(dirname "$0")/lib.sh"
-LIMIT="timeout -k 10 ${USWAP_RUN_TEST_STEP_TIMEOUT:-100}"
 
-budget_mib=${USWAP_RUN_TEST_BUDGET_MIB:-16}
-slack_mib=${USWAP_RUN_TEST_SLACK_MIB:-$((4 + budget_mib / 8))}
 data_mib=$((budget_mib * 4))
 
 # pickup_run LABEL ENV [PICKUP OPTIONS...]: run pickup under uswap run

@@ -16,11 +16,7 @@
 set -u
 USWAP=${1:?usage: test_run_programs.sh PATH/TO/uswap}
 . "$(dirname "$0")/lib.sh"
-# A program the pager leaves hanging fails its step, not the whole script.
-LIMIT="timeout -k 10 ${USWAP_RUN_TEST_STEP_TIMEOUT:-100}"
 
-budget_mib=${USWAP_RUN_TEST_BUDGET_MIB:-16}
-slack_mib=${USWAP_RUN_TEST_SLACK_MIB:-$((4 + budget_mib / 8))}
 data_mib=$((budget_mib * 4))
 # The distribution's python3, not a wrapper script (pyenv shims exec it).
 PY=/usr/bin/python3

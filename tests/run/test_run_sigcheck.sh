@@ -19,12 +19,8 @@ set -u
 USWAP=${1:?usage: test_run_sigcheck.sh PATH/TO/uswap PATH/TO/sigcheck}
 SIGCHECK=$(realpath "${2:?}")
 . "$(dirname "$0")/lib.sh"
-# A program the pager leaves hanging fails its step, not the whole script.
-LIMIT="timeout -k 10 ${USWAP_RUN_TEST_STEP_TIMEOUT:-100}"
 
-budget_mib=${USWAP_RUN_TEST_BUDGET_MIB:-16}
 threads=${USWAP_RUN_TEST_THREADS:-4}
-slack_mib=${USWAP_RUN_TEST_SLACK_MIB:-$((4 + budget_mib / 8))}
 
 # sigcheck_run LABEL BUDGET_MIB DATA_MIB [uswap run options...]
 sigcheck_run() {

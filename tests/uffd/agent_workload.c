@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "page_sig.h"
+#include "proc_status.h"
 
 #define PAGE 4096UL
 
@@ -46,16 +47,10 @@ static pthread_mutex_t peak_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void note_rss(void)
 {
-	char line[256];
-	long kb = 0;
-	FILE *f = fopen("/proc/self/status", "r");
+	long kb = proc_rss_anon_kb(0);
 
-	if (!f)
+	if (kb < 0)
 		return;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
 	pthread_mutex_lock(&peak_lock);
 	if ((unsigned long)kb > peak_rss_kb)
 		peak_rss_kb = (unsigned long)kb;
@@ -151,21 +146,6 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static long rss_now_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 int main(int argc, char **argv)
 {
 	unsigned long mib = argc > 1 ? strtoul(argv[1], NULL, 10) : 64;
@@ -196,7 +176,7 @@ int main(int argc, char **argv)
 	}
 	/* A moment for the agent's threads to catch up (scan, reclaim). */
 	usleep(300000);
-	end_rss_kb = (unsigned long)rss_now_kb();
+	end_rss_kb = (unsigned long)proc_rss_anon_kb(0);
 	/* A child sees every byte the parent had, swapped or not. */
 	pid = fork();
 	if (pid == 0) {

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * page_sig.h - the page signature test_pager and agent_workload write into
- * paged memory and check after it comes back: owner, the page's own address
- * and version in the first three words, then every eighth word a mix of
- * address and version with zeros between (so the page still compresses, as
- * program data does, yet a page put back at the wrong address, from the
- * wrong owner or at a stale version fails the check).
+ * page_sig.h - the page signature test_pager, test_fork and agent_workload
+ * write into paged memory and check after it comes back: owner, the page's
+ * own address and version in the first three words, then every eighth word
+ * a mix of address and version with zeros between (so the page still
+ * compresses, as program data does, yet a page put back at the wrong
+ * address, from the wrong owner or at a stale version fails the check).
  *
  * Owns: nothing. Locking: none (pure functions of their arguments).
  */

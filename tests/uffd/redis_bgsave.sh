@@ -47,6 +47,8 @@ for i in $(seq 100); do [ "$(cli "$D/s" ping 2> /dev/null)" = PONG ] && break; s
 [ "$(cli "$D/s" debug populate "$KEYS" key 1024)" = OK ] || fail "populate"
 [ "$(val swapped_bytes)" -gt $((BUDGET * 2)) ] || fail "not paged: swapped $(val swapped_bytes)"
 D1=$(cli "$D/s" debug digest)
+# (an empty digest would make both digest checks below pass on nothing)
+[ -n "$D1" ] || fail "no digest from redis-server under the agent"
 redis-benchmark -s "$D/s" -t get -n 50000 -r "$KEYS" -d 1024 -P 32 -c 4 -q > "$D/bench.log" 2>&1 &
 BENCH=$!
 BEFORE=$(tree_rss $SRV) PEAK=0

@@ -16,6 +16,7 @@
  *
  * Owns: nothing. Locking: none (one thread per process writes the pages).
  */
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -30,12 +31,16 @@
 
 #include "base/atomic.h"
 #include "base/race.h"
+#include "page_sig.h"
+#include "pager_open.h"
+#include "proc_status.h"
 #include "test.h"
 #include "uffd/fork.h"
 
-#define MiB    (1UL << 20)
-#define BUDGET (4 * MiB)
-#define NPAGES 4096UL /* 16 MiB: four times the budget */
+#define MiB	   (1UL << 20)
+#define BUDGET	   (4 * MiB)
+#define NPAGES	   4096UL	/* 16 MiB: four times the budget */
+#define FORK_OWNER 0x464f524bUL /* "FORK": the owner word of every page signature */
 
 extern char **environ;
 
@@ -57,9 +62,7 @@ extern char **environ;
 static struct uswap_pager *open_pager(void)
 {
 	struct uswap_pager_config cfg = {.budget_bytes = BUDGET, .device_bytes = 256 * MiB};
-	struct uswap_pager *p = NULL;
-	char err[512];
-	int ret;
+	struct uswap_pager *p;
 
 	if (TSAN_SKIP) {
 		test_skip("ThreadSanitizer build (see above)");
@@ -68,16 +71,9 @@ static struct uswap_pager *open_pager(void)
 	/* Children evict (their zapper threads) in every test but the one that says otherwise. */
 	if (!getenv("USWAP_CHILD_EVICT"))
 		setenv("USWAP_CHILD_EVICT", "1", 1);
-	ret = uswap_pager_open(&p, &cfg, err, sizeof(err));
-
-	if (ret == -EPERM || ret == -EOPNOTSUPP) {
-		test_skip(err);
+	p = pager_open_or_skip(&cfg);
+	if (!p)
 		return NULL;
-	}
-	if (ret) {
-		test_fail(__FILE__, __LINE__, "uswap_pager_open: %d: %s", ret, err);
-		return NULL;
-	}
 	if (!pager_fork_enabled(p)) {
 		uswap_pager_close(p);
 		test_skip("no UFFD_FEATURE_EVENT_FORK (CAP_SYS_PTRACE)");
@@ -86,34 +82,13 @@ static struct uswap_pager *open_pager(void)
 	return p;
 }
 
-/* A page's signature: address and version in every eighth word, and a pattern. */
-static void sig_write(char *page, uint64_t version)
-{
-	uint64_t *w = (uint64_t *)page, addr = (uint64_t)(uintptr_t)page;
-
-	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
-		w[i] = (i % 8) ? (addr ^ version ^ (i * 0x9e3779b97f4a7c15ULL)) : addr + version;
-}
-
-static bool sig_check(const char *page, uint64_t version)
-{
-	const uint64_t *w = (const uint64_t *)page;
-	uint64_t addr = (uint64_t)(uintptr_t)page;
-
-	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
-		if (w[i] !=
-		    ((i % 8) ? (addr ^ version ^ (i * 0x9e3779b97f4a7c15ULL)) : addr + version))
-			return false;
-	return true;
-}
-
 /* Pages of @b (NPAGES) whose signature is not @version. */
 static unsigned long bad_pages(char *b, uint64_t version)
 {
 	unsigned long bad = 0;
 
 	for (unsigned long i = 0; i < NPAGES; i++)
-		bad += !sig_check(b + i * PAGE_SIZE, version);
+		bad += !sig_check(b + i * PAGE_SIZE, FORK_OWNER, version);
 	return bad;
 }
 
@@ -125,7 +100,7 @@ static char *fill_and_evict(struct uswap_pager *p, uint64_t version)
 	if (uswap_pager_map(p, NPAGES * PAGE_SIZE, &m))
 		return NULL;
 	for (unsigned long i = 0; i < NPAGES; i++)
-		sig_write((char *)m + i * PAGE_SIZE, version);
+		sig_write((char *)m + i * PAGE_SIZE, FORK_OWNER, version);
 	uswap_pager_reclaim(p, NPAGES * PAGE_SIZE);
 	uswap_pager_sync(p);
 	return m;
@@ -174,6 +149,50 @@ static int exit_code(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
+/* Wait (bounded) until the fork thread took in a child. */
+static void wait_child_known(struct uswap_pager *p)
+{
+	for (unsigned i = 0; i < 20000 && !pager_fork_nr_children(p); i++)
+		usleep(1000);
+}
+
+/*
+ * Fork a child that waits for a byte on @go before it goes on (returns 0
+ * in it, or exits 2 if the byte never comes). Return: the child's pid in
+ * the parent, which keeps go[1], or -1.
+ */
+static pid_t fork_held(int go[2])
+{
+	pid_t pid;
+	char c;
+
+	if (pipe(go))
+		return -1;
+	pid = fork();
+	if (!pid) {
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		return 0;
+	}
+	close(go[0]);
+	return pid;
+}
+
+/*
+ * The end of every test of a tree whose children are gone: the fork thread
+ * let go of them all, every swap reference is held by the root's tables
+ * and the checker agrees; then @b is unmapped and @p closed.
+ */
+static void check_tree_and_close(struct uswap_pager *p, char *b)
+{
+	CHECK_EQ(wait_children_released(p), 0U);
+	CHECK_EQ(refs_not_in_tables(p), 0L);
+	CHECK_EQ(pager_check(p), 0);
+	munmap(b, NPAGES * PAGE_SIZE);
+	uswap_pager_close(p);
+}
+
 /* ---- the parent rewrites, the child sees the fork's state; counts 2 then 1 ---- */
 
 TEST(fork_child_sees_fork_state_counts_shared)
@@ -190,21 +209,12 @@ TEST(fork_child_sees_fork_state_counts_shared)
 	REQUIRE(b);
 	swapped = swapped_pages_with_count(p, b, 1);
 	REQUIRE(swapped > NPAGES / 2);
-	REQUIRE_EQ(pipe(go), 0);
-	pid = fork();
+	pid = fork_held(go);
 	REQUIRE(pid >= 0);
-	if (!pid) {
-		char c;
-
-		close(go[1]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(2);
+	if (!pid)
 		_exit(bad_pages(b, 1) ? 1 : 0);
-	}
-	close(go[0]);
 	/* fork() returned once the event was read; the copy is done when the child is served. */
-	for (unsigned i = 0; i < 20000 && !pager_fork_nr_children(p); i++)
-		usleep(1000);
+	wait_child_known(p);
 	/* The fork dup'ed every swap entry of the parent. */
 	c2 = swapped_pages_with_count(p, b, 2);
 	CHECK(c2 >= swapped);
@@ -214,8 +224,8 @@ TEST(fork_child_sees_fork_state_counts_shared)
 	/* Both read and write at once, under one budget. */
 	REQUIRE_EQ(write(go[1], "g", 1), 1);
 	for (unsigned long i = 0; i < NPAGES; i++) {
-		CHECK(sig_check(b + i * PAGE_SIZE, 1));
-		sig_write(b + i * PAGE_SIZE, 2);
+		CHECK(sig_check(b + i * PAGE_SIZE, FORK_OWNER, 1));
+		sig_write(b + i * PAGE_SIZE, FORK_OWNER, 2);
 	}
 	CHECK_EQ(exit_code(pid), 0);
 	close(go[1]);
@@ -253,19 +263,17 @@ TEST(fork_child_sees_fork_state_counts_shared)
 /* RssAnon of @pid in pages (/proc/PID/status), or -1. */
 static long rss_anon_pages(pid_t pid)
 {
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
+	long kb = proc_rss_anon_kb(pid);
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
 	return kb < 0 ? -1 : kb / 4;
+}
+
+/* The RssAnon (pages) of child @pid once the fork thread took it in and it settled, or -1. */
+static long child_rss_start(struct uswap_pager *p, pid_t pid)
+{
+	wait_child_known(p);
+	usleep(20000);
+	return rss_anon_pages(pid);
 }
 
 static long charged_pages(struct uswap_pager *p)
@@ -292,24 +300,20 @@ TEST(child_reads_back_within_budget)
 	int go[2], done[2];
 	uint64_t version = 2;
 	pid_t pid;
-	char *b, c;
+	char *b;
 
 	if (!p)
 		return;
 	b = fill_and_evict(p, 1);
 	REQUIRE(b);
 	REQUIRE(swapped_pages_with_count(p, b, 1) > NPAGES / 2);
-	REQUIRE_EQ(pipe(go), 0);
 	REQUIRE_EQ(pipe(done), 0);
-	pid = fork();
+	pid = fork_held(go);
 	REQUIRE(pid >= 0);
 	if (!pid) {
 		unsigned long bad;
 
-		close(go[1]);
 		close(done[0]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(2);
 		/* Twice: the second pass reads back what the first evicted. */
 		bad = bad_pages(b, 1);
 		bad += bad_pages(b, 1);
@@ -317,13 +321,9 @@ TEST(child_reads_back_within_budget)
 			_exit(3);
 		_exit(bad ? 1 : 0);
 	}
-	close(go[0]);
 	close(done[1]);
-	for (unsigned i = 0; i < 20000 && !pager_fork_nr_children(p); i++)
-		usleep(1000);
 	/* The child's own figure before it reads anything back. */
-	usleep(20000);
-	base_child = rss_anon_pages(pid);
+	base_child = child_rss_start(p, pid);
 	REQUIRE(base_child >= 0);
 	REQUIRE_EQ(write(go[1], "g", 1), 1);
 	/* Rewrite our own copy meanwhile, checking it, and sample both figures. */
@@ -336,8 +336,8 @@ TEST(child_reads_back_within_budget)
 		peak_charged = max(peak_charged, ch);
 		samples++;
 		for (unsigned long i = 0; i < NPAGES; i += 16) {
-			CHECK(sig_check(b + i * PAGE_SIZE, version - 1));
-			sig_write(b + i * PAGE_SIZE, version);
+			CHECK(sig_check(b + i * PAGE_SIZE, FORK_OWNER, version - 1));
+			sig_write(b + i * PAGE_SIZE, FORK_OWNER, version);
 		}
 		version++;
 		if (poll(&pf, 1, 0) > 0)
@@ -347,7 +347,7 @@ TEST(child_reads_back_within_budget)
 	close(go[1]);
 	close(done[0]);
 	for (unsigned long i = 0; i < NPAGES; i++)
-		CHECK(sig_check(b + i * PAGE_SIZE, i % 16 ? 1 : version - 1));
+		CHECK(sig_check(b + i * PAGE_SIZE, FORK_OWNER, i % 16 ? 1 : version - 1));
 	{
 		struct fork_tree_stats t;
 		struct fork_proc_stats procs[4];
@@ -361,11 +361,7 @@ TEST(child_reads_back_within_budget)
 	CHECK(samples > 1);
 	CHECK(peak_child <= budget + margin);
 	CHECK(peak_charged <= budget + margin);
-	CHECK_EQ(wait_children_released(p), 0U);
-	CHECK_EQ(refs_not_in_tables(p), 0L);
-	CHECK_EQ(pager_check(p), 0);
-	munmap(b, NPAGES * PAGE_SIZE);
-	uswap_pager_close(p);
+	check_tree_and_close(p, b);
 }
 
 /*
@@ -381,7 +377,7 @@ TEST(child_evict_off_keeps_child_pages)
 	unsigned long evicting = 0;
 	int go[2];
 	pid_t pid;
-	char *b, c;
+	char *b;
 
 	setenv("USWAP_CHILD_EVICT", "0", 1);
 	p = open_pager();
@@ -390,18 +386,11 @@ TEST(child_evict_off_keeps_child_pages)
 		return;
 	b = fill_and_evict(p, 1);
 	REQUIRE(b);
-	REQUIRE_EQ(pipe(go), 0);
-	pid = fork();
+	pid = fork_held(go);
 	REQUIRE(pid >= 0);
-	if (!pid) {
-		close(go[1]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(2);
+	if (!pid)
 		_exit(bad_pages(b, 1) ? 1 : 0);
-	}
-	close(go[0]);
-	for (unsigned i = 0; i < 20000 && !pager_fork_nr_children(p); i++)
-		usleep(1000);
+	wait_child_known(p);
 	usleep(50000);
 	pager_fork_stats(p, &t, procs, 4);
 	evicting = t.evicting;
@@ -411,11 +400,7 @@ TEST(child_evict_off_keeps_child_pages)
 	pager_fork_stats(p, &t, procs, 4);
 	CHECK_EQ(evicting, 0UL);
 	CHECK_EQ(t.child_swapouts, 0UL);
-	CHECK_EQ(wait_children_released(p), 0U);
-	CHECK_EQ(refs_not_in_tables(p), 0L);
-	CHECK_EQ(pager_check(p), 0);
-	munmap(b, NPAGES * PAGE_SIZE);
-	uswap_pager_close(p);
+	check_tree_and_close(p, b);
 }
 
 struct race_writer {
@@ -431,7 +416,7 @@ static void *race_writer_main(void *arg)
 
 	for (uint64_t r = 2; r < 2 + w->rounds; r++) {
 		for (unsigned long i = 0; i < NPAGES; i++)
-			sig_write(w->b + i * PAGE_SIZE, r);
+			sig_write(w->b + i * PAGE_SIZE, FORK_OWNER, r);
 		w->bad += bad_pages(w->b, r);
 	}
 	return NULL;
@@ -488,11 +473,7 @@ TEST(child_writes_race_its_eviction)
 	 */
 	CHECK(outs >= NPAGES / 2);
 	CHECK_EQ(bad_pages(b, 1), 0UL);
-	CHECK_EQ(wait_children_released(p), 0U);
-	CHECK_EQ(refs_not_in_tables(p), 0L);
-	CHECK_EQ(pager_check(p), 0);
-	munmap(b, NPAGES * PAGE_SIZE);
-	uswap_pager_close(p);
+	check_tree_and_close(p, b);
 }
 
 /*
@@ -512,32 +493,24 @@ TEST(child_rewrites_within_budget)
 	long base_child, peak_child = 0;
 	int go[2], st;
 	pid_t pid;
-	char *b, c;
+	char *b;
 
 	if (!p)
 		return;
 	b = fill_and_evict(p, 1);
 	REQUIRE(b);
-	REQUIRE_EQ(pipe(go), 0);
-	pid = fork();
+	pid = fork_held(go);
 	REQUIRE(pid >= 0);
 	if (!pid) {
 		unsigned long bad;
 
-		close(go[1]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(2);
 		for (unsigned long i = 0; i < NPAGES; i++)
-			sig_write(b + i * PAGE_SIZE, 2);
+			sig_write(b + i * PAGE_SIZE, FORK_OWNER, 2);
 		bad = bad_pages(b, 2);
 		bad += bad_pages(b, 2);
 		_exit(bad ? 1 : 0);
 	}
-	close(go[0]);
-	for (unsigned i = 0; i < 20000 && !pager_fork_nr_children(p); i++)
-		usleep(1000);
-	usleep(20000);
-	base_child = rss_anon_pages(pid);
+	base_child = child_rss_start(p, pid);
 	REQUIRE(base_child >= 0);
 	REQUIRE_EQ(write(go[1], "g", 1), 1);
 	while (waitpid(pid, &st, WNOHANG) == 0) {
@@ -561,11 +534,7 @@ TEST(child_rewrites_within_budget)
 	}
 	CHECK(peak_child <= budget + margin);
 	CHECK_EQ(bad_pages(b, 1), 0UL);
-	CHECK_EQ(wait_children_released(p), 0U);
-	CHECK_EQ(refs_not_in_tables(p), 0L);
-	CHECK_EQ(pager_check(p), 0);
-	munmap(b, NPAGES * PAGE_SIZE);
-	uswap_pager_close(p);
+	check_tree_and_close(p, b);
 }
 
 /*
@@ -597,10 +566,10 @@ TEST(stopped_child_does_not_stall_the_tree)
 
 		close(ready[0]);
 		for (unsigned long i = 0; i < NPAGES; i++)
-			sig_write(b + i * PAGE_SIZE, 2);
+			sig_write(b + i * PAGE_SIZE, FORK_OWNER, 2);
 		/* The last pages resident: what reclaim tries first after our stop. */
 		for (unsigned long i = NPAGES - 800; i < NPAGES; i++)
-			bad += !sig_check(b + i * PAGE_SIZE, 2);
+			bad += !sig_check(b + i * PAGE_SIZE, FORK_OWNER, 2);
 		if (write(ready[1], "r", 1) != 1)
 			_exit(2);
 		raise(SIGSTOP);
@@ -614,16 +583,12 @@ TEST(stopped_child_does_not_stall_the_tree)
 	REQUIRE(WIFSTOPPED(st));
 	for (uint64_t v = 10; v < 12; v++)
 		for (unsigned long i = 0; i < NPAGES; i++)
-			sig_write(b + i * PAGE_SIZE, v);
+			sig_write(b + i * PAGE_SIZE, FORK_OWNER, v);
 	CHECK_EQ(bad_pages(b, 11), 0UL);
 	kill(pid, SIGCONT);
 	CHECK_EQ(exit_code(pid), 0);
 	CHECK_EQ(bad_pages(b, 11), 0UL);
-	CHECK_EQ(wait_children_released(p), 0U);
-	CHECK_EQ(refs_not_in_tables(p), 0L);
-	CHECK_EQ(pager_check(p), 0);
-	munmap(b, NPAGES * PAGE_SIZE);
-	uswap_pager_close(p);
+	check_tree_and_close(p, b);
 }
 
 /* ---- every kind of child ---- */
@@ -693,32 +658,73 @@ TEST(nested_forks_see_every_byte)
 
 		/* The child writes half, then forks: the grandchild sees the mix. */
 		for (unsigned long i = 0; i < NPAGES; i += 2)
-			sig_write(b + i * PAGE_SIZE, 5);
+			sig_write(b + i * PAGE_SIZE, FORK_OWNER, 5);
 		g = fork();
 		if (g < 0)
 			_exit(3);
 		if (!g) {
 			for (unsigned long i = 0; i < NPAGES; i++)
-				if (!sig_check(b + i * PAGE_SIZE, i % 2 ? 4 : 5))
+				if (!sig_check(b + i * PAGE_SIZE, FORK_OWNER, i % 2 ? 4 : 5))
 					_exit(1);
 			for (unsigned long i = 0; i < NPAGES; i++)
-				sig_write(b + i * PAGE_SIZE, 6);
+				sig_write(b + i * PAGE_SIZE, FORK_OWNER, 6);
 			_exit(0);
 		}
 		if (exit_code(g) != 0)
 			_exit(4);
 		for (unsigned long i = 0; i < NPAGES; i++)
-			if (!sig_check(b + i * PAGE_SIZE, i % 2 ? 4 : 5))
+			if (!sig_check(b + i * PAGE_SIZE, FORK_OWNER, i % 2 ? 4 : 5))
 				_exit(5);
 		_exit(0);
 	}
 	CHECK_EQ(exit_code(pid), 0);
 	CHECK_EQ(bad_pages(b, 4), 0UL);
-	CHECK_EQ(wait_children_released(p), 0U);
-	CHECK_EQ(refs_not_in_tables(p), 0L);
-	CHECK_EQ(pager_check(p), 0);
-	munmap(b, NPAGES * PAGE_SIZE);
-	uswap_pager_close(p);
+	check_tree_and_close(p, b);
+}
+
+/*
+ * In a middle process: open a pager of its own and a pipe @go, and fill
+ * and evict the test range at @version (exits 2 or 3 if any of it fails).
+ * Return: the range.
+ */
+static char *mid_fill(struct uswap_pager **q, int go[2], uint64_t version)
+{
+	struct uswap_pager_config cfg = {.budget_bytes = BUDGET, .device_bytes = 256 * MiB};
+	char *b;
+
+	if (uswap_pager_open(q, &cfg, NULL, 0) || pipe(go))
+		_exit(2);
+	b = fill_and_evict(*q, version);
+	if (!b || pager_nr_swapents(*q) < (long)NPAGES / 2)
+		_exit(3);
+	return b;
+}
+
+/*
+ * In a grandchild: once the middle process is gone (its end of @go closed
+ * by its exit), check every page of @b against @version and write the
+ * verdict, 'G' or 'B' (the first bad page on stderr), to @res_w; exit.
+ */
+static void __attribute__((noreturn))
+grandchild_check(int go[2], int res_w, char *b, uint64_t version)
+{
+	char c = 0, verdict;
+
+	close(go[1]);
+	if (read(go[0], &c, 1) != 0)
+		_exit(5);
+	verdict = bad_pages(b, version) ? 'B' : 'G';
+	for (unsigned long i = 0; i < NPAGES && verdict == 'B'; i++)
+		if (!sig_check(b + i * PAGE_SIZE, FORK_OWNER, version)) {
+			const uint64_t *w = (const uint64_t *)(b + i * PAGE_SIZE);
+
+			fprintf(stderr, "# page %lu: owner %#" PRIx64 " version %" PRIu64 "\n", i,
+				w[0], w[2]);
+			break;
+		}
+	if (write(res_w, &verdict, 1) != 1)
+		_exit(6);
+	_exit(0);
 }
 
 /*
@@ -740,39 +746,18 @@ TEST(child_outlives_parent)
 	mid = fork();
 	REQUIRE(mid >= 0);
 	if (!mid) {
-		struct uswap_pager_config cfg = {.budget_bytes = BUDGET, .device_bytes = 256 * MiB};
 		struct uswap_pager *q = NULL;
 		int go[2];
 		pid_t g;
 		char *b;
 
 		close(res[0]);
-		if (uswap_pager_open(&q, &cfg, NULL, 0) || pipe(go))
-			_exit(2);
-		b = fill_and_evict(q, 7);
-		if (!b || pager_nr_swapents(q) < (long)NPAGES / 2)
-			_exit(3);
+		b = mid_fill(&q, go, 7);
 		g = fork();
 		if (g < 0)
 			_exit(4);
-		if (!g) {
-			char c = 0, verdict;
-
-			close(go[1]);
-			/* Until the middle process is gone (its end of the pipe closed). */
-			if (read(go[0], &c, 1) != 0)
-				_exit(5);
-			verdict = bad_pages(b, 7) ? 'B' : 'G';
-			for (unsigned long i = 0; i < NPAGES && verdict == 'B'; i++)
-				if (!sig_check(b + i * PAGE_SIZE, 7)) {
-					fprintf(stderr, "# page %lu: %#lx\n", i,
-						*(unsigned long *)(b + i * PAGE_SIZE));
-					break;
-				}
-			if (write(res[1], &verdict, 1) != 1)
-				_exit(6);
-			_exit(0);
-		}
+		if (!g)
+			grandchild_check(go, res[1], b, 7);
 		close(go[0]);
 		uswap_pager_close(q);
 		/* Closing go[1] with our exit tells the grandchild we are gone. */
@@ -833,18 +818,13 @@ TEST(close_orphans_child_forked_in_the_window)
 	mid = fork();
 	REQUIRE(mid >= 0);
 	if (!mid) {
-		struct uswap_pager_config cfg = {.budget_bytes = BUDGET, .device_bytes = 256 * MiB};
 		struct orphan_window w = {0};
 		int go[2];
 		pid_t g;
 		char *b;
 
 		close(res[0]);
-		if (uswap_pager_open(&w.q, &cfg, NULL, 0) || pipe(go))
-			_exit(2);
-		b = fill_and_evict(w.q, 12);
-		if (!b || pager_nr_swapents(w.q) < (long)NPAGES / 2)
-			_exit(3);
+		b = mid_fill(&w.q, go, 12);
 		if (race_set_hook(hold_before_poll, &w))
 			_exit(4);
 		atomic_store_release(&w.armed, 1);
@@ -855,17 +835,8 @@ TEST(close_orphans_child_forked_in_the_window)
 		g = fork();
 		if (g < 0)
 			_exit(6);
-		if (!g) {
-			char c = 0, verdict;
-
-			close(go[1]);
-			if (read(go[0], &c, 1) != 0)
-				_exit(7);
-			verdict = bad_pages(b, 12) ? 'B' : 'G';
-			if (write(res[1], &verdict, 1) != 1)
-				_exit(8);
-			_exit(0);
-		}
+		if (!g)
+			grandchild_check(go, res[1], b, 12);
 		close(go[0]);
 		uswap_pager_close(w.q);
 		_exit(0);
@@ -896,9 +867,9 @@ TEST(fork_storm_leaves_no_slot)
 		if (!pid) {
 			/* A few reads and writes of its own copy, then gone. */
 			for (unsigned long i = n; i < NPAGES; i += 97) {
-				if (!sig_check(b + i * PAGE_SIZE, 8))
+				if (!sig_check(b + i * PAGE_SIZE, FORK_OWNER, 8))
 					_exit(1);
-				sig_write(b + i * PAGE_SIZE, 9);
+				sig_write(b + i * PAGE_SIZE, FORK_OWNER, 9);
 			}
 			_exit(0);
 		}
@@ -928,7 +899,7 @@ static void killed_mid_paging(bool evict)
 {
 	struct uswap_pager *p;
 	const char *env = getenv("USWAP_FORK_KILLS");
-	unsigned kills = env ? (unsigned)atoi(env) : 200, checks = 0;
+	unsigned kills = env ? (unsigned)atoi(env) : 200, killed = 0, checks = 0;
 	uint64_t rng = 0x5eed ^ (uint64_t)time(NULL);
 	uint64_t *version;
 	bool check_bad = false;
@@ -945,7 +916,6 @@ static void killed_mid_paging(bool evict)
 	REQUIRE(version);
 	for (unsigned long i = 0; i < NPAGES; i++)
 		version[i] = 10;
-	printf("# %u children killed\n", kills);
 	for (unsigned k = 0; k < kills; k++) {
 		pid_t pid = fork();
 
@@ -958,18 +928,18 @@ static void killed_mid_paging(bool evict)
 				unsigned long i = t_rand(&s) % NPAGES;
 				char *pg = b + i * PAGE_SIZE;
 
-				if (!sig_check(pg, version[i]))
+				if (!sig_check(pg, FORK_OWNER, version[i]))
 					_exit(1);
 				version[i] += 1000;
-				sig_write(pg, version[i]);
+				sig_write(pg, FORK_OWNER, version[i]);
 			}
 		}
 		/* The parent faults and writes its own data meanwhile. */
 		for (unsigned j = 0, n = (unsigned)(t_rand(&rng) % 64); j < n; j++) {
 			unsigned long i = t_rand(&rng) % NPAGES;
 
-			CHECK(sig_check(b + i * PAGE_SIZE, version[i]));
-			sig_write(b + i * PAGE_SIZE, ++version[i]);
+			CHECK(sig_check(b + i * PAGE_SIZE, FORK_OWNER, version[i]));
+			sig_write(b + i * PAGE_SIZE, FORK_OWNER, ++version[i]);
 		}
 		if (t_rand(&rng) % 4 == 0)
 			uswap_pager_reclaim(p, (t_rand(&rng) % 512) * PAGE_SIZE);
@@ -977,8 +947,9 @@ static void killed_mid_paging(bool evict)
 		{
 			int code = exit_code(pid);
 
-			/* Killed, or (rarely) failed its check before the kill. */
+			/* Killed: an exit of 1 is a page that failed its check before the kill. */
 			CHECK_EQ(code, 128 + SIGKILL);
+			killed += code == 128 + SIGKILL;
 		}
 		if (k % 20 == 19) {
 			CHECK_EQ(wait_children_released(p), 0U);
@@ -988,12 +959,12 @@ static void killed_mid_paging(bool evict)
 	}
 	CHECK_EQ(wait_children_released(p), 0U);
 	for (unsigned long i = 0; i < NPAGES; i++)
-		CHECK(sig_check(b + i * PAGE_SIZE, version[i]));
+		CHECK(sig_check(b + i * PAGE_SIZE, FORK_OWNER, version[i]));
 	uswap_pager_reclaim(p, NPAGES * PAGE_SIZE);
 	uswap_pager_sync(p);
 	CHECK_EQ(refs_not_in_tables(p), 0L);
 	check_bad |= pager_check(p) != 0;
-	printf("# checker run %u times between deaths\n", checks + 1);
+	printf("# %u children killed; checker run %u times between deaths\n", killed, checks + 1);
 	if (check_bad && evict)
 		test_todo("issue 11: slot counts inconsistent after children died mid-eviction "
 			  "(USWAP_CHILD_EVICT=1, opt-in)");

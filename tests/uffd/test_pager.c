@@ -22,6 +22,8 @@
 #include "dev/file.h"
 #include "uffd/pager.h"
 #include "page_sig.h"
+#include "pager_open.h"
+#include "proc_status.h"
 #include "base/race.h"
 
 #define MiB (1UL << 20)
@@ -50,23 +52,12 @@
 static struct uswap_pager *open_pager(size_t budget, size_t device_bytes)
 {
 	struct uswap_pager_config cfg = {.budget_bytes = budget, .device_bytes = device_bytes};
-	struct uswap_pager *p = NULL;
-	char err[512];
-	int ret;
 
 	if (TSAN_SKIP) {
 		test_skip("ThreadSanitizer build (see the top of this file)");
 		return NULL;
 	}
-	ret = uswap_pager_open(&p, &cfg, err, sizeof(err));
-
-	if (ret == -EPERM || ret == -EOPNOTSUPP) {
-		test_skip(err);
-		return NULL;
-	}
-	if (ret)
-		test_fail(__FILE__, __LINE__, "uswap_pager_open: %d: %s", ret, err);
-	return p;
+	return pager_open_or_skip(&cfg);
 }
 
 static bool page_is_zero(const char *page)
@@ -75,21 +66,6 @@ static bool page_is_zero(const char *page)
 		if (page[i])
 			return false;
 	return true;
-}
-
-static long rss_anon_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
 }
 
 /* ---- threads writing and reading signatures ---- */
@@ -143,7 +119,7 @@ TEST(threads_signatures_quarter_budget)
 
 	if (!p)
 		return;
-	rss0 = rss_anon_kb();
+	rss0 = proc_rss_anon_kb(0);
 	memset(w, 0, sizeof(w));
 	REQUIRE_EQ(uswap_pager_map(p, per, (void **)&w[0].base), 0);
 	/* Existing memory with data in it, registered afterwards. */
@@ -173,7 +149,7 @@ TEST(threads_signatures_quarter_budget)
 		CHECK_EQ(w[i].bad, 0);
 	}
 	uswap_pager_get_stats(p, &st);
-	rss1 = rss_anon_kb();
+	rss1 = proc_rss_anon_kb(0);
 	CHECK(uswap_pager_counter(p, "pswpout") > 0);
 	CHECK(uswap_pager_counter(p, "pswpin") > 0);
 	CHECK(st.swapin_faults > 0);
@@ -1282,13 +1258,12 @@ TEST(aging_samples_keep_data)
  */
 TEST(swapfile_clean_pages_not_rewritten)
 {
-	char path[64], dev[80], err[512];
+	char path[64], dev[80];
 	struct uswap_pager_config cfg = {.budget_bytes = 4 * MiB, .device = dev};
 	const unsigned long n = 8 * MiB / SCALE / PAGE_SIZE;
 	long out0, out1, out2;
 	struct uswap_pager *p;
 	char *b;
-	int ret;
 
 	if (TSAN_SKIP) {
 		test_skip("ThreadSanitizer build (see the top of this file)");
@@ -1297,13 +1272,11 @@ TEST(swapfile_clean_pages_not_rewritten)
 	snprintf(path, sizeof(path), "/tmp/uswap-test-swap-%d", getpid());
 	snprintf(dev, sizeof(dev), "file:%s", path);
 	REQUIRE_EQ(swapfile_format(path, 64 * MiB, NULL, NULL, NULL, 0), 0);
-	ret = uswap_pager_open(&p, &cfg, err, sizeof(err));
-	if (ret == -EPERM || ret == -EOPNOTSUPP) {
+	p = pager_open_or_skip(&cfg);
+	if (!p) {
 		unlink(path);
-		test_skip(err);
 		return;
 	}
-	REQUIRE_EQ(ret, 0);
 	REQUIRE_EQ(uswap_pager_map(p, n * PAGE_SIZE, (void **)&b), 0);
 	for (unsigned long i = 0; i < n; i++)
 		sig_write(b + i * PAGE_SIZE, 17, 1);
