@@ -626,7 +626,8 @@ TEST(mremap_swapped_move_grow_shrink)
 struct ptl_holder {
 	struct uswap_pager *p;
 	unsigned long addr;
-	int state; /* 1: locked; 2: may unlock */
+	struct ulock *ptl; /* the held lock, set before state 1 */
+	int state;	   /* 1: locked; 2: may unlock */
 };
 
 static void *hold_ptl(void *arg)
@@ -636,6 +637,7 @@ static void *hold_ptl(void *arg)
 	struct ulock *ptl;
 	pte_t *ptep = mm->ops->pte_offset_lock(mm, h->addr, false, &ptl);
 
+	h->ptl = ptep ? ptl : NULL;
 	atomic_store_release(&h->state, 1);
 	while (atomic_load_acquire(&h->state) != 2)
 		usleep(1000);
@@ -644,19 +646,81 @@ static void *hold_ptl(void *arg)
 	return NULL;
 }
 
+/*
+ * Wait until a thread sleeps on @h's held lock (the fault thread, with a
+ * fault read), instead of a fixed sleep a loaded machine can outlast: up
+ * to 10 s. Return: whether one does.
+ */
+static bool wait_lock_sleeper(struct ptl_holder *h)
+{
+	for (int i = 0; h->ptl && i < 10000; i++) {
+		if (atomic_load_acquire(&h->ptl->word) >> 1)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/*
+ * Wait until thread @tid of this process sleeps (in a system call that
+ * waits for the pager to read its event), up to 10 s, then a little more.
+ * Return: whether it did.
+ */
+static bool wait_thread_sleeping(const int *tid)
+{
+	for (int i = 0; i < 10000; i++) {
+		char path[64], buf[256], *st;
+		int fd, t = atomic_load_acquire(tid);
+		ssize_t n = -1;
+
+		if (t) {
+			snprintf(path, sizeof(path), "/proc/self/task/%d/stat", t);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				n = read(fd, buf, sizeof(buf) - 1);
+				close(fd);
+			}
+		}
+		if (n > 0) {
+			buf[n] = 0;
+			st = strrchr(buf, ')');
+			/* S, or D: the event wait is killable (TASK_KILLABLE). */
+			if (st && st[1] == ' ' && (st[2] == 'S' || st[2] == 'D')) {
+				usleep(10000);
+				return true;
+			}
+		}
+		usleep(1000);
+	}
+	return false;
+}
+
 static void *touch_page(void *arg)
 {
 	return (void *)(uintptr_t) * (volatile char *)arg;
 }
 
-static void *unmap_range(void *arg)
+/* An munmap or MADV_DONTNEED made by a thread of its own, which says who it is. */
+struct mm_call {
+	void *addr;
+	size_t len;
+	int tid; /* set before the call */
+};
+
+static void *munmap_call(void *arg)
 {
-	return (void *)(uintptr_t)munmap(arg, MiB);
+	struct mm_call *c = arg;
+
+	atomic_store_release(&c->tid, (int)gettid());
+	return (void *)(uintptr_t)munmap(c->addr, c->len);
 }
 
-static void *unmap_range_n(void *arg)
+static void *dontneed_call(void *arg)
 {
-	return (void *)(uintptr_t)munmap(arg, 64 * PAGE_SIZE);
+	struct mm_call *c = arg;
+
+	atomic_store_release(&c->tid, (int)gettid());
+	return (void *)(uintptr_t)madvise(c->addr, c->len, MADV_DONTNEED);
 }
 
 static void new_mapping_race(struct uswap_pager *p, bool sampled)
@@ -666,6 +730,7 @@ static void new_mapping_race(struct uswap_pager *p, bool sampled)
 	unsigned long want, sampled0;
 	struct ptl_holder h = {.p = p};
 	pthread_t th, tt, tu;
+	struct mm_call mc;
 	char *z, *y, *r, *again;
 	unsigned long bad = 0;
 
@@ -709,9 +774,10 @@ static void new_mapping_race(struct uswap_pager *p, bool sampled)
 	while (!atomic_load_acquire(&h.state))
 		usleep(1000);
 	REQUIRE_EQ(pthread_create(&tt, NULL, touch_page, y), 0);
-	usleep(100000); /* the fault thread now waits on the held lock */
-	REQUIRE_EQ(pthread_create(&tu, NULL, unmap_range, r), 0);
-	usleep(100000); /* unmapped; its UNMAP event waits to be read */
+	CHECK(wait_lock_sleeper(&h)); /* the fault thread waits on the held lock */
+	mc = (struct mm_call){r, MiB, 0};
+	REQUIRE_EQ(pthread_create(&tu, NULL, munmap_call, &mc), 0);
+	CHECK(wait_thread_sleeping(&mc.tid)); /* unmapped; its UNMAP event waits to be read */
 	again = mmap(r, MiB, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (again == r) {
@@ -892,6 +958,7 @@ TEST(fault_on_range_unmapped_meanwhile)
 	struct ptl_holder h = {.p = p};
 	struct pipe_reader r = {.fd = -1};
 	pthread_t th, tr, tu;
+	struct mm_call mc;
 	int fds[2], waited = 0;
 	char *b, *other;
 
@@ -911,9 +978,10 @@ TEST(fault_on_range_unmapped_meanwhile)
 	r.addr = b;
 	r.fd = fds[1];
 	REQUIRE_EQ(pthread_create(&tr, NULL, write_from, &r), 0);
-	usleep(100000); /* the fault thread waits on the held lock */
-	REQUIRE_EQ(pthread_create(&tu, NULL, unmap_range_n, b), 0);
-	usleep(100000);
+	CHECK(wait_lock_sleeper(&h)); /* the fault thread waits on the held lock */
+	mc = (struct mm_call){b, 64 * PAGE_SIZE, 0};
+	REQUIRE_EQ(pthread_create(&tu, NULL, munmap_call, &mc), 0);
+	CHECK(wait_thread_sleeping(&mc.tid)); /* its UNMAP event waits to be read */
 	atomic_store_release(&h.state, 2);
 	pthread_join(th, NULL);
 	while (!atomic_load_acquire(&r.done) && waited++ < 5000)
@@ -967,11 +1035,6 @@ static void *read_page(void *arg)
 	return NULL;
 }
 
-static void *dontneed_page(void *arg)
-{
-	return (void *)(uintptr_t)madvise(arg, PAGE_SIZE, MADV_DONTNEED);
-}
-
 TEST(deferred_faults_are_never_dropped)
 {
 	struct uswap_pager *p = open_pager(4 * MiB, 0);
@@ -979,6 +1042,7 @@ TEST(deferred_faults_are_never_dropped)
 	struct page_reader r[4];
 	struct ptl_holder h = {.p = p};
 	pthread_t th, tm, tr[4];
+	struct mm_call mc;
 	unsigned long handed_back;
 	unsigned done = 0;
 	char *b, *other;
@@ -999,9 +1063,10 @@ TEST(deferred_faults_are_never_dropped)
 		r[i] = (struct page_reader){.page = b + i * 8 * PAGE_SIZE, .owner = 62};
 		REQUIRE_EQ(pthread_create(&tr[i], NULL, read_page, &r[i]), 0);
 	}
-	usleep(100000); /* the fault thread waits on the held lock */
-	REQUIRE_EQ(pthread_create(&tm, NULL, dontneed_page, other), 0);
-	usleep(100000); /* its REMOVE event waits to be read */
+	CHECK(wait_lock_sleeper(&h)); /* the fault thread waits on the held lock */
+	mc = (struct mm_call){other, PAGE_SIZE, 0};
+	REQUIRE_EQ(pthread_create(&tm, NULL, dontneed_call, &mc), 0);
+	CHECK(wait_thread_sleeping(&mc.tid)); /* its REMOVE event waits to be read */
 	atomic_store_release(&h.state, 2);
 	pthread_join(th, NULL);
 	for (int waited = 0; waited < 5000 && done < nr_readers; waited++) {
