@@ -198,8 +198,9 @@ static void check_tree_and_close(struct uswap_pager *p, char *b)
 TEST(fork_child_sees_fork_state_counts_shared)
 {
 	struct uswap_pager *p = open_pager();
-	unsigned long swapped, c1, c2;
-	int go[2];
+	unsigned long swapped, c1, c2, first = 0;
+	int go[2], ack[2];
+	char c;
 	char *b;
 	pid_t pid;
 
@@ -209,10 +210,17 @@ TEST(fork_child_sees_fork_state_counts_shared)
 	REQUIRE(b);
 	swapped = swapped_pages_with_count(p, b, 1);
 	REQUIRE(swapped > NPAGES / 2);
+	while (first < NPAGES && pager_swap_count(p, (unsigned long)(b + first * PAGE_SIZE)) != 1)
+		first++;
+	REQUIRE(first < NPAGES);
+	REQUIRE_EQ(pipe(ack), 0);
 	pid = fork_held(go);
 	REQUIRE(pid >= 0);
-	if (!pid)
+	if (!pid) {
+		if (!sig_check(b + first * PAGE_SIZE, FORK_OWNER, 1) || write(ack[1], "r", 1) != 1)
+			_exit(1);
 		_exit(bad_pages(b, 1) ? 1 : 0);
+	}
 	/* fork() returned once the event was read; the copy is done when the child is served. */
 	wait_child_known(p);
 	/* The fork dup'ed every swap entry of the parent. */
@@ -221,8 +229,20 @@ TEST(fork_child_sees_fork_state_counts_shared)
 	CHECK_EQ(swapped_pages_with_count(p, b, 1), 0UL);
 	CHECK_EQ(pager_fork_nr_children(p), 1U);
 	CHECK_EQ(pager_check(p), 0);
-	/* Both read and write at once, under one budget. */
+	/*
+	 * One shared hit whatever the timing: the parent brings a shared page
+	 * in, reading only, and the child reads that page first while reclaim
+	 * is paused, so the folio is still cached for it. Then both read (more
+	 * hits there depend on who runs when) and the parent writes, at once,
+	 * under one budget.
+	 */
+	pager_quiesce(p, true);
+	CHECK(sig_check(b + first * PAGE_SIZE, FORK_OWNER, 1));
 	REQUIRE_EQ(write(go[1], "g", 1), 1);
+	CHECK_EQ(read(ack[0], &c, 1), 1);
+	pager_quiesce(p, false);
+	close(ack[0]);
+	close(ack[1]);
 	for (unsigned long i = 0; i < NPAGES; i++) {
 		CHECK(sig_check(b + i * PAGE_SIZE, FORK_OWNER, 1));
 		sig_write(b + i * PAGE_SIZE, FORK_OWNER, 2);
