@@ -517,7 +517,9 @@ static void remap_hook(const char *name, void *arg)
 {
 	struct remap_in_window *w = arg;
 
-	if (w->done || strcmp(name, "pager_register:before_adopt"))
+	/* The hook runs at every point in every thread: only the registering
+	 * thread, which reaches this point, may read or set done. */
+	if (strcmp(name, "pager_register:before_adopt") || w->done)
 		return;
 	w->done = true;
 	munmap(w->addr, w->len);
