@@ -927,7 +927,8 @@ static void child_end(struct pager_forks *f, struct fork_child *c)
 	close(fd);
 	if (pmfd >= 0)
 		close(pmfd);
-	atomic_fetch_add_relaxed(&f->exited, 1UL);
+	/* After mmput(): who reads exited (acquire) sees the entries let go. */
+	atomic_fetch_add_acq_rel(&f->exited, 1UL);
 }
 
 static void fork_update_pinned(struct pager_forks *f);
@@ -1511,7 +1512,7 @@ unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *t,
 		return 0;
 	t->processes = 1;
 	t->forks = atomic_load_relaxed(&f->forks);
-	t->exited = atomic_load_relaxed(&f->exited);
+	t->exited = atomic_load_acquire(&f->exited);
 	add_proc(t, &f->gone);
 	add_proc(t, &f->root);
 	if (got < n)
