@@ -22,7 +22,7 @@
 	} while (0)
 
 static int check_cluster(struct swap_info_struct *si, struct swap_cluster_info *ci,
-			 unsigned long *inuse)
+			 unsigned long *inuse, unsigned long *nr_full)
 {
 	pgoff_t base = cluster_offset(si, ci);
 	unsigned long idx = cluster_index(si, ci);
@@ -82,6 +82,8 @@ static int check_cluster(struct swap_info_struct *si, struct swap_cluster_info *
 	if (ci->flags == CLUSTER_FLAG_NONE)
 		CHECK_FAIL(si, "cluster %lu: isolated while idle", idx);
 	*inuse += count - nr_bad;
+	/* Under the lock: ci->count is a plain field its writers change under it. */
+	*nr_full += cluster_is_full(ci);
 	ulock_unlock(&ci->lock);
 	return bad;
 }
@@ -122,10 +124,8 @@ int swap_check_device(struct swap_info_struct *si)
 	unsigned long inuse = 0, seen = 0, nr_full = 0;
 	int bad = 0;
 
-	for (unsigned long i = 0; i < si->nr_clusters; i++) {
-		bad += check_cluster(si, &si->cluster_info[i], &inuse);
-		nr_full += atomic_load_relaxed(&si->cluster_info[i].count) == SWAPFILE_CLUSTER;
-	}
+	for (unsigned long i = 0; i < si->nr_clusters; i++)
+		bad += check_cluster(si, &si->cluster_info[i], &inuse, &nr_full);
 	if (inuse != swap_inuse_pages(si))
 		CHECK_FAIL(si, "inuse_pages %lu, clusters say %lu", swap_inuse_pages(si), inuse);
 	if (nr_full != swap_nr_full_clusters(si))

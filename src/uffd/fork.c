@@ -456,7 +456,7 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 	struct uswap *sw = pager_engine(c->f->p);
 	struct folio *folio = pte_folio(old);
 	char *data = page_address(pte_page(old, addr));
-	unsigned idx = c->stage_used, op = ZAP_OP_OUT;
+	unsigned idx, op = ZAP_OP_OUT;
 	char buf[PAGE_SIZE] __attribute__((aligned(64)));
 	bool sole, wp = false;
 	int err = -EBUSY, res = 0;
@@ -464,6 +464,8 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 	if (atomic_load_acquire(&c->no_evict) || pager_frozen(c->f->p) ||
 	    !ulock_trylock(&c->ev_lock))
 		return -EBUSY;
+	/* Under ev_lock: another eviction of this child may have just used it. */
+	idx = c->stage_used;
 	if (!child_evicts(c))
 		goto out;
 	if (atomic_load_relaxed(&c->stalled)) {
@@ -925,7 +927,8 @@ static void child_end(struct pager_forks *f, struct fork_child *c)
 	close(fd);
 	if (pmfd >= 0)
 		close(pmfd);
-	atomic_fetch_add_relaxed(&f->exited, 1UL);
+	/* After mmput(): who reads exited (acquire) sees the entries let go. */
+	atomic_fetch_add_acq_rel(&f->exited, 1UL);
 }
 
 static void fork_update_pinned(struct pager_forks *f);
@@ -1509,7 +1512,7 @@ unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *t,
 		return 0;
 	t->processes = 1;
 	t->forks = atomic_load_relaxed(&f->forks);
-	t->exited = atomic_load_relaxed(&f->exited);
+	t->exited = atomic_load_acquire(&f->exited);
 	add_proc(t, &f->gone);
 	add_proc(t, &f->root);
 	if (got < n)
