@@ -150,7 +150,7 @@ struct fork_zap {
 	uint32_t idx;	   /* the staging page to move to (root) */
 	uint64_t addr;	   /* the page to move out (root) */
 	int32_t result;	   /* the MOVE's: 0 or -errno (child) */
-	uint32_t pad;
+	int32_t tid;	   /* the zapper thread's id, set before attached (child) */
 };
 
 /* MAP_SHARED: the root and every child map it; never reused while one does. */
@@ -229,6 +229,7 @@ struct pager_forks {
 	unsigned long pinned; /* pages the live children map (atomic; fork thread writes) */
 	uint32_t forks_begun; /* the root's forks (its prepare handler) */
 	uint32_t forks_done;  /* FORK events of the root handled (futex word) */
+	uint32_t ending;      /* children unpublished, their entries not let go yet */
 };
 
 static struct fork_child *to_child(struct mm_struct *mm)
@@ -437,12 +438,22 @@ static bool child_page_present(struct fork_child *c, unsigned long addr)
 	       (e >> 63);
 }
 
-/* Read the page at @addr of child @c into @buf. Return: whether all of it was read. */
+/*
+ * Read the page at @addr of child @c into @buf. Through the process's id
+ * first, then through its zapper thread's: a main thread that left with
+ * pthread_exit() (or is exiting first under SIGKILL) has no memory of its
+ * own any more, the zapper still has the process's. Return: whether all of
+ * it was read; not read, the child is exiting (its zapper is gone too).
+ */
 static bool child_read_mem(struct fork_child *c, void *buf, unsigned long addr)
 {
 	struct iovec local = {buf, PAGE_SIZE}, remote = {(void *)(uintptr_t)addr, PAGE_SIZE};
+	int32_t tid = c->zap ? atomic_load_relaxed(&c->zap->tid) : 0;
 
-	return process_vm_readv(c->pid, &local, 1, &remote, 1, 0) == (ssize_t)PAGE_SIZE;
+	if (process_vm_readv(c->pid, &local, 1, &remote, 1, 0) == (ssize_t)PAGE_SIZE)
+		return true;
+	return tid > 0 && tid != c->pid &&
+	       process_vm_readv(tid, &local, 1, &remote, 1, 0) == (ssize_t)PAGE_SIZE;
 }
 
 /*
@@ -513,10 +524,11 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 		/* The child's data, whatever it wrote: read it from the staging page. */
 		if (!child_read_mem(c, buf,
 				    atomic_load_relaxed(&c->zap->stage) + idx * PAGE_SIZE)) {
-			/* Gone (exit, exec) while we worked: its entries go with it. */
-			if (child_alive(c))
-				say("uswap: cannot read a forked child's staging page: "
-				    "a page of it may read as zeros\n");
+			/*
+			 * Neither its main thread nor its zapper has the memory:
+			 * the child is exiting (or exec'd) while we worked, and
+			 * its entries go with it. The entry stays present.
+			 */
 			goto busy;
 		}
 		if (folio_test_owner_priv(folio) || memcmp(buf, data, PAGE_SIZE)) {
@@ -785,6 +797,7 @@ static bool child_hello(struct fork_child *c, unsigned long addr)
 	z = &a->zap[c->slot];
 	atomic_store_relaxed(&z->attached, 0U);
 	atomic_store_relaxed(&z->stage, 0UL);
+	atomic_store_relaxed(&z->tid, 0);
 	atomic_store_relaxed(&z->req, 0U);
 	atomic_store_relaxed(&z->done, 0U);
 	atomic_store_relaxed(&z->claim, (uint32_t)ZAP_CANCELLED);
@@ -920,12 +933,20 @@ static void child_end(struct pager_forks *f, struct fork_child *c)
 	if (c->zap)
 		atomic_store_release(&c->zap->pid, 0);
 	atomic_store_relaxed(&st->live, 0U);
+	/*
+	 * Counted as a child until its entries are let go: whoever waits for
+	 * the children to be released (the tests, before the checker) must not
+	 * see none while mmput() frees their slots.
+	 */
+	atomic_fetch_add_acq_rel(&f->ending, 1U);
 	atomic_store_release(&f->children[c->slot], NULL);
+	race_point("child_end:before_mmput");
 	mmput(&c->mm); /* zaps: swap entries lose their count */
 	close(fd);
 	if (pmfd >= 0)
 		close(pmfd);
 	atomic_fetch_add_relaxed(&f->exited, 1UL);
+	atomic_fetch_sub_acq_rel(&f->ending, 1U);
 }
 
 static void fork_update_pinned(struct pager_forks *f);
@@ -1167,6 +1188,7 @@ static void *zap_main(void *arg)
 	if (!z)
 		return NULL;
 	atomic_store_relaxed(&z->stage, (uint64_t)(uintptr_t)self->stage);
+	atomic_store_relaxed(&z->tid, (int32_t)syscall(SYS_gettid));
 	atomic_store_release(&z->attached, 1U);
 	for (;;) {
 		uint32_t req = atomic_load_acquire(&z->req), posted = ZAP_POSTED, op, done;
@@ -1535,9 +1557,15 @@ unsigned pager_fork_nr_children(struct uswap_pager *p)
 	struct pager_forks *f = pager_fork_state(p);
 	unsigned n = 0;
 
-	for (unsigned i = 0; f && i < MAX_CHILDREN; i++)
+	if (!f)
+		return 0;
+	for (unsigned i = 0; i < MAX_CHILDREN; i++)
 		n += atomic_load_acquire(&f->children[i]) != NULL;
-	return n;
+	/*
+	 * Then the ones being let go of: a slot seen empty was emptied after
+	 * its child was counted in ending (one seen in both counts twice).
+	 */
+	return n + atomic_load_acquire(&f->ending);
 }
 
 int pager_swap_count(struct uswap_pager *p, unsigned long addr)

@@ -122,7 +122,11 @@ unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *tree,
  */
 unsigned long pager_fork_pinned(struct uswap_pager *p);
 
-/* pager_fork_nr_children - Return: children the fork thread serves now. */
+/*
+ * pager_fork_nr_children - Return: children the fork thread serves now, or
+ * is still letting go of (a child gone counts until its swap entries lost
+ * their counts). Context: any.
+ */
 unsigned pager_fork_nr_children(struct uswap_pager *p);
 
 /*
