@@ -116,21 +116,22 @@
 #include "../mm/internal.h"
 #include "uffd_compat.h"
 
-#define MAX_CHILDREN 256
-#define CHILD_MSGS   64
-#define CHILD_RETRY  256
-#define FORK_STACK   (4UL << 20) /* virtual: sanitizers need room for their TLS */
-#define PROBE_NS     5000000ULL	 /* how often live children are probed */
-#define VA_END	     (1UL << 47)
-#define ZAP_STAGE    64		  /* a child's staging pages, emptied all at once */
-#define ZAP_STACK    (4UL << 20)  /* the zapper's stack, virtual */
-#define ZAP_CLAIM_NS 100000000ULL /* a request not taken by then is withdrawn */
-#define MAX_PID	     (1UL << 22)
+#define MAX_CHILDREN  256
+#define CHILD_MSGS    64
+#define CHILD_RETRY   256
+#define FORK_STACK    (4UL << 20) /* virtual: sanitizers need room for their TLS */
+#define PROBE_NS      5000000ULL  /* how often live children are probed */
+#define VA_END	      (1UL << 47)
+#define ZAP_STAGE     64	   /* a child's staging pages, emptied all at once */
+#define ZAP_STACK     (4UL << 20)  /* the zapper's stack, virtual */
+#define ZAP_CLAIM_NS  100000000ULL /* a request not taken by then is withdrawn */
+#define MAX_PID	      (1UL << 22)
+#define SHARED_PROBES 10 /* probes between two counts of a child's shared pages */
 
 /* A request's state (struct fork_zap.claim). */
 enum { ZAP_POSTED, ZAP_CLAIMED, ZAP_CANCELLED };
 /* What a request asks (struct fork_zap.op). */
-enum { ZAP_OP_OUT = 1, ZAP_OP_EXIT = 2 };
+enum { ZAP_OP_OUT = 1, ZAP_OP_EXIT = 2, ZAP_OP_BATCH = 3 };
 #define ZAP_EMPTY 0x100 /* empty every staging page first */
 
 /*
@@ -151,6 +152,11 @@ struct fork_zap {
 	uint64_t addr;	   /* the page to move out (root) */
 	int32_t result;	   /* the MOVE's: 0 or -errno (child) */
 	int32_t tid;	   /* the zapper thread's id, set before attached (child) */
+	/* ZAP_OP_BATCH: move addrs[i] to staging page i, for i < nr (root) */
+	uint32_t nr;
+	uint32_t pad;
+	uint64_t addrs[ZAP_STAGE];  /* (root) */
+	int32_t results[ZAP_STAGE]; /* each MOVE's: 0 or -errno (child) */
 };
 
 /* MAP_SHARED: the root and every child map it; never reused while one does. */
@@ -208,6 +214,15 @@ struct fork_child {
 	 * Written under ev_lock, read by the fork thread too (atomics).
 	 */
 	uint32_t stalled, stalled_seq;
+	/*
+	 * Present entries whose folio another address space maps too: shared
+	 * copy-on-write by the kernel as the fork left them, such a page
+	 * leaves neither process (UFFDIO_MOVE says EBUSY on both sides) until
+	 * one of them writes its own copy. Counted by the fork thread
+	 * (child_count_shared()), kept out of the budget like a child's
+	 * pages without a zapper (atomic).
+	 */
+	unsigned long shared;
 };
 
 struct pager_forks {
@@ -230,7 +245,37 @@ struct pager_forks {
 	uint32_t forks_begun; /* the root's forks (its prepare handler) */
 	uint32_t forks_done;  /* FORK events of the root handled (futex word) */
 	uint32_t ending;      /* children unpublished, their entries not let go yet */
+	uint32_t batching;    /* reclaim batches looking at children (child_end waits) */
 };
+
+/*
+ * Set in the threads that serve faults (the root's fault thread, the fork
+ * thread): they never wait for a child's zapper (see child_evict()).
+ */
+static __thread bool fork_serving;
+/* The child whose ev_lock the fork thread holds while it serves its messages. */
+static __thread struct fork_child *fork_ev_held;
+
+/*
+ * Take child @c's ev_lock for an eviction, unless this thread holds it
+ * already (the fork thread, reclaiming while it serves @c's faults: then no
+ * fault of @c can be served meanwhile either). Return: whether it may go on.
+ */
+static bool ev_trylock(struct fork_child *c)
+{
+	return fork_ev_held == c || ulock_trylock(&c->ev_lock);
+}
+
+static void ev_unlock(struct fork_child *c)
+{
+	if (fork_ev_held != c)
+		ulock_unlock(&c->ev_lock);
+}
+
+void pager_fork_set_serving(void)
+{
+	fork_serving = true;
+}
 
 static struct fork_child *to_child(struct mm_struct *mm)
 {
@@ -427,15 +472,18 @@ static bool child_sole_holder(struct uswap *sw, struct folio *folio)
 	       !(folio_test_swapcache(folio) && swp_swapcount(sw, folio_swap_entry(folio)) > 1);
 }
 
-/* Return: whether child @c's real page at @addr is present (its pagemap). */
+/*
+ * Return: whether child @c may have a real page at @addr (its pagemap says
+ * present, or swapped out by the kernel's own swap; unreadable: maybe).
+ */
 static bool child_page_present(struct fork_child *c, unsigned long addr)
 {
 	uint64_t e;
 
-	return c->pagemap_fd >= 0 &&
-	       pread(c->pagemap_fd, &e, sizeof(e), (off_t)((addr >> PAGE_SHIFT) * 8)) ==
-		       (ssize_t)sizeof(e) &&
-	       (e >> 63);
+	if (c->pagemap_fd < 0 || pread(c->pagemap_fd, &e, sizeof(e),
+				       (off_t)((addr >> PAGE_SHIFT) * 8)) != (ssize_t)sizeof(e))
+		return true;
+	return (e >> 62) & 3;
 }
 
 /*
@@ -472,8 +520,7 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 	bool sole, wp = false;
 	int err = -EBUSY, res = 0;
 
-	if (atomic_load_acquire(&c->no_evict) || pager_frozen(c->f->p) ||
-	    !ulock_trylock(&c->ev_lock))
+	if (atomic_load_acquire(&c->no_evict) || pager_frozen(c->f->p) || !ev_trylock(c))
 		return -EBUSY;
 	if (!child_evicts(c))
 		goto out;
@@ -483,6 +530,25 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 		atomic_store_release(&c->stalled, 0U);
 	}
 	sole = child_sole_holder(sw, folio);
+	/*
+	 * Moved out already (a reclaim batch did it, child_move_batch()), or
+	 * never installed: the folio's data is the page. Nothing installs it
+	 * meanwhile: the fork thread serves the child's faults under ev_lock,
+	 * and its accesses wait for those.
+	 */
+	if (!child_page_present(c, addr)) {
+		if (folio_test_owner_priv(folio))
+			goto out;
+		goto counted;
+	}
+	/*
+	 * A round trip to the child's zapper for one page: never from a thread
+	 * that serves faults (it would keep every process's faults waiting
+	 * meanwhile). Reclaim batches take the page, with one round trip for
+	 * all of a child's pages of the batch (fork_reclaim_batch()).
+	 */
+	if (fork_serving)
+		goto out;
 	if (!sole) {
 		/*
 		 * Others rely on the folio's data: the child's page may leave
@@ -495,9 +561,6 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 		if (folio_test_owner_priv(folio) || uffd_wp(c->uffd, addr, true))
 			goto busy;
 		wp = true;
-		/* Not installed: the folio's data is the page. */
-		if (!child_page_present(c, addr))
-			goto counted;
 		if (!child_read_mem(c, buf, addr) || memcmp(buf, data, PAGE_SIZE))
 			goto busy;
 	}
@@ -548,7 +611,7 @@ busy:
 	if (wp && pte_write(old))
 		uffd_wp(c->uffd, addr, false);
 out:
-	ulock_unlock(&c->ev_lock);
+	ev_unlock(c);
 	return err;
 }
 
@@ -584,6 +647,230 @@ static const struct mm_platform_ops child_mm_ops = {
 	.release = child_release,
 	.next_table = child_next_table,
 };
+
+/* ---- reclaim batches: a child's pages out with one request ---- */
+
+#define BATCH_MAX ZAP_STAGE /* mappings of children looked at per reclaim batch */
+
+/* A page of a reclaim batch to move out of a child (child_move_batch()). */
+struct batch_page {
+	unsigned long addr;
+	struct folio *folio;
+	pte_t pte;
+	bool sole; /* only the child relies on the folio's data */
+	bool wp;   /* write-protected for the comparison */
+};
+
+/* One child's mapping of a folio of the batch, found by the reverse map. */
+struct batch_ctx {
+	unsigned nr;
+	struct fork_child *child[BATCH_MAX];
+	unsigned slot[BATCH_MAX]; /* read while the walk held the child's table */
+	struct batch_page pg[BATCH_MAX];
+};
+
+/* Whether @c's zapper may be asked now (a hint, ev_lock not held). */
+static bool child_batchable(struct fork_child *c)
+{
+	return child_evicts(c) && !zap_stalled(c);
+}
+
+static bool batch_collect_one(struct folio *folio, struct mm_struct *mm, pte_t *ptep,
+			      unsigned long addr, void *arg)
+{
+	struct batch_ctx *x = arg;
+	pte_t pte = ptep_get(ptep);
+
+	if (mm->ops != &child_mm_ops || !pte_present(pte) || pte_folio(pte) != folio ||
+	    !child_batchable(to_child(mm)))
+		return true;
+	/* A thread serving faults waits only for the child it serves now. */
+	if (fork_serving && to_child(mm) != fork_ev_held)
+		return true;
+	if (x->nr == BATCH_MAX)
+		return false;
+	x->child[x->nr] = to_child(mm);
+	x->slot[x->nr] = to_child(mm)->slot;
+	x->pg[x->nr++] = (struct batch_page){.addr = addr, .folio = folio};
+	return true;
+}
+
+/*
+ * Under the PTL of @b's entry: whether the page may leave in the batch.
+ * A folio only the child relies on takes whatever the child wrote (read
+ * after the move); one others rely on must hold the child's data, checked
+ * here with the page write-protected (child_evict() says why). Where the
+ * page is not there any more, nothing needs moving.
+ */
+static bool batch_page_ready(struct fork_child *c, struct batch_page *b, char *buf)
+{
+	struct uswap *sw = pager_engine(c->f->p);
+	struct folio *folio = b->folio;
+
+	if (!pte_present(b->pte) || pte_folio(b->pte) != folio || !child_page_present(c, b->addr))
+		return false;
+	/* Before the unmap: no count of the eviction's own yet. */
+	b->sole = folio_mapcount(folio) == 1 &&
+		  !(folio_test_swapcache(folio) && swp_swapcount(sw, folio_swap_entry(folio)) > 0);
+	if (b->sole)
+		return true;
+	if (folio_test_owner_priv(folio) || uffd_wp(c->uffd, b->addr, true))
+		return false;
+	b->wp = true;
+	if (child_read_mem(c, buf, b->addr) && !memcmp(buf, folio->data, PAGE_SIZE))
+		return true;
+	if (pte_write(b->pte))
+		uffd_wp(c->uffd, b->addr, false);
+	return false;
+}
+
+/*
+ * Take the real pages of @nr entries of child @c out with one request to its
+ * zapper, before reclaim unmaps them: each page's data is then its folio's
+ * (read from the staging page where only the child relies on the folio,
+ * compared before the move where others do), as after pager_age() for the
+ * root's pages, and child_evict() finds the page gone and needs no round
+ * trip of its own. The entries stay present: a folio reclaim keeps after all
+ * is installed again at the child's next access, like an aged page. Nothing
+ * installs one meanwhile: the fork thread serves the child's faults under
+ * ev_lock, which this holds throughout.
+ * Context: no lock held; @c lives (the caller is counted in f->batching and
+ * saw @c published after that). Return: pages moved out.
+ */
+static unsigned child_move_batch(struct fork_child *c, struct batch_page *pg, unsigned nr)
+{
+	char buf[PAGE_SIZE] __attribute__((aligned(64)));
+	struct fork_zap *z = c->zap;
+	unsigned n = 0, moved = 0;
+	int res;
+
+	if (atomic_load_acquire(&c->no_evict) || !ev_trylock(c))
+		return 0;
+	if (!child_evicts(c) || pager_frozen(c->f->p) || zap_stalled(c))
+		goto out;
+	for (unsigned i = 0; i < nr && n < ZAP_STAGE; i++) {
+		struct batch_page b = pg[i];
+		struct ulock *ptl;
+		pte_t *ptep = child_pte_offset_lock(&c->mm, b.addr, false, &ptl);
+		bool ready;
+
+		if (IS_ERR_OR_NULL(ptep))
+			continue;
+		b.pte = ptep_get(ptep);
+		ready = batch_page_ready(c, &b, buf);
+		ulock_unlock(ptl);
+		if (!ready)
+			continue;
+		z->addrs[n] = b.addr;
+		pg[n++] = b;
+	}
+	if (!n)
+		goto out;
+	z->nr = n;
+	/* Staging emptied first: every page read from it was read by then. */
+	if (zap_call(c, ZAP_OP_BATCH | ZAP_EMPTY, 0, 0, &res)) {
+		for (unsigned i = 0; i < n; i++)
+			if (pg[i].wp && pte_write(pg[i].pte))
+				uffd_wp(c->uffd, pg[i].addr, false);
+		goto out;
+	}
+	c->stage_used = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct batch_page *b = &pg[i];
+		struct ulock *ptl;
+		pte_t *ptep, pte;
+
+		if (atomic_load_relaxed(&z->results[i])) {
+			/* Shared copy-on-write by the kernel (EBUSY): it stays. */
+			if (b->wp && pte_write(b->pte))
+				uffd_wp(c->uffd, b->addr, false);
+			continue;
+		}
+		moved++;
+		if (!b->sole)
+			continue; /* compared: the folio's data is the page */
+		/* Not read: the child is exiting, the page goes with it. */
+		if (!child_read_mem(c, buf, atomic_load_relaxed(&z->stage) + i * PAGE_SIZE))
+			continue;
+		ptep = child_pte_offset_lock(&c->mm, b->addr, false, &ptl);
+		if (IS_ERR_OR_NULL(ptep))
+			continue;
+		/*
+		 * ev_lock keeps the entry mapping the folio (every change of
+		 * what it maps takes ev_lock; reclaim may only clear its
+		 * accessed bit meanwhile).
+		 */
+		pte = ptep_get(ptep);
+		if (pte_present(pte) && pte_folio(pte) == b->folio &&
+		    (folio_test_owner_priv(b->folio) || memcmp(buf, b->folio->data, PAGE_SIZE))) {
+			memcpy(b->folio->data, buf, PAGE_SIZE);
+			folio_clear_owner_priv(b->folio);
+			folio_mark_dirty(b->folio);
+		}
+		ulock_unlock(ptl);
+	}
+out:
+	ev_unlock(c);
+	return moved;
+}
+
+/*
+ * The mm layer's reclaim_batch hook: before a batch is unmapped, the pages
+ * of it that forked children map are moved out of each child with one
+ * request per child (child_move_batch()). Not in a thread that serves
+ * faults (fork_serving): it must not wait for a zapper. Context: no lock
+ * held; the folios are isolated, not locked.
+ */
+static void fork_reclaim_batch(struct list_head *folios, void *arg)
+{
+	struct pager_forks *f = arg;
+	struct batch_ctx x;
+	struct batch_page pg[BATCH_MAX];
+	struct folio *folio;
+	bool any = false;
+
+	if ((fork_serving && !fork_ev_held) || pager_frozen(f->p))
+		return;
+	for (unsigned i = 0; i < MAX_CHILDREN && !any; i++) {
+		struct fork_child *c = atomic_load_acquire(&f->children[i]);
+
+		any = c && child_batchable(c);
+	}
+	if (!any)
+		return;
+	/* Children seen from here on stay allocated until we are done (child_end()). */
+	atomic_fetch_add_seq_cst(&f->batching, 1U);
+	x.nr = 0;
+	list_for_each_entry (folio, folios, lru) {
+		if (x.nr == BATCH_MAX)
+			break;
+		if (folio_test_large(folio) || folio_shmem(folio) || !folio_mapped(folio) ||
+		    !folio_trylock(folio))
+			continue;
+		rmap_walk_anon(folio, batch_collect_one, &x);
+		folio_unlock(folio);
+	}
+	for (unsigned i = 0; i < x.nr; i++) {
+		struct fork_child *c = x.child[i];
+		unsigned n = 0;
+
+		/*
+		 * Unpublished meanwhile: child_end() may be past its wait for us
+		 * (and @c freed: not even c->slot may be read then).
+		 */
+		if (!c || atomic_load_seq_cst(&f->children[x.slot[i]]) != c)
+			continue;
+		for (unsigned j = i; j < x.nr; j++) {
+			if (x.child[j] != c)
+				continue;
+			pg[n++] = x.pg[j];
+			x.child[j] = NULL;
+		}
+		child_move_batch(c, pg, n);
+	}
+	if (atomic_fetch_sub_acq_rel(&f->batching, 1U) == 1U)
+		futex_wake_all_u32(&f->batching);
+}
 
 /* ---- counting ---- */
 
@@ -875,21 +1162,26 @@ static unsigned child_read(struct fork_child *c)
 	ssize_t n;
 
 	/*
-	 * No event is read while an eviction of this child runs: a munmap,
-	 * mremap or madvise that began meanwhile cannot return, so the page
-	 * the zapper moves out is still the one the entry stands for.
+	 * No event is read and no fault served while an eviction of this
+	 * child runs: a munmap, mremap or madvise that began meanwhile cannot
+	 * return, so the page the zapper moves out is still the one the entry
+	 * stands for, and a page moved out stays out until its data is in the
+	 * folio (child_move_batch()). Tried only: the fork thread serves the
+	 * other children meanwhile (fork_main() leaves this one out of its
+	 * poll while the lock is held) rather than wait for a zapper.
 	 */
-	ulock_lock(&c->ev_lock);
+	if (!ulock_trylock(&c->ev_lock))
+		return 0;
 	n = read(c->uffd, msgs, sizeof(msgs));
 	if (n <= 0) {
 		ulock_unlock(&c->ev_lock);
 		return 0;
 	}
+	fork_ev_held = c;
 	nr = (unsigned)(n / (ssize_t)sizeof(msgs[0]));
 	for (i = 0; i < nr; i++)
 		if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
 			child_event(c, &msgs[i]);
-	ulock_unlock(&c->ev_lock);
 	child_retry(c);
 	for (i = 0; i < nr; i++) {
 		struct child_pending pf;
@@ -902,7 +1194,26 @@ static unsigned child_read(struct fork_child *c)
 		if (child_fault(c, &pf, true) == -EAGAIN)
 			child_defer(c, &pf);
 	}
+	fork_ev_held = NULL;
+	ulock_unlock(&c->ev_lock);
 	return nr;
+}
+
+/* Return: whether an eviction of child @c holds its ev_lock now (a hint). */
+static bool child_evicting(struct fork_child *c)
+{
+	return atomic_load_relaxed(&c->ev_lock.word) & 1U;
+}
+
+/* child_retry() under @c's ev_lock, if it is free. */
+static void child_retry_locked(struct fork_child *c)
+{
+	if (!ulock_trylock(&c->ev_lock))
+		return;
+	fork_ev_held = c;
+	child_retry(c);
+	fork_ev_held = NULL;
+	ulock_unlock(&c->ev_lock);
 }
 
 /* ---- children: death ---- */
@@ -939,7 +1250,13 @@ static void child_end(struct pager_forks *f, struct fork_child *c)
 	 * see none while mmput() frees their slots.
 	 */
 	atomic_fetch_add_acq_rel(&f->ending, 1U);
-	atomic_store_release(&f->children[c->slot], NULL);
+	atomic_store_seq_cst(&f->children[c->slot], NULL);
+	/*
+	 * A reclaim batch that may have found @c before it was unpublished
+	 * uses it until it is done (fork_reclaim_batch()): wait for those.
+	 */
+	for (uint32_t n; (n = atomic_load_seq_cst(&f->batching));)
+		futex_wait_ns(&f->batching, n, 1000000);
 	race_point("child_end:before_mmput");
 	mmput(&c->mm); /* zaps: swap entries lose their count */
 	close(fd);
@@ -1066,15 +1383,51 @@ static void fork_update_pinned(struct pager_forks *f)
 	for (unsigned i = 0; i < MAX_CHILDREN; i++) {
 		struct fork_child *c = atomic_load_acquire(&f->children[i]);
 
-		/* A child with a zapper evicts: its pages are the budget's like the root's. */
-		if (c && (!child_evicts(c) || zap_stalled(c)))
+		if (!c)
+			continue;
+		/*
+		 * A child with a zapper evicts: its pages are the budget's like
+		 * the root's, but for those still shared with another process.
+		 */
+		if (!child_evicts(c) || zap_stalled(c))
 			pinned += (unsigned long)max(atomic_load_relaxed(&c->mm.nr_anon), 0L);
+		else
+			pinned += atomic_load_relaxed(&c->shared);
 	}
 	if (pinned == atomic_load_relaxed(&f->pinned))
 		return;
 	atomic_store_relaxed(&f->pinned, pinned);
 	if (!atomic_load_acquire(&f->orphan_req))
 		mm_set_budget(pager_engine(f->p), pager_budget_pages(f->p) + pinned);
+}
+
+/*
+ * Count child @c's present entries whose folio is mapped elsewhere too (see
+ * fork_child.shared). A snapshot, one table at a time. Context: the fork thread.
+ */
+static void child_count_shared(struct fork_child *c)
+{
+	unsigned long n = 0;
+
+	for (unsigned long addr = 0; addr < VA_END;) {
+		unsigned long block = pager_pt_next(&c->pt, ALIGN_DOWN(addr, PMD_SIZE), VA_END);
+		struct ulock *ptl;
+		pte_t *ptep;
+
+		if (block >= VA_END)
+			break;
+		ptep = pager_pt_lock(&c->pt, forks_arena(c->f), block, false, &ptl);
+		addr = block + PMD_SIZE;
+		if (IS_ERR_OR_NULL(ptep))
+			continue;
+		for (unsigned i = 0; i < PTRS_PER_PTE; i++) {
+			pte_t pte = ptep_get(ptep + i);
+
+			n += pte_present(pte) && folio_mapcount(pte_folio(pte)) > 1;
+		}
+		ulock_unlock(ptl);
+	}
+	atomic_store_relaxed(&c->shared, n);
 }
 
 unsigned long pager_fork_pinned(struct uswap_pager *p)
@@ -1090,7 +1443,9 @@ static void *fork_main(void *arg)
 	struct pollfd fds[MAX_CHILDREN + 1];
 	struct fork_child *who[MAX_CHILDREN + 1];
 	uint64_t last_probe = now_ns(), last_msg = 0;
+	unsigned long probes = 0;
 
+	fork_serving = true;
 	while (!atomic_load_acquire(&f->stopping)) {
 		unsigned nfds = 1;
 		bool retries = false, busy;
@@ -1105,6 +1460,11 @@ static void *fork_main(void *arg)
 			who[nfds] = c;
 			fds[nfds++] = (struct pollfd){.fd = c->uffd, .events = POLLIN};
 			retries |= c->nr_retry > 0;
+			/* Its messages wait for its eviction: look again in 1 ms. */
+			if (child_evicting(c)) {
+				fds[nfds - 1].fd = -1;
+				retries = true;
+			}
 		}
 		fork_update_pinned(f);
 		race_point("fork:polling");
@@ -1122,8 +1482,12 @@ static void *fork_main(void *arg)
 			if (fds[i].revents & POLLIN) {
 				if (child_read(who[i]))
 					last_msg = now_ns();
-			} else if (who[i]->nr_retry) {
-				child_retry(who[i]);
+			} else if (who[i]->nr_retry || fds[i].fd < 0) {
+				/* Left out while evicting: it may have messages now. */
+				if (fds[i].fd < 0 && child_read(who[i]))
+					last_msg = now_ns();
+				else
+					child_retry_locked(who[i]);
 			}
 		}
 		race_point("fork:orphan_check");
@@ -1143,10 +1507,15 @@ static void *fork_main(void *arg)
 			}
 		}
 		if (now_ns() - last_probe >= PROBE_NS) {
+			bool count = ++probes % SHARED_PROBES == 0;
+
 			last_probe = now_ns();
-			for (unsigned i = 1; i < nfds; i++)
+			for (unsigned i = 1; i < nfds; i++) {
 				if (!child_alive(who[i]))
 					child_end(f, who[i]);
+				else if (count && child_evicts(who[i]))
+					child_count_shared(who[i]);
+			}
 		}
 	}
 	return NULL;
@@ -1224,6 +1593,21 @@ static void *zap_main(void *arg)
 				res = -EINVAL;
 			else if (ioctl(self->fd, UFFDIO_MOVE, &mv))
 				res = -errno;
+		}
+		if ((op & 0xff) == ZAP_OP_BATCH) {
+			unsigned nr = min(z->nr, (uint32_t)ZAP_STAGE);
+
+			for (unsigned i = 0; i < nr; i++) {
+				mv = (struct uffdio_move){
+					.dst = (unsigned long)self->stage + i * PAGE_SIZE,
+					.src = z->addrs[i],
+					.len = PAGE_SIZE,
+					.mode = UFFDIO_MOVE_MODE_DONTWAKE,
+				};
+				atomic_store_relaxed(&z->results[i],
+						     ioctl(self->fd, UFFDIO_MOVE, &mv) ? -errno
+										       : 0);
+			}
 		}
 		atomic_store_relaxed(&z->result, res);
 		atomic_store_release(&z->done, done);
@@ -1418,9 +1802,13 @@ int pager_fork_start(struct uswap_pager *p, bool event_fork, struct pager_forks 
 	 * times slower than keeping it (docs/uffd.md). Otherwise children keep
 	 * what they read and the budget is enforced on top of their pages.
 	 */
-	if (child_evict_enabled() && zap_setup(f))
-		say("uswap: forked children cannot evict (no mailbox): their pages stay "
-		    "resident\n");
+	if (child_evict_enabled()) {
+		if (zap_setup(f))
+			say("uswap: forked children cannot evict (no mailbox): their pages stay "
+			    "resident\n");
+		else
+			mm_set_reclaim_batch(pager_engine(p), fork_reclaim_batch, f);
+	}
 	err = pager_start_thread(&f->thread, f->stack, FORK_STACK, fork_main, f);
 	if (err)
 		return err;
@@ -1470,6 +1858,10 @@ void pager_fork_stop(struct uswap_pager *p)
 				child_end(f, f->children[i]);
 		fork_update_pinned(f);
 	}
+	/* No batch looks at the children any more once the last one is done. */
+	mm_set_reclaim_batch(pager_engine(p), NULL, NULL);
+	for (uint32_t n; (n = atomic_load_seq_cst(&f->batching));)
+		futex_wait_ns(&f->batching, n, 1000000);
 	zap_teardown(f);
 	if (f->wake_fd >= 0)
 		close(f->wake_fd);

@@ -102,6 +102,13 @@ void pager_fork_parent(struct uswap_pager *p);
  */
 void pager_fork_note_fault(struct uswap_pager *p, struct mm_struct *mm, unsigned long addr);
 
+/*
+ * pager_fork_set_serving - the calling thread serves faults (the root's
+ * fault thread; the fork thread says so itself): reclaim it runs never
+ * waits for a forked child's zapper. Context: the thread, at its start.
+ */
+void pager_fork_set_serving(void);
+
 /* pager_fork_is_own - Return: whether [start, end) overlaps the fork thread's stack. */
 bool pager_fork_is_own(struct uswap_pager *p, unsigned long start, unsigned long end);
 
