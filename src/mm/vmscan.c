@@ -10,7 +10,9 @@
  * (try_to_unmap: folio_dup_swap per replaced entry), writes it only if dirty
  * (a clean folio whose slots still hold its data is not written again), and
  * removes it from the swap cache leaving a workingset shadow, an eviction
- * timestamp. A swap-in that replaces a shadow (the swap cache's
+ * timestamp. Before a batch's first unmap, the front end's reclaim_batch
+ * hook (mm_set_reclaim_batch) may look at the whole batch, to prepare the
+ * unmaps in one go. A swap-in that replaces a shadow (the swap cache's
  * workingset_refault hook) activates the folio when it was evicted recently
  * enough to have stayed resident with a larger active list.
  *

@@ -59,20 +59,36 @@
  *     (child_hello()); the child gets the request channel of its slot in
  *     the zap area (MAP_SHARED, inherited by the whole tree).
  *   - Evicting a child's page (child_sync_pte(), present -> swap, under the
- *     PTL, by any of the root's reclaiming threads) posts "move A to staging
- *     page i" and waits (zap_call()); the zapper moves it (atomically
- *     against the child's accesses, which then fault and wait for us), and
- *     the root reads the staging page with process_vm_readv() into the
- *     folio's data and marks the folio dirty as pager_evict() does. The
- *     staging pages are emptied together with the request after the last.
- *   - A child's events are not read while one of its evictions runs (its
- *     ev_lock): a munmap, mremap or madvise begun meanwhile cannot return
- *     before its event is read, so the page moved is the entry's.
+ *     PTL) needs the real page out of the child: the zapper moves it to a
+ *     staging page (atomically against the child's accesses, which then
+ *     fault and wait for us), the root reads it with process_vm_readv()
+ *     into the folio's data and marks the folio dirty as pager_evict()
+ *     does.
+ *   - Batches (fork_reclaim_batch(), the mm layer's reclaim_batch hook):
+ *     before reclaim unmaps a batch of folios, the pages of them each child
+ *     maps are moved out with one request to its zapper, and their data
+ *     put into the folios (child_move_batch()); the entries stay present,
+ *     like the root's aged pages. The unmap then finds the page gone
+ *     (pagemap) and needs no request (child_evict()). A page no batch took
+ *     is one request of its own (zap_call()).
+ *   - A child's ev_lock keeps its entries still while one of its evictions
+ *     runs: the fork thread reads its events and serves its faults under
+ *     it (tried only: meanwhile it serves the other children). A munmap,
+ *     mremap or madvise begun meanwhile cannot return before its event is
+ *     read, so the page moved is the entry's; a page a batch moved cannot be
+ *     installed again before its data is in the folio.
+ *   - Threads that serve faults (fork_serving: the root's fault thread, the
+ *     fork thread) never wait for a zapper, but the fork thread for the
+ *     child whose faults it serves (it holds that child's ev_lock).
  *   - A folio others rely on (another mapping, or cached for another
  *     process's swap entry) must not receive the child's data (the kernel
  *     may have copied a page left writable across the fork on a write the
  *     mm layer never saw): such a page is write-protected, read in place and
- *     leaves only if it holds the folio's data (child_evict()).
+ *     leaves only if it holds the folio's data (child_evict(),
+ *     batch_page_ready()).
+ *   - Pages the kernel shares copy-on-write with another process leave
+ *     neither: counted every SHARED_PROBES probes (child_count_shared())
+ *     and kept out of the budget (fork_update_pinned()).
  *
  * A request not taken within ZAP_CLAIM_NS is withdrawn (the page stays); a
  * child that dies while one waits is seen by the waiting thread. The zapper
@@ -86,12 +102,15 @@
  * Owns: struct pager_forks, each child's struct fork_child (its mm_struct,
  * tables and userfaultfd). Locking: children[] slots are claimed with a
  * compare-and-swap (fault thread or fork thread) and emptied only by the
- * fork thread, which alone uses a published child; per-slot counters are
- * relaxed atomics (one writer, the thread serving that process, but for
- * swapouts: the evicting threads, under the child's ev_lock); a child's
- * ev_lock (LOCK_RANK_MODEL; tried only, under a PTL) serializes its
- * evictions, its zapper channel and the reading of its events; the mm
- * layer's locks as everywhere else.
+ * fork thread, which alone uses a published child but for reclaim batches:
+ * a batch counts itself in f->batching before it looks for children, and
+ * child_end() waits for the batches before it frees a child it unpublished
+ * (f->ending counts it meanwhile); per-slot counters are relaxed atomics
+ * (one writer, the thread serving that process, but for swapouts: the
+ * evicting threads, under the child's ev_lock); a child's ev_lock
+ * (LOCK_RANK_MODEL; tried only, under a PTL or by the fork thread)
+ * serializes its evictions, its zapper channel and the serving of its
+ * messages (events and faults); the mm layer's locks as everywhere else.
  */
 #include "fork.h"
 
@@ -246,6 +265,7 @@ struct pager_forks {
 	uint32_t forks_done;  /* FORK events of the root handled (futex word) */
 	uint32_t ending;      /* children unpublished, their entries not let go yet */
 	uint32_t batching;    /* reclaim batches looking at children (child_end waits) */
+	unsigned long zap_requests, zap_batched; /* fork_tree_stats' (relaxed atomics) */
 };
 
 /*
@@ -415,6 +435,7 @@ static int zap_call(struct fork_child *c, unsigned op, unsigned long addr, unsig
 	uint32_t seq = atomic_load_relaxed(&z->req) + 1;
 	uint64_t t0 = now_ns(), probed = t0;
 
+	atomic_fetch_add_relaxed(&c->f->zap_requests, 1UL);
 	z->op = op;
 	z->addr = addr;
 	z->idx = idx;
@@ -811,6 +832,7 @@ static unsigned child_move_batch(struct fork_child *c, struct batch_page *pg, un
 	}
 out:
 	ev_unlock(c);
+	atomic_fetch_add_relaxed(&c->f->zap_batched, (unsigned long)moved);
 	return moved;
 }
 
@@ -1154,8 +1176,12 @@ static void child_retry(struct fork_child *c)
 	}
 }
 
-/* Read and serve what child @c's userfaultfd holds. Return: messages read. */
-static unsigned child_read(struct fork_child *c)
+/*
+ * Read and serve what child @c's userfaultfd holds; with @wait, wait for an
+ * eviction of @c that holds its ev_lock. Return: messages read, or -EBUSY
+ * (without @wait: an eviction of @c holds the lock, nothing was read).
+ */
+static int child_read(struct fork_child *c, bool wait)
 {
 	struct uffd_msg msgs[CHILD_MSGS];
 	unsigned nr, i;
@@ -1166,12 +1192,13 @@ static unsigned child_read(struct fork_child *c)
 	 * child runs: a munmap, mremap or madvise that began meanwhile cannot
 	 * return, so the page the zapper moves out is still the one the entry
 	 * stands for, and a page moved out stays out until its data is in the
-	 * folio (child_move_batch()). Tried only: the fork thread serves the
-	 * other children meanwhile (fork_main() leaves this one out of its
-	 * poll while the lock is held) rather than wait for a zapper.
+	 * folio (child_move_batch()). Tried first: the fork thread serves the
+	 * other children before it waits for an eviction (fork_main()).
 	 */
-	if (!ulock_trylock(&c->ev_lock))
-		return 0;
+	if (wait)
+		ulock_lock(&c->ev_lock);
+	else if (!ulock_trylock(&c->ev_lock))
+		return -EBUSY;
 	n = read(c->uffd, msgs, sizeof(msgs));
 	if (n <= 0) {
 		ulock_unlock(&c->ev_lock);
@@ -1196,13 +1223,7 @@ static unsigned child_read(struct fork_child *c)
 	}
 	fork_ev_held = NULL;
 	ulock_unlock(&c->ev_lock);
-	return nr;
-}
-
-/* Return: whether an eviction of child @c holds its ev_lock now (a hint). */
-static bool child_evicting(struct fork_child *c)
-{
-	return atomic_load_relaxed(&c->ev_lock.word) & 1U;
+	return (int)nr;
 }
 
 /* child_retry() under @c's ev_lock, if it is free. */
@@ -1298,7 +1319,7 @@ static bool child_orphan_page(struct fork_child *c, unsigned long addr)
 		 * changing before it queues the event): wait for it rather
 		 * than spin through the tries (the zapper's hello, a munmap).
 		 */
-		if (err == -EAGAIN && !child_read(c)) {
+		if (err == -EAGAIN && child_read(c, true) <= 0) {
 			struct pollfd pf = {.fd = c->uffd, .events = POLLIN};
 
 			poll(&pf, 1, 1);
@@ -1447,8 +1468,9 @@ static void *fork_main(void *arg)
 
 	fork_serving = true;
 	while (!atomic_load_acquire(&f->stopping)) {
+		struct fork_child *blocked;
 		unsigned nfds = 1;
-		bool retries = false, busy;
+		bool retries = false, busy, served;
 		int r;
 
 		fds[0] = (struct pollfd){.fd = f->wake_fd, .events = POLLIN};
@@ -1460,11 +1482,6 @@ static void *fork_main(void *arg)
 			who[nfds] = c;
 			fds[nfds++] = (struct pollfd){.fd = c->uffd, .events = POLLIN};
 			retries |= c->nr_retry > 0;
-			/* Its messages wait for its eviction: look again in 1 ms. */
-			if (child_evicting(c)) {
-				fds[nfds - 1].fd = -1;
-				retries = true;
-			}
 		}
 		fork_update_pinned(f);
 		race_point("fork:polling");
@@ -1478,18 +1495,29 @@ static void *fork_main(void *arg)
 			if (read(f->wake_fd, &v, sizeof(v)) < 0)
 				v = 0;
 		}
+		blocked = NULL;
+		served = false;
 		for (unsigned i = 1; i < nfds; i++) {
 			if (fds[i].revents & POLLIN) {
-				if (child_read(who[i]))
+				int n = child_read(who[i], false);
+
+				if (n > 0) {
 					last_msg = now_ns();
-			} else if (who[i]->nr_retry || fds[i].fd < 0) {
-				/* Left out while evicting: it may have messages now. */
-				if (fds[i].fd < 0 && child_read(who[i]))
-					last_msg = now_ns();
-				else
-					child_retry_locked(who[i]);
+					served = true;
+				} else if (n == -EBUSY) {
+					blocked = who[i];
+				}
+			} else if (who[i]->nr_retry) {
+				child_retry_locked(who[i]);
 			}
 		}
+		/*
+		 * A child with messages whose eviction holds its ev_lock (a batch
+		 * waiting for its zapper): wait for it once nothing else is to
+		 * be done, rather than spin on its readable userfaultfd.
+		 */
+		if (blocked && !served && child_read(blocked, true) > 0)
+			last_msg = now_ns();
 		race_point("fork:orphan_check");
 		if (atomic_load_acquire(&f->orphan_req)) {
 			/*
@@ -1924,6 +1952,8 @@ unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *t,
 	t->processes = 1;
 	t->forks = atomic_load_relaxed(&f->forks);
 	t->exited = atomic_load_relaxed(&f->exited);
+	t->zap_requests = atomic_load_relaxed(&f->zap_requests);
+	t->zap_batched = atomic_load_relaxed(&f->zap_batched);
 	add_proc(t, &f->gone);
 	add_proc(t, &f->root);
 	if (got < n)

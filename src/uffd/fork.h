@@ -39,6 +39,9 @@ struct fork_tree_stats {
 	unsigned long faults, swapins, shared_hits, shared_reads;
 	unsigned long child_swapouts; /* pages evicted from children (live and gone) */
 	unsigned long evicting;	      /* live children whose pages can be evicted (a zapper) */
+	unsigned long
+		zap_requests; /* requests posted to children's zappers (one page, or a batch) */
+	unsigned long zap_batched; /* pages moved out by batch requests */
 };
 
 /*

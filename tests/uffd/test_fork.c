@@ -354,9 +354,13 @@ TEST(child_reads_back_within_budget)
 
 		pager_fork_stats(p, &t, procs, 4);
 		printf("# budget %ld pages; child RssAnon peak %ld pages over its start, engine "
-		       "charged peak %ld (%ld samples); child swap-outs %lu\n",
-		       budget, peak_child, peak_charged, samples, t.child_swapouts);
+		       "charged peak %ld (%ld samples); child swap-outs %lu, %lu of them moved "
+		       "out by %lu requests to its zapper\n",
+		       budget, peak_child, peak_charged, samples, t.child_swapouts, t.zap_batched,
+		       t.zap_requests);
 		CHECK(t.child_swapouts > 0);
+		/* Batched: a request moves many pages (one each before batches). */
+		CHECK(t.zap_batched >= 4 * t.zap_requests);
 	}
 	CHECK(samples > 1);
 	CHECK(peak_child <= budget + margin);
