@@ -1824,9 +1824,9 @@ int pager_fork_start(struct uswap_pager *p, bool event_fork, struct pager_forks 
 		return -ENOMEM;
 	}
 	/*
-	 * Children evict only with USWAP_CHILD_EVICT=1: each page is a round
-	 * trip to the child's zapper, and a child reading everything in random
-	 * order (a Redis BGSAVE) rereads most of it under the budget, many
+	 * Children evict only with USWAP_CHILD_EVICT=1: a child reading
+	 * everything in random order (a Redis BGSAVE) rereads most of it under
+	 * the budget, and each reclaim batch is a wake-up of its zapper: 5-6
 	 * times slower than keeping it (docs/uffd.md). Otherwise children keep
 	 * what they read and the budget is enforced on top of their pages.
 	 */
