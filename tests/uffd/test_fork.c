@@ -981,7 +981,7 @@ static void killed_mid_paging(bool evict)
 		}
 		if (k % 20 == 19) {
 			CHECK_EQ(wait_children_released(p), 0U);
-			/* Released: the dead child's counts are gone, nothing changes under the checker. */
+			/* Released: its counts are gone, nothing moves under the checker. */
 			CHECK_EQ(refs_not_in_tables(p), 0L);
 			CHECK_EQ(pager_check(p), 0);
 			checks++;
