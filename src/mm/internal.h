@@ -39,7 +39,9 @@ struct mm_state {
 	struct pool anon_vma_pool; /* type-stable: rmap walkers may race with a free */
 	struct ulock mmlist_lock;  /* LOCK_RANK_MMLIST: mmlist, shmem_list */
 	struct list_head mmlist;   /* every mm_struct with mm_users > 0 */
-	struct list_head shmem_list; /* every shmem file */
+	struct list_head shmem_list;	  /* every shmem file */
+	mm_reclaim_batch_t reclaim_batch; /* the front end's (atomic), with its arg */
+	void *reclaim_batch_arg;
 };
 
 static inline struct mm_state *sw_mm(struct uswap *sw)

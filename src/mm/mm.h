@@ -116,6 +116,22 @@ void mm_state_destroy(struct uswap *sw);
  */
 void mm_set_budget(struct uswap *sw, unsigned long pages);
 
+/*
+ * A front end's look at a batch reclaim is about to take: @folios (linked by
+ * folio->lru, isolated from the LRU, not locked) before any is unmapped. It
+ * may prepare their unmapping in one go (fork.c: a forked child's pages
+ * moved out by one request to the child) and must leave the list as it is.
+ */
+typedef void (*mm_reclaim_batch_t)(struct list_head *folios, void *arg);
+
+/*
+ * mm_set_reclaim_batch - call @fn(folios, @arg) with every batch reclaim
+ * isolated, before it unmaps them (NULL: none). Context: any; a batch that
+ * already read the old hook may still call it: the caller waits for those
+ * before it frees what @arg points to.
+ */
+void mm_set_reclaim_batch(struct uswap *sw, mm_reclaim_batch_t fn, void *arg);
+
 struct mm_lru_info {
 	unsigned long charged;	/* pages charged (LRU + isolated) */
 	unsigned long active;	/* pages on the active list */

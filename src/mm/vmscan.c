@@ -10,7 +10,9 @@
  * (try_to_unmap: folio_dup_swap per replaced entry), writes it only if dirty
  * (a clean folio whose slots still hold its data is not written again), and
  * removes it from the swap cache leaving a workingset shadow, an eviction
- * timestamp. A swap-in that replaces a shadow (the swap cache's
+ * timestamp. Before a batch's first unmap, the front end's reclaim_batch
+ * hook (mm_set_reclaim_batch) may look at the whole batch, to prepare the
+ * unmaps in one go. A swap-in that replaces a shadow (the swap cache's
  * workingset_refault hook) activates the folio when it was evicted recently
  * enough to have stayed resident with a larger active list.
  *
@@ -278,8 +280,11 @@ unsigned long shrink_folio_list(struct mm_state *ms, struct list_head *folios,
 				bool ignore_references)
 {
 	struct vm_event_state *ev = sw_events(ms->sw);
+	mm_reclaim_batch_t batch = atomic_load_acquire(&ms->reclaim_batch);
 	unsigned long nr_reclaimed = 0;
 
+	if (batch && !list_empty(folios))
+		batch(folios, atomic_load_relaxed(&ms->reclaim_batch_arg));
 	while (!list_empty(folios)) {
 		struct folio *folio = list_first_entry(folios, struct folio, lru);
 		unsigned long nr = folio_nr_pages(folio);
@@ -464,6 +469,16 @@ bool mm_throttle_fits(struct mm_state *ms, unsigned long nr)
 void mm_set_budget(struct uswap *sw, unsigned long pages)
 {
 	atomic_store_relaxed(&sw_mm(sw)->budget, pages);
+}
+
+void mm_set_reclaim_batch(struct uswap *sw, mm_reclaim_batch_t fn, void *arg)
+{
+	struct mm_state *ms = sw_mm(sw);
+
+	/* The arg first: a batch that reads the new hook finds its arg. */
+	atomic_store_relaxed(&ms->reclaim_batch, NULL);
+	atomic_store_release(&ms->reclaim_batch_arg, arg);
+	atomic_store_release(&ms->reclaim_batch, fn);
 }
 
 void mm_lru_info(struct uswap *sw, struct mm_lru_info *info)

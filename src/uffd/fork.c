@@ -59,20 +59,36 @@
  *     (child_hello()); the child gets the request channel of its slot in
  *     the zap area (MAP_SHARED, inherited by the whole tree).
  *   - Evicting a child's page (child_sync_pte(), present -> swap, under the
- *     PTL, by any of the root's reclaiming threads) posts "move A to staging
- *     page i" and waits (zap_call()); the zapper moves it (atomically
- *     against the child's accesses, which then fault and wait for us), and
- *     the root reads the staging page with process_vm_readv() into the
- *     folio's data and marks the folio dirty as pager_evict() does. The
- *     staging pages are emptied together with the request after the last.
- *   - A child's events are not read while one of its evictions runs (its
- *     ev_lock): a munmap, mremap or madvise begun meanwhile cannot return
- *     before its event is read, so the page moved is the entry's.
+ *     PTL) needs the real page out of the child: the zapper moves it to a
+ *     staging page (atomically against the child's accesses, which then
+ *     fault and wait for us), the root reads it with process_vm_readv()
+ *     into the folio's data and marks the folio dirty as pager_evict()
+ *     does.
+ *   - Batches (fork_reclaim_batch(), the mm layer's reclaim_batch hook):
+ *     before reclaim unmaps a batch of folios, the pages of them each child
+ *     maps are moved out with one request to its zapper, and their data
+ *     put into the folios (child_move_batch()); the entries stay present,
+ *     like the root's aged pages. The unmap then finds the page gone
+ *     (pagemap) and needs no request (child_evict()). A page no batch took
+ *     is one request of its own (zap_call()).
+ *   - A child's ev_lock keeps its entries still while one of its evictions
+ *     runs: the fork thread reads its events and serves its faults under
+ *     it (tried only: meanwhile it serves the other children). A munmap,
+ *     mremap or madvise begun meanwhile cannot return before its event is
+ *     read, so the page moved is the entry's; a page a batch moved cannot be
+ *     installed again before its data is in the folio.
+ *   - Threads that serve faults (fork_serving: the root's fault thread, the
+ *     fork thread) never wait for a zapper, but the fork thread for the
+ *     child whose faults it serves (it holds that child's ev_lock).
  *   - A folio others rely on (another mapping, or cached for another
  *     process's swap entry) must not receive the child's data (the kernel
  *     may have copied a page left writable across the fork on a write the
  *     mm layer never saw): such a page is write-protected, read in place and
- *     leaves only if it holds the folio's data (child_evict()).
+ *     leaves only if it holds the folio's data (child_evict(),
+ *     batch_page_ready()).
+ *   - Pages the kernel shares copy-on-write with another process leave
+ *     neither: counted every SHARED_PROBES probes (child_count_shared())
+ *     and kept out of the budget (fork_update_pinned()).
  *
  * A request not taken within ZAP_CLAIM_NS is withdrawn (the page stays); a
  * child that dies while one waits is seen by the waiting thread. The zapper
@@ -86,12 +102,15 @@
  * Owns: struct pager_forks, each child's struct fork_child (its mm_struct,
  * tables and userfaultfd). Locking: children[] slots are claimed with a
  * compare-and-swap (fault thread or fork thread) and emptied only by the
- * fork thread, which alone uses a published child; per-slot counters are
- * relaxed atomics (one writer, the thread serving that process, but for
- * swapouts: the evicting threads, under the child's ev_lock); a child's
- * ev_lock (LOCK_RANK_MODEL; tried only, under a PTL) serializes its
- * evictions, its zapper channel and the reading of its events; the mm
- * layer's locks as everywhere else.
+ * fork thread, which alone uses a published child but for reclaim batches:
+ * a batch counts itself in f->batching before it looks for children, and
+ * child_end() waits for the batches before it frees a child it unpublished
+ * (f->ending counts it meanwhile); per-slot counters are relaxed atomics
+ * (one writer, the thread serving that process, but for swapouts: the
+ * evicting threads, under the child's ev_lock); a child's ev_lock
+ * (LOCK_RANK_MODEL; tried only, under a PTL or by the fork thread)
+ * serializes its evictions, its zapper channel and the serving of its
+ * messages (events and faults); the mm layer's locks as everywhere else.
  */
 #include "fork.h"
 
@@ -116,21 +135,22 @@
 #include "../mm/internal.h"
 #include "uffd_compat.h"
 
-#define MAX_CHILDREN 256
-#define CHILD_MSGS   64
-#define CHILD_RETRY  256
-#define FORK_STACK   (4UL << 20) /* virtual: sanitizers need room for their TLS */
-#define PROBE_NS     5000000ULL	 /* how often live children are probed */
-#define VA_END	     (1UL << 47)
-#define ZAP_STAGE    64		  /* a child's staging pages, emptied all at once */
-#define ZAP_STACK    (4UL << 20)  /* the zapper's stack, virtual */
-#define ZAP_CLAIM_NS 100000000ULL /* a request not taken by then is withdrawn */
-#define MAX_PID	     (1UL << 22)
+#define MAX_CHILDREN  256
+#define CHILD_MSGS    64
+#define CHILD_RETRY   256
+#define FORK_STACK    (4UL << 20) /* virtual: sanitizers need room for their TLS */
+#define PROBE_NS      5000000ULL  /* how often live children are probed */
+#define VA_END	      (1UL << 47)
+#define ZAP_STAGE     64	   /* a child's staging pages, emptied all at once */
+#define ZAP_STACK     (4UL << 20)  /* the zapper's stack, virtual */
+#define ZAP_CLAIM_NS  100000000ULL /* a request not taken by then is withdrawn */
+#define MAX_PID	      (1UL << 22)
+#define SHARED_PROBES 10 /* probes between two counts of a child's shared pages */
 
 /* A request's state (struct fork_zap.claim). */
 enum { ZAP_POSTED, ZAP_CLAIMED, ZAP_CANCELLED };
 /* What a request asks (struct fork_zap.op). */
-enum { ZAP_OP_OUT = 1, ZAP_OP_EXIT = 2 };
+enum { ZAP_OP_OUT = 1, ZAP_OP_EXIT = 2, ZAP_OP_BATCH = 3 };
 #define ZAP_EMPTY 0x100 /* empty every staging page first */
 
 /*
@@ -150,7 +170,12 @@ struct fork_zap {
 	uint32_t idx;	   /* the staging page to move to (root) */
 	uint64_t addr;	   /* the page to move out (root) */
 	int32_t result;	   /* the MOVE's: 0 or -errno (child) */
+	int32_t tid;	   /* the zapper thread's id, set before attached (child) */
+	/* ZAP_OP_BATCH: move addrs[i] to staging page i, for i < nr (root) */
+	uint32_t nr;
 	uint32_t pad;
+	uint64_t addrs[ZAP_STAGE];  /* (root) */
+	int32_t results[ZAP_STAGE]; /* each MOVE's: 0 or -errno (child) */
 };
 
 /* MAP_SHARED: the root and every child map it; never reused while one does. */
@@ -208,6 +233,15 @@ struct fork_child {
 	 * Written under ev_lock, read by the fork thread too (atomics).
 	 */
 	uint32_t stalled, stalled_seq;
+	/*
+	 * Present entries whose folio another address space maps too: shared
+	 * copy-on-write by the kernel as the fork left them, such a page
+	 * leaves neither process (UFFDIO_MOVE says EBUSY on both sides) until
+	 * one of them writes its own copy. Counted by the fork thread
+	 * (child_count_shared()), kept out of the budget like a child's
+	 * pages without a zapper (atomic).
+	 */
+	unsigned long shared;
 };
 
 struct pager_forks {
@@ -229,7 +263,39 @@ struct pager_forks {
 	unsigned long pinned; /* pages the live children map (atomic; fork thread writes) */
 	uint32_t forks_begun; /* the root's forks (its prepare handler) */
 	uint32_t forks_done;  /* FORK events of the root handled (futex word) */
+	uint32_t ending;      /* children unpublished, their entries not let go yet */
+	uint32_t batching;    /* reclaim batches looking at children (child_end waits) */
+	unsigned long zap_requests, zap_batched; /* fork_tree_stats' (relaxed atomics) */
 };
+
+/*
+ * Set in the threads that serve faults (the root's fault thread, the fork
+ * thread): they never wait for a child's zapper (see child_evict()).
+ */
+static __thread bool fork_serving;
+/* The child whose ev_lock the fork thread holds while it serves its messages. */
+static __thread struct fork_child *fork_ev_held;
+
+/*
+ * Take child @c's ev_lock for an eviction, unless this thread holds it
+ * already (the fork thread, reclaiming while it serves @c's faults: then no
+ * fault of @c can be served meanwhile either). Return: whether it may go on.
+ */
+static bool ev_trylock(struct fork_child *c)
+{
+	return fork_ev_held == c || ulock_trylock(&c->ev_lock);
+}
+
+static void ev_unlock(struct fork_child *c)
+{
+	if (fork_ev_held != c)
+		ulock_unlock(&c->ev_lock);
+}
+
+void pager_fork_set_serving(void)
+{
+	fork_serving = true;
+}
 
 static struct fork_child *to_child(struct mm_struct *mm)
 {
@@ -369,6 +435,7 @@ static int zap_call(struct fork_child *c, unsigned op, unsigned long addr, unsig
 	uint32_t seq = atomic_load_relaxed(&z->req) + 1;
 	uint64_t t0 = now_ns(), probed = t0;
 
+	atomic_fetch_add_relaxed(&c->f->zap_requests, 1UL);
 	z->op = op;
 	z->addr = addr;
 	z->idx = idx;
@@ -426,23 +493,36 @@ static bool child_sole_holder(struct uswap *sw, struct folio *folio)
 	       !(folio_test_swapcache(folio) && swp_swapcount(sw, folio_swap_entry(folio)) > 1);
 }
 
-/* Return: whether child @c's real page at @addr is present (its pagemap). */
+/*
+ * Return: whether child @c may have a real page at @addr (its pagemap says
+ * present, or swapped out by the kernel's own swap; unreadable: maybe).
+ */
 static bool child_page_present(struct fork_child *c, unsigned long addr)
 {
 	uint64_t e;
 
-	return c->pagemap_fd >= 0 &&
-	       pread(c->pagemap_fd, &e, sizeof(e), (off_t)((addr >> PAGE_SHIFT) * 8)) ==
-		       (ssize_t)sizeof(e) &&
-	       (e >> 63);
+	if (c->pagemap_fd < 0 || pread(c->pagemap_fd, &e, sizeof(e),
+				       (off_t)((addr >> PAGE_SHIFT) * 8)) != (ssize_t)sizeof(e))
+		return true;
+	return (e >> 62) & 3;
 }
 
-/* Read the page at @addr of child @c into @buf. Return: whether all of it was read. */
+/*
+ * Read the page at @addr of child @c into @buf. Through the process's id
+ * first, then through its zapper thread's: a main thread that left with
+ * pthread_exit() (or is exiting first under SIGKILL) has no memory of its
+ * own any more, the zapper still has the process's. Return: whether all of
+ * it was read; not read, the child is exiting (its zapper is gone too).
+ */
 static bool child_read_mem(struct fork_child *c, void *buf, unsigned long addr)
 {
 	struct iovec local = {buf, PAGE_SIZE}, remote = {(void *)(uintptr_t)addr, PAGE_SIZE};
+	int32_t tid = c->zap ? atomic_load_relaxed(&c->zap->tid) : 0;
 
-	return process_vm_readv(c->pid, &local, 1, &remote, 1, 0) == (ssize_t)PAGE_SIZE;
+	if (process_vm_readv(c->pid, &local, 1, &remote, 1, 0) == (ssize_t)PAGE_SIZE)
+		return true;
+	return tid > 0 && tid != c->pid &&
+	       process_vm_readv(tid, &local, 1, &remote, 1, 0) == (ssize_t)PAGE_SIZE;
 }
 
 /*
@@ -461,8 +541,7 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 	bool sole, wp = false;
 	int err = -EBUSY, res = 0;
 
-	if (atomic_load_acquire(&c->no_evict) || pager_frozen(c->f->p) ||
-	    !ulock_trylock(&c->ev_lock))
+	if (atomic_load_acquire(&c->no_evict) || pager_frozen(c->f->p) || !ev_trylock(c))
 		return -EBUSY;
 	/* Under ev_lock: another eviction of this child may have just used it. */
 	idx = c->stage_used;
@@ -474,6 +553,25 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 		atomic_store_release(&c->stalled, 0U);
 	}
 	sole = child_sole_holder(sw, folio);
+	/*
+	 * Moved out already (a reclaim batch did it, child_move_batch()), or
+	 * never installed: the folio's data is the page. Nothing installs it
+	 * meanwhile: the fork thread serves the child's faults under ev_lock,
+	 * and its accesses wait for those.
+	 */
+	if (!child_page_present(c, addr)) {
+		if (folio_test_owner_priv(folio))
+			goto out;
+		goto counted;
+	}
+	/*
+	 * A round trip to the child's zapper for one page: never from a thread
+	 * that serves faults (it would keep every process's faults waiting
+	 * meanwhile). Reclaim batches take the page, with one round trip for
+	 * all of a child's pages of the batch (fork_reclaim_batch()).
+	 */
+	if (fork_serving)
+		goto out;
 	if (!sole) {
 		/*
 		 * Others rely on the folio's data: the child's page may leave
@@ -486,9 +584,6 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 		if (folio_test_owner_priv(folio) || uffd_wp(c->uffd, addr, true))
 			goto busy;
 		wp = true;
-		/* Not installed: the folio's data is the page. */
-		if (!child_page_present(c, addr))
-			goto counted;
 		if (!child_read_mem(c, buf, addr) || memcmp(buf, data, PAGE_SIZE))
 			goto busy;
 	}
@@ -515,10 +610,11 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 		/* The child's data, whatever it wrote: read it from the staging page. */
 		if (!child_read_mem(c, buf,
 				    atomic_load_relaxed(&c->zap->stage) + idx * PAGE_SIZE)) {
-			/* Gone (exit, exec) while we worked: its entries go with it. */
-			if (child_alive(c))
-				say("uswap: cannot read a forked child's staging page: "
-				    "a page of it may read as zeros\n");
+			/*
+			 * Neither its main thread nor its zapper has the memory:
+			 * the child is exiting (or exec'd) while we worked, and
+			 * its entries go with it. The entry stays present.
+			 */
 			goto busy;
 		}
 		if (folio_test_owner_priv(folio) || memcmp(buf, data, PAGE_SIZE)) {
@@ -538,7 +634,7 @@ busy:
 	if (wp && pte_write(old))
 		uffd_wp(c->uffd, addr, false);
 out:
-	ulock_unlock(&c->ev_lock);
+	ev_unlock(c);
 	return err;
 }
 
@@ -574,6 +670,231 @@ static const struct mm_platform_ops child_mm_ops = {
 	.release = child_release,
 	.next_table = child_next_table,
 };
+
+/* ---- reclaim batches: a child's pages out with one request ---- */
+
+#define BATCH_MAX ZAP_STAGE /* mappings of children looked at per reclaim batch */
+
+/* A page of a reclaim batch to move out of a child (child_move_batch()). */
+struct batch_page {
+	unsigned long addr;
+	struct folio *folio;
+	pte_t pte;
+	bool sole; /* only the child relies on the folio's data */
+	bool wp;   /* write-protected for the comparison */
+};
+
+/* One child's mapping of a folio of the batch, found by the reverse map. */
+struct batch_ctx {
+	unsigned nr;
+	struct fork_child *child[BATCH_MAX];
+	unsigned slot[BATCH_MAX]; /* read while the walk held the child's table */
+	struct batch_page pg[BATCH_MAX];
+};
+
+/* Whether @c's zapper may be asked now (a hint, ev_lock not held). */
+static bool child_batchable(struct fork_child *c)
+{
+	return child_evicts(c) && !zap_stalled(c);
+}
+
+static bool batch_collect_one(struct folio *folio, struct mm_struct *mm, pte_t *ptep,
+			      unsigned long addr, void *arg)
+{
+	struct batch_ctx *x = arg;
+	pte_t pte = ptep_get(ptep);
+
+	if (mm->ops != &child_mm_ops || !pte_present(pte) || pte_folio(pte) != folio ||
+	    !child_batchable(to_child(mm)))
+		return true;
+	/* A thread serving faults waits only for the child it serves now. */
+	if (fork_serving && to_child(mm) != fork_ev_held)
+		return true;
+	if (x->nr == BATCH_MAX)
+		return false;
+	x->child[x->nr] = to_child(mm);
+	x->slot[x->nr] = to_child(mm)->slot;
+	x->pg[x->nr++] = (struct batch_page){.addr = addr, .folio = folio};
+	return true;
+}
+
+/*
+ * Under the PTL of @b's entry: whether the page may leave in the batch.
+ * A folio only the child relies on takes whatever the child wrote (read
+ * after the move); one others rely on must hold the child's data, checked
+ * here with the page write-protected (child_evict() says why). Where the
+ * page is not there any more, nothing needs moving.
+ */
+static bool batch_page_ready(struct fork_child *c, struct batch_page *b, char *buf)
+{
+	struct uswap *sw = pager_engine(c->f->p);
+	struct folio *folio = b->folio;
+
+	if (!pte_present(b->pte) || pte_folio(b->pte) != folio || !child_page_present(c, b->addr))
+		return false;
+	/* Before the unmap: no count of the eviction's own yet. */
+	b->sole = folio_mapcount(folio) == 1 &&
+		  !(folio_test_swapcache(folio) && swp_swapcount(sw, folio_swap_entry(folio)) > 0);
+	if (b->sole)
+		return true;
+	if (folio_test_owner_priv(folio) || uffd_wp(c->uffd, b->addr, true))
+		return false;
+	b->wp = true;
+	if (child_read_mem(c, buf, b->addr) && !memcmp(buf, folio->data, PAGE_SIZE))
+		return true;
+	if (pte_write(b->pte))
+		uffd_wp(c->uffd, b->addr, false);
+	return false;
+}
+
+/*
+ * Take the real pages of @nr entries of child @c out with one request to its
+ * zapper, before reclaim unmaps them: each page's data is then its folio's
+ * (read from the staging page where only the child relies on the folio,
+ * compared before the move where others do), as after pager_age() for the
+ * root's pages, and child_evict() finds the page gone and needs no round
+ * trip of its own. The entries stay present: a folio reclaim keeps after all
+ * is installed again at the child's next access, like an aged page. Nothing
+ * installs one meanwhile: the fork thread serves the child's faults under
+ * ev_lock, which this holds throughout.
+ * Context: no lock held; @c lives (the caller is counted in f->batching and
+ * saw @c published after that). Return: pages moved out.
+ */
+static unsigned child_move_batch(struct fork_child *c, struct batch_page *pg, unsigned nr)
+{
+	char buf[PAGE_SIZE] __attribute__((aligned(64)));
+	struct fork_zap *z = c->zap;
+	unsigned n = 0, moved = 0;
+	int res;
+
+	if (atomic_load_acquire(&c->no_evict) || !ev_trylock(c))
+		return 0;
+	if (!child_evicts(c) || pager_frozen(c->f->p) || zap_stalled(c))
+		goto out;
+	for (unsigned i = 0; i < nr && n < ZAP_STAGE; i++) {
+		struct batch_page b = pg[i];
+		struct ulock *ptl;
+		pte_t *ptep = child_pte_offset_lock(&c->mm, b.addr, false, &ptl);
+		bool ready;
+
+		if (IS_ERR_OR_NULL(ptep))
+			continue;
+		b.pte = ptep_get(ptep);
+		ready = batch_page_ready(c, &b, buf);
+		ulock_unlock(ptl);
+		if (!ready)
+			continue;
+		z->addrs[n] = b.addr;
+		pg[n++] = b;
+	}
+	if (!n)
+		goto out;
+	z->nr = n;
+	/* Staging emptied first: every page read from it was read by then. */
+	if (zap_call(c, ZAP_OP_BATCH | ZAP_EMPTY, 0, 0, &res)) {
+		for (unsigned i = 0; i < n; i++)
+			if (pg[i].wp && pte_write(pg[i].pte))
+				uffd_wp(c->uffd, pg[i].addr, false);
+		goto out;
+	}
+	c->stage_used = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct batch_page *b = &pg[i];
+		struct ulock *ptl;
+		pte_t *ptep, pte;
+
+		if (atomic_load_relaxed(&z->results[i])) {
+			/* Shared copy-on-write by the kernel (EBUSY): it stays. */
+			if (b->wp && pte_write(b->pte))
+				uffd_wp(c->uffd, b->addr, false);
+			continue;
+		}
+		moved++;
+		if (!b->sole)
+			continue; /* compared: the folio's data is the page */
+		/* Not read: the child is exiting, the page goes with it. */
+		if (!child_read_mem(c, buf, atomic_load_relaxed(&z->stage) + i * PAGE_SIZE))
+			continue;
+		ptep = child_pte_offset_lock(&c->mm, b->addr, false, &ptl);
+		if (IS_ERR_OR_NULL(ptep))
+			continue;
+		/*
+		 * ev_lock keeps the entry mapping the folio (every change of
+		 * what it maps takes ev_lock; reclaim may only clear its
+		 * accessed bit meanwhile).
+		 */
+		pte = ptep_get(ptep);
+		if (pte_present(pte) && pte_folio(pte) == b->folio &&
+		    (folio_test_owner_priv(b->folio) || memcmp(buf, b->folio->data, PAGE_SIZE))) {
+			memcpy(b->folio->data, buf, PAGE_SIZE);
+			folio_clear_owner_priv(b->folio);
+			folio_mark_dirty(b->folio);
+		}
+		ulock_unlock(ptl);
+	}
+out:
+	ev_unlock(c);
+	atomic_fetch_add_relaxed(&c->f->zap_batched, (unsigned long)moved);
+	return moved;
+}
+
+/*
+ * The mm layer's reclaim_batch hook: before a batch is unmapped, the pages
+ * of it that forked children map are moved out of each child with one
+ * request per child (child_move_batch()). Not in a thread that serves
+ * faults (fork_serving): it must not wait for a zapper. Context: no lock
+ * held; the folios are isolated, not locked.
+ */
+static void fork_reclaim_batch(struct list_head *folios, void *arg)
+{
+	struct pager_forks *f = arg;
+	struct batch_ctx x;
+	struct batch_page pg[BATCH_MAX];
+	struct folio *folio;
+	bool any = false;
+
+	if ((fork_serving && !fork_ev_held) || pager_frozen(f->p))
+		return;
+	for (unsigned i = 0; i < MAX_CHILDREN && !any; i++) {
+		struct fork_child *c = atomic_load_acquire(&f->children[i]);
+
+		any = c && child_batchable(c);
+	}
+	if (!any)
+		return;
+	/* Children seen from here on stay allocated until we are done (child_end()). */
+	atomic_fetch_add_seq_cst(&f->batching, 1U);
+	x.nr = 0;
+	list_for_each_entry (folio, folios, lru) {
+		if (x.nr == BATCH_MAX)
+			break;
+		if (folio_test_large(folio) || folio_shmem(folio) || !folio_mapped(folio) ||
+		    !folio_trylock(folio))
+			continue;
+		rmap_walk_anon(folio, batch_collect_one, &x);
+		folio_unlock(folio);
+	}
+	for (unsigned i = 0; i < x.nr; i++) {
+		struct fork_child *c = x.child[i];
+		unsigned n = 0;
+
+		/*
+		 * Unpublished meanwhile: child_end() may be past its wait for us
+		 * (and @c freed: not even c->slot may be read then).
+		 */
+		if (!c || atomic_load_seq_cst(&f->children[x.slot[i]]) != c)
+			continue;
+		for (unsigned j = i; j < x.nr; j++) {
+			if (x.child[j] != c)
+				continue;
+			pg[n++] = x.pg[j];
+			x.child[j] = NULL;
+		}
+		child_move_batch(c, pg, n);
+	}
+	if (atomic_fetch_sub_acq_rel(&f->batching, 1U) == 1U)
+		futex_wake_all_u32(&f->batching);
+}
 
 /* ---- counting ---- */
 
@@ -787,6 +1108,7 @@ static bool child_hello(struct fork_child *c, unsigned long addr)
 	z = &a->zap[c->slot];
 	atomic_store_relaxed(&z->attached, 0U);
 	atomic_store_relaxed(&z->stage, 0UL);
+	atomic_store_relaxed(&z->tid, 0);
 	atomic_store_relaxed(&z->req, 0U);
 	atomic_store_relaxed(&z->done, 0U);
 	atomic_store_relaxed(&z->claim, (uint32_t)ZAP_CANCELLED);
@@ -856,29 +1178,39 @@ static void child_retry(struct fork_child *c)
 	}
 }
 
-/* Read and serve what child @c's userfaultfd holds. Return: messages read. */
-static unsigned child_read(struct fork_child *c)
+/*
+ * Read and serve what child @c's userfaultfd holds; with @wait, wait for an
+ * eviction of @c that holds its ev_lock. Return: messages read, or -EBUSY
+ * (without @wait: an eviction of @c holds the lock, nothing was read).
+ */
+static int child_read(struct fork_child *c, bool wait)
 {
 	struct uffd_msg msgs[CHILD_MSGS];
 	unsigned nr, i;
 	ssize_t n;
 
 	/*
-	 * No event is read while an eviction of this child runs: a munmap,
-	 * mremap or madvise that began meanwhile cannot return, so the page
-	 * the zapper moves out is still the one the entry stands for.
+	 * No event is read and no fault served while an eviction of this
+	 * child runs: a munmap, mremap or madvise that began meanwhile cannot
+	 * return, so the page the zapper moves out is still the one the entry
+	 * stands for, and a page moved out stays out until its data is in the
+	 * folio (child_move_batch()). Tried first: the fork thread serves the
+	 * other children before it waits for an eviction (fork_main()).
 	 */
-	ulock_lock(&c->ev_lock);
+	if (wait)
+		ulock_lock(&c->ev_lock);
+	else if (!ulock_trylock(&c->ev_lock))
+		return -EBUSY;
 	n = read(c->uffd, msgs, sizeof(msgs));
 	if (n <= 0) {
 		ulock_unlock(&c->ev_lock);
 		return 0;
 	}
+	fork_ev_held = c;
 	nr = (unsigned)(n / (ssize_t)sizeof(msgs[0]));
 	for (i = 0; i < nr; i++)
 		if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
 			child_event(c, &msgs[i]);
-	ulock_unlock(&c->ev_lock);
 	child_retry(c);
 	for (i = 0; i < nr; i++) {
 		struct child_pending pf;
@@ -891,7 +1223,20 @@ static unsigned child_read(struct fork_child *c)
 		if (child_fault(c, &pf, true) == -EAGAIN)
 			child_defer(c, &pf);
 	}
-	return nr;
+	fork_ev_held = NULL;
+	ulock_unlock(&c->ev_lock);
+	return (int)nr;
+}
+
+/* child_retry() under @c's ev_lock, if it is free. */
+static void child_retry_locked(struct fork_child *c)
+{
+	if (!ulock_trylock(&c->ev_lock))
+		return;
+	fork_ev_held = c;
+	child_retry(c);
+	fork_ev_held = NULL;
+	ulock_unlock(&c->ev_lock);
 }
 
 /* ---- children: death ---- */
@@ -922,13 +1267,27 @@ static void child_end(struct pager_forks *f, struct fork_child *c)
 	if (c->zap)
 		atomic_store_release(&c->zap->pid, 0);
 	atomic_store_relaxed(&st->live, 0U);
-	atomic_store_release(&f->children[c->slot], NULL);
+	/*
+	 * Counted as a child until its entries are let go: whoever waits for
+	 * the children to be released (the tests, before the checker) must not
+	 * see none while mmput() frees their slots.
+	 */
+	atomic_fetch_add_acq_rel(&f->ending, 1U);
+	atomic_store_seq_cst(&f->children[c->slot], NULL);
+	/*
+	 * A reclaim batch that may have found @c before it was unpublished
+	 * uses it until it is done (fork_reclaim_batch()): wait for those.
+	 */
+	for (uint32_t n; (n = atomic_load_seq_cst(&f->batching));)
+		futex_wait_ns(&f->batching, n, 1000000);
+	race_point("child_end:before_mmput");
 	mmput(&c->mm); /* zaps: swap entries lose their count */
 	close(fd);
 	if (pmfd >= 0)
 		close(pmfd);
 	/* After mmput(): who reads exited (acquire) sees the entries let go. */
 	atomic_fetch_add_acq_rel(&f->exited, 1UL);
+	atomic_fetch_sub_acq_rel(&f->ending, 1U);
 }
 
 static void fork_update_pinned(struct pager_forks *f);
@@ -963,7 +1322,7 @@ static bool child_orphan_page(struct fork_child *c, unsigned long addr)
 		 * changing before it queues the event): wait for it rather
 		 * than spin through the tries (the zapper's hello, a munmap).
 		 */
-		if (err == -EAGAIN && !child_read(c)) {
+		if (err == -EAGAIN && child_read(c, true) <= 0) {
 			struct pollfd pf = {.fd = c->uffd, .events = POLLIN};
 
 			poll(&pf, 1, 1);
@@ -1048,15 +1407,51 @@ static void fork_update_pinned(struct pager_forks *f)
 	for (unsigned i = 0; i < MAX_CHILDREN; i++) {
 		struct fork_child *c = atomic_load_acquire(&f->children[i]);
 
-		/* A child with a zapper evicts: its pages are the budget's like the root's. */
-		if (c && (!child_evicts(c) || zap_stalled(c)))
+		if (!c)
+			continue;
+		/*
+		 * A child with a zapper evicts: its pages are the budget's like
+		 * the root's, but for those still shared with another process.
+		 */
+		if (!child_evicts(c) || zap_stalled(c))
 			pinned += (unsigned long)max(atomic_load_relaxed(&c->mm.nr_anon), 0L);
+		else
+			pinned += atomic_load_relaxed(&c->shared);
 	}
 	if (pinned == atomic_load_relaxed(&f->pinned))
 		return;
 	atomic_store_relaxed(&f->pinned, pinned);
 	if (!atomic_load_acquire(&f->orphan_req))
 		mm_set_budget(pager_engine(f->p), pager_budget_pages(f->p) + pinned);
+}
+
+/*
+ * Count child @c's present entries whose folio is mapped elsewhere too (see
+ * fork_child.shared). A snapshot, one table at a time. Context: the fork thread.
+ */
+static void child_count_shared(struct fork_child *c)
+{
+	unsigned long n = 0;
+
+	for (unsigned long addr = 0; addr < VA_END;) {
+		unsigned long block = pager_pt_next(&c->pt, ALIGN_DOWN(addr, PMD_SIZE), VA_END);
+		struct ulock *ptl;
+		pte_t *ptep;
+
+		if (block >= VA_END)
+			break;
+		ptep = pager_pt_lock(&c->pt, forks_arena(c->f), block, false, &ptl);
+		addr = block + PMD_SIZE;
+		if (IS_ERR_OR_NULL(ptep))
+			continue;
+		for (unsigned i = 0; i < PTRS_PER_PTE; i++) {
+			pte_t pte = ptep_get(ptep + i);
+
+			n += pte_present(pte) && folio_mapcount(pte_folio(pte)) > 1;
+		}
+		ulock_unlock(ptl);
+	}
+	atomic_store_relaxed(&c->shared, n);
 }
 
 unsigned long pager_fork_pinned(struct uswap_pager *p)
@@ -1072,10 +1467,13 @@ static void *fork_main(void *arg)
 	struct pollfd fds[MAX_CHILDREN + 1];
 	struct fork_child *who[MAX_CHILDREN + 1];
 	uint64_t last_probe = now_ns(), last_msg = 0;
+	unsigned long probes = 0;
 
+	fork_serving = true;
 	while (!atomic_load_acquire(&f->stopping)) {
+		struct fork_child *blocked;
 		unsigned nfds = 1;
-		bool retries = false, busy;
+		bool retries = false, busy, served;
 		int r;
 
 		fds[0] = (struct pollfd){.fd = f->wake_fd, .events = POLLIN};
@@ -1100,14 +1498,29 @@ static void *fork_main(void *arg)
 			if (read(f->wake_fd, &v, sizeof(v)) < 0)
 				v = 0;
 		}
+		blocked = NULL;
+		served = false;
 		for (unsigned i = 1; i < nfds; i++) {
 			if (fds[i].revents & POLLIN) {
-				if (child_read(who[i]))
+				int n = child_read(who[i], false);
+
+				if (n > 0) {
 					last_msg = now_ns();
+					served = true;
+				} else if (n == -EBUSY) {
+					blocked = who[i];
+				}
 			} else if (who[i]->nr_retry) {
-				child_retry(who[i]);
+				child_retry_locked(who[i]);
 			}
 		}
+		/*
+		 * A child with messages whose eviction holds its ev_lock (a batch
+		 * waiting for its zapper): wait for it once nothing else is to
+		 * be done, rather than spin on its readable userfaultfd.
+		 */
+		if (blocked && !served && child_read(blocked, true) > 0)
+			last_msg = now_ns();
 		race_point("fork:orphan_check");
 		if (atomic_load_acquire(&f->orphan_req)) {
 			/*
@@ -1125,10 +1538,15 @@ static void *fork_main(void *arg)
 			}
 		}
 		if (now_ns() - last_probe >= PROBE_NS) {
+			bool count = ++probes % SHARED_PROBES == 0;
+
 			last_probe = now_ns();
-			for (unsigned i = 1; i < nfds; i++)
+			for (unsigned i = 1; i < nfds; i++) {
 				if (!child_alive(who[i]))
 					child_end(f, who[i]);
+				else if (count && child_evicts(who[i]))
+					child_count_shared(who[i]);
+			}
 		}
 	}
 	return NULL;
@@ -1170,6 +1588,7 @@ static void *zap_main(void *arg)
 	if (!z)
 		return NULL;
 	atomic_store_relaxed(&z->stage, (uint64_t)(uintptr_t)self->stage);
+	atomic_store_relaxed(&z->tid, (int32_t)syscall(SYS_gettid));
 	atomic_store_release(&z->attached, 1U);
 	for (;;) {
 		uint32_t req = atomic_load_acquire(&z->req), posted = ZAP_POSTED, op, done;
@@ -1205,6 +1624,21 @@ static void *zap_main(void *arg)
 				res = -EINVAL;
 			else if (ioctl(self->fd, UFFDIO_MOVE, &mv))
 				res = -errno;
+		}
+		if ((op & 0xff) == ZAP_OP_BATCH) {
+			unsigned nr = min(z->nr, (uint32_t)ZAP_STAGE);
+
+			for (unsigned i = 0; i < nr; i++) {
+				mv = (struct uffdio_move){
+					.dst = (unsigned long)self->stage + i * PAGE_SIZE,
+					.src = z->addrs[i],
+					.len = PAGE_SIZE,
+					.mode = UFFDIO_MOVE_MODE_DONTWAKE,
+				};
+				atomic_store_relaxed(&z->results[i],
+						     ioctl(self->fd, UFFDIO_MOVE, &mv) ? -errno
+										       : 0);
+			}
 		}
 		atomic_store_relaxed(&z->result, res);
 		atomic_store_release(&z->done, done);
@@ -1393,15 +1827,19 @@ int pager_fork_start(struct uswap_pager *p, bool event_fork, struct pager_forks 
 		return -ENOMEM;
 	}
 	/*
-	 * Children evict only with USWAP_CHILD_EVICT=1: each page is a round
-	 * trip to the child's zapper, and a child reading everything in random
-	 * order (a Redis BGSAVE) rereads most of it under the budget, many
+	 * Children evict only with USWAP_CHILD_EVICT=1: a child reading
+	 * everything in random order (a Redis BGSAVE) rereads most of it under
+	 * the budget, and each reclaim batch is a wake-up of its zapper: 5-6
 	 * times slower than keeping it (docs/uffd.md). Otherwise children keep
 	 * what they read and the budget is enforced on top of their pages.
 	 */
-	if (child_evict_enabled() && zap_setup(f))
-		say("uswap: forked children cannot evict (no mailbox): their pages stay "
-		    "resident\n");
+	if (child_evict_enabled()) {
+		if (zap_setup(f))
+			say("uswap: forked children cannot evict (no mailbox): their pages stay "
+			    "resident\n");
+		else
+			mm_set_reclaim_batch(pager_engine(p), fork_reclaim_batch, f);
+	}
 	err = pager_start_thread(&f->thread, f->stack, FORK_STACK, fork_main, f);
 	if (err)
 		return err;
@@ -1451,6 +1889,10 @@ void pager_fork_stop(struct uswap_pager *p)
 				child_end(f, f->children[i]);
 		fork_update_pinned(f);
 	}
+	/* No batch looks at the children any more once the last one is done. */
+	mm_set_reclaim_batch(pager_engine(p), NULL, NULL);
+	for (uint32_t n; (n = atomic_load_seq_cst(&f->batching));)
+		futex_wait_ns(&f->batching, n, 1000000);
 	zap_teardown(f);
 	if (f->wake_fd >= 0)
 		close(f->wake_fd);
@@ -1513,6 +1955,8 @@ unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *t,
 	t->processes = 1;
 	t->forks = atomic_load_relaxed(&f->forks);
 	t->exited = atomic_load_acquire(&f->exited);
+	t->zap_requests = atomic_load_relaxed(&f->zap_requests);
+	t->zap_batched = atomic_load_relaxed(&f->zap_batched);
 	add_proc(t, &f->gone);
 	add_proc(t, &f->root);
 	if (got < n)
@@ -1538,9 +1982,15 @@ unsigned pager_fork_nr_children(struct uswap_pager *p)
 	struct pager_forks *f = pager_fork_state(p);
 	unsigned n = 0;
 
-	for (unsigned i = 0; f && i < MAX_CHILDREN; i++)
+	if (!f)
+		return 0;
+	for (unsigned i = 0; i < MAX_CHILDREN; i++)
 		n += atomic_load_acquire(&f->children[i]) != NULL;
-	return n;
+	/*
+	 * Then the ones being let go of: a slot seen empty was emptied after
+	 * its child was counted in ending (one seen in both counts twice).
+	 */
+	return n + atomic_load_acquire(&f->ending);
 }
 
 int pager_swap_count(struct uswap_pager *p, unsigned long addr)

@@ -39,6 +39,9 @@ struct fork_tree_stats {
 	unsigned long faults, swapins, shared_hits, shared_reads;
 	unsigned long child_swapouts; /* pages evicted from children (live and gone) */
 	unsigned long evicting;	      /* live children whose pages can be evicted (a zapper) */
+	unsigned long
+		zap_requests; /* requests posted to children's zappers (one page, or a batch) */
+	unsigned long zap_batched; /* pages moved out by batch requests */
 };
 
 /*
@@ -102,6 +105,13 @@ void pager_fork_parent(struct uswap_pager *p);
  */
 void pager_fork_note_fault(struct uswap_pager *p, struct mm_struct *mm, unsigned long addr);
 
+/*
+ * pager_fork_set_serving - the calling thread serves faults (the root's
+ * fault thread; the fork thread says so itself): reclaim it runs never
+ * waits for a forked child's zapper. Context: the thread, at its start.
+ */
+void pager_fork_set_serving(void);
+
 /* pager_fork_is_own - Return: whether [start, end) overlaps the fork thread's stack. */
 bool pager_fork_is_own(struct uswap_pager *p, unsigned long start, unsigned long end);
 
@@ -122,7 +132,11 @@ unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *tree,
  */
 unsigned long pager_fork_pinned(struct uswap_pager *p);
 
-/* pager_fork_nr_children - Return: children the fork thread serves now. */
+/*
+ * pager_fork_nr_children - Return: children the fork thread serves now, or
+ * is still letting go of (a child gone counts until its swap entries lost
+ * their counts). Context: any.
+ */
 unsigned pager_fork_nr_children(struct uswap_pager *p);
 
 /*

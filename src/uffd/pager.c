@@ -1397,6 +1397,7 @@ static void *pager_fault_main(void *arg)
 				{.fd = p->wake_fd, .events = POLLIN}};
 	struct timespec last;
 
+	pager_fork_set_serving();
 	clock_gettime(CLOCK_MONOTONIC, &last);
 	while (!atomic_load_acquire(&p->stopping)) {
 		bool busy = ns_since(&last) < POLL_SPIN_NS || p->nr_retry;

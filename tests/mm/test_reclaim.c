@@ -2,7 +2,8 @@
 /*
  * test_reclaim.c - reclaim and large folios: whole-folio swap-out and
  * swap-in (thp_swpout, thp_swpin), large swap-in of entries shared after
- * fork, the split when no large run of slots is left, the LRU's aging.
+ * fork, the split when no large run of slots is left, the LRU's aging, the
+ * front end's look at a batch before it is unmapped (reclaim_batch hook).
  *
  * Owns: nothing. Locking: single-threaded.
  */
@@ -286,6 +287,52 @@ TEST(full_swap_lets_memory_grow_past_the_budget)
 	 */
 	CHECK(mt_stat(m, pgscan_anon) < 20 * 2 * 300);
 	check_range(as, 0, 300, 1000);
+	model_destroy(m);
+}
+
+/* What the reclaim_batch hook saw (batch_hook()). */
+struct batch_seen {
+	unsigned calls, folios, mapped;
+};
+
+static void batch_hook(struct list_head *folios, void *arg)
+{
+	struct batch_seen *seen = arg;
+	struct folio *folio;
+
+	seen->calls++;
+	list_for_each_entry (folio, folios, lru) {
+		seen->folios++;
+		seen->mapped += folio_mapped(folio);
+	}
+}
+
+/*
+ * The front end's reclaim_batch hook sees each batch whole, before any of
+ * its folios is unmapped (fork.c moves a child's pages out of it in one go
+ * there); once unset, it is not called again.
+ */
+TEST(reclaim_batch_hook_sees_the_batch_before_unmap)
+{
+	struct model *m = mt_model();
+	struct uswap *sw = model_engine(m);
+	struct batch_seen seen = {0};
+	struct model_as *as;
+
+	mt_swapon(m, 1024, SYNC);
+	REQUIRE(!model_as_create(m, 2 << 20, 0, &as));
+	fill_range(as, 0, 8, 300);
+	mm_set_reclaim_batch(sw, batch_hook, &seen);
+	CHECK_EQ(model_madvise(as, mt_addr(as, 0), 8 * PAGE_SIZE, MODEL_MADV_PAGEOUT), 8);
+	CHECK_EQ(seen.calls, 1U);
+	CHECK_EQ(seen.folios, 8U);
+	CHECK_EQ(seen.mapped, 8U);
+	CHECK_EQ(model_as_swapped(as), 8);
+	mm_set_reclaim_batch(sw, NULL, NULL);
+	check_range(as, 0, 8, 300);
+	CHECK_EQ(model_madvise(as, mt_addr(as, 0), 8 * PAGE_SIZE, MODEL_MADV_PAGEOUT), 8);
+	CHECK_EQ(seen.calls, 1U);
+	check_range(as, 0, 8, 300);
 	model_destroy(m);
 }
 
