@@ -753,6 +753,22 @@ static int child_fault(struct fork_child *c, struct child_pending *pf, bool firs
 	}
 	if (err == -EAGAIN)
 		return err;
+	if (err == -EFAULT) {
+		/*
+		 * Nothing registered there any more (the child unmapped or
+		 * replaced the range meanwhile, its event read with the
+		 * fault): drop the entry the fault made and wake the thread,
+		 * whose access then goes as without the pager (the new
+		 * mapping, or SIGSEGV), as pager_fault_gone() does for ours.
+		 */
+		struct uffdio_range r = {.start = pf->addr, .len = PAGE_SIZE};
+
+		ulock_lock(&c->ev_lock); /* as for the child's events */
+		zap_page_range(&c->mm, pf->addr, pf->addr + PAGE_SIZE);
+		ulock_unlock(&c->ev_lock);
+		ioctl(c->uffd, UFFDIO_WAKE, &r);
+		return 0;
+	}
 	if (err)
 		child_sigbus(pf, err);
 	return 0;

@@ -6,7 +6,8 @@
  * the parent rewrites them (copy-on-write keeps those writes out of the
  * child's view); swap counts of 2 while both live, back to 1 after; every
  * kind of child (vfork, posix_spawn, system(), fork + exec, nested forks,
- * a child outliving its parent); a fork storm leaves no slot behind; and
+ * a child outliving its parent); a fork storm leaves no slot behind; a
+ * child's fault on a page it maps anew meanwhile is woken, not SIGBUS; and
  * children killed with SIGKILL at random moments of their paging work
  * while the parent keeps faulting and checking its data, with the
  * invariant checker run after the deaths.
@@ -884,6 +885,71 @@ TEST(fork_storm_leaves_no_slot)
 	CHECK_EQ(pager_check(p), 0);
 	munmap(b, NPAGES * PAGE_SIZE);
 	uswap_pager_close(p);
+}
+
+/* ---- a child's fault on a page whose mapping went meanwhile ---- */
+
+static void exit_on_sigbus(int sig)
+{
+	(void)sig;
+	_exit(7);
+}
+
+struct replace_race {
+	char *b;
+	unsigned long from, to;
+};
+
+/* Read one byte of every page of [from, to), as the replacing thread goes. */
+static void *replace_reader(void *arg)
+{
+	struct replace_race *r = arg;
+
+	for (unsigned long i = r->from; i < r->to; i++)
+		(void)*(volatile char *)(r->b + i * PAGE_SIZE + 64);
+	return NULL;
+}
+
+/*
+ * A child's thread faults on a swapped page while another thread maps
+ * fresh memory over it (mmap MAP_FIXED: an UNMAP event). When the fork
+ * thread reads the fault with the event, there is nothing to install the
+ * page into any more: the fault must be woken to run into the new mapping,
+ * as without the pager (and as the root's own faults are), not get SIGBUS.
+ */
+TEST(child_fault_on_range_replaced_meanwhile)
+{
+	struct uswap_pager *p = open_pager();
+	char *b;
+	pid_t pid;
+
+	if (!p)
+		return;
+	b = fill_and_evict(p, 8);
+	REQUIRE(b);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		signal(SIGBUS, exit_on_sigbus);
+		for (unsigned long round = 0; round < 8; round++) {
+			struct replace_race r = {
+				.b = b, .from = round * NPAGES / 8, .to = (round + 1) * NPAGES / 8};
+			pthread_t t;
+
+			if (pthread_create(&t, NULL, replace_reader, &r))
+				_exit(2);
+			for (unsigned long i = r.from; i < r.to; i++)
+				if (mmap(b + i * PAGE_SIZE, PAGE_SIZE, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+					 0) == MAP_FAILED)
+					_exit(3);
+			pthread_join(t, NULL);
+		}
+		_exit(0);
+	}
+	CHECK_EQ(exit_code(pid), 0);
+	CHECK_EQ(bad_pages(b, 8), 0UL);
+	check_tree_and_close(p, b);
 }
 
 /* ---- children killed at random moments ---- */
