@@ -81,7 +81,8 @@ static const char run_usage[] =
 	"Environment: USWAP_AGENT, the agent library to load instead of the one\n"
 	"installed with uswap.\n"
 	"\n"
-	"Exit status: PROG's own; 128+N if PROG was killed by signal N; 127 PROG not\n"
+	"Exit status: PROG's own; 128+N if PROG was killed by signal N (what is left\n"
+	"of its process tree is then ended: its paging went with it); 127 PROG not\n"
 	"found; 126 PROG not executable; 1 uswap refused to start it or the pager\n"
 	"failed (the message says why); 2 usage error.\n";
 
