@@ -1572,6 +1572,7 @@ static void hold_take(struct fork_hold_area *h, pid_t pid)
 		hold_warn(h, "no answer to its hello", 0);
 		return;
 	}
+	race_point("fork:hold_take");
 	if (!atomic_cmpxchg_acq_rel(&s->state, &st, (uint32_t)HOLD_TAKING))
 		return; /* withdrawn: the root is leaving and gives us our pages */
 	fd = (int)syscall(SYS_pidfd_getfd, hold_root_pidfd, atomic_load_relaxed(&s->fd), 0);
