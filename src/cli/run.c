@@ -13,7 +13,12 @@
  * the terminating signals to it, samples the kernel's view of its resident
  * anonymous memory, and prints --progress lines and the --stats report.
  *
- * Owns: the status page file (created here, removed at exit), the child.
+ * It is the subreaper of the program's tree: when the program is killed by
+ * a signal, the processes it forked that are left (reparented to us) are
+ * ended with a message, because their paging went with it (end_tree()).
+ *
+ * Owns: the status page file (created here, removed at exit), the child
+ * and the orphans of its tree.
  * Locking: none; one thread. The status page is written by the agent with
  * relaxed atomic stores and read here with relaxed atomic loads.
  */
@@ -21,6 +26,7 @@
 #include "run.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +38,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -74,7 +81,8 @@ static const char run_usage[] =
 	"Environment: USWAP_AGENT, the agent library to load instead of the one\n"
 	"installed with uswap.\n"
 	"\n"
-	"Exit status: PROG's own; 128+N if PROG was killed by signal N; 127 PROG not\n"
+	"Exit status: PROG's own; 128+N if PROG was killed by signal N (what is left\n"
+	"of its process tree is then ended: its paging went with it); 127 PROG not\n"
 	"found; 126 PROG not executable; 1 uswap refused to start it or the pager\n"
 	"failed (the message says why); 2 usage error.\n";
 
@@ -876,6 +884,138 @@ static int write_stats(struct run_ctx *c, int wstatus, int code)
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
+/*
+ * Reap what died among our children: the program (its status in
+ * *@wstatus) and any process of its tree reparented to us (we are their
+ * subreaper). Return: whether the program was reaped.
+ */
+static bool reap(const struct run_ctx *c, int *wstatus)
+{
+	bool prog = false;
+	pid_t w;
+	int st;
+
+	while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+		if (w == c->pid) {
+			*wstatus = st;
+			prog = true;
+		}
+	return prog;
+}
+
+/* Return: the parent of process @pid (0: gone, or a zombie). */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int fd, ppid = 0;
+	char state = 'Z';
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold anything, up to the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %d", &state, &ppid) != 2 || state == 'Z' || state == 'X')
+		return 0;
+	return (pid_t)ppid;
+}
+
+/*
+ * Our living descendants (zombies left out): up to @max of them in @out.
+ * Return: how many were found, at most @max.
+ */
+static unsigned list_tree(pid_t *out, unsigned max)
+{
+	enum { MAXP = 1 << 16 };
+	pid_t *pid = malloc(MAXP * sizeof(*pid)), *ppid = malloc(MAXP * sizeof(*ppid));
+	pid_t self = getpid();
+	unsigned n = 0, found = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	bool more = true;
+
+	while (d && pid && ppid && (e = readdir(d)) && n < MAXP) {
+		char *end;
+		long v = strtol(e->d_name, &end, 10);
+
+		if (*end || v <= 0 || v == self)
+			continue;
+		pid[n] = (pid_t)v;
+		ppid[n] = parent_of((pid_t)v);
+		if (ppid[n])
+			n++;
+	}
+	if (d)
+		closedir(d);
+	/* A pass per generation: children of ours, then of those found. */
+	while (more && found < max) {
+		more = false;
+		for (unsigned i = 0; i < n && found < max; i++) {
+			bool mine = ppid[i] == self;
+
+			for (unsigned j = 0; !mine && j < found; j++)
+				mine = ppid[i] == out[j];
+			if (mine && pid[i]) {
+				out[found++] = pid[i];
+				pid[i] = 0;
+				more = true;
+			}
+		}
+	}
+	free(pid);
+	free(ppid);
+	return found;
+}
+
+/*
+ * The program was killed by @sig. The processes it forked are served by
+ * its paging threads, and the pages it had swapped out for them lived in
+ * its memory: they are gone, and such a child's next access to one waits
+ * forever (it holds its userfaultfd: it never reads zeros instead, see
+ * docs/uffd.md). End every process left of its tree, saying which and why.
+ */
+static void end_tree(const struct run_ctx *c, int sig)
+{
+	enum { SHOWN = 16 };
+	pid_t pids[1024];
+	int ignored;
+
+	for (unsigned pass = 0; pass < 200; pass++) {
+		unsigned n = list_tree(pids, ARRAY_SIZE(pids));
+
+		if (!n)
+			break;
+		for (unsigned i = 0; i < n; i++)
+			kill(pids[i], SIGKILL);
+		if (!pass) {
+			char list[SHOWN * 12 + 8] = "";
+			size_t len = 0;
+			const char *name = sigabbrev_np(sig);
+
+			for (unsigned i = 0; i < min(n, (unsigned)SHOWN); i++)
+				len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d",
+							i ? " " : "", (int)pids[i]);
+			if (n > SHOWN)
+				snprintf(list + len, sizeof(list) - len, " ...");
+			cli_error("%s (pid %d) was killed by SIG%s: ending the %u process%s left "
+				  "of its tree (pid%s %s): they were paged by it, and their "
+				  "swapped pages went with it",
+				  c->prog, (int)c->pid, name ? name : "?", n, n == 1 ? "" : "es",
+				  n == 1 ? "" : "s", list);
+		}
+		reap(c, &ignored);
+		nanosleep(&(struct timespec){0, 10000000}, NULL);
+	}
+	reap(c, &ignored);
+}
+
 /* Start the program; return its exit code as a shell would give it. */
 static int supervise(struct run_ctx *c, const char *path, char **argv, const char *agent)
 {
@@ -894,6 +1034,8 @@ static int supervise(struct run_ctx *c, const char *path, char **argv, const cha
 	}
 	sigprocmask(SIG_BLOCK, &set, &old);
 	fflush(NULL);
+	/* The program's orphans come to us: end_tree() finds them. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL);
 	c->pid = fork();
 	if (c->pid < 0) {
 		cli_error("fork: %s", strerror(errno));
@@ -927,7 +1069,6 @@ static int supervise(struct run_ctx *c, const char *path, char **argv, const cha
 	for (;;) {
 		siginfo_t si;
 		int sig = sigtimedwait(&set, &si, &tick);
-		pid_t w;
 
 		if (sig > 0 && sig != SIGCHLD) {
 			/*
@@ -939,8 +1080,7 @@ static int supervise(struct run_ctx *c, const char *path, char **argv, const cha
 				kill(c->pid, sig);
 			continue;
 		}
-		w = waitpid(c->pid, &wstatus, WNOHANG);
-		if (w == c->pid)
+		if (reap(c, &wstatus))
 			break;
 		sample_rss(c);
 		sample_status(c);
@@ -948,9 +1088,11 @@ static int supervise(struct run_ctx *c, const char *path, char **argv, const cha
 			show_progress(c);
 	}
 	sample_status(c);
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (c->progress)
 		clear_progress(c);
+	if (WIFSIGNALED(wstatus))
+		end_tree(c, WTERMSIG(wstatus));
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
 	if (c->agent_failed)
 		code = CLI_EXIT_FAIL;

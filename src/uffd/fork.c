@@ -40,8 +40,24 @@
  * update half done: the root finds the address space gone and tears the
  * child's state down itself. The root process is the engine's owner: if
  * it exits normally, its live children first get every swapped page back
- * (they run unpaged from then on: pager_fork_orphan); if it is killed, its
- * children lose their pager with it (see docs/uffd.md).
+ * and their ranges unregistered (they run unpaged from then on:
+ * pager_fork_orphan).
+ *
+ * If the root is killed instead, the pages it swapped out for its children
+ * go with it. Nothing may then read zeros in their place, which is what the
+ * kernel gives once the last descriptor of a child's userfaultfd closes (it
+ * unregisters the ranges). So every child holds a descriptor of its own
+ * userfaultfd (fork_atfork_child()): it says hello (below), the fork thread
+ * offers it the number of our descriptor in the hold area (hold_offer(),
+ * MAP_SHARED), and the child takes a copy with pidfd_getfd() on a pidfd of
+ * the root it inherited (hold_take(); ptrace rights over the root, which
+ * EVENT_FORK's CAP_SYS_PTRACE gives), kept O_CLOEXEC at a high number. Our
+ * death then leaves its ranges registered and its next fault on a page we
+ * held waits, killable, for `uswap run` to end it. A child the root died on
+ * before it held its userfaultfd ends itself (hold_die()). The offer is
+ * withdrawn (hold_withdraw()) before our descriptor closes, so a child never
+ * takes a number reused for something else; the probe below still sees a
+ * child's end (the copy pins the context, not the address space).
  *
  * With USWAP_CHILD_EVICT=1 a child evicts too (one budget for the tree),
  * yet runs no engine code:
@@ -53,11 +69,12 @@
  *   - It has its own stack and a staging area of ZAP_STAGE pages (fresh
  *     memory, never registered with the pager) and a userfaultfd of its own
  *     with only UFFD_FEATURE_MOVE, on which the staging area is registered.
- *   - It says hello with a MADV_DONTNEED of page "pid" of the mailbox, a
- *     range the root registered and never touches: the REMOVE event comes
- *     on the child's userfaultfd, which tells the fork thread whose it is
- *     (child_hello()); the child gets the request channel of its slot in
- *     the zap area (MAP_SHARED, inherited by the whole tree).
+ *   - Its hello (every child says it, evicting or not) is a MADV_DONTNEED
+ *     of page "pid" of the mailbox, a range the root registered and never
+ *     touches: the REMOVE event comes on the child's userfaultfd, which
+ *     tells the fork thread whose it is (child_hello()); the child gets the
+ *     request channel of its slot in the zap area (MAP_SHARED, inherited by
+ *     the whole tree).
  *   - Evicting a child's page (child_sync_pte(), present -> swap, under the
  *     PTL) needs the real page out of the child: the zapper moves it to a
  *     staging page (atomically against the child's accesses, which then
@@ -100,17 +117,20 @@
  * them (fork_update_pinned()).
  *
  * Owns: struct pager_forks, each child's struct fork_child (its mm_struct,
- * tables and userfaultfd). Locking: children[] slots are claimed with a
- * compare-and-swap (fault thread or fork thread) and emptied only by the
- * fork thread, which alone uses a published child but for reclaim batches:
- * a batch counts itself in f->batching before it looks for children, and
- * child_end() waits for the batches before it frees a child it unpublished
- * (f->ending counts it meanwhile); per-slot counters are relaxed atomics
- * (one writer, the thread serving that process, but for swapouts: the
- * evicting threads, under the child's ev_lock); a child's ev_lock
- * (LOCK_RANK_MODEL; tried only, under a PTL or by the fork thread)
- * serializes its evictions, its zapper channel and the serving of its
- * messages (events and faults); the mm layer's locks as everywhere else.
+ * tables and userfaultfd), the mailbox, the zap and hold areas, and in a
+ * child its hold (hold_fd). Locking: a hold slot's state changes by
+ * cmpxchg (root: offered, withdrawn; child: taking, taken); children[]
+ * slots are claimed with a compare-and-swap (fault thread or fork thread)
+ * and emptied only by the fork thread, which alone uses a published child
+ * but for reclaim batches: a batch counts itself in f->batching before it
+ * looks for children, and child_end() waits for the batches before it
+ * frees a child it unpublished (f->ending counts it meanwhile); per-slot
+ * counters are relaxed atomics (one writer, the thread serving that
+ * process, but for swapouts: the evicting threads, under the child's
+ * ev_lock); a child's ev_lock (LOCK_RANK_MODEL; tried only, under a PTL or
+ * by the fork thread) serializes its evictions, its zapper channel and the
+ * serving of its messages (events and faults); the mm layer's locks as
+ * everywhere else.
  */
 #include "fork.h"
 
@@ -126,6 +146,8 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -194,13 +216,51 @@ struct zap_self {
 };
 
 /*
+ * A child's hold on its own userfaultfd (see the top): the root offers the
+ * number of its descriptor of the child's userfaultfd at the child's hello,
+ * the child takes a copy with pidfd_getfd() and keeps it. States of
+ * struct fork_hold.state, changed with cmpxchg by both sides.
+ */
+enum {
+	HOLD_FREE,	/* nothing offered */
+	HOLD_OFFERED,	/* root: take fd (until withdrawn) */
+	HOLD_TAKING,	/* child: taking it; the root does not close fd meanwhile */
+	HOLD_TAKEN,	/* child: done (or failed: it said so on stderr) */
+	HOLD_WITHDRAWN, /* root: leaving (orphaning): do not take it */
+};
+
+struct fork_hold {
+	int32_t pid;	/* the child that said hello (root); 0: free */
+	int32_t fd;	/* the root's descriptor of its userfaultfd (root) */
+	uint32_t state; /* HOLD_* */
+	uint32_t pad;
+};
+
+/* MAP_SHARED: the root and every child map it; never reused while one does. */
+struct fork_hold_area {
+	uint32_t gen;	   /* futex word: a hello was answered */
+	uint32_t closed;   /* the root's fork state is gone: nothing is offered */
+	uint32_t orphaned; /* the root gave its children their pages (it is leaving) */
+	uint32_t warned;   /* a child said once that it could not hold its userfaultfd */
+	struct fork_hold hold[MAX_CHILDREN];
+};
+
+/*
  * Set in the root when forks are paged, inherited by every child (plain
- * process memory, copied by fork): where a child finds the mailbox and the
- * zap area. Written before the first fork; a child only reads them.
+ * process memory, copied by fork): where a child finds the mailbox, the
+ * hold area, the zap area and the root (a pidfd, O_CLOEXEC at a high
+ * number). Written before the first fork; a child only reads them.
  */
 static struct fork_zap_area *zap_area_shared;
 static char *zap_mailbox;
 static unsigned long zap_mailbox_pages;
+static struct fork_hold_area *hold_area_shared;
+static int hold_root_pidfd = -1;
+static int32_t hold_root_pid;
+/* This process's own copy of its userfaultfd (a child's; -1: none), and its identity. */
+static int hold_fd = -1;
+static dev_t hold_dev;
+static ino_t hold_ino;
 
 struct child_pending {
 	unsigned long addr;
@@ -251,9 +311,11 @@ struct pager_forks {
 	struct fork_proc_stats stats[MAX_CHILDREN];
 	struct fork_proc_stats root;
 	unsigned long forks, exited;
-	struct fork_proc_stats gone;	/* counters of the children gone, added up at their end */
-	struct fork_zap_area *zap_area; /* MAP_SHARED; NULL: children do not evict */
-	char *mailbox;			/* pid_max pages, registered, never touched */
+	struct fork_proc_stats gone;	  /* counters of the children gone, added up at their end */
+	struct fork_zap_area *zap_area;	  /* MAP_SHARED; NULL: children do not evict */
+	struct fork_hold_area *hold_area; /* MAP_SHARED; NULL: children hold nothing */
+	int root_pidfd;			  /* ours, inherited by the children; -1: none */
+	char *mailbox;			  /* pid_max pages, registered, never touched */
 	unsigned long mailbox_pages;
 	int wake_fd;
 	void *stack;
@@ -1076,16 +1138,147 @@ static int child_fault(struct fork_child *c, struct child_pending *pf, bool firs
 	}
 	if (err == -EAGAIN)
 		return err;
+	if (err == -EFAULT) {
+		/*
+		 * Nothing registered there any more (the child unmapped or
+		 * replaced the range meanwhile, its event read with the
+		 * fault): drop the entry the fault made and wake the thread,
+		 * whose access then goes as without the pager (the new
+		 * mapping, or SIGSEGV), as pager_fault_gone() does for ours.
+		 */
+		struct uffdio_range r = {.start = pf->addr, .len = PAGE_SIZE};
+
+		ulock_lock(&c->ev_lock); /* as for the child's events */
+		zap_page_range(&c->mm, pf->addr, pf->addr + PAGE_SIZE);
+		ulock_unlock(&c->ev_lock);
+		ioctl(c->uffd, UFFDIO_WAKE, &r);
+		return 0;
+	}
 	if (err)
 		child_sigbus(pf, err);
 	return 0;
 }
 
 /*
- * A REMOVE event of child @c at @addr: if it is the child's hello (its
- * MADV_DONTNEED of the mailbox page its pid names, see zap_atfork_child()),
- * give its zapper the channel of @c's slot. Return: whether it was.
+ * Offer child @c, whose hello named it @pid, the number of our descriptor
+ * of its userfaultfd, for it to take a copy (hold_take()): once it holds
+ * one, our death leaves its ranges registered, and its faults wait instead
+ * of reading zeros. When we are leaving already (orphaning), it is told
+ * not to: it gets its pages, and its ranges go with our descriptor.
  * Context: the fork thread, @c's ev_lock held.
+ */
+static void hold_offer(struct fork_child *c, int32_t pid)
+{
+	struct pager_forks *f = c->f;
+	struct fork_hold_area *h = f->hold_area;
+	struct fork_hold *s;
+
+	c->pid = pid;
+	atomic_store_relaxed(&f->stats[c->slot].pid, pid);
+	if (!h)
+		return;
+	/* A slot still naming a process gone whose pid came back. */
+	for (unsigned i = 0; i < MAX_CHILDREN; i++)
+		if (i != c->slot && atomic_load_relaxed(&h->hold[i].pid) == pid)
+			atomic_store_release(&h->hold[i].pid, 0);
+	s = &h->hold[c->slot];
+	atomic_store_relaxed(&s->fd, (int32_t)c->uffd);
+	atomic_store_relaxed(&s->state, atomic_load_acquire(&f->orphan_req)
+						? (uint32_t)HOLD_WITHDRAWN
+						: (uint32_t)HOLD_OFFERED);
+	atomic_store_release(&s->pid, pid);
+	atomic_fetch_add_acq_rel(&h->gen, 1U);
+	futex_wake_all_u32(&h->gen);
+}
+
+/*
+ * Withdraw the offer made to child @c: it takes no copy from now on.
+ * Return: whether our descriptor of its userfaultfd may be closed (false
+ * while the child is in the middle of taking it: stopped there for over a
+ * second, the descriptor is left open rather than have its number reused
+ * under the child's pidfd_getfd()). Context: the fork thread, or the one
+ * that stopped it.
+ */
+static bool hold_withdraw(struct fork_child *c)
+{
+	struct fork_hold_area *h = c->f->hold_area;
+	struct fork_hold *s = h ? &h->hold[c->slot] : NULL;
+	uint32_t st = HOLD_OFFERED;
+
+	if (!s || !c->pid || atomic_load_acquire(&s->pid) != c->pid)
+		return true;
+	if (atomic_cmpxchg_acq_rel(&s->state, &st, (uint32_t)HOLD_WITHDRAWN))
+		return true;
+	for (unsigned i = 0; i < 1000 && st == HOLD_TAKING; i++) {
+		struct timespec ms = {0, 1000000};
+
+		nanosleep(&ms, NULL);
+		st = atomic_load_acquire(&s->state);
+	}
+	return st != HOLD_TAKING;
+}
+
+/*
+ * Child @c has all its pages (child_orphan()): unregister its ranges
+ * through its userfaultfd, whose context may outlive our descriptor (the
+ * copy the child holds, or one a later sibling inherited from us). Left
+ * registered, a first touch of a page it never had would wait for a pager
+ * that is gone. The ranges are the child's mappings (/proc/PID/maps, read
+ * without allocating); those that cannot be registered just fail.
+ * Context: the fork thread, or the one that stopped it.
+ */
+static void child_unregister(struct fork_child *c)
+{
+	int32_t pid = c->pid ? c->pid : atomic_load_relaxed(&c->f->stats[c->slot].pid);
+	char path[64], buf[4096];
+	size_t have = 0;
+	bool skip = false; /* in the middle of a line longer than the buffer */
+	int fd;
+
+	if (pid <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (;;) {
+		ssize_t n = read(fd, buf + have, sizeof(buf) - have);
+		char *line = buf, *nl;
+
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		while ((nl = memchr(line, '\n', have - (size_t)(line - buf)))) {
+			char *end;
+			unsigned long start = strtoul(line, &end, 16), stop;
+
+			if (!skip && *end == '-') {
+				stop = strtoul(end + 1, NULL, 16);
+				if (start < stop && stop <= VA_END) {
+					struct uffdio_range r = {.start = start,
+								 .len = stop - start};
+
+					ioctl(c->uffd, UFFDIO_UNREGISTER, &r);
+				}
+			}
+			skip = false;
+			line = nl + 1;
+		}
+		have -= (size_t)(line - buf);
+		memmove(buf, line, have);
+		if (have == sizeof(buf)) {
+			have = 0;
+			skip = true;
+		}
+	}
+	close(fd);
+}
+
+/*
+ * A REMOVE event of child @c at @addr: if it is the child's hello (its
+ * MADV_DONTNEED of the mailbox page its pid names, see fork_atfork_child()),
+ * offer it its userfaultfd and give its zapper the channel of @c's slot.
+ * Return: whether it was. Context: the fork thread, @c's ev_lock held.
  */
 static bool child_hello(struct fork_child *c, unsigned long addr)
 {
@@ -1096,10 +1289,12 @@ static bool child_hello(struct fork_child *c, unsigned long addr)
 	char path[64];
 	int32_t pid;
 
-	if (!a || addr < mb || addr >= mb + f->mailbox_pages * PAGE_SIZE)
+	if (!mb || addr < mb || addr >= mb + f->mailbox_pages * PAGE_SIZE)
 		return false;
 	pid = (int32_t)((addr - mb) >> PAGE_SHIFT);
-	if (c->zap || pid <= 0 || atomic_load_relaxed(&c->no_evict))
+	if (pid > 0 && !c->pid)
+		hold_offer(c, pid);
+	if (!a || c->zap || pid <= 0 || atomic_load_relaxed(&c->no_evict))
 		return true;
 	/* A slot still naming a process gone whose pid came back. */
 	for (unsigned i = 0; i < MAX_CHILDREN; i++)
@@ -1253,11 +1448,14 @@ static bool child_alive(struct fork_child *c)
 	return !(ioctl(c->uffd, UFFDIO_ZEROPAGE, &z) && errno == ESRCH);
 }
 
-/* The child's address space is gone: let go of its entries. Context: fork thread. */
-static void child_end(struct pager_forks *f, struct fork_child *c)
+/*
+ * The child's address space is @gone (or we are stopping): let go of its
+ * entries. Context: the fork thread, or the one that stopped it.
+ */
+static void child_end(struct pager_forks *f, struct fork_child *c, bool gone)
 {
 	struct fork_proc_stats *st = &f->stats[c->slot];
-	int fd = c->uffd, pmfd = c->pagemap_fd;
+	int fd = gone || hold_withdraw(c) ? c->uffd : -1, pmfd = c->pagemap_fd;
 
 	atomic_fetch_add_relaxed(&f->gone.faults, atomic_load_relaxed(&st->faults));
 	atomic_fetch_add_relaxed(&f->gone.swapins, atomic_load_relaxed(&st->swapins));
@@ -1274,6 +1472,8 @@ static void child_end(struct pager_forks *f, struct fork_child *c)
 	 */
 	atomic_fetch_add_acq_rel(&f->ending, 1U);
 	atomic_store_seq_cst(&f->children[c->slot], NULL);
+	if (f->hold_area && atomic_load_relaxed(&f->hold_area->hold[c->slot].pid) == c->pid)
+		atomic_store_release(&f->hold_area->hold[c->slot].pid, 0);
 	/*
 	 * A reclaim batch that may have found @c before it was unpublished
 	 * uses it until it is done (fork_reclaim_batch()): wait for those.
@@ -1282,7 +1482,8 @@ static void child_end(struct pager_forks *f, struct fork_child *c)
 		futex_wait_ns(&f->batching, n, 1000000);
 	race_point("child_end:before_mmput");
 	mmput(&c->mm); /* zaps: swap entries lose their count */
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	if (pmfd >= 0)
 		close(pmfd);
 	/* After mmput(): who reads exited (acquire) sees the entries let go. */
@@ -1339,6 +1540,8 @@ static void child_orphan(struct fork_child *c)
 {
 	unsigned long done = 0;
 
+	hold_withdraw(c);
+
 	for (unsigned long addr = 0; addr < VA_END;) {
 		unsigned long block = pager_pt_next(&c->pt, ALIGN_DOWN(addr, PMD_SIZE), VA_END);
 
@@ -1350,6 +1553,7 @@ static void child_orphan(struct fork_child *c)
 			if (child_orphan_page(c, addr) && ++done % 64 == 0)
 				fork_update_pinned(c->f);
 	}
+	child_unregister(c);
 }
 
 /*
@@ -1533,6 +1737,8 @@ static void *fork_main(void *arg)
 			while (orphan_pass(f))
 				;
 			if (!atomic_load_relaxed(&f->orphan_done)) {
+				if (f->hold_area)
+					atomic_store_release(&f->hold_area->orphaned, 1U);
 				atomic_store_release(&f->orphan_done, 1U);
 				futex_wake_all_u32(&f->orphan_done);
 			}
@@ -1543,7 +1749,7 @@ static void *fork_main(void *arg)
 			last_probe = now_ns();
 			for (unsigned i = 1; i < nfds; i++) {
 				if (!child_alive(who[i]))
-					child_end(f, who[i]);
+					child_end(f, who[i], true);
 				else if (count && child_evicts(who[i]))
 					child_count_shared(who[i]);
 			}
@@ -1664,27 +1870,21 @@ static int zap_open_uffd(void)
 }
 
 /*
- * The pthread_atfork child handler (every process of the tree runs it after
- * its fork, paged or not): start the zapper and say hello to the root with
- * a MADV_DONTNEED of mailbox page "pid". The mailbox is registered, so the
- * root reads a REMOVE event for it from this child's userfaultfd: that
- * tells it which process the userfaultfd belongs to. The madvise waits
- * until the event is read; nothing else here waits for the root. Failing
- * anywhere, the child just does not evict (as without a zapper).
+ * With USWAP_CHILD_EVICT, start this child's zapper (before its hello, see
+ * fork_atfork_child(), which gives it its channel). Failing anywhere, the
+ * child just does not evict (as without a zapper).
  */
-static void zap_atfork_child(void)
+static void zap_atfork_child(pid_t pid)
 {
 	struct fork_zap_area *a = zap_area_shared;
 	size_t len = ZAP_STACK + ZAP_STAGE * PAGE_SIZE + PAGE_SIZE;
 	struct uffdio_register reg = {.mode = UFFDIO_REGISTER_MODE_MISSING};
-	pid_t pid = (pid_t)syscall(SYS_getpid);
 	struct zap_self *self;
 	pthread_t t;
 	char *mem;
 	int fd;
 
-	if (!a || atomic_load_acquire(&a->closed) || pid <= 0 ||
-	    (unsigned long)pid >= zap_mailbox_pages)
+	if (!a || atomic_load_acquire(&a->closed))
 		return;
 	fd = zap_open_uffd();
 	if (fd < 0)
@@ -1707,16 +1907,170 @@ static void zap_atfork_child(void)
 	if (pager_start_thread(&t, mem, ZAP_STACK, zap_main, self))
 		goto fail;
 	pthread_detach(t);
-	madvise(zap_mailbox + (unsigned long)pid * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);
 	return;
 fail:
 	close(fd);
 	munmap(mem, len);
 }
 
-static void zap_atfork_once(void)
+/* ---- a child's hold on its own userfaultfd ---- */
+
+/* Move @fd above the numbers a program uses (O_CLOEXEC). Return: the descriptor. */
+static int fd_high(int fd)
 {
-	pthread_atfork(NULL, NULL, zap_atfork_child);
+	struct rlimit rl;
+	long lo = 0;
+	int hi;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl))
+		lo = (long)min(rl.rlim_cur, (rlim_t)1024) - 32;
+	if (lo <= 3 || fd >= lo)
+		return fd;
+	hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)lo);
+	if (hi < 0)
+		return fd;
+	close(fd);
+	return hi;
+}
+
+/* Return: whether the root process has exited (its pidfd is readable). */
+static bool hold_root_gone(void)
+{
+	struct pollfd pf = {.fd = hold_root_pidfd, .events = POLLIN};
+
+	return hold_root_pidfd >= 0 && poll(&pf, 1, 0) == 1 && (pf.revents & (POLLIN | POLLHUP));
+}
+
+/*
+ * The root died between our fork and our hold on our userfaultfd: the
+ * kernel unregistered our ranges with its descriptor, and every page it had
+ * swapped out for us would read as zeros. End here rather than run on
+ * garbage.
+ */
+static __attribute__((noreturn)) void hold_die(pid_t pid)
+{
+	char msg[200];
+
+	snprintf(msg, sizeof(msg),
+		 "uswap: process %d: the process paging it (pid %d) died during its fork: the "
+		 "pages it had swapped out went with it; ending process %d\n",
+		 (int)pid, (int)hold_root_pid, (int)pid);
+	say(msg);
+	for (;;)
+		kill(pid, SIGKILL);
+}
+
+/* Say once for the tree why a child runs without a hold. */
+static void hold_warn(struct fork_hold_area *h, const char *why, int err)
+{
+	char msg[300];
+
+	if (atomic_xchg_acq_rel(&h->warned, 1U))
+		return;
+	snprintf(msg, sizeof(msg),
+		 "uswap: a forked child cannot hold its userfaultfd (%s%s%s): if the process "
+		 "paging the tree is killed, such a child reads zeros for its swapped pages\n",
+		 why, err ? ": " : "", err ? strerror(err) : "");
+	say(msg);
+}
+
+/*
+ * After our hello: take a copy of our own userfaultfd from the root (the
+ * number it offers in the hold area) and keep it, O_CLOEXEC at a high
+ * number. Until the root has given us our pages and unregistered our
+ * ranges (its normal exit), our ranges then stay registered whatever
+ * happens to the root: killed, its descriptor closes, yet our faults wait
+ * (for the supervisor to end us) instead of reading zeros. pidfd_getfd()
+ * needs ptrace rights over the root, as EVENT_FORK needed CAP_SYS_PTRACE.
+ */
+static void hold_take(struct fork_hold_area *h, pid_t pid)
+{
+	struct fork_hold *s = NULL;
+	uint32_t st = HOLD_OFFERED;
+	struct stat sb;
+	int fd, err;
+
+	/* Bounded (5 s): the fork thread answers a hello as it reads it. */
+	for (unsigned tries = 0; !s && tries < 500; tries++) {
+		uint32_t gen = atomic_load_acquire(&h->gen);
+
+		if (atomic_load_acquire(&h->closed))
+			return;
+		for (unsigned i = 0; i < MAX_CHILDREN && !s; i++)
+			if (atomic_load_acquire(&h->hold[i].pid) == (int32_t)pid)
+				s = &h->hold[i];
+		if (!s && hold_root_gone())
+			break;
+		if (!s)
+			futex_wait_ns(&h->gen, gen, 10000000);
+	}
+	if (!s) {
+		if (hold_root_gone() && !atomic_load_acquire(&h->orphaned))
+			hold_die(pid);
+		hold_warn(h, "no answer to its hello", 0);
+		return;
+	}
+	race_point("fork:hold_take");
+	if (!atomic_cmpxchg_acq_rel(&s->state, &st, (uint32_t)HOLD_TAKING))
+		return; /* withdrawn: the root is leaving and gives us our pages */
+	fd = (int)syscall(SYS_pidfd_getfd, hold_root_pidfd, atomic_load_relaxed(&s->fd), 0);
+	err = errno;
+	atomic_store_release(&s->state, (uint32_t)HOLD_TAKEN);
+	if (fd < 0) {
+		if (hold_root_gone())
+			hold_die(pid);
+		hold_warn(h, "pidfd_getfd", err);
+		return;
+	}
+	fd = fd_high(fd);
+	if (fstat(fd, &sb)) {
+		close(fd);
+		return;
+	}
+	hold_fd = fd;
+	hold_dev = sb.st_dev;
+	hold_ino = sb.st_ino;
+}
+
+/*
+ * A child inherits its parent's hold (the parent's own userfaultfd, when
+ * the parent is a forked child too): not ours, let go of it, unless the
+ * program put something else at that number meanwhile.
+ */
+static void hold_drop_inherited(void)
+{
+	struct stat sb;
+
+	if (hold_fd >= 0 && !fstat(hold_fd, &sb) && sb.st_dev == hold_dev && sb.st_ino == hold_ino)
+		close(hold_fd);
+	hold_fd = -1;
+}
+
+/*
+ * The pthread_atfork child handler (every process of the tree runs it after
+ * its fork): start the zapper (USWAP_CHILD_EVICT), say hello to the root
+ * with a MADV_DONTNEED of mailbox page "pid" and take a hold on our own
+ * userfaultfd. The mailbox is registered, so the root reads a REMOVE event
+ * for it from this child's userfaultfd: that tells it which process the
+ * userfaultfd belongs to. The madvise waits until the event is read.
+ */
+static void fork_atfork_child(void)
+{
+	struct fork_hold_area *h = atomic_load_acquire(&hold_area_shared);
+	pid_t pid = (pid_t)syscall(SYS_getpid);
+
+	hold_drop_inherited();
+	if (!h || atomic_load_acquire(&h->closed) || pid <= 0 ||
+	    (unsigned long)pid >= zap_mailbox_pages)
+		return;
+	zap_atfork_child(pid);
+	madvise(zap_mailbox + (unsigned long)pid * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);
+	hold_take(h, pid);
+}
+
+static void fork_atfork_once(void)
+{
+	pthread_atfork(NULL, NULL, fork_atfork_child);
 }
 
 /* Return: pid_max (the kernel's), at most MAX_PID. */
@@ -1735,10 +2089,11 @@ static unsigned long read_pid_max(void)
 
 /*
  * The mailbox (registered on the pager's userfaultfd, inherited registered
- * by every child) and the zap area. Context: pager setup, before any fork.
- * Return: 0, or -errno (children then do not evict: not an error).
+ * by every child), the hold area and a pidfd of ours for the children: the
+ * hello and the hold. Context: pager setup, before any fork.
+ * Return: 0, or -errno (children then hold nothing: said on stderr).
  */
-static int zap_setup(struct pager_forks *f)
+static int hello_setup(struct pager_forks *f)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct uffdio_register reg = {.mode = UFFDIO_REGISTER_MODE_MISSING};
@@ -1756,23 +2111,52 @@ static int zap_setup(struct pager_forks *f)
 	reg.range.len = len;
 	if (ioctl(pager_uffd(f->p), UFFDIO_REGISTER, &reg))
 		return -errno;
+	f->hold_area = mmap(NULL, sizeof(struct fork_hold_area), PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (f->hold_area == MAP_FAILED) {
+		f->hold_area = NULL;
+		return -ENOMEM;
+	}
+	f->root_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0); /* O_CLOEXEC */
+	if (f->root_pidfd < 0)
+		return -errno;
+	f->root_pidfd = fd_high(f->root_pidfd);
+	zap_mailbox = f->mailbox;
+	zap_mailbox_pages = f->mailbox_pages;
+	hold_root_pid = (int32_t)getpid();
+	hold_root_pidfd = f->root_pidfd;
+	atomic_store_release(&hold_area_shared, f->hold_area);
+	pthread_once(&once, fork_atfork_once);
+	return 0;
+}
+
+/*
+ * The zap area, with USWAP_CHILD_EVICT. Context: pager setup, after
+ * hello_setup(), before any fork. Return: 0, or -errno (children then do
+ * not evict: not an error).
+ */
+static int zap_setup(struct pager_forks *f)
+{
+	if (!f->hold_area)
+		return -ENOENT;
 	f->zap_area = mmap(NULL, sizeof(struct fork_zap_area), PROT_READ | PROT_WRITE,
 			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (f->zap_area == MAP_FAILED) {
 		f->zap_area = NULL;
 		return -ENOMEM;
 	}
-	zap_mailbox = f->mailbox;
-	zap_mailbox_pages = f->mailbox_pages;
 	atomic_store_release(&zap_area_shared, f->zap_area);
-	pthread_once(&once, zap_atfork_once);
 	return 0;
 }
 
-/* The pager is going: zappers still waiting exit, children fork no new ones. */
+/*
+ * The pager is going: zappers still waiting exit, children fork no new
+ * ones, and none takes a hold any more.
+ */
 static void zap_teardown(struct pager_forks *f)
 {
 	struct fork_zap_area *a = f->zap_area;
+	struct fork_hold_area *h = f->hold_area;
 
 	if (atomic_load_relaxed(&zap_area_shared) == a)
 		atomic_store_release(&zap_area_shared, NULL);
@@ -1784,6 +2168,20 @@ static void zap_teardown(struct pager_forks *f)
 		/* Children map it too: it lives on, unused, while they do. */
 		munmap(a, sizeof(*a));
 		f->zap_area = NULL;
+	}
+	if (atomic_load_relaxed(&hold_area_shared) == h)
+		atomic_store_release(&hold_area_shared, NULL);
+	if (h) {
+		atomic_store_release(&h->closed, 1U);
+		futex_wake_all_u32(&h->gen);
+		munmap(h, sizeof(*h));
+		f->hold_area = NULL;
+	}
+	if (f->root_pidfd >= 0) {
+		if (hold_root_pidfd == f->root_pidfd)
+			hold_root_pidfd = -1;
+		close(f->root_pidfd);
+		f->root_pidfd = -1;
 	}
 	if (f->mailbox) {
 		struct uffdio_range r = {.start = (unsigned long)f->mailbox,
@@ -1813,6 +2211,7 @@ int pager_fork_start(struct uswap_pager *p, bool event_fork, struct pager_forks 
 		return -ENOMEM;
 	f->p = p;
 	f->wake_fd = -1;
+	f->root_pidfd = -1;
 	f->root.pid = (int32_t)getpid();
 	f->root.live = 1;
 	atomic_store_release(out, f);
@@ -1833,6 +2232,16 @@ int pager_fork_start(struct uswap_pager *p, bool event_fork, struct pager_forks 
 	 * times slower than keeping it (docs/uffd.md). Otherwise children keep
 	 * what they read and the budget is enforced on top of their pages.
 	 */
+	err = hello_setup(f);
+	if (err) {
+		char msg[200];
+
+		snprintf(msg, sizeof(msg),
+			 "uswap: forked children cannot hold their userfaultfd (%s): if this "
+			 "process is killed, they read zeros for their swapped pages\n",
+			 strerror(-err));
+		say(msg);
+	}
 	if (child_evict_enabled()) {
 		if (zap_setup(f))
 			say("uswap: forked children cannot evict (no mailbox): their pages stay "
@@ -1886,7 +2295,7 @@ void pager_fork_stop(struct uswap_pager *p)
 			;
 		for (unsigned i = 0; i < MAX_CHILDREN; i++)
 			if (f->children[i])
-				child_end(f, f->children[i]);
+				child_end(f, f->children[i], false);
 		fork_update_pinned(f);
 	}
 	/* No batch looks at the children any more once the last one is done. */
@@ -1915,10 +2324,12 @@ bool pager_fork_is_own(struct uswap_pager *p, unsigned long start, unsigned long
 	unsigned long s = f ? (unsigned long)f->stack : 0;
 	unsigned long mb = f ? (unsigned long)f->mailbox : 0;
 	unsigned long za = f ? (unsigned long)f->zap_area : 0;
+	unsigned long ha = f ? (unsigned long)f->hold_area : 0;
 
 	return (s && start < s + FORK_STACK && end > s) ||
 	       (mb && start < mb + f->mailbox_pages * PAGE_SIZE && end > mb) ||
-	       (za && start < za + sizeof(struct fork_zap_area) && end > za);
+	       (za && start < za + sizeof(struct fork_zap_area) && end > za) ||
+	       (ha && start < ha + sizeof(struct fork_hold_area) && end > ha);
 }
 
 /* ---- figures ---- */

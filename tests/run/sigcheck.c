@@ -7,7 +7,7 @@
  * verifies every page. It prints one line with its result and exits 0 only
  * if every page held exactly what was last written.
  *
- * Usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES] [-f check|orphan [-o FILE]]
+ * Usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES] [-f check|orphan|rootkill [-o FILE]]
  *   -t  threads (default 4)   -m  MiB of data in all (default 64)
  *   -p  rewrite passes (default 2)
  *   -f check   after its own check, fork a child that checks every page
@@ -16,6 +16,13 @@
  *   -f orphan  fork a child and exit at once: the child waits until its
  *              parent is gone, then checks every page and writes its
  *              verdict ("OK PAGES" or "FAILED BAD PAGES") to FILE (-o)
+ *   -f rootkill  fork a child that writes "child PID" to FILE (-o) and
+ *              checks every page; once it has checked a few, we kill
+ *              ourselves with SIGKILL. At its first wrong page the child
+ *              appends "FAILED PAGE-INDEX" to FILE at once and exits 1; if
+ *              it gets through, "OK PAGES". Under `uswap run` it must do
+ *              neither: pages swapped out before the fork went with us, so
+ *              it must be stopped before it reads one (and ended).
  *
  * The brk region is taken with sbrk() by the main thread before any other
  * thread starts (sbrk is not thread-safe against malloc's own use of brk);
@@ -27,6 +34,7 @@
  * others' pages only between barriers, when nobody writes them.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -35,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -300,6 +309,67 @@ static int fork_orphan(const char *path, size_t total_pages)
 	return 0; /* our exit closes gone[1] */
 }
 
+/* Append @line to the verdict file @fd at once (the child may be killed next). */
+static void say_to(int fd, const char *line)
+{
+	if (write(fd, line, strlen(line)) < 0)
+		_exit(5);
+}
+
+/*
+ * -f rootkill: a child checks every page while we kill ourselves (SIGKILL)
+ * after its first few checks. Return: only on failure (1).
+ */
+static int fork_rootkill(const char *path, size_t total_pages)
+{
+	int started[2], fd;
+	char line[128], c = 0;
+	pid_t pid;
+
+	fd = path ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644) : -1;
+	if (fd < 0 || pipe(started)) {
+		fprintf(stderr, "sigcheck: -f rootkill needs -o FILE (and a pipe)\n");
+		return 1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("sigcheck: fork");
+		return 1;
+	}
+	if (!pid) {
+		size_t n = 0;
+
+		close(started[0]);
+		snprintf(line, sizeof(line), "child %d\n", (int)getpid());
+		say_to(fd, line);
+		for (unsigned t = 0; t < nr_threads; t++)
+			for (size_t i = 0; i < workers[t].pages; i++, n++) {
+				if (!check(workers[t].page[i], workers[t].id, workers[t].version[i],
+					   "child while its parent is killed")) {
+					snprintf(line, sizeof(line), "FAILED %zu\n", n);
+					say_to(fd, line);
+					_exit(1);
+				}
+				if (n == 64 && write(started[1], &c, 1) != 1)
+					_exit(2);
+			}
+		snprintf(line, sizeof(line), "OK %zu\n", total_pages);
+		say_to(fd, line);
+		_exit(0);
+	}
+	close(started[1]);
+	close(fd);
+	if (read(started[0], &c, 1) != 1) {
+		fprintf(stderr, "sigcheck: -f rootkill: the child did not start checking\n");
+		return 1;
+	}
+	printf("sigcheck: fork: child %d checks; killing ourselves\n", (int)pid);
+	fflush(stdout);
+	kill(getpid(), SIGKILL);
+	for (;;)
+		pause();
+}
+
 int main(int argc, char **argv)
 {
 	const char *fork_mode = NULL, *out_path = NULL;
@@ -327,12 +397,13 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES] "
-					"[-f check|orphan [-o FILE]]\n");
+					"[-f check|orphan|rootkill [-o FILE]]\n");
 			return 2;
 		}
 	}
-	if (fork_mode && strcmp(fork_mode, "check") && strcmp(fork_mode, "orphan")) {
-		fprintf(stderr, "sigcheck: -f check or -f orphan\n");
+	if (fork_mode && strcmp(fork_mode, "check") && strcmp(fork_mode, "orphan") &&
+	    strcmp(fork_mode, "rootkill")) {
+		fprintf(stderr, "sigcheck: -f check, -f orphan or -f rootkill\n");
 		return 2;
 	}
 	if (nr_threads < 1 || nr_threads > MAX_THREADS || total_mib < 3) {
@@ -378,6 +449,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (fork_mode && !strcmp(fork_mode, "check"))
 		return fork_check();
+	if (fork_mode && !strcmp(fork_mode, "rootkill"))
+		return fork_rootkill(out_path, total_pages);
 	if (fork_mode)
 		return fork_orphan(out_path, total_pages);
 	return 0;

@@ -12,6 +12,11 @@
 #   -f orphan  the parent exits right after the fork and the child, which
 #              outlives it, checks every page once its parent is gone: the
 #              agent's exit must have handed it every swapped page first.
+#   -f rootkill  the parent kills itself (SIGKILL) while its child checks
+#              every page: the pages it had swapped out go with it, so the
+#              child must never read one (it holds its userfaultfd: its
+#              fault waits), and `uswap run` must end it, say so, and exit
+#              137. Without the hold the child read zeros there.
 #
 # Prints TAP. Usage: test_run_fork.sh PATH/TO/uswap PATH/TO/sigcheck
 # Environment: USWAP_RUN_TEST_BUDGET_MIB (default 16; data is 4x that).
@@ -67,5 +72,37 @@ else
 	not_ok "orphan: the child's verdict: $(cat "$T/orphan.verdict" 2>/dev/null || echo none)"
 	show "$T/orphan.out"
 	show "$T/orphan.err"
+fi
+
+# ---- the root killed while its child reads pages swapped before the fork ----
+$LIMIT "$USWAP" run --budget "${b}M" -- \
+	"$SIGCHECK" -t 4 -m "$data" -p 1 -f rootkill -o "$T/rootkill.verdict" \
+	>"$T/rootkill.out" 2>"$T/rootkill.err"
+rc=$?
+cpid=$(awk '$1 == "child" { print $2 }' "$T/rootkill.verdict" 2>/dev/null)
+if [ $rc -eq 137 ] && [ -n "$cpid" ] && ! grep -q "^FAILED" "$T/rootkill.verdict"; then
+	ok "rootkill: the program killed (exit 137), its child $cpid read no wrong page"
+else
+	not_ok "rootkill: exit $rc (137 expected), child '${cpid}', verdict: $(tr '\n' ' ' <"$T/rootkill.verdict" 2>/dev/null)"
+	show "$T/rootkill.out"
+	show "$T/rootkill.err"
+fi
+if grep -q "^OK" "$T/rootkill.verdict" 2>/dev/null; then
+	not_ok "rootkill: the child finished its check: the parent died after it"
+fi
+gone=no
+for _ in $(seq 50); do
+	if [ -n "$cpid" ] && ! [ -e "/proc/$cpid" ]; then
+		gone=yes
+		break
+	fi
+	sleep 0.1
+done
+if [ $gone = yes ] && grep -q "was killed by SIGKILL: ending the 1 process left of its tree (pid $cpid)" "$T/rootkill.err"; then
+	ok "rootkill: uswap run ended the child and said why"
+else
+	not_ok "rootkill: child ${cpid:-?} gone: $gone"
+	show "$T/rootkill.err"
+	[ -n "$cpid" ] && kill -9 "$cpid" 2>/dev/null
 fi
 finish

@@ -6,7 +6,11 @@
  * the parent rewrites them (copy-on-write keeps those writes out of the
  * child's view); swap counts of 2 while both live, back to 1 after; every
  * kind of child (vfork, posix_spawn, system(), fork + exec, nested forks,
- * a child outliving its parent); a fork storm leaves no slot behind; and
+ * a child outliving its parent); a fork storm leaves no slot behind; a
+ * child's fault on a page it maps anew meanwhile is woken, not SIGBUS; a
+ * child outliving the pager touches pages it never had (its ranges were
+ * unregistered, though it holds its userfaultfd); a child whose root dies
+ * before it took that hold ends itself rather than read zeros; and
  * children killed with SIGKILL at random moments of their paging work
  * while the parent keeps faulting and checking its data, with the
  * invariant checker run after the deaths.
@@ -17,6 +21,7 @@
  *
  * Owns: nothing. Locking: none (one thread per process writes the pages).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -26,6 +31,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -893,6 +899,162 @@ TEST(close_orphans_child_forked_in_the_window)
 	close(res[0]);
 }
 
+/* ---- a child outliving the pager touches a page it never had ---- */
+
+/*
+ * The pager closes (its owner leaving) while a child lives: the child gets
+ * its pages and its ranges are unregistered through its userfaultfd. It
+ * holds a copy of that userfaultfd, so closing the pager's descriptors no
+ * longer unregisters them: a range left registered would make the child's
+ * first touch of a page it never had wait forever. The child touches
+ * pages of a mapping nobody wrote, after the close; bounded wait.
+ */
+TEST(orphaned_child_touches_a_page_it_never_had)
+{
+	struct uswap_pager *p = open_pager();
+	void *fresh = NULL;
+	int go[2], ready[2], st = 0;
+	pid_t pid, w = 0;
+	char *b, c;
+
+	if (!p)
+		return;
+	b = fill_and_evict(p, 8);
+	REQUIRE(b);
+	REQUIRE_EQ(uswap_pager_map(p, 64 * PAGE_SIZE, &fresh), 0);
+	REQUIRE_EQ(pipe(go), 0);
+	REQUIRE_EQ(pipe(ready), 0);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		unsigned long bad;
+
+		/* fork() returned: our fork handler took our copy already. */
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(2);
+		bad = bad_pages(b, 8);
+		for (unsigned long i = 0; i < 64; i++)
+			if (((volatile char *)fresh)[i * PAGE_SIZE])
+				_exit(5);
+		_exit(bad ? 1 : 0);
+	}
+	REQUIRE_EQ(read(ready[0], &c, 1), 1);
+	uswap_pager_close(p);
+	REQUIRE_EQ(write(go[1], "g", 1), 1);
+	close(go[1]);
+	close(go[0]);
+	close(ready[0]);
+	close(ready[1]);
+	for (unsigned i = 0; i < 10000 && w != pid; i++) {
+		w = waitpid(pid, &st, WNOHANG);
+		if (w != pid)
+			usleep(1000);
+	}
+	if (w != pid) {
+		printf("# the child is stuck on a page it never had: killing it\n");
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	CHECK_EQ(w, pid);
+	CHECK_EQ(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st), 0);
+	munmap(b, NPAGES * PAGE_SIZE);
+	munmap(fresh, 64 * PAGE_SIZE);
+}
+
+/* ---- the root killed between a child's fork and its hold ---- */
+
+struct hold_race {
+	int go;	    /* the child tells the root: kill yourself now */
+	pid_t root; /* the root's pid, for the child to see it gone */
+};
+
+/*
+ * In the child, at its hold_take() race point (after its hello was
+ * answered, before it takes its copy): have the root killed, and wait
+ * until it is gone (we are reparented), so that the copy can no longer be
+ * taken.
+ */
+static void hold_race_hook(const char *name, void *arg)
+{
+	struct hold_race *h = arg;
+	char c = 1;
+
+	if (strcmp(name, "fork:hold_take") || getpid() == h->root)
+		return;
+	if (write(h->go, &c, 1) != 1)
+		_exit(4);
+	for (unsigned i = 0; i < 10000 && getppid() == h->root; i++)
+		usleep(1000);
+}
+
+/*
+ * A root killed after its child's hello was answered but before the child
+ * took its copy of its userfaultfd: the kernel has unregistered the child's
+ * ranges, and its swapped pages would read as zeros. The child must end
+ * itself (SIGKILL, with a message) rather than run on. The test process is
+ * the subreaper that reaps the orphaned child.
+ */
+TEST(child_ends_itself_when_root_dies_before_its_hold)
+{
+	int info[2], st;
+	pid_t root, child = 0;
+
+	if (race_set_hook(NULL, NULL) == -EOPNOTSUPP) {
+		test_skip("no race points in this build");
+		return;
+	}
+	REQUIRE(!pipe(info));
+	REQUIRE(!prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL));
+	root = fork();
+	REQUIRE(root >= 0);
+	if (!root) {
+		struct uswap_pager *p = open_pager();
+		struct hold_race h = {.root = getpid()};
+		struct pollfd pf;
+		int go[2];
+		char *b;
+		pid_t c;
+
+		close(info[0]);
+		if (!p)
+			_exit(77);
+		b = fill_and_evict(p, 8);
+		if (!b || pipe(go))
+			_exit(3);
+		h.go = go[1];
+		race_set_hook(hold_race_hook, &h);
+		c = fork();
+		if (!c) {
+			/* Only if we survived the hold: wait for the root's end, then read. */
+			for (unsigned i = 0; i < 10000 && getppid() == h.root; i++)
+				usleep(1000);
+			_exit(bad_pages(b, 8) ? 1 : 0);
+		}
+		pf = (struct pollfd){.fd = go[0], .events = POLLIN};
+		poll(&pf, 1, 5000);
+		if (write(info[1], &c, sizeof(c)) != sizeof(c))
+			_exit(5);
+		kill(getpid(), SIGKILL);
+		_exit(6);
+	}
+	close(info[1]);
+	if (read(info[0], &child, sizeof(child)) != sizeof(child))
+		child = 0;
+	close(info[0]);
+	REQUIRE(waitpid(root, &st, 0) == root);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+		prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL);
+		test_skip("no UFFD_FEATURE_EVENT_FORK (CAP_SYS_PTRACE)");
+		return;
+	}
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	REQUIRE(child > 0);
+	/* Reparented to us once the root died. */
+	CHECK_EQ(waitpid(child, &st, 0), child);
+	CHECK_EQ(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st), 128 + SIGKILL);
+	prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL);
+}
+
 /* ---- a fork storm leaves nothing behind ---- */
 
 TEST(fork_storm_leaves_no_slot)
@@ -929,6 +1091,71 @@ TEST(fork_storm_leaves_no_slot)
 	CHECK_EQ(pager_check(p), 0);
 	munmap(b, NPAGES * PAGE_SIZE);
 	uswap_pager_close(p);
+}
+
+/* ---- a child's fault on a page whose mapping went meanwhile ---- */
+
+static void exit_on_sigbus(int sig)
+{
+	(void)sig;
+	_exit(7);
+}
+
+struct replace_race {
+	char *b;
+	unsigned long from, to;
+};
+
+/* Read one byte of every page of [from, to), as the replacing thread goes. */
+static void *replace_reader(void *arg)
+{
+	struct replace_race *r = arg;
+
+	for (unsigned long i = r->from; i < r->to; i++)
+		(void)*(volatile char *)(r->b + i * PAGE_SIZE + 64);
+	return NULL;
+}
+
+/*
+ * A child's thread faults on a swapped page while another thread maps
+ * fresh memory over it (mmap MAP_FIXED: an UNMAP event). When the fork
+ * thread reads the fault with the event, there is nothing to install the
+ * page into any more: the fault must be woken to run into the new mapping,
+ * as without the pager (and as the root's own faults are), not get SIGBUS.
+ */
+TEST(child_fault_on_range_replaced_meanwhile)
+{
+	struct uswap_pager *p = open_pager();
+	char *b;
+	pid_t pid;
+
+	if (!p)
+		return;
+	b = fill_and_evict(p, 8);
+	REQUIRE(b);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		signal(SIGBUS, exit_on_sigbus);
+		for (unsigned long round = 0; round < 8; round++) {
+			struct replace_race r = {
+				.b = b, .from = round * NPAGES / 8, .to = (round + 1) * NPAGES / 8};
+			pthread_t t;
+
+			if (pthread_create(&t, NULL, replace_reader, &r))
+				_exit(2);
+			for (unsigned long i = r.from; i < r.to; i++)
+				if (mmap(b + i * PAGE_SIZE, PAGE_SIZE, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+					 0) == MAP_FAILED)
+					_exit(3);
+			pthread_join(t, NULL);
+		}
+		_exit(0);
+	}
+	CHECK_EQ(exit_code(pid), 0);
+	CHECK_EQ(bad_pages(b, 8), 0UL);
+	check_tree_and_close(p, b);
 }
 
 /* ---- children killed at random moments ---- */
