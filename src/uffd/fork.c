@@ -1109,7 +1109,10 @@ static void child_sigbus(const struct child_pending *pf, int err)
 	syscall(SYS_tkill, pf->tid, SIGBUS);
 }
 
-/* Resolve one fault of child @c. Return: 0 or -EAGAIN (retry after its events). */
+/*
+ * Resolve one fault of child @c. Context: @c's ev_lock held (child_read(),
+ * child_retry_locked()). Return: 0 or -EAGAIN (retry after its events).
+ */
 static int child_fault(struct fork_child *c, struct child_pending *pf, bool first)
 {
 	struct fork_proc_stats *st = &c->f->stats[c->slot];
@@ -1148,9 +1151,8 @@ static int child_fault(struct fork_child *c, struct child_pending *pf, bool firs
 		 */
 		struct uffdio_range r = {.start = pf->addr, .len = PAGE_SIZE};
 
-		ulock_lock(&c->ev_lock); /* as for the child's events */
+		/* Under @c's ev_lock, held to serve its faults, as for its events. */
 		zap_page_range(&c->mm, pf->addr, pf->addr + PAGE_SIZE);
-		ulock_unlock(&c->ev_lock);
 		ioctl(c->uffd, UFFDIO_WAKE, &r);
 		return 0;
 	}
