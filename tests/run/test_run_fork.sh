@@ -12,6 +12,10 @@
 #   -f orphan  the parent exits right after the fork and the child, which
 #              outlives it, checks every page once its parent is gone: the
 #              agent's exit must have handed it every swapped page first.
+#   -f orphan_exit, orphan_exec, orphan_daemon  the same, the parent leaving
+#              by _exit(), by an exec of true(1), or through daemon(3) (whose
+#              parent leaves by _exit()): no exit handler runs, yet the child
+#              must get its pages (without, it held its userfaultfd and hung).
 #   -f rootkill  the parent kills itself (SIGKILL) while its child checks
 #              every page: the pages it had swapped out go with it, so the
 #              child must never read one (it holds its userfaultfd: its
@@ -73,6 +77,32 @@ else
 	show "$T/orphan.out"
 	show "$T/orphan.err"
 fi
+
+# ---- the parent leaving without its exit handlers: _exit(), exec, daemon(3) ----
+# The child holds its userfaultfd: unless the agent hands it its pages
+# first, its ranges stay registered with nobody serving them and its first
+# fault waits forever (no verdict).
+for how in orphan_exit orphan_exec orphan_daemon; do
+	rm -f "$T/$how.verdict"
+	$LIMIT "$USWAP" run --budget "${b}M" -- \
+		"$SIGCHECK" -t 4 -m "$data" -p 1 -f "$how" -o "$T/$how.verdict" \
+		>"$T/$how.out" 2>"$T/$how.err"
+	rc=$?
+	check $rc "$how: the parent passed its check and left (exit $rc)"
+	for _ in $(seq 300); do
+		[ -e "$T/$how.verdict" ] && break
+		sleep 0.1
+	done
+	if grep -q "^OK " "$T/$how.verdict" 2>/dev/null; then
+		ok "$how: the child that outlived its parent found every page intact ($(cat "$T/$how.verdict"))"
+	else
+		not_ok "$how: the child's verdict: $(cat "$T/$how.verdict" 2>/dev/null || echo none)"
+		show "$T/$how.out"
+		show "$T/$how.err"
+		# A child stuck on a fault nobody serves: do not leave it behind.
+		for p in $(pgrep -f -- "-f $how -o $T/$how.verdict"); do kill -9 "$p"; done
+	fi
+done
 
 # ---- the root killed while its child reads pages swapped before the fork ----
 $LIMIT "$USWAP" run --budget "${b}M" -- \
