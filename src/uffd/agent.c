@@ -1233,6 +1233,15 @@ __attribute__((constructor)) static void agent_init(void)
 		close(fd);
 		if (m != MAP_FAILED)
 			agent_status = m;
+	} else if (errno == ENOENT) {
+		/*
+		 * `uswap run` creates the page before it starts the program
+		 * and removes it at its exit: this is a descendant started
+		 * once it has gone (a program a background job or a daemon
+		 * of the tree execs later). It pages itself all the same,
+		 * with nobody to publish to (as when another owns the page).
+		 */
+		goto no_status;
 	}
 	if (!agent_status || agent_status->magic != USWAP_RUN_STATUS_MAGIC ||
 	    agent_status->version != USWAP_RUN_STATUS_VERSION)
@@ -1252,6 +1261,7 @@ __attribute__((constructor)) static void agent_init(void)
 		agent_status = NULL;
 		break;
 	}
+no_status:
 	errno = 0;
 	cfg.budget_bytes = strtoull(budget, &end, 10);
 	if (errno || *end || end == budget)

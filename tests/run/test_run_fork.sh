@@ -104,6 +104,25 @@ for how in orphan_exit orphan_exec orphan_daemon; do
 	fi
 done
 
+# ---- a background job outliving the program (the shell exits at once) ----
+# A program the job execs once `uswap run` is gone (with its status page)
+# must start, paged.
+rm -f "$T/late.ran"
+"$USWAP" run --budget "${b}M" -- \
+	sh -c '(sleep 0.5; exec sh -c "echo ran >$0") >/dev/null 2>"$0.err" & exit 3' "$T/late.ran" \
+	>/dev/null 2>&1
+rc=$?
+for _ in $(seq 100); do
+	[ -s "$T/late.ran" ] && break
+	sleep 0.1
+done
+if [ $rc -eq 3 ] && grep -q "^ran" "$T/late.ran" 2>/dev/null; then
+	ok "background job: a program it execs once uswap run has exited starts (exit $rc)"
+else
+	not_ok "background job: exit $rc, a program exec'd once uswap run had exited did not run"
+	show "$T/late.ran.err"
+fi
+
 # ---- the root killed while its child reads pages swapped before the fork ----
 $LIMIT "$USWAP" run --budget "${b}M" -- \
 	"$SIGCHECK" -t 4 -m "$data" -p 1 -f rootkill -o "$T/rootkill.verdict" \
