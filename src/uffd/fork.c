@@ -1567,9 +1567,11 @@ static void hold_take(struct fork_hold_area *h, pid_t pid)
 			futex_wait_ns(&h->gen, gen, 10000000);
 	}
 	if (!s) {
-		if (hold_root_gone() && !atomic_load_acquire(&h->orphaned))
+		if (!hold_root_gone())
+			hold_warn(h, "no answer to its hello", 0);
+		else if (!atomic_load_acquire(&h->orphaned))
 			hold_die(pid);
-		hold_warn(h, "no answer to its hello", 0);
+		/* Else the root left normally, having given us our pages: no hold needed. */
 		return;
 	}
 	race_point("fork:hold_take");
