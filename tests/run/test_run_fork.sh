@@ -20,7 +20,8 @@
 #              every page: the pages it had swapped out go with it, so the
 #              child must never read one (it holds its userfaultfd: its
 #              fault waits), and `uswap run` must end it, say so, and exit
-#              137. Without the hold the child read zeros there.
+#              137. Without the hold the child read zeros there. A job
+#              the shell started that exec'd is left alone.
 #
 # Prints TAP. Usage: test_run_fork.sh PATH/TO/uswap PATH/TO/sigcheck
 # Environment: USWAP_RUN_TEST_BUDGET_MIB (default 16; data is 4x that).
@@ -171,4 +172,22 @@ else
 	show "$T/rootkill.err"
 	[ -n "$cpid" ] && kill -9 "$cpid" 2>/dev/null
 fi
+# ---- the root killed: a job that exec'd another program is not its to end ----
+# A background job that exec'd (sleep) pages itself and lost nothing: it
+# must live on (as under nohup); a forked subshell that did not exec is
+# paged by the dead shell and is ended.
+rm -f "$T/job.pid"
+"$USWAP" run --budget "${b}M" -- sh -c \
+	'sleep 30 & echo $! >"$0"; (while sleep 0.1; do :; done) & sleep 0.5; kill -9 $$' \
+	"$T/job.pid" >/dev/null 2>"$T/job.err"
+rc=$?
+jpid=$(cat "$T/job.pid" 2>/dev/null)
+if [ $rc -eq 137 ] && [ -n "$jpid" ] && [ -e "/proc/$jpid" ] &&
+	grep -q "was killed by SIGKILL: ending the 1 process left of its tree" "$T/job.err"; then
+	ok "rootkill: a job that exec'd lives on, the subshell that did not is ended (exit $rc)"
+else
+	not_ok "rootkill: exit $rc, exec'd job ${jpid:-?} alive: $([ -n "$jpid" ] && [ -e "/proc/$jpid" ] && echo yes || echo no)"
+	show "$T/job.err"
+fi
+[ -n "$jpid" ] && kill "$jpid" 2>/dev/null
 finish
