@@ -14,8 +14,9 @@
  * anonymous memory, and prints --progress lines and the --stats report.
  *
  * It is the subreaper of the program's tree: when the program is killed by
- * a signal, the processes it forked that are left (reparented to us) are
- * ended with a message, because their paging went with it (end_tree()).
+ * a signal, the processes it forked that are left (reparented to us) and
+ * still paged by it (they did not exec) are ended with a message, because
+ * their paging went with it (end_tree()).
  *
  * Owns: the status page file (created here, removed at exit), the child
  * and the orphans of its tree.
@@ -82,9 +83,9 @@ static const char run_usage[] =
 	"installed with uswap.\n"
 	"\n"
 	"Exit status: PROG's own; 128+N if PROG was killed by signal N (what is left\n"
-	"of its process tree is then ended: its paging went with it); 127 PROG not\n"
-	"found; 126 PROG not executable; 1 uswap refused to start it or the pager\n"
-	"failed (the message says why); 2 usage error.\n";
+	"of its process tree and did not exec is then ended: its paging went with\n"
+	"it); 127 PROG not found; 126 PROG not executable; 1 uswap refused to start\n"
+	"it or the pager failed (the message says why); 2 usage error.\n";
 
 /* How often the kernel's RssAnon of the program is sampled. */
 #define RUN_SAMPLE_NS (10 * 1000 * 1000L)
@@ -512,6 +513,10 @@ struct run_ctx {
 	char status_path[64];
 	struct uswap_run_status *st;
 	pid_t pid;
+	/* The program's identity as a pidfd's file (-1: none): see paged_by_prog(). */
+	int pidfd;
+	dev_t pidfd_dev;
+	ino_t pidfd_ino;
 
 	struct timespec start;
 	uint64_t rss_anon_peak, rss_shmem_peak, rss_samples;
@@ -975,6 +980,41 @@ static unsigned list_tree(pid_t *out, unsigned max)
 }
 
 /*
+ * Return: whether process @pid may be paged by the program: it holds a
+ * pidfd of the program, which the agent gives (O_CLOEXEC) to every process
+ * it forks and that does not exec (fork.c, its hold). A descendant that
+ * exec'd another program (a job started with nohup, a daemon) pages itself
+ * and lost nothing: it is left alone. Without a pidfd of our own (an old
+ * kernel), every descendant may be.
+ */
+static bool paged_by_prog(const struct run_ctx *c, pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	if (c->pidfd < 0)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return false; /* gone meanwhile */
+	while (!found && (e = readdir(d))) {
+		char fd_path[64 + 256];
+		struct stat sb;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(fd_path, sizeof(fd_path), "%s/%s", path, e->d_name);
+		found = !stat(fd_path, &sb) && sb.st_dev == c->pidfd_dev &&
+			sb.st_ino == c->pidfd_ino;
+	}
+	closedir(d);
+	return found;
+}
+
+/*
  * The program was killed by @sig. The processes it forked are served by
  * its paging threads, and the pages it had swapped out for them lived in
  * its memory: they are gone, and such a child's next access to one waits
@@ -988,8 +1028,11 @@ static void end_tree(const struct run_ctx *c, int sig)
 	int ignored;
 
 	for (unsigned pass = 0; pass < 200; pass++) {
-		unsigned n = list_tree(pids, ARRAY_SIZE(pids));
+		unsigned found = list_tree(pids, ARRAY_SIZE(pids)), n = 0;
 
+		for (unsigned i = 0; i < found; i++)
+			if (paged_by_prog(c, pids[i]))
+				pids[n++] = pids[i];
 		if (!n)
 			break;
 		for (unsigned i = 0; i < n; i++)
@@ -1055,12 +1098,27 @@ static int supervise(struct run_ctx *c, const char *path, char **argv, const cha
 		_exit(err == ENOENT ? 127 : 126);
 	}
 	close(pipefd[1]);
+	/* Before it can be reaped: its pidfds, whoever opens them, are one file. */
+	c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+	if (c->pidfd >= 0) {
+		struct stat sb;
+
+		if (!fstat(c->pidfd, &sb)) {
+			c->pidfd_dev = sb.st_dev;
+			c->pidfd_ino = sb.st_ino;
+		} else {
+			close(c->pidfd);
+			c->pidfd = -1;
+		}
+	}
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
 	do
 		n = read(pipefd[0], &err, sizeof(err));
 	while (n < 0 && errno == EINTR);
 	close(pipefd[0]);
 	if (n == sizeof(err)) {
+		if (c->pidfd >= 0)
+			close(c->pidfd);
 		waitpid(c->pid, NULL, 0);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		cli_error("%s: %s", c->prog, strerror(err));
@@ -1092,6 +1150,8 @@ static int supervise(struct run_ctx *c, const char *path, char **argv, const cha
 		clear_progress(c);
 	if (WIFSIGNALED(wstatus))
 		end_tree(c, WTERMSIG(wstatus));
+	if (c->pidfd >= 0)
+		close(c->pidfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
 	if (c->agent_failed)

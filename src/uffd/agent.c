@@ -53,6 +53,7 @@
  * waiting for a userfault of their own. The status page has one writer per
  * field (the reclaim thread's tick, or the destructor after it).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
@@ -60,6 +61,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -516,6 +518,186 @@ void *agent_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 void *agent_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	return agent_mmap(addr, len, prot, flags, fd, off);
+}
+
+/*
+ * ---- interposed calls: leaving without the exit handlers ----
+ *
+ * Forked children hold their own userfaultfd (fork.c), so the root leaving
+ * without handing them their pages leaves their ranges registered with
+ * nobody serving them: their next fault waits forever. Normal exit hands
+ * over from the destructor; _exit(), _Exit(), an exec and the parent's
+ * side of daemon() run no destructor, so they hand over here first. Only
+ * the root does (not a forked child, not a vfork child sharing its memory:
+ * the pid tells). A failed exec has handed over all the same: its children
+ * run unpaged from then on, with all their data. glibc's own calls (its
+ * daemon(), posix_spawn(), execvp() reaching execve()) do not come here,
+ * hence daemon() and the exec family are each interposed whole.
+ */
+static pid_t agent_pid; /* the process the agent started in */
+
+static void agent_leaving(void)
+{
+	if (agent_pager && !agent_forked && (pid_t)syscall(SYS_getpid) == agent_pid)
+		pager_fork_orphan(agent_pager);
+}
+
+#define AGENT_EXPORT __attribute__((visibility("default")))
+void agent__exit(int status) __asm__("_exit") AGENT_EXPORT __attribute__((noreturn));
+void agent__Exit(int status) __asm__("_Exit") AGENT_EXPORT __attribute__((noreturn));
+int agent_daemon(int nochdir, int noclose) __asm__("daemon") AGENT_EXPORT;
+int agent_execve(const char *path, char *const argv[],
+		 char *const envp[]) __asm__("execve") AGENT_EXPORT;
+int agent_execv(const char *path, char *const argv[]) __asm__("execv") AGENT_EXPORT;
+int agent_execvp(const char *file, char *const argv[]) __asm__("execvp") AGENT_EXPORT;
+int agent_execvpe(const char *file, char *const argv[],
+		  char *const envp[]) __asm__("execvpe") AGENT_EXPORT;
+int agent_fexecve(int fd, char *const argv[], char *const envp[]) __asm__("fexecve") AGENT_EXPORT;
+int agent_execl(const char *path, const char *arg, ...) __asm__("execl") AGENT_EXPORT;
+int agent_execlp(const char *file, const char *arg, ...) __asm__("execlp") AGENT_EXPORT;
+int agent_execle(const char *path, const char *arg, ...) __asm__("execle") AGENT_EXPORT;
+
+void agent__exit(int status)
+{
+	agent_leaving();
+	for (;;)
+		syscall(SYS_exit_group, status);
+}
+
+void agent__Exit(int status)
+{
+	agent__exit(status);
+}
+
+/* glibc's daemon(), whose parent leaves by _exit(): the same steps, ours. */
+int agent_daemon(int nochdir, int noclose)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -1;
+	if (pid)
+		agent__exit(0);
+	if (setsid() < 0)
+		return -1;
+	if (!nochdir && chdir("/"))
+		return -1;
+	if (noclose)
+		return 0;
+	fd = open("/dev/null", O_RDWR);
+	if (fd < 0)
+		return -1;
+	if (dup2(fd, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0 ||
+	    dup2(fd, STDERR_FILENO) < 0) {
+		if (fd > STDERR_FILENO)
+			close(fd);
+		return -1;
+	}
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return 0;
+}
+
+/* libc's execvpe() and fexecve(), looked up by the constructor (else at first use). */
+static void *agent_next_execvpe, *agent_next_fexecve;
+
+/* Return: the next definition of call @name (libc's) in *@slot, or NULL (errno ENOSYS). */
+static void *agent_next(void **slot, const char *name)
+{
+	void *fn = atomic_load_acquire(slot);
+
+	if (!fn) {
+		fn = dlsym(RTLD_NEXT, name);
+		atomic_store_release(slot, fn);
+	}
+	if (!fn)
+		errno = ENOSYS;
+	return fn;
+}
+
+int agent_execve(const char *path, char *const argv[], char *const envp[])
+{
+	agent_leaving();
+	return (int)syscall(SYS_execve, path, argv, envp);
+}
+
+int agent_execv(const char *path, char *const argv[])
+{
+	return agent_execve(path, argv, environ);
+}
+
+int agent_execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	int (*fn)(const char *, char *const[], char *const[]) =
+		agent_next(&agent_next_execvpe, "execvpe");
+
+	agent_leaving();
+	return fn ? fn(file, argv, envp) : -1;
+}
+
+int agent_execvp(const char *file, char *const argv[])
+{
+	return agent_execvpe(file, argv, environ);
+}
+
+int agent_fexecve(int fd, char *const argv[], char *const envp[])
+{
+	int (*fn)(int, char *const[], char *const[]) = agent_next(&agent_next_fexecve, "fexecve");
+
+	agent_leaving();
+	return fn ? fn(fd, argv, envp) : -1;
+}
+
+/*
+ * The list forms: gather the arguments (and for execle the environment
+ * after them) into an array on the stack. Return: the array's length.
+ */
+#define AGENT_EXEC_ARGS 4096
+static unsigned agent_gather(const char *arg, va_list ap, char **out)
+{
+	unsigned n = 0;
+
+	for (out[n] = (char *)arg; out[n]; out[n] = va_arg(ap, char *))
+		if (++n == AGENT_EXEC_ARGS - 1) {
+			out[n] = NULL;
+			return n;
+		}
+	return n;
+}
+
+int agent_execl(const char *path, const char *arg, ...)
+{
+	char *argv[AGENT_EXEC_ARGS];
+	va_list ap;
+
+	va_start(ap, arg);
+	agent_gather(arg, ap, argv);
+	va_end(ap);
+	return agent_execve(path, argv, environ);
+}
+
+int agent_execlp(const char *file, const char *arg, ...)
+{
+	char *argv[AGENT_EXEC_ARGS];
+	va_list ap;
+
+	va_start(ap, arg);
+	agent_gather(arg, ap, argv);
+	va_end(ap);
+	return agent_execvpe(file, argv, environ);
+}
+
+int agent_execle(const char *path, const char *arg, ...)
+{
+	char *argv[AGENT_EXEC_ARGS], **envp;
+	va_list ap;
+
+	va_start(ap, arg);
+	agent_gather(arg, ap, argv);
+	envp = va_arg(ap, char **);
+	va_end(ap);
+	return agent_execve(path, argv, envp);
 }
 
 /* ---- the pickup thread: memory mapped without the PLT, as it is mapped ---- */
@@ -1038,6 +1220,9 @@ __attribute__((constructor)) static void agent_init(void)
 	ssize_t n;
 	int fd;
 
+	/* Not at exec time, which may be a vfork child's or a signal handler's. */
+	agent_next(&agent_next_execvpe, "execvpe");
+	agent_next(&agent_next_fexecve, "fexecve");
 	if (!budget || !status)
 		return;
 	fd = open(status, O_RDWR | O_CLOEXEC);
@@ -1048,6 +1233,15 @@ __attribute__((constructor)) static void agent_init(void)
 		close(fd);
 		if (m != MAP_FAILED)
 			agent_status = m;
+	} else if (errno == ENOENT) {
+		/*
+		 * `uswap run` creates the page before it starts the program
+		 * and removes it at its exit: this is a descendant started
+		 * once it has gone (a program a background job or a daemon
+		 * of the tree execs later). It pages itself all the same,
+		 * with nobody to publish to (as when another owns the page).
+		 */
+		goto no_status;
 	}
 	if (!agent_status || agent_status->magic != USWAP_RUN_STATUS_MAGIC ||
 	    agent_status->version != USWAP_RUN_STATUS_VERSION)
@@ -1067,6 +1261,7 @@ __attribute__((constructor)) static void agent_init(void)
 		agent_status = NULL;
 		break;
 	}
+no_status:
 	errno = 0;
 	cfg.budget_bytes = strtoull(budget, &end, 10);
 	if (errno || *end || end == budget)
@@ -1080,6 +1275,7 @@ __attribute__((constructor)) static void agent_init(void)
 	if (maps_buf == MAP_FAILED)
 		agent_fail("out of memory");
 	err[0] = 0;
+	agent_pid = getpid();
 	if (uswap_pager_open(&agent_pager, &cfg, err, sizeof(err)))
 		agent_fail(err[0] ? err : "cannot start the pager");
 	pthread_atfork(NULL, NULL, agent_atfork_child);

@@ -256,6 +256,8 @@ static char *zap_mailbox;
 static unsigned long zap_mailbox_pages;
 static struct fork_hold_area *hold_area_shared;
 static int hold_root_pidfd = -1;
+static dev_t hold_root_dev; /* its identity: the program may put another file at its number */
+static ino_t hold_root_ino;
 static int32_t hold_root_pid;
 /* This process's own copy of its userfaultfd (a child's; -1: none), and its identity. */
 static int hold_fd = -1;
@@ -1935,12 +1937,29 @@ static int fd_high(int fd)
 	return hi;
 }
 
-/* Return: whether the root process has exited (its pidfd is readable). */
+/*
+ * Return: whether @fd is still the pidfd of the root we inherited, not
+ * another file the program put at its number (dup2(), or closed it and
+ * opened others). Context: any process of the tree.
+ */
+static bool hold_root_pidfd_ok(int fd)
+{
+	struct stat sb;
+
+	return fd >= 0 && !fstat(fd, &sb) && sb.st_dev == hold_root_dev &&
+	       sb.st_ino == hold_root_ino;
+}
+
+/*
+ * Return: whether the root process has exited (its pidfd is readable).
+ * Another file at the pidfd's number tells nothing: false.
+ */
 static bool hold_root_gone(void)
 {
 	struct pollfd pf = {.fd = hold_root_pidfd, .events = POLLIN};
 
-	return hold_root_pidfd >= 0 && poll(&pf, 1, 0) == 1 && (pf.revents & (POLLIN | POLLHUP));
+	return hold_root_pidfd_ok(hold_root_pidfd) && poll(&pf, 1, 0) == 1 &&
+	       (pf.revents & (POLLIN | POLLHUP));
 }
 
 /*
@@ -2007,12 +2026,18 @@ static void hold_take(struct fork_hold_area *h, pid_t pid)
 			futex_wait_ns(&h->gen, gen, 10000000);
 	}
 	if (!s) {
-		if (hold_root_gone() && !atomic_load_acquire(&h->orphaned))
+		if (!hold_root_gone())
+			hold_warn(h, "no answer to its hello", 0);
+		else if (!atomic_load_acquire(&h->orphaned))
 			hold_die(pid);
-		hold_warn(h, "no answer to its hello", 0);
+		/* Else the root left normally, having given us our pages: no hold needed. */
 		return;
 	}
 	race_point("fork:hold_take");
+	if (!hold_root_pidfd_ok(hold_root_pidfd)) {
+		hold_warn(h, "the program replaced its descriptor of the root", 0);
+		return; /* the offer stays: the root withdraws it at our end */
+	}
 	if (!atomic_cmpxchg_acq_rel(&s->state, &st, (uint32_t)HOLD_TAKING))
 		return; /* withdrawn: the root is leaving and gives us our pages */
 	fd = (int)syscall(SYS_pidfd_getfd, hold_root_pidfd, atomic_load_relaxed(&s->fd), 0);
@@ -2099,6 +2124,7 @@ static int hello_setup(struct pager_forks *f)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct uffdio_register reg = {.mode = UFFDIO_REGISTER_MODE_MISSING};
+	struct stat sb;
 	size_t len;
 
 	f->mailbox_pages = read_pid_max();
@@ -2127,6 +2153,10 @@ static int hello_setup(struct pager_forks *f)
 	zap_mailbox_pages = f->mailbox_pages;
 	hold_root_pid = (int32_t)getpid();
 	hold_root_pidfd = f->root_pidfd;
+	if (!fstat(f->root_pidfd, &sb)) {
+		hold_root_dev = sb.st_dev;
+		hold_root_ino = sb.st_ino;
+	}
 	atomic_store_release(&hold_area_shared, f->hold_area);
 	pthread_once(&once, fork_atfork_once);
 	return 0;
@@ -2182,7 +2212,8 @@ static void zap_teardown(struct pager_forks *f)
 	if (f->root_pidfd >= 0) {
 		if (hold_root_pidfd == f->root_pidfd)
 			hold_root_pidfd = -1;
-		close(f->root_pidfd);
+		if (hold_root_pidfd_ok(f->root_pidfd)) /* not a descriptor of the program's */
+			close(f->root_pidfd);
 		f->root_pidfd = -1;
 	}
 	if (f->mailbox) {

@@ -7,7 +7,8 @@
  * verifies every page. It prints one line with its result and exits 0 only
  * if every page held exactly what was last written.
  *
- * Usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES] [-f check|orphan|rootkill [-o FILE]]
+ * Usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES]
+ *                 [-f check|orphan|orphan_exit|orphan_exec|orphan_daemon|rootkill [-o FILE]]
  *   -t  threads (default 4)   -m  MiB of data in all (default 64)
  *   -p  rewrite passes (default 2)
  *   -f check   after its own check, fork a child that checks every page
@@ -16,6 +17,10 @@
  *   -f orphan  fork a child and exit at once: the child waits until its
  *              parent is gone, then checks every page and writes its
  *              verdict ("OK PAGES" or "FAILED BAD PAGES") to FILE (-o)
+ *   -f orphan_exit, orphan_exec  the same, but we leave by _exit(0), or by
+ *              an exec of true(1) (execlp): neither runs the exit handlers
+ *   -f orphan_daemon  the same through daemon(3), whose parent leaves by
+ *              _exit(): the daemon checks every page once that parent is gone
  *   -f rootkill  fork a child that writes "child PID" to FILE (-o) and
  *              checks every page; once it has checked a few, we kill
  *              ourselves with SIGKILL. At its first wrong page the child
@@ -265,11 +270,35 @@ static int fork_check(void)
 }
 
 /*
- * -f orphan: the child outlives us. It learns we are gone when our end of a
- * pipe closes (at our exit), then checks every page and writes its verdict
- * to @path (a temporary name renamed into place). Return: 0 or 1 (ours).
+ * An orphan's verdict: check every page and write "OK PAGES" or "FAILED BAD
+ * PAGES" to @path (a temporary name renamed into place), then exit.
  */
-static int fork_orphan(const char *path, size_t total_pages)
+static __attribute__((noreturn)) void orphan_verdict(const char *path, size_t total_pages)
+{
+	char tmp[4096];
+	unsigned long bad = check_all("child after its parent exited");
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		_exit(3);
+	if (bad)
+		fprintf(f, "FAILED %lu %zu\n", bad, total_pages);
+	else
+		fprintf(f, "OK %zu\n", total_pages);
+	if (fclose(f) || rename(tmp, path))
+		_exit(4);
+	_exit(bad ? 1 : 0);
+}
+
+/*
+ * -f orphan: the child outlives us. It learns we are gone when our end of a
+ * pipe closes (at our exit), then writes its verdict (orphan_verdict()). We
+ * leave as @how says: orphan returns from main, orphan_exit calls _exit(),
+ * orphan_exec execs true(1). Return: 0 or 1 (ours).
+ */
+static int fork_orphan(const char *path, size_t total_pages, const char *how)
 {
 	int gone[2];
 	pid_t pid;
@@ -284,29 +313,47 @@ static int fork_orphan(const char *path, size_t total_pages)
 		return 1;
 	}
 	if (!pid) {
-		char tmp[4096], c;
-		unsigned long bad;
-		FILE *f;
+		char c;
 
 		close(gone[1]);
 		if (read(gone[0], &c, 1) != 0)
 			_exit(2);
-		bad = check_all("child after its parent exited");
-		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-		f = fopen(tmp, "w");
-		if (!f)
-			_exit(3);
-		if (bad)
-			fprintf(f, "FAILED %lu %zu\n", bad, total_pages);
-		else
-			fprintf(f, "OK %zu\n", total_pages);
-		if (fclose(f) || rename(tmp, path))
-			_exit(4);
-		_exit(bad ? 1 : 0);
+		orphan_verdict(path, total_pages);
 	}
 	close(gone[0]);
 	printf("sigcheck: fork: child %d outlives us\n", (int)pid);
+	fflush(stdout);
+	if (!strcmp(how, "orphan_exit"))
+		_exit(0); /* closes gone[1], no exit handler run */
+	if (!strcmp(how, "orphan_exec")) {
+		execlp("true", "true", (char *)NULL); /* gone[1] closes when true exits */
+		perror("sigcheck: exec true");
+		return 1;
+	}
 	return 0; /* our exit closes gone[1] */
+}
+
+/*
+ * -f orphan_daemon: daemon(3) forks and its parent (the process that did
+ * all the work) leaves by _exit(); we are the child. Once it is gone, check
+ * every page and write the verdict to @path. Return: 1 if daemon() failed.
+ */
+static int fork_daemon(const char *path, size_t total_pages)
+{
+	pid_t parent = getpid();
+
+	if (!path) {
+		fprintf(stderr, "sigcheck: -f orphan_daemon needs -o FILE\n");
+		return 1;
+	}
+	fflush(stdout);
+	if (daemon(1, 1)) {
+		perror("sigcheck: daemon");
+		return 1;
+	}
+	while (getppid() == parent)
+		usleep(1000);
+	orphan_verdict(path, total_pages);
 }
 
 /* Append @line to the verdict file @fd at once (the child may be killed next). */
@@ -396,14 +443,18 @@ int main(int argc, char **argv)
 			out_path = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES] "
-					"[-f check|orphan|rootkill [-o FILE]]\n");
+			fprintf(stderr,
+				"usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES] "
+				"[-f check|orphan|orphan_exit|orphan_exec|orphan_daemon|rootkill "
+				"[-o FILE]]\n");
 			return 2;
 		}
 	}
 	if (fork_mode && strcmp(fork_mode, "check") && strcmp(fork_mode, "orphan") &&
-	    strcmp(fork_mode, "rootkill")) {
-		fprintf(stderr, "sigcheck: -f check, -f orphan or -f rootkill\n");
+	    strcmp(fork_mode, "orphan_exit") && strcmp(fork_mode, "orphan_exec") &&
+	    strcmp(fork_mode, "orphan_daemon") && strcmp(fork_mode, "rootkill")) {
+		fprintf(stderr, "sigcheck: -f check, orphan, orphan_exit, orphan_exec, "
+				"orphan_daemon or rootkill\n");
 		return 2;
 	}
 	if (nr_threads < 1 || nr_threads > MAX_THREADS || total_mib < 3) {
@@ -451,7 +502,9 @@ int main(int argc, char **argv)
 		return fork_check();
 	if (fork_mode && !strcmp(fork_mode, "rootkill"))
 		return fork_rootkill(out_path, total_pages);
+	if (fork_mode && !strcmp(fork_mode, "orphan_daemon"))
+		return fork_daemon(out_path, total_pages);
 	if (fork_mode)
-		return fork_orphan(out_path, total_pages);
+		return fork_orphan(out_path, total_pages, fork_mode);
 	return 0;
 }

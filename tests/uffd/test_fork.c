@@ -10,7 +10,8 @@
  * child's fault on a page it maps anew meanwhile is woken, not SIGBUS; a
  * child outliving the pager touches pages it never had (its ranges were
  * unregistered, though it holds its userfaultfd); a child whose root dies
- * before it took that hold ends itself rather than read zeros; and
+ * before it took that hold ends itself rather than read zeros, but not for
+ * a file of the program's at the number of the root's pidfd; and
  * children killed with SIGKILL at random moments of their paging work
  * while the parent keeps faulting and checking its data, with the
  * invariant checker run after the deaths.
@@ -22,6 +23,7 @@
  * Owns: nothing. Locking: none (one thread per process writes the pages).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -1053,6 +1055,72 @@ TEST(child_ends_itself_when_root_dies_before_its_hold)
 	CHECK_EQ(waitpid(child, &st, 0), child);
 	CHECK_EQ(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st), 128 + SIGKILL);
 	prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL);
+}
+
+/* ---- the program's own descriptor at the number of the root's pidfd ---- */
+
+/* Return: the number of our descriptor that is a pidfd of ours, or -1. */
+static int own_pidfd_number(void)
+{
+	char path[64], link[64], info[512];
+
+	for (int fd = 3; fd < 4096; fd++) {
+		ssize_t n;
+		int ifd;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		if (!strstr(link, "pidfd"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+		ifd = open(path, O_RDONLY);
+		if (ifd < 0)
+			continue;
+		n = read(ifd, info, sizeof(info) - 1);
+		close(ifd);
+		if (n <= 0)
+			continue;
+		info[n] = '\0';
+		snprintf(path, sizeof(path), "\nPid:\t%d\n", (int)getpid());
+		if (strstr(info, path))
+			return fd;
+	}
+	return -1;
+}
+
+/*
+ * The program puts a file of its own at the number of the pidfd the pager
+ * keeps for its children (dup2() onto it, as a program that arranges its
+ * descriptors may): a child must not take that file for the root, found
+ * "gone" because it is readable, and end itself; and the pager's close
+ * must not close the program's file. The child runs on without its hold
+ * (said on stderr).
+ */
+TEST(program_descriptor_at_the_root_pidfd_number)
+{
+	struct uswap_pager *p = open_pager();
+	int num, zero;
+	pid_t pid;
+
+	if (!p)
+		return;
+	num = own_pidfd_number();
+	REQUIRE(num >= 0);
+	zero = open("/dev/zero", O_RDONLY);
+	REQUIRE(zero >= 0);
+	REQUIRE_EQ(dup2(zero, num), num); /* always readable */
+	close(zero);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid)
+		_exit(0);
+	CHECK_EQ(exit_code(pid), 0);
+	uswap_pager_close(p);
+	CHECK_EQ(fcntl(num, F_GETFD), 0); /* still ours, open */
+	close(num);
 }
 
 /* ---- a fork storm leaves nothing behind ---- */
