@@ -107,7 +107,8 @@
  *     neither: counted every SHARED_PROBES probes (child_count_shared())
  *     and kept out of the budget (fork_update_pinned()).
  *
- * A request not taken within ZAP_CLAIM_NS is withdrawn (the page stays); a
+ * A request a stopped zapper did not take within ZAP_CLAIM_NS (one only
+ * late to run: ZAP_LATE_NS) is withdrawn (the page stays); a
  * child that dies while one waits is seen by the waiting thread. The zapper
  * takes no lock and touches no registered memory: it never waits for us.
  * A page the kernel shares copy-on-write with another process stays
@@ -163,9 +164,10 @@
 #define FORK_STACK    (4UL << 20) /* virtual: sanitizers need room for their TLS */
 #define PROBE_NS      5000000ULL  /* how often live children are probed */
 #define VA_END	      (1UL << 47)
-#define ZAP_STAGE     64	   /* a child's staging pages, emptied all at once */
-#define ZAP_STACK     (4UL << 20)  /* the zapper's stack, virtual */
-#define ZAP_CLAIM_NS  100000000ULL /* a request not taken by then is withdrawn */
+#define ZAP_STAGE     64	    /* a child's staging pages, emptied all at once */
+#define ZAP_STACK     (4UL << 20)   /* the zapper's stack, virtual */
+#define ZAP_CLAIM_NS  100000000ULL  /* not taken by a stopped zapper: withdrawn */
+#define ZAP_LATE_NS   2000000000ULL /* not taken at all: withdrawn */
 #define MAX_PID	      (1UL << 22)
 #define SHARED_PROBES 10 /* probes between two counts of a child's shared pages */
 
@@ -485,10 +487,37 @@ static int futex_wait_ns(uint32_t *word, uint32_t val, uint64_t ns)
 }
 
 /*
+ * Return: whether child @c's zapper thread is stopped (SIGSTOP, a tracer) or
+ * gone, as /proc says. One that is only slow to run (a busy machine) is not.
+ */
+static bool zap_thread_stopped(struct fork_child *c)
+{
+	int32_t tid = atomic_load_relaxed(&c->zap->tid);
+	char path[64], buf[256], *s;
+	ssize_t n;
+	int fd;
+
+	if (tid <= 0)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)c->pid, (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = 0;
+	s = strrchr(buf, ')');
+	return !s || !s[1] || !s[2] || s[2] == 'T' || s[2] == 't';
+}
+
+/*
  * Post a request to child @c's zapper and wait for it. A request the
- * zapper has not taken within ZAP_CLAIM_NS is withdrawn (the child is
- * stopped, or slow): it will never run. One it took runs to its end
- * (a few system calls): wait for it, unless the child dies meanwhile.
+ * zapper has not taken within ZAP_CLAIM_NS while stopped, or within
+ * ZAP_LATE_NS at all, is withdrawn: it will never run. One it took runs
+ * to its end (a few system calls): wait for it, unless the child dies
+ * meanwhile.
  * Context: @c's ev_lock held. Return: 0 (done; *@result is the zapper's),
  * -EBUSY (withdrawn) or -ESRCH (the child is gone).
  */
@@ -520,7 +549,13 @@ static int zap_call(struct fork_child *c, unsigned op, unsigned long addr, unsig
 		}
 		futex_wait_ns(&z->done, done, 1000000);
 		t = now_ns();
-		if (t - t0 >= ZAP_CLAIM_NS &&
+		/*
+		 * Withdrawn from a stopped zapper after ZAP_CLAIM_NS; one that is
+		 * only late (runnable, not scheduled yet) is waited for longer:
+		 * withdrawn, it would leave all the child's pages out of the
+		 * budget until it runs (fork_update_pinned()).
+		 */
+		if (t - t0 >= ZAP_CLAIM_NS && (t - t0 >= ZAP_LATE_NS || zap_thread_stopped(c)) &&
 		    atomic_cmpxchg_acq_rel(&z->claim, &posted, (uint32_t)ZAP_CANCELLED)) {
 			/* Its zapper marks it done once it runs again. */
 			atomic_store_relaxed(&c->stalled_seq, seq);
@@ -1812,6 +1847,7 @@ static void *zap_main(void *arg)
 			continue;
 		}
 		seen = req;
+		race_point("zap:before_claim");
 		if (!atomic_cmpxchg_acq_rel(&z->claim, &posted, (uint32_t)ZAP_CLAIMED)) {
 			/* Withdrawn (or already done): nothing to do. */
 			atomic_store_release(&z->done, seen);

@@ -417,6 +417,70 @@ TEST(child_reads_back_within_budget)
 	check_tree_and_close(p, b);
 }
 
+/* The child's zapper takes its first request late (zap:before_claim, 500 ms). */
+static uint32_t zapper_late_armed;
+
+static void zapper_late(const char *name, void *arg)
+{
+	(void)arg;
+	if (!strcmp(name, "zap:before_claim") && atomic_xchg_acq_rel(&zapper_late_armed, 0U))
+		usleep(500000);
+}
+
+/*
+ * A child whose zapper is late to its first request (a busy machine: the
+ * thread runnable, not stopped): once its request was withdrawn the child
+ * counted as one that cannot evict, its pages left out of the budget, and
+ * it read the whole range back unbounded until its zapper ran (RssAnon peak
+ * twice the budget and more). A zapper that is not stopped is waited for.
+ */
+TEST(late_zapper_keeps_child_within_budget)
+{
+	struct uswap_pager *p = open_pager();
+	const long budget = (long)(BUDGET / PAGE_SIZE), margin = budget / 4;
+	long base_child, peak_child = 0, peak_charged = 0;
+	int go[2], st;
+	pid_t pid;
+	char *b;
+
+	if (!p)
+		return;
+	if (race_set_hook(zapper_late, NULL)) {
+		uswap_pager_close(p);
+		test_skip("no race points in this build");
+		return;
+	}
+	b = fill_and_evict(p, 1);
+	REQUIRE(b);
+	atomic_store_release(&zapper_late_armed, 1U);
+	pid = fork_held(go);
+	REQUIRE(pid >= 0);
+	if (!pid)
+		_exit(bad_pages(b, 1) + bad_pages(b, 1) ? 1 : 0);
+	atomic_store_release(&zapper_late_armed, 0U);
+	base_child = child_rss_start(p, pid);
+	REQUIRE(base_child >= 0);
+	REQUIRE_EQ(write(go[1], "g", 1), 1);
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		long rc = rss_anon_pages(pid);
+
+		if (rc >= 0)
+			peak_child = max(peak_child, rc - base_child);
+		peak_charged = max(peak_charged, charged_pages(p));
+		usleep(1000);
+	}
+	race_set_hook(NULL, NULL);
+	close(go[1]);
+	printf("# budget %ld pages; child RssAnon peak %ld pages over its start, engine "
+	       "charged peak %ld\n",
+	       budget, peak_child, peak_charged);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(peak_child <= budget + margin);
+	CHECK(peak_charged <= budget + margin);
+	CHECK_EQ(bad_pages(b, 1), 0UL);
+	check_tree_and_close(p, b);
+}
+
 /*
  * Without USWAP_CHILD_EVICT=1 (the default) children do not evict: a child
  * reading back the range keeps it (nothing evicted from it, no zapper), and
