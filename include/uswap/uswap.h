@@ -114,6 +114,8 @@ struct uswap_pager_stats {
 	unsigned long data_released; /* staging copies given back once a page was mapped */
 	unsigned long sampled;	     /* pages taken out of memory to see if they are used (aging) */
 	unsigned long warnings;	     /* e.g. device full: over budget */
+	unsigned long
+		evict_unshared; /* refused pages made the process's own again (after a fork) */
 };
 
 /* uswap_pager_get_stats - a snapshot. Return: 0. */

@@ -34,7 +34,10 @@
  * staging pages a block at a time. MOVE unmaps atomically against the
  * program's writes, so no write is lost. MOVE only moves exclusive pages
  * (not after a fork shared them): the entry then stays present (-EBUSY) and
- * reclaim moves on. A clean (write-protected) page keeps its valid slot and
+ * reclaim moves on; the kernel keeps such a page not exclusive after the
+ * child is gone, until a write, so the reclaim thread then breaks the
+ * sharing without writing (pager_unshare(): MADV_POPULATE_WRITE) and the
+ * page leaves at the next round. A clean (write-protected) page keeps its valid slot and
  * is dropped without a second write. Nothing leaves while a fork, an
  * unregister or close brings pages back (p->frozen).
  *
@@ -94,6 +97,7 @@
 #define MAX_RETRY     1024
 #define POLL_SPIN_NS  50000 /* keep polling this long after a fault */
 #define RELEASE_RING  4096
+#define UNSHARE_SLOTS 256 /* pages refused by the kernel, to make ours again */
 #define RECLAIM_BATCH 256UL
 #define RA_MAX	      32 /* pages brought in after a sequential swap-in fault */
 
@@ -193,6 +197,17 @@ struct uswap_pager {
 
 	struct pager_forks *forks;   /* fork.c: the children served, or NULL */
 	unsigned long reclaim_loops; /* rounds of the reclaim thread (atomic) */
+
+	/*
+	 * Pages whose move out the kernel refused (EBUSY): after a fork its
+	 * page is no longer marked the process's own, and stays so after the
+	 * child is gone until a write breaks the sharing; until then reclaim
+	 * would scan it for nothing, round after round. Hints (slots written
+	 * by any evicting thread, atomic) for the reclaim thread, which breaks
+	 * the sharing (pager_unshare()).
+	 */
+	unsigned long unshare[UNSHARE_SLOTS];
+	unsigned long unshare_next, unshared; /* atomic */
 };
 
 /*
@@ -485,6 +500,11 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 			return 0;
 		}
 		/* Shared after a fork, or the staging page is busy. */
+		if (errno == EBUSY && folio_mapcount(pte_folio(old)) <= 1)
+			atomic_store_relaxed(
+				&p->unshare[atomic_fetch_add_relaxed(&p->unshare_next, 1UL) %
+					    UNSHARE_SLOTS],
+				addr);
 		pager_move_out_failed(p, addr, old, wp);
 		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
 		return -EBUSY;
@@ -1488,6 +1508,35 @@ static bool pager_reclaim_step(struct uswap_pager *p)
 	return true;
 }
 
+/*
+ * Make the pages the kernel refused to move out (pager_evict()) the
+ * process's own again, so that the next reclaim can take them:
+ * MADV_POPULATE_WRITE is the write fault a write by the program would be,
+ * with no data written (nothing the program writes meanwhile can be lost),
+ * so the kernel reuses the page, now mapped by this process alone (or
+ * copies it, if a child still maps it, as the program's write would). Only
+ * for a page the mm layer maps once (no process of the tree relies on it)
+ * and that is in memory: a missing page would fault, and be brought back,
+ * for nothing. Context: the reclaim thread, no lock held (a fault it takes
+ * waits for the fault thread, which never waits for this one).
+ */
+static void pager_unshare(struct uswap_pager *p)
+{
+	for (unsigned i = 0; i < UNSHARE_SLOTS; i++) {
+		unsigned long addr = atomic_xchg_acq_rel(&p->unshare[i], 0UL);
+		uint64_t pm;
+
+		if (!addr || atomic_load_acquire(&p->frozen))
+			continue;
+		if (pread(p->pagemap_fd, &pm, sizeof(pm), (off_t)((addr >> PAGE_SHIFT) * 8)) !=
+			    (ssize_t)sizeof(pm) ||
+		    !(pm >> 63))
+			continue;
+		if (!madvise((void *)addr, PAGE_SIZE, MADV_POPULATE_WRITE))
+			atomic_fetch_add_relaxed(&p->unshared, 1UL);
+	}
+}
+
 static void *pager_reclaim_main(void *arg)
 {
 	struct uswap_pager *p = arg;
@@ -1505,6 +1554,7 @@ static void *pager_reclaim_main(void *arg)
 		pager_drain_release(p);
 		if (pager_reclaim_step(p))
 			atomic_store_relaxed(&p->reclaim_kick, 1U);
+		pager_unshare(p);
 		if (ns_since(&p->last_age) >= 100000000ULL) {
 			pager_age(p);
 			clock_gettime(CLOCK_MONOTONIC, &p->last_age);
@@ -2290,6 +2340,7 @@ __public int uswap_pager_get_stats(struct uswap_pager *p, struct uswap_pager_sta
 	st->data_released = atomic_load_relaxed(&p->data_released);
 	st->sampled = atomic_load_relaxed(&p->sampled);
 	st->evict_busy = atomic_load_relaxed(&p->evict_busy);
+	st->evict_unshared = atomic_load_relaxed(&p->unshared);
 	st->warnings = atomic_load_relaxed(&p->warnings);
 	return 0;
 }
