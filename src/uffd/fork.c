@@ -451,8 +451,9 @@ static bool child_alive(struct fork_child *c);
  */
 static bool child_evicts(struct fork_child *c)
 {
-	return c->zap && atomic_load_acquire(&c->zap->attached) &&
-	       !atomic_load_acquire(&c->no_evict);
+	struct fork_zap *z = atomic_load_acquire(&c->zap);
+
+	return z && atomic_load_acquire(&z->attached) && !atomic_load_acquire(&c->no_evict);
 }
 
 /*
@@ -1093,7 +1094,7 @@ void pager_fork_event(struct uswap_pager *p, struct mm_struct *parent, int ufd)
 {
 	struct pager_forks *f = pager_fork_state(p);
 
-	if (!f || !f->enabled) {
+	if (!f || !atomic_load_acquire(&f->enabled)) {
 		close(ufd);
 		return;
 	}
@@ -1350,8 +1351,9 @@ static bool child_hello(struct fork_child *c, unsigned long addr)
 	c->pid = pid;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
 	c->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
-	c->zap = z;
 	c->stage_used = 0;
+	/* Published last: a reclaim batch reads it without a lock (child_evicts()). */
+	atomic_store_release(&c->zap, z);
 	atomic_store_relaxed(&f->stats[c->slot].pid, pid);
 	atomic_fetch_add_acq_rel(&a->gen, 1U);
 	futex_wake_all_u32(&a->gen);
