@@ -1489,6 +1489,13 @@ static bool child_alive(struct fork_child *c)
 	return !(ioctl(c->uffd, UFFDIO_ZEROPAGE, &z) && errno == ESRCH);
 }
 
+/* Wait until no reclaim batch is looking at the children (f->batching). */
+static void wait_reclaim_batches(struct pager_forks *f)
+{
+	for (uint32_t n; (n = atomic_load_seq_cst(&f->batching));)
+		futex_wait_ns(&f->batching, n, 1000000);
+}
+
 /*
  * The child's address space is @gone (or we are stopping): let go of its
  * entries. Context: the fork thread, or the one that stopped it.
@@ -1519,8 +1526,7 @@ static void child_end(struct pager_forks *f, struct fork_child *c, bool gone)
 	 * A reclaim batch that may have found @c before it was unpublished
 	 * uses it until it is done (fork_reclaim_batch()): wait for those.
 	 */
-	for (uint32_t n; (n = atomic_load_seq_cst(&f->batching));)
-		futex_wait_ns(&f->batching, n, 1000000);
+	wait_reclaim_batches(f);
 	race_point("child_end:before_mmput");
 	mmput(&c->mm); /* zaps: swap entries lose their count */
 	if (fd >= 0)
@@ -2371,8 +2377,7 @@ void pager_fork_stop(struct uswap_pager *p)
 	}
 	/* No batch looks at the children any more once the last one is done. */
 	mm_set_reclaim_batch(pager_engine(p), NULL, NULL);
-	for (uint32_t n; (n = atomic_load_seq_cst(&f->batching));)
-		futex_wait_ns(&f->batching, n, 1000000);
+	wait_reclaim_batches(f);
 	zap_teardown(f);
 	if (f->wake_fd >= 0)
 		close(f->wake_fd);
