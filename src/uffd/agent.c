@@ -652,53 +652,58 @@ int agent_fexecve(int fd, char *const argv[], char *const envp[])
 
 /*
  * The list forms: gather the arguments (and for execle the environment
- * after them) into an array on the stack. Return: the array's length.
+ * after them) into an array on the stack. Return: false (errno E2BIG) when
+ * they do not fit: the exec fails, as the kernel's does for too long a
+ * list, rather than run the program with some arguments left out.
  */
 #define AGENT_EXEC_ARGS 4096
-static unsigned agent_gather(const char *arg, va_list ap, char **out)
+static bool agent_gather(const char *arg, va_list ap, char **out)
 {
 	unsigned n = 0;
 
 	for (out[n] = (char *)arg; out[n]; out[n] = va_arg(ap, char *))
-		if (++n == AGENT_EXEC_ARGS - 1) {
-			out[n] = NULL;
-			return n;
+		if (++n == AGENT_EXEC_ARGS) {
+			errno = E2BIG;
+			return false;
 		}
-	return n;
+	return true;
 }
 
 int agent_execl(const char *path, const char *arg, ...)
 {
 	char *argv[AGENT_EXEC_ARGS];
 	va_list ap;
+	bool ok;
 
 	va_start(ap, arg);
-	agent_gather(arg, ap, argv);
+	ok = agent_gather(arg, ap, argv);
 	va_end(ap);
-	return agent_execve(path, argv, environ);
+	return ok ? agent_execve(path, argv, environ) : -1;
 }
 
 int agent_execlp(const char *file, const char *arg, ...)
 {
 	char *argv[AGENT_EXEC_ARGS];
 	va_list ap;
+	bool ok;
 
 	va_start(ap, arg);
-	agent_gather(arg, ap, argv);
+	ok = agent_gather(arg, ap, argv);
 	va_end(ap);
-	return agent_execvpe(file, argv, environ);
+	return ok ? agent_execvpe(file, argv, environ) : -1;
 }
 
 int agent_execle(const char *path, const char *arg, ...)
 {
 	char *argv[AGENT_EXEC_ARGS], **envp;
 	va_list ap;
+	bool ok;
 
 	va_start(ap, arg);
-	agent_gather(arg, ap, argv);
-	envp = va_arg(ap, char **);
+	ok = agent_gather(arg, ap, argv);
+	envp = ok ? va_arg(ap, char **) : NULL;
 	va_end(ap);
-	return agent_execve(path, argv, envp);
+	return ok ? agent_execve(path, argv, envp) : -1;
 }
 
 /* ---- the pickup thread: memory mapped without the PLT, as it is mapped ---- */
