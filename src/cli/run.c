@@ -13,10 +13,14 @@
  * the terminating signals to it, samples the kernel's view of its resident
  * anonymous memory, and prints --progress lines and the --stats report.
  *
- * It is the subreaper of the program's tree: when the program is killed by
- * a signal, the processes it forked that are left (reparented to us) and
- * still paged by it (they did not exec) are ended with a message, because
- * their paging went with it (end_tree()).
+ * It is the subreaper of the program's tree. Every process of the tree
+ * whose forks are paged (a root: the program, or a program a wrapper ran)
+ * has a record on the status page that says when it handed its children
+ * their pages. When a root is gone without that (killed by a signal, a raw
+ * exit_group, killed in the middle of the hand-over, under a wrapper that
+ * exited normally), the processes it forked that are left (reparented to
+ * us) and still paged by it (they did not exec) are ended with a message,
+ * because their paging went with it (watch_roots(), end_tree()).
  *
  * Owns: the status page file (created here, removed at exit), the child
  * and the orphans of its tree.
@@ -34,6 +38,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <linux/userfaultfd.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -513,10 +518,12 @@ struct run_ctx {
 	char status_path[64];
 	struct uswap_run_status *st;
 	pid_t pid;
-	/* The program's identity as a pidfd's file (-1: none): see paged_by_prog(). */
+	/* The program's identity as a pidfd's file (-1: none): see paged_by(). */
 	int pidfd;
 	dev_t pidfd_dev;
 	ino_t pidfd_ino;
+	bool reaped; /* the program was reaped: its status in wstatus */
+	int wstatus;
 
 	struct timespec start;
 	uint64_t rss_anon_peak, rss_shmem_peak, rss_samples;
@@ -890,22 +897,21 @@ static int write_stats(struct run_ctx *c, int wstatus, int code)
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
 /*
- * Reap what died among our children: the program (its status in
- * *@wstatus) and any process of its tree reparented to us (we are their
- * subreaper). Return: whether the program was reaped.
+ * Reap what died among our children: the program (its status kept in
+ * c->wstatus) and any process of its tree reparented to us (we are their
+ * subreaper). Return: whether the program was reaped (now or before).
  */
-static bool reap(const struct run_ctx *c, int *wstatus)
+static bool reap(struct run_ctx *c)
 {
-	bool prog = false;
 	pid_t w;
 	int st;
 
 	while ((w = waitpid(-1, &st, WNOHANG)) > 0)
 		if (w == c->pid) {
-			*wstatus = st;
-			prog = true;
+			c->wstatus = st;
+			c->reaped = true;
 		}
-	return prog;
+	return c->reaped;
 }
 
 /* Return: the parent of process @pid (0: gone, or a zombie). */
@@ -980,21 +986,21 @@ static unsigned list_tree(pid_t *out, unsigned max)
 }
 
 /*
- * Return: whether process @pid may be paged by the program: it holds a
- * pidfd of the program, which the agent gives (O_CLOEXEC) to every process
- * it forks and that does not exec (fork.c, its hold). A descendant that
- * exec'd another program (a job started with nohup, a daemon) pages itself
- * and lost nothing: it is left alone. Without a pidfd of our own (an old
- * kernel), every descendant may be.
+ * Return: whether process @pid may be paged by the root whose pidfds are
+ * the file (@dev, @ino): it holds one, which the agent gives (O_CLOEXEC) to
+ * every process it forks and that does not exec (fork.c, its hold). A
+ * descendant that exec'd another program (a job started with nohup, a
+ * daemon) pages itself and lost nothing: it is left alone. Without an
+ * identity (@ino 0: no pidfd on an old kernel), every descendant may be.
  */
-static bool paged_by_prog(const struct run_ctx *c, pid_t pid)
+static bool paged_by(pid_t pid, dev_t dev, ino_t ino)
 {
 	char path[64];
 	struct dirent *e;
 	bool found = false;
 	DIR *d;
 
-	if (c->pidfd < 0)
+	if (!ino)
 		return true;
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	d = opendir(path);
@@ -1007,31 +1013,30 @@ static bool paged_by_prog(const struct run_ctx *c, pid_t pid)
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(fd_path, sizeof(fd_path), "%s/%s", path, e->d_name);
-		found = !stat(fd_path, &sb) && sb.st_dev == c->pidfd_dev &&
-			sb.st_ino == c->pidfd_ino;
+		found = !stat(fd_path, &sb) && sb.st_dev == dev && sb.st_ino == ino;
 	}
 	closedir(d);
 	return found;
 }
 
 /*
- * The program was killed by @sig. The processes it forked are served by
+ * A root (pidfds: the file @dev, @ino) is gone as @what says, without
+ * handing its children their pages. The processes it forked are served by
  * its paging threads, and the pages it had swapped out for them lived in
  * its memory: they are gone, and such a child's next access to one waits
  * forever (it holds its userfaultfd: it never reads zeros instead, see
  * docs/uffd.md). End every process left of its tree, saying which and why.
  */
-static void end_tree(const struct run_ctx *c, int sig)
+static void end_tree(struct run_ctx *c, dev_t dev, ino_t ino, const char *what)
 {
 	enum { SHOWN = 16 };
 	pid_t pids[1024];
-	int ignored;
 
 	for (unsigned pass = 0; pass < 200; pass++) {
 		unsigned found = list_tree(pids, ARRAY_SIZE(pids)), n = 0;
 
 		for (unsigned i = 0; i < found; i++)
-			if (paged_by_prog(c, pids[i]))
+			if (paged_by(pids[i], dev, ino))
 				pids[n++] = pids[i];
 		if (!n)
 			break;
@@ -1040,23 +1045,95 @@ static void end_tree(const struct run_ctx *c, int sig)
 		if (!pass) {
 			char list[SHOWN * 12 + 8] = "";
 			size_t len = 0;
-			const char *name = sigabbrev_np(sig);
 
 			for (unsigned i = 0; i < min(n, (unsigned)SHOWN); i++)
 				len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d",
 							i ? " " : "", (int)pids[i]);
 			if (n > SHOWN)
 				snprintf(list + len, sizeof(list) - len, " ...");
-			cli_error("%s (pid %d) was killed by SIG%s: ending the %u process%s left "
-				  "of its tree (pid%s %s): they were paged by it, and their "
-				  "swapped pages went with it",
-				  c->prog, (int)c->pid, name ? name : "?", n, n == 1 ? "" : "es",
-				  n == 1 ? "" : "s", list);
+			cli_error("%s: ending the %u process%s left of its tree (pid%s %s): they "
+				  "were paged by it, and their swapped pages went with it",
+				  what, n, n == 1 ? "" : "es", n == 1 ? "" : "s", list);
 		}
-		reap(c, &ignored);
+		reap(c);
 		nanosleep(&(struct timespec){0, 10000000}, NULL);
 	}
-	reap(c, &ignored);
+	reap(c);
+}
+
+/*
+ * Return: whether the root @pid, whose pidfds are the file @ino, is gone:
+ * no such process, another one at its pid, or exited (a zombie included:
+ * its memory, and its engine, went at its exit).
+ */
+static bool root_gone(pid_t pid, ino_t ino)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+	struct stat sb;
+	bool gone;
+
+	if (fd < 0)
+		return errno == ESRCH;
+	gone = fstat(fd, &sb) || sb.st_ino != ino || poll(&pf, 1, 0) == 1;
+	close(fd);
+	return gone;
+}
+
+/*
+ * Look at the roots of the tree (the status page's roots[]): end the
+ * processes left of each one gone without handing its children their
+ * pages. @wstatus: the program's status once it was reaped, else -1.
+ * Return: whether a root with the program's pidfds was met (it has a
+ * record: handed over or dealt with here).
+ */
+static bool watch_roots(struct run_ctx *c, int wstatus)
+{
+	bool prog_seen = false;
+
+	for (unsigned i = 0; i < USWAP_RUN_MAX_ROOTS; i++) {
+		struct uswap_run_root *r = &c->st->roots[i];
+		uint32_t st = atomic_load_acquire(&r->state);
+		char what[256], comm[sizeof(r->comm) + 1];
+		pid_t pid;
+		dev_t dev;
+		ino_t ino;
+
+		if (st != USWAP_RUN_ROOT_PAGING && st != USWAP_RUN_ROOT_HANDED)
+			continue;
+		pid = (pid_t)LOAD(r->pid);
+		dev = (dev_t)LOAD(r->pidfd_dev);
+		ino = (ino_t)LOAD(r->pidfd_ino);
+		memcpy(comm, r->comm, sizeof(r->comm));
+		comm[sizeof(r->comm)] = '\0';
+		if (c->pidfd >= 0 && dev == c->pidfd_dev && ino == c->pidfd_ino)
+			prog_seen = true;
+		/* The program's own end is told by its status, once reaped. */
+		if (st != USWAP_RUN_ROOT_PAGING || (pid == c->pid && wstatus == -1) ||
+		    !root_gone(pid, ino))
+			continue;
+		/* Gone: what it published before its exit is seen now. */
+		if (atomic_load_acquire(&r->state) != USWAP_RUN_ROOT_PAGING)
+			continue;
+		if (pid == c->pid && wstatus != -1 && WIFSIGNALED(wstatus)) {
+			const char *name = sigabbrev_np(WTERMSIG(wstatus));
+
+			snprintf(what, sizeof(what), "%s (pid %d) was killed by SIG%s", c->prog,
+				 (int)pid, name ? name : "?");
+		} else if (pid == c->pid && wstatus != -1) {
+			snprintf(what, sizeof(what),
+				 "%s (pid %d) exited (status %d) without handing its children "
+				 "their pages",
+				 c->prog, (int)pid, WEXITSTATUS(wstatus));
+		} else {
+			snprintf(what, sizeof(what),
+				 "%s (pid %d) ended without handing its children their pages", comm,
+				 (int)pid);
+		}
+		end_tree(c, dev, ino, what);
+		atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_ENDED);
+	}
+	return prog_seen;
 }
 
 /* Start the program; return its exit code as a shell would give it. */
@@ -1138,18 +1215,34 @@ static int supervise(struct run_ctx *c, const char *path, char **argv, const cha
 				kill(c->pid, sig);
 			continue;
 		}
-		if (reap(c, &wstatus))
+		if (reap(c)) {
+			wstatus = c->wstatus;
 			break;
+		}
 		sample_rss(c);
 		sample_status(c);
+		watch_roots(c, -1);
 		if (c->progress)
 			show_progress(c);
 	}
 	sample_status(c);
 	if (c->progress)
 		clear_progress(c);
-	if (WIFSIGNALED(wstatus))
-		end_tree(c, WTERMSIG(wstatus));
+	/*
+	 * The program is gone: every root without its hand-over is (the
+	 * program's tree is ours to end). A program killed by a signal that
+	 * left no record (its agent found no room, or none started) is ended
+	 * as before, by its own pidfd.
+	 */
+	if (!watch_roots(c, wstatus) && WIFSIGNALED(wstatus)) {
+		const char *name = sigabbrev_np(WTERMSIG(wstatus));
+		char what[256];
+
+		snprintf(what, sizeof(what), "%s (pid %d) was killed by SIG%s", c->prog,
+			 (int)c->pid, name ? name : "?");
+		end_tree(c, c->pidfd >= 0 ? c->pidfd_dev : 0, c->pidfd >= 0 ? c->pidfd_ino : 0,
+			 what);
+	}
 	if (c->pidfd >= 0)
 		close(c->pidfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);

@@ -56,6 +56,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/perf_event.h>
 #include <poll.h>
 #include <pthread.h>
@@ -68,6 +69,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -98,6 +100,8 @@ struct agent_vma_query {
 
 static struct uswap_pager *agent_pager;
 static struct uswap_run_status *agent_status;
+/* The status page, owned or not: its roots[] is every root's (see below). */
+static struct uswap_run_status *agent_shared;
 static char *maps_buf; /* own memory: never registered */
 static char exe_path[512];
 static bool agent_forked; /* in a forked child: inert (process-private) */
@@ -537,10 +541,188 @@ void *agent_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t of
  */
 static pid_t agent_pid; /* the process the agent started in */
 
+/*
+ * ---- the root's record on the status page (roots[], run_status.h) ----
+ *
+ * A process whose forks are paged claims a slot at its first fork (the
+ * pthread_atfork prepare handler: before any child exists) and marks it
+ * HANDED once its children got their pages, before it leaves. `uswap run`
+ * ends the processes that hold its pidfd if it sees it gone without that
+ * mark (a raw exit_group, a kill in the middle of the hand-over, a kill
+ * under a wrapper): their swapped pages went with it. agent_root is our
+ * slot (-1: none yet); written by the forking thread, which holds no lock.
+ */
+static int agent_root = -1;
+static bool agent_root_full_warned;
+
+/* Return: whether @pid is gone: no such process, another one (its pidfd's @ino), or dead. */
+static bool root_gone(int32_t pid, uint64_t ino)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+	struct stat sb;
+	bool gone;
+
+	if (fd < 0)
+		return errno == ESRCH;
+	gone = fstat(fd, &sb) || (uint64_t)sb.st_ino != ino || poll(&pf, 1, 0) == 1;
+	close(fd);
+	return gone;
+}
+
+/* Claim (or take back) our slot of roots[]. Context: our fork's prepare handler. */
+static void root_claim(void)
+{
+	struct uswap_run_status *s = agent_shared;
+	int32_t me = (int32_t)syscall(SYS_getpid);
+	uint32_t st = USWAP_RUN_ROOT_HANDED;
+	struct stat sb;
+	int fd, err;
+
+	if (!s)
+		return;
+	if (agent_root >= 0) {
+		/* Forking again after a hand-over (a failed exec): paging again. */
+		atomic_cmpxchg_acq_rel(&s->roots[agent_root].state, &st, USWAP_RUN_ROOT_PAGING);
+		return;
+	}
+	fd = (int)syscall(SYS_pidfd_open, me, 0);
+	if (fd < 0)
+		return;
+	err = fstat(fd, &sb);
+	close(fd);
+	if (err)
+		return;
+	/* Ours already: the image before an exec claimed it. */
+	for (int i = 0; i < USWAP_RUN_MAX_ROOTS; i++) {
+		struct uswap_run_root *r = &s->roots[i];
+
+		st = atomic_load_acquire(&r->state);
+		if ((st == USWAP_RUN_ROOT_PAGING || st == USWAP_RUN_ROOT_HANDED) &&
+		    atomic_load_relaxed(&r->pid) == me &&
+		    atomic_load_relaxed(&r->pidfd_ino) == (uint64_t)sb.st_ino) {
+			agent_root = i;
+			atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_PAGING);
+			return;
+		}
+	}
+	for (int i = 0; i < USWAP_RUN_MAX_ROOTS; i++) {
+		struct uswap_run_root *r = &s->roots[i];
+
+		st = atomic_load_acquire(&r->state);
+		if (st != USWAP_RUN_ROOT_FREE &&
+		    ((st != USWAP_RUN_ROOT_HANDED && st != USWAP_RUN_ROOT_ENDED) ||
+		     !root_gone(atomic_load_relaxed(&r->pid), atomic_load_relaxed(&r->pidfd_ino))))
+			continue;
+		if (!atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_CLAIMING))
+			continue;
+		atomic_store_relaxed(&r->pid, me);
+		atomic_store_relaxed(&r->pidfd_dev, (uint64_t)sb.st_dev);
+		atomic_store_relaxed(&r->pidfd_ino, (uint64_t)sb.st_ino);
+		memset(r->comm, 0, sizeof(r->comm));
+		strncpy(r->comm, program_invocation_short_name, sizeof(r->comm) - 1);
+		atomic_store_release(&r->state, USWAP_RUN_ROOT_PAGING);
+		agent_root = i;
+		return;
+	}
+	if (!agent_root_full_warned) {
+		static const char msg[] =
+			"uswap: no room on the status page for another process tree: "
+			"if this process dies without handing its children their "
+			"pages, uswap run cannot tell\n";
+
+		agent_root_full_warned = true;
+		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+			agent_root_full_warned = true;
+	}
+}
+
+/* Our children got their pages: say so before our exit can be seen. */
+static void root_handed(void)
+{
+	uint32_t st = USWAP_RUN_ROOT_PAGING;
+
+	if (agent_shared && agent_root >= 0)
+		atomic_cmpxchg_acq_rel(&agent_shared->roots[agent_root].state, &st,
+				       USWAP_RUN_ROOT_HANDED);
+}
+
+static void agent_atfork_prepare(void)
+{
+	if (agent_pager && !agent_forked && (pid_t)syscall(SYS_getpid) == agent_pid &&
+	    pager_fork_enabled(agent_pager))
+		root_claim();
+}
+
+/* Return: whether we are the root (not a forked child, nor a vfork child). */
+static bool agent_is_root(void)
+{
+	return agent_pager && !agent_forked && (pid_t)syscall(SYS_getpid) == agent_pid;
+}
+
 static void agent_leaving(void)
 {
-	if (agent_pager && !agent_forked && (pid_t)syscall(SYS_getpid) == agent_pid)
+	if (agent_is_root()) {
 		pager_fork_orphan(agent_pager);
+		root_handed();
+	}
+}
+
+/*
+ * An exec hands over only if it may succeed: one that fails leaves the
+ * children paged. Return: false only when the kernel would surely refuse
+ * @path (relative to @dirfd; @flags: AT_EMPTY_PATH for fexecve): no such
+ * file, not a regular file, no execute permission for our effective ids.
+ * Anything else (ENOEXEC, E2BIG, ENOMEM, a missing interpreter...) only the
+ * exec tells: true. Context: the exec's caller, before it.
+ */
+static bool exec_may_succeed(int dirfd, const char *path, int flags)
+{
+	struct stat sb;
+
+	if (fstatat(dirfd, path, &sb, flags))
+		return !(errno == ENOENT || errno == ENOTDIR || errno == EACCES || errno == ELOOP ||
+			 errno == ENAMETOOLONG);
+	if (!S_ISREG(sb.st_mode))
+		return false;
+	if (faccessat(dirfd, path, X_OK, AT_EACCESS | flags))
+		return errno != EACCES;
+	return true;
+}
+
+/* exec_may_succeed() for the p variants: @file searched in PATH as glibc does. */
+static bool execp_may_succeed(const char *file)
+{
+	const char *path = getenv("PATH"), *dir, *end;
+	char buf[PATH_MAX];
+	size_t flen = strlen(file);
+
+	if (!*file)
+		return false;
+	if (strchr(file, '/'))
+		return exec_may_succeed(AT_FDCWD, file, 0);
+	if (!path)
+		path = "/bin:/usr/bin";
+	for (dir = path;; dir = end + 1) {
+		size_t dlen;
+
+		end = strchrnul(dir, ':');
+		dlen = (size_t)(end - dir);
+		if (dlen + 1 + flen < sizeof(buf)) {
+			if (dlen) {
+				memcpy(buf, dir, dlen);
+				buf[dlen] = '/';
+				memcpy(buf + dlen + 1, file, flen + 1);
+			} else {
+				memcpy(buf, file,
+				       flen + 1); /* an empty entry: the current directory */
+			}
+			if (exec_may_succeed(AT_FDCWD, buf, 0))
+				return true;
+		}
+		if (!*end)
+			return false;
+	}
 }
 
 #define AGENT_EXPORT __attribute__((visibility("default")))
@@ -619,7 +801,8 @@ static void *agent_next(void **slot, const char *name)
 
 int agent_execve(const char *path, char *const argv[], char *const envp[])
 {
-	agent_leaving();
+	if (agent_is_root() && exec_may_succeed(AT_FDCWD, path, 0))
+		agent_leaving();
 	return (int)syscall(SYS_execve, path, argv, envp);
 }
 
@@ -633,7 +816,8 @@ int agent_execvpe(const char *file, char *const argv[], char *const envp[])
 	int (*fn)(const char *, char *const[], char *const[]) =
 		agent_next(&agent_next_execvpe, "execvpe");
 
-	agent_leaving();
+	if (fn && agent_is_root() && execp_may_succeed(file))
+		agent_leaving();
 	return fn ? fn(file, argv, envp) : -1;
 }
 
@@ -646,7 +830,8 @@ int agent_fexecve(int fd, char *const argv[], char *const envp[])
 {
 	int (*fn)(int, char *const[], char *const[]) = agent_next(&agent_next_fexecve, "fexecve");
 
-	agent_leaving();
+	if (fn && agent_is_root() && exec_may_succeed(fd, "", AT_EMPTY_PATH))
+		agent_leaving();
 	return fn ? fn(fd, argv, envp) : -1;
 }
 
@@ -1239,6 +1424,9 @@ __attribute__((constructor)) static void agent_init(void)
 		close(fd);
 		if (m != MAP_FAILED)
 			agent_status = m;
+		if (m != MAP_FAILED && agent_status->magic == USWAP_RUN_STATUS_MAGIC &&
+		    agent_status->version == USWAP_RUN_STATUS_VERSION)
+			agent_shared = m;
 	} else if (errno == ENOENT) {
 		/*
 		 * `uswap run` creates the page before it starts the program
@@ -1263,7 +1451,7 @@ __attribute__((constructor)) static void agent_init(void)
 		}
 		if (kill(none, 0) && errno == ESRCH)
 			continue;
-		munmap(agent_status, sizeof(*agent_status));
+		/* Another's: we publish nothing, but keep roots[] (agent_shared). */
 		agent_status = NULL;
 		break;
 	}
@@ -1284,7 +1472,7 @@ no_status:
 	agent_pid = getpid();
 	if (uswap_pager_open(&agent_pager, &cfg, err, sizeof(err)))
 		agent_fail(err[0] ? err : "cannot start the pager");
-	pthread_atfork(NULL, NULL, agent_atfork_child);
+	pthread_atfork(agent_atfork_prepare, NULL, agent_atfork_child);
 	/*
 	 * Tests widen the windows of the agent's race points whose names hold
 	 * USWAP_AGENT_RACE (debug builds; a delay of 10 us to 2 ms one hit in
@@ -1315,8 +1503,10 @@ __attribute__((destructor)) static void agent_exit(void)
 	int32_t me = (int32_t)getpid();
 
 	/* Forked children outliving us get their swapped pages back first. */
-	if (agent_pager && !agent_forked)
+	if (agent_pager && !agent_forked) {
 		pager_fork_orphan(agent_pager);
+		root_handed();
+	}
 	if (!agent_pager || agent_forked || !status_owner())
 		return;
 	/*

@@ -2344,9 +2344,11 @@ void pager_fork_orphan(struct uswap_pager *p)
 {
 	struct pager_forks *f = pager_fork_state(p);
 
-	if (!f || !atomic_load_acquire(&f->enabled) || atomic_xchg_acq_rel(&f->orphan_req, 1U))
+	if (!f || !atomic_load_acquire(&f->enabled))
 		return;
-	fork_wake(f);
+	/* A second caller (another thread leaving) waits for the same hand-over. */
+	if (!atomic_xchg_acq_rel(&f->orphan_req, 1U))
+		fork_wake(f);
 	while (!atomic_load_acquire(&f->orphan_done))
 		futex_wait_u32(&f->orphan_done, 0);
 }

@@ -20,6 +20,10 @@
  * snapshot, not a transaction. state moves STARTING -> READY or FAILED
  * (message says why, NUL-terminated), READY -> EXITED at the agent's exit.
  *
+ * roots[] (below) is the exception: it is written by every agent of the
+ * tree that forks, not only the page's owner, and by `uswap run`; each
+ * slot's state moves by compare-and-swap, see struct uswap_run_root.
+ *
  * Owns: the layout. Locking: none (single writer per field, atomics).
  */
 #ifndef USWAP_UFFD_RUN_STATUS_H
@@ -28,7 +32,7 @@
 #include <stdint.h>
 
 #define USWAP_RUN_STATUS_MAGIC	 0x70777375u /* "uswp" */
-#define USWAP_RUN_STATUS_VERSION 1u
+#define USWAP_RUN_STATUS_VERSION 2u
 
 enum uswap_run_state {
 	USWAP_RUN_STARTING = 0, /* agent not (yet) up */
@@ -65,6 +69,49 @@ struct uswap_run_proc {
 	uint64_t shared_reads; /* swap-ins of a shared entry (count >= 2) read from the device */
 };
 
+/*
+ * A process whose forked children it pages (a *root*: its children's
+ * swapped pages live in its engine). Written by that process's agent and
+ * by `uswap run`; state moves by compare-and-swap (release), and the other
+ * fields are written only while state is CLAIMING (by the agent that moved
+ * it there) and read only in PAGING or HANDED:
+ *
+ *   FREE -> CLAIMING -> PAGING     the root's first fork (the agent), before
+ *                                  any child exists: pid, pidfd_* and comm
+ *                                  written, then PAGING published;
+ *   PAGING -> HANDED               the root's agent, once every child got its
+ *                                  pages and its ranges were unregistered
+ *                                  (exit, _exit, an exec about to happen):
+ *                                  set before the root's exit can be seen;
+ *   HANDED -> PAGING               the same process forks again (a failed
+ *                                  exec, or a fresh image after an exec);
+ *   PAGING -> ENDED                `uswap run`, once the root was seen gone
+ *                                  without HANDED and the processes left
+ *                                  that held its pidfd were ended;
+ *   HANDED/ENDED -> CLAIMING       an agent reuses the slot of a root gone.
+ *
+ * The processes a root pages hold a pidfd of it (O_CLOEXEC); pidfd_dev and
+ * pidfd_ino are that file's identity (one file per process since Linux
+ * 6.9), which tells `uswap run` who they are.
+ */
+enum uswap_run_root_state {
+	USWAP_RUN_ROOT_FREE = 0,
+	USWAP_RUN_ROOT_CLAIMING = 1,
+	USWAP_RUN_ROOT_PAGING = 2,
+	USWAP_RUN_ROOT_HANDED = 3,
+	USWAP_RUN_ROOT_ENDED = 4,
+};
+
+#define USWAP_RUN_MAX_ROOTS 32
+
+struct uswap_run_root {
+	uint32_t state; /* enum uswap_run_root_state */
+	int32_t pid;
+	uint64_t pidfd_dev;
+	uint64_t pidfd_ino;
+	char comm[16]; /* the root's command name, for messages */
+};
+
 struct uswap_run_status {
 	uint32_t magic;	  /* USWAP_RUN_STATUS_MAGIC, set by uswap run */
 	uint32_t version; /* USWAP_RUN_STATUS_VERSION, set by uswap run */
@@ -98,6 +145,8 @@ struct uswap_run_status {
 	uint32_t nr_procs;	    /* entries of procs[] in use */
 	uint32_t pad2;
 	struct uswap_run_proc procs[USWAP_RUN_MAX_PROCS];
+	/* The roots of the tree: who must hand its children their pages (above). */
+	struct uswap_run_root roots[USWAP_RUN_MAX_ROOTS];
 };
 
 #endif /* USWAP_UFFD_RUN_STATUS_H */

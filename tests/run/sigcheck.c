@@ -8,7 +8,8 @@
  * if every page held exactly what was last written.
  *
  * Usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES]
- *                 [-f check|orphan|orphan_exit|orphan_exec|orphan_daemon|rootkill [-o FILE]]
+ *                 [-f check|orphan|orphan_exit|orphan_exec|orphan_daemon|rootkill|rootexit|
+ *                     exec_fail [-o FILE]]
  *   -t  threads (default 4)   -m  MiB of data in all (default 64)
  *   -p  rewrite passes (default 2)
  *   -f check   after its own check, fork a child that checks every page
@@ -28,6 +29,14 @@
  *              it gets through, "OK PAGES". Under `uswap run` it must do
  *              neither: pages swapped out before the fork went with us, so
  *              it must be stopped before it reads one (and ended).
+ *   -f rootexit  the same, but we leave by the raw exit_group system call
+ *              (status 3), which no interposition sees: no hand-over.
+ *   -f exec_fail  fork a child, then try execs that must fail (a name on no
+ *              PATH entry with execlp, FILE, not executable, with execv, a
+ *              path that does not exist with execl); then the child checks
+ *              every page and writes its verdict to FILE ("OK PAGES"), and
+ *              we wait for it: its pages must still be paged (swap-ins,
+ *              evictions with USWAP_CHILD_EVICT=1), not handed over.
  *
  * The brk region is taken with sbrk() by the main thread before any other
  * thread starts (sbrk is not thread-safe against malloc's own use of brk);
@@ -50,6 +59,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -269,9 +279,25 @@ static int fork_check(void)
 	return 0;
 }
 
+/* Return: our RssAnon in KiB (0: not found). */
+static unsigned long rss_anon_kb(void)
+{
+	char line[256];
+	unsigned long kb = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %lu", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
 /*
  * An orphan's verdict: check every page and write "OK PAGES" or "FAILED BAD
- * PAGES" to @path (a temporary name renamed into place), then exit.
+ * PAGES" to @path (a temporary name renamed into place), then our RssAnon
+ * after the check ("rss_anon_kb N"), then exit.
  */
 static __attribute__((noreturn)) void orphan_verdict(const char *path, size_t total_pages)
 {
@@ -284,9 +310,9 @@ static __attribute__((noreturn)) void orphan_verdict(const char *path, size_t to
 	if (!f)
 		_exit(3);
 	if (bad)
-		fprintf(f, "FAILED %lu %zu\n", bad, total_pages);
+		fprintf(f, "FAILED %lu %zu rss_anon_kb %lu\n", bad, total_pages, rss_anon_kb());
 	else
-		fprintf(f, "OK %zu\n", total_pages);
+		fprintf(f, "OK %zu rss_anon_kb %lu\n", total_pages, rss_anon_kb());
 	if (fclose(f) || rename(tmp, path))
 		_exit(4);
 	_exit(bad ? 1 : 0);
@@ -365,9 +391,10 @@ static void say_to(int fd, const char *line)
 
 /*
  * -f rootkill: a child checks every page while we kill ourselves (SIGKILL)
- * after its first few checks. Return: only on failure (1).
+ * after its first few checks; -f rootexit (@raw_exit): we leave by the raw
+ * exit_group system call instead. Return: only on failure (1).
  */
-static int fork_rootkill(const char *path, size_t total_pages)
+static int fork_rootkill(const char *path, size_t total_pages, bool raw_exit)
 {
 	int started[2], fd;
 	char line[128], c = 0;
@@ -410,11 +437,72 @@ static int fork_rootkill(const char *path, size_t total_pages)
 		fprintf(stderr, "sigcheck: -f rootkill: the child did not start checking\n");
 		return 1;
 	}
-	printf("sigcheck: fork: child %d checks; killing ourselves\n", (int)pid);
+	printf("sigcheck: fork: child %d checks; %s\n", (int)pid,
+	       raw_exit ? "leaving by exit_group(3)" : "killing ourselves");
 	fflush(stdout);
+	if (raw_exit)
+		syscall(SYS_exit_group, 3);
 	kill(getpid(), SIGKILL);
 	for (;;)
 		pause();
+}
+
+/*
+ * -f exec_fail: execs that fail must leave the child paged. Return: 0 if
+ * each exec failed and the child found every page intact, else 1.
+ */
+static int fork_exec_fail(const char *path, size_t total_pages)
+{
+	int go[2], fd, status;
+	char c = 0;
+	pid_t pid;
+
+	/* FILE exists, a regular file without execute permission. */
+	fd = path ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+	if (fd < 0 || pipe(go)) {
+		fprintf(stderr, "sigcheck: -f exec_fail needs -o FILE (and a pipe)\n");
+		return 1;
+	}
+	close(fd);
+	pid = fork();
+	if (pid < 0) {
+		perror("sigcheck: fork");
+		return 1;
+	}
+	if (!pid) {
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		orphan_verdict(path, total_pages);
+	}
+	close(go[0]);
+	execlp("uswap-sigcheck-no-such-program", "x", (char *)NULL);
+	if (errno != ENOENT) {
+		perror("sigcheck: execlp of a name on no PATH entry");
+		return 1;
+	}
+	execv(path, (char *[]){(char *)path, NULL});
+	if (errno != EACCES) {
+		perror("sigcheck: execv of a file not executable");
+		return 1;
+	}
+	execl("/nonexistent/uswap-sigcheck", "x", (char *)NULL);
+	if (errno != ENOENT) {
+		perror("sigcheck: execl of a path that does not exist");
+		return 1;
+	}
+	printf("sigcheck: fork: child %d checks after 3 failed execs\n", (int)pid);
+	fflush(stdout);
+	if (write(go[1], &c, 1) != 1 || waitpid(pid, &status, 0) != pid) {
+		perror("sigcheck: exec_fail");
+		return 1;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		printf("sigcheck: FAILED: the child after the failed execs (status %#x)\n", status);
+		return 1;
+	}
+	printf("sigcheck: exec_fail: the child checked every page\n");
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -445,16 +533,17 @@ int main(int argc, char **argv)
 		default:
 			fprintf(stderr,
 				"usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES] "
-				"[-f check|orphan|orphan_exit|orphan_exec|orphan_daemon|rootkill "
-				"[-o FILE]]\n");
+				"[-f check|orphan|orphan_exit|orphan_exec|orphan_daemon|rootkill|"
+				"rootexit|exec_fail [-o FILE]]\n");
 			return 2;
 		}
 	}
 	if (fork_mode && strcmp(fork_mode, "check") && strcmp(fork_mode, "orphan") &&
 	    strcmp(fork_mode, "orphan_exit") && strcmp(fork_mode, "orphan_exec") &&
-	    strcmp(fork_mode, "orphan_daemon") && strcmp(fork_mode, "rootkill")) {
+	    strcmp(fork_mode, "orphan_daemon") && strcmp(fork_mode, "rootkill") &&
+	    strcmp(fork_mode, "rootexit") && strcmp(fork_mode, "exec_fail")) {
 		fprintf(stderr, "sigcheck: -f check, orphan, orphan_exit, orphan_exec, "
-				"orphan_daemon or rootkill\n");
+				"orphan_daemon, rootkill, rootexit or exec_fail\n");
 		return 2;
 	}
 	if (nr_threads < 1 || nr_threads > MAX_THREADS || total_mib < 3) {
@@ -501,7 +590,11 @@ int main(int argc, char **argv)
 	if (fork_mode && !strcmp(fork_mode, "check"))
 		return fork_check();
 	if (fork_mode && !strcmp(fork_mode, "rootkill"))
-		return fork_rootkill(out_path, total_pages);
+		return fork_rootkill(out_path, total_pages, false);
+	if (fork_mode && !strcmp(fork_mode, "rootexit"))
+		return fork_rootkill(out_path, total_pages, true);
+	if (fork_mode && !strcmp(fork_mode, "exec_fail"))
+		return fork_exec_fail(out_path, total_pages);
 	if (fork_mode && !strcmp(fork_mode, "orphan_daemon"))
 		return fork_daemon(out_path, total_pages);
 	if (fork_mode)

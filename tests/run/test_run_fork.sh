@@ -22,6 +22,19 @@
 #              fault waits), and `uswap run` must end it, say so, and exit
 #              137. Without the hold the child read zeros there. A job
 #              the shell started that exec'd is left alone.
+#   -f rootexit  the same, the parent leaving by the raw exit_group system
+#              call (no hand-over, no interposition sees it): `uswap run`
+#              must end the child, say so and exit 3 (before: the child
+#              blocked forever on its next fault).
+#   rootkill under `sh -c`: the shell exits normally (137) once its child,
+#              the root, was killed: the root's child must be ended all the
+#              same (before: it blocked forever).
+#   -f exec_fail  the parent's execs that fail (no such program on PATH,
+#              a file not executable, no such path) must not hand its
+#              child its pages: with USWAP_CHILD_EVICT=1 the child then
+#              checks every page, paged (swap-ins, its memory held under
+#              the data it read). Before, the first failed exec handed it
+#              everything: no swap-ins, all of it resident.
 #
 # Prints TAP. Usage: test_run_fork.sh PATH/TO/uswap PATH/TO/sigcheck
 # Environment: USWAP_RUN_TEST_BUDGET_MIB (default 16; data is 4x that).
@@ -190,4 +203,72 @@ else
 	show "$T/job.err"
 fi
 [ -n "$jpid" ] && kill "$jpid" 2>/dev/null
+
+# gone_or_kill PID WHAT: ok if PID is gone within 5 s; else not_ok and kill it
+# (a child blocked on a fault nobody serves must not outlive the test).
+gone_or_kill() {
+	for _ in $(seq 50); do
+		if [ -n "$1" ] && ! [ -e "/proc/$1" ]; then
+			ok "$2: child $1 gone"
+			return 0
+		fi
+		sleep 0.1
+	done
+	not_ok "$2: child ${1:-?} still there 5 s after uswap run exited (blocked on a page nobody serves)"
+	[ -n "$1" ] && kill -9 "$1" 2>/dev/null
+	return 1
+}
+
+# ---- the root leaving by a raw exit_group: no hand-over ----
+$LIMIT "$USWAP" run --budget "${b}M" -- \
+	"$SIGCHECK" -t 4 -m "$data" -p 1 -f rootexit -o "$T/rootexit.verdict" \
+	>"$T/rootexit.out" 2>"$T/rootexit.err"
+rc=$?
+cpid=$(awk '$1 == "child" { print $2 }' "$T/rootexit.verdict" 2>/dev/null)
+if [ $rc -eq 3 ] && [ -n "$cpid" ] && ! grep -q "^FAILED" "$T/rootexit.verdict"; then
+	ok "rootexit: the program left by exit_group (exit $rc), its child $cpid read no wrong page"
+else
+	not_ok "rootexit: exit $rc (3 expected), child '${cpid}', verdict: $(tr '\n' ' ' <"$T/rootexit.verdict" 2>/dev/null)"
+	show "$T/rootexit.out"
+fi
+gone_or_kill "$cpid" "rootexit"
+has "$T/rootexit.err" "exited (status 3) without handing its children their pages: ending the 1 process left of its tree (pid $cpid)" \
+	"rootexit: uswap run said why it ended the child"
+
+# ---- the root killed under a wrapper that exits normally ----
+$LIMIT "$USWAP" run --budget "${b}M" -- \
+	sh -c '"$0" -t 4 -m "$1" -p 1 -f rootkill -o "$2"; exit $?' \
+	"$SIGCHECK" "$data" "$T/shkill.verdict" >"$T/shkill.out" 2>"$T/shkill.err"
+rc=$?
+cpid=$(awk '$1 == "child" { print $2 }' "$T/shkill.verdict" 2>/dev/null)
+if [ $rc -eq 137 ] && [ -n "$cpid" ] && ! grep -q "^FAILED" "$T/shkill.verdict"; then
+	ok "sh -c rootkill: the shell exited $rc, the root's child $cpid read no wrong page"
+else
+	not_ok "sh -c rootkill: exit $rc (137 expected), child '${cpid}', verdict: $(tr '\n' ' ' <"$T/shkill.verdict" 2>/dev/null)"
+	show "$T/shkill.out"
+fi
+gone_or_kill "$cpid" "sh -c rootkill"
+has "$T/shkill.err" "ended without handing its children their pages: ending the 1 process left of its tree (pid $cpid)" \
+	"sh -c rootkill: uswap run said why it ended the child"
+
+# ---- execs that fail leave the child paged ----
+USWAP_CHILD_EVICT=1 $LIMIT "$USWAP" run --budget "${b}M" --stats "$T/execfail.json" -- \
+	"$SIGCHECK" -t 4 -m "$data" -p 1 -f exec_fail -o "$T/execfail.verdict" \
+	>"$T/execfail.out" 2>"$T/execfail.err"
+rc=$?
+rss=$(awk '$1 == "OK" { print $4 }' "$T/execfail.verdict" 2>/dev/null)
+if [ $rc -eq 0 ] && [ -n "$rss" ]; then
+	ok "exec_fail: 3 failed execs, then the child found every page intact ($(cat "$T/execfail.verdict"))"
+else
+	not_ok "exec_fail: exit $rc, verdict: $(cat "$T/execfail.verdict" 2>/dev/null || echo none)"
+	show "$T/execfail.out"
+	show "$T/execfail.err"
+fi
+json_check "$T/execfail.json" "s['tree']['children']['swapins'] > 0" \
+	"exec_fail: the child was still paged after the failed execs: $(json "$T/execfail.json" "s['tree']['children']['swapins']" 2>/dev/null) swap-ins (a hand-over leaves none)"
+if [ -n "$rss" ] && [ "$rss" -lt $((data * 1024 * 3 / 4)) ]; then
+	ok "exec_fail: the child's pages were evicted: RssAnon $rss KiB after reading $data MiB"
+else
+	not_ok "exec_fail: the child's RssAnon ${rss:-?} KiB after reading $data MiB (below $((data * 1024 * 3 / 4)) expected: its pages evicted)"
+fi
 finish
