@@ -1020,14 +1020,14 @@ static bool paged_by(pid_t pid, dev_t dev, ino_t ino)
 }
 
 /*
- * A root (pidfds: the file @dev, @ino) is gone as @what says, without
- * handing its children their pages. The processes it forked are served by
+ * A root (pidfds: the file @dev, @ino; its pid @root) is gone as @what
+ * says, or exec'd, without handing its children their pages. The processes it forked are served by
  * its paging threads, and the pages it had swapped out for them lived in
  * its memory: they are gone, and such a child's next access to one waits
  * forever (it holds its userfaultfd: it never reads zeros instead, see
  * docs/uffd.md). End every process left of its tree, saying which and why.
  */
-static void end_tree(struct run_ctx *c, dev_t dev, ino_t ino, const char *what)
+static void end_tree(struct run_ctx *c, pid_t root, dev_t dev, ino_t ino, const char *what)
 {
 	enum { SHOWN = 16 };
 	pid_t pids[1024];
@@ -1036,7 +1036,7 @@ static void end_tree(struct run_ctx *c, dev_t dev, ino_t ino, const char *what)
 		unsigned found = list_tree(pids, ARRAY_SIZE(pids)), n = 0;
 
 		for (unsigned i = 0; i < found; i++)
-			if (paged_by(pids[i], dev, ino))
+			if (pids[i] != root && paged_by(pids[i], dev, ino))
 				pids[n++] = pids[i];
 		if (!n)
 			break;
@@ -1099,7 +1099,8 @@ static bool watch_roots(struct run_ctx *c, int wstatus)
 		dev_t dev;
 		ino_t ino;
 
-		if (st != USWAP_RUN_ROOT_PAGING && st != USWAP_RUN_ROOT_HANDED)
+		if (st != USWAP_RUN_ROOT_PAGING && st != USWAP_RUN_ROOT_HANDED &&
+		    st != USWAP_RUN_ROOT_LOST)
 			continue;
 		pid = (pid_t)LOAD(r->pid);
 		dev = (dev_t)LOAD(r->pidfd_dev);
@@ -1108,6 +1109,16 @@ static bool watch_roots(struct run_ctx *c, int wstatus)
 		comm[sizeof(r->comm)] = '\0';
 		if (c->pidfd >= 0 && dev == c->pidfd_dev && ino == c->pidfd_ino)
 			prog_seen = true;
+		if (st == USWAP_RUN_ROOT_LOST) {
+			/* Its new image lives on (and holds its pidfd, like its children). */
+			snprintf(what, sizeof(what),
+				 "%s (pid %d) exec'd another program without handing its children "
+				 "their pages",
+				 comm, (int)pid);
+			end_tree(c, pid, dev, ino, what);
+			atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_ENDED);
+			continue;
+		}
 		/* The program's own end is told by its status, once reaped. */
 		if (st != USWAP_RUN_ROOT_PAGING || (pid == c->pid && wstatus == -1) ||
 		    !root_gone(pid, ino))
@@ -1130,7 +1141,7 @@ static bool watch_roots(struct run_ctx *c, int wstatus)
 				 "%s (pid %d) ended without handing its children their pages", comm,
 				 (int)pid);
 		}
-		end_tree(c, dev, ino, what);
+		end_tree(c, pid, dev, ino, what);
 		atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_ENDED);
 	}
 	return prog_seen;
@@ -1240,7 +1251,7 @@ static int supervise(struct run_ctx *c, const char *path, char **argv, const cha
 
 		snprintf(what, sizeof(what), "%s (pid %d) was killed by SIG%s", c->prog,
 			 (int)c->pid, name ? name : "?");
-		end_tree(c, c->pidfd >= 0 ? c->pidfd_dev : 0, c->pidfd >= 0 ? c->pidfd_ino : 0,
+		end_tree(c, 0, c->pidfd >= 0 ? c->pidfd_dev : 0, c->pidfd >= 0 ? c->pidfd_ino : 0,
 			 what);
 	}
 	if (c->pidfd >= 0)

@@ -570,6 +570,45 @@ static bool root_gone(int32_t pid, uint64_t ino)
 	return gone;
 }
 
+/* Our pidfds' identity in *@sb. Return: 0 or -errno. */
+static int root_self_id(struct stat *sb)
+{
+	int fd = (int)syscall(SYS_pidfd_open, syscall(SYS_getpid), 0), err;
+
+	if (fd < 0)
+		return -errno;
+	err = fstat(fd, sb) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+/*
+ * At the agent's start: a slot of ours still PAGING is the image before
+ * an exec that did not hand its children over (the raw system call, or an
+ * exec our check found sure to fail that succeeded): mark it LOST, for
+ * `uswap run` to end them. Context: the constructor.
+ */
+static void root_after_exec(void)
+{
+	struct uswap_run_status *s = agent_shared;
+	int32_t me = (int32_t)syscall(SYS_getpid);
+	struct stat sb;
+
+	if (!s || root_self_id(&sb))
+		return;
+	for (int i = 0; i < USWAP_RUN_MAX_ROOTS; i++) {
+		struct uswap_run_root *r = &s->roots[i];
+		uint32_t st = atomic_load_acquire(&r->state);
+
+		if (st == USWAP_RUN_ROOT_PAGING && atomic_load_relaxed(&r->pid) == me &&
+		    atomic_load_relaxed(&r->pidfd_ino) == (uint64_t)sb.st_ino &&
+		    atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_LOST)) {
+			agent_root = i;
+			return;
+		}
+	}
+}
+
 /* Claim (or take back) our slot of roots[]. Context: our fork's prepare handler. */
 static void root_claim(void)
 {
@@ -577,21 +616,27 @@ static void root_claim(void)
 	int32_t me = (int32_t)syscall(SYS_getpid);
 	uint32_t st = USWAP_RUN_ROOT_HANDED;
 	struct stat sb;
-	int fd, err;
 
 	if (!s)
 		return;
 	if (agent_root >= 0) {
-		/* Forking again after a hand-over (a failed exec): paging again. */
-		atomic_cmpxchg_acq_rel(&s->roots[agent_root].state, &st, USWAP_RUN_ROOT_PAGING);
+		uint32_t *state = &s->roots[agent_root].state;
+
+		/*
+		 * The image before our exec left children behind (LOST):
+		 * `uswap run` ends them, telling them by our pidfd, which
+		 * ours will hold too; wait for it (bounded).
+		 */
+		for (unsigned i = 0; i < 2000 && atomic_load_acquire(state) == USWAP_RUN_ROOT_LOST;
+		     i++)
+			usleep(1000);
+		/* Forking again after a hand-over (a failed exec), or after LOST: paging again. */
+		st = atomic_load_acquire(state);
+		if (st != USWAP_RUN_ROOT_PAGING)
+			atomic_cmpxchg_acq_rel(state, &st, USWAP_RUN_ROOT_PAGING);
 		return;
 	}
-	fd = (int)syscall(SYS_pidfd_open, me, 0);
-	if (fd < 0)
-		return;
-	err = fstat(fd, &sb);
-	close(fd);
-	if (err)
+	if (root_self_id(&sb))
 		return;
 	/* Ours already: the image before an exec claimed it. */
 	for (int i = 0; i < USWAP_RUN_MAX_ROOTS; i++) {
@@ -1470,6 +1515,7 @@ no_status:
 		agent_fail("out of memory");
 	err[0] = 0;
 	agent_pid = getpid();
+	root_after_exec();
 	if (uswap_pager_open(&agent_pager, &cfg, err, sizeof(err)))
 		agent_fail(err[0] ? err : "cannot start the pager");
 	pthread_atfork(agent_atfork_prepare, NULL, agent_atfork_child);

@@ -85,9 +85,14 @@ struct uswap_run_proc {
  *                                  set before the root's exit can be seen;
  *   HANDED -> PAGING               the same process forks again (a failed
  *                                  exec, or a fresh image after an exec);
- *   PAGING -> ENDED                `uswap run`, once the root was seen gone
- *                                  without HANDED and the processes left
- *                                  that held its pidfd were ended;
+ *   PAGING -> LOST                 the agent of a new image of the same
+ *                                  process (an exec that did not hand over:
+ *                                  the raw system call), at its start;
+ *   PAGING/LOST -> ENDED           `uswap run`, once the root was seen gone
+ *                                  (or LOST) without HANDED and the
+ *                                  processes left that held its pidfd (the
+ *                                  root itself excepted) were ended;
+ *   ENDED -> PAGING                a LOST root's new image forks;
  *   HANDED/ENDED -> CLAIMING       an agent reuses the slot of a root gone.
  *
  * The processes a root pages hold a pidfd of it (O_CLOEXEC); pidfd_dev and
@@ -100,6 +105,7 @@ enum uswap_run_root_state {
 	USWAP_RUN_ROOT_PAGING = 2,
 	USWAP_RUN_ROOT_HANDED = 3,
 	USWAP_RUN_ROOT_ENDED = 4,
+	USWAP_RUN_ROOT_LOST = 5,
 };
 
 #define USWAP_RUN_MAX_ROOTS 32

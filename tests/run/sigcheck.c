@@ -9,7 +9,7 @@
  *
  * Usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES]
  *                 [-f check|orphan|orphan_exit|orphan_exec|orphan_daemon|rootkill|rootexit|
- *                     exec_fail [-o FILE]]
+ *                     rawexec|exec_fail [-o FILE]]
  *   -t  threads (default 4)   -m  MiB of data in all (default 64)
  *   -p  rewrite passes (default 2)
  *   -f check   after its own check, fork a child that checks every page
@@ -31,6 +31,9 @@
  *              it must be stopped before it reads one (and ended).
  *   -f rootexit  the same, but we leave by the raw exit_group system call
  *              (status 3), which no interposition sees: no hand-over.
+ *   -f rawexec  the same, but we exec sh(1) by the raw execve system call
+ *              (no hand-over); the shell waits up to 10 s for the child to
+ *              be gone and exits 0 if it went, 1 if not.
  *   -f exec_fail  fork a child, then try execs that must fail (a name on no
  *              PATH entry with execlp, FILE, not executable, with execv, a
  *              path that does not exist with execl); then the child checks
@@ -391,11 +394,15 @@ static void say_to(int fd, const char *line)
 
 /*
  * -f rootkill: a child checks every page while we kill ourselves (SIGKILL)
- * after its first few checks; -f rootexit (@raw_exit): we leave by the raw
- * exit_group system call instead. Return: only on failure (1).
+ * after its first few checks; -f rootexit: we leave by the raw exit_group
+ * system call instead; -f rawexec: by the raw execve system call (@how).
+ * Return: only on failure (1).
  */
-static int fork_rootkill(const char *path, size_t total_pages, bool raw_exit)
+static int fork_rootkill(const char *path, size_t total_pages, const char *how)
 {
+	static const char wait_gone[] = "for i in $(seq 100); do [ -e /proc/$1 ] || exit 0; "
+					"sleep 0.1; done; exit 1";
+	char child[32];
 	int started[2], fd;
 	char line[128], c = 0;
 	pid_t pid;
@@ -438,10 +445,19 @@ static int fork_rootkill(const char *path, size_t total_pages, bool raw_exit)
 		return 1;
 	}
 	printf("sigcheck: fork: child %d checks; %s\n", (int)pid,
-	       raw_exit ? "leaving by exit_group(3)" : "killing ourselves");
+	       !strcmp(how, "rootexit")	 ? "leaving by exit_group(3)"
+	       : !strcmp(how, "rawexec") ? "exec'ing sh by the raw system call"
+					 : "killing ourselves");
 	fflush(stdout);
-	if (raw_exit)
+	if (!strcmp(how, "rootexit"))
 		syscall(SYS_exit_group, 3);
+	if (!strcmp(how, "rawexec")) {
+		snprintf(child, sizeof(child), "%d", (int)pid);
+		syscall(SYS_execve, "/bin/sh",
+			(char *[]){"sh", "-c", (char *)wait_gone, "sh", child, NULL}, environ);
+		perror("sigcheck: execve /bin/sh");
+		return 1;
+	}
 	kill(getpid(), SIGKILL);
 	for (;;)
 		pause();
@@ -534,16 +550,17 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES] "
 				"[-f check|orphan|orphan_exit|orphan_exec|orphan_daemon|rootkill|"
-				"rootexit|exec_fail [-o FILE]]\n");
+				"rootexit|rawexec|exec_fail [-o FILE]]\n");
 			return 2;
 		}
 	}
 	if (fork_mode && strcmp(fork_mode, "check") && strcmp(fork_mode, "orphan") &&
 	    strcmp(fork_mode, "orphan_exit") && strcmp(fork_mode, "orphan_exec") &&
 	    strcmp(fork_mode, "orphan_daemon") && strcmp(fork_mode, "rootkill") &&
-	    strcmp(fork_mode, "rootexit") && strcmp(fork_mode, "exec_fail")) {
+	    strcmp(fork_mode, "rootexit") && strcmp(fork_mode, "rawexec") &&
+	    strcmp(fork_mode, "exec_fail")) {
 		fprintf(stderr, "sigcheck: -f check, orphan, orphan_exit, orphan_exec, "
-				"orphan_daemon, rootkill, rootexit or exec_fail\n");
+				"orphan_daemon, rootkill, rootexit, rawexec or exec_fail\n");
 		return 2;
 	}
 	if (nr_threads < 1 || nr_threads > MAX_THREADS || total_mib < 3) {
@@ -589,10 +606,9 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (fork_mode && !strcmp(fork_mode, "check"))
 		return fork_check();
-	if (fork_mode && !strcmp(fork_mode, "rootkill"))
-		return fork_rootkill(out_path, total_pages, false);
-	if (fork_mode && !strcmp(fork_mode, "rootexit"))
-		return fork_rootkill(out_path, total_pages, true);
+	if (fork_mode && (!strcmp(fork_mode, "rootkill") || !strcmp(fork_mode, "rootexit") ||
+			  !strcmp(fork_mode, "rawexec")))
+		return fork_rootkill(out_path, total_pages, fork_mode);
 	if (fork_mode && !strcmp(fork_mode, "exec_fail"))
 		return fork_exec_fail(out_path, total_pages);
 	if (fork_mode && !strcmp(fork_mode, "orphan_daemon"))

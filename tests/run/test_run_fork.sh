@@ -26,6 +26,10 @@
 #              call (no hand-over, no interposition sees it): `uswap run`
 #              must end the child, say so and exit 3 (before: the child
 #              blocked forever on its next fault).
+#   -f rawexec  the parent execs sh(1) by the raw execve system call (no
+#              hand-over): its new image lives on, and `uswap run` must end
+#              the child meanwhile (the shell exits 0 once it is gone
+#              within 10 s, 1 if not), and say why.
 #   rootkill under `sh -c`: the shell exits normally (137) once its child,
 #              the root, was killed: the root's child must be ended all the
 #              same (before: it blocked forever).
@@ -234,6 +238,22 @@ fi
 gone_or_kill "$cpid" "rootexit"
 has "$T/rootexit.err" "exited (status 3) without handing its children their pages: ending the 1 process left of its tree (pid $cpid)" \
 	"rootexit: uswap run said why it ended the child"
+
+# ---- the root exec'ing by the raw system call: no hand-over, it lives on ----
+$LIMIT "$USWAP" run --budget "${b}M" -- \
+	"$SIGCHECK" -t 4 -m "$data" -p 1 -f rawexec -o "$T/rawexec.verdict" \
+	>"$T/rawexec.out" 2>"$T/rawexec.err"
+rc=$?
+cpid=$(awk '$1 == "child" { print $2 }' "$T/rawexec.verdict" 2>/dev/null)
+if [ $rc -eq 0 ] && [ -n "$cpid" ] && ! grep -q "^FAILED" "$T/rawexec.verdict"; then
+	ok "rawexec: the child $cpid was ended while the root's new image ran (exit $rc), it read no wrong page"
+else
+	not_ok "rawexec: exit $rc (0: the child gone while the new image ran), child '${cpid}', verdict: $(tr '\n' ' ' <"$T/rawexec.verdict" 2>/dev/null)"
+	show "$T/rawexec.out"
+fi
+gone_or_kill "$cpid" "rawexec"
+has "$T/rawexec.err" "exec'd another program without handing its children their pages: ending the 1 process left of its tree (pid $cpid)" \
+	"rawexec: uswap run said why it ended the child"
 
 # ---- the root killed under a wrapper that exits normally ----
 $LIMIT "$USWAP" run --budget "${b}M" -- \
