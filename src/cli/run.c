@@ -87,10 +87,13 @@ static const char run_usage[] =
 	"Environment: USWAP_AGENT, the agent library to load instead of the one\n"
 	"installed with uswap.\n"
 	"\n"
-	"Exit status: PROG's own; 128+N if PROG was killed by signal N (what is left\n"
-	"of its process tree and did not exec is then ended: its paging went with\n"
-	"it); 127 PROG not found; 126 PROG not executable; 1 uswap refused to start\n"
-	"it or the pager failed (the message says why); 2 usage error.\n";
+	"Exit status: PROG's own; 128+N if PROG was killed by signal N; 127 PROG not\n"
+	"found; 126 PROG not executable; 1 uswap refused to start it or the pager\n"
+	"failed (the message says why); 2 usage error. When a process of the tree\n"
+	"that forked (PROG, or a program a wrapper ran) ends without handing its\n"
+	"forked children their pages (killed by a signal, a raw exit_group), what\n"
+	"is left of them and did not exec is ended, said on standard error: their\n"
+	"paging went with it.\n";
 
 /* How often the kernel's RssAnon of the program is sampled. */
 #define RUN_SAMPLE_NS (10 * 1000 * 1000L)

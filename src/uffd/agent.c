@@ -534,7 +534,9 @@ void *agent_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t of
  * over from the destructor; _exit(), _Exit(), an exec and the parent's
  * side of daemon() run no destructor, so they hand over here first. Only
  * the root does (not a forked child, not a vfork child sharing its memory:
- * the pid tells). A failed exec has handed over all the same: its children
+ * the pid tells). An exec hands over only if it may succeed
+ * (exec_may_succeed()): one the kernel surely refuses leaves the children
+ * paged; one that fails past that check has handed over, and its children
  * run unpaged from then on, with all their data. glibc's own calls (its
  * daemon(), posix_spawn(), execvp() reaching execve()) do not come here,
  * hence daemon() and the exec family are each interposed whole.
