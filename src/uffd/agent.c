@@ -760,9 +760,8 @@ static bool execp_may_succeed(const char *file)
 				memcpy(buf, dir, dlen);
 				buf[dlen] = '/';
 				memcpy(buf + dlen + 1, file, flen + 1);
-			} else {
-				memcpy(buf, file,
-				       flen + 1); /* an empty entry: the current directory */
+			} else { /* an empty entry: the current directory */
+				memcpy(buf, file, flen + 1);
 			}
 			if (exec_may_succeed(AT_FDCWD, buf, 0))
 				return true;
