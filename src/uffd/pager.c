@@ -36,8 +36,8 @@
  * (not after a fork shared them): the entry then stays present (-EBUSY) and
  * reclaim moves on; the kernel keeps such a page not exclusive after the
  * child is gone, until a write, so the reclaim thread then breaks the
- * sharing without writing (pager_unshare(): MADV_POPULATE_WRITE) and the
- * page leaves at the next round. A clean (write-protected) page keeps its valid slot and
+ * sharing without writing (pager_unshare(): a read that pins the page, see
+ * pager_unshare_page()) and the page leaves at the next round. A clean (write-protected) page keeps its valid slot and
  * is dropped without a second write. Nothing leaves while a fork, an
  * unregister or close brings pages back (p->frozen).
  *
@@ -72,6 +72,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -499,8 +500,12 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 				folio_mark_dirty(pte_folio(old));
 			return 0;
 		}
-		/* Shared after a fork, or the staging page is busy. */
-		if (errno == EBUSY && folio_mapcount(pte_folio(old)) <= 1)
+		/*
+		 * Shared after a fork (with a child that maps it or not), or
+		 * the staging page is busy: the reclaim thread makes the page
+		 * ours (pager_unshare()), and it leaves at the next round.
+		 */
+		if (errno == EBUSY)
 			atomic_store_relaxed(
 				&p->unshare[atomic_fetch_add_relaxed(&p->unshare_next, 1UL) %
 					    UNSHARE_SLOTS],
@@ -1508,32 +1513,40 @@ static bool pager_reclaim_step(struct uswap_pager *p)
 	return true;
 }
 
+int pager_unshare_page(struct uswap_pager *p, unsigned long addr)
+{
+	struct iovec local, remote = {(void *)addr, 1};
+	uint64_t pm;
+	char c;
+
+	if (in_fork_child || atomic_load_acquire(&p->frozen))
+		return -EBUSY;
+	if (pread(p->pagemap_fd, &pm, sizeof(pm), (off_t)((addr >> PAGE_SHIFT) * 8)) !=
+	    (ssize_t)sizeof(pm))
+		return -EIO;
+	if (!(pm >> 63))
+		return -ENOENT;
+	local = (struct iovec){&c, 1};
+	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != 1)
+		return -errno;
+	atomic_fetch_add_relaxed(&p->unshared, 1UL);
+	return 0;
+}
+
 /*
  * Make the pages the kernel refused to move out (pager_evict()) the
- * process's own again, so that the next reclaim can take them:
- * MADV_POPULATE_WRITE is the write fault a write by the program would be,
- * with no data written (nothing the program writes meanwhile can be lost),
- * so the kernel reuses the page, now mapped by this process alone (or
- * copies it, if a child still maps it, as the program's write would). Only
- * for a page the mm layer maps once (no process of the tree relies on it)
- * and that is in memory: a missing page would fault, and be brought back,
- * for nothing. Context: the reclaim thread, no lock held (a fault it takes
- * waits for the fault thread, which never waits for this one).
+ * process's own again, so that the next reclaim can take them
+ * (pager_unshare_page()). Context: the reclaim thread, no lock held (a
+ * fault it takes waits for the fault thread, which never waits for this
+ * one).
  */
 static void pager_unshare(struct uswap_pager *p)
 {
 	for (unsigned i = 0; i < UNSHARE_SLOTS; i++) {
 		unsigned long addr = atomic_xchg_acq_rel(&p->unshare[i], 0UL);
-		uint64_t pm;
 
-		if (!addr || atomic_load_acquire(&p->frozen))
-			continue;
-		if (pread(p->pagemap_fd, &pm, sizeof(pm), (off_t)((addr >> PAGE_SHIFT) * 8)) !=
-			    (ssize_t)sizeof(pm) ||
-		    !(pm >> 63))
-			continue;
-		if (!madvise((void *)addr, PAGE_SIZE, MADV_POPULATE_WRITE))
-			atomic_fetch_add_relaxed(&p->unshared, 1UL);
+		if (addr)
+			pager_unshare_page(p, addr);
 	}
 }
 
