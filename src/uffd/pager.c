@@ -35,9 +35,11 @@
  * program's writes, so no write is lost. MOVE only moves exclusive pages
  * (not after a fork shared them): the entry then stays present (-EBUSY) and
  * reclaim moves on; the kernel keeps such a page not exclusive after the
- * child is gone, until a write, so the reclaim thread then breaks the
- * sharing without writing (pager_unshare(): a read that pins the page, see
- * pager_unshare_page()) and the page leaves at the next round. A clean (write-protected) page keeps its valid slot and
+ * child is gone, until a write. Such a page is made the process's own
+ * again without a write (a read that pins it, pager_unshare_page()): by
+ * the fault thread at once, by the reclaim thread after its round for the
+ * other evicting threads (pager_unshare()), and before the unmap by
+ * reclaim batches of folios a forked child maps too (fork.c). A clean (write-protected) page keeps its valid slot and
  * is dropped without a second write. Nothing leaves while a fork, an
  * unregister or close brings pages back (p->frozen).
  *
@@ -216,6 +218,8 @@ struct uswap_pager {
  * its engine live in the parent's shared arena. Process-private on purpose.
  */
 static bool in_fork_child;
+/* In a pager's fault thread: that pager (pager_evict() unshares at once there). */
+static __thread struct uswap_pager *pager_fault_thread;
 
 static struct uswap_pager *to_pager(struct mm_struct *mm)
 {
@@ -456,6 +460,22 @@ static bool pager_may_move(struct uswap_pager *p, unsigned long addr, struct fol
 	return !uffd_writeprotect(p->uffd, addr, PAGE_SIZE, true);
 }
 
+/*
+ * Read a byte of the page at @addr through process_vm_readv(), which pins
+ * it: see pager_unshare_page(). Return: 0 or -errno.
+ */
+static int pager_pin_page(struct uswap_pager *p, unsigned long addr)
+{
+	struct iovec local, remote = {(void *)addr, 1};
+	char c;
+
+	local = (struct iovec){&c, 1};
+	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != 1)
+		return -errno;
+	atomic_fetch_add_relaxed(&p->unshared, 1UL);
+	return 0;
+}
+
 /* The MOVE after pager_may_move() failed: a writable entry's page is writable again. */
 static void pager_move_out_failed(struct uswap_pager *p, unsigned long addr, pte_t pte, bool wp)
 {
@@ -470,7 +490,7 @@ static void pager_move_out_failed(struct uswap_pager *p, unsigned long addr, pte
  */
 static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 {
-	bool batched, wp;
+	bool batched, wp, pinned = false;
 	char *stage = stage_page(p, &batched);
 	struct uffdio_move mv = {
 		.dst = (unsigned long)stage,
@@ -489,6 +509,7 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
 		return -EBUSY;
 	}
+again:
 	if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv)) {
 		/*
 		 * No real page: taken out for aging, or not installed yet; the
@@ -502,9 +523,19 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 		}
 		/*
 		 * Shared after a fork (with a child that maps it or not), or
-		 * the staging page is busy: the reclaim thread makes the page
-		 * ours (pager_unshare()), and it leaves at the next round.
+		 * pinned. The fault thread makes the page ours at once and
+		 * tries again: it reads our events, so the page cannot go
+		 * meanwhile (a MADV_DONTNEED waits for its event) and the pin
+		 * takes no fault. Another thread leaves it to the reclaim
+		 * thread (pager_unshare(), no lock held): it leaves at the next
+		 * round.
 		 */
+		if (errno == EBUSY && !pinned && pager_fault_thread == p) {
+			pinned = true;
+			if (!pager_pin_page(p, addr))
+				goto again;
+			errno = EBUSY;
+		}
 		if (errno == EBUSY)
 			atomic_store_relaxed(
 				&p->unshare[atomic_fetch_add_relaxed(&p->unshare_next, 1UL) %
@@ -1423,6 +1454,7 @@ static void *pager_fault_main(void *arg)
 	struct timespec last;
 
 	pager_fork_set_serving();
+	pager_fault_thread = p;
 	clock_gettime(CLOCK_MONOTONIC, &last);
 	while (!atomic_load_acquire(&p->stopping)) {
 		bool busy = ns_since(&last) < POLL_SPIN_NS || p->nr_retry;
@@ -1515,9 +1547,7 @@ static bool pager_reclaim_step(struct uswap_pager *p)
 
 int pager_unshare_page(struct uswap_pager *p, unsigned long addr)
 {
-	struct iovec local, remote = {(void *)addr, 1};
 	uint64_t pm;
-	char c;
 
 	if (in_fork_child || atomic_load_acquire(&p->frozen))
 		return -EBUSY;
@@ -1526,11 +1556,7 @@ int pager_unshare_page(struct uswap_pager *p, unsigned long addr)
 		return -EIO;
 	if (!(pm >> 63))
 		return -ENOENT;
-	local = (struct iovec){&c, 1};
-	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != 1)
-		return -errno;
-	atomic_fetch_add_relaxed(&p->unshared, 1UL);
-	return 0;
+	return pager_pin_page(p, addr);
 }
 
 /*
