@@ -103,17 +103,20 @@
  *     mm layer never saw): such a page is write-protected, read in place and
  *     leaves only if it holds the folio's data (child_evict(),
  *     batch_page_ready()).
- *   - Pages the kernel shares copy-on-write with another process leave
- *     neither: counted every SHARED_PROBES probes (child_count_shared())
- *     and kept out of the budget (fork_update_pinned()).
+ *   - A page the kernel still shares copy-on-write with another process
+ *     (the fork left every resident page so) is refused by UFFDIO_MOVE
+ *     on both sides until one writes: it is made the child's own first by
+ *     a read that pins it (child_unshare(), or the comparison above),
+ *     which makes the kernel unshare it without a write; the root's
+ *     pages of the batch's folios likewise (pager_unshare_page()). So
+ *     the budget covers them like any other page.
  *
  * A request a stopped zapper did not take within ZAP_CLAIM_NS (one only
  * late to run: ZAP_LATE_NS) is withdrawn (the page stays); a
  * child that dies while one waits is seen by the waiting thread. The zapper
  * takes no lock and touches no registered memory: it never waits for us.
- * A page the kernel shares copy-on-write with another process stays
- * (UFFDIO_MOVE says EBUSY): the parent's shared pages too, until either
- * side wrote its own copy or the child is gone. A child without a zapper
+ * A page pinned for real (I/O in flight) stays (UFFDIO_MOVE says EBUSY).
+ * A child without a zapper
  * (its setup failed) keeps its pages, and the budget is enforced on top of
  * them (fork_update_pinned()).
  *

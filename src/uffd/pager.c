@@ -39,8 +39,9 @@
  * again without a write (a read that pins it, pager_unshare_page()): by
  * the fault thread at once, by the reclaim thread after its round for the
  * other evicting threads (pager_unshare()), and before the unmap by
- * reclaim batches of folios a forked child maps too (fork.c). A clean (write-protected) page keeps its valid slot and
- * is dropped without a second write. Nothing leaves while a fork, an
+ * reclaim batches of folios a forked child maps too (fork.c). A clean
+ * (write-protected) page keeps its valid slot and is dropped without a
+ * second write. Nothing leaves while a fork, an
  * unregister or close brings pages back (p->frozen).
  *
  * Reclaim: the mm layer's (LRU, workingset shadows, lazy freeing), driven by
