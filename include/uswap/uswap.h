@@ -115,7 +115,7 @@ struct uswap_pager_stats {
 	unsigned long sampled;	     /* pages taken out of memory to see if they are used (aging) */
 	unsigned long warnings;	     /* e.g. device full: over budget */
 	unsigned long
-		evict_unshared; /* refused pages made the process's own again (after a fork) */
+		evict_unshared; /* pages a fork left shared made ours again (a pin, no write) */
 };
 
 /* uswap_pager_get_stats - a snapshot. Return: 0. */

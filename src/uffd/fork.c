@@ -103,17 +103,20 @@
  *     mm layer never saw): such a page is write-protected, read in place and
  *     leaves only if it holds the folio's data (child_evict(),
  *     batch_page_ready()).
- *   - Pages the kernel shares copy-on-write with another process leave
- *     neither: counted every SHARED_PROBES probes (child_count_shared())
- *     and kept out of the budget (fork_update_pinned()).
+ *   - A page the kernel still shares copy-on-write with another process
+ *     (the fork left every resident page so) is refused by UFFDIO_MOVE
+ *     on both sides until one writes: it is made the child's own first by
+ *     a read that pins it (child_unshare(), or the comparison above),
+ *     which makes the kernel unshare it without a write; the root's
+ *     pages of the batch's folios likewise (pager_unshare_page()). So
+ *     the budget covers them like any other page.
  *
  * A request a stopped zapper did not take within ZAP_CLAIM_NS (one only
  * late to run: ZAP_LATE_NS) is withdrawn (the page stays); a
  * child that dies while one waits is seen by the waiting thread. The zapper
  * takes no lock and touches no registered memory: it never waits for us.
- * A page the kernel shares copy-on-write with another process stays
- * (UFFDIO_MOVE says EBUSY): the parent's shared pages too, until either
- * side wrote its own copy or the child is gone. A child without a zapper
+ * A page pinned for real (I/O in flight) stays (UFFDIO_MOVE says EBUSY).
+ * A child without a zapper
  * (its setup failed) keeps its pages, and the budget is enforced on top of
  * them (fork_update_pinned()).
  *
@@ -158,18 +161,17 @@
 #include "../mm/internal.h"
 #include "uffd_compat.h"
 
-#define MAX_CHILDREN  256
-#define CHILD_MSGS    64
-#define CHILD_RETRY   256
-#define FORK_STACK    (4UL << 20) /* virtual: sanitizers need room for their TLS */
-#define PROBE_NS      5000000ULL  /* how often live children are probed */
-#define VA_END	      (1UL << 47)
-#define ZAP_STAGE     64	    /* a child's staging pages, emptied all at once */
-#define ZAP_STACK     (4UL << 20)   /* the zapper's stack, virtual */
-#define ZAP_CLAIM_NS  100000000ULL  /* not taken by a stopped zapper: withdrawn */
-#define ZAP_LATE_NS   2000000000ULL /* not taken at all: withdrawn */
-#define MAX_PID	      (1UL << 22)
-#define SHARED_PROBES 10 /* probes between two counts of a child's shared pages */
+#define MAX_CHILDREN 256
+#define CHILD_MSGS   64
+#define CHILD_RETRY  256
+#define FORK_STACK   (4UL << 20) /* virtual: sanitizers need room for their TLS */
+#define PROBE_NS     5000000ULL	 /* how often live children are probed */
+#define VA_END	     (1UL << 47)
+#define ZAP_STAGE    64		   /* a child's staging pages, emptied all at once */
+#define ZAP_STACK    (4UL << 20)   /* the zapper's stack, virtual */
+#define ZAP_CLAIM_NS 100000000ULL  /* not taken by a stopped zapper: withdrawn */
+#define ZAP_LATE_NS  2000000000ULL /* not taken at all: withdrawn */
+#define MAX_PID	     (1UL << 22)
 
 /* A request's state (struct fork_zap.claim). */
 enum { ZAP_POSTED, ZAP_CLAIMED, ZAP_CANCELLED };
@@ -297,15 +299,6 @@ struct fork_child {
 	 * Written under ev_lock, read by the fork thread too (atomics).
 	 */
 	uint32_t stalled, stalled_seq;
-	/*
-	 * Present entries whose folio another address space maps too: shared
-	 * copy-on-write by the kernel as the fork left them, such a page
-	 * leaves neither process (UFFDIO_MOVE says EBUSY on both sides) until
-	 * one of them writes its own copy. Counted by the fork thread
-	 * (child_count_shared()), kept out of the budget like a child's
-	 * pages without a zapper (atomic).
-	 */
-	unsigned long shared;
 };
 
 struct pager_forks {
@@ -614,15 +607,37 @@ static bool child_page_present(struct fork_child *c, unsigned long addr)
  * own any more, the zapper still has the process's. Return: whether all of
  * it was read; not read, the child is exiting (its zapper is gone too).
  */
-static bool child_read_mem(struct fork_child *c, void *buf, unsigned long addr)
+static bool child_read_bytes(struct fork_child *c, void *buf, unsigned long addr, size_t len)
 {
-	struct iovec local = {buf, PAGE_SIZE}, remote = {(void *)(uintptr_t)addr, PAGE_SIZE};
+	struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
 	int32_t tid = c->zap ? atomic_load_relaxed(&c->zap->tid) : 0;
 
-	if (process_vm_readv(c->pid, &local, 1, &remote, 1, 0) == (ssize_t)PAGE_SIZE)
+	if (process_vm_readv(c->pid, &local, 1, &remote, 1, 0) == (ssize_t)len)
 		return true;
 	return tid > 0 && tid != c->pid &&
-	       process_vm_readv(tid, &local, 1, &remote, 1, 0) == (ssize_t)PAGE_SIZE;
+	       process_vm_readv(tid, &local, 1, &remote, 1, 0) == (ssize_t)len;
+}
+
+static bool child_read_mem(struct fork_child *c, void *buf, unsigned long addr)
+{
+	return child_read_bytes(c, buf, addr, PAGE_SIZE);
+}
+
+/*
+ * Make child @c's real page at @addr its own again if the kernel still
+ * shares it copy-on-write with another process (the fork left it so, and
+ * neither side wrote it since): its zapper's UFFDIO_MOVE refuses such a
+ * page (EBUSY). Reading it pins it, and the kernel unshares it first (a
+ * copy for the child, or the page marked the child's own if nobody else
+ * maps it): no data written, no fault for us to serve (see
+ * pager_unshare_page()). child_read_mem() does the same. Context: @c's
+ * ev_lock held, the page present (child_page_present()).
+ */
+static void child_unshare(struct fork_child *c, unsigned long addr)
+{
+	char byte;
+
+	child_read_bytes(c, &byte, addr, 1);
 }
 
 /*
@@ -687,6 +702,9 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 		if (!child_read_mem(c, buf, addr) || memcmp(buf, data, PAGE_SIZE))
 			goto busy;
 	}
+	/* Read above where others rely on the folio: unshared already. */
+	if (sole)
+		child_unshare(c, addr);
 	if (idx >= ZAP_STAGE) {
 		op |= ZAP_EMPTY;
 		idx = 0;
@@ -703,7 +721,7 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 			goto busy;
 		goto counted;
 	}
-	if (res) /* shared copy-on-write with another process (-EBUSY), or not movable */
+	if (res) /* pinned (-EBUSY), or not movable */
 		goto busy;
 	c->stage_used = idx + 1;
 	if (sole) {
@@ -790,6 +808,10 @@ struct batch_ctx {
 	struct fork_child *child[BATCH_MAX];
 	unsigned slot[BATCH_MAX]; /* read while the walk held the child's table */
 	struct batch_page pg[BATCH_MAX];
+	/* The root's mappings of folios a child maps too (to unshare), if wanted. */
+	struct mm_struct *root;
+	unsigned nr_root;
+	unsigned long root_addr[BATCH_MAX];
 };
 
 /* Whether @c's zapper may be asked now (a hint, ev_lock not held). */
@@ -804,8 +826,14 @@ static bool batch_collect_one(struct folio *folio, struct mm_struct *mm, pte_t *
 	struct batch_ctx *x = arg;
 	pte_t pte = ptep_get(ptep);
 
-	if (mm->ops != &child_mm_ops || !pte_present(pte) || pte_folio(pte) != folio ||
-	    !child_batchable(to_child(mm)))
+	if (!pte_present(pte) || pte_folio(pte) != folio)
+		return true;
+	if (mm == x->root) {
+		if (folio_mapcount(folio) > 1 && x->nr_root < BATCH_MAX)
+			x->root_addr[x->nr_root++] = addr;
+		return true;
+	}
+	if (mm->ops != &child_mm_ops || !child_batchable(to_child(mm)))
 		return true;
 	/* A thread serving faults waits only for the child it serves now. */
 	if (fork_serving && to_child(mm) != fork_ev_held)
@@ -835,8 +863,11 @@ static bool batch_page_ready(struct fork_child *c, struct batch_page *b, char *b
 	/* Before the unmap: no count of the eviction's own yet. */
 	b->sole = folio_mapcount(folio) == 1 &&
 		  !(folio_test_swapcache(folio) && swp_swapcount(sw, folio_swap_entry(folio)) > 0);
-	if (b->sole)
+	if (b->sole) {
+		/* Not read: unshared here (the read below does it otherwise). */
+		child_unshare(c, b->addr);
 		return true;
+	}
 	if (folio_test_owner_priv(folio) || uffd_wp(c->uffd, b->addr, true))
 		return false;
 	b->wp = true;
@@ -904,7 +935,7 @@ static unsigned child_move_batch(struct fork_child *c, struct batch_page *pg, un
 		pte_t *ptep, pte;
 
 		if (atomic_load_relaxed(&z->results[i])) {
-			/* Shared copy-on-write by the kernel (EBUSY): it stays. */
+			/* Pinned (EBUSY), or gone meanwhile: it stays. */
 			if (b->wp && pte_write(b->pte))
 				uffd_wp(c->uffd, b->addr, false);
 			continue;
@@ -965,6 +996,9 @@ static void fork_reclaim_batch(struct list_head *folios, void *arg)
 	/* Children seen from here on stay allocated until we are done (child_end()). */
 	atomic_fetch_add_seq_cst(&f->batching, 1U);
 	x.nr = 0;
+	x.nr_root = 0;
+	/* A thread that serves faults must not fault on our own pages. */
+	x.root = fork_serving ? NULL : pager_root_mm(f->p);
 	list_for_each_entry (folio, folios, lru) {
 		if (x.nr == BATCH_MAX)
 			break;
@@ -974,6 +1008,16 @@ static void fork_reclaim_batch(struct list_head *folios, void *arg)
 		rmap_walk_anon(folio, batch_collect_one, &x);
 		folio_unlock(folio);
 	}
+	/*
+	 * Our pages of folios a child maps too: the kernel may still share
+	 * them with the child (the fork left every resident page so), and
+	 * then moves neither side's out until one of them writes. Unshared
+	 * now, ours leaves in this round, and the child's after its own
+	 * unshare (child_move_batch()). Before, such pages stayed until a
+	 * write, out of the budget, which let the tree grow to twice it.
+	 */
+	for (unsigned i = 0; i < x.nr_root; i++)
+		pager_unshare_page(f->p, x.root_addr[i]);
 	for (unsigned i = 0; i < x.nr; i++) {
 		struct fork_child *c = x.child[i];
 		unsigned n = 0;
@@ -1660,49 +1704,15 @@ static void fork_update_pinned(struct pager_forks *f)
 
 		if (!c)
 			continue;
-		/*
-		 * A child with a zapper evicts: its pages are the budget's like
-		 * the root's, but for those still shared with another process.
-		 */
+		/* A child with a zapper evicts: its pages are the budget's like the root's. */
 		if (!child_evicts(c) || zap_stalled(c))
 			pinned += (unsigned long)max(atomic_load_relaxed(&c->mm.nr_anon), 0L);
-		else
-			pinned += atomic_load_relaxed(&c->shared);
 	}
 	if (pinned == atomic_load_relaxed(&f->pinned))
 		return;
 	atomic_store_relaxed(&f->pinned, pinned);
 	if (!atomic_load_acquire(&f->orphan_req))
 		mm_set_budget(pager_engine(f->p), pager_budget_pages(f->p) + pinned);
-}
-
-/*
- * Count child @c's present entries whose folio is mapped elsewhere too (see
- * fork_child.shared). A snapshot, one table at a time. Context: the fork thread.
- */
-static void child_count_shared(struct fork_child *c)
-{
-	unsigned long n = 0;
-
-	for (unsigned long addr = 0; addr < VA_END;) {
-		unsigned long block = pager_pt_next(&c->pt, ALIGN_DOWN(addr, PMD_SIZE), VA_END);
-		struct ulock *ptl;
-		pte_t *ptep;
-
-		if (block >= VA_END)
-			break;
-		ptep = pager_pt_lock(&c->pt, forks_arena(c->f), block, false, &ptl);
-		addr = block + PMD_SIZE;
-		if (IS_ERR_OR_NULL(ptep))
-			continue;
-		for (unsigned i = 0; i < PTRS_PER_PTE; i++) {
-			pte_t pte = ptep_get(ptep + i);
-
-			n += pte_present(pte) && folio_mapcount(pte_folio(pte)) > 1;
-		}
-		ulock_unlock(ptl);
-	}
-	atomic_store_relaxed(&c->shared, n);
 }
 
 unsigned long pager_fork_pinned(struct uswap_pager *p)
@@ -1718,7 +1728,6 @@ static void *fork_main(void *arg)
 	struct pollfd fds[MAX_CHILDREN + 1];
 	struct fork_child *who[MAX_CHILDREN + 1];
 	uint64_t last_probe = now_ns(), last_msg = 0;
-	unsigned long probes = 0;
 
 	fork_serving = true;
 	while (!atomic_load_acquire(&f->stopping)) {
@@ -1791,15 +1800,10 @@ static void *fork_main(void *arg)
 			}
 		}
 		if (now_ns() - last_probe >= PROBE_NS) {
-			bool count = ++probes % SHARED_PROBES == 0;
-
 			last_probe = now_ns();
-			for (unsigned i = 1; i < nfds; i++) {
+			for (unsigned i = 1; i < nfds; i++)
 				if (!child_alive(who[i]))
 					child_end(f, who[i], true);
-				else if (count && child_evicts(who[i]))
-					child_count_shared(who[i]);
-			}
 		}
 	}
 	return NULL;

@@ -127,8 +127,9 @@ unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *tree,
 			  struct fork_proc_stats *procs, unsigned n);
 
 /*
- * pager_fork_pinned - Return: pages the live children map, which only they
- * could drop: the budget is enforced on top of them. Context: any.
+ * pager_fork_pinned - Return: pages mapped by the live children that do not
+ * evict (no zapper, or one stopped), which only they could drop: the budget
+ * is enforced on top of them. Context: any.
  */
 unsigned long pager_fork_pinned(struct uswap_pager *p);
 

@@ -35,10 +35,13 @@
  * program's writes, so no write is lost. MOVE only moves exclusive pages
  * (not after a fork shared them): the entry then stays present (-EBUSY) and
  * reclaim moves on; the kernel keeps such a page not exclusive after the
- * child is gone, until a write, so the reclaim thread then breaks the
- * sharing without writing (pager_unshare(): MADV_POPULATE_WRITE) and the
- * page leaves at the next round. A clean (write-protected) page keeps its valid slot and
- * is dropped without a second write. Nothing leaves while a fork, an
+ * child is gone, until a write. Such a page is made the process's own
+ * again without a write (a read that pins it, pager_unshare_page()): by
+ * the fault thread at once, by the reclaim thread after its round for the
+ * other evicting threads (pager_unshare()), and before the unmap by
+ * reclaim batches of folios a forked child maps too (fork.c). A clean
+ * (write-protected) page keeps its valid slot and is dropped without a
+ * second write. Nothing leaves while a fork, an
  * unregister or close brings pages back (p->frozen).
  *
  * Reclaim: the mm layer's (LRU, workingset shadows, lazy freeing), driven by
@@ -72,6 +75,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -215,6 +219,8 @@ struct uswap_pager {
  * its engine live in the parent's shared arena. Process-private on purpose.
  */
 static bool in_fork_child;
+/* In a pager's fault thread: that pager (pager_evict() unshares at once there). */
+static __thread struct uswap_pager *pager_fault_thread;
 
 static struct uswap_pager *to_pager(struct mm_struct *mm)
 {
@@ -455,6 +461,22 @@ static bool pager_may_move(struct uswap_pager *p, unsigned long addr, struct fol
 	return !uffd_writeprotect(p->uffd, addr, PAGE_SIZE, true);
 }
 
+/*
+ * Read a byte of the page at @addr through process_vm_readv(), which pins
+ * it: see pager_unshare_page(). Return: 0 or -errno.
+ */
+static int pager_pin_page(struct uswap_pager *p, unsigned long addr)
+{
+	struct iovec local, remote = {(void *)addr, 1};
+	char c;
+
+	local = (struct iovec){&c, 1};
+	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != 1)
+		return -errno;
+	atomic_fetch_add_relaxed(&p->unshared, 1UL);
+	return 0;
+}
+
 /* The MOVE after pager_may_move() failed: a writable entry's page is writable again. */
 static void pager_move_out_failed(struct uswap_pager *p, unsigned long addr, pte_t pte, bool wp)
 {
@@ -469,7 +491,7 @@ static void pager_move_out_failed(struct uswap_pager *p, unsigned long addr, pte
  */
 static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 {
-	bool batched, wp;
+	bool batched, wp, pinned = false;
 	char *stage = stage_page(p, &batched);
 	struct uffdio_move mv = {
 		.dst = (unsigned long)stage,
@@ -488,6 +510,7 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
 		return -EBUSY;
 	}
+again:
 	if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv)) {
 		/*
 		 * No real page: taken out for aging, or not installed yet; the
@@ -499,8 +522,22 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 				folio_mark_dirty(pte_folio(old));
 			return 0;
 		}
-		/* Shared after a fork, or the staging page is busy. */
-		if (errno == EBUSY && folio_mapcount(pte_folio(old)) <= 1)
+		/*
+		 * Shared after a fork (with a child that maps it or not), or
+		 * pinned. The fault thread makes the page ours at once and
+		 * tries again: it reads our events, so the page cannot go
+		 * meanwhile (a MADV_DONTNEED waits for its event) and the pin
+		 * takes no fault. Another thread leaves it to the reclaim
+		 * thread (pager_unshare(), no lock held): it leaves at the next
+		 * round.
+		 */
+		if (errno == EBUSY && !pinned && pager_fault_thread == p) {
+			pinned = true;
+			if (!pager_pin_page(p, addr))
+				goto again;
+			errno = EBUSY;
+		}
+		if (errno == EBUSY)
 			atomic_store_relaxed(
 				&p->unshare[atomic_fetch_add_relaxed(&p->unshare_next, 1UL) %
 					    UNSHARE_SLOTS],
@@ -1418,6 +1455,7 @@ static void *pager_fault_main(void *arg)
 	struct timespec last;
 
 	pager_fork_set_serving();
+	pager_fault_thread = p;
 	clock_gettime(CLOCK_MONOTONIC, &last);
 	while (!atomic_load_acquire(&p->stopping)) {
 		bool busy = ns_since(&last) < POLL_SPIN_NS || p->nr_retry;
@@ -1508,32 +1546,34 @@ static bool pager_reclaim_step(struct uswap_pager *p)
 	return true;
 }
 
+int pager_unshare_page(struct uswap_pager *p, unsigned long addr)
+{
+	uint64_t pm;
+
+	if (in_fork_child || atomic_load_acquire(&p->frozen))
+		return -EBUSY;
+	if (pread(p->pagemap_fd, &pm, sizeof(pm), (off_t)((addr >> PAGE_SHIFT) * 8)) !=
+	    (ssize_t)sizeof(pm))
+		return -EIO;
+	if (!(pm >> 63))
+		return -ENOENT;
+	return pager_pin_page(p, addr);
+}
+
 /*
  * Make the pages the kernel refused to move out (pager_evict()) the
- * process's own again, so that the next reclaim can take them:
- * MADV_POPULATE_WRITE is the write fault a write by the program would be,
- * with no data written (nothing the program writes meanwhile can be lost),
- * so the kernel reuses the page, now mapped by this process alone (or
- * copies it, if a child still maps it, as the program's write would). Only
- * for a page the mm layer maps once (no process of the tree relies on it)
- * and that is in memory: a missing page would fault, and be brought back,
- * for nothing. Context: the reclaim thread, no lock held (a fault it takes
- * waits for the fault thread, which never waits for this one).
+ * process's own again, so that the next reclaim can take them
+ * (pager_unshare_page()). Context: the reclaim thread, no lock held (a
+ * fault it takes waits for the fault thread, which never waits for this
+ * one).
  */
 static void pager_unshare(struct uswap_pager *p)
 {
 	for (unsigned i = 0; i < UNSHARE_SLOTS; i++) {
 		unsigned long addr = atomic_xchg_acq_rel(&p->unshare[i], 0UL);
-		uint64_t pm;
 
-		if (!addr || atomic_load_acquire(&p->frozen))
-			continue;
-		if (pread(p->pagemap_fd, &pm, sizeof(pm), (off_t)((addr >> PAGE_SHIFT) * 8)) !=
-			    (ssize_t)sizeof(pm) ||
-		    !(pm >> 63))
-			continue;
-		if (!madvise((void *)addr, PAGE_SIZE, MADV_POPULATE_WRITE))
-			atomic_fetch_add_relaxed(&p->unshared, 1UL);
+		if (addr)
+			pager_unshare_page(p, addr);
 	}
 }
 

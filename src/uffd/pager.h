@@ -157,6 +157,24 @@ int pager_uffd(struct uswap_pager *p);
  */
 bool pager_frozen(struct uswap_pager *p);
 
+/*
+ * pager_unshare_page - make the real page at @addr the process's own again
+ * if the kernel still shares it copy-on-write after a fork, so that it can
+ * be moved out (UFFDIO_MOVE refuses such a page: EBUSY). The page is read
+ * through process_vm_readv(), which pins it, and the kernel unshares a page
+ * it does not count as the process's own before a pin may hold it: it
+ * copies the page for this process if another process maps it too, or
+ * marks it this process's own if none does. No data is written, the mm
+ * layer sees nothing (it is not a write: no write-protect fault either),
+ * and the other process's page is left as it was. Probed on Linux 6.18:
+ * after it UFFDIO_MOVE takes the page, on either side of a fork.
+ * Only for a page in real memory (pagemap): a missing page would fault in.
+ * Context: no lock held; not the fault thread (a fault it takes waits for
+ * that thread). Return: 0, -ENOENT (not in real memory), -EBUSY (nothing
+ * may leave now) or another negative errno.
+ */
+int pager_unshare_page(struct uswap_pager *p, unsigned long addr);
+
 /* pager_probe_addr - Return: a page the pager's own uffds never register (the staging area). */
 unsigned long pager_probe_addr(struct uswap_pager *p);
 
