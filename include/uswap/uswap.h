@@ -116,6 +116,8 @@ struct uswap_pager_stats {
 	unsigned long warnings;	     /* e.g. device full: over budget */
 	unsigned long
 		evict_unshared; /* refused pages made the process's own again (after a fork) */
+	unsigned long
+		data_reused; /* evictions into a page given back by an install, not a new one */
 };
 
 /* uswap_pager_get_stats - a snapshot. Return: 0. */
