@@ -116,6 +116,8 @@ struct uswap_pager_stats {
 	unsigned long warnings;	     /* e.g. device full: over budget */
 	unsigned long
 		evict_unshared; /* pages a fork left shared made ours again (a pin, no write) */
+	unsigned long
+		data_reused; /* evictions into a page given back by an install, not a new one */
 };
 
 /* uswap_pager_get_stats - a snapshot. Return: 0. */

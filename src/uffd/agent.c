@@ -263,12 +263,13 @@ static void status_publish(void)
 		status_set_counter(i, vm_event_names[e],
 				   (uint64_t)uswap_pager_counter(agent_pager, vm_event_names[e]));
 	rss = rss_anon_bytes();
-	if (i + 15 <= USWAP_RUN_MAX_COUNTERS) {
+	if (i + 16 <= USWAP_RUN_MAX_COUNTERS) {
 		status_set_counter(i++, "uffd_faults", st.faults);
 		status_set_counter(i++, "uffd_swapin_faults", st.swapin_faults);
 		status_set_counter(i++, "uffd_evict_busy", st.evict_busy);
 		status_set_counter(i++, "uffd_evict_unshared", st.evict_unshared);
 		status_set_counter(i++, "uffd_data_released", st.data_released);
+		status_set_counter(i++, "uffd_data_reused", st.data_reused);
 		status_set_counter(i++, "rss_anon_bytes", rss > 0 ? (uint64_t)rss : 0);
 		status_set_counter(i++, "agent_pickup_perf", atomic_load_relaxed(&pickup.on));
 		status_set_counter(i++, "agent_pickup_errno", (uint64_t)agent_pickup_errno);

@@ -14,11 +14,13 @@
  * A present folio's own data (folio->data) is only a staging copy: it holds
  * the page between a device read and its installation, and between its
  * eviction and the device write; once the page is installed the reclaim
- * thread gives the copy back (MADV_REMOVE; PG_owner_priv marks it), while
+ * thread gives the copy back (PG_owner_priv marks it): the folio takes a
+ * hole left by an eviction and its page is kept as a spare for the next
+ * eviction (pager_data_reuse()), or, with no hole, MADV_REMOVE. While
  * mapped the real page is the truth.
  *
  * Faults: the fault thread reads userfault messages in batches (polling a
- * little while they come often), runs handle_mm_fault() for each and then
+ * little while they come often and a CPU is free), runs handle_mm_fault() for each and then
  * installs the entry's state: UFFDIO_COPY of folio->data (write-protected
  * for a read-only entry) for a MISSING fault, UFFDIO_WRITEPROTECT off for a
  * WP fault; sequential swap-ins bring the next pages too, mapped with one
@@ -52,10 +54,13 @@
  * installing one back marks its entry young.
  *
  * Owns: struct uswap_pager, its tables, threads, staging area, fault-around
- * buffer (the fault thread's alone) and region list. Locking: each 2 MiB
- * table has a PTL (LOCK_RANK_PTL); radix nodes are published once with a
- * compare-and-swap and never freed while the pager lives; p->regions_lock
- * (a leaf, LOCK_RANK_ARENA) guards the region list; requests to the fault
+ * buffer (the fault thread's alone), region list and spare data pages.
+ * Locking: each 2 MiB table has a PTL (LOCK_RANK_PTL); radix nodes are
+ * published once with a compare-and-swap and never freed while the pager
+ * lives; p->regions_lock (a leaf, LOCK_RANK_ARENA) guards the region list,
+ * p->spare_lock (a leaf, taken under a PTL) the spare pages and holes, and
+ * a folio's data pointer changes only under its entry's PTL with the folio
+ * mapped by that entry alone; requests to the fault
  * thread go through p->req_lock (LOCK_RANK_MODEL).
  */
 #include "pager.h"
@@ -67,6 +72,7 @@
 #include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,7 +109,8 @@
 #define RELEASE_RING  4096
 #define UNSHARE_SLOTS 256 /* pages refused by the kernel, to make ours again */
 #define RECLAIM_BATCH 256UL
-#define RA_MAX	      32 /* pages brought in after a sequential swap-in fault */
+#define RA_MAX	      32  /* pages brought in after a sequential swap-in fault */
+#define NR_SPARE      512 /* data pages kept for reuse (pager_data_reuse) */
 
 struct pt_leaf {		     /* 1 GiB: 512 tables of 2 MiB */
 	pte_t *tables[PTRS_PER_PTE]; /* published once (cmpxchg) */
@@ -148,6 +155,10 @@ struct uswap_pager {
 	int stage_fd; /* the staging area: MOVE target, no events */
 	int wake_fd;  /* eventfd: wakes the fault thread */
 	int pagemap_fd;
+	int loadavg_fd; /* /proc/loadavg: threads runnable now (pager_may_spin) */
+	unsigned nr_cpus;
+	bool spin_ok;		      /* fault thread only */
+	struct timespec spin_checked; /* fault thread only */
 	char *stage;
 	unsigned long stage_next; /* atomic: next shared staging page */
 	unsigned next_block;	  /* atomic: next staging block to hand out */
@@ -198,6 +209,17 @@ struct uswap_pager {
 	bool reclaiming;   /* between the watermarks, going down (reclaim thread) */
 	long full_at_free; /* free slots when the device was found full, or -1 */
 	unsigned long lat[PAGER_LAT_BUCKETS];
+
+	/*
+	 * Data pages traded between installed and evicted folios, under
+	 * spare_lock (a leaf): spare[] are resident arena pages no folio
+	 * uses, holes[] addresses whose page was given back, which folios
+	 * with PG_owner_priv take instead of their resident page.
+	 */
+	struct ulock spare_lock;
+	char *spare[NR_SPARE], *holes[NR_SPARE];
+	unsigned nr_spare, nr_holes;
+	unsigned long data_reused; /* folios given a spare page at eviction (atomic) */
 
 	struct pager_forks *forks;   /* fork.c: the children served, or NULL */
 	unsigned long reclaim_loops; /* rounds of the reclaim thread (atomic) */
@@ -477,6 +499,8 @@ static int pager_pin_page(struct uswap_pager *p, unsigned long addr)
 	return 0;
 }
 
+static void pager_data_reuse(struct uswap_pager *p, struct folio *folio);
+
 /* The MOVE after pager_may_move() failed: a writable entry's page is writable again. */
 static void pager_move_out_failed(struct uswap_pager *p, unsigned long addr, pte_t pte, bool wp)
 {
@@ -547,6 +571,8 @@ again:
 		return -EBUSY;
 	}
 	/* The folio's data was released while mapped: the real page is the copy. */
+	if (folio_test_owner_priv(pte_folio(old)))
+		pager_data_reuse(p, pte_folio(old));
 	memcpy(page_address(pte_page(old, addr)), stage, PAGE_SIZE);
 	folio_clear_owner_priv(pte_folio(old));
 	/* Dirty but read-only: shared after a fork, the slot lacks the data. */
@@ -676,15 +702,116 @@ static void release_items_sort(struct release_item *it, unsigned nr)
 }
 
 /*
- * Give back the data of @nr folios at once: sorted by address, adjacent
+ * Reusing data pages. Giving a folio's data page back (MADV_REMOVE) unmaps
+ * it from every thread's TLB: an IPI to the other CPU, where the program
+ * or the fault thread runs, and on a loaded virtual machine a wait for that
+ * CPU to be scheduled; the eviction of the folio later copies the page
+ * back into the data, which faults a fresh page in and zeroes it. Both are
+ * avoided by trading pages: an installed folio's resident data page goes
+ * to the spare pages and the folio takes a hole (an address whose page was
+ * given back, so the footprint is the same as after a MADV_REMOVE); an
+ * evicted folio whose data is a hole takes a spare page and leaves the
+ * hole. Installs and evictions follow each other under a budget, so the
+ * few spare pages (at most NR_SPARE, resident, about as many as one round
+ * of reclaim evicts) go round. Holes come from evictions, with a fresh
+ * arena page where no spare one is left; with none, a folio's data goes
+ * back with MADV_REMOVE as before. Only for a folio the one entry maps
+ * (as folio_may_release()), whose data no other process of the tree reads.
+ */
+
+/*
+ * Give @folio a hole for its data and keep its page as a spare.
+ * Context: the PTL of the entry mapping @folio held, the real page
+ * installed. Return: whether it did (otherwise the page goes back).
+ */
+static bool pager_data_to_spare(struct uswap_pager *p, struct folio *folio)
+{
+	bool done = false;
+
+	ulock_lock(&p->spare_lock);
+	if (p->nr_holes && p->nr_spare < NR_SPARE) {
+		p->spare[p->nr_spare++] = folio->data;
+		folio->data = p->holes[--p->nr_holes];
+		done = true;
+	}
+	ulock_unlock(&p->spare_lock);
+	return done;
+}
+
+/*
+ * Before the page is copied into @folio's data, which was given back
+ * (PG_owner_priv): give it a resident page, a spare one or a fresh one
+ * from the arena, and keep its hole for an install. Without one, the copy
+ * faults a page in, as it would anyway.
+ * Context: the PTL of the entry mapping @folio held.
+ */
+static void pager_data_reuse(struct uswap_pager *p, struct folio *folio)
+{
+	char *page = NULL;
+
+	/*
+	 * Not the swap count: the unmap that evicts counted the new swap
+	 * entry already. Data given back was never shared (folio_may_release())
+	 * and nobody reads it until this copy fills it.
+	 */
+	if (folio_test_large(folio) || folio_mapcount(folio) > 1)
+		return;
+	ulock_lock(&p->spare_lock);
+	if (p->nr_holes < NR_SPARE && p->nr_spare) {
+		p->holes[p->nr_holes++] = folio->data;
+		folio->data = p->spare[--p->nr_spare];
+		ulock_unlock(&p->spare_lock);
+		atomic_fetch_add_relaxed(&p->data_reused, 1UL);
+		return;
+	}
+	if (p->nr_holes >= NR_SPARE) {
+		ulock_unlock(&p->spare_lock);
+		return;
+	}
+	ulock_unlock(&p->spare_lock);
+	page = arena_alloc(p->sw->arena, PAGE_SIZE);
+	if (!page)
+		return;
+	ulock_lock(&p->spare_lock);
+	if (p->nr_holes < NR_SPARE) {
+		p->holes[p->nr_holes++] = folio->data;
+		folio->data = page;
+		page = NULL;
+	}
+	ulock_unlock(&p->spare_lock);
+	arena_free(p->sw->arena, page, PAGE_SIZE);
+}
+
+/* Give the spare pages and holes back to the arena. Context: the pager's threads stopped. */
+static void pager_spare_free(struct uswap_pager *p)
+{
+	while (p->nr_spare)
+		arena_free(p->sw->arena, p->spare[--p->nr_spare], PAGE_SIZE);
+	while (p->nr_holes)
+		arena_free(p->sw->arena, p->holes[--p->nr_holes], PAGE_SIZE);
+}
+
+/*
+ * Give back the data of @nr folios at once: traded for holes while there
+ * are some (pager_data_to_spare()), then sorted by address, adjacent
  * pages go back in one MADV_REMOVE (each call unmaps its range from every
  * thread's TLB: one shootdown per run instead of one per page).
  * Context: the PTL of every folio's entry held.
  */
 static void release_items(struct uswap_pager *p, struct release_item *it, unsigned nr)
 {
-	unsigned i = 0;
+	unsigned i = 0, kept = 0;
 
+	for (unsigned k = 0; k < nr; k++) {
+		/* The same folio queued twice is traded once. */
+		if (!folio_test_owner_priv(it[k].folio) && pager_data_to_spare(p, it[k].folio)) {
+			folio_set_owner_priv(it[k].folio);
+			atomic_fetch_add_relaxed(&p->data_released, 1UL);
+		} else if (!folio_test_owner_priv(it[k].folio)) {
+			it[kept++] = it[k];
+		}
+	}
+	nr = kept;
 	release_items_sort(it, nr);
 	while (i < nr) {
 		unsigned j = i + 1;
@@ -1343,6 +1470,7 @@ static void pager_age(struct uswap_pager *p)
 				pager_move_out_failed(p, addr, pte, wp);
 				continue;
 			}
+			pager_data_reuse(p, folio);
 			memcpy(folio->data, stage, PAGE_SIZE);
 			folio_clear_owner_priv(folio);
 			__set_pte(ptep, pte_mkold(pte));
@@ -1447,6 +1575,52 @@ static void pager_read_batch(struct uswap_pager *p)
 	}
 }
 
+/* CPUs this process may run on (at least 1). */
+static unsigned pager_nr_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) || CPU_COUNT(&set) < 1)
+		return 1;
+	return (unsigned)CPU_COUNT(&set);
+}
+
+/*
+ * Whether the fault thread may poll for the next fault (POLL_SPIN_NS)
+ * instead of sleeping in poll(): only while a CPU is free for it. Polling
+ * saves the wake-up (a few microseconds) when the faulting thread and the
+ * fault thread each have a CPU; when the program, the reclaim thread or
+ * other processes want every CPU, the polling takes the CPU the faulting
+ * thread needs to go on, and every TLB shootdown of eviction interrupts
+ * the polling CPU too. The threads runnable now (/proc/loadavg's fourth
+ * field, this one included) are read at most every 10 ms.
+ * Context: the fault thread.
+ */
+static bool pager_may_spin(struct uswap_pager *p)
+{
+	char buf[128], *slash;
+	ssize_t n;
+
+	if (ns_since(&p->spin_checked) < 10000000ULL)
+		return p->spin_ok;
+	clock_gettime(CLOCK_MONOTONIC, &p->spin_checked);
+	n = p->loadavg_fd >= 0 ? pread(p->loadavg_fd, buf, sizeof(buf) - 1, 0) : -1;
+	if (n <= 0) {
+		p->spin_ok = true; /* no figure: poll as before */
+		return true;
+	}
+	buf[n] = '\0';
+	slash = strchr(buf, '/');
+	if (!slash) {
+		p->spin_ok = true;
+		return true;
+	}
+	while (slash > buf && slash[-1] != ' ')
+		slash--;
+	p->spin_ok = strtoul(slash, NULL, 10) <= p->nr_cpus;
+	return p->spin_ok;
+}
+
 static void *pager_fault_main(void *arg)
 {
 	struct uswap_pager *p = arg;
@@ -1458,7 +1632,7 @@ static void *pager_fault_main(void *arg)
 	pager_fault_thread = p;
 	clock_gettime(CLOCK_MONOTONIC, &last);
 	while (!atomic_load_acquire(&p->stopping)) {
-		bool busy = ns_since(&last) < POLL_SPIN_NS || p->nr_retry;
+		bool busy = (ns_since(&last) < POLL_SPIN_NS && pager_may_spin(p)) || p->nr_retry;
 		int r = poll(fds, 2, busy ? 0 : (p->nr_retry ? 1 : 100));
 
 		if (r < 0 && errno != EINTR)
@@ -1845,6 +2019,7 @@ static void pager_teardown(struct uswap_pager *p)
 	pager_fork_stop(p);
 	if (p->mm.ops)
 		mmput(&p->mm);
+	pager_spare_free(p);
 	if (p->dev)
 		mm_swapoff(sw, p->dev_type, NULL, NULL);
 	mm_state_destroy(sw);
@@ -1856,6 +2031,8 @@ static void pager_teardown(struct uswap_pager *p)
 		close(p->wake_fd);
 	if (p->pagemap_fd >= 0)
 		close(p->pagemap_fd);
+	if (p->loadavg_fd >= 0)
+		close(p->loadavg_fd);
 	if (p->stage)
 		munmap(p->stage, NR_STAGE * PAGE_SIZE);
 	if (p->stacks)
@@ -1928,7 +2105,10 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 	p->full_at_free = -1;
 	p->uffd = p->stage_fd = p->wake_fd = -1;
 	p->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	p->loadavg_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+	p->nr_cpus = pager_nr_cpus();
 	ulock_init(&p->regions_lock, LOCK_RANK_ARENA);
+	ulock_init(&p->spare_lock, LOCK_RANK_ARENA);
 	ulock_init(&p->req_lock, LOCK_RANK_MODEL);
 	p->regions = arena_zalloc(sw->arena, MAX_REGIONS * sizeof(struct region));
 	err = p->regions ? mm_state_create(sw) : -ENOMEM;
@@ -2378,6 +2558,7 @@ __public int uswap_pager_get_stats(struct uswap_pager *p, struct uswap_pager_sta
 	st->swapin_faults = atomic_load_relaxed(&p->swapin_faults);
 	st->swapin_around = atomic_load_relaxed(&p->ra_pages);
 	st->data_released = atomic_load_relaxed(&p->data_released);
+	st->data_reused = atomic_load_relaxed(&p->data_reused);
 	st->sampled = atomic_load_relaxed(&p->sampled);
 	st->evict_busy = atomic_load_relaxed(&p->evict_busy);
 	st->evict_unshared = atomic_load_relaxed(&p->unshared);

@@ -1308,6 +1308,59 @@ TEST(aging_samples_keep_data)
 	uswap_pager_close(p);
 }
 
+/* ---- data pages traded between installs and evictions ---- */
+
+/*
+ * Random reads and writes over 4x the budget: installed pages give their
+ * folio's data page to the spare pages and take a hole, evicted ones take
+ * a spare page back (pager_data_reuse()). A page given another folio's
+ * data, or data not copied back, shows as a wrong signature (owner,
+ * address and version of every page are checked).
+ */
+TEST(evictions_reuse_data_pages_given_back)
+{
+	struct uswap_pager *p = open_pager(8 * MiB, 0);
+	const unsigned long n = 8192 / SCALE;
+	const unsigned rounds = 4;
+	struct uswap_pager_stats st;
+	uint64_t rnd = test_seed ^ 0x5eed;
+	unsigned *version;
+	unsigned long bad = 0;
+	char *b;
+
+	if (!p)
+		return;
+	version = calloc(n, sizeof(*version));
+	REQUIRE(version != NULL);
+	REQUIRE_EQ(uswap_pager_map(p, n * PAGE_SIZE, (void **)&b), 0);
+	for (unsigned long i = 0; i < n; i++) {
+		version[i] = 1;
+		sig_write(b + i * PAGE_SIZE, 23, 1);
+	}
+	for (unsigned r = 0; r < rounds; r++) {
+		for (unsigned long k = 0; k < n; k++) {
+			unsigned long i = t_rand(&rnd) % n;
+
+			/* One access in four writes: dirty pages and clean ones. */
+			if (t_rand(&rnd) % 4 == 0)
+				sig_write(b + i * PAGE_SIZE, 23, ++version[i]);
+			else if (!sig_check(b + i * PAGE_SIZE, 23, version[i]))
+				bad++;
+		}
+	}
+	for (unsigned long i = 0; i < n; i++)
+		if (!sig_check(b + i * PAGE_SIZE, 23, version[i]))
+			bad++;
+	CHECK_EQ(bad, 0UL);
+	uswap_pager_get_stats(p, &st);
+	CHECK(st.data_released > 0);
+	CHECK(st.data_reused > 0);
+	CHECK(st.data_reused <= uswap_pager_counter(p, "pswpout") + st.sampled);
+	munmap(b, n * PAGE_SIZE);
+	free(version);
+	uswap_pager_close(p);
+}
+
 /* ---- a swap file: clean pages keep their slot ---- */
 
 /*
