@@ -11,7 +11,10 @@
  * child outliving the pager touches pages it never had (its ranges were
  * unregistered, though it holds its userfaultfd); a child whose root dies
  * before it took that hold ends itself rather than read zeros, but not for
- * a file of the program's at the number of the root's pidfd; and
+ * a file of the program's at the number of the root's pidfd; readers of
+ * the children from other threads (the figures, reclaim batches, a
+ * child's eviction being counted) while the fork thread ends the child,
+ * the window held open at a race point; and
  * children killed with SIGKILL at random moments of their paging work
  * while the parent keeps faulting and checking its data, with the
  * invariant checker run after the deaths.
