@@ -109,6 +109,8 @@ static const char *rank_name(unsigned rank)
 		return "swap-avail";
 	case LOCK_RANK_POOL:
 		return "pool";
+	case LOCK_RANK_FORK_STATS:
+		return "fork-stats";
 	case LOCK_RANK_ARENA:
 		return "arena";
 	}

@@ -40,6 +40,7 @@ enum lock_rank {
 	LOCK_RANK_DEVICE = 50,	      /* si->lock: cluster lists, frag counts, flags */
 	LOCK_RANK_SWAP_AVAIL = 60,    /* sw->swap_avail_lock: devices that allocate */
 	LOCK_RANK_POOL = 80,	      /* pool->lock: a type-stable pool's free list */
+	LOCK_RANK_FORK_STATS = 85,    /* forks->stats_lock: the children's slots, figures */
 	LOCK_RANK_ARENA = 90,	      /* arena: a size class's lock, the run lock */
 };
 

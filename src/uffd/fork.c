@@ -124,11 +124,15 @@
  * tables and userfaultfd), the mailbox, the zap and hold areas, and in a
  * child its hold (hold_fd). Locking: a hold slot's state changes by
  * cmpxchg (root: offered, withdrawn; child: taking, taken); children[]
- * slots are claimed with a compare-and-swap (fault thread or fork thread)
- * and emptied only by the fork thread, which alone uses a published child
- * but for reclaim batches: a batch counts itself in f->batching before it
- * looks for children, and child_end() waits for the batches before it
- * frees a child it unpublished (f->ending counts it meanwhile); per-slot
+ * slots are claimed (fault thread or fork thread) and emptied (only the
+ * fork thread, or the one that stopped it) under f->stats_lock
+ * (LOCK_RANK_FORK_STATS, a leaf), the figures of a child that ends moving
+ * to the gone ones at the same time. The fork thread alone uses a
+ * published child but for two readers from other threads, which child_end()
+ * lets finish before it frees a child it unpublished (f->ending counts it
+ * meanwhile): the figures (pager_fork_stats(), under stats_lock), and
+ * reclaim batches, counted in f->batching before they look at a child,
+ * which child_end() waits for; per-slot
  * counters are relaxed atomics (one writer, the thread serving that
  * process, but for swapouts: the evicting threads, under the child's
  * ev_lock); a child's ev_lock (LOCK_RANK_MODEL; tried only, under a PTL or
@@ -304,7 +308,15 @@ struct fork_child {
 struct pager_forks {
 	struct uswap_pager *p;
 	bool enabled; /* the fork thread runs (until pager_fork_stop() is done; atomic) */
-	struct fork_child *children[MAX_CHILDREN]; /* claimed by cmpxchg */
+	/*
+	 * stats_lock: a slot's claim and reset of its figures, a child's
+	 * figures moved to gone with its slot emptied, and whoever reads the
+	 * children from outside the fork thread for figures
+	 * (pager_fork_stats()): a child it sees published is not freed
+	 * meanwhile, and its figures count once, in gone or in its slot.
+	 */
+	struct ulock stats_lock;
+	struct fork_child *children[MAX_CHILDREN]; /* set, emptied under stats_lock */
 	struct fork_proc_stats stats[MAX_CHILDREN];
 	struct fork_proc_stats root;
 	unsigned long forks, exited;
@@ -745,6 +757,7 @@ counted:
 	err = 0;
 	if (pte_write(old) || pte_dirty(old))
 		folio_mark_dirty(folio);
+	race_point("child_evict:count");
 	atomic_fetch_add_relaxed(&st->swapouts, 1UL);
 	goto out;
 busy:
@@ -773,12 +786,23 @@ static int child_sync_pte(struct mm_struct *mm, unsigned long addr, pte_t old, p
 	return 0;
 }
 
+#define CHILD_POISON 0x6b /* a freed child, in debug builds (as slab poisoning does) */
+
 static void child_release(struct mm_struct *mm)
 {
 	struct fork_child *c = to_child(mm);
 	struct arena *a = forks_arena(c->f);
 
 	pager_pt_free(&c->pt, a);
+#ifdef USWAP_DEBUG
+	/*
+	 * The arena does not tell sanitizers what it frees: a reader left
+	 * with a stale pointer to this child then follows a pointer that
+	 * cannot be mapped (c->zap) and faults, instead of reading figures
+	 * of whatever reuses the memory.
+	 */
+	memset(c, CHILD_POISON, sizeof(*c));
+#endif
 	arena_free(a, c, sizeof(*c));
 }
 
@@ -986,21 +1010,25 @@ static void fork_reclaim_batch(struct list_head *folios, void *arg)
 
 	if ((fork_serving && !fork_ev_held) || pager_frozen(f->p))
 		return;
+	/*
+	 * Children seen from here on stay allocated until we are done
+	 * (child_end() empties a slot, then waits for the batches counted):
+	 * counted before the first look at a child, whose pointer is followed.
+	 */
+	atomic_fetch_add_seq_cst(&f->batching, 1U);
 	for (unsigned i = 0; i < MAX_CHILDREN && !any; i++) {
-		struct fork_child *c = atomic_load_acquire(&f->children[i]);
+		struct fork_child *c = atomic_load_seq_cst(&f->children[i]);
 
+		if (c)
+			race_point("fork_batch:child_seen");
 		any = c && child_batchable(c);
 	}
-	if (!any)
-		return;
-	/* Children seen from here on stay allocated until we are done (child_end()). */
-	atomic_fetch_add_seq_cst(&f->batching, 1U);
 	x.nr = 0;
 	x.nr_root = 0;
 	/* A thread that serves faults must not fault on our own pages. */
 	x.root = fork_serving ? NULL : pager_root_mm(f->p);
 	list_for_each_entry (folio, folios, lru) {
-		if (x.nr == BATCH_MAX)
+		if (x.nr == BATCH_MAX || !any)
 			break;
 		if (folio_test_large(folio) || folio_shmem(folio) || !folio_mapped(folio) ||
 		    !folio_trylock(folio))
@@ -1085,20 +1113,28 @@ void pager_fork_note_fault(struct uswap_pager *p, struct mm_struct *mm, unsigned
 
 /* ---- children: birth ---- */
 
+/*
+ * Claim a free slot for @c and publish it there (its figures reset first).
+ * Under stats_lock: the fault thread and the fork thread (a nested fork)
+ * both publish, and a reader of the figures must not see a slot's reset
+ * half done. Return: whether a slot was free.
+ */
 static bool publish_child(struct pager_forks *f, struct fork_child *c)
 {
-	for (unsigned i = 0; i < MAX_CHILDREN; i++) {
-		struct fork_child *none = NULL;
+	bool done = false;
 
+	ulock_lock(&f->stats_lock);
+	for (unsigned i = 0; i < MAX_CHILDREN && !done; i++) {
 		if (atomic_load_relaxed(&f->children[i]))
 			continue;
 		c->slot = i;
 		memset(&f->stats[i], 0, sizeof(f->stats[i]));
 		atomic_store_relaxed(&f->stats[i].live, 1U);
-		if (atomic_cmpxchg_acq_rel(&f->children[i], &none, c))
-			return true;
+		atomic_store_release(&f->children[i], c);
+		done = true;
 	}
-	return false;
+	ulock_unlock(&f->stats_lock);
+	return done;
 }
 
 /* Set up the child of @parent whose userfaultfd is @ufd. Context: a paging thread. */
@@ -1549,21 +1585,36 @@ static void child_end(struct pager_forks *f, struct fork_child *c, bool gone)
 	struct fork_proc_stats *st = &f->stats[c->slot];
 	int fd = gone || hold_withdraw(c) ? c->uffd : -1, pmfd = c->pagemap_fd;
 
-	atomic_fetch_add_relaxed(&f->gone.faults, atomic_load_relaxed(&st->faults));
-	atomic_fetch_add_relaxed(&f->gone.swapins, atomic_load_relaxed(&st->swapins));
-	atomic_fetch_add_relaxed(&f->gone.shared_hits, atomic_load_relaxed(&st->shared_hits));
-	atomic_fetch_add_relaxed(&f->gone.shared_reads, atomic_load_relaxed(&st->shared_reads));
-	atomic_fetch_add_relaxed(&f->gone.swapouts, atomic_load_relaxed(&st->swapouts));
 	if (c->zap)
 		atomic_store_release(&c->zap->pid, 0);
-	atomic_store_relaxed(&st->live, 0U);
 	/*
 	 * Counted as a child until its entries are let go: whoever waits for
 	 * the children to be released (the tests, before the checker) must not
 	 * see none while mmput() frees their slots.
 	 */
 	atomic_fetch_add_acq_rel(&f->ending, 1U);
+	/*
+	 * No eviction of @c counts in its figures from here on: one that holds
+	 * its ev_lock is done first, and the next one finds no_evict set once
+	 * it has the lock (child_evicts()).
+	 */
+	atomic_store_release(&c->no_evict, true);
+	ulock_lock(&c->ev_lock);
+	ulock_unlock(&c->ev_lock);
+	/*
+	 * Its figures move to the gone ones as its slot empties, under
+	 * stats_lock: a reader of the figures counts them once, and is done
+	 * with @c (it read it published under the lock) before it is freed.
+	 */
+	ulock_lock(&f->stats_lock);
+	atomic_fetch_add_relaxed(&f->gone.faults, atomic_load_relaxed(&st->faults));
+	atomic_fetch_add_relaxed(&f->gone.swapins, atomic_load_relaxed(&st->swapins));
+	atomic_fetch_add_relaxed(&f->gone.shared_hits, atomic_load_relaxed(&st->shared_hits));
+	atomic_fetch_add_relaxed(&f->gone.shared_reads, atomic_load_relaxed(&st->shared_reads));
+	atomic_fetch_add_relaxed(&f->gone.swapouts, atomic_load_relaxed(&st->swapouts));
+	atomic_store_relaxed(&st->live, 0U);
 	atomic_store_seq_cst(&f->children[c->slot], NULL);
+	ulock_unlock(&f->stats_lock);
 	if (f->hold_area && atomic_load_relaxed(&f->hold_area->hold[c->slot].pid) == c->pid)
 		atomic_store_release(&f->hold_area->hold[c->slot].pid, 0);
 	/*
@@ -2291,6 +2342,7 @@ int pager_fork_start(struct uswap_pager *p, bool event_fork, struct pager_forks 
 	if (!f)
 		return -ENOMEM;
 	f->p = p;
+	ulock_init(&f->stats_lock, LOCK_RANK_FORK_STATS);
 	f->wake_fd = -1;
 	f->root_pidfd = -1;
 	f->root.pid = (int32_t)getpid();
@@ -2445,6 +2497,8 @@ unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *t,
 	memset(t, 0, sizeof(*t));
 	if (!f)
 		return 0;
+	/* Children seen published are not freed, nor their figures moved, meanwhile. */
+	ulock_lock(&f->stats_lock);
 	t->processes = 1;
 	t->forks = atomic_load_relaxed(&f->forks);
 	t->exited = atomic_load_acquire(&f->exited);
@@ -2454,11 +2508,13 @@ unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *t,
 	add_proc(t, &f->root);
 	if (got < n)
 		copy_proc(&procs[got++], &f->root);
+	race_point("fork_stats:gone_read");
 	for (unsigned i = 0; i < MAX_CHILDREN; i++) {
 		struct fork_child *c = atomic_load_acquire(&f->children[i]);
 
 		if (!c)
 			continue;
+		race_point("fork_stats:child_seen");
 		t->processes++;
 		/* A hint: the zap pointer is set once, by the fork thread. */
 		if (child_evicts(c))
@@ -2467,6 +2523,7 @@ unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *t,
 		if (got < n)
 			copy_proc(&procs[got++], &f->stats[i]);
 	}
+	ulock_unlock(&f->stats_lock);
 	return got;
 }
 

@@ -11,7 +11,10 @@
  * child outliving the pager touches pages it never had (its ranges were
  * unregistered, though it holds its userfaultfd); a child whose root dies
  * before it took that hold ends itself rather than read zeros, but not for
- * a file of the program's at the number of the root's pidfd; and
+ * a file of the program's at the number of the root's pidfd; readers of
+ * the children from other threads (the figures, reclaim batches, a
+ * child's eviction being counted) while the fork thread ends the child,
+ * the window held open at a race point; and
  * children killed with SIGKILL at random moments of their paging work
  * while the parent keeps faulting and checking its data, with the
  * invariant checker run after the deaths.
@@ -1466,6 +1469,306 @@ TEST(child_fault_on_range_replaced_meanwhile)
 	}
 	CHECK_EQ(exit_code(pid), 0);
 	CHECK_EQ(bad_pages(b, 8), 0UL);
+	check_tree_and_close(p, b);
+}
+
+/* ---- readers of the children from other threads while one ends ---- */
+
+/*
+ * The status publisher (--stats, --progress) and reclaim batches look at
+ * the children from threads other than the fork thread, which ends a child
+ * and frees it (child_end(), then mmput() and child_release()). A hook at
+ * a race point of such a reader lets the child go (a byte on its pipe) and
+ * waits, bounded, for the fork thread to be done with it: the reader must
+ * hold the end off meanwhile, else it reads a freed child (a crash in debug
+ * builds, which poison it) or sums figures that leave the child out
+ * (issue 11). Race points are compiled into debug builds only.
+ */
+#define END_WAIT_MS 1000
+
+struct end_window {
+	struct uswap_pager *p;
+	const char *point; /* the race point to hold open */
+	int go_w;	   /* the held child's pipe: a byte lets it exit */
+	uint32_t armed;
+	uint32_t hits;	/* the hook ran at the point */
+	uint32_t ended; /* the fork thread let go of the child inside the window */
+};
+
+static void let_child_end_in_window(const char *name, void *arg)
+{
+	struct end_window *w = arg;
+	char c = 'g';
+
+	/* NULL: another thread reached a point while the hook was being taken away. */
+	if (!w || strcmp(name, w->point) || !atomic_xchg_acq_rel(&w->armed, 0U))
+		return;
+	atomic_fetch_add_relaxed(&w->hits, 1U);
+	if (write(w->go_w, &c, 1) != 1)
+		return;
+	for (unsigned i = 0; i < END_WAIT_MS; i++) {
+		if (!pager_fork_nr_children(w->p)) {
+			atomic_store_release(&w->ended, 1U);
+			return;
+		}
+		usleep(1000);
+	}
+}
+
+#define READER_STEP 4 /* the held child reads every fourth page */
+
+/*
+ * Fork a child that reads every READER_STEP-th page of @b (swapped: faults
+ * counted as its own), then waits for a byte on go[0] and exits 0 if every
+ * page it read was @version. Returns in the parent once the child read
+ * them. Return: its pid (the parent keeps go[1]), or -1.
+ */
+static pid_t fork_reader_held(char *b, uint64_t version, int go[2])
+{
+	int ready[2];
+	pid_t pid;
+	char c = 0;
+
+	if (pipe(ready) || pipe(go))
+		return -1;
+	pid = fork();
+	if (!pid) {
+		unsigned long bad = 0;
+
+		close(ready[0]);
+		close(go[1]);
+		for (unsigned long i = 0; i < NPAGES; i += READER_STEP)
+			bad += !sig_check(b + i * PAGE_SIZE, FORK_OWNER, version);
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(bad ? 1 : 0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	if (pid > 0 && read(ready[0], &c, 1) != 1)
+		pid = -1;
+	close(ready[0]);
+	return pid;
+}
+
+/* Open a pager with a held reader child and @w armed at @point; NULL: skipped. */
+static struct uswap_pager *end_window_setup(struct end_window *w, const char *point, char **b,
+					    pid_t *pid)
+{
+	struct uswap_pager *p = open_pager();
+	int go[2];
+
+	if (!p)
+		return NULL;
+	if (!race_points_available()) {
+		uswap_pager_close(p);
+		test_skip("race points are compiled out of this build");
+		return NULL;
+	}
+	*b = fill_and_evict(p, 21);
+	*pid = *b ? fork_reader_held(*b, 21, go) : -1;
+	CHECK(*pid > 0);
+	if (*pid <= 0) {
+		uswap_pager_close(p);
+		return NULL;
+	}
+	*w = (struct end_window){.p = p, .point = point, .go_w = go[1]};
+	CHECK_EQ(race_set_hook(let_child_end_in_window, w), 0);
+	return p;
+}
+
+/* After an end_window test's window: the child exited clean; the hook ran once. */
+static void end_window_finish(struct uswap_pager *p, struct end_window *w, pid_t pid)
+{
+	race_set_hook(NULL, NULL);
+	close(w->go_w);
+	CHECK_EQ(exit_code(pid), 0);
+	CHECK_EQ(atomic_load_relaxed(&w->hits), 1U);
+	/* The reader held the child's end off until it was done with the child. */
+	CHECK_EQ(atomic_load_acquire(&w->ended), 0U);
+	CHECK_EQ(wait_children_released(p), 0U);
+}
+
+/*
+ * pager_fork_stats() adds up the children gone, then the live ones: a child
+ * ending between the two (its figures moved to the gone ones after those
+ * were read, its slot emptied before it is read) was left out, and the
+ * tree's faults went down from one snapshot to the next.
+ */
+TEST(fork_stats_count_a_child_ending_meanwhile)
+{
+	struct fork_tree_stats t1, t2, t3;
+	struct fork_proc_stats procs[4];
+	struct end_window w;
+	struct uswap_pager *p;
+	char *b = NULL;
+	pid_t pid = 0;
+
+	p = end_window_setup(&w, "fork_stats:gone_read", &b, &pid);
+	if (!p)
+		return;
+	REQUIRE_EQ(pager_fork_stats(p, &t1, procs, 4), 2U);
+	CHECK_EQ(t1.processes, 2UL);
+	CHECK_EQ(procs[1].live, 1U);
+	/* Most of what it read was swapped out: its own faults. */
+	CHECK(procs[1].faults >= NPAGES / READER_STEP / 2);
+	atomic_store_release(&w.armed, 1U);
+	pager_fork_stats(p, &t2, NULL, 0);
+	printf("# tree faults: %lu before, %lu with the child ending in the window "
+	       "(its own %lu; it ended there: %s)\n",
+	       t1.faults, t2.faults, procs[1].faults, atomic_load_relaxed(&w.ended) ? "yes" : "no");
+	CHECK(t2.faults >= t1.faults);
+	CHECK(t2.swapins >= t1.swapins);
+	end_window_finish(p, &w, pid);
+	pager_fork_stats(p, &t3, NULL, 0);
+	CHECK_EQ(t3.processes, 1UL);
+	CHECK_EQ(t3.exited, 1UL);
+	CHECK(t3.faults >= t2.faults);
+	check_tree_and_close(p, b);
+}
+
+/*
+ * pager_fork_stats() follows each live child's pointer (whether its zapper
+ * evicts): a child freed after its slot was read was read freed.
+ */
+TEST(fork_stats_never_read_a_freed_child)
+{
+	struct fork_proc_stats procs[4];
+	struct fork_tree_stats t;
+	struct end_window w;
+	struct uswap_pager *p;
+	char *b = NULL;
+	pid_t pid = 0;
+	unsigned n;
+
+	p = end_window_setup(&w, "fork_stats:child_seen", &b, &pid);
+	if (!p)
+		return;
+	atomic_store_release(&w.armed, 1U);
+	n = pager_fork_stats(p, &t, procs, 4);
+	/* A snapshot taken while the child was live: it is in it, as live. */
+	CHECK_EQ(n, 2U);
+	CHECK_EQ(t.processes, 2UL);
+	CHECK_EQ(procs[n - 1].live, 1U);
+	end_window_finish(p, &w, pid);
+	check_tree_and_close(p, b);
+}
+
+/*
+ * A reclaim batch (children evicting) first looks whether any published
+ * child can take a batch request, following each child's pointer: a child
+ * freed meanwhile was read freed, the batch not being counted yet for
+ * child_end() to wait for it.
+ */
+TEST(reclaim_batch_never_reads_a_freed_child)
+{
+	struct end_window w;
+	struct uswap_pager *p;
+	char *b = NULL;
+	pid_t pid = 0;
+
+	p = end_window_setup(&w, "fork_batch:child_seen", &b, &pid);
+	if (!p)
+		return;
+	/* Pages of the root's own for the reclaim below to take (a batch). */
+	for (unsigned long i = 1; i < NPAGES; i += READER_STEP)
+		CHECK(sig_check(b + i * PAGE_SIZE, FORK_OWNER, 21));
+	atomic_store_release(&w.armed, 1U);
+	/* This thread's batch, or the reclaim thread's: the hook runs in either. */
+	for (unsigned i = 0; i < 100 && atomic_load_acquire(&w.armed); i++)
+		uswap_pager_reclaim(p, 256 * PAGE_SIZE);
+	end_window_finish(p, &w, pid);
+	CHECK_EQ(bad_pages(b, 21), 0UL);
+	check_tree_and_close(p, b);
+}
+
+/*
+ * A child's page evicted by reclaim is counted in the child's figures
+ * (swapouts) under the child's ev_lock, by the evicting thread: a child
+ * ending meanwhile (the fork thread moving its figures to the gone ones)
+ * must not lose the count, nor leave it in the slot for the next child.
+ * The hook holds an eviction of the test's own thread just before its
+ * count while the child exits; every eviction counted must be in the
+ * tree's figures once the child is gone.
+ */
+struct count_window {
+	struct uswap_pager *p;
+	pid_t tid; /* the test's thread: the window is held there only */
+	int go_w;
+	uint32_t armed;
+	uint32_t counts; /* evictions of children counted, in any thread */
+	uint32_t ended;	 /* the child's slot emptied inside the window */
+};
+
+static void let_child_end_before_count(const char *name, void *arg)
+{
+	struct count_window *w = arg;
+	struct fork_tree_stats t;
+	char c = 'g';
+
+	if (!w || strcmp(name, "child_evict:count"))
+		return;
+	atomic_fetch_add_relaxed(&w->counts, 1U);
+	if (gettid() != w->tid || !atomic_xchg_acq_rel(&w->armed, 0U))
+		return;
+	if (write(w->go_w, &c, 1) != 1)
+		return;
+	for (unsigned i = 0; i < END_WAIT_MS; i++) {
+		pager_fork_stats(w->p, &t, NULL, 0);
+		if (t.processes == 1) {
+			atomic_store_release(&w->ended, 1U);
+			return;
+		}
+		usleep(1000);
+	}
+}
+
+TEST(child_evictions_counted_once_when_it_ends)
+{
+	struct uswap_pager *p = open_pager();
+	struct count_window w = {0};
+	struct fork_tree_stats t;
+	int go[2];
+	pid_t pid;
+	char *b;
+
+	if (!p)
+		return;
+	if (!race_points_available()) {
+		uswap_pager_close(p);
+		test_skip("race points are compiled out of this build");
+		return;
+	}
+	b = fill_and_evict(p, 22);
+	REQUIRE(b);
+	/* Counting from before the fork: reclaim evicts the child's pages as it reads them. */
+	w = (struct count_window){.p = p, .tid = gettid(), .go_w = -1};
+	REQUIRE_EQ(race_set_hook(let_child_end_before_count, &w), 0);
+	pid = fork_reader_held(b, 22, go);
+	REQUIRE(pid > 0);
+	w.go_w = go[1];
+	atomic_store_release(&w.armed, 1U);
+	/* The child's pages read are on the LRU: reclaim evicts some of them. */
+	for (unsigned i = 0; i < 200 && atomic_load_acquire(&w.armed); i++) {
+		for (unsigned long j = 1 + i % READER_STEP; j < NPAGES; j += 2 * READER_STEP)
+			CHECK(sig_check(b + j * PAGE_SIZE, FORK_OWNER, 22));
+		uswap_pager_reclaim(p, NPAGES * PAGE_SIZE);
+	}
+	close(go[1]);
+	CHECK_EQ(atomic_load_acquire(&w.armed), 0U);
+	CHECK_EQ(exit_code(pid), 0);
+	/* The hook stays until the child is let go: it counts every eviction of it. */
+	CHECK_EQ(wait_children_released(p), 0U);
+	race_set_hook(NULL, NULL);
+	pager_fork_stats(p, &t, NULL, 0);
+	printf("# child evictions: %u counted, %lu in the tree's figures "
+	       "(the child ended in the window: %s)\n",
+	       atomic_load_relaxed(&w.counts), t.child_swapouts,
+	       atomic_load_relaxed(&w.ended) ? "yes" : "no");
+	CHECK(atomic_load_relaxed(&w.counts) > 0);
+	CHECK_EQ(t.child_swapouts, (unsigned long)atomic_load_relaxed(&w.counts));
+	CHECK_EQ(atomic_load_acquire(&w.ended), 0U);
+	CHECK_EQ(bad_pages(b, 22), 0UL);
 	check_tree_and_close(p, b);
 }
 
