@@ -1949,7 +1949,7 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 		goto fail;
 	p->retry_cap = MAX_RETRY;
 	budget_pages = cfg->budget_bytes >> PAGE_SHIFT;
-	margin = max(budget_pages / 32, 64UL);
+	margin = max(budget_pages / 16, 64UL);
 	p->budget_bytes = cfg->budget_bytes;
 	p->high = budget_pages - margin;
 	p->low = budget_pages - 2 * margin;
