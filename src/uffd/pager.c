@@ -1421,7 +1421,7 @@ static int pager_swapin_range(struct uswap_pager *p, unsigned long start, unsign
 static void pager_age(struct uswap_pager *p)
 {
 	unsigned long want = max(p->high / 64, 64UL), done = 0, addr = p->age_cursor;
-	unsigned long blocks = 0;
+	unsigned long blocks = 0, tried = 0;
 
 	if (atomic_load_acquire(&p->frozen) || in_fork_child)
 		return;
@@ -1461,6 +1461,25 @@ static void pager_age(struct uswap_pager *p)
 			folio = pte_folio(pte);
 			/* Installed and alone in real memory: the ones worth sampling. */
 			if (!folio_test_owner_priv(folio) || folio_test_large(folio))
+				continue;
+			/*
+			 * At most 8 * want such pages tried or skipped a round:
+			 * right after a fork every resident page is shared with
+			 * the child, and going through all of them each round (a
+			 * cache miss on each folio, and before the test below two
+			 * system calls the kernel refused) kept the reclaim thread
+			 * from reclaiming. The cursor stays: the next round goes
+			 * on from here.
+			 */
+			if (++tried > 8 * want) {
+				want = done;
+				break;
+			}
+			/*
+			 * Mapped by a forked child too: the kernel shares the page
+			 * copy-on-write with it and refuses to move it (EBUSY).
+			 */
+			if (folio_mapcount(folio) > 1)
 				continue;
 			if (!pager_may_move(p, addr, folio, &wp))
 				continue;
@@ -2150,7 +2169,7 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 		goto fail;
 	p->retry_cap = MAX_RETRY;
 	budget_pages = cfg->budget_bytes >> PAGE_SHIFT;
-	margin = max(budget_pages / 32, 64UL);
+	margin = max(budget_pages / 16, 64UL);
 	p->budget_bytes = cfg->budget_bytes;
 	p->high = budget_pages - margin;
 	p->low = budget_pages - 2 * margin;
