@@ -8,12 +8,16 @@
  * if every page held exactly what was last written.
  *
  * Usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES]
- *                 [-f check|orphan|orphan_exit|orphan_exec|orphan_daemon|rootkill [-o FILE]]
+ *                 [-f check|unshare|orphan|orphan_exit|orphan_exec|orphan_daemon|rootkill
+ *                  [-o FILE]]
  *   -t  threads (default 4)   -m  MiB of data in all (default 64)
  *   -p  rewrite passes (default 2)
  *   -f check   after its own check, fork a child that checks every page
  *              while the parent checks them all again; the child's verdict
  *              is part of the exit status
+ *   -f unshare the same, but the child first enters a new user namespace
+ *              (unshare(CLONE_NEWUSER), which the kernel refuses a
+ *              multithreaded process: EINVAL) and says so on stdout
  *   -f orphan  fork a child and exit at once: the child waits until its
  *              parent is gone, then checks every page and writes its
  *              verdict ("OK PAGES" or "FAILED BAD PAGES") to FILE (-o)
@@ -42,6 +46,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -243,8 +248,12 @@ static unsigned long check_all(const char *when)
 	return bad;
 }
 
-/* -f check: a child checks every page while we check them all again. Return: 0 or 1. */
-static int fork_check(void)
+/*
+ * -f check: a child checks every page while we check them all again; with
+ * @newuser (-f unshare) it enters a new user namespace first.
+ * Return: 0 or 1.
+ */
+static int fork_check(bool newuser)
 {
 	unsigned long bad;
 	int status;
@@ -254,8 +263,21 @@ static int fork_check(void)
 		perror("sigcheck: fork");
 		return 1;
 	}
-	if (!pid)
+	if (!pid) {
+		if (newuser) {
+			if (unshare(CLONE_NEWUSER)) {
+				printf("sigcheck: FAILED: unshare(CLONE_NEWUSER) in the forked "
+				       "child: "
+				       "%s\n",
+				       strerror(errno));
+				fflush(stdout);
+				_exit(1);
+			}
+			printf("sigcheck: fork: the child entered a new user namespace\n");
+			fflush(stdout);
+		}
 		_exit(check_all("forked child") ? 1 : 0);
+	}
 	bad = check_all("parent after the fork");
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		printf("sigcheck: FAILED: the forked child found bad pages (status %#x)\n", status);
@@ -443,17 +465,19 @@ int main(int argc, char **argv)
 			out_path = optarg;
 			break;
 		default:
-			fprintf(stderr,
-				"usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES] "
-				"[-f check|orphan|orphan_exit|orphan_exec|orphan_daemon|rootkill "
-				"[-o FILE]]\n");
+			fprintf(stderr, "usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES] "
+					"[-f "
+					"check|unshare|orphan|orphan_exit|orphan_exec|orphan_"
+					"daemon|rootkill "
+					"[-o FILE]]\n");
 			return 2;
 		}
 	}
-	if (fork_mode && strcmp(fork_mode, "check") && strcmp(fork_mode, "orphan") &&
-	    strcmp(fork_mode, "orphan_exit") && strcmp(fork_mode, "orphan_exec") &&
-	    strcmp(fork_mode, "orphan_daemon") && strcmp(fork_mode, "rootkill")) {
-		fprintf(stderr, "sigcheck: -f check, orphan, orphan_exit, orphan_exec, "
+	if (fork_mode && strcmp(fork_mode, "check") && strcmp(fork_mode, "unshare") &&
+	    strcmp(fork_mode, "orphan") && strcmp(fork_mode, "orphan_exit") &&
+	    strcmp(fork_mode, "orphan_exec") && strcmp(fork_mode, "orphan_daemon") &&
+	    strcmp(fork_mode, "rootkill")) {
+		fprintf(stderr, "sigcheck: -f check, unshare, orphan, orphan_exit, orphan_exec, "
 				"orphan_daemon or rootkill\n");
 		return 2;
 	}
@@ -498,8 +522,8 @@ int main(int argc, char **argv)
 	printf("sigcheck: OK: %zu pages (%zu MiB) in %u threads, malloc+mmap+brk, %u passes\n",
 	       total_pages, total_pages * PAGE >> 20, nr_threads, passes);
 	fflush(stdout);
-	if (fork_mode && !strcmp(fork_mode, "check"))
-		return fork_check();
+	if (fork_mode && (!strcmp(fork_mode, "check") || !strcmp(fork_mode, "unshare")))
+		return fork_check(!strcmp(fork_mode, "unshare"));
 	if (fork_mode && !strcmp(fork_mode, "rootkill"))
 		return fork_rootkill(out_path, total_pages);
 	if (fork_mode && !strcmp(fork_mode, "orphan_daemon"))
