@@ -8,8 +8,8 @@
  * if every page held exactly what was last written.
  *
  * Usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES]
- *                 [-f check|unshare|orphan|orphan_exit|orphan_exec|orphan_daemon|rootkill
- *                  [-o FILE]]
+ *                 [-f check|unshare|setns|orphan|orphan_exit|orphan_exec|
+ *                     orphan_daemon|rootkill [-o FILE]]
  *   -t  threads (default 4)   -m  MiB of data in all (default 64)
  *   -p  rewrite passes (default 2)
  *   -f check   after its own check, fork a child that checks every page
@@ -18,6 +18,9 @@
  *   -f unshare the same, but the child first enters a new user namespace
  *              (unshare(CLONE_NEWUSER), which the kernel refuses a
  *              multithreaded process: EINVAL) and says so on stdout
+ *   -f setns   the same, but the child forks a grandchild that makes a new
+ *              user namespace as above, and enters it (setns(), which the
+ *              kernel refuses a multithreaded process too)
  *   -f orphan  fork a child and exit at once: the child waits until its
  *              parent is gone, then checks every page and writes its
  *              verdict ("OK PAGES" or "FAILED BAD PAGES") to FILE (-o)
@@ -248,12 +251,61 @@ static unsigned long check_all(const char *when)
 	return bad;
 }
 
+/* What the child of -f check does first. */
+enum { CHECK_ONLY, CHECK_UNSHARE, CHECK_SETNS };
+
+/*
+ * -f setns, in the forked child: a grandchild makes a new user namespace and
+ * waits; we enter it with setns(). Return: 0, or -1 (said on stdout).
+ */
+static int enter_grandchild_userns(void)
+{
+	int ready[2], fd = -1, err = 0;
+	char path[64], c;
+	pid_t gc;
+
+	if (pipe(ready))
+		return -1;
+	gc = fork();
+	if (gc < 0)
+		return -1;
+	if (!gc) {
+		close(ready[0]);
+		c = unshare(CLONE_NEWUSER) ? 'e' : 'r';
+		if (write(ready[1], &c, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	if (read(ready[0], &c, 1) != 1 || c != 'r') {
+		printf("sigcheck: FAILED: the grandchild could not make a user namespace\n");
+		err = -1;
+	} else {
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)gc);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWUSER)) {
+			printf("sigcheck: FAILED: setns() into a new user namespace in the forked "
+			       "child: %s\n",
+			       strerror(errno));
+			err = -1;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	close(ready[0]);
+	kill(gc, SIGKILL);
+	waitpid(gc, NULL, 0);
+	return err;
+}
+
 /*
  * -f check: a child checks every page while we check them all again; with
- * @newuser (-f unshare) it enters a new user namespace first.
+ * CHECK_UNSHARE (-f unshare) it makes and enters a new user namespace first,
+ * with CHECK_SETNS (-f setns) it enters one a grandchild made.
  * Return: 0 or 1.
  */
-static int fork_check(bool newuser)
+static int fork_check(int how)
 {
 	unsigned long bad;
 	int status;
@@ -264,15 +316,17 @@ static int fork_check(bool newuser)
 		return 1;
 	}
 	if (!pid) {
-		if (newuser) {
-			if (unshare(CLONE_NEWUSER)) {
-				printf("sigcheck: FAILED: unshare(CLONE_NEWUSER) in the forked "
-				       "child: "
-				       "%s\n",
-				       strerror(errno));
-				fflush(stdout);
-				_exit(1);
-			}
+		if (how == CHECK_UNSHARE && unshare(CLONE_NEWUSER)) {
+			printf("sigcheck: FAILED: unshare(CLONE_NEWUSER) in the forked child: %s\n",
+			       strerror(errno));
+			fflush(stdout);
+			_exit(1);
+		}
+		if (how == CHECK_SETNS && enter_grandchild_userns()) {
+			fflush(stdout);
+			_exit(1);
+		}
+		if (how != CHECK_ONLY) {
 			printf("sigcheck: fork: the child entered a new user namespace\n");
 			fflush(stdout);
 		}
@@ -465,20 +519,19 @@ int main(int argc, char **argv)
 			out_path = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES] "
-					"[-f "
-					"check|unshare|orphan|orphan_exit|orphan_exec|orphan_"
-					"daemon|rootkill "
-					"[-o FILE]]\n");
+			fprintf(stderr, "usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES] [-f "
+					"check|unshare|setns|orphan|orphan_exit|orphan_exec|"
+					"orphan_daemon|rootkill [-o FILE]]\n");
 			return 2;
 		}
 	}
 	if (fork_mode && strcmp(fork_mode, "check") && strcmp(fork_mode, "unshare") &&
-	    strcmp(fork_mode, "orphan") && strcmp(fork_mode, "orphan_exit") &&
-	    strcmp(fork_mode, "orphan_exec") && strcmp(fork_mode, "orphan_daemon") &&
-	    strcmp(fork_mode, "rootkill")) {
-		fprintf(stderr, "sigcheck: -f check, unshare, orphan, orphan_exit, orphan_exec, "
-				"orphan_daemon or rootkill\n");
+	    strcmp(fork_mode, "setns") && strcmp(fork_mode, "orphan") &&
+	    strcmp(fork_mode, "orphan_exit") && strcmp(fork_mode, "orphan_exec") &&
+	    strcmp(fork_mode, "orphan_daemon") && strcmp(fork_mode, "rootkill")) {
+		fprintf(stderr,
+			"sigcheck: -f check, unshare, setns, orphan, orphan_exit, orphan_exec, "
+			"orphan_daemon or rootkill\n");
 		return 2;
 	}
 	if (nr_threads < 1 || nr_threads > MAX_THREADS || total_mib < 3) {
@@ -522,8 +575,12 @@ int main(int argc, char **argv)
 	printf("sigcheck: OK: %zu pages (%zu MiB) in %u threads, malloc+mmap+brk, %u passes\n",
 	       total_pages, total_pages * PAGE >> 20, nr_threads, passes);
 	fflush(stdout);
-	if (fork_mode && (!strcmp(fork_mode, "check") || !strcmp(fork_mode, "unshare")))
-		return fork_check(!strcmp(fork_mode, "unshare"));
+	if (fork_mode && !strcmp(fork_mode, "check"))
+		return fork_check(CHECK_ONLY);
+	if (fork_mode && !strcmp(fork_mode, "unshare"))
+		return fork_check(CHECK_UNSHARE);
+	if (fork_mode && !strcmp(fork_mode, "setns"))
+		return fork_check(CHECK_SETNS);
 	if (fork_mode && !strcmp(fork_mode, "rootkill"))
 		return fork_rootkill(out_path, total_pages);
 	if (fork_mode && !strcmp(fork_mode, "orphan_daemon"))

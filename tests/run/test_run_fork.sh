@@ -16,6 +16,8 @@
 #              multithreaded process: the agent stops the child's zapper
 #              thread first (EINVAL before). Skipped where the kernel does
 #              not let us make user namespaces at all.
+#   -f setns   the same through setns(): the child enters a user namespace
+#              its own child made (with unshare(), as above).
 #   -f orphan  the parent exits right after the fork and the child, which
 #              outlives it, checks every page once its parent is gone: the
 #              agent's exit must have handed it every swapped page first.
@@ -89,17 +91,19 @@ fi
 if ! unshare --user true 2>/dev/null; then
 	skip "unshare: a forked child entering a new user namespace" "no user namespaces here (unshare --user true fails)"
 else
-	$LIMIT "$USWAP" run --budget "${b}M" -- \
-		"$SIGCHECK" -t 4 -m "$data" -p 1 -f unshare >"$T/unshare.out" 2>"$T/unshare.err"
-	rc=$?
-	if [ $rc -eq 0 ] && grep -q "^sigcheck: fork: the child entered a new user namespace" "$T/unshare.out" &&
-		grep -q "^sigcheck: fork: the child and the parent checked every page" "$T/unshare.out"; then
-		ok "unshare: a forked child entered a new user namespace, then found every page intact"
-	else
-		not_ok "unshare: sigcheck -f unshare exit $rc"
-		show "$T/unshare.out"
-		show "$T/unshare.err"
-	fi
+	for how in unshare setns; do
+		$LIMIT "$USWAP" run --budget "${b}M" -- \
+			"$SIGCHECK" -t 4 -m "$data" -p 1 -f $how >"$T/$how.out" 2>"$T/$how.err"
+		rc=$?
+		if [ $rc -eq 0 ] && grep -q "^sigcheck: fork: the child entered a new user namespace" "$T/$how.out" &&
+			grep -q "^sigcheck: fork: the child and the parent checked every page" "$T/$how.out"; then
+			ok "$how: a forked child entered a new user namespace, then found every page intact"
+		else
+			not_ok "$how: sigcheck -f $how exit $rc"
+			show "$T/$how.out"
+			show "$T/$how.err"
+		fi
+	done
 fi
 
 # ---- a child that outlives its parent, the parent exiting first ----
