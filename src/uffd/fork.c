@@ -1991,8 +1991,6 @@ static void zap_atfork_child(pid_t pid)
 	char *mem;
 	int fd;
 
-	/* The parent's zapper, if it had one, is not this process's. */
-	zap_own = NULL;
 	if (!a || atomic_load_acquire(&a->closed))
 		return;
 	fd = zap_open_uffd();
@@ -2041,8 +2039,11 @@ int pager_fork_zapper_stop(void)
 	for (unsigned i = 0; !atomic_load_acquire(&self->gone); i++) {
 		struct fork_zap *z = atomic_load_seq_cst(&self->z);
 
-		if (i == 20000)
+		if (i == 20000) {
+			/* Still running (quit is set): a later call tries again. */
+			atomic_store_release(&zap_own, self);
 			return -ETIMEDOUT;
+		}
 		if (z)
 			futex_wake_all_u32(&z->req);
 		nanosleep(&nap, NULL);
@@ -2238,6 +2239,8 @@ static void fork_atfork_child(void)
 	struct fork_hold_area *h = atomic_load_acquire(&hold_area_shared);
 	pid_t pid = (pid_t)syscall(SYS_getpid);
 
+	/* The parent's zapper, if it had one, is not this process's. */
+	zap_own = NULL;
 	hold_drop_inherited();
 	if (!h || atomic_load_acquire(&h->closed) || pid <= 0 ||
 	    (unsigned long)pid >= zap_mailbox_pages)
