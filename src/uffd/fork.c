@@ -584,8 +584,10 @@ static int zap_call(struct fork_child *c, unsigned op, unsigned long addr, unsig
 		 * its end, and done comes.
 		 */
 		if (atomic_load_acquire(&z->quit) &&
-		    atomic_cmpxchg_acq_rel(&z->claim, &posted, (uint32_t)ZAP_CANCELLED))
+		    atomic_cmpxchg_acq_rel(&z->claim, &posted, (uint32_t)ZAP_CANCELLED)) {
+			race_point("zap:withdrawn_at_quit");
 			return -EBUSY;
+		}
 		posted = ZAP_POSTED;
 		futex_wait_ns(&z->done, done, 1000000);
 		t = now_ns();
@@ -1905,6 +1907,9 @@ static void zap_serve(struct zap_self *self)
 		}
 		seen = req;
 		race_point("zap:before_claim");
+		/* Told to stop meanwhile: the root withdraws this request (zap_call()). */
+		if (atomic_load_seq_cst(&self->quit))
+			continue;
 		if (!atomic_cmpxchg_acq_rel(&z->claim, &posted, (uint32_t)ZAP_CLAIMED)) {
 			/* Withdrawn (or already done): nothing to do. */
 			atomic_store_release(&z->done, seen);

@@ -780,12 +780,34 @@ static long own_threads(void)
 	return s ? strtol(s + 9, NULL, 10) : -1;
 }
 
-/* The child's zapper claims its requests late, now and then (zap:before_claim). */
+/* Requests the root withdrew because the zapper stopped for good meanwhile. */
+static unsigned long withdrawn_at_quit;
+/*
+ * In a child: its zapper holds the next request it sees unclaimed (held)
+ * until the child began stopping it (stop_begun), and 5 ms more.
+ */
+static uint32_t hold_claim, claim_held, stop_begun;
+
+/*
+ * The child's zapper claims its requests late, now and then, and holds one
+ * across the stop when asked (zap:before_claim); the root counts the
+ * requests it withdrew at a stop (zap:withdrawn_at_quit).
+ */
 static void zapper_dawdles(const char *name, void *arg)
 {
 	(void)arg;
-	if (!strcmp(name, "zap:before_claim") && rand() % 4 == 0)
-		usleep((useconds_t)(rand() % 3000));
+	if (!strcmp(name, "zap:before_claim")) {
+		if (atomic_xchg_acq_rel(&hold_claim, 0U)) {
+			atomic_store_release(&claim_held, 1U);
+			for (unsigned i = 0; i < 2000 && !atomic_load_acquire(&stop_begun); i++)
+				usleep(500);
+			usleep(5000);
+		} else if (rand() % 4 == 0) {
+			usleep((useconds_t)(rand() % 3000));
+		}
+	}
+	if (!strcmp(name, "zap:withdrawn_at_quit"))
+		atomic_fetch_add_relaxed(&withdrawn_at_quit, 1UL);
 }
 
 #define STOP_CHILDREN 8
@@ -851,7 +873,15 @@ TEST(child_stops_its_zapper_to_be_single_threaded)
 			for (unsigned long i = 0; i < stop_at; i++)
 				bad += !sig_check(b + i * PAGE_SIZE, FORK_OWNER,
 						  i % 16 ? 1 : version - 1);
+			/* Half of them: a request held unclaimed across the stop (bounded: 1 s). */
+			if (k % 2) {
+				atomic_store_release(&hold_claim, 1U);
+				for (unsigned i = 0; i < 1000 && !atomic_load_acquire(&claim_held);
+				     i++)
+					usleep(1000);
+			}
 			threads = own_threads();
+			atomic_store_release(&stop_begun, 1U);
 			if (pager_fork_zapper_stop())
 				_exit(3);
 			if (threads < 2 || own_threads() != threads - 1)
@@ -912,6 +942,9 @@ TEST(child_stops_its_zapper_to_be_single_threaded)
 		CHECK_EQ(wait_children_released(p), 0U);
 	}
 	race_set_hook(NULL, NULL);
+	printf("# %u children stopped their zapper, %u of them with a request held unclaimed; "
+	       "%lu requests withdrawn at the stop\n",
+	       STOP_CHILDREN, STOP_CHILDREN / 2, atomic_load_relaxed(&withdrawn_at_quit));
 	CHECK_EQ(bad_pages_since(b, version - 1), 0UL);
 	check_tree_and_close(p, b);
 }
