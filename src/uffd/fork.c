@@ -130,8 +130,11 @@
  *
  * Owns: struct pager_forks, each child's struct fork_child (its mm_struct,
  * tables and userfaultfd), the mailbox, the zap and hold areas, and in a
- * child its hold (hold_fd). Locking: a hold slot's state changes by
- * cmpxchg (root: offered, withdrawn; child: taking, taken); children[]
+ * child its hold (hold_fd) and its zapper (zap_own). Locking: a hold
+ * slot's state changes by cmpxchg (root: offered, withdrawn; child:
+ * taking, taken); zap_own is taken by exchange by the thread that stops
+ * the zapper, which tells it with self->quit (seq_cst, against the
+ * zapper's store of its channel) and waits for self->gone; children[]
  * slots are claimed with a compare-and-swap (fault thread or fork thread)
  * and emptied only by the fork thread, which alone uses a published child
  * but for reclaim batches: a batch counts itself in f->batching before it
