@@ -1899,7 +1899,7 @@ static void zap_serve(struct zap_self *self)
 		if (atomic_load_acquire(&a->closed) || atomic_load_acquire(&z->pid) != self->pid)
 			return;
 		if (atomic_load_seq_cst(&self->quit)) {
-			/* A request posted and not claimed is withdrawn by the root (zap_call()). */
+			/* A request posted, not claimed: the root withdraws it (zap_call()). */
 			atomic_store_release(&z->quit, 1U);
 			futex_wake_all_u32(&z->done);
 			return;
