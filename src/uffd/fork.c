@@ -676,7 +676,7 @@ static bool child_read_mem(struct fork_child *c, void *buf, unsigned long addr)
  */
 static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 {
-	struct fork_proc_stats *st = &c->f->stats[c->slot];
+	struct fork_proc_stats *st;
 	struct uswap *sw = pager_engine(c->f->p);
 	struct folio *folio = pte_folio(old);
 	char *data = page_address(pte_page(old, addr));
@@ -691,6 +691,12 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 	idx = c->stage_used;
 	if (!child_evicts(c))
 		goto out;
+	/*
+	 * Only now: reclaim finds a child by its mappings as soon as mm_fork()
+	 * made them, before publish_child() chose its slot; a child with a
+	 * zapper channel (set after that, read with acquire) has one.
+	 */
+	st = &c->f->stats[c->slot];
 	if (atomic_load_relaxed(&c->stalled)) {
 		if (zap_stalled(c))
 			goto out;
