@@ -57,6 +57,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/nsfs.h>
 #include <linux/perf_event.h>
 #include <poll.h>
 #include <pthread.h>
@@ -263,7 +264,10 @@ static void status_publish(void)
 		status_set_counter(i, vm_event_names[e],
 				   (uint64_t)uswap_pager_counter(agent_pager, vm_event_names[e]));
 	rss = rss_anon_bytes();
-	if (i + 16 <= USWAP_RUN_MAX_COUNTERS) {
+	if (i + 19 <= USWAP_RUN_MAX_COUNTERS) {
+		struct fork_tree_stats t;
+
+		pager_fork_stats(agent_pager, &t, NULL, 0);
 		status_set_counter(i++, "uffd_faults", st.faults);
 		status_set_counter(i++, "uffd_swapin_faults", st.swapin_faults);
 		status_set_counter(i++, "uffd_evict_busy", st.evict_busy);
@@ -282,6 +286,10 @@ static void status_publish(void)
 		status_set_counter(i++, "agent_tick_rescans", atomic_load_relaxed(&tick_rescans));
 		status_set_counter(i++, "agent_register_dropped",
 				   atomic_load_relaxed(&agent_dropped));
+		/* Forked children's pages taken out of them, live and gone (fork.c). */
+		status_set_counter(i++, "fork_child_swapouts", t.child_swapouts);
+		status_set_counter(i++, "fork_zap_requests", t.zap_requests);
+		status_set_counter(i++, "fork_zap_batched", t.zap_batched);
 	}
 	uswap_pager_latency(agent_pager, hist, PAGER_LAT_BUCKETS);
 	for (unsigned b = 0; b < PAGER_LAT_BUCKETS && b < USWAP_RUN_LAT_BUCKETS; b++)
@@ -936,6 +944,45 @@ int agent_execle(const char *path, const char *arg, ...)
 	envp = ok ? va_arg(ap, char **) : NULL;
 	va_end(ap);
 	return ok ? agent_execve(path, argv, envp) : -1;
+}
+
+/*
+ * ---- interposed calls: those the kernel refuses a multithreaded process ----
+ *
+ * A forked child whose pages are evicted runs a zapper thread from fork()
+ * on (fork.c). unshare() with CLONE_NEWUSER (or CLONE_THREAD, CLONE_SIGHAND,
+ * CLONE_VM) and setns() into a user, mount or time namespace fail in a
+ * process with more than one thread (EINVAL, EUSERS), and sandboxes and
+ * container runtimes make them right after a fork: the zapper is stopped
+ * first (the child's pages stay resident from then on, outside the budget).
+ * clone() with CLONE_NEWUSER and chroot() need no single thread (probed on
+ * Linux 6.18). A raw system call bypasses this.
+ */
+int agent_unshare(int flags) __asm__("unshare") AGENT_EXPORT;
+int agent_setns(int fd, int nstype) __asm__("setns") AGENT_EXPORT;
+
+#define AGENT_UNSHARE_SINGLE (CLONE_NEWUSER | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)
+#define AGENT_SETNS_SINGLE   (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWTIME)
+
+int agent_unshare(int flags)
+{
+	if (flags & AGENT_UNSHARE_SINGLE)
+		pager_fork_zapper_stop();
+	return (int)syscall(SYS_unshare, flags);
+}
+
+int agent_setns(int fd, int nstype)
+{
+	int saved = errno, type = nstype;
+
+	/* 0: any namespace, the descriptor's (a pidfd needs flags). */
+	if (!type) {
+		type = ioctl(fd, NS_GET_NSTYPE);
+		errno = saved;
+	}
+	if (type > 0 && (type & AGENT_SETNS_SINGLE))
+		pager_fork_zapper_stop();
+	return (int)syscall(SYS_setns, fd, nstype);
 }
 
 /* ---- the pickup thread: memory mapped without the PLT, as it is mapped ---- */

@@ -59,8 +59,8 @@
  * takes a number reused for something else; the probe below still sees a
  * child's end (the copy pins the context, not the address space).
  *
- * With USWAP_CHILD_EVICT=1 a child evicts too (one budget for the tree),
- * yet runs no engine code:
+ * A child evicts too (one budget for the tree; USWAP_CHILD_EVICT=0 turns it
+ * off), yet runs no engine code:
  * only a process can take its own pages out (UFFDIO_MOVE refuses another
  * process's address space, process_madvise() allows no remote
  * MADV_DONTNEED), so each forked child runs a *zapper* thread, started by
@@ -116,14 +116,28 @@
  * child that dies while one waits is seen by the waiting thread. The zapper
  * takes no lock and touches no registered memory: it never waits for us.
  * A page pinned for real (I/O in flight) stays (UFFDIO_MOVE says EBUSY).
- * A child without a zapper
- * (its setup failed) keeps its pages, and the budget is enforced on top of
- * them (fork_update_pinned()).
+ * A child without a zapper (USWAP_CHILD_EVICT=0, or its setup failed)
+ * keeps its pages, and the budget is enforced on top of them
+ * (fork_update_pinned()).
+ *
+ * A child that needs to be single-threaded again (unshare(CLONE_NEWUSER),
+ * setns() into a user namespace: the agent interposes them) stops its
+ * zapper for good first (pager_fork_zapper_stop()): the zapper sets
+ * z->quit before it claims anything more and returns; the child joins it
+ * and waits until the kernel no longer counts the thread. From z->quit on
+ * the child is one without a zapper (child_evicts() is false): no request
+ * is posted to it again, a request posted and not claimed is withdrawn at
+ * once by the thread waiting for it (zap_call()), and one claimed before
+ * runs to its end. The staging area stays mapped (that thread may still
+ * be reading the last request's pages from it).
  *
  * Owns: struct pager_forks, each child's struct fork_child (its mm_struct,
  * tables and userfaultfd), the mailbox, the zap and hold areas, and in a
- * child its hold (hold_fd). Locking: a hold slot's state changes by
- * cmpxchg (root: offered, withdrawn; child: taking, taken); children[]
+ * child its hold (hold_fd) and its zapper (zap_own). Locking: a hold
+ * slot's state changes by cmpxchg (root: offered, withdrawn; child:
+ * taking, taken); zap_own is taken by exchange by the thread that stops
+ * the zapper, which tells it with self->quit (seq_cst, against the
+ * zapper's store of its channel) and waits for self->gone; children[]
  * slots are claimed (fault thread or fork thread) and emptied (only the
  * fork thread, or the one that stopped it) under f->stats_lock
  * (LOCK_RANK_FORK_STATS, a leaf), the figures of a child that ends moving
@@ -203,7 +217,12 @@ struct fork_zap {
 	int32_t tid;	   /* the zapper thread's id, set before attached (child) */
 	/* ZAP_OP_BATCH: move addrs[i] to staging page i, for i < nr (root) */
 	uint32_t nr;
-	uint32_t pad;
+	/*
+	 * The zapper stopped for good (child): the child asked it to, so as
+	 * to be single-threaded again (pager_fork_zapper_stop()). A request
+	 * it did not claim by then never runs.
+	 */
+	uint32_t quit;
 	uint64_t addrs[ZAP_STAGE];  /* (root) */
 	int32_t results[ZAP_STAGE]; /* each MOVE's: 0 or -errno (child) */
 };
@@ -221,7 +240,19 @@ struct zap_self {
 	char *stage;
 	int fd;
 	int32_t pid;
+	struct fork_zap *z; /* its channel, once found (zapper; seq_cst) */
+	int32_t tid;	    /* the zapper's thread id (zapper, first thing it does) */
+	uint32_t quit;	    /* stop for good (the child's other threads; seq_cst) */
+	uint32_t gone;	    /* the zapper returned (zapper, last thing it does) */
 };
+
+/*
+ * In a forked child, its own zapper (process memory: a grandchild starts its
+ * own, zap_atfork_child() resets these first). Taken by the thread that
+ * stops it (pager_fork_zapper_stop()).
+ */
+static struct zap_self *zap_own;
+static pthread_t zap_own_thread;
 
 /*
  * A child's hold on its own userfaultfd (see the top): the root offers the
@@ -458,7 +489,8 @@ static bool child_evicts(struct fork_child *c)
 {
 	struct fork_zap *z = atomic_load_acquire(&c->zap);
 
-	return z && atomic_load_acquire(&z->attached) && !atomic_load_acquire(&c->no_evict);
+	return z && atomic_load_acquire(&z->attached) && !atomic_load_acquire(&z->quit) &&
+	       !atomic_load_acquire(&c->no_evict);
 }
 
 /*
@@ -521,9 +553,10 @@ static bool zap_thread_stopped(struct fork_child *c)
 /*
  * Post a request to child @c's zapper and wait for it. A request the
  * zapper has not taken within ZAP_CLAIM_NS while stopped, or within
- * ZAP_LATE_NS at all, is withdrawn: it will never run. One it took runs
- * to its end (a few system calls): wait for it, unless the child dies
- * meanwhile.
+ * ZAP_LATE_NS at all, is withdrawn: it will never run; so is one the
+ * zapper has not taken when it stops for good (z->quit), at once. One it
+ * took runs to its end (a few system calls): wait for it, unless the child
+ * dies meanwhile.
  * Context: @c's ev_lock held. Return: 0 (done; *@result is the zapper's),
  * -EBUSY (withdrawn) or -ESRCH (the child is gone).
  */
@@ -553,6 +586,17 @@ static int zap_call(struct fork_child *c, unsigned op, unsigned long addr, unsig
 			*result = atomic_load_relaxed(&z->result);
 			return 0;
 		}
+		/*
+		 * Stopped for good (the child wants to be single-threaded): it
+		 * claims nothing any more. Claimed before, the request runs to
+		 * its end, and done comes.
+		 */
+		if (atomic_load_acquire(&z->quit) &&
+		    atomic_cmpxchg_acq_rel(&z->claim, &posted, (uint32_t)ZAP_CANCELLED)) {
+			race_point("zap:withdrawn_at_quit");
+			return -EBUSY;
+		}
+		posted = ZAP_POSTED;
 		futex_wait_ns(&z->done, done, 1000000);
 		t = now_ns();
 		/*
@@ -659,7 +703,7 @@ static void child_unshare(struct fork_child *c, unsigned long addr)
  */
 static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 {
-	struct fork_proc_stats *st = &c->f->stats[c->slot];
+	struct fork_proc_stats *st;
 	struct uswap *sw = pager_engine(c->f->p);
 	struct folio *folio = pte_folio(old);
 	char *data = page_address(pte_page(old, addr));
@@ -674,6 +718,12 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 	idx = c->stage_used;
 	if (!child_evicts(c))
 		goto out;
+	/*
+	 * Only now: reclaim finds a child by its mappings as soon as mm_fork()
+	 * made them, before publish_child() chose its slot; a child with a
+	 * zapper channel (set after that, read with acquire) has one.
+	 */
+	st = &c->f->stats[c->slot];
 	if (atomic_load_relaxed(&c->stalled)) {
 		if (zap_stalled(c))
 			goto out;
@@ -1422,6 +1472,7 @@ static bool child_hello(struct fork_child *c, unsigned long addr)
 			atomic_store_release(&a->zap[i].pid, 0);
 	z = &a->zap[c->slot];
 	atomic_store_relaxed(&z->attached, 0U);
+	atomic_store_relaxed(&z->quit, 0U);
 	atomic_store_relaxed(&z->stage, 0UL);
 	atomic_store_relaxed(&z->tid, 0);
 	atomic_store_relaxed(&z->req, 0U);
@@ -1872,11 +1923,12 @@ static void *fork_main(void *arg)
  * only its own mapping (stack, staging area, this struct) and the zap area,
  * never registered memory, so it never waits for the pager. Killed at any
  * instant it leaves at most a page in its staging area, which is the
- * child's own memory and goes with it.
+ * child's own memory and goes with it. Asked to stop for good
+ * (self->quit, pager_fork_zapper_stop()), it says so in its channel
+ * (z->quit) before it claims anything more, and returns.
  */
-static void *zap_main(void *arg)
+static void zap_serve(struct zap_self *self)
 {
-	struct zap_self *self = arg;
 	struct fork_zap_area *a = self->area;
 	struct fork_zap *z = NULL;
 	uint32_t seen = 0;
@@ -1885,8 +1937,8 @@ static void *zap_main(void *arg)
 	for (unsigned tries = 0; !z && tries < 500; tries++) {
 		uint32_t gen = atomic_load_acquire(&a->gen);
 
-		if (atomic_load_acquire(&a->closed))
-			return NULL;
+		if (atomic_load_acquire(&a->closed) || atomic_load_seq_cst(&self->quit))
+			return;
 		for (unsigned i = 0; i < MAX_CHILDREN && !z; i++)
 			if (atomic_load_acquire(&a->zap[i].pid) == self->pid)
 				z = &a->zap[i];
@@ -1894,9 +1946,11 @@ static void *zap_main(void *arg)
 			futex_wait_ns(&a->gen, gen, 10000000);
 	}
 	if (!z)
-		return NULL;
+		return;
+	/* Before quit is read again: the stopping thread then wakes us there. */
+	atomic_store_seq_cst(&self->z, z);
 	atomic_store_relaxed(&z->stage, (uint64_t)(uintptr_t)self->stage);
-	atomic_store_relaxed(&z->tid, (int32_t)syscall(SYS_gettid));
+	atomic_store_relaxed(&z->tid, self->tid);
 	atomic_store_release(&z->attached, 1U);
 	for (;;) {
 		uint32_t req = atomic_load_acquire(&z->req), posted = ZAP_POSTED, op, done;
@@ -1904,13 +1958,22 @@ static void *zap_main(void *arg)
 		int32_t res = 0;
 
 		if (atomic_load_acquire(&a->closed) || atomic_load_acquire(&z->pid) != self->pid)
-			return NULL;
+			return;
+		if (atomic_load_seq_cst(&self->quit)) {
+			/* A request posted, not claimed: the root withdraws it (zap_call()). */
+			atomic_store_release(&z->quit, 1U);
+			futex_wake_all_u32(&z->done);
+			return;
+		}
 		if (req == seen) {
 			futex_wait_ns(&z->req, seen, 1000000000ULL);
 			continue;
 		}
 		seen = req;
 		race_point("zap:before_claim");
+		/* Told to stop meanwhile: the root withdraws this request (zap_call()). */
+		if (atomic_load_seq_cst(&self->quit))
+			continue;
 		if (!atomic_cmpxchg_acq_rel(&z->claim, &posted, (uint32_t)ZAP_CLAIMED)) {
 			/* Withdrawn (or already done): nothing to do. */
 			atomic_store_release(&z->done, seen);
@@ -1953,8 +2016,18 @@ static void *zap_main(void *arg)
 		atomic_store_release(&z->done, done);
 		futex_wake_all_u32(&z->done);
 		if ((op & 0xff) == ZAP_OP_EXIT)
-			return NULL;
+			return;
 	}
+}
+
+static void *zap_main(void *arg)
+{
+	struct zap_self *self = arg;
+
+	atomic_store_release(&self->tid, (int32_t)syscall(SYS_gettid));
+	zap_serve(self);
+	atomic_store_release(&self->gone, 1U);
+	return NULL;
 }
 
 /* A userfaultfd of this process with MOVE and no events. Return: it or -1. */
@@ -1973,7 +2046,7 @@ static int zap_open_uffd(void)
 }
 
 /*
- * With USWAP_CHILD_EVICT, start this child's zapper (before its hello, see
+ * Unless USWAP_CHILD_EVICT=0, start this child's zapper (before its hello, see
  * fork_atfork_child(), which gives it its channel). Failing anywhere, the
  * child just does not evict (as without a zapper).
  */
@@ -2009,11 +2082,61 @@ static void zap_atfork_child(pid_t pid)
 		goto fail;
 	if (pager_start_thread(&t, mem, ZAP_STACK, zap_main, self))
 		goto fail;
-	pthread_detach(t);
+	/* Joinable: pager_fork_zapper_stop() joins it. */
+	zap_own_thread = t;
+	zap_own = self;
 	return;
 fail:
 	close(fd);
 	munmap(mem, len);
+}
+
+int pager_fork_zapper_stop(void)
+{
+	struct zap_self *self = atomic_xchg_acq_rel(&zap_own, NULL);
+	struct timespec nap = {0, 100000};
+	int32_t tid;
+
+	if (!self)
+		return 0;
+	atomic_store_seq_cst(&self->quit, 1U);
+	/*
+	 * Its wait on the request word may have begun before quit was set:
+	 * wake it until it is back (a request it claimed first runs to its
+	 * end, a few system calls). Bounded: 2 s.
+	 */
+	for (unsigned i = 0; !atomic_load_acquire(&self->gone); i++) {
+		struct fork_zap *z = atomic_load_seq_cst(&self->z);
+
+		if (i == 20000) {
+			/* Still running (quit is set): a later call tries again. */
+			atomic_store_release(&zap_own, self);
+			return -ETIMEDOUT;
+		}
+		if (z)
+			futex_wake_all_u32(&z->req);
+		nanosleep(&nap, NULL);
+	}
+	pthread_join(zap_own_thread, NULL);
+	/*
+	 * The join returns once the thread's id is cleared, which the kernel
+	 * does before it takes the thread out of the process: the thread
+	 * count is checked by the calls that need a single thread. Bounded: 2 s.
+	 */
+	tid = atomic_load_acquire(&self->tid);
+	for (unsigned i = 0; tid > 0 && !syscall(SYS_tgkill, getpid(), tid, 0); i++) {
+		if (i == 20000)
+			return -ETIMEDOUT;
+		nanosleep(&nap, NULL);
+	}
+	/*
+	 * The staging area stays mapped: the root may still be reading the
+	 * pages of the last request from it (child_move_batch()). Its
+	 * userfaultfd goes (the pages stay), and so does the stack.
+	 */
+	close(self->fd);
+	munmap((char *)self->stage - ZAP_STACK, ZAP_STACK);
+	return 0;
 }
 
 /* ---- a child's hold on its own userfaultfd ---- */
@@ -2174,7 +2297,7 @@ static void hold_drop_inherited(void)
 
 /*
  * The pthread_atfork child handler (every process of the tree runs it after
- * its fork): start the zapper (USWAP_CHILD_EVICT), say hello to the root
+ * its fork): start the zapper (unless USWAP_CHILD_EVICT=0), say hello to the root
  * with a MADV_DONTNEED of mailbox page "pid" and take a hold on our own
  * userfaultfd. The mailbox is registered, so the root reads a REMOVE event
  * for it from this child's userfaultfd: that tells it which process the
@@ -2185,6 +2308,8 @@ static void fork_atfork_child(void)
 	struct fork_hold_area *h = atomic_load_acquire(&hold_area_shared);
 	pid_t pid = (pid_t)syscall(SYS_getpid);
 
+	/* The parent's zapper, if it had one, is not this process's. */
+	zap_own = NULL;
 	hold_drop_inherited();
 	if (!h || atomic_load_acquire(&h->closed) || pid <= 0 ||
 	    (unsigned long)pid >= zap_mailbox_pages)
@@ -2262,7 +2387,7 @@ static int hello_setup(struct pager_forks *f)
 }
 
 /*
- * The zap area, with USWAP_CHILD_EVICT. Context: pager setup, after
+ * The zap area, unless USWAP_CHILD_EVICT=0. Context: pager setup, after
  * hello_setup(), before any fork. Return: 0, or -errno (children then do
  * not evict: not an error).
  */
@@ -2325,11 +2450,12 @@ static void zap_teardown(struct pager_forks *f)
 	}
 }
 
+/* Children evict unless USWAP_CHILD_EVICT=0 (any other value, or none: they do). */
 static bool child_evict_enabled(void)
 {
 	const char *on = getenv("USWAP_CHILD_EVICT");
 
-	return on && *on && strcmp(on, "0");
+	return !on || strcmp(on, "0");
 }
 
 /* ---- setup and teardown ---- */
@@ -2359,11 +2485,12 @@ int pager_fork_start(struct uswap_pager *p, bool event_fork, struct pager_forks 
 		return -ENOMEM;
 	}
 	/*
-	 * Children evict only with USWAP_CHILD_EVICT=1: a child reading
-	 * everything in random order (a Redis BGSAVE) rereads most of it under
-	 * the budget, and each reclaim batch is a wake-up of its zapper: 5-6
-	 * times slower than keeping it (docs/uffd.md). Otherwise children keep
-	 * what they read and the budget is enforced on top of their pages.
+	 * Children evict (one budget for the tree) unless USWAP_CHILD_EVICT=0:
+	 * then they keep what they read and the budget is enforced on top of
+	 * their pages, which is faster for a child that reads everything in
+	 * random order (a Redis BGSAVE rereads most of it under the budget,
+	 * and each reclaim batch is a wake-up of its zapper: docs/uffd.md) but
+	 * lets the tree grow past the budget by what the children read.
 	 */
 	err = hello_setup(f);
 	if (err) {

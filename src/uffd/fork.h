@@ -115,6 +115,21 @@ void pager_fork_set_serving(void);
 /* pager_fork_is_own - Return: whether [start, end) overlaps the fork thread's stack. */
 bool pager_fork_is_own(struct uswap_pager *p, unsigned long start, unsigned long end);
 
+/*
+ * pager_fork_zapper_stop - in a forked child whose pages are evicted (it
+ * runs a zapper thread, see fork.c): stop that thread for good and return
+ * once the kernel no longer counts it, so that the calls it refuses a
+ * multithreaded process (unshare(CLONE_NEWUSER), setns() into a user or
+ * mount namespace) work. The root then treats the child as one without a
+ * zapper: its pages stay and are kept out of the budget; a request it
+ * posted and the zapper had not claimed is withdrawn, one it claimed runs
+ * to its end first. Nothing to do elsewhere (the root, a child without a
+ * zapper, a second call).
+ * Context: a thread of the child, not a signal handler; may sleep.
+ * Return: 0, or -ETIMEDOUT (the thread did not go within seconds).
+ */
+int pager_fork_zapper_stop(void);
+
 /* pager_fork_warn_fallback - say once that forks are not paged, and why. */
 void pager_fork_warn_fallback(void);
 

@@ -8,13 +8,19 @@
  * if every page held exactly what was last written.
  *
  * Usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES]
- *                 [-f check|orphan|orphan_exit|orphan_exec|orphan_daemon|rootkill|rootexit|
- *                     rawexec|exec_fail [-o FILE]]
+ *                 [-f check|unshare|setns|orphan|orphan_exit|orphan_exec|orphan_daemon|
+ *                     rootkill|rootexit|rawexec|exec_fail [-o FILE]]
  *   -t  threads (default 4)   -m  MiB of data in all (default 64)
  *   -p  rewrite passes (default 2)
  *   -f check   after its own check, fork a child that checks every page
  *              while the parent checks them all again; the child's verdict
  *              is part of the exit status
+ *   -f unshare the same, but the child first enters a new user namespace
+ *              (unshare(CLONE_NEWUSER), which the kernel refuses a
+ *              multithreaded process: EINVAL) and says so on stdout
+ *   -f setns   the same, but the child forks a grandchild that makes a new
+ *              user namespace as above, and enters it (setns(), which the
+ *              kernel refuses a multithreaded process too)
  *   -f orphan  fork a child and exit at once: the child waits until its
  *              parent is gone, then checks every page and writes its
  *              verdict ("OK PAGES" or "FAILED BAD PAGES") to FILE (-o)
@@ -54,6 +60,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -256,8 +263,61 @@ static unsigned long check_all(const char *when)
 	return bad;
 }
 
-/* -f check: a child checks every page while we check them all again. Return: 0 or 1. */
-static int fork_check(void)
+/* What the child of -f check does first. */
+enum { CHECK_ONLY, CHECK_UNSHARE, CHECK_SETNS };
+
+/*
+ * -f setns, in the forked child: a grandchild makes a new user namespace and
+ * waits; we enter it with setns(). Return: 0, or -1 (said on stdout).
+ */
+static int enter_grandchild_userns(void)
+{
+	int ready[2], fd = -1, err = 0;
+	char path[64], c;
+	pid_t gc;
+
+	if (pipe(ready))
+		return -1;
+	gc = fork();
+	if (gc < 0)
+		return -1;
+	if (!gc) {
+		close(ready[0]);
+		c = unshare(CLONE_NEWUSER) ? 'e' : 'r';
+		if (write(ready[1], &c, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	if (read(ready[0], &c, 1) != 1 || c != 'r') {
+		printf("sigcheck: FAILED: the grandchild could not make a user namespace\n");
+		err = -1;
+	} else {
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)gc);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWUSER)) {
+			printf("sigcheck: FAILED: setns() into a new user namespace in the forked "
+			       "child: %s\n",
+			       strerror(errno));
+			err = -1;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	close(ready[0]);
+	kill(gc, SIGKILL);
+	waitpid(gc, NULL, 0);
+	return err;
+}
+
+/*
+ * -f check: a child checks every page while we check them all again; with
+ * CHECK_UNSHARE (-f unshare) it makes and enters a new user namespace first,
+ * with CHECK_SETNS (-f setns) it enters one a grandchild made.
+ * Return: 0 or 1.
+ */
+static int fork_check(int how)
 {
 	unsigned long bad;
 	int status;
@@ -267,8 +327,23 @@ static int fork_check(void)
 		perror("sigcheck: fork");
 		return 1;
 	}
-	if (!pid)
+	if (!pid) {
+		if (how == CHECK_UNSHARE && unshare(CLONE_NEWUSER)) {
+			printf("sigcheck: FAILED: unshare(CLONE_NEWUSER) in the forked child: %s\n",
+			       strerror(errno));
+			fflush(stdout);
+			_exit(1);
+		}
+		if (how == CHECK_SETNS && enter_grandchild_userns()) {
+			fflush(stdout);
+			_exit(1);
+		}
+		if (how != CHECK_ONLY) {
+			printf("sigcheck: fork: the child entered a new user namespace\n");
+			fflush(stdout);
+		}
 		_exit(check_all("forked child") ? 1 : 0);
+	}
 	bad = check_all("parent after the fork");
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		printf("sigcheck: FAILED: the forked child found bad pages (status %#x)\n", status);
@@ -549,18 +624,19 @@ int main(int argc, char **argv)
 		default:
 			fprintf(stderr,
 				"usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES] "
-				"[-f check|orphan|orphan_exit|orphan_exec|orphan_daemon|rootkill|"
-				"rootexit|rawexec|exec_fail [-o FILE]]\n");
+				"[-f check|unshare|setns|orphan|orphan_exit|orphan_exec|orphan_daemon|"
+				"rootkill|rootexit|rawexec|exec_fail [-o FILE]]\n");
 			return 2;
 		}
 	}
-	if (fork_mode && strcmp(fork_mode, "check") && strcmp(fork_mode, "orphan") &&
+	if (fork_mode && strcmp(fork_mode, "check") && strcmp(fork_mode, "unshare") &&
+	    strcmp(fork_mode, "setns") && strcmp(fork_mode, "orphan") &&
 	    strcmp(fork_mode, "orphan_exit") && strcmp(fork_mode, "orphan_exec") &&
 	    strcmp(fork_mode, "orphan_daemon") && strcmp(fork_mode, "rootkill") &&
 	    strcmp(fork_mode, "rootexit") && strcmp(fork_mode, "rawexec") &&
 	    strcmp(fork_mode, "exec_fail")) {
-		fprintf(stderr, "sigcheck: -f check, orphan, orphan_exit, orphan_exec, "
-				"orphan_daemon, rootkill, rootexit, rawexec or exec_fail\n");
+		fprintf(stderr, "sigcheck: -f check, unshare, setns, orphan, orphan_exit, "
+				"orphan_exec, orphan_daemon, rootkill, rootexit, rawexec or exec_fail\n");
 		return 2;
 	}
 	if (nr_threads < 1 || nr_threads > MAX_THREADS || total_mib < 3) {
@@ -605,7 +681,11 @@ int main(int argc, char **argv)
 	       total_pages, total_pages * PAGE >> 20, nr_threads, passes);
 	fflush(stdout);
 	if (fork_mode && !strcmp(fork_mode, "check"))
-		return fork_check();
+		return fork_check(CHECK_ONLY);
+	if (fork_mode && !strcmp(fork_mode, "unshare"))
+		return fork_check(CHECK_UNSHARE);
+	if (fork_mode && !strcmp(fork_mode, "setns"))
+		return fork_check(CHECK_SETNS);
 	if (fork_mode && (!strcmp(fork_mode, "rootkill") || !strcmp(fork_mode, "rootexit") ||
 			  !strcmp(fork_mode, "rawexec")))
 		return fork_rootkill(out_path, total_pages, fork_mode);

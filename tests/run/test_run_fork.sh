@@ -8,7 +8,16 @@
 #   -f check   the child checks every page while the parent checks them all
 #              again: both must pass, and --stats must tell the story: one
 #              fork, the child's swap-ins (> 0), the swap-cache hits on
-#              entries shared after the fork (> 0), swap-outs by the root.
+#              entries shared after the fork (> 0), swap-outs by the root,
+#              pages evicted from the child (it evicts by default: one budget
+#              for the tree); with USWAP_CHILD_EVICT=0, none.
+#   -f unshare the same, the child first entering a new user namespace
+#              (unshare(CLONE_NEWUSER)), which the kernel refuses a
+#              multithreaded process: the agent stops the child's zapper
+#              thread first (EINVAL before). Skipped where the kernel does
+#              not let us make user namespaces at all.
+#   -f setns   the same through setns(): the child enters a user namespace
+#              its own child made (with unshare(), as above).
 #   -f orphan  the parent exits right after the fork and the child, which
 #              outlives it, checks every page once its parent is gone: the
 #              agent's exit must have handed it every swapped page first.
@@ -71,12 +80,47 @@ if [ -s "$T/check.json" ]; then
 		"stats tree: shared swap-cache hits $(t "['all']['shared_hits']") > 0 (root $(t "['root']['shared_hits']"), children $(t "['children']['shared_hits']"))"
 	json_check "$T/check.json" "s['tree']['all']['shared_reads'] > 0 and s['tree']['all']['shared_reads'] + s['tree']['all']['shared_hits'] <= s['tree']['all']['swapins']" \
 		"stats tree: shared entries read from the device $(t "['all']['shared_reads']"), within the tree's swap-ins $(t "['all']['swapins']")"
-	json_check "$T/check.json" "s['tree']['root']['swapouts'] > 0 and s['tree']['children']['swapouts'] == 0 and s['tree']['all']['swapouts'] == s['vmstat']['pswpout']" \
-		"stats tree: the root swapped out $(t "['root']['swapouts']") pages (pswpout), the children none"
+	json_check "$T/check.json" "s['tree']['root']['swapouts'] > 0 and s['tree']['all']['swapouts'] == s['vmstat']['pswpout']" \
+		"stats tree: the engine swapped out $(t "['root']['swapouts']") pages of the tree (pswpout)"
+	json_check "$T/check.json" "s['vmstat']['fork_child_swapouts'] > 0 and s['vmstat']['fork_zap_batched'] > 0" \
+		"stats: the child evicts by default: $(json "$T/check.json" "s['vmstat']['fork_child_swapouts']") of its pages taken out of it"
 	json_check "$T/check.json" "s['tree']['root']['pid'] > 0 and s['tree']['all']['swapins'] == s['tree']['root']['swapins'] + s['tree']['children']['swapins']" \
 		"stats tree: the root's and the children's swap-ins add up to the tree's"
 else
 	not_ok "fork: no --stats"
+fi
+
+# ---- children that keep their pages (USWAP_CHILD_EVICT=0) ----
+USWAP_CHILD_EVICT=0 $LIMIT "$USWAP" run --budget "${b}M" --stats "$T/keep.json" -- \
+	"$SIGCHECK" -t 4 -m "$data" -p 1 -f check >"$T/keep.out" 2>"$T/keep.err"
+rc=$?
+if [ $rc -eq 0 ] && grep -q "^sigcheck: fork: the child and the parent checked every page" "$T/keep.out"; then
+	ok "USWAP_CHILD_EVICT=0: child and parent both find every page intact"
+	json_check "$T/keep.json" "s['vmstat']['fork_child_swapouts'] == 0 and s['vmstat']['fork_zap_requests'] == 0 and s['tree']['children']['swapins'] > 0" \
+		"USWAP_CHILD_EVICT=0: the child read pages back and none was taken out of it"
+else
+	not_ok "USWAP_CHILD_EVICT=0: sigcheck -f check exit $rc"
+	show "$T/keep.out"
+	show "$T/keep.err"
+fi
+
+# ---- a child that enters a new user namespace (must be single-threaded) ----
+if ! unshare --user true 2>/dev/null; then
+	skip "unshare: a forked child entering a new user namespace" "no user namespaces here (unshare --user true fails)"
+else
+	for how in unshare setns; do
+		$LIMIT "$USWAP" run --budget "${b}M" -- \
+			"$SIGCHECK" -t 4 -m "$data" -p 1 -f $how >"$T/$how.out" 2>"$T/$how.err"
+		rc=$?
+		if [ $rc -eq 0 ] && grep -q "^sigcheck: fork: the child entered a new user namespace" "$T/$how.out" &&
+			grep -q "^sigcheck: fork: the child and the parent checked every page" "$T/$how.out"; then
+			ok "$how: a forked child entered a new user namespace, then found every page intact"
+		else
+			not_ok "$how: sigcheck -f $how exit $rc"
+			show "$T/$how.out"
+			show "$T/$how.err"
+		fi
+	done
 fi
 
 # ---- a child that outlives its parent, the parent exiting first ----

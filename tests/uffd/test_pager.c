@@ -28,6 +28,22 @@
 
 #define MiB (1UL << 20)
 
+#ifdef __SANITIZE_THREAD__
+/*
+ * Under ThreadSanitizer: a forked child starts a thread (its zapper, from
+ * the pager's pthread_atfork child handler: children evict by default)
+ * although the parent had several, which the runtime refuses by default
+ * (die_after_fork=1). The zapper takes no lock and touches no registered
+ * memory (src/uffd/fork.c); test_fork runs its children the same way.
+ * Defaults only: TSAN_OPTIONS still overrides them.
+ */
+__public const char *__tsan_default_options(void);
+__public const char *__tsan_default_options(void)
+{
+	return "die_after_fork=0";
+}
+#endif
+
 /* Sanitizer builds run 10-20x slower: they page less data. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SCALE 2
