@@ -624,7 +624,8 @@ int main(int argc, char **argv)
 		default:
 			fprintf(stderr,
 				"usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES] "
-				"[-f check|unshare|setns|orphan|orphan_exit|orphan_exec|orphan_daemon|"
+				"[-f "
+				"check|unshare|setns|orphan|orphan_exit|orphan_exec|orphan_daemon|"
 				"rootkill|rootexit|rawexec|exec_fail [-o FILE]]\n");
 			return 2;
 		}
@@ -635,8 +636,9 @@ int main(int argc, char **argv)
 	    strcmp(fork_mode, "orphan_daemon") && strcmp(fork_mode, "rootkill") &&
 	    strcmp(fork_mode, "rootexit") && strcmp(fork_mode, "rawexec") &&
 	    strcmp(fork_mode, "exec_fail")) {
-		fprintf(stderr, "sigcheck: -f check, unshare, setns, orphan, orphan_exit, "
-				"orphan_exec, orphan_daemon, rootkill, rootexit, rawexec or exec_fail\n");
+		fprintf(stderr,
+			"sigcheck: -f check, unshare, setns, orphan, orphan_exit, "
+			"orphan_exec, orphan_daemon, rootkill, rootexit, rawexec or exec_fail\n");
 		return 2;
 	}
 	if (nr_threads < 1 || nr_threads > MAX_THREADS || total_mib < 3) {
