@@ -10,6 +10,7 @@
  *
  * Owns: nothing. Locking: none (each thread writes its own pages).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -662,14 +663,64 @@ static void *hold_ptl(void *arg)
 }
 
 /*
- * Wait until a thread sleeps on @h's held lock (the fault thread, with a
- * fault read), instead of a fixed sleep a loaded machine can outlast: up
- * to 10 s. Return: whether one does.
+ * Return: the faults a userfaultfd of this process has had read and not
+ * yet resolved ("total" less "pending" in its fdinfo): a fault the fault
+ * thread holds.
+ */
+static long uffd_faults_in_hand(void)
+{
+	long held = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char path[300], link[64], buf[512], *s;
+		long pending = -1, total = -1;
+		ssize_t n;
+		int fd;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = 0;
+		if (strcmp(link, "anon_inode:[userfaultfd]"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		if ((s = strstr(buf, "pending:")))
+			pending = strtol(s + 8, NULL, 10);
+		if ((s = strstr(buf, "total:")))
+			total = strtol(s + 6, NULL, 10);
+		if (pending >= 0 && total > pending)
+			held += total - pending;
+	}
+	if (d)
+		closedir(d);
+	return held;
+}
+
+/*
+ * Wait until the fault thread sleeps on @h's held lock, instead of a fixed
+ * sleep a loaded machine can outlast: up to 10 s. A sleeper on the lock
+ * alone does not tell: the reclaim thread also takes the tables' locks
+ * (aging, releasing data pages) and may be the one asleep there, the fault
+ * thread then still free to read the next event (the munmap or
+ * MADV_DONTNEED the caller is about to start would not wait). So also wait
+ * until a fault was read and not resolved: the fault thread has it, and
+ * the lock of its page's table is held. Return: whether both came.
  */
 static bool wait_lock_sleeper(struct ptl_holder *h)
 {
 	for (int i = 0; h->ptl && i < 10000; i++) {
-		if (atomic_load_acquire(&h->ptl->word) >> 1)
+		if ((atomic_load_acquire(&h->ptl->word) >> 1) && uffd_faults_in_hand() > 0)
 			return true;
 		usleep(1000);
 	}
