@@ -69,6 +69,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -557,6 +558,48 @@ static pid_t agent_pid; /* the process the agent started in */
  */
 static int agent_root = -1;
 static bool agent_root_full_warned;
+static int agent_root_tree = -1;       /* this generation's token (root_tree_new()) */
+static struct stat agent_root_tree_sb; /* its identity: the program may reuse its number */
+
+/*
+ * A fresh token for the children we fork from now on, in slot @r (state
+ * CLAIMING: ours): a file (a memfd, O_CLOEXEC, at a high number) that every
+ * process we fork inherits and keeps until it execs; its identity goes in
+ * tree_dev and tree_ino, by which `uswap run` tells the processes it ends.
+ * Children handed their pages before (by the image before an exec, which
+ * shares our pidfd, or before a failed exec) hold an older token, or none:
+ * they are not ours to end. Without a memfd, our pidfd's identity stands in
+ * (every child holds one: fork.c's hold). Context: our fork's prepare
+ * handler.
+ */
+static void root_tree_new(struct uswap_run_root *r, const struct stat *pidfd_sb)
+{
+	int fd = memfd_create("uswap-tree", MFD_CLOEXEC), hi;
+	struct rlimit rl;
+	struct stat sb = *pidfd_sb;
+
+	/* Ours still, not a file the program put at its number since (close_range(), dup2()). */
+	if (agent_root_tree >= 0 && !fstat(agent_root_tree, &sb) &&
+	    sb.st_dev == agent_root_tree_sb.st_dev && sb.st_ino == agent_root_tree_sb.st_ino)
+		close(agent_root_tree);
+	agent_root_tree = -1;
+	if (fd >= 0 && !getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur > 64) {
+		hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)(min(rl.rlim_cur, (rlim_t)1024) - 40));
+		if (hi >= 0) {
+			close(fd);
+			fd = hi;
+		}
+	}
+	if (fd >= 0 && !fstat(fd, &sb)) {
+		agent_root_tree = fd;
+		agent_root_tree_sb = sb;
+	} else if (fd >= 0)
+		close(fd);
+	if (agent_root_tree < 0)
+		sb = *pidfd_sb;
+	atomic_store_relaxed(&r->tree_dev, (uint64_t)sb.st_dev);
+	atomic_store_relaxed(&r->tree_ino, (uint64_t)sb.st_ino);
+}
 
 /* Return: whether @pid is gone: no such process, another one (its pidfd's @ino), or dead. */
 static bool root_gone(int32_t pid, uint64_t ino)
@@ -622,25 +665,35 @@ static void root_claim(void)
 
 	if (!s)
 		return;
+	/*
+	 * After our hand-over (an exec that passed the check and failed) a
+	 * child we fork is handed its pages at once: it loses nothing with
+	 * us, and we stay HANDED.
+	 */
+	if (pager_fork_orphaning(agent_pager))
+		return;
+	if (root_self_id(&sb))
+		return;
 	if (agent_root >= 0) {
-		uint32_t *state = &s->roots[agent_root].state;
+		struct uswap_run_root *r = &s->roots[agent_root];
 
 		/*
 		 * The image before our exec left children behind (LOST):
-		 * `uswap run` ends them, telling them by our pidfd, which
-		 * ours will hold too; wait for it (bounded).
+		 * `uswap run` ends them, by the token in the record; wait
+		 * for it (bounded) before the record becomes ours again.
 		 */
-		for (unsigned i = 0; i < 2000 && atomic_load_acquire(state) == USWAP_RUN_ROOT_LOST;
-		     i++)
+		for (unsigned i = 0;
+		     i < 2000 && atomic_load_acquire(&r->state) == USWAP_RUN_ROOT_LOST; i++)
 			usleep(1000);
-		/* Forking again after a hand-over (a failed exec), or after LOST: paging again. */
-		st = atomic_load_acquire(state);
-		if (st != USWAP_RUN_ROOT_PAGING)
-			atomic_cmpxchg_acq_rel(state, &st, USWAP_RUN_ROOT_PAGING);
+		/* Forking again after LOST: paging again, a new generation. */
+		st = atomic_load_acquire(&r->state);
+		if (st != USWAP_RUN_ROOT_PAGING &&
+		    atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_CLAIMING)) {
+			root_tree_new(r, &sb);
+			atomic_store_release(&r->state, USWAP_RUN_ROOT_PAGING);
+		}
 		return;
 	}
-	if (root_self_id(&sb))
-		return;
 	/* Ours already: the image before an exec claimed it. */
 	for (int i = 0; i < USWAP_RUN_MAX_ROOTS; i++) {
 		struct uswap_run_root *r = &s->roots[i];
@@ -650,7 +703,11 @@ static void root_claim(void)
 		    atomic_load_relaxed(&r->pid) == me &&
 		    atomic_load_relaxed(&r->pidfd_ino) == (uint64_t)sb.st_ino) {
 			agent_root = i;
-			atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_PAGING);
+			/* A new image: its children hold a new token, not the old image's. */
+			if (atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_CLAIMING)) {
+				root_tree_new(r, &sb);
+				atomic_store_release(&r->state, USWAP_RUN_ROOT_PAGING);
+			}
 			return;
 		}
 	}
@@ -667,6 +724,7 @@ static void root_claim(void)
 		atomic_store_relaxed(&r->pid, me);
 		atomic_store_relaxed(&r->pidfd_dev, (uint64_t)sb.st_dev);
 		atomic_store_relaxed(&r->pidfd_ino, (uint64_t)sb.st_ino);
+		root_tree_new(r, &sb);
 		memset(r->comm, 0, sizeof(r->comm));
 		strncpy(r->comm, program_invocation_short_name, sizeof(r->comm) - 1);
 		atomic_store_release(&r->state, USWAP_RUN_ROOT_PAGING);
