@@ -777,8 +777,9 @@ static void agent_leaving(void)
 /*
  * An exec hands over only if it may succeed: one that fails leaves the
  * children paged. Return: false only when the kernel would surely refuse
- * @path (relative to @dirfd; @flags: AT_EMPTY_PATH for fexecve): no such
- * file, not a regular file, no execute permission for our effective ids.
+ * @path (relative to @dirfd; @flags: AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW as
+ * the exec has them): no such file, not a regular file, no execute
+ * permission for our effective ids.
  * Anything else (ENOEXEC, E2BIG, ENOMEM, a missing interpreter...) only the
  * exec tells: true. Context: the exec's caller, before it.
  */
@@ -841,6 +842,8 @@ int agent_execvp(const char *file, char *const argv[]) __asm__("execvp") AGENT_E
 int agent_execvpe(const char *file, char *const argv[],
 		  char *const envp[]) __asm__("execvpe") AGENT_EXPORT;
 int agent_fexecve(int fd, char *const argv[], char *const envp[]) __asm__("fexecve") AGENT_EXPORT;
+int agent_execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+		   int flags) __asm__("execveat") AGENT_EXPORT;
 int agent_execl(const char *path, const char *arg, ...) __asm__("execl") AGENT_EXPORT;
 int agent_execlp(const char *file, const char *arg, ...) __asm__("execlp") AGENT_EXPORT;
 int agent_execle(const char *path, const char *arg, ...) __asm__("execle") AGENT_EXPORT;
@@ -909,6 +912,15 @@ int agent_execve(const char *path, char *const argv[], char *const envp[])
 	if (agent_is_root() && exec_may_succeed(AT_FDCWD, path, 0))
 		agent_leaving();
 	return (int)syscall(SYS_execve, path, argv, envp);
+}
+
+/* glibc 2.34's execveat(): @path relative to @dirfd, as the kernel reads @flags. */
+int agent_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+	if (agent_is_root() &&
+	    exec_may_succeed(dirfd, path, flags & (AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)))
+		agent_leaving();
+	return (int)syscall(SYS_execveat, dirfd, path, argv, envp, flags);
 }
 
 int agent_execv(const char *path, char *const argv[])
