@@ -533,8 +533,9 @@ void *agent_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t of
  * Forked children hold their own userfaultfd (fork.c), so the root leaving
  * without handing them their pages leaves their ranges registered with
  * nobody serving them: their next fault waits forever. Normal exit hands
- * over from the destructor; _exit(), _Exit(), an exec and the parent's
- * side of daemon() run no destructor, so they hand over here first. Only
+ * over from the destructor; _exit(), _Exit(), quick_exit(), an exec and
+ * the parent's side of daemon() run no destructor, so they hand over here
+ * first. Only
  * the root does (not a forked child, not a vfork child sharing its memory:
  * the pid tells). An exec hands over only if it may succeed
  * (exec_may_succeed()): one the kernel surely refuses leaves the children
@@ -834,6 +835,7 @@ static bool execp_may_succeed(const char *file)
 #define AGENT_EXPORT __attribute__((visibility("default")))
 void agent__exit(int status) __asm__("_exit") AGENT_EXPORT __attribute__((noreturn));
 void agent__Exit(int status) __asm__("_Exit") AGENT_EXPORT __attribute__((noreturn));
+void agent_quick_exit(int status) __asm__("quick_exit") AGENT_EXPORT __attribute__((noreturn));
 int agent_daemon(int nochdir, int noclose) __asm__("daemon") AGENT_EXPORT;
 int agent_execve(const char *path, char *const argv[],
 		 char *const envp[]) __asm__("execve") AGENT_EXPORT;
@@ -905,6 +907,23 @@ static void *agent_next(void **slot, const char *name)
 	if (!fn)
 		errno = ENOSYS;
 	return fn;
+}
+
+/* libc's quick_exit(), looked up by the constructor (else at first use). */
+static void *agent_next_quick_exit;
+
+/*
+ * quick_exit() runs the at_quick_exit() handlers and leaves by libc's own
+ * _exit(), without the PLT and without our destructor: hand over first.
+ */
+void agent_quick_exit(int status)
+{
+	void (*fn)(int) = agent_next(&agent_next_quick_exit, "quick_exit");
+
+	agent_leaving();
+	if (fn)
+		fn(status);
+	agent__exit(status);
 }
 
 int agent_execve(const char *path, char *const argv[], char *const envp[])
@@ -1531,6 +1550,7 @@ __attribute__((constructor)) static void agent_init(void)
 	/* Not at exec time, which may be a vfork child's or a signal handler's. */
 	agent_next(&agent_next_execvpe, "execvpe");
 	agent_next(&agent_next_fexecve, "fexecve");
+	agent_next(&agent_next_quick_exit, "quick_exit");
 	if (!budget || !status)
 		return;
 	fd = open(status, O_RDWR | O_CLOEXEC);

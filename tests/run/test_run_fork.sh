@@ -12,12 +12,14 @@
 #   -f orphan  the parent exits right after the fork and the child, which
 #              outlives it, checks every page once its parent is gone: the
 #              agent's exit must have handed it every swapped page first.
-#   -f orphan_exit, orphan_exec, orphan_execveat, orphan_daemon  the same,
-#              the parent leaving by _exit(), by an exec of true(1) (execlp,
-#              or execveat(3)), or through daemon(3) (whose parent leaves by
+#   -f orphan_exit, orphan_quick_exit, orphan_exec, orphan_execveat,
+#              orphan_daemon  the same, the parent leaving by _exit(), by
+#              quick_exit(3), by an exec of true(1) (execlp, or
+#              execveat(3)), or through daemon(3) (whose parent leaves by
 #              _exit()): no exit handler runs, yet the child must get its
 #              pages (without, it held its userfaultfd and hung; by
-#              execveat, before it was interposed, uswap run ended it).
+#              quick_exit or execveat, before they were interposed, uswap run
+#              ended it).
 #   -f rootkill  the parent kills itself (SIGKILL) while its child checks
 #              every page: the pages it had swapped out go with it, so the
 #              child must never read one (it holds its userfaultfd: its
@@ -107,7 +109,7 @@ fi
 # The child holds its userfaultfd: unless the agent hands it its pages
 # first, its ranges stay registered with nobody serving them and its first
 # fault waits forever (no verdict).
-for how in orphan_exit orphan_exec orphan_execveat orphan_daemon; do
+for how in orphan_exit orphan_quick_exit orphan_exec orphan_execveat orphan_daemon; do
 	rm -f "$T/$how.verdict"
 	$LIMIT "$USWAP" run --budget "${b}M" -- \
 		"$SIGCHECK" -t 4 -m "$data" -p 1 -f "$how" -o "$T/$how.verdict" \
