@@ -663,15 +663,15 @@ static void root_claim(void)
 	int32_t me = (int32_t)syscall(SYS_getpid);
 	uint32_t st = USWAP_RUN_ROOT_HANDED;
 	struct stat sb;
-
-	if (!s)
-		return;
 	/*
 	 * After our hand-over (an exec that passed the check and failed) a
 	 * child we fork is handed its pages at once: it loses nothing with
-	 * us, and we stay HANDED.
+	 * us. We stay HANDED, or have a record that says so (without one,
+	 * `uswap run` ends what holds the program's pidfd if it is killed).
 	 */
-	if (pager_fork_orphaning(agent_pager))
+	bool leaving = pager_fork_orphaning(agent_pager);
+
+	if (!s || (leaving && agent_root >= 0))
 		return;
 	if (root_self_id(&sb))
 		return;
@@ -705,7 +705,8 @@ static void root_claim(void)
 		    atomic_load_relaxed(&r->pidfd_ino) == (uint64_t)sb.st_ino) {
 			agent_root = i;
 			/* A new image: its children hold a new token, not the old image's. */
-			if (atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_CLAIMING)) {
+			if (!leaving &&
+			    atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_CLAIMING)) {
 				root_tree_new(r, &sb);
 				atomic_store_release(&r->state, USWAP_RUN_ROOT_PAGING);
 			}
@@ -728,7 +729,8 @@ static void root_claim(void)
 		root_tree_new(r, &sb);
 		memset(r->comm, 0, sizeof(r->comm));
 		strncpy(r->comm, program_invocation_short_name, sizeof(r->comm) - 1);
-		atomic_store_release(&r->state, USWAP_RUN_ROOT_PAGING);
+		atomic_store_release(&r->state,
+				     leaving ? USWAP_RUN_ROOT_HANDED : USWAP_RUN_ROOT_PAGING);
 		agent_root = i;
 		return;
 	}

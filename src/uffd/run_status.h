@@ -78,7 +78,10 @@ struct uswap_run_proc {
  *
  *   FREE -> CLAIMING -> PAGING     the root's first fork (the agent), before
  *                                  any child exists: pid, pidfd_* and comm
- *                                  written, then PAGING published;
+ *                                  written, then PAGING published (HANDED
+ *                                  if it forks only after its hand-over: a
+ *                                  failed exec's; the child gets its pages
+ *                                  at once);
  *   PAGING -> HANDED               the root's agent, once every child got its
  *                                  pages and its ranges were unregistered
  *                                  (exit, _exit, an exec about to happen):

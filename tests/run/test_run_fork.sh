@@ -47,7 +47,8 @@
 #              pages (at an exec of a new image, or at an exec that failed
 #              past the agent's check) must live on when the root is then
 #              killed; only the new image's own children are ended (before:
-#              all of them, as every one held the process's pidfd).
+#              all of them, as every one held the process's pidfd; also
+#              when the first fork came after the failed exec).
 #
 # Prints TAP. Usage: test_run_fork.sh PATH/TO/uswap PATH/TO/sigcheck
 # Environment: USWAP_RUN_TEST_BUDGET_MIB (default 16; data is 4x that).
@@ -321,6 +322,24 @@ if command -v bash >/dev/null; then
 	else
 		not_ok "failed exec then kill: exit $rc (137 expected), children alive: $([ -s "$T/noint.1" ] && echo yes || echo no) $([ -s "$T/noint.2" ] && echo yes || echo no)"
 		show "$T/fail.err"
+	fi
+	# The same with no fork before the exec: the first fork comes after
+	# the hand-over (no record PAGING; before, the shell's pidfd, which the
+	# child holds, had uswap run end it).
+	rm -f "$T/noint.3"
+	$LIMIT "$USWAP" run --budget "${b}M" -- bash -c \
+		'shopt -s execfail; exec "$0"; (sleep 1.5; echo alive >"$0.3") & sleep 0.5; kill -9 $$' \
+		"$T/noint" >/dev/null 2>"$T/fail3.err"
+	rc=$?
+	for _ in $(seq 50); do
+		[ -s "$T/noint.3" ] && break
+		sleep 0.1
+	done
+	if [ $rc -eq 137 ] && [ -s "$T/noint.3" ] && ! grep -q "ending the" "$T/fail3.err"; then
+		ok "failed exec, first fork after it, then kill: the child, handed its pages, lived on"
+	else
+		not_ok "failed exec, first fork after it, then kill: exit $rc (137 expected), child alive: $([ -s "$T/noint.3" ] && echo yes || echo no)"
+		show "$T/fail3.err"
 	fi
 fi
 
