@@ -993,9 +993,11 @@ static unsigned list_tree(pid_t *out, unsigned max)
 }
 
 /*
- * Return: whether process @pid may be paged by the root whose pidfds are
- * the file (@dev, @ino): it holds one, which the agent gives (O_CLOEXEC) to
- * every process it forks and that does not exec (fork.c, its hold). A
+ * Return: whether process @pid may be paged by the root whose token is
+ * the file (@dev, @ino): it holds it. A root's agent keeps one (O_CLOEXEC)
+ * that every process it forks inherits and that one which execs drops: the
+ * token of the generation of children it pages now (its record's tree_*),
+ * or the root's pidfd (the program without a record; fork.c's hold). A
  * descendant that exec'd another program (a job started with nohup, a
  * daemon) pages itself and lost nothing: it is left alone. Without an
  * identity (@ino 0: no pidfd on an old kernel), every descendant may be.
@@ -1027,7 +1029,7 @@ static bool paged_by(pid_t pid, dev_t dev, ino_t ino)
 }
 
 /*
- * A root (pidfds: the file @dev, @ino; its pid @root) is gone as @what
+ * A root (its children's token: the file @dev, @ino; its pid @root) is gone as @what
  * says, or exec'd, without handing its children their pages. The processes it forked are served by
  * its paging threads, and the pages it had swapped out for them lived in
  * its memory: they are gone, and such a child's next access to one waits
@@ -1103,8 +1105,8 @@ static bool watch_roots(struct run_ctx *c, int wstatus)
 		uint32_t st = atomic_load_acquire(&r->state);
 		char what[256], comm[sizeof(r->comm) + 1];
 		pid_t pid;
-		dev_t dev;
-		ino_t ino;
+		dev_t dev, tdev;
+		ino_t ino, tino;
 
 		if (st != USWAP_RUN_ROOT_PAGING && st != USWAP_RUN_ROOT_HANDED &&
 		    st != USWAP_RUN_ROOT_LOST)
@@ -1112,17 +1114,19 @@ static bool watch_roots(struct run_ctx *c, int wstatus)
 		pid = (pid_t)LOAD(r->pid);
 		dev = (dev_t)LOAD(r->pidfd_dev);
 		ino = (ino_t)LOAD(r->pidfd_ino);
+		tdev = (dev_t)LOAD(r->tree_dev);
+		tino = (ino_t)LOAD(r->tree_ino);
 		memcpy(comm, r->comm, sizeof(r->comm));
 		comm[sizeof(r->comm)] = '\0';
 		if (c->pidfd >= 0 && dev == c->pidfd_dev && ino == c->pidfd_ino)
 			prog_seen = true;
 		if (st == USWAP_RUN_ROOT_LOST) {
-			/* Its new image lives on (and holds its pidfd, like its children). */
+			/* Its new image lives on (it holds no token of the old one's). */
 			snprintf(what, sizeof(what),
 				 "%s (pid %d) exec'd another program without handing its children "
 				 "their pages",
 				 comm, (int)pid);
-			end_tree(c, pid, dev, ino, what);
+			end_tree(c, pid, tdev, tino, what);
 			atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_ENDED);
 			continue;
 		}
@@ -1148,7 +1152,7 @@ static bool watch_roots(struct run_ctx *c, int wstatus)
 				 "%s (pid %d) ended without handing its children their pages", comm,
 				 (int)pid);
 		}
-		end_tree(c, pid, dev, ino, what);
+		end_tree(c, pid, tdev, tino, what);
 		atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_ENDED);
 	}
 	return prog_seen;

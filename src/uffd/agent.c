@@ -70,6 +70,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -540,8 +541,9 @@ void *agent_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t of
  * Forked children hold their own userfaultfd (fork.c), so the root leaving
  * without handing them their pages leaves their ranges registered with
  * nobody serving them: their next fault waits forever. Normal exit hands
- * over from the destructor; _exit(), _Exit(), an exec and the parent's
- * side of daemon() run no destructor, so they hand over here first. Only
+ * over from the destructor; _exit(), _Exit(), quick_exit(), an exec and
+ * the parent's side of daemon() run no destructor, so they hand over here
+ * first. Only
  * the root does (not a forked child, not a vfork child sharing its memory:
  * the pid tells). An exec hands over only if it may succeed
  * (exec_may_succeed()): one the kernel surely refuses leaves the children
@@ -565,6 +567,48 @@ static pid_t agent_pid; /* the process the agent started in */
  */
 static int agent_root = -1;
 static bool agent_root_full_warned;
+static int agent_root_tree = -1;       /* this generation's token (root_tree_new()) */
+static struct stat agent_root_tree_sb; /* its identity: the program may reuse its number */
+
+/*
+ * A fresh token for the children we fork from now on, in slot @r (state
+ * CLAIMING: ours): a file (a memfd, O_CLOEXEC, at a high number) that every
+ * process we fork inherits and keeps until it execs; its identity goes in
+ * tree_dev and tree_ino, by which `uswap run` tells the processes it ends.
+ * Children handed their pages before (by the image before an exec, which
+ * shares our pidfd, or before a failed exec) hold an older token, or none:
+ * they are not ours to end. Without a memfd, our pidfd's identity stands in
+ * (every child holds one: fork.c's hold). Context: our fork's prepare
+ * handler.
+ */
+static void root_tree_new(struct uswap_run_root *r, const struct stat *pidfd_sb)
+{
+	int fd = memfd_create("uswap-tree", MFD_CLOEXEC), hi;
+	struct rlimit rl;
+	struct stat sb = *pidfd_sb;
+
+	/* Ours still, not a file the program put at its number since (close_range(), dup2()). */
+	if (agent_root_tree >= 0 && !fstat(agent_root_tree, &sb) &&
+	    sb.st_dev == agent_root_tree_sb.st_dev && sb.st_ino == agent_root_tree_sb.st_ino)
+		close(agent_root_tree);
+	agent_root_tree = -1;
+	if (fd >= 0 && !getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur > 64) {
+		hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)(min(rl.rlim_cur, (rlim_t)1024) - 40));
+		if (hi >= 0) {
+			close(fd);
+			fd = hi;
+		}
+	}
+	if (fd >= 0 && !fstat(fd, &sb)) {
+		agent_root_tree = fd;
+		agent_root_tree_sb = sb;
+	} else if (fd >= 0)
+		close(fd);
+	if (agent_root_tree < 0)
+		sb = *pidfd_sb;
+	atomic_store_relaxed(&r->tree_dev, (uint64_t)sb.st_dev);
+	atomic_store_relaxed(&r->tree_ino, (uint64_t)sb.st_ino);
+}
 
 /* Return: whether @pid is gone: no such process, another one (its pidfd's @ino), or dead. */
 static bool root_gone(int32_t pid, uint64_t ino)
@@ -627,28 +671,38 @@ static void root_claim(void)
 	int32_t me = (int32_t)syscall(SYS_getpid);
 	uint32_t st = USWAP_RUN_ROOT_HANDED;
 	struct stat sb;
+	/*
+	 * After our hand-over (an exec that passed the check and failed) a
+	 * child we fork is handed its pages at once: it loses nothing with
+	 * us. We stay HANDED, or have a record that says so (without one,
+	 * `uswap run` ends what holds the program's pidfd if it is killed).
+	 */
+	bool leaving = pager_fork_orphaning(agent_pager);
 
-	if (!s)
+	if (!s || (leaving && agent_root >= 0))
+		return;
+	if (root_self_id(&sb))
 		return;
 	if (agent_root >= 0) {
-		uint32_t *state = &s->roots[agent_root].state;
+		struct uswap_run_root *r = &s->roots[agent_root];
 
 		/*
 		 * The image before our exec left children behind (LOST):
-		 * `uswap run` ends them, telling them by our pidfd, which
-		 * ours will hold too; wait for it (bounded).
+		 * `uswap run` ends them, by the token in the record; wait
+		 * for it (bounded) before the record becomes ours again.
 		 */
-		for (unsigned i = 0; i < 2000 && atomic_load_acquire(state) == USWAP_RUN_ROOT_LOST;
-		     i++)
+		for (unsigned i = 0;
+		     i < 2000 && atomic_load_acquire(&r->state) == USWAP_RUN_ROOT_LOST; i++)
 			usleep(1000);
-		/* Forking again after a hand-over (a failed exec), or after LOST: paging again. */
-		st = atomic_load_acquire(state);
-		if (st != USWAP_RUN_ROOT_PAGING)
-			atomic_cmpxchg_acq_rel(state, &st, USWAP_RUN_ROOT_PAGING);
+		/* Forking again after LOST: paging again, a new generation. */
+		st = atomic_load_acquire(&r->state);
+		if (st != USWAP_RUN_ROOT_PAGING &&
+		    atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_CLAIMING)) {
+			root_tree_new(r, &sb);
+			atomic_store_release(&r->state, USWAP_RUN_ROOT_PAGING);
+		}
 		return;
 	}
-	if (root_self_id(&sb))
-		return;
 	/* Ours already: the image before an exec claimed it. */
 	for (int i = 0; i < USWAP_RUN_MAX_ROOTS; i++) {
 		struct uswap_run_root *r = &s->roots[i];
@@ -658,7 +712,12 @@ static void root_claim(void)
 		    atomic_load_relaxed(&r->pid) == me &&
 		    atomic_load_relaxed(&r->pidfd_ino) == (uint64_t)sb.st_ino) {
 			agent_root = i;
-			atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_PAGING);
+			/* A new image: its children hold a new token, not the old image's. */
+			if (!leaving &&
+			    atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_CLAIMING)) {
+				root_tree_new(r, &sb);
+				atomic_store_release(&r->state, USWAP_RUN_ROOT_PAGING);
+			}
 			return;
 		}
 	}
@@ -675,9 +734,11 @@ static void root_claim(void)
 		atomic_store_relaxed(&r->pid, me);
 		atomic_store_relaxed(&r->pidfd_dev, (uint64_t)sb.st_dev);
 		atomic_store_relaxed(&r->pidfd_ino, (uint64_t)sb.st_ino);
+		root_tree_new(r, &sb);
 		memset(r->comm, 0, sizeof(r->comm));
 		strncpy(r->comm, program_invocation_short_name, sizeof(r->comm) - 1);
-		atomic_store_release(&r->state, USWAP_RUN_ROOT_PAGING);
+		atomic_store_release(&r->state,
+				     leaving ? USWAP_RUN_ROOT_HANDED : USWAP_RUN_ROOT_PAGING);
 		agent_root = i;
 		return;
 	}
@@ -727,8 +788,9 @@ static void agent_leaving(void)
 /*
  * An exec hands over only if it may succeed: one that fails leaves the
  * children paged. Return: false only when the kernel would surely refuse
- * @path (relative to @dirfd; @flags: AT_EMPTY_PATH for fexecve): no such
- * file, not a regular file, no execute permission for our effective ids.
+ * @path (relative to @dirfd; @flags: AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW as
+ * the exec has them): no such file, not a regular file, no execute
+ * permission for our effective ids.
  * Anything else (ENOEXEC, E2BIG, ENOMEM, a missing interpreter...) only the
  * exec tells: true. Context: the exec's caller, before it.
  */
@@ -783,6 +845,7 @@ static bool execp_may_succeed(const char *file)
 #define AGENT_EXPORT __attribute__((visibility("default")))
 void agent__exit(int status) __asm__("_exit") AGENT_EXPORT __attribute__((noreturn));
 void agent__Exit(int status) __asm__("_Exit") AGENT_EXPORT __attribute__((noreturn));
+void agent_quick_exit(int status) __asm__("quick_exit") AGENT_EXPORT __attribute__((noreturn));
 int agent_daemon(int nochdir, int noclose) __asm__("daemon") AGENT_EXPORT;
 int agent_execve(const char *path, char *const argv[],
 		 char *const envp[]) __asm__("execve") AGENT_EXPORT;
@@ -791,6 +854,8 @@ int agent_execvp(const char *file, char *const argv[]) __asm__("execvp") AGENT_E
 int agent_execvpe(const char *file, char *const argv[],
 		  char *const envp[]) __asm__("execvpe") AGENT_EXPORT;
 int agent_fexecve(int fd, char *const argv[], char *const envp[]) __asm__("fexecve") AGENT_EXPORT;
+int agent_execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+		   int flags) __asm__("execveat") AGENT_EXPORT;
 int agent_execl(const char *path, const char *arg, ...) __asm__("execl") AGENT_EXPORT;
 int agent_execlp(const char *file, const char *arg, ...) __asm__("execlp") AGENT_EXPORT;
 int agent_execle(const char *path, const char *arg, ...) __asm__("execle") AGENT_EXPORT;
@@ -854,11 +919,37 @@ static void *agent_next(void **slot, const char *name)
 	return fn;
 }
 
+/* libc's quick_exit(), looked up by the constructor (else at first use). */
+static void *agent_next_quick_exit;
+
+/*
+ * quick_exit() runs the at_quick_exit() handlers and leaves by libc's own
+ * _exit(), without the PLT and without our destructor: hand over first.
+ */
+void agent_quick_exit(int status)
+{
+	void (*fn)(int) = agent_next(&agent_next_quick_exit, "quick_exit");
+
+	agent_leaving();
+	if (fn)
+		fn(status);
+	agent__exit(status);
+}
+
 int agent_execve(const char *path, char *const argv[], char *const envp[])
 {
 	if (agent_is_root() && exec_may_succeed(AT_FDCWD, path, 0))
 		agent_leaving();
 	return (int)syscall(SYS_execve, path, argv, envp);
+}
+
+/* glibc 2.34's execveat(): @path relative to @dirfd, as the kernel reads @flags. */
+int agent_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+	if (agent_is_root() &&
+	    exec_may_succeed(dirfd, path, flags & (AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)))
+		agent_leaving();
+	return (int)syscall(SYS_execveat, dirfd, path, argv, envp, flags);
 }
 
 int agent_execv(const char *path, char *const argv[])
@@ -1508,6 +1599,7 @@ __attribute__((constructor)) static void agent_init(void)
 	/* Not at exec time, which may be a vfork child's or a signal handler's. */
 	agent_next(&agent_next_execvpe, "execvpe");
 	agent_next(&agent_next_fexecve, "fexecve");
+	agent_next(&agent_next_quick_exit, "quick_exit");
 	if (!budget || !status)
 		return;
 	fd = open(status, O_RDWR | O_CLOEXEC);

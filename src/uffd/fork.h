@@ -168,8 +168,9 @@ unsigned long pager_swap_refs(struct uswap_pager *p);
 long pager_nr_swapents(struct uswap_pager *p);
 
 /*
- * pager_fork_orphaning - for tests: whether pager_fork_orphan() was asked
- * (the pager is leaving). Context: any.
+ * pager_fork_orphaning - whether pager_fork_orphan() was asked (the pager
+ * is leaving: a child forked now gets its pages at once; the agent keeps
+ * its root record HANDED then). Context: any.
  */
 bool pager_fork_orphaning(struct uswap_pager *p);
 

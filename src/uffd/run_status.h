@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #define USWAP_RUN_STATUS_MAGIC	 0x70777375u /* "uswp" */
-#define USWAP_RUN_STATUS_VERSION 2u
+#define USWAP_RUN_STATUS_VERSION 3u
 
 enum uswap_run_state {
 	USWAP_RUN_STARTING = 0, /* agent not (yet) up */
@@ -78,13 +78,18 @@ struct uswap_run_proc {
  *
  *   FREE -> CLAIMING -> PAGING     the root's first fork (the agent), before
  *                                  any child exists: pid, pidfd_* and comm
- *                                  written, then PAGING published;
+ *                                  written, then PAGING published (HANDED
+ *                                  if it forks only after its hand-over: a
+ *                                  failed exec's; the child gets its pages
+ *                                  at once);
  *   PAGING -> HANDED               the root's agent, once every child got its
  *                                  pages and its ranges were unregistered
  *                                  (exit, _exit, an exec about to happen):
  *                                  set before the root's exit can be seen;
- *   HANDED -> PAGING               the same process forks again (a failed
- *                                  exec, or a fresh image after an exec);
+ *   HANDED -> CLAIMING -> PAGING   a fresh image of the same process (after
+ *                                  an exec) forks: a new tree token (a fork
+ *                                  after a failed exec's hand-over is handed
+ *                                  over at once: the record stays HANDED);
  *   PAGING -> LOST                 the agent of a new image of the same
  *                                  process (an exec that did not hand over:
  *                                  the raw system call), at its start;
@@ -92,12 +97,15 @@ struct uswap_run_proc {
  *                                  (or LOST) without HANDED and the
  *                                  processes left that held its pidfd (the
  *                                  root itself excepted) were ended;
- *   ENDED -> PAGING                a LOST root's new image forks;
+ *   ENDED -> CLAIMING -> PAGING    a LOST root's new image forks (new token);
  *   HANDED/ENDED -> CLAIMING       an agent reuses the slot of a root gone.
  *
- * The processes a root pages hold a pidfd of it (O_CLOEXEC); pidfd_dev and
- * pidfd_ino are that file's identity (one file per process since Linux
- * 6.9), which tells `uswap run` who they are.
+ * pidfd_dev and pidfd_ino are the identity of the root's pidfds (one file
+ * per process since Linux 6.9): they tell whether it is gone. The processes
+ * a root pages hold its token (a file inherited at the fork, O_CLOEXEC, new
+ * at each PAGING): tree_dev and tree_ino, which tell `uswap run` who they
+ * are; children handed their pages before hold an older one (an image
+ * before an exec shares the pidfd, not the token).
  */
 enum uswap_run_root_state {
 	USWAP_RUN_ROOT_FREE = 0,
@@ -115,6 +123,9 @@ struct uswap_run_root {
 	int32_t pid;
 	uint64_t pidfd_dev;
 	uint64_t pidfd_ino;
+	/* The token its paged children hold (a file's identity): the ones to end. */
+	uint64_t tree_dev;
+	uint64_t tree_ino;
 	char comm[16]; /* the root's command name, for messages */
 };
 

@@ -8,8 +8,9 @@
  * if every page held exactly what was last written.
  *
  * Usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES]
- *                 [-f check|unshare|setns|orphan|orphan_exit|orphan_exec|orphan_daemon|
- *                     rootkill|rootexit|rawexec|exec_fail [-o FILE]]
+ *                 [-f check|unshare|setns|orphan|orphan_exit|orphan_quick_exit|
+ *                     orphan_exec|orphan_execveat|orphan_daemon|rootkill|rootexit|
+ *                     rawexec|exec_fail [-o FILE]]
  *   -t  threads (default 4)   -m  MiB of data in all (default 64)
  *   -p  rewrite passes (default 2)
  *   -f check   after its own check, fork a child that checks every page
@@ -26,6 +27,9 @@
  *              verdict ("OK PAGES" or "FAILED BAD PAGES") to FILE (-o)
  *   -f orphan_exit, orphan_exec  the same, but we leave by _exit(0), or by
  *              an exec of true(1) (execlp): neither runs the exit handlers
+ *   -f orphan_execveat  the same, the exec by execveat(3) (glibc 2.34)
+ *   -f orphan_quick_exit  the same, we leave by quick_exit(0) (C11), which
+ *              runs its own handlers and then _exit() within libc
  *   -f orphan_daemon  the same through daemon(3), whose parent leaves by
  *              _exit(): the daemon checks every page once that parent is gone
  *   -f rootkill  fork a child that writes "child PID" to FILE (-o) and
@@ -400,7 +404,9 @@ static __attribute__((noreturn)) void orphan_verdict(const char *path, size_t to
  * -f orphan: the child outlives us. It learns we are gone when our end of a
  * pipe closes (at our exit), then writes its verdict (orphan_verdict()). We
  * leave as @how says: orphan returns from main, orphan_exit calls _exit(),
- * orphan_exec execs true(1). Return: 0 or 1 (ours).
+ * orphan_quick_exit by quick_exit(), orphan_exec execs true(1),
+ * orphan_execveat the same by execveat(3).
+ * Return: 0 or 1 (ours).
  */
 static int fork_orphan(const char *path, size_t total_pages, const char *how)
 {
@@ -429,9 +435,18 @@ static int fork_orphan(const char *path, size_t total_pages, const char *how)
 	fflush(stdout);
 	if (!strcmp(how, "orphan_exit"))
 		_exit(0); /* closes gone[1], no exit handler run */
+	if (!strcmp(how, "orphan_quick_exit"))
+		quick_exit(0); /* nor here: only at_quick_exit() ones */
 	if (!strcmp(how, "orphan_exec")) {
 		execlp("true", "true", (char *)NULL); /* gone[1] closes when true exits */
 		perror("sigcheck: exec true");
+		return 1;
+	}
+	if (!strcmp(how, "orphan_execveat")) {
+		char *argv[] = {"true", NULL};
+
+		execveat(AT_FDCWD, "/bin/true", argv, environ, 0);
+		perror("sigcheck: execveat /bin/true");
 		return 1;
 	}
 	return 0; /* our exit closes gone[1] */
@@ -623,22 +638,23 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr,
-				"usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES] "
-				"[-f "
-				"check|unshare|setns|orphan|orphan_exit|orphan_exec|orphan_daemon|"
-				"rootkill|rootexit|rawexec|exec_fail [-o FILE]]\n");
+				"usage: sigcheck [-t THREADS] [-m MiB] [-p PASSES] [-f "
+				"check|unshare|setns|orphan|orphan_exit|orphan_quick_exit|"
+				"orphan_exec|orphan_execveat|orphan_daemon|rootkill|rootexit|"
+				"rawexec|exec_fail [-o FILE]]\n");
 			return 2;
 		}
 	}
 	if (fork_mode && strcmp(fork_mode, "check") && strcmp(fork_mode, "unshare") &&
 	    strcmp(fork_mode, "setns") && strcmp(fork_mode, "orphan") &&
 	    strcmp(fork_mode, "orphan_exit") && strcmp(fork_mode, "orphan_exec") &&
+	    strcmp(fork_mode, "orphan_execveat") && strcmp(fork_mode, "orphan_quick_exit") &&
 	    strcmp(fork_mode, "orphan_daemon") && strcmp(fork_mode, "rootkill") &&
 	    strcmp(fork_mode, "rootexit") && strcmp(fork_mode, "rawexec") &&
 	    strcmp(fork_mode, "exec_fail")) {
-		fprintf(stderr,
-			"sigcheck: -f check, unshare, setns, orphan, orphan_exit, "
-			"orphan_exec, orphan_daemon, rootkill, rootexit, rawexec or exec_fail\n");
+		fprintf(stderr, "sigcheck: -f check, unshare, setns, orphan, orphan_exit, "
+				"orphan_quick_exit, orphan_exec, orphan_execveat, orphan_daemon, "
+				"rootkill, rootexit, rawexec or exec_fail\n");
 		return 2;
 	}
 	if (nr_threads < 1 || nr_threads > MAX_THREADS || total_mib < 3) {

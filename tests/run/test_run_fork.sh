@@ -21,10 +21,14 @@
 #   -f orphan  the parent exits right after the fork and the child, which
 #              outlives it, checks every page once its parent is gone: the
 #              agent's exit must have handed it every swapped page first.
-#   -f orphan_exit, orphan_exec, orphan_daemon  the same, the parent leaving
-#              by _exit(), by an exec of true(1), or through daemon(3) (whose
-#              parent leaves by _exit()): no exit handler runs, yet the child
-#              must get its pages (without, it held its userfaultfd and hung).
+#   -f orphan_exit, orphan_quick_exit, orphan_exec, orphan_execveat,
+#              orphan_daemon  the same, the parent leaving by _exit(), by
+#              quick_exit(3), by an exec of true(1) (execlp, or
+#              execveat(3)), or through daemon(3) (whose parent leaves by
+#              _exit()): no exit handler runs, yet the child must get its
+#              pages (without, it held its userfaultfd and hung; by
+#              quick_exit or execveat, before they were interposed, uswap run
+#              ended it).
 #   -f rootkill  the parent kills itself (SIGKILL) while its child checks
 #              every page: the pages it had swapped out go with it, so the
 #              child must never read one (it holds its userfaultfd: its
@@ -48,6 +52,12 @@
 #              checks every page, paged (swap-ins, its memory held under
 #              the data it read). Before, the first failed exec handed it
 #              everything: no swap-ins, all of it resident.
+#   a root that forks again after its hand-over: children it handed their
+#              pages (at an exec of a new image, or at an exec that failed
+#              past the agent's check) must live on when the root is then
+#              killed; only the new image's own children are ended (before:
+#              all of them, as every one held the process's pidfd; also
+#              when the first fork came after the failed exec).
 #
 # Prints TAP. Usage: test_run_fork.sh PATH/TO/uswap PATH/TO/sigcheck
 # Environment: USWAP_RUN_TEST_BUDGET_MIB (default 16; data is 4x that).
@@ -144,7 +154,7 @@ fi
 # The child holds its userfaultfd: unless the agent hands it its pages
 # first, its ranges stay registered with nobody serving them and its first
 # fault waits forever (no verdict).
-for how in orphan_exit orphan_exec orphan_daemon; do
+for how in orphan_exit orphan_quick_exit orphan_exec orphan_execveat orphan_daemon; do
 	rm -f "$T/$how.verdict"
 	$LIMIT "$USWAP" run --budget "${b}M" -- \
 		"$SIGCHECK" -t 4 -m "$data" -p 1 -f "$how" -o "$T/$how.verdict" \
@@ -314,6 +324,68 @@ fi
 gone_or_kill "$cpid" "sh -c rootkill"
 has "$T/shkill.err" "ended without handing its children their pages: ending the 1 process left of its tree (pid $cpid)" \
 	"sh -c rootkill: uswap run said why it ended the child"
+
+# ---- a root killed after it handed over: its handed children live on ----
+# The shell's subshell is handed its pages by the exec; the new image forks
+# a subshell of its own and is killed: only that one is to be ended.
+rm -f "$T/gen.alive"
+$LIMIT "$USWAP" run --budget "${b}M" -- sh -c \
+	'(sleep 1.5; echo alive >"$0") & exec sh -c "(while sleep 0.1; do :; done) & echo \$! >\"\$0.new\"; sleep 0.5; kill -9 \$\$" "$0"' \
+	"$T/gen.alive" >/dev/null 2>"$T/gen.err"
+rc=$?
+npid=$(cat "$T/gen.alive.new" 2>/dev/null)
+for _ in $(seq 50); do
+	[ -s "$T/gen.alive" ] && break
+	sleep 0.1
+done
+if [ $rc -eq 137 ] && grep -q "^alive" "$T/gen.alive" 2>/dev/null &&
+	grep -q "ending the 1 process left of its tree (pid $npid)" "$T/gen.err"; then
+	ok "exec then kill: the child handed over at the exec lived on, the new image's child $npid was ended"
+else
+	not_ok "exec then kill: exit $rc (137 expected), handed child alive: $([ -s "$T/gen.alive" ] && echo yes || echo no), new child ${npid:-?}"
+	show "$T/gen.err"
+fi
+# An exec that passes the check and fails (a script whose interpreter is
+# missing) hands over; bash (execfail) goes on and forks again: that child
+# is handed its pages at once. Killed, the shell lost nobody's pages.
+if command -v bash >/dev/null; then
+	printf '#!/nonexistent/interpreter\n' >"$T/noint"
+	chmod +x "$T/noint"
+	rm -f "$T/fail1.alive" "$T/fail2.alive"
+	$LIMIT "$USWAP" run --budget "${b}M" -- bash -c \
+		'shopt -s execfail; (sleep 1.5; echo alive >"$0.1") & exec "$0"; (sleep 1.5; echo alive >"$0.2") & sleep 0.5; kill -9 $$' \
+		"$T/noint" >/dev/null 2>"$T/fail.err"
+	rc=$?
+	for _ in $(seq 50); do
+		[ -s "$T/noint.1" ] && [ -s "$T/noint.2" ] && break
+		sleep 0.1
+	done
+	if [ $rc -eq 137 ] && [ -s "$T/noint.1" ] && [ -s "$T/noint.2" ] &&
+		! grep -q "ending the" "$T/fail.err"; then
+		ok "failed exec then kill: both children, handed their pages, lived on"
+	else
+		not_ok "failed exec then kill: exit $rc (137 expected), children alive: $([ -s "$T/noint.1" ] && echo yes || echo no) $([ -s "$T/noint.2" ] && echo yes || echo no)"
+		show "$T/fail.err"
+	fi
+	# The same with no fork before the exec: the first fork comes after
+	# the hand-over (no record PAGING; before, the shell's pidfd, which the
+	# child holds, had uswap run end it).
+	rm -f "$T/noint.3"
+	$LIMIT "$USWAP" run --budget "${b}M" -- bash -c \
+		'shopt -s execfail; exec "$0"; (sleep 1.5; echo alive >"$0.3") & sleep 0.5; kill -9 $$' \
+		"$T/noint" >/dev/null 2>"$T/fail3.err"
+	rc=$?
+	for _ in $(seq 50); do
+		[ -s "$T/noint.3" ] && break
+		sleep 0.1
+	done
+	if [ $rc -eq 137 ] && [ -s "$T/noint.3" ] && ! grep -q "ending the" "$T/fail3.err"; then
+		ok "failed exec, first fork after it, then kill: the child, handed its pages, lived on"
+	else
+		not_ok "failed exec, first fork after it, then kill: exit $rc (137 expected), child alive: $([ -s "$T/noint.3" ] && echo yes || echo no)"
+		show "$T/fail3.err"
+	fi
+fi
 
 # ---- execs that fail leave the child paged ----
 USWAP_CHILD_EVICT=1 $LIMIT "$USWAP" run --budget "${b}M" --stats "$T/execfail.json" -- \
