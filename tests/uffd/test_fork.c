@@ -5,7 +5,8 @@
  * forks; the child checks every page against the state at the fork while
  * the parent rewrites them (copy-on-write keeps those writes out of the
  * child's view); swap counts of 2 while both live, back to 1 after; every
- * kind of child (vfork, posix_spawn, system(), fork + exec, nested forks,
+ * kind of child (vfork, posix_spawn, system(), fork + exec, nested forks
+ * whose grandchildren let their parent's zapper go,
  * a child outliving its parent); a fork storm leaves no slot behind; a
  * child's fault on a page it maps anew meanwhile is woken, not SIGBUS; a
  * child outliving the pager touches pages it never had (its ranges were
@@ -1182,6 +1183,96 @@ TEST(nested_forks_see_every_byte)
 	CHECK_EQ(exit_code(pid), 0);
 	CHECK_EQ(bad_pages(b, 4), 0UL);
 	check_tree_and_close(p, b);
+}
+
+/* Userfaultfd descriptors this process has open. */
+static int own_uffds(void)
+{
+	char path[64], link[64];
+	int n = 0;
+
+	for (int fd = 0; fd < 4096; fd++) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len <= 0)
+			continue;
+		link[len] = '\0';
+		n += !!strstr(link, "userfaultfd");
+	}
+	return n;
+}
+
+/* This process's VmSize in kB (/proc/self/status), or -1. */
+static long own_vm_kb(void)
+{
+	char buf[4096], *s;
+	ssize_t n;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	s = strstr(buf, "\nVmSize:");
+	return s ? strtol(s + 8, NULL, 10) : -1;
+}
+
+/*
+ * A child that forks again at once (a shell's pipeline, daemon()): the
+ * grandchild starts a zapper of its own and must not keep its parent's,
+ * which a fork copies as memory and a descriptor (the parent's userfaultfd,
+ * useless in the grandchild: each generation would add one descriptor and
+ * the parent's 4 MiB stack and staging area). The grandchild has as many
+ * userfaultfds and about as much address space as its parent; so does a
+ * great-grandchild.
+ */
+TEST(grandchild_drops_its_parents_zapper)
+{
+	struct uswap_pager *p = open_pager();
+	pid_t pid;
+
+	if (!p)
+		return;
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		int uffds = own_uffds(), depth = 0;
+		long vm = own_vm_kb();
+		pid_t g;
+
+		if (uffds < 2 || vm <= 0)
+			_exit(2);
+		/* Two generations below the child, each checked against the first. */
+		while (depth < 2) {
+			g = fork();
+			if (g < 0)
+				_exit(3);
+			if (g) {
+				_exit(exit_code(g));
+			}
+			depth++;
+			if (own_uffds() != uffds) {
+				fprintf(stderr, "# generation %d: %d userfaultfds, the child %d\n",
+					depth + 1, own_uffds(), uffds);
+				_exit(10 + depth);
+			}
+			if (own_vm_kb() > vm + 1024) {
+				fprintf(stderr,
+					"# generation %d: VmSize %ld kB, the child %ld kB\n",
+					depth + 1, own_vm_kb(), vm);
+				_exit(20 + depth);
+			}
+		}
+		_exit(0);
+	}
+	CHECK_EQ(exit_code(pid), 0);
+	CHECK_EQ(wait_children_released(p), 0U);
+	uswap_pager_close(p);
 }
 
 /*
