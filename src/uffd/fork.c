@@ -2020,6 +2020,8 @@ static void zap_serve(struct zap_self *self)
 				atomic_store_relaxed(&z->results[i],
 						     ioctl(self->fd, UFFDIO_MOVE, &mv) ? -errno
 										       : 0);
+				if (!i)
+					race_point("zap:batch_moving");
 			}
 		}
 		atomic_store_relaxed(&z->result, res);
