@@ -244,15 +244,25 @@ struct zap_self {
 	int32_t tid;	    /* the zapper's thread id (zapper, first thing it does) */
 	uint32_t quit;	    /* stop for good (the child's other threads; seq_cst) */
 	uint32_t gone;	    /* the zapper returned (zapper, last thing it does) */
+	/* fd's identity: a grandchild closes the number only if it is still fd */
+	dev_t fd_dev;
+	ino_t fd_ino;
+	bool stack_gone; /* the stack unmapped at the stop (the stopping thread) */
 };
 
 /*
  * In a forked child, its own zapper (process memory: a grandchild starts its
- * own, zap_atfork_child() resets these first). Taken by the thread that
+ * own, zap_drop_inherited() resets these first). Taken by the thread that
  * stops it (pager_fork_zapper_stop()).
  */
 static struct zap_self *zap_own;
 static pthread_t zap_own_thread;
+/*
+ * This process's zapper mapping and descriptor, running or stopped: a fork
+ * copies them into the grandchild, which lets them go (zap_drop_inherited()).
+ * Written only in the atfork child handler (one thread) and at the stop.
+ */
+static struct zap_self *zap_mine;
 
 /*
  * A child's hold on its own userfaultfd (see the top): the root offers the
@@ -2010,6 +2020,8 @@ static void zap_serve(struct zap_self *self)
 				atomic_store_relaxed(&z->results[i],
 						     ioctl(self->fd, UFFDIO_MOVE, &mv) ? -errno
 										       : 0);
+				if (!i)
+					race_point("zap:batch_moving");
 			}
 		}
 		atomic_store_relaxed(&z->result, res);
@@ -2056,6 +2068,7 @@ static void zap_atfork_child(pid_t pid)
 	size_t len = ZAP_STACK + ZAP_STAGE * PAGE_SIZE + PAGE_SIZE;
 	struct uffdio_register reg = {.mode = UFFDIO_REGISTER_MODE_MISSING};
 	struct zap_self *self;
+	struct stat sb;
 	pthread_t t;
 	char *mem;
 	int fd;
@@ -2076,6 +2089,10 @@ static void zap_atfork_child(pid_t pid)
 	self->stage = mem + ZAP_STACK;
 	self->fd = fd;
 	self->pid = (int32_t)pid;
+	if (fstat(fd, &sb))
+		goto fail;
+	self->fd_dev = sb.st_dev;
+	self->fd_ino = sb.st_ino;
 	reg.range.start = (unsigned long)self->stage;
 	reg.range.len = ZAP_STAGE * PAGE_SIZE;
 	if (ioctl(fd, UFFDIO_REGISTER, &reg))
@@ -2085,6 +2102,7 @@ static void zap_atfork_child(pid_t pid)
 	/* Joinable: pager_fork_zapper_stop() joins it. */
 	zap_own_thread = t;
 	zap_own = self;
+	zap_mine = self;
 	return;
 fail:
 	close(fd);
@@ -2135,8 +2153,39 @@ int pager_fork_zapper_stop(void)
 	 * userfaultfd goes (the pages stay), and so does the stack.
 	 */
 	close(self->fd);
+	self->fd = -1;
 	munmap((char *)self->stage - ZAP_STACK, ZAP_STACK);
+	self->stack_gone = true;
 	return 0;
+}
+
+/*
+ * In a child just forked: the parent's zapper (its mapping, its userfaultfd
+ * of the parent's memory) came along as a copy, without its thread, and is
+ * of no use here: let go of it. The descriptor only if the number still
+ * holds it (the program may have closed it and reused the number).
+ * Context: the atfork child handler (one thread).
+ */
+static void zap_drop_inherited(void)
+{
+	struct zap_self *self = zap_mine;
+	size_t len = ZAP_STACK + ZAP_STAGE * PAGE_SIZE + PAGE_SIZE;
+	char *mem;
+	struct stat sb;
+
+	zap_own = NULL;
+	zap_mine = NULL;
+	if (!self)
+		return;
+	if (self->fd >= 0 && !fstat(self->fd, &sb) && sb.st_dev == self->fd_dev &&
+	    sb.st_ino == self->fd_ino)
+		close(self->fd);
+	mem = self->stage - ZAP_STACK;
+	if (self->stack_gone) {
+		mem += ZAP_STACK;
+		len -= ZAP_STACK;
+	}
+	munmap(mem, len);
 }
 
 /* ---- a child's hold on its own userfaultfd ---- */
@@ -2309,7 +2358,7 @@ static void fork_atfork_child(void)
 	pid_t pid = (pid_t)syscall(SYS_getpid);
 
 	/* The parent's zapper, if it had one, is not this process's. */
-	zap_own = NULL;
+	zap_drop_inherited();
 	hold_drop_inherited();
 	if (!h || atomic_load_acquire(&h->closed) || pid <= 0 ||
 	    (unsigned long)pid >= zap_mailbox_pages)
