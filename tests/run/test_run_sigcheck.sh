@@ -7,7 +7,8 @@
 # and on a swap file. Each run must pass its own check, and the kernel must
 # agree that the budget held: the peak RssAnon `uswap run` sampled from
 # /proc/PID/status stays within budget + slack, while pages were swapped
-# out and in (pswpout, pswpin > 0 in --stats). Prints TAP.
+# out and in (pswpout, pswpin > 0 in --stats); and that the charged figure
+# it keeps beside the peak is the agent's of that moment. Prints TAP.
 #
 # Usage: test_run_sigcheck.sh PATH/TO/uswap PATH/TO/sigcheck
 # Environment (for longer runs):
@@ -51,4 +52,19 @@ sigcheck_run zram-lz4 "$budget_mib" $((budget_mib * 4))
 sigcheck_run zram-zstd "$budget_mib" $((budget_mib * 4)) --device zram --comp zstd
 "$USWAP" mkswap "$T/swapfile" $((budget_mib * 8))M >/dev/null
 sigcheck_run file "$budget_mib" $((budget_mib * 4)) --device file:"$T/swapfile"
+
+# The charged figure `uswap run` keeps beside its RssAnon peak is the
+# agent's at that moment, also in the first 0.1 s: 8 MiB written at once
+# under a 64 MiB budget (nothing evicted), RssAnon at its peak once written,
+# and the charged figure then within 4 MiB of it (the agent published it
+# only every 100 ms, which showed 0 charged beside an early peak).
+if $LIMIT "$USWAP" run --budget 64M --stats "$T/fresh.json" -- "$SIGCHECK" -t "$threads" -m 8 \
+	-p 2 >"$T/fresh.out" 2>"$T/fresh.err" && grep -q "^sigcheck: OK" "$T/fresh.out"; then
+	json_check "$T/fresh.json" "s['resident_at_rss_anon_peak_bytes'] + (4 << 20) >= s['rss_anon_peak_bytes'] >= (8 << 20)" \
+		"fresh: agent charged $(json "$T/fresh.json" "s['resident_at_rss_anon_peak_bytes'] >> 10") KiB at the RssAnon peak of $(json "$T/fresh.json" "s['rss_anon_peak_bytes'] >> 10") KiB ($(json "$T/fresh.json" "s['rss_anon_peak_at_s']") s)"
+else
+	not_ok "fresh: sigcheck of 8 MiB under a 64 MiB budget"
+	show "$T/fresh.out"
+	show "$T/fresh.err"
+fi
 finish
