@@ -208,13 +208,16 @@ static long rss_anon_bytes(void)
 	return (resident - shared) * (long)PAGE_SIZE;
 }
 
-/* The process tree's figures (fork.c): the root's, its children's, the sums. */
-static void status_publish_tree(struct uswap_run_status *s)
+/*
+ * The process tree's figures (fork.c): the root's, its children's, the sums.
+ * @out: pswpout as this round published it among the counters, so that the
+ * two agree (the reclaim thread evicts on meanwhile).
+ */
+static void status_publish_tree(struct uswap_run_status *s, long out)
 {
 	struct fork_proc_stats procs[USWAP_RUN_MAX_PROCS];
 	struct fork_tree_stats t;
 	unsigned n = pager_fork_stats(agent_pager, &t, procs, USWAP_RUN_MAX_PROCS);
-	long out = uswap_pager_counter(agent_pager, "pswpout");
 
 	atomic_store_relaxed(&s->tree_processes, (uint64_t)t.processes);
 	atomic_store_relaxed(&s->tree_forks, (uint64_t)t.forks);
@@ -249,7 +252,7 @@ static void status_publish(void)
 	struct uswap_pager_stats st;
 	unsigned long hist[PAGER_LAT_BUCKETS];
 	unsigned i = 0;
-	long rss;
+	long rss, out = -1;
 
 	if (!s || !agent_pager || agent_forked || !status_owner())
 		return;
@@ -261,9 +264,15 @@ static void status_publish(void)
 	atomic_store_relaxed(&s->compr_bytes, (uint64_t)st.compr_bytes);
 	atomic_store_relaxed(&s->faults, (uint64_t)st.faults);
 	atomic_store_relaxed(&s->warnings, (uint64_t)st.warnings);
-	for (unsigned e = 0; e < NR_VM_EVENT_ITEMS && i < USWAP_RUN_MAX_COUNTERS; e++, i++)
-		status_set_counter(i, vm_event_names[e],
-				   (uint64_t)uswap_pager_counter(agent_pager, vm_event_names[e]));
+	for (unsigned e = 0; e < NR_VM_EVENT_ITEMS && i < USWAP_RUN_MAX_COUNTERS; e++, i++) {
+		long v = uswap_pager_counter(agent_pager, vm_event_names[e]);
+
+		if (e == pswpout)
+			out = v;
+		status_set_counter(i, vm_event_names[e], (uint64_t)v);
+	}
+	if (out < 0)
+		out = uswap_pager_counter(agent_pager, "pswpout");
 	rss = rss_anon_bytes();
 	if (i + 19 <= USWAP_RUN_MAX_COUNTERS) {
 		struct fork_tree_stats t;
@@ -295,7 +304,7 @@ static void status_publish(void)
 	uswap_pager_latency(agent_pager, hist, PAGER_LAT_BUCKETS);
 	for (unsigned b = 0; b < PAGER_LAT_BUCKETS && b < USWAP_RUN_LAT_BUCKETS; b++)
 		atomic_store_relaxed(&s->swapin_lat[b], (uint64_t)hist[b]);
-	status_publish_tree(s);
+	status_publish_tree(s, out);
 }
 
 /* ---- which mappings are the program's anonymous memory ---- */
