@@ -14,7 +14,9 @@
  * a file of the program's at the number of the root's pidfd; readers of
  * the children from other threads (the figures, reclaim batches, a
  * child's eviction being counted) while the fork thread ends the child,
- * the window held open at a race point; and
+ * the window held open at a race point; the pin that unshares a page
+ * gone meanwhile (moved by MREMAP_DONTUNMAP) is served, not waited for by
+ * the fault thread itself; and
  * children killed with SIGKILL at random moments of their paging work
  * while the parent keeps faulting and checking its data, with the
  * invariant checker run after the deaths.
@@ -399,6 +401,151 @@ static long child_rss_start(struct uswap_pager *p, pid_t pid)
 	wait_child_known(p);
 	usleep(20000);
 	return rss_anon_pages(pid);
+}
+
+/*
+ * The pin that makes a shared page ours again (a read through
+ * process_vm_readv()) faults like any access where the page went since it
+ * was found: moved away by MREMAP_DONTUNMAP (the kernel moves the pages
+ * first and reports the move after, leaving the old range registered and
+ * empty), or dropped by a MADV_DONTNEED whose event was already read. That
+ * fault is a userfault the pager's fault thread must serve: a pin in the
+ * fault thread itself waits for itself, and the program hangs. The window
+ * is held open at the race point before the pin: another thread moves the
+ * whole range away with MREMAP_DONTUNMAP meanwhile. The scenario runs in a
+ * process of its own, so that a hang is seen (and killed) instead of
+ * hanging the test; every page must read right at its new address.
+ */
+struct pin_window {
+	char *b, *moved;
+	int go[2];
+	unsigned hits; /* atomic */
+};
+
+static void *pin_window_mover(void *arg)
+{
+	struct pin_window *w = arg;
+	char c;
+
+	if (read(w->go[0], &c, 1) != 1)
+		return NULL;
+	w->moved = mremap(w->b, NPAGES * PAGE_SIZE, NPAGES * PAGE_SIZE,
+			  MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+	return NULL;
+}
+
+/* Pages of @moved (NPAGES) not holding what @version wrote at @b (their old addresses). */
+static unsigned long moved_bad_pages(const char *moved, const char *b, uint64_t version)
+{
+	unsigned long bad = 0;
+
+	for (unsigned long i = 0; i < NPAGES; i++) {
+		const uint64_t *w = (const uint64_t *)(moved + i * PAGE_SIZE);
+		uint64_t addr = (uint64_t)(uintptr_t)(b + i * PAGE_SIZE);
+		bool ok = w[0] == FORK_OWNER && w[1] == addr && w[2] == version;
+
+		for (size_t k = 3; ok && k < PAGE_SIG_BYTES / 8; k++)
+			ok = w[k] == page_sig_word(k, addr, version);
+		bad += !ok;
+	}
+	return bad;
+}
+
+/* Whether no page of [@b, @b + NPAGES pages) is in real memory (pagemap). */
+static bool range_empty(char *b)
+{
+	return present_pages(getpid(), b) == 0;
+}
+
+static void pin_window_hook(const char *name, void *arg)
+{
+	struct pin_window *w = arg;
+	const char *colon = strrchr(name, ':');
+
+	if (!colon || strcmp(colon, ":pin") || atomic_fetch_add_relaxed(&w->hits, 1U))
+		return;
+	if (write(w->go[1], "m", 1) != 1)
+		return;
+	/* The kernel moves the pages before it reports the move: wait for that. */
+	for (int i = 0; i < 5000 && !range_empty(w->b); i++)
+		usleep(1000);
+}
+
+/* The scenario, in a process of its own. Return: its exit code (0: right, 77: skipped). */
+static int pin_window_run(void)
+{
+	struct pin_window w = {0};
+	struct uswap_pager *p = open_pager();
+	pthread_t t;
+	pid_t pid;
+
+	if (!p)
+		return 77;
+	if (!race_points_available())
+		return 77;
+	w.b = fill_and_evict(p, 1);
+	if (!w.b || bad_pages(w.b, 1))
+		return 1;
+	/* The budget's worth of resident pages stays shared after the child is gone. */
+	pid = fork();
+	if (!pid)
+		_exit(0);
+	if (pid < 0 || exit_code(pid) != 0 || wait_children_released(p))
+		return 2;
+	if (pipe(w.go) || pthread_create(&t, NULL, pin_window_mover, &w))
+		return 3;
+	race_set_hook(pin_window_hook, &w);
+	/* Faults over the budget: the evictions meet the shared pages. */
+	for (int round = 0; round < 100 && !atomic_load_relaxed(&w.hits); round++) {
+		for (unsigned long i = 0; i < NPAGES && !atomic_load_relaxed(&w.hits); i++)
+			(void)*(volatile char *)(w.b + i * PAGE_SIZE);
+		pager_kick(p);
+	}
+	if (!atomic_load_relaxed(&w.hits)) {
+		close(w.go[1]);
+		pthread_join(t, NULL);
+		return 4; /* the window was never reached */
+	}
+	pthread_join(t, NULL);
+	race_set_hook(NULL, NULL);
+	if (w.moved == MAP_FAILED || !w.moved)
+		return 5;
+	uswap_pager_sync(p);
+	if (moved_bad_pages(w.moved, w.b, 1))
+		return 6;
+	munmap(w.moved, NPAGES * PAGE_SIZE);
+	munmap(w.b, NPAGES * PAGE_SIZE);
+	uswap_pager_close(p);
+	return 0;
+}
+
+TEST(pin_of_a_page_gone_meanwhile_does_not_hang)
+{
+	int status = 0;
+	pid_t pid, got = 0;
+
+	fflush(stdout);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid)
+		_exit(pin_window_run());
+	/* A hang is the failure looked for: given a minute (it takes a second). */
+	for (int i = 0; i < 60000 && !(got = waitpid(pid, &status, WNOHANG)); i++)
+		usleep(1000);
+	if (!got) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		test_fail(__FILE__, __LINE__,
+			  "hung: the pin waits for a fault only its own thread serves");
+		return;
+	}
+	REQUIRE_EQ(got, pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+		test_skip("no fork events or no race points");
+		return;
+	}
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), 0);
 }
 
 static long charged_pages(struct uswap_pager *p)
