@@ -519,7 +519,12 @@ static int pin_window_run(void)
 	return 0;
 }
 
-TEST(pin_of_a_page_gone_meanwhile_does_not_hang)
+/*
+ * Run @fn in a process of its own and give it a minute (it takes a second
+ * or two): a hang, the failure looked for, is killed and reported as
+ * @what instead of hanging the test. 77 from @fn: skipped.
+ */
+static void run_bounded(int (*fn)(void), const char *what)
 {
 	int status = 0;
 	pid_t pid, got = 0;
@@ -528,15 +533,13 @@ TEST(pin_of_a_page_gone_meanwhile_does_not_hang)
 	pid = fork();
 	REQUIRE(pid >= 0);
 	if (!pid)
-		_exit(pin_window_run());
-	/* A hang is the failure looked for: given a minute (it takes a second). */
+		_exit(fn());
 	for (int i = 0; i < 60000 && !(got = waitpid(pid, &status, WNOHANG)); i++)
 		usleep(1000);
 	if (!got) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
-		test_fail(__FILE__, __LINE__,
-			  "hung: the pin waits for a fault only its own thread serves");
+		test_fail(__FILE__, __LINE__, "hung: %s", what);
 		return;
 	}
 	REQUIRE_EQ(got, pid);
@@ -546,6 +549,129 @@ TEST(pin_of_a_page_gone_meanwhile_does_not_hang)
 	}
 	CHECK(WIFEXITED(status));
 	CHECK_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), 0);
+}
+
+TEST(pin_of_a_page_gone_meanwhile_does_not_hang)
+{
+	run_bounded(pin_window_run, "the pin waits for a fault only its own thread serves");
+}
+
+/*
+ * The same window on a child's side: its pages the kernel still shares
+ * with the root are unshared by a read of the child's memory (a pin,
+ * child_unshare()) before its zapper moves them out. Where the child moved
+ * the page away meanwhile (MREMAP_DONTUNMAP: the pages move before the
+ * event is read), the pin's fault is a userfault of the child's, which the
+ * fork thread serves under the child's ev_lock: a pin taken under that
+ * lock (or by the fork thread) waits for good, and so does the child's
+ * mremap. The child reads its pages in one thread (its evictions reach the
+ * race point) and moves the whole range in another when told; the hook
+ * waits until the child's pagemap shows the range empty. Run in a process
+ * of its own (the child's death would not end the pin: the fork thread
+ * holds the child's userfaultfd). Every page must read right at its new
+ * address in the child.
+ */
+struct child_pin_window {
+	pid_t pid;
+	char *b;
+	int go_w;
+	unsigned hits; /* atomic */
+};
+
+struct child_pin_reader {
+	char *b;
+	unsigned stop; /* atomic */
+};
+
+static void *child_pin_reader_main(void *arg)
+{
+	struct child_pin_reader *r = arg;
+
+	while (!atomic_load_relaxed(&r->stop))
+		for (unsigned long i = 0; i < NPAGES && !atomic_load_relaxed(&r->stop); i++)
+			(void)*(volatile char *)(r->b + i * PAGE_SIZE);
+	return NULL;
+}
+
+static void child_pin_hook(const char *name, void *arg)
+{
+	struct child_pin_window *w = arg;
+
+	if (strcmp(name, "fork_child:unshare") || atomic_fetch_add_relaxed(&w->hits, 1U))
+		return;
+	if (write(w->go_w, "m", 1) != 1)
+		return;
+	for (int i = 0; i < 5000 && present_pages(w->pid, w->b) != 0; i++)
+		usleep(1000);
+}
+
+/* The child: reads in a thread, moves the range when told. Return: its exit code. */
+static int child_pin_run(char *b, int go_r)
+{
+	struct child_pin_reader r = {.b = b};
+	pthread_t t;
+	char *moved, c;
+
+	if (pthread_create(&t, NULL, child_pin_reader_main, &r))
+		return 3;
+	if (read(go_r, &c, 1) != 1) {
+		atomic_store_relaxed(&r.stop, 1U);
+		pthread_join(t, NULL);
+		return 4; /* the window was never reached */
+	}
+	moved = mremap(b, NPAGES * PAGE_SIZE, NPAGES * PAGE_SIZE,
+		       MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+	atomic_store_relaxed(&r.stop, 1U);
+	pthread_join(t, NULL);
+	if (moved == MAP_FAILED)
+		return 5;
+	return moved_bad_pages(moved, b, 1) ? 6 : 0;
+}
+
+/* The scenario, in a process of its own. Return: its exit code (0: right, 77: skipped). */
+static int child_pin_scenario(void)
+{
+	struct uswap_pager *p = open_pager();
+	struct child_pin_window w = {0};
+	int go[2], code;
+
+	if (!p || !race_points_available())
+		return 77;
+	w.b = fill_and_evict(p, 1);
+	if (!w.b || pipe(go))
+		return 1;
+	w.go_w = go[1];
+	w.pid = fork();
+	if (w.pid < 0)
+		return 2;
+	if (!w.pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(go[1]);
+		_exit(child_pin_run(w.b, go[0]));
+	}
+	close(go[0]);
+	wait_child_known(p);
+	/* The root lets go of the range: the child alone maps the folios, still shared by the kernel. */
+	madvise(w.b, NPAGES * PAGE_SIZE, MADV_DONTNEED);
+	uswap_pager_sync(p);
+	race_set_hook(child_pin_hook, &w);
+	code = exit_code(w.pid);
+	race_set_hook(NULL, NULL);
+	close(go[1]);
+	if (code)
+		return 10 + code;
+	if (!atomic_load_relaxed(&w.hits))
+		return 20;
+	if (wait_children_released(p) || refs_not_in_tables(p) || pager_check(p))
+		return 21;
+	munmap(w.b, NPAGES * PAGE_SIZE);
+	uswap_pager_close(p);
+	return 0;
+}
+
+TEST(child_pin_of_a_page_gone_meanwhile_does_not_hang)
+{
+	run_bounded(child_pin_scenario, "the pin of a child's page waits for good");
 }
 
 static long charged_pages(struct uswap_pager *p)
