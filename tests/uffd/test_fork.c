@@ -651,7 +651,10 @@ static int child_pin_scenario(void)
 	}
 	close(go[0]);
 	wait_child_known(p);
-	/* The root lets go of the range: the child alone maps the folios, still shared by the kernel. */
+	/*
+	 * The root lets go of the range: the child alone maps the folios, its
+	 * pages still shared by the kernel.
+	 */
 	madvise(w.b, NPAGES * PAGE_SIZE, MADV_DONTNEED);
 	uswap_pager_sync(p);
 	race_set_hook(child_pin_hook, &w);
