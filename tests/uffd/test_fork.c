@@ -429,8 +429,9 @@ static void *pin_window_mover(void *arg)
 
 	if (read(w->go[0], &c, 1) != 1)
 		return NULL;
+	/* glibc passes a fifth argument for MREMAP_DONTUNMAP (a hint): none. */
 	w->moved = mremap(w->b, NPAGES * PAGE_SIZE, NPAGES * PAGE_SIZE,
-			  MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+			  MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
 	return NULL;
 }
 
@@ -576,6 +577,7 @@ struct child_pin_window {
 	char *b;
 	int go_w;
 	unsigned hits; /* atomic */
+	unsigned done; /* atomic: the hook is past its use of go_w */
 };
 
 struct child_pin_reader {
@@ -599,10 +601,10 @@ static void child_pin_hook(const char *name, void *arg)
 
 	if (strcmp(name, "fork_child:unshare") || atomic_fetch_add_relaxed(&w->hits, 1U))
 		return;
-	if (write(w->go_w, "m", 1) != 1)
-		return;
-	for (int i = 0; i < 5000 && present_pages(w->pid, w->b) != 0; i++)
-		usleep(1000);
+	if (write(w->go_w, "m", 1) == 1)
+		for (int i = 0; i < 5000 && present_pages(w->pid, w->b) != 0; i++)
+			usleep(1000);
+	atomic_store_release(&w->done, 1U);
 }
 
 /* The child: reads in a thread, moves the range when told. Return: its exit code. */
@@ -619,8 +621,8 @@ static int child_pin_run(char *b, int go_r)
 		pthread_join(t, NULL);
 		return 4; /* the window was never reached */
 	}
-	moved = mremap(b, NPAGES * PAGE_SIZE, NPAGES * PAGE_SIZE,
-		       MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+	moved = mremap(b, NPAGES * PAGE_SIZE, NPAGES * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP,
+		       NULL);
 	atomic_store_relaxed(&r.stop, 1U);
 	pthread_join(t, NULL);
 	if (moved == MAP_FAILED)
@@ -660,6 +662,10 @@ static int child_pin_scenario(void)
 	race_set_hook(child_pin_hook, &w);
 	code = exit_code(w.pid);
 	race_set_hook(NULL, NULL);
+	/* The child saw the hook's byte: the hook is done with go[1] soon after. */
+	for (int i = 0; i < 10000 && atomic_load_relaxed(&w.hits) && !atomic_load_acquire(&w.done);
+	     i++)
+		usleep(1000);
 	close(go[1]);
 	if (code)
 		return 10 + code;
