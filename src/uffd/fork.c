@@ -106,8 +106,9 @@
  *   - A page the kernel still shares copy-on-write with another process
  *     (the fork left every resident page so) is refused by UFFDIO_MOVE
  *     on both sides until one writes: it is made the child's own first by
- *     a read that pins it (child_unshare(), or the comparison above),
- *     which makes the kernel unshare it without a write; the root's
+ *     a read that pins it (pid_unshare(), from reclaim batches with no
+ *     lock held: the read may fault), which makes the kernel unshare it
+ *     without a write; the root's
  *     pages of the batch's folios likewise (pager_unshare_page()). So
  *     the budget covers them like any other page.
  *
@@ -673,37 +674,46 @@ static bool child_page_present(struct fork_child *c, unsigned long addr)
  * own any more, the zapper still has the process's. Return: whether all of
  * it was read; not read, the child is exiting (its zapper is gone too).
  */
-static bool child_read_bytes(struct fork_child *c, void *buf, unsigned long addr, size_t len)
+static bool pid_read_bytes(int32_t pid, int32_t tid, void *buf, unsigned long addr, size_t len)
 {
 	struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
-	int32_t tid = c->zap ? atomic_load_relaxed(&c->zap->tid) : 0;
 
-	if (process_vm_readv(c->pid, &local, 1, &remote, 1, 0) == (ssize_t)len)
+	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len)
 		return true;
-	return tid > 0 && tid != c->pid &&
+	return tid > 0 && tid != pid &&
 	       process_vm_readv(tid, &local, 1, &remote, 1, 0) == (ssize_t)len;
+}
+
+/* The id of @c's zapper thread, or 0. */
+static int32_t child_zap_tid(struct fork_child *c)
+{
+	return c->zap ? atomic_load_relaxed(&c->zap->tid) : 0;
 }
 
 static bool child_read_mem(struct fork_child *c, void *buf, unsigned long addr)
 {
-	return child_read_bytes(c, buf, addr, PAGE_SIZE);
+	return pid_read_bytes(c->pid, child_zap_tid(c), buf, addr, PAGE_SIZE);
 }
 
 /*
- * Make child @c's real page at @addr its own again if the kernel still
- * shares it copy-on-write with another process (the fork left it so, and
- * neither side wrote it since): its zapper's UFFDIO_MOVE refuses such a
- * page (EBUSY). Reading it pins it, and the kernel unshares it first (a
- * copy for the child, or the page marked the child's own if nobody else
- * maps it): no data written, no fault for us to serve (see
- * pager_unshare_page()). child_read_mem() does the same. Context: @c's
- * ev_lock held, the page present (child_page_present()).
+ * Make the real page at @addr of the child @pid (zapper @tid) its own again
+ * if the kernel still shares it copy-on-write with another process (the
+ * fork left it so, and neither side wrote it since): its zapper's
+ * UFFDIO_MOVE refuses such a page (EBUSY). Reading it pins it, and the
+ * kernel unshares it first (a copy for the child, or the page marked the
+ * child's own if nobody else maps it): no data written (see
+ * pager_unshare_page()). The page may be gone by the read (the child moved
+ * it with MREMAP_DONTUNMAP, which does not wait for its event to be read):
+ * the read then takes a userfault of the child's, served by the fork
+ * thread under the child's ev_lock. Context: not a thread serving faults,
+ * no lock held, and no child held alive (child_end() waits for f->batching).
  */
-static void child_unshare(struct fork_child *c, unsigned long addr)
+static void pid_unshare(int32_t pid, int32_t tid, unsigned long addr)
 {
 	char byte;
 
-	child_read_bytes(c, &byte, addr, 1);
+	race_point("fork_child:unshare");
+	pid_read_bytes(pid, tid, &byte, addr, 1);
 }
 
 /*
@@ -774,9 +784,11 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 		if (!child_read_mem(c, buf, addr) || memcmp(buf, data, PAGE_SIZE))
 			goto busy;
 	}
-	/* Read above where others rely on the folio: unshared already. */
-	if (sole)
-		child_unshare(c, addr);
+	/*
+	 * Not unshared here: the read could fault (see pid_unshare()) under
+	 * ev_lock and the PTL. A page the kernel still shares is refused by
+	 * the MOVE and stays; reclaim batches unshare the pages first.
+	 */
 	if (idx >= ZAP_STAGE) {
 		op |= ZAP_EMPTY;
 		idx = 0;
@@ -947,11 +959,9 @@ static bool batch_page_ready(struct fork_child *c, struct batch_page *b, char *b
 	/* Before the unmap: no count of the eviction's own yet. */
 	b->sole = folio_mapcount(folio) == 1 &&
 		  !(folio_test_swapcache(folio) && swp_swapcount(sw, folio_swap_entry(folio)) > 0);
-	if (b->sole) {
-		/* Not read: unshared here (the read below does it otherwise). */
-		child_unshare(c, b->addr);
+	/* Unshared by fork_reclaim_batch() before ev_lock was taken. */
+	if (b->sole)
 		return true;
-	}
 	if (folio_test_owner_priv(folio) || uffd_wp(c->uffd, b->addr, true))
 		return false;
 	b->wp = true;
@@ -1054,6 +1064,43 @@ out:
 }
 
 /*
+ * The children's pages of batch @x, made theirs before their zappers move
+ * them out (pid_unshare()): with no lock held, and with the batch not
+ * counted meanwhile (a read that faults waits for the fork thread, which
+ * may be waiting in child_end() for the batches counted to go). Children
+ * seen published before are read through their ids: a child gone since
+ * fails the read, or an unrelated process that took the id is read one
+ * byte of (unshared, no data changed). Not from a thread serving faults.
+ * Context: counted in f->batching on entry and on return.
+ */
+static void batch_unshare_children(struct pager_forks *f, struct batch_ctx *x)
+{
+	int32_t pid[BATCH_MAX], tid[BATCH_MAX];
+	unsigned n = 0;
+
+	if (fork_serving)
+		return;
+	for (unsigned i = 0; i < x->nr; i++) {
+		struct fork_child *c = x->child[i];
+
+		pid[i] = tid[i] = 0;
+		if (!c || atomic_load_seq_cst(&f->children[x->slot[i]]) != c)
+			continue;
+		pid[i] = c->pid;
+		tid[i] = child_zap_tid(c);
+		n++;
+	}
+	if (!n)
+		return;
+	if (atomic_fetch_sub_acq_rel(&f->batching, 1U) == 1U)
+		futex_wake_all_u32(&f->batching);
+	for (unsigned i = 0; i < x->nr; i++)
+		if (pid[i])
+			pid_unshare(pid[i], tid[i], x->pg[i].addr);
+	atomic_fetch_add_seq_cst(&f->batching, 1U);
+}
+
+/*
  * The mm layer's reclaim_batch hook: before a batch is unmapped, the pages
  * of it that forked children map are moved out of each child with one
  * request per child (child_move_batch()). Not in a thread that serves
@@ -1106,6 +1153,7 @@ static void fork_reclaim_batch(struct list_head *folios, void *arg)
 	 */
 	for (unsigned i = 0; i < x.nr_root; i++)
 		pager_unshare_page(f->p, x.root_addr[i]);
+	batch_unshare_children(f, &x);
 	for (unsigned i = 0; i < x.nr; i++) {
 		struct fork_child *c = x.child[i];
 		unsigned n = 0;

@@ -39,8 +39,9 @@
  * reclaim moves on; the kernel keeps such a page not exclusive after the
  * child is gone, until a write. Such a page is made the process's own
  * again without a write (a read that pins it, pager_unshare_page()): by
- * the fault thread at once, by the reclaim thread after its round for the
- * other evicting threads (pager_unshare()), and before the unmap by
+ * the reclaim thread after its round for every evicting thread
+ * (pager_unshare(); never by the fault thread, whose pin would wait for
+ * itself where the page went meanwhile), and before the unmap by
  * reclaim batches of folios a forked child maps too (fork.c). A clean
  * (write-protected) page keeps its valid slot and is dropped without a
  * second write. Nothing leaves while a fork, an
@@ -241,8 +242,6 @@ struct uswap_pager {
  * its engine live in the parent's shared arena. Process-private on purpose.
  */
 static bool in_fork_child;
-/* In a pager's fault thread: that pager (pager_evict() unshares at once there). */
-static __thread struct uswap_pager *pager_fault_thread;
 
 static struct uswap_pager *to_pager(struct mm_struct *mm)
 {
@@ -515,7 +514,7 @@ static void pager_move_out_failed(struct uswap_pager *p, unsigned long addr, pte
  */
 static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 {
-	bool batched, wp, pinned = false;
+	bool batched, wp;
 	char *stage = stage_page(p, &batched);
 	struct uffdio_move mv = {
 		.dst = (unsigned long)stage,
@@ -534,7 +533,6 @@ static int pager_evict(struct uswap_pager *p, unsigned long addr, pte_t old)
 		atomic_fetch_add_relaxed(&p->evict_busy, 1UL);
 		return -EBUSY;
 	}
-again:
 	if (ioctl(p->stage_fd, UFFDIO_MOVE, &mv)) {
 		/*
 		 * No real page: taken out for aging, or not installed yet; the
@@ -548,19 +546,14 @@ again:
 		}
 		/*
 		 * Shared after a fork (with a child that maps it or not), or
-		 * pinned. The fault thread makes the page ours at once and
-		 * tries again: it reads our events, so the page cannot go
-		 * meanwhile (a MADV_DONTNEED waits for its event) and the pin
-		 * takes no fault. Another thread leaves it to the reclaim
-		 * thread (pager_unshare(), no lock held): it leaves at the next
-		 * round.
+		 * pinned: left to the reclaim thread (pager_unshare(), no lock
+		 * held), it leaves at the next round. Not pinned here, not even
+		 * by the fault thread: the page may be gone by the pin (moved
+		 * by MREMAP_DONTUNMAP, which the kernel reports only after the
+		 * move, or dropped by a MADV_DONTNEED whose event was read
+		 * already), and the pin's fault would then wait for the fault
+		 * thread.
 		 */
-		if (errno == EBUSY && !pinned && pager_fault_thread == p) {
-			pinned = true;
-			if (!pager_pin_page(p, addr))
-				goto again;
-			errno = EBUSY;
-		}
 		if (errno == EBUSY)
 			atomic_store_relaxed(
 				&p->unshare[atomic_fetch_add_relaxed(&p->unshare_next, 1UL) %
@@ -1648,7 +1641,6 @@ static void *pager_fault_main(void *arg)
 	struct timespec last;
 
 	pager_fork_set_serving();
-	pager_fault_thread = p;
 	clock_gettime(CLOCK_MONOTONIC, &last);
 	while (!atomic_load_acquire(&p->stopping)) {
 		bool busy = (ns_since(&last) < POLL_SPIN_NS && pager_may_spin(p)) || p->nr_retry;
@@ -1750,6 +1742,8 @@ int pager_unshare_page(struct uswap_pager *p, unsigned long addr)
 		return -EIO;
 	if (!(pm >> 63))
 		return -ENOENT;
+	/* The page may go now: the pin's fault is then served by the fault thread. */
+	race_point("pager_unshare:pin");
 	return pager_pin_page(p, addr);
 }
 

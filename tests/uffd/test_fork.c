@@ -16,7 +16,9 @@
  * a file of the program's at the number of the root's pidfd; readers of
  * the children from other threads (the figures, reclaim batches, a
  * child's eviction being counted) while the fork thread ends the child,
- * the window held open at a race point; and
+ * the window held open at a race point; the pin that unshares a page
+ * gone meanwhile (moved by MREMAP_DONTUNMAP) is served, not waited for by
+ * the fault thread itself; and
  * children killed with SIGKILL at random moments of their paging work
  * while the parent keeps faulting and checking its data, with the
  * invariant checker run after the deaths.
@@ -404,6 +406,286 @@ static long child_rss_start(struct uswap_pager *p, pid_t pid)
 	wait_child_known(p);
 	usleep(20000);
 	return rss_anon_pages(pid);
+}
+
+/*
+ * The pin that makes a shared page ours again (a read through
+ * process_vm_readv()) faults like any access where the page went since it
+ * was found: moved away by MREMAP_DONTUNMAP (the kernel moves the pages
+ * first and reports the move after, leaving the old range registered and
+ * empty), or dropped by a MADV_DONTNEED whose event was already read. That
+ * fault is a userfault the pager's fault thread must serve: a pin in the
+ * fault thread itself waits for itself, and the program hangs. The window
+ * is held open at the race point before the pin: another thread moves the
+ * whole range away with MREMAP_DONTUNMAP meanwhile. The scenario runs in a
+ * process of its own, so that a hang is seen (and killed) instead of
+ * hanging the test; every page must read right at its new address.
+ */
+struct pin_window {
+	char *b, *moved;
+	int go[2];
+	unsigned hits; /* atomic */
+};
+
+static void *pin_window_mover(void *arg)
+{
+	struct pin_window *w = arg;
+	char c;
+
+	if (read(w->go[0], &c, 1) != 1)
+		return NULL;
+	/* glibc passes a fifth argument for MREMAP_DONTUNMAP (a hint): none. */
+	w->moved = mremap(w->b, NPAGES * PAGE_SIZE, NPAGES * PAGE_SIZE,
+			  MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
+	return NULL;
+}
+
+/* Pages of @moved (NPAGES) not holding what @version wrote at @b (their old addresses). */
+static unsigned long moved_bad_pages(const char *moved, const char *b, uint64_t version)
+{
+	unsigned long bad = 0;
+
+	for (unsigned long i = 0; i < NPAGES; i++) {
+		const uint64_t *w = (const uint64_t *)(moved + i * PAGE_SIZE);
+		uint64_t addr = (uint64_t)(uintptr_t)(b + i * PAGE_SIZE);
+		bool ok = w[0] == FORK_OWNER && w[1] == addr && w[2] == version;
+
+		for (size_t k = 3; ok && k < PAGE_SIG_BYTES / 8; k++)
+			ok = w[k] == page_sig_word(k, addr, version);
+		bad += !ok;
+	}
+	return bad;
+}
+
+/* Whether no page of [@b, @b + NPAGES pages) is in real memory (pagemap). */
+static bool range_empty(char *b)
+{
+	return present_pages(getpid(), b) == 0;
+}
+
+static void pin_window_hook(const char *name, void *arg)
+{
+	struct pin_window *w = arg;
+	const char *colon = strrchr(name, ':');
+
+	if (!colon || strcmp(colon, ":pin") || atomic_fetch_add_relaxed(&w->hits, 1U))
+		return;
+	if (write(w->go[1], "m", 1) != 1)
+		return;
+	/* The kernel moves the pages before it reports the move: wait for that. */
+	for (int i = 0; i < 5000 && !range_empty(w->b); i++)
+		usleep(1000);
+}
+
+/* The scenario, in a process of its own. Return: its exit code (0: right, 77: skipped). */
+static int pin_window_run(void)
+{
+	struct pin_window w = {0};
+	struct uswap_pager *p = open_pager();
+	pthread_t t;
+	pid_t pid;
+
+	if (!p)
+		return 77;
+	if (!race_points_available())
+		return 77;
+	w.b = fill_and_evict(p, 1);
+	if (!w.b || bad_pages(w.b, 1))
+		return 1;
+	/* The budget's worth of resident pages stays shared after the child is gone. */
+	pid = fork();
+	if (!pid)
+		_exit(0);
+	if (pid < 0 || exit_code(pid) != 0 || wait_children_released(p))
+		return 2;
+	if (pipe(w.go) || pthread_create(&t, NULL, pin_window_mover, &w))
+		return 3;
+	race_set_hook(pin_window_hook, &w);
+	/* Faults over the budget: the evictions meet the shared pages. */
+	for (int round = 0; round < 100 && !atomic_load_relaxed(&w.hits); round++) {
+		for (unsigned long i = 0; i < NPAGES && !atomic_load_relaxed(&w.hits); i++)
+			(void)*(volatile char *)(w.b + i * PAGE_SIZE);
+		pager_kick(p);
+	}
+	if (!atomic_load_relaxed(&w.hits)) {
+		close(w.go[1]);
+		pthread_join(t, NULL);
+		return 4; /* the window was never reached */
+	}
+	pthread_join(t, NULL);
+	race_set_hook(NULL, NULL);
+	if (w.moved == MAP_FAILED || !w.moved)
+		return 5;
+	uswap_pager_sync(p);
+	if (moved_bad_pages(w.moved, w.b, 1))
+		return 6;
+	munmap(w.moved, NPAGES * PAGE_SIZE);
+	munmap(w.b, NPAGES * PAGE_SIZE);
+	uswap_pager_close(p);
+	return 0;
+}
+
+/*
+ * Run @fn in a process of its own and give it a minute (it takes a second
+ * or two): a hang, the failure looked for, is killed and reported as
+ * @what instead of hanging the test. 77 from @fn: skipped.
+ */
+static void run_bounded(int (*fn)(void), const char *what)
+{
+	int status = 0;
+	pid_t pid, got = 0;
+
+	fflush(stdout);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid)
+		_exit(fn());
+	for (int i = 0; i < 60000 && !(got = waitpid(pid, &status, WNOHANG)); i++)
+		usleep(1000);
+	if (!got) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		test_fail(__FILE__, __LINE__, "hung: %s", what);
+		return;
+	}
+	REQUIRE_EQ(got, pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+		test_skip("no fork events or no race points");
+		return;
+	}
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), 0);
+}
+
+TEST(pin_of_a_page_gone_meanwhile_does_not_hang)
+{
+	run_bounded(pin_window_run, "the pin waits for a fault only its own thread serves");
+}
+
+/*
+ * The same window on a child's side: its pages the kernel still shares
+ * with the root are unshared by a read of the child's memory (a pin,
+ * child_unshare()) before its zapper moves them out. Where the child moved
+ * the page away meanwhile (MREMAP_DONTUNMAP: the pages move before the
+ * event is read), the pin's fault is a userfault of the child's, which the
+ * fork thread serves under the child's ev_lock: a pin taken under that
+ * lock (or by the fork thread) waits for good, and so does the child's
+ * mremap. The child reads its pages in one thread (its evictions reach the
+ * race point) and moves the whole range in another when told; the hook
+ * waits until the child's pagemap shows the range empty. Run in a process
+ * of its own (the child's death would not end the pin: the fork thread
+ * holds the child's userfaultfd). Every page must read right at its new
+ * address in the child.
+ */
+struct child_pin_window {
+	pid_t pid;
+	char *b;
+	int go_w;
+	unsigned hits; /* atomic */
+	unsigned done; /* atomic: the hook is past its use of go_w */
+};
+
+struct child_pin_reader {
+	char *b;
+	unsigned stop; /* atomic */
+};
+
+static void *child_pin_reader_main(void *arg)
+{
+	struct child_pin_reader *r = arg;
+
+	while (!atomic_load_relaxed(&r->stop))
+		for (unsigned long i = 0; i < NPAGES && !atomic_load_relaxed(&r->stop); i++)
+			(void)*(volatile char *)(r->b + i * PAGE_SIZE);
+	return NULL;
+}
+
+static void child_pin_hook(const char *name, void *arg)
+{
+	struct child_pin_window *w = arg;
+
+	if (strcmp(name, "fork_child:unshare") || atomic_fetch_add_relaxed(&w->hits, 1U))
+		return;
+	if (write(w->go_w, "m", 1) == 1)
+		for (int i = 0; i < 5000 && present_pages(w->pid, w->b) != 0; i++)
+			usleep(1000);
+	atomic_store_release(&w->done, 1U);
+}
+
+/* The child: reads in a thread, moves the range when told. Return: its exit code. */
+static int child_pin_run(char *b, int go_r)
+{
+	struct child_pin_reader r = {.b = b};
+	pthread_t t;
+	char *moved, c;
+
+	if (pthread_create(&t, NULL, child_pin_reader_main, &r))
+		return 3;
+	if (read(go_r, &c, 1) != 1) {
+		atomic_store_relaxed(&r.stop, 1U);
+		pthread_join(t, NULL);
+		return 4; /* the window was never reached */
+	}
+	moved = mremap(b, NPAGES * PAGE_SIZE, NPAGES * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP,
+		       NULL);
+	atomic_store_relaxed(&r.stop, 1U);
+	pthread_join(t, NULL);
+	if (moved == MAP_FAILED)
+		return 5;
+	return moved_bad_pages(moved, b, 1) ? 6 : 0;
+}
+
+/* The scenario, in a process of its own. Return: its exit code (0: right, 77: skipped). */
+static int child_pin_scenario(void)
+{
+	struct uswap_pager *p = open_pager();
+	struct child_pin_window w = {0};
+	int go[2], code;
+
+	if (!p || !race_points_available())
+		return 77;
+	w.b = fill_and_evict(p, 1);
+	if (!w.b || pipe(go))
+		return 1;
+	w.go_w = go[1];
+	w.pid = fork();
+	if (w.pid < 0)
+		return 2;
+	if (!w.pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(go[1]);
+		_exit(child_pin_run(w.b, go[0]));
+	}
+	close(go[0]);
+	wait_child_known(p);
+	/*
+	 * The root lets go of the range: the child alone maps the folios, its
+	 * pages still shared by the kernel.
+	 */
+	madvise(w.b, NPAGES * PAGE_SIZE, MADV_DONTNEED);
+	uswap_pager_sync(p);
+	race_set_hook(child_pin_hook, &w);
+	code = exit_code(w.pid);
+	race_set_hook(NULL, NULL);
+	/* The child saw the hook's byte: the hook is done with go[1] soon after. */
+	for (int i = 0; i < 10000 && atomic_load_relaxed(&w.hits) && !atomic_load_acquire(&w.done);
+	     i++)
+		usleep(1000);
+	close(go[1]);
+	if (code)
+		return 10 + code;
+	if (!atomic_load_relaxed(&w.hits))
+		return 20;
+	if (wait_children_released(p) || refs_not_in_tables(p) || pager_check(p))
+		return 21;
+	munmap(w.b, NPAGES * PAGE_SIZE);
+	uswap_pager_close(p);
+	return 0;
+}
+
+TEST(child_pin_of_a_page_gone_meanwhile_does_not_hang)
+{
+	run_bounded(child_pin_scenario, "the pin of a child's page waits for good");
 }
 
 static long charged_pages(struct uswap_pager *p)
