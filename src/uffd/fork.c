@@ -74,7 +74,9 @@
  *     touches: the REMOVE event comes on the child's userfaultfd, which
  *     tells the fork thread whose it is (child_hello()); the child gets the
  *     request channel of its slot in the zap area (MAP_SHARED, inherited by
- *     the whole tree).
+ *     the whole tree). The zapper, started before the hello, waits for
+ *     its channel until the hello returned (the root may be slow to read
+ *     it: it sets the child up first), then 5 s at most.
  *   - Evicting a child's page (child_sync_pte(), present -> swap, under the
  *     PTL) needs the real page out of the child: the zapper moves it to a
  *     staging page (atomically against the child's accesses, which then
@@ -245,6 +247,7 @@ struct zap_self {
 	int32_t tid;	    /* the zapper's thread id (zapper, first thing it does) */
 	uint32_t quit;	    /* stop for good (the child's other threads; seq_cst) */
 	uint32_t gone;	    /* the zapper returned (zapper, last thing it does) */
+	uint32_t said;	    /* the child's hello returned (the thread that forked it) */
 	/* fd's identity: a grandchild closes the number only if it is still fd */
 	dev_t fd_dev;
 	ino_t fd_ino;
@@ -1257,6 +1260,8 @@ static void fork_child_new(struct pager_forks *f, struct mm_struct *parent, int 
 		c->pagemap_fd = -1;
 		ulock_init(&c->ev_lock, LOCK_RANK_MODEL);
 		err = mm_fork(&c->mm, parent, &child_mm_ops);
+		/* The child runs meanwhile: its hello waits until it is published. */
+		race_point("fork:child_setup");
 		/* On failure mm_fork released the child (child_release). */
 		if (!err && !publish_child(f, c)) {
 			mmput(&c->mm);
@@ -1991,8 +1996,16 @@ static void zap_serve(struct zap_self *self)
 	struct fork_zap *z = NULL;
 	uint32_t seen = 0;
 
-	/* Find the slot the root gave this process (bounded: 5 s). */
-	for (unsigned tries = 0; !z && tries < 500; tries++) {
+	/*
+	 * Find the slot the root gave this process. The child's hello (its
+	 * madvise) returns once the fork thread read it, which may take long
+	 * on a busy machine (the fork thread serves every process of the tree;
+	 * the root may still be setting the child up): not bounded until then.
+	 * The root answers a hello as soon as it read it: bounded (5 s) from
+	 * there on. A zapper that gave up before the answer came would leave
+	 * the child without eviction for the rest of its life.
+	 */
+	for (unsigned tries = 0; !z && tries < 500;) {
 		uint32_t gen = atomic_load_acquire(&a->gen);
 
 		if (atomic_load_acquire(&a->closed) || atomic_load_seq_cst(&self->quit))
@@ -2000,8 +2013,11 @@ static void zap_serve(struct zap_self *self)
 		for (unsigned i = 0; i < MAX_CHILDREN && !z; i++)
 			if (atomic_load_acquire(&a->zap[i].pid) == self->pid)
 				z = &a->zap[i];
-		if (!z)
-			futex_wait_ns(&a->gen, gen, 10000000);
+		if (z)
+			break;
+		if (atomic_load_acquire(&self->said))
+			tries++;
+		futex_wait_ns(&a->gen, gen, 10000000);
 	}
 	if (!z)
 		return;
@@ -2413,6 +2429,9 @@ static void fork_atfork_child(void)
 		return;
 	zap_atfork_child(pid);
 	madvise(zap_mailbox + (unsigned long)pid * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);
+	/* Read by the root (or it is gone): the zapper's wait for its slot is bounded now. */
+	if (zap_mine)
+		atomic_store_release(&zap_mine->said, 1U);
 	hold_take(h, pid);
 }
 

@@ -8,7 +8,9 @@
  * kind of child (vfork, posix_spawn, system(), fork + exec, nested forks
  * whose grandchildren let their parent's zapper go, a child stopped in the
  * middle of a reclaim batch (known broken: the tree waits for it),
- * a child outliving its parent); a fork storm leaves no slot behind; a
+ * a child outliving its parent); a child the root sets up late still
+ * evicts (its zapper waits for its hello to be read); a fork storm
+ * leaves no slot behind; a
  * child's fault on a page it maps anew meanwhile is woken, not SIGBUS; a
  * child outliving the pager touches pages it never had (its ranges were
  * unregistered, though it holds its userfaultfd); a child whose root dies
@@ -946,6 +948,93 @@ TEST(late_zapper_keeps_child_within_budget)
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	CHECK(peak_child <= budget + margin);
 	CHECK(peak_charged <= budget + margin);
+	CHECK_EQ(bad_pages(b, 1), 0UL);
+	check_tree_and_close(p, b);
+}
+
+/* The root takes long to set a child up (fork:child_setup, 6 s, once). */
+static uint32_t setup_late_armed;
+
+static void setup_late(const char *name, void *arg)
+{
+	(void)arg;
+	if (!strcmp(name, "fork:child_setup") && atomic_xchg_acq_rel(&setup_late_armed, 0U))
+		usleep(6000000);
+}
+
+/* Children of @p whose zapper took its channel (they evict). */
+static unsigned long children_evicting(struct uswap_pager *p)
+{
+	struct fork_tree_stats t;
+
+	pager_fork_stats(p, &t, NULL, 0);
+	return t.evicting;
+}
+
+/*
+ * The root sets a child up late (a busy machine: the fault thread that
+ * read the fork is slow to publish the child, so the child's hello waits
+ * that long to be read): its zapper, started before the hello, used to
+ * look for its channel for 5 s from its start and give up, and the child
+ * never evicted for the rest of its life (its pages kept out of the
+ * budget: it read the whole range back unbounded). The zapper now waits
+ * for the answer to its hello; the child evicts and stays within the budget.
+ */
+TEST(child_set_up_late_still_evicts)
+{
+	struct uswap_pager *p = open_pager();
+	const long budget = (long)(BUDGET / PAGE_SIZE), margin = budget / 4;
+	long base_child, peak_child = 0;
+	unsigned long evicting = 0;
+	int go[2], st;
+	pid_t pid;
+	char *b;
+
+	if (!p)
+		return;
+	if (race_set_hook(setup_late, NULL)) {
+		uswap_pager_close(p);
+		test_skip("no race points in this build");
+		return;
+	}
+	b = fill_and_evict(p, 1);
+	REQUIRE(b);
+	atomic_store_release(&setup_late_armed, 1U);
+	pid = fork_held(go);
+	REQUIRE(pid >= 0);
+	if (!pid)
+		_exit(bad_pages(b, 1) + bad_pages(b, 1) ? 1 : 0);
+	/* Bounded (10 s after the child is known): its zapper takes its channel. */
+	wait_child_known(p);
+	for (unsigned i = 0; i < 10000 && !evicting; i++) {
+		evicting = children_evicting(p);
+		if (!evicting)
+			usleep(1000);
+	}
+	race_set_hook(NULL, NULL);
+	base_child = rss_anon_pages(pid);
+	REQUIRE(base_child >= 0);
+	REQUIRE_EQ(write(go[1], "g", 1), 1);
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		long rc = rss_anon_pages(pid);
+
+		if (rc >= 0)
+			peak_child = max(peak_child, rc - base_child);
+		usleep(1000);
+	}
+	close(go[1]);
+	{
+		struct fork_tree_stats t;
+
+		pager_fork_stats(p, &t, NULL, 0);
+		printf("# child set up 6 s late: evicting %lu; budget %ld pages, child RssAnon "
+		       "peak %ld pages over its start; child swap-outs %lu\n",
+		       evicting, budget, peak_child, t.child_swapouts);
+		CHECK(t.child_swapouts > 0);
+	}
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK_EQ(evicting, 1UL);
+	CHECK(peak_child <= budget + margin);
 	CHECK_EQ(bad_pages(b, 1), 0UL);
 	check_tree_and_close(p, b);
 }
