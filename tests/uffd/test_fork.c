@@ -428,6 +428,32 @@ static long child_rss_start(struct uswap_pager *p, pid_t pid)
 	return rss_anon_pages(pid);
 }
 
+static long charged_pages(struct uswap_pager *p);
+
+/*
+ * Once the held child @pid was let go (@go from fork_held()), every
+ * millisecond until it exits, sample its RssAnon over @base into
+ * *@peak_child and, if @peak_charged is not NULL, the engine's charged pages
+ * into it. Return: the child's wait status.
+ */
+static int sample_until_exit(struct uswap_pager *p, int go[2], pid_t pid, long base,
+			     long *peak_child, long *peak_charged)
+{
+	int st = 0;
+
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		long rc = rss_anon_pages(pid);
+
+		if (rc >= 0)
+			*peak_child = max(*peak_child, rc - base);
+		if (peak_charged)
+			*peak_charged = max(*peak_charged, charged_pages(p));
+		usleep(1000);
+	}
+	close(go[1]);
+	return st;
+}
+
 /*
  * The pin that makes a shared page ours again (a read through
  * process_vm_readv()) faults like any access where the page went since it
@@ -950,16 +976,8 @@ TEST(late_zapper_keeps_child_within_budget)
 	base_child = child_rss_start(p, pid);
 	REQUIRE(base_child >= 0);
 	REQUIRE_EQ(write(go[1], "g", 1), 1);
-	while (waitpid(pid, &st, WNOHANG) == 0) {
-		long rc = rss_anon_pages(pid);
-
-		if (rc >= 0)
-			peak_child = max(peak_child, rc - base_child);
-		peak_charged = max(peak_charged, charged_pages(p));
-		usleep(1000);
-	}
+	st = sample_until_exit(p, go, pid, base_child, &peak_child, &peak_charged);
 	race_set_hook(NULL, NULL);
-	close(go[1]);
 	printf("# budget %ld pages; child RssAnon peak %ld pages over its start, engine "
 	       "charged peak %ld\n",
 	       budget, peak_child, peak_charged);
@@ -1014,24 +1032,12 @@ TEST(child_set_up_late_still_evicts)
 	if (!pid)
 		_exit(bad_pages(b, 1) + bad_pages(b, 1) ? 1 : 0);
 	/* Bounded (10 s after the child is known): its zapper takes its channel. */
-	wait_child_known(p);
-	for (unsigned i = 0; i < 10000 && !evicting; i++) {
-		evicting = children_evicting(p);
-		if (!evicting)
-			usleep(1000);
-	}
+	base_child = child_rss_start(p, pid);
+	evicting = children_evicting(p);
 	race_set_hook(NULL, NULL);
-	base_child = rss_anon_pages(pid);
 	REQUIRE(base_child >= 0);
 	REQUIRE_EQ(write(go[1], "g", 1), 1);
-	while (waitpid(pid, &st, WNOHANG) == 0) {
-		long rc = rss_anon_pages(pid);
-
-		if (rc >= 0)
-			peak_child = max(peak_child, rc - base_child);
-		usleep(1000);
-	}
-	close(go[1]);
+	st = sample_until_exit(p, go, pid, base_child, &peak_child, NULL);
 	{
 		struct fork_tree_stats t;
 
@@ -1197,14 +1203,7 @@ TEST(child_rewrites_within_budget)
 	base_child = child_rss_start(p, pid);
 	REQUIRE(base_child >= 0);
 	REQUIRE_EQ(write(go[1], "g", 1), 1);
-	while (waitpid(pid, &st, WNOHANG) == 0) {
-		long rc = rss_anon_pages(pid);
-
-		if (rc >= 0)
-			peak_child = max(peak_child, rc - base_child);
-		usleep(1000);
-	}
-	close(go[1]);
+	st = sample_until_exit(p, go, pid, base_child, &peak_child, NULL);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	{
 		struct fork_tree_stats t;
