@@ -1406,19 +1406,7 @@ TEST(child_stopped_mid_request_does_not_stall_the_tree)
 /* Threads of this process, as the kernel counts them (/proc/self/status), or -1. */
 static long own_threads(void)
 {
-	char buf[4096], *s;
-	ssize_t n;
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	s = strstr(buf, "\nThreads:");
-	return s ? strtol(s + 9, NULL, 10) : -1;
+	return proc_status_field(0, "Threads");
 }
 
 /* Requests the root withdrew because the zapper stopped for good meanwhile. */
