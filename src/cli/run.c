@@ -1071,25 +1071,6 @@ static void end_tree(struct run_ctx *c, pid_t root, dev_t dev, ino_t ino, const 
 }
 
 /*
- * Return: whether the root @pid, whose pidfds are the file @ino, is gone:
- * no such process, another one at its pid, or exited (a zombie included:
- * its memory, and its engine, went at its exit).
- */
-static bool root_gone(pid_t pid, ino_t ino)
-{
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	struct pollfd pf = {.fd = fd, .events = POLLIN};
-	struct stat sb;
-	bool gone;
-
-	if (fd < 0)
-		return errno == ESRCH;
-	gone = fstat(fd, &sb) || sb.st_ino != ino || poll(&pf, 1, 0) == 1;
-	close(fd);
-	return gone;
-}
-
-/*
  * Look at the roots of the tree (the status page's roots[]): end the
  * processes left of each one gone without handing its children their
  * pages. @wstatus: the program's status once it was reaped, else -1.
@@ -1132,7 +1113,7 @@ static bool watch_roots(struct run_ctx *c, int wstatus)
 		}
 		/* The program's own end is told by its status, once reaped. */
 		if (st != USWAP_RUN_ROOT_PAGING || (pid == c->pid && wstatus == -1) ||
-		    !root_gone(pid, ino))
+		    !uswap_run_root_gone(pid, ino))
 			continue;
 		/* Gone: what it published before its exit is seen now. */
 		if (atomic_load_acquire(&r->state) != USWAP_RUN_ROOT_PAGING)

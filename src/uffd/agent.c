@@ -629,19 +629,17 @@ static void root_tree_new(struct uswap_run_root *r, const struct stat *pidfd_sb)
 	atomic_store_relaxed(&r->tree_ino, (uint64_t)sb.st_ino);
 }
 
-/* Return: whether @pid is gone: no such process, another one (its pidfd's @ino), or dead. */
-static bool root_gone(int32_t pid, uint64_t ino)
+/*
+ * Our record @r, last seen in state @st, becomes PAGING with a new token
+ * (root_tree_new()), unless it changed meanwhile (`uswap run` ended what the
+ * image before us left: it moves LOST on). Context: as root_tree_new().
+ */
+static void root_paging_again(struct uswap_run_root *r, uint32_t st, const struct stat *pidfd_sb)
 {
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	struct pollfd pf = {.fd = fd, .events = POLLIN};
-	struct stat sb;
-	bool gone;
-
-	if (fd < 0)
-		return errno == ESRCH;
-	gone = fstat(fd, &sb) || (uint64_t)sb.st_ino != ino || poll(&pf, 1, 0) == 1;
-	close(fd);
-	return gone;
+	if (!atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_CLAIMING))
+		return;
+	root_tree_new(r, pidfd_sb);
+	atomic_store_release(&r->state, USWAP_RUN_ROOT_PAGING);
 }
 
 /* Our pidfds' identity in *@sb. Return: 0 or -errno. */
@@ -715,11 +713,8 @@ static void root_claim(void)
 			usleep(1000);
 		/* Forking again after LOST: paging again, a new generation. */
 		st = atomic_load_acquire(&r->state);
-		if (st != USWAP_RUN_ROOT_PAGING &&
-		    atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_CLAIMING)) {
-			root_tree_new(r, &sb);
-			atomic_store_release(&r->state, USWAP_RUN_ROOT_PAGING);
-		}
+		if (st != USWAP_RUN_ROOT_PAGING)
+			root_paging_again(r, st, &sb);
 		return;
 	}
 	/* Ours already: the image before an exec claimed it. */
@@ -732,11 +727,8 @@ static void root_claim(void)
 		    atomic_load_relaxed(&r->pidfd_ino) == (uint64_t)sb.st_ino) {
 			agent_root = i;
 			/* A new image: its children hold a new token, not the old image's. */
-			if (!leaving &&
-			    atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_CLAIMING)) {
-				root_tree_new(r, &sb);
-				atomic_store_release(&r->state, USWAP_RUN_ROOT_PAGING);
-			}
+			if (!leaving)
+				root_paging_again(r, st, &sb);
 			return;
 		}
 	}
@@ -746,7 +738,8 @@ static void root_claim(void)
 		st = atomic_load_acquire(&r->state);
 		if (st != USWAP_RUN_ROOT_FREE &&
 		    ((st != USWAP_RUN_ROOT_HANDED && st != USWAP_RUN_ROOT_ENDED) ||
-		     !root_gone(atomic_load_relaxed(&r->pid), atomic_load_relaxed(&r->pidfd_ino))))
+		     !uswap_run_root_gone(atomic_load_relaxed(&r->pid),
+					  atomic_load_relaxed(&r->pidfd_ino))))
 			continue;
 		if (!atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_CLAIMING))
 			continue;

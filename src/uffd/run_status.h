@@ -29,7 +29,13 @@
 #ifndef USWAP_UFFD_RUN_STATUS_H
 #define USWAP_UFFD_RUN_STATUS_H
 
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define USWAP_RUN_STATUS_MAGIC	 0x70777375u /* "uswp" */
 #define USWAP_RUN_STATUS_VERSION 3u
@@ -165,5 +171,26 @@ struct uswap_run_status {
 	/* The roots of the tree: who must hand its children their pages (above). */
 	struct uswap_run_root roots[USWAP_RUN_MAX_ROOTS];
 };
+
+/*
+ * uswap_run_root_gone - whether the root @pid of a struct uswap_run_root,
+ * whose pidfds are the file @ino, is gone: no such process, another one at
+ * its pid, or exited (a zombie included: its memory, and its engine, went at
+ * its exit). For the agent and `uswap run`, which both read the records.
+ * Context: any. Return: true if gone.
+ */
+static inline bool uswap_run_root_gone(int32_t pid, uint64_t ino)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+	struct stat sb;
+	bool gone;
+
+	if (fd < 0)
+		return errno == ESRCH;
+	gone = fstat(fd, &sb) || (uint64_t)sb.st_ino != ino || poll(&pf, 1, 0) == 1;
+	close(fd);
+	return gone;
+}
 
 #endif /* USWAP_UFFD_RUN_STATUS_H */
