@@ -932,15 +932,27 @@ TEST(pages_shared_with_a_reading_child_leave_while_both_live)
 	check_tree_and_close(p, b);
 }
 
-/* The child's zapper takes its first request late (zap:before_claim, 500 ms). */
-static uint32_t zapper_late_armed;
+/*
+ * A race hook that sleeps @us at race point @point, once after @armed was
+ * set (in whichever process of the tree gets there first). Ignores a NULL
+ * argument: race_set_hook(NULL, NULL) clears the argument before the hook.
+ */
+struct sleep_once {
+	const char *point;
+	useconds_t us;
+	uint32_t armed;
+};
 
-static void zapper_late(const char *name, void *arg)
+static void sleep_once_hook(const char *name, void *arg)
 {
-	(void)arg;
-	if (!strcmp(name, "zap:before_claim") && atomic_xchg_acq_rel(&zapper_late_armed, 0U))
-		usleep(500000);
+	struct sleep_once *so = arg;
+
+	if (so && !strcmp(name, so->point) && atomic_xchg_acq_rel(&so->armed, 0U))
+		usleep(so->us);
 }
+
+/* The child's zapper takes its first request late (zap:before_claim, 500 ms). */
+static struct sleep_once zapper_late = {"zap:before_claim", 500000, 0};
 
 /*
  * A child whose zapper is late to its first request (a busy machine: the
@@ -960,19 +972,19 @@ TEST(late_zapper_keeps_child_within_budget)
 
 	if (!p)
 		return;
-	if (race_set_hook(zapper_late, NULL)) {
+	if (race_set_hook(sleep_once_hook, &zapper_late)) {
 		uswap_pager_close(p);
 		test_skip("no race points in this build");
 		return;
 	}
 	b = fill_and_evict(p, 1);
 	REQUIRE(b);
-	atomic_store_release(&zapper_late_armed, 1U);
+	atomic_store_release(&zapper_late.armed, 1U);
 	pid = fork_held(go);
 	REQUIRE(pid >= 0);
 	if (!pid)
 		_exit(bad_pages(b, 1) + bad_pages(b, 1) ? 1 : 0);
-	atomic_store_release(&zapper_late_armed, 0U);
+	atomic_store_release(&zapper_late.armed, 0U);
 	base_child = child_rss_start(p, pid);
 	REQUIRE(base_child >= 0);
 	REQUIRE_EQ(write(go[1], "g", 1), 1);
@@ -989,14 +1001,7 @@ TEST(late_zapper_keeps_child_within_budget)
 }
 
 /* The root takes long to set a child up (fork:child_setup, 6 s, once). */
-static uint32_t setup_late_armed;
-
-static void setup_late(const char *name, void *arg)
-{
-	(void)arg;
-	if (!strcmp(name, "fork:child_setup") && atomic_xchg_acq_rel(&setup_late_armed, 0U))
-		usleep(6000000);
-}
+static struct sleep_once setup_late = {"fork:child_setup", 6000000, 0};
 
 /*
  * The root sets a child up late (a busy machine: the fault thread that
@@ -1019,14 +1024,14 @@ TEST(child_set_up_late_still_evicts)
 
 	if (!p)
 		return;
-	if (race_set_hook(setup_late, NULL)) {
+	if (race_set_hook(sleep_once_hook, &setup_late)) {
 		uswap_pager_close(p);
 		test_skip("no race points in this build");
 		return;
 	}
 	b = fill_and_evict(p, 1);
 	REQUIRE(b);
-	atomic_store_release(&setup_late_armed, 1U);
+	atomic_store_release(&setup_late.armed, 1U);
 	pid = fork_held(go);
 	REQUIRE(pid >= 0);
 	if (!pid)
@@ -1703,19 +1708,7 @@ static int own_uffds(void)
 /* This process's VmSize in kB (/proc/self/status), or -1. */
 static long own_vm_kb(void)
 {
-	char buf[4096], *s;
-	ssize_t n;
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	s = strstr(buf, "\nVmSize:");
-	return s ? strtol(s + 8, NULL, 10) : -1;
+	return proc_status_field(0, "VmSize");
 }
 
 /*
