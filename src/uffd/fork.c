@@ -291,10 +291,11 @@ struct fork_hold {
 
 /* MAP_SHARED: the root and every child map it; never reused while one does. */
 struct fork_hold_area {
-	uint32_t gen;	   /* futex word: a hello was answered */
-	uint32_t closed;   /* the root's fork state is gone: nothing is offered */
-	uint32_t orphaned; /* the root gave its children their pages (it is leaving) */
-	uint32_t warned;   /* a child said once that it could not hold its userfaultfd */
+	uint32_t gen;	      /* futex word: a hello was answered */
+	uint32_t closed;      /* the root's fork state is gone: nothing is offered */
+	uint32_t orphaned;    /* the root gave its children their pages (it is leaving) */
+	uint32_t warned;      /* a child said once that it could not hold its userfaultfd */
+	uint32_t leader_gone; /* the root's main thread exited and the root lived on */
 	struct fork_hold hold[MAX_CHILDREN];
 };
 
@@ -2298,6 +2299,27 @@ static bool hold_root_gone(void)
 }
 
 /*
+ * pidfd_getfd() answered ESRCH: the root's main thread has exited. Either
+ * the whole root is dying (killed: its pidfd says so once its last thread
+ * is gone, a moment later) or the program ended only its main thread
+ * (pthread_exit()) and lives on, unable to lend its descriptors. Wait a
+ * bounded while for the first; remember the second in @h so that later
+ * children do not wait again.
+ * Return: whether the root is gone.
+ */
+static bool hold_root_dying(struct fork_hold_area *h)
+{
+	struct pollfd pf = {.fd = hold_root_pidfd, .events = POLLIN};
+
+	if (atomic_load_acquire(&h->leader_gone) || !hold_root_pidfd_ok(hold_root_pidfd))
+		return hold_root_gone();
+	if (poll(&pf, 1, 2000) == 1 && (pf.revents & (POLLIN | POLLHUP)))
+		return true;
+	atomic_store_release(&h->leader_gone, 1U);
+	return false;
+}
+
+/*
  * The root died between our fork and our hold on our userfaultfd: the
  * kernel unregistered our ranges with its descriptor, and every page it had
  * swapped out for us would read as zeros. End here rather than run on
@@ -2379,7 +2401,7 @@ static void hold_take(struct fork_hold_area *h, pid_t pid)
 	err = errno;
 	atomic_store_release(&s->state, (uint32_t)HOLD_TAKEN);
 	if (fd < 0) {
-		if (hold_root_gone())
+		if (hold_root_gone() || (err == ESRCH && hold_root_dying(h)))
 			hold_die(pid);
 		hold_warn(h, "pidfd_getfd", err);
 		return;

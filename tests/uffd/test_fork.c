@@ -2096,6 +2096,115 @@ TEST(child_ends_itself_when_root_dies_before_its_hold)
 	prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL);
 }
 
+/*
+ * In the child, at its hold_take() race point: have the root's main thread
+ * exit, and wait until it is a zombie. The root's other threads live on a
+ * while (the last one then ends the process), so the root is neither alive
+ * for pidfd_getfd() (it answers ESRCH) nor gone for its pidfd yet.
+ */
+static void leader_exit_hook(const char *name, void *arg)
+{
+	struct hold_race *h = arg;
+	char path[64], buf[128] = "", *rp;
+	char c = 1;
+
+	if (strcmp(name, "fork:hold_take") || getpid() == h->root)
+		return;
+	if (write(h->go, &c, 1) != 1)
+		_exit(4);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)h->root);
+	for (unsigned i = 0; i < 10000; i++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		rp = strrchr(buf, ')');
+		if (n <= 0 || (rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X')))
+			return;
+		usleep(1000);
+	}
+}
+
+/* The root's last thread: outlive its main thread a while, then end the process. */
+static void *root_end_later(void *arg)
+{
+	(void)arg;
+	usleep(300 * 1000);
+	kill(getpid(), SIGKILL);
+	return NULL;
+}
+
+/*
+ * The same, with the root dying slowly: its main thread is gone already
+ * (pidfd_getfd() answers ESRCH) while its pidfd does not yet say it exited
+ * (another of its threads still runs). The child must still end itself,
+ * not take the root for alive and run on unheld.
+ */
+TEST(child_ends_itself_when_root_dies_slowly_before_its_hold)
+{
+	int info[2], st;
+	pid_t root, child = 0;
+
+	if (race_set_hook(NULL, NULL) == -EOPNOTSUPP) {
+		test_skip("no race points in this build");
+		return;
+	}
+	REQUIRE(!pipe(info));
+	REQUIRE(!prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL));
+	root = fork();
+	REQUIRE(root >= 0);
+	if (!root) {
+		struct uswap_pager *p = open_pager();
+		struct hold_race h = {.root = getpid()};
+		struct pollfd pf;
+		pthread_t t;
+		int go[2];
+		char *b;
+		pid_t c;
+
+		close(info[0]);
+		if (!p)
+			_exit(77);
+		b = fill_and_evict(p, 8);
+		if (!b || pipe(go))
+			_exit(3);
+		h.go = go[1];
+		race_set_hook(leader_exit_hook, &h);
+		c = fork();
+		if (!c) {
+			/* Only if we survived the hold: wait for the root's end, then read. */
+			for (unsigned i = 0; i < 10000 && getppid() == h.root; i++)
+				usleep(1000);
+			_exit(bad_pages(b, 8) ? 1 : 0);
+		}
+		pf = (struct pollfd){.fd = go[0], .events = POLLIN};
+		poll(&pf, 1, 5000);
+		if (write(info[1], &c, sizeof(c)) != sizeof(c))
+			_exit(5);
+		if (pthread_create(&t, NULL, root_end_later, NULL))
+			_exit(6);
+		syscall(SYS_exit, 0); /* this thread only */
+		_exit(7);
+	}
+	close(info[1]);
+	if (read(info[0], &child, sizeof(child)) != sizeof(child))
+		child = 0;
+	close(info[0]);
+	REQUIRE(waitpid(root, &st, 0) == root);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+		prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL);
+		test_skip("no UFFD_FEATURE_EVENT_FORK (CAP_SYS_PTRACE)");
+		return;
+	}
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	REQUIRE(child > 0);
+	CHECK_EQ(waitpid(child, &st, 0), child);
+	CHECK_EQ(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st), 128 + SIGKILL);
+	prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL);
+}
+
 /* ---- the program's own descriptor at the number of the root's pidfd ---- */
 
 /* Return: the number of our descriptor that is a pidfd of ours, or -1. */
