@@ -671,7 +671,11 @@ static void clear_progress(struct run_ctx *c)
  * The process tree's figures (forked children share the root's engine):
  * the sums, the root's own (procs[0]) and the children's, which are the
  * sums less the root's (children gone are only in the sums). Fields are
- * separate snapshots: a difference is clamped at 0.
+ * separate snapshots: a difference is clamped at 0. Swap-outs are not
+ * such a sum: the tree's and the root's are the pages the engine wrote
+ * out (pswpout: a page is written once, whoever mapped it), the
+ * children's the pages taken out of them (fork_child_swapouts, children
+ * gone included), which are pages written out once for the tree too.
  */
 struct run_tree {
 	uint64_t processes, forks, exited;
@@ -698,6 +702,17 @@ static void load_proc(const struct uswap_run_proc *s, struct uswap_run_proc *p)
 	};
 }
 
+/* Return: the agent's counter @name, or @dflt if it published none so named. */
+static uint64_t status_counter(const struct uswap_run_status *st, const char *name, uint64_t dflt)
+{
+	unsigned nr = LOAD(st->nr_counters);
+
+	for (unsigned i = 0; i < nr && i < USWAP_RUN_MAX_COUNTERS; i++)
+		if (!strncmp(st->counters[i].name, name, USWAP_RUN_NAME_LEN))
+			return LOAD(st->counters[i].value);
+	return dflt;
+}
+
 static void read_tree(const struct run_ctx *c, struct run_tree *t)
 {
 	const struct uswap_run_status *st = c->st;
@@ -716,7 +731,8 @@ static void read_tree(const struct run_ctx *c, struct run_tree *t)
 		load_proc(&st->procs[0], &t->root);
 	t->children.faults = sub0(t->all.faults, t->root.faults);
 	t->children.swapins = sub0(t->all.swapins, t->root.swapins);
-	t->children.swapouts = sub0(t->all.swapouts, t->root.swapouts);
+	t->children.swapouts =
+		status_counter(st, "fork_child_swapouts", sub0(t->all.swapouts, t->root.swapouts));
 	t->children.shared_hits = sub0(t->all.shared_hits, t->root.shared_hits);
 	t->children.shared_reads = sub0(t->all.shared_reads, t->root.shared_reads);
 }

@@ -14,7 +14,8 @@
  * processes of 3 forks (2 exited), sums faults 100, swap-ins 60, swap-outs 7,
  * shared hits 11, shared reads 13; the root (its pid, live) faults 40,
  * swap-ins 20, swap-outs 7, hits 4, reads 5; a live child pid 4242 with
- * faults 30, swap-ins 25, hits 6, reads 6.
+ * faults 30, swap-ins 25, hits 6, reads 6; counter fork_child_swapouts 9
+ * (the children's swap-outs, which are not the sums less the root's).
  * At exit it sets EXITED. With USWAP_TEST_AGENT_FAIL=MESSAGE it publishes
  * FAILED and MESSAGE instead and lets the program go on, so `uswap run`
  * must stop it. USWAP_TEST_AGENT_LOG=FILE gets one line of what it found.
@@ -70,7 +71,8 @@ static void publish_tree(void)
 	atomic_store_relaxed(&st->tree_shared_hits, 11);
 	atomic_store_relaxed(&st->tree_shared_reads, 13);
 	set_proc(0, (int32_t)getpid(), 40, 20, 7, 4, 5);
-	set_proc(1, 4242, 30, 25, 0, 6, 6);
+	set_proc(1, 4242, 30, 25, 9, 6, 6);
+	set_counter("fork_child_swapouts", 9);
 	atomic_store_relaxed(&st->nr_procs, 2U);
 }
 

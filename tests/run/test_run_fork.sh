@@ -94,6 +94,8 @@ if [ -s "$T/check.json" ]; then
 		"stats tree: the engine swapped out $(t "['root']['swapouts']") pages of the tree (pswpout)"
 	json_check "$T/check.json" "s['vmstat']['fork_child_swapouts'] > 0 and s['vmstat']['fork_zap_batched'] > 0" \
 		"stats: the child evicts by default: $(json "$T/check.json" "s['vmstat']['fork_child_swapouts']") of its pages taken out of it"
+	json_check "$T/check.json" "s['tree']['children']['swapouts'] == s['vmstat']['fork_child_swapouts']" \
+		"stats tree: the children's swap-outs are the pages taken out of them: $(t "['children']['swapouts']")"
 	json_check "$T/check.json" "s['tree']['root']['pid'] > 0 and s['tree']['all']['swapins'] == s['tree']['root']['swapins'] + s['tree']['children']['swapins']" \
 		"stats tree: the root's and the children's swap-ins add up to the tree's"
 else
