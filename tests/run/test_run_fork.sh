@@ -408,5 +408,9 @@ if [ -n "$rss" ] && [ "$rss" -lt $((data * 1024 * 3 / 4)) ]; then
 	ok "exec_fail: the child's pages were evicted: RssAnon $rss KiB after reading $data MiB"
 else
 	not_ok "exec_fail: the child's RssAnon ${rss:-?} KiB after reading $data MiB (below $((data * 1024 * 3 / 4)) expected: its pages evicted)"
+	# What the engine saw of the child: was it evicting, stalled, handed over?
+	echo "# $(json "$T/execfail.json" "{k: v for k, v in s['vmstat'].items() if k.startswith('fork_')}" 2>&1)"
+	echo "# tree: $(json "$T/execfail.json" "s['tree']" 2>&1)"
+	show "$T/execfail.err"
 fi
 finish
