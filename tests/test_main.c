@@ -7,7 +7,12 @@
  */
 #include "test.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -138,11 +143,104 @@ static void finish_engines(void)
 	nr_engines = 0;
 }
 
+/*
+ * The tests run in a child of this process, which stays behind as their
+ * supervisor. A test process that ends mid-test (a sanitizer's report
+ * halts it at once) leaves the children it forked blocked for good on
+ * pages their paging process took with it (by design: never zeros, see
+ * docs/uffd.md), holding the test's output open, so meson waited for its
+ * timeout. As a subreaper the supervisor inherits them once the test
+ * process is gone; it kills them, says so, and exits as the test process
+ * did. USWAP_TEST_UNSUPERVISED=1 runs the tests in this process.
+ */
+static pid_t supervised;
+
+static void supervise_forward(int sig)
+{
+	if (supervised > 0)
+		kill(supervised, sig);
+}
+
+/* Kill every child of ours (orphans of the test process). Return: whether there was one. */
+static bool supervise_kill_children(void)
+{
+	char path[64], buf[4096];
+	bool any = false;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[len > 0 ? len : 0] = '\0';
+	for (char *s = buf, *end; *s; s = end) {
+		long pid = strtol(s, &end, 10);
+
+		if (end == s)
+			break;
+		if (pid > 0 && kill((pid_t)pid, SIGKILL) == 0)
+			any = true;
+	}
+	return any;
+}
+
+static void test_supervise(void)
+{
+	const char *off = getenv("USWAP_TEST_UNSUPERVISED");
+	bool killed = false;
+	pid_t pid, w;
+	int st;
+
+	if ((off && *off == '1') || prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL))
+		return;
+	fflush(NULL);
+	pid = fork();
+	if (pid <= 0) {
+		/* The test process (or no supervisor: run here). */
+		prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL);
+		if (!pid)
+			prctl(PR_SET_PDEATHSIG, SIGKILL, 0UL, 0UL, 0UL);
+		return;
+	}
+	supervised = pid;
+	signal(SIGTERM, supervise_forward);
+	signal(SIGINT, supervise_forward);
+	signal(SIGHUP, supervise_forward);
+	signal(SIGQUIT, supervise_forward);
+	while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+		;
+	if (w != pid)
+		_exit(2);
+	/* What is left was forked by the tests and is ours now: end it. */
+	for (;;) {
+		w = waitpid(-1, NULL, WNOHANG);
+		if (w > 0)
+			continue;
+		if (w < 0 && errno != EINTR)
+			break;
+		killed |= supervise_kill_children();
+		usleep(1000);
+	}
+	if (killed)
+		printf("# the test process left processes behind: killed\n");
+	fflush(stdout);
+	if (WIFSIGNALED(st)) {
+		signal(WTERMSIG(st), SIG_DFL);
+		kill(getpid(), WTERMSIG(st));
+		_exit(128 + WTERMSIG(st));
+	}
+	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 2);
+}
+
 int main(int argc, char **argv)
 {
 	const char *filter = NULL;
 	int opt, failed = 0, n = 0;
 
+	test_supervise();
 	test_seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
 	while ((opt = getopt(argc, argv, "s:t:")) != -1) {
 		switch (opt) {
