@@ -126,9 +126,14 @@ static inline bool folio_unused(const struct folio *folio)
 	return !folio_test_swapcache(folio) && !folio_mapped(folio) && !folio_shmem(folio);
 }
 
+/*
+ * Release: whoever reads the count with acquire (folio_mapcount()) and
+ * finds a mapping gone also sees what was done through it before (an
+ * install read the folio's data: pager.c may then give that data back).
+ */
 static inline void folio_mapcount_add(struct folio *folio, int nr)
 {
-	atomic_fetch_add_relaxed(&folio->_mapcount, nr);
+	atomic_fetch_add_acq_rel(&folio->_mapcount, nr);
 }
 
 /*

@@ -150,9 +150,10 @@ static inline bool folio_try_get(struct folio *folio)
 	return refcount_get_unless_zero(&folio->_refcount);
 }
 
+/* Acquire: pairs with folio_mapcount_add(), so a mapping gone was done with. */
 static inline int folio_mapcount(const struct folio *folio)
 {
-	return atomic_load_relaxed(&folio->_mapcount);
+	return atomic_load_acquire(&folio->_mapcount);
 }
 
 static inline bool folio_mapped(const struct folio *folio)

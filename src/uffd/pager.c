@@ -627,6 +627,8 @@ static const struct mm_platform_ops pager_mm_ops = {
  */
 static bool folio_may_release(struct uswap_pager *p, struct folio *folio)
 {
+	bool cached;
+
 	if (folio_test_owner_priv(folio) || folio_test_large(folio))
 		return false;
 	/*
@@ -634,9 +636,18 @@ static bool folio_may_release(struct uswap_pager *p, struct folio *folio)
 	 * missing and installed later from this copy, or cached for a swap
 	 * entry another address space of the tree still holds, whose swap-in
 	 * will map or copy it: keep it.
+	 *
+	 * The entry first, then the mappings: a child's swap-in maps the
+	 * folio, then drops its entry (under the cluster lock, or it takes
+	 * the folio out of the swap cache, a release of the flag), so a count
+	 * of 0 read here, under that lock or with acquire, comes with its
+	 * mapping seen. Read the other way round, a swap-in between the two
+	 * reads was seen in neither, and its install copied a hole (test_fork
+	 * release_check_does_not_race_a_child_swapin).
 	 */
-	return folio_mapcount(folio) <= 1 &&
-	       !(folio_test_swapcache(folio) && swp_swapcount(p->sw, folio_swap_entry(folio)) > 0);
+	cached = folio_test_swapcache(folio) && swp_swapcount(p->sw, folio_swap_entry(folio)) > 0;
+	race_point("folio_may_release:counts");
+	return !cached && folio_mapcount(folio) <= 1;
 }
 
 /* Queue @folio at @addr for release by the reclaim thread. Context: the fault thread. */
@@ -921,6 +932,7 @@ int pager_install_in(struct mm_struct *mm, int uffd, unsigned long addr, bool wp
 		ulock_unlock(ptl);
 		return -ENOENT;
 	}
+	race_point("install:before_copy");
 	if (wp_fault) {
 		err = uffd_writeprotect(uffd, addr, PAGE_SIZE, false);
 	} else {

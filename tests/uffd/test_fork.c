@@ -2002,6 +2002,111 @@ TEST(orphaned_child_touches_a_page_it_never_had)
 	munmap(fresh, 64 * PAGE_SIZE);
 }
 
+/* ---- the root gives back a page's data while a child swaps it in ---- */
+
+struct release_race {
+	int go;			/* the child reads its page once this is written */
+	uint32_t armed;		/* the release's check: wake the child, then sleep */
+	uint32_t install_armed; /* the child's install: sleep before the copy */
+	uint32_t hit;		/* the release's check was held open (the child let go) */
+	bool skipped;		/* the test let the child go itself */
+};
+
+/*
+ * In the root: hold the reclaim thread between the two counts its release
+ * check reads (folio_may_release:counts), having let the child go; and hold
+ * the child's install (the fork thread) until that check is done.
+ */
+static void release_race_hook(const char *name, void *arg)
+{
+	struct release_race *r = arg;
+	char c = 1;
+
+	if (!r)
+		return;
+	if (!strcmp(name, "folio_may_release:counts") && atomic_xchg_acq_rel(&r->armed, 0U)) {
+		atomic_store_release(&r->install_armed, 1U);
+		if (write(r->go, &c, 1) != 1)
+			return;
+		/* After the write: the test closes the pipe once it saw this. */
+		atomic_store_release(&r->hit, 1U);
+		usleep(300 * 1000);
+	} else if (!strcmp(name, "install:before_copy") &&
+		   atomic_xchg_acq_rel(&r->install_armed, 0U)) {
+		usleep(600 * 1000);
+	}
+}
+
+/*
+ * The root's copy of a page it installed goes back once nothing else can
+ * need it (pager.c folio_may_release(): no other mapping, no swap entry of
+ * another process). A child swapping the same entry in maps the folio and
+ * then drops its entry: a check that read the mappings before the child
+ * mapped and the entry count after it dropped its entry found neither, and
+ * gave the data back; the child's install then copied a hole (zeros).
+ * ThreadSanitizer saw the two threads meet on the folio's data in a CI run.
+ */
+TEST(release_check_does_not_race_a_child_swapin)
+{
+	struct release_race r = {0};
+	struct uswap_pager *p = open_pager();
+	unsigned long first = 0;
+	int go[2], st;
+	pid_t pid;
+	char *b;
+
+	if (!p)
+		return;
+	if (race_set_hook(NULL, NULL) == -EOPNOTSUPP) {
+		uswap_pager_close(p);
+		test_skip("no race points in this build");
+		return;
+	}
+	b = fill_and_evict(p, 1);
+	REQUIRE(b);
+	while (first < NPAGES && pager_swap_count(p, (unsigned long)(b + first * PAGE_SIZE)) != 1)
+		first++;
+	REQUIRE(first < NPAGES);
+	REQUIRE(!pipe(go));
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		char c;
+
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		/* The page the root swapped in: a swap-cache hit for us. */
+		_exit(sig_check(b + first * PAGE_SIZE, FORK_OWNER, 1) && !bad_pages(b, 1) ? 0 : 1);
+	}
+	close(go[0]);
+	wait_child_known(p);
+	r.go = go[1];
+	race_set_hook(release_race_hook, &r);
+	atomic_store_release(&r.armed, 1U);
+	/* Swapped in (the child's entry keeps it cached), installed, queued for release. */
+	CHECK(sig_check(b + first * PAGE_SIZE, FORK_OWNER, 1));
+	for (unsigned i = 0; i < 5000 && !atomic_load_acquire(&r.hit); i++)
+		usleep(1000);
+	if (atomic_xchg_acq_rel(&r.armed, 0U)) {
+		/* The release never checked that page: let the child go, nothing tried. */
+		char c = 1;
+
+		if (write(go[1], &c, 1) != 1)
+			printf("# could not let the child go\n");
+		r.skipped = true;
+		test_skip("the release check was not reached");
+	}
+	st = exit_code(pid);
+	race_set_hook(NULL, NULL);
+	/* The hook is done with the pipe (or never wrote: then we did). */
+	for (unsigned i = 0; i < 5000 && !atomic_load_acquire(&r.hit) && !r.skipped; i++)
+		usleep(1000);
+	close(go[1]);
+	CHECK_EQ(st, 0);
+	check_tree_and_close(p, b);
+}
+
 /* ---- the root killed between a child's fork and its hold ---- */
 
 struct hold_race {
