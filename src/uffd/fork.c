@@ -80,9 +80,9 @@
  *   - Evicting a child's page (child_sync_pte(), present -> swap, under the
  *     PTL) needs the real page out of the child: the zapper moves it to a
  *     staging page (atomically against the child's accesses, which then
- *     fault and wait for us), the root reads it with process_vm_readv()
- *     into the folio's data and marks the folio dirty as pager_evict()
- *     does.
+ *     fault and wait for us), the root reads it through the child's
+ *     /proc/PID/mem (child_read_mem(), below) into the folio's data and
+ *     marks the folio dirty as pager_evict() does.
  *   - Batches (fork_reclaim_batch(), the mm layer's reclaim_batch hook):
  *     before reclaim unmaps a batch of folios, the pages of them each child
  *     maps are moved out with one request to its zapper, and their data
@@ -105,6 +105,12 @@
  *     mm layer never saw): such a page is write-protected, read in place and
  *     leaves only if it holds the folio's data (child_evict(),
  *     batch_page_ready()).
+ *   - Those reads run under the child's ev_lock and a PTL, so they go
+ *     through /proc/PID/mem (child_read_mem()), which never waits for a
+ *     userfault: a page the child moved away meanwhile (MREMAP_DONTUNMAP
+ *     moves the pages before its event is read) fails the read with EIO,
+ *     where process_vm_readv() would wait for the fork thread, which needs
+ *     that ev_lock.
  *   - A page the kernel still shares copy-on-write with another process
  *     (the fork left every resident page so) is refused by UFFDIO_MOVE
  *     on both sides until one writes: it is made the child's own first by
@@ -341,6 +347,7 @@ struct fork_child {
 	struct fork_zap *zap; /* its zapper's channel, once it said hello (ev_lock) */
 	int32_t pid;	      /* from the hello */
 	int pagemap_fd;	      /* /proc/PID/pagemap, from the hello; -1: none */
+	int mem_fd;	      /* /proc/PID/mem, from the hello; -1: none (no eviction) */
 	unsigned stage_used;  /* staging pages holding a page (ev_lock) */
 	bool no_evict;	      /* being orphaned (or done): nothing leaves any more (atomic) */
 	/*
@@ -672,8 +679,11 @@ static bool child_page_present(struct fork_child *c, unsigned long addr)
 }
 
 /*
- * Read the page at @addr of child @c into @buf. Through the process's id
- * first, then through its zapper thread's: a main thread that left with
+ * Read @len bytes at @addr of process @pid with process_vm_readv(), which
+ * pins the pages (the kernel unshares a page shared copy-on-write first, see
+ * pid_unshare()) and, where a page is missing in a registered range, waits
+ * for its userfault to be served. Through the process's id first, then
+ * through its zapper thread's (@tid): a main thread that left with
  * pthread_exit() (or is exiting first under SIGKILL) has no memory of its
  * own any more, the zapper still has the process's. Return: whether all of
  * it was read; not read, the child is exiting (its zapper is gone too).
@@ -694,9 +704,25 @@ static int32_t child_zap_tid(struct fork_child *c)
 	return c->zap ? atomic_load_relaxed(&c->zap->tid) : 0;
 }
 
+/*
+ * Read the page at @addr of child @c into @buf, through its /proc/PID/mem
+ * (c->mem_fd, opened at its hello). Such a read never waits for a userfault:
+ * the kernel's remote access does not retry a fault, so a page missing in a
+ * registered range (the child moved it away with MREMAP_DONTUNMAP, whose
+ * event nobody reads while we hold its ev_lock; an empty staging page, on
+ * the zapper's userfaultfd) fails the read with EIO at once, where
+ * process_vm_readv() would wait for the fork thread, which needs the
+ * ev_lock we hold: the tree would hang. Nor does it pin: a page shared
+ * copy-on-write stays shared (pid_unshare() is for that). The descriptor
+ * holds the child's mm, not its threads: it reads after the main thread's
+ * pthread_exit(), and nothing once the address space is gone (exit, exec).
+ * Context: @c's ev_lock held (child_evicts() true: c->mem_fd is set).
+ * Return: whether all of it was read; not read, the page is not there (a
+ * comparison fails, the page stays) or the child is exiting.
+ */
 static bool child_read_mem(struct fork_child *c, void *buf, unsigned long addr)
 {
-	return pid_read_bytes(c->pid, child_zap_tid(c), buf, addr, PAGE_SIZE);
+	return c->mem_fd >= 0 && pread(c->mem_fd, buf, PAGE_SIZE, (off_t)addr) == PAGE_SIZE;
 }
 
 /*
@@ -777,14 +803,20 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 		/*
 		 * Others rely on the folio's data: the child's page may leave
 		 * only if it holds that data. Write-protect it (its writes now
-		 * wait for us), then compare. The page cannot vanish under the
-		 * read: the child's own MADV_DONTNEED waits for its event, which
+		 * wait for us), then compare. The page may be gone by the
+		 * read: the child's MADV_DONTNEED waits for its event, which
 		 * nobody reads while we hold ev_lock, and an unmapped page fails
-		 * the read instead of faulting.
+		 * the read, but MREMAP_DONTUNMAP moves the pages before it
+		 * queues its event and leaves the old range registered and
+		 * empty. A read there that waited for the userfault would wait
+		 * for the fork thread, which needs our ev_lock: the read goes
+		 * through /proc/PID/mem, which fails instead (child_read_mem()),
+		 * and the page stays.
 		 */
 		if (folio_test_owner_priv(folio) || uffd_wp(c->uffd, addr, true))
 			goto busy;
 		wp = true;
+		race_point("child_evict:compare");
 		if (!child_read_mem(c, buf, addr) || memcmp(buf, data, PAGE_SIZE))
 			goto busy;
 	}
@@ -969,6 +1001,8 @@ static bool batch_page_ready(struct fork_child *c, struct batch_page *b, char *b
 	if (folio_test_owner_priv(folio) || uffd_wp(c->uffd, b->addr, true))
 		return false;
 	b->wp = true;
+	/* The page may be gone by the read (see child_evict()): it then stays. */
+	race_point("fork_batch:compare");
 	if (child_read_mem(c, buf, b->addr) && !memcmp(buf, folio->data, PAGE_SIZE))
 		return true;
 	if (pte_write(b->pte))
@@ -1259,6 +1293,7 @@ static void fork_child_new(struct pager_forks *f, struct mm_struct *parent, int 
 		c->f = f;
 		c->uffd = ufd;
 		c->pagemap_fd = -1;
+		c->mem_fd = -1;
 		ulock_init(&c->ev_lock, LOCK_RANK_MODEL);
 		err = mm_fork(&c->mm, parent, &child_mm_ops);
 		/* The child runs meanwhile: its hello waits until it is published. */
@@ -1530,6 +1565,21 @@ static bool child_hello(struct fork_child *c, unsigned long addr)
 		hold_offer(c, pid);
 	if (!a || c->zap || pid <= 0 || atomic_load_relaxed(&c->no_evict))
 		return true;
+	/*
+	 * Its pages are read through this (child_read_mem()): without it the
+	 * child keeps its pages (no channel: its zapper gives up).
+	 */
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	c->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (c->mem_fd < 0) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg),
+			 "uswap: cannot open %s (%s): the forked child's pages are not evicted\n",
+			 path, strerror(errno));
+		say(msg);
+		return true;
+	}
 	/* A slot still naming a process gone whose pid came back. */
 	for (unsigned i = 0; i < MAX_CHILDREN; i++)
 		if (i != c->slot && atomic_load_relaxed(&a->zap[i].pid) == pid)
@@ -1698,7 +1748,7 @@ static void wait_reclaim_batches(struct pager_forks *f)
 static void child_end(struct pager_forks *f, struct fork_child *c, bool gone)
 {
 	struct fork_proc_stats *st = &f->stats[c->slot];
-	int fd = gone || hold_withdraw(c) ? c->uffd : -1, pmfd = c->pagemap_fd;
+	int fd = gone || hold_withdraw(c) ? c->uffd : -1, pmfd = c->pagemap_fd, memfd = c->mem_fd;
 
 	if (c->zap)
 		atomic_store_release(&c->zap->pid, 0);
@@ -1743,6 +1793,8 @@ static void child_end(struct pager_forks *f, struct fork_child *c, bool gone)
 		close(fd);
 	if (pmfd >= 0)
 		close(pmfd);
+	if (memfd >= 0)
+		close(memfd);
 	/* After mmput(): who reads exited (acquire) sees the entries let go. */
 	atomic_fetch_add_acq_rel(&f->exited, 1UL);
 	atomic_fetch_sub_acq_rel(&f->ending, 1U);
