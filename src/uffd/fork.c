@@ -706,7 +706,7 @@ static int32_t child_zap_tid(struct fork_child *c)
 
 /*
  * Read the page at @addr of child @c into @buf, through its /proc/PID/mem
- * (c->mem_fd, opened at its hello). Such a read never waits for a userfault:
+ * (c->mem_fd, opened at its hello or by child_mem_ready()). Such a read never waits for a userfault:
  * the kernel's remote access does not retry a fault, so a page missing in a
  * registered range (the child moved it away with MREMAP_DONTUNMAP, whose
  * event nobody reads while we hold its ev_lock; an empty staging page, on
@@ -716,10 +716,53 @@ static int32_t child_zap_tid(struct fork_child *c)
  * copy-on-write stays shared (pid_unshare() is for that). The descriptor
  * holds the child's mm, not its threads: it reads after the main thread's
  * pthread_exit(), and nothing once the address space is gone (exit, exec).
- * Context: @c's ev_lock held (child_evicts() true: c->mem_fd is set).
+ * Context: @c's ev_lock held, child_mem_ready(@c) true.
  * Return: whether all of it was read; not read, the page is not there (a
  * comparison fails, the page stays) or the child is exiting.
  */
+/*
+ * Open /proc/@pid/task/@tid/mem (thread @tid of process @pid: the address
+ * space they share). Return: the descriptor, or -1 (said once, unless the
+ * thread is gone or exiting).
+ */
+static int child_mem_open(int32_t pid, int32_t tid)
+{
+	static bool warned;
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/mem", (int)pid, (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno != ESRCH && errno != ENOENT && !atomic_xchg_acq_rel(&warned, true)) {
+		char msg[200];
+
+		snprintf(msg, sizeof(msg),
+			 "uswap: cannot open %s (%s): nothing leaves a forked child's memory "
+			 "until it can be read\n",
+			 path, strerror(errno));
+		say(msg);
+	}
+	return fd;
+}
+
+/*
+ * Whether child @c's memory can be read (child_read_mem()): its descriptor
+ * is open, or opens now. Opened at the hello, it may have failed there:
+ * the hello returns in the child as soon as its event is read, and by
+ * then the main thread may have left (pthread_exit()) or the process be
+ * exiting. Then through its zapper's thread. Nothing is moved out of a
+ * child whose memory cannot be read (its data would stay in the staging
+ * area). Context: @c's ev_lock held, child_evicts(@c) true.
+ */
+static bool child_mem_ready(struct fork_child *c)
+{
+	int32_t tid = child_zap_tid(c);
+
+	if (c->mem_fd < 0 && tid > 0)
+		c->mem_fd = child_mem_open(c->pid, tid);
+	return c->mem_fd >= 0;
+}
+
 static bool child_read_mem(struct fork_child *c, void *buf, unsigned long addr)
 {
 	return c->mem_fd >= 0 && pread(c->mem_fd, buf, PAGE_SIZE, (off_t)addr) == PAGE_SIZE;
@@ -766,7 +809,7 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 		return -EBUSY;
 	/* Under ev_lock: another eviction of this child may have just used it. */
 	idx = c->stage_used;
-	if (!child_evicts(c))
+	if (!child_evicts(c) || !child_mem_ready(c))
 		goto out;
 	/*
 	 * Only now: reclaim finds a child by its mappings as soon as mm_fork()
@@ -1032,7 +1075,7 @@ static unsigned child_move_batch(struct fork_child *c, struct batch_page *pg, un
 
 	if (atomic_load_acquire(&c->no_evict) || !ev_trylock(c))
 		return 0;
-	if (!child_evicts(c) || pager_frozen(c->f->p) || zap_stalled(c))
+	if (!child_evicts(c) || pager_frozen(c->f->p) || zap_stalled(c) || !child_mem_ready(c))
 		goto out;
 	for (unsigned i = 0; i < nr && n < ZAP_STAGE; i++) {
 		struct batch_page b = pg[i];
@@ -1565,21 +1608,6 @@ static bool child_hello(struct fork_child *c, unsigned long addr)
 		hold_offer(c, pid);
 	if (!a || c->zap || pid <= 0 || atomic_load_relaxed(&c->no_evict))
 		return true;
-	/*
-	 * Its pages are read through this (child_read_mem()): without it the
-	 * child keeps its pages (no channel: its zapper gives up).
-	 */
-	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
-	c->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (c->mem_fd < 0) {
-		char msg[160];
-
-		snprintf(msg, sizeof(msg),
-			 "uswap: cannot open %s (%s): the forked child's pages are not evicted\n",
-			 path, strerror(errno));
-		say(msg);
-		return true;
-	}
 	/* A slot still naming a process gone whose pid came back. */
 	for (unsigned i = 0; i < MAX_CHILDREN; i++)
 		if (i != c->slot && atomic_load_relaxed(&a->zap[i].pid) == pid)
@@ -1596,6 +1624,7 @@ static bool child_hello(struct fork_child *c, unsigned long addr)
 	c->pid = pid;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
 	c->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+	c->mem_fd = child_mem_open(pid, pid);
 	c->stage_used = 0;
 	/* Published last: a reclaim batch reads it without a lock (child_evicts()). */
 	atomic_store_release(&c->zap, z);
@@ -1748,7 +1777,7 @@ static void wait_reclaim_batches(struct pager_forks *f)
 static void child_end(struct pager_forks *f, struct fork_child *c, bool gone)
 {
 	struct fork_proc_stats *st = &f->stats[c->slot];
-	int fd = gone || hold_withdraw(c) ? c->uffd : -1, pmfd = c->pagemap_fd, memfd = c->mem_fd;
+	int fd = gone || hold_withdraw(c) ? c->uffd : -1, pmfd = c->pagemap_fd, memfd;
 
 	if (c->zap)
 		atomic_store_release(&c->zap->pid, 0);
@@ -1766,6 +1795,8 @@ static void child_end(struct pager_forks *f, struct fork_child *c, bool gone)
 	atomic_store_release(&c->no_evict, true);
 	ulock_lock(&c->ev_lock);
 	ulock_unlock(&c->ev_lock);
+	/* Opened by evictions (child_mem_ready()), which are over. */
+	memfd = c->mem_fd;
 	/*
 	 * Its figures move to the gone ones as its slot empties, under
 	 * stats_lock: a reader of the figures counts them once, and is done

@@ -779,7 +779,8 @@ static void compare_hook(const char *name, void *arg)
 {
 	struct compare_window *w = arg;
 
-	if (strcmp(name, w->point) || atomic_fetch_add_relaxed(&w->hits, 1U))
+	/* NULL: a thread that read the hook as it was being unset. */
+	if (!w || strcmp(name, w->point) || atomic_fetch_add_relaxed(&w->hits, 1U))
 		return;
 	if (write(w->go_w, "m", 1) == 1)
 		for (int i = 0; i < 5000; i++) {
@@ -1330,6 +1331,52 @@ TEST(child_writes_race_its_eviction)
 	 * three quarters of those copies had to leave its memory.
 	 */
 	CHECK(outs >= NPAGES / 2);
+	CHECK_EQ(bad_pages(b, 1), 0UL);
+	check_tree_and_close(p, b);
+}
+
+/*
+ * A child whose main thread leaves with pthread_exit() while another
+ * thread rewrites its pages: its memory is still read for its evictions
+ * (through the descriptor of its /proc/PID/mem opened at its hello, which
+ * holds the address space, not the thread; process_vm_readv() on its pid
+ * fails then), so its pages leave and no write is lost.
+ */
+static struct race_writer main_gone_writer;
+
+static void *main_gone_writer_main(void *arg)
+{
+	race_writer_main(arg);
+	_exit(main_gone_writer.bad ? 1 : 0);
+}
+
+TEST(child_evicts_after_its_main_thread_left)
+{
+	struct uswap_pager *p = open_pager();
+	struct fork_tree_stats t;
+	char *b;
+	pid_t pid;
+
+	if (!p)
+		return;
+	b = fill_and_evict(p, 1);
+	REQUIRE(b);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		pthread_t th;
+
+		main_gone_writer = (struct race_writer){.b = b, .rounds = 2};
+		if (pthread_create(&th, NULL, main_gone_writer_main, &main_gone_writer))
+			_exit(2);
+		pthread_exit(NULL);
+	}
+	CHECK_EQ(exit_code(pid), 0);
+	pager_fork_stats(p, &t, NULL, 0);
+	printf("# child swap-outs %lu; requests to its zapper %lu, pages they moved %lu\n",
+	       t.child_swapouts, t.zap_requests, t.zap_batched);
+	/* It wrote its own copy of every page, twice 4x the budget. */
+	CHECK(t.child_swapouts >= NPAGES / 2);
 	CHECK_EQ(bad_pages(b, 1), 0UL);
 	check_tree_and_close(p, b);
 }
