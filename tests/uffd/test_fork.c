@@ -21,7 +21,8 @@
  * the window held open at a race point; the pin that unshares a page
  * gone meanwhile (moved by MREMAP_DONTUNMAP) is served, not waited for by
  * the fault thread itself, and the comparison read of a child's page gone
- * so fails instead of waiting under the child's ev_lock; and
+ * so fails instead of waiting under the child's ev_lock; a child whose
+ * main thread left (pthread_exit()) still evicts and loses no write; and
  * children killed with SIGKILL at random moments of their paging work
  * while the parent keeps faulting and checking its data, with the
  * invariant checker run after the deaths.
