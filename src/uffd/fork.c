@@ -347,7 +347,7 @@ struct fork_child {
 	struct fork_zap *zap; /* its zapper's channel, once it said hello (ev_lock) */
 	int32_t pid;	      /* from the hello */
 	int pagemap_fd;	      /* /proc/PID/pagemap, from the hello; -1: none */
-	int mem_fd;	      /* /proc/PID/mem, from the hello; -1: none (no eviction) */
+	int mem_fd;	      /* /proc/PID/mem: the hello, or an eviction (ev_lock); -1: none yet */
 	unsigned stage_used;  /* staging pages holding a page (ev_lock) */
 	bool no_evict;	      /* being orphaned (or done): nothing leaves any more (atomic) */
 	/*
