@@ -346,7 +346,7 @@ struct fork_child {
 	struct ulock ev_lock;
 	struct fork_zap *zap; /* its zapper's channel, once it said hello (ev_lock) */
 	int32_t pid;	      /* from the hello */
-	int pagemap_fd;	      /* /proc/PID/pagemap, from the hello; -1: none */
+	int pagemap_fd;	      /* /proc/PID/pagemap: as mem_fd; -1: none yet */
 	int mem_fd;	      /* /proc/PID/mem: the hello, or an eviction (ev_lock); -1: none yet */
 	unsigned stage_used;  /* staging pages holding a page (ev_lock) */
 	bool no_evict;	      /* being orphaned (or done): nothing leaves any more (atomic) */
@@ -721,19 +721,20 @@ static int32_t child_zap_tid(struct fork_child *c)
  * comparison fails, the page stays) or the child is exiting.
  */
 /*
- * Open /proc/@pid/task/@tid/mem (thread @tid of process @pid: the address
- * space they share). Return: the descriptor, or -1 (said once, unless the
- * thread is gone or exiting).
+ * Open /proc/@pid/task/@tid/@name (thread @tid of process @pid: the address
+ * space they share). Return: the descriptor, or -1 (for "mem", said once
+ * unless the thread is gone or exiting).
  */
-static int child_mem_open(int32_t pid, int32_t tid)
+static int child_proc_open(int32_t pid, int32_t tid, const char *name)
 {
 	static bool warned;
-	char path[64];
+	char path[80];
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/mem", (int)pid, (int)tid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", (int)pid, (int)tid, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno != ESRCH && errno != ENOENT && !atomic_xchg_acq_rel(&warned, true)) {
+	if (fd < 0 && errno != ESRCH && errno != ENOENT && !strcmp(name, "mem") &&
+	    !atomic_xchg_acq_rel(&warned, true)) {
 		char msg[200];
 
 		snprintf(msg, sizeof(msg),
@@ -750,16 +751,21 @@ static int child_mem_open(int32_t pid, int32_t tid)
  * is open, or opens now. Opened at the hello, it may have failed there:
  * the hello returns in the child as soon as its event is read, and by
  * then the main thread may have left (pthread_exit()) or the process be
- * exiting. Then through its zapper's thread. Nothing is moved out of a
- * child whose memory cannot be read (its data would stay in the staging
- * area). Context: @c's ev_lock held, child_evicts(@c) true.
+ * exiting. Then through its zapper's thread, and its pagemap likewise
+ * (without it every page looks present: the fork thread, which makes no
+ * single page's round trip, evicted almost nothing of such a child).
+ * Nothing is moved out of a child whose memory cannot be read (its data
+ * would stay in the staging area). Context: @c's ev_lock held,
+ * child_evicts(@c) true.
  */
 static bool child_mem_ready(struct fork_child *c)
 {
 	int32_t tid = child_zap_tid(c);
 
 	if (c->mem_fd < 0 && tid > 0)
-		c->mem_fd = child_mem_open(c->pid, tid);
+		c->mem_fd = child_proc_open(c->pid, tid, "mem");
+	if (c->pagemap_fd < 0 && tid > 0)
+		c->pagemap_fd = child_proc_open(c->pid, tid, "pagemap");
 	return c->mem_fd >= 0;
 }
 
@@ -1622,9 +1628,11 @@ static bool child_hello(struct fork_child *c, unsigned long addr)
 	atomic_store_relaxed(&z->claim, (uint32_t)ZAP_CANCELLED);
 	atomic_store_release(&z->pid, pid);
 	c->pid = pid;
+	/* The child runs on meanwhile: its main thread may leave before the opens. */
+	race_point("fork:hello_open");
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
 	c->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
-	c->mem_fd = child_mem_open(pid, pid);
+	c->mem_fd = child_proc_open(pid, pid, "mem");
 	c->stage_used = 0;
 	/* Published last: a reclaim batch reads it without a lock (child_evicts()). */
 	atomic_store_release(&c->zap, z);
@@ -1777,7 +1785,7 @@ static void wait_reclaim_batches(struct pager_forks *f)
 static void child_end(struct pager_forks *f, struct fork_child *c, bool gone)
 {
 	struct fork_proc_stats *st = &f->stats[c->slot];
-	int fd = gone || hold_withdraw(c) ? c->uffd : -1, pmfd = c->pagemap_fd, memfd;
+	int fd = gone || hold_withdraw(c) ? c->uffd : -1, pmfd, memfd;
 
 	if (c->zap)
 		atomic_store_release(&c->zap->pid, 0);
@@ -1795,7 +1803,8 @@ static void child_end(struct pager_forks *f, struct fork_child *c, bool gone)
 	atomic_store_release(&c->no_evict, true);
 	ulock_lock(&c->ev_lock);
 	ulock_unlock(&c->ev_lock);
-	/* Opened by evictions (child_mem_ready()), which are over. */
+	/* Opened by evictions too (child_mem_ready()), which are over. */
+	pmfd = c->pagemap_fd;
 	memfd = c->mem_fd;
 	/*
 	 * Its figures move to the gone ones as its slot empties, under

@@ -1341,9 +1341,14 @@ TEST(child_writes_race_its_eviction)
  * thread rewrites its pages: its memory is still read for its evictions
  * (through the descriptor of its /proc/PID/mem opened at its hello, which
  * holds the address space, not the thread; process_vm_readv() on its pid
- * fails then), so its pages leave and no write is lost.
+ * fails then), so its pages leave and no write is lost. Twice: the second
+ * time the fork thread is held at its hello's opens (race point
+ * fork:hello_open, 200 ms) until the main thread has left, so that they
+ * fail and the descriptors are opened through the zapper's thread (the
+ * pagemap left unopened, the child's evictions counted 6 to 1,459 pages).
  */
 static struct race_writer main_gone_writer;
+static struct sleep_once hello_late = {"fork:hello_open", 200000, 0};
 
 static void *main_gone_writer_main(void *arg)
 {
@@ -1351,7 +1356,7 @@ static void *main_gone_writer_main(void *arg)
 	_exit(main_gone_writer.bad ? 1 : 0);
 }
 
-TEST(child_evicts_after_its_main_thread_left)
+static void main_gone_run(bool late)
 {
 	struct uswap_pager *p = open_pager();
 	struct fork_tree_stats t;
@@ -1362,6 +1367,10 @@ TEST(child_evicts_after_its_main_thread_left)
 		return;
 	b = fill_and_evict(p, 1);
 	REQUIRE(b);
+	if (late) {
+		atomic_store_release(&hello_late.armed, 1U);
+		race_set_hook(sleep_once_hook, &hello_late);
+	}
 	pid = fork();
 	REQUIRE(pid >= 0);
 	if (!pid) {
@@ -1373,13 +1382,25 @@ TEST(child_evicts_after_its_main_thread_left)
 		pthread_exit(NULL);
 	}
 	CHECK_EQ(exit_code(pid), 0);
+	race_set_hook(NULL, NULL);
 	pager_fork_stats(p, &t, NULL, 0);
-	printf("# child swap-outs %lu; requests to its zapper %lu, pages they moved %lu\n",
-	       t.child_swapouts, t.zap_requests, t.zap_batched);
+	printf("# hello %s: child swap-outs %lu; requests to its zapper %lu, pages they moved "
+	       "%lu\n",
+	       late ? "late" : "on time", t.child_swapouts, t.zap_requests, t.zap_batched);
+	/* The hold was reached: the main thread had left by the opens. */
+	if (late)
+		CHECK_EQ(atomic_load_acquire(&hello_late.armed), 0U);
 	/* It wrote its own copy of every page, twice 4x the budget. */
 	CHECK(t.child_swapouts >= NPAGES / 2);
 	CHECK_EQ(bad_pages(b, 1), 0UL);
 	check_tree_and_close(p, b);
+}
+
+TEST(child_evicts_after_its_main_thread_left)
+{
+	main_gone_run(false);
+	if (race_points_available())
+		main_gone_run(true);
 }
 
 /*
