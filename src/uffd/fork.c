@@ -705,22 +705,6 @@ static int32_t child_zap_tid(struct fork_child *c)
 }
 
 /*
- * Read the page at @addr of child @c into @buf, through its /proc/PID/mem
- * (c->mem_fd, opened at its hello or by child_mem_ready()). Such a read never waits for a userfault:
- * the kernel's remote access does not retry a fault, so a page missing in a
- * registered range (the child moved it away with MREMAP_DONTUNMAP, whose
- * event nobody reads while we hold its ev_lock; an empty staging page, on
- * the zapper's userfaultfd) fails the read with EIO at once, where
- * process_vm_readv() would wait for the fork thread, which needs the
- * ev_lock we hold: the tree would hang. Nor does it pin: a page shared
- * copy-on-write stays shared (pid_unshare() is for that). The descriptor
- * holds the child's mm, not its threads: it reads after the main thread's
- * pthread_exit(), and nothing once the address space is gone (exit, exec).
- * Context: @c's ev_lock held, child_mem_ready(@c) true.
- * Return: whether all of it was read; not read, the page is not there (a
- * comparison fails, the page stays) or the child is exiting.
- */
-/*
  * Open /proc/@pid/task/@tid/@name (thread @tid of process @pid: the address
  * space they share). Return: the descriptor, or -1 (for "mem", said once
  * unless the thread is gone or exiting).
@@ -769,6 +753,23 @@ static bool child_mem_ready(struct fork_child *c)
 	return c->mem_fd >= 0;
 }
 
+/*
+ * Read the page at @addr of child @c into @buf, through its /proc/PID/mem
+ * (c->mem_fd, opened at its hello or by child_mem_ready()). Such a read
+ * never waits for a userfault: the kernel's remote access does not retry a
+ * fault, so a page missing in a registered range (the child moved it away
+ * with MREMAP_DONTUNMAP, whose event nobody reads while we hold its
+ * ev_lock; an empty staging page, on the zapper's userfaultfd) fails the
+ * read with EIO at once, where process_vm_readv() would wait for the fork
+ * thread, which needs the ev_lock we hold: the tree would hang. Nor does
+ * it pin: a page shared copy-on-write stays shared (pid_unshare() is for
+ * that). The descriptor holds the child's mm, not its threads: it reads
+ * after the main thread's pthread_exit(), and nothing once the address
+ * space is gone (exit, exec).
+ * Context: @c's ev_lock held, child_mem_ready(@c) true.
+ * Return: whether all of it was read; not read, the page is not there (a
+ * comparison fails, the page stays) or the child is exiting.
+ */
 static bool child_read_mem(struct fork_child *c, void *buf, unsigned long addr)
 {
 	return c->mem_fd >= 0 && pread(c->mem_fd, buf, PAGE_SIZE, (off_t)addr) == PAGE_SIZE;
