@@ -80,9 +80,9 @@
  *   - Evicting a child's page (child_sync_pte(), present -> swap, under the
  *     PTL) needs the real page out of the child: the zapper moves it to a
  *     staging page (atomically against the child's accesses, which then
- *     fault and wait for us), the root reads it with process_vm_readv()
- *     into the folio's data and marks the folio dirty as pager_evict()
- *     does.
+ *     fault and wait for us), the root reads it through the child's
+ *     /proc/PID/mem (child_read_mem(), below) into the folio's data and
+ *     marks the folio dirty as pager_evict() does.
  *   - Batches (fork_reclaim_batch(), the mm layer's reclaim_batch hook):
  *     before reclaim unmaps a batch of folios, the pages of them each child
  *     maps are moved out with one request to its zapper, and their data
@@ -105,6 +105,12 @@
  *     mm layer never saw): such a page is write-protected, read in place and
  *     leaves only if it holds the folio's data (child_evict(),
  *     batch_page_ready()).
+ *   - Those reads run under the child's ev_lock and a PTL, so they go
+ *     through /proc/PID/mem (child_read_mem()), which never waits for a
+ *     userfault: a page the child moved away meanwhile (MREMAP_DONTUNMAP
+ *     moves the pages before its event is read) fails the read with EIO,
+ *     where process_vm_readv() would wait for the fork thread, which needs
+ *     that ev_lock.
  *   - A page the kernel still shares copy-on-write with another process
  *     (the fork left every resident page so) is refused by UFFDIO_MOVE
  *     on both sides until one writes: it is made the child's own first by
@@ -340,7 +346,8 @@ struct fork_child {
 	struct ulock ev_lock;
 	struct fork_zap *zap; /* its zapper's channel, once it said hello (ev_lock) */
 	int32_t pid;	      /* from the hello */
-	int pagemap_fd;	      /* /proc/PID/pagemap, from the hello; -1: none */
+	int pagemap_fd;	      /* /proc/PID/pagemap: as mem_fd; -1: none yet */
+	int mem_fd;	      /* /proc/PID/mem: the hello, or an eviction (ev_lock); -1: none yet */
 	unsigned stage_used;  /* staging pages holding a page (ev_lock) */
 	bool no_evict;	      /* being orphaned (or done): nothing leaves any more (atomic) */
 	/*
@@ -672,8 +679,11 @@ static bool child_page_present(struct fork_child *c, unsigned long addr)
 }
 
 /*
- * Read the page at @addr of child @c into @buf. Through the process's id
- * first, then through its zapper thread's: a main thread that left with
+ * Read @len bytes at @addr of process @pid with process_vm_readv(), which
+ * pins the pages (the kernel unshares a page shared copy-on-write first, see
+ * pid_unshare()) and, where a page is missing in a registered range, waits
+ * for its userfault to be served. Through the process's id first, then
+ * through its zapper thread's (@tid): a main thread that left with
  * pthread_exit() (or is exiting first under SIGKILL) has no memory of its
  * own any more, the zapper still has the process's. Return: whether all of
  * it was read; not read, the child is exiting (its zapper is gone too).
@@ -694,9 +704,75 @@ static int32_t child_zap_tid(struct fork_child *c)
 	return c->zap ? atomic_load_relaxed(&c->zap->tid) : 0;
 }
 
+/*
+ * Open /proc/@pid/task/@tid/@name (thread @tid of process @pid: the address
+ * space they share). Return: the descriptor, or -1 (for "mem", said once
+ * unless the thread is gone or exiting).
+ */
+static int child_proc_open(int32_t pid, int32_t tid, const char *name)
+{
+	static bool warned;
+	char path[80];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", (int)pid, (int)tid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno != ESRCH && errno != ENOENT && !strcmp(name, "mem") &&
+	    !atomic_xchg_acq_rel(&warned, true)) {
+		char msg[200];
+
+		snprintf(msg, sizeof(msg),
+			 "uswap: cannot open %s (%s): nothing leaves a forked child's memory "
+			 "until it can be read\n",
+			 path, strerror(errno));
+		say(msg);
+	}
+	return fd;
+}
+
+/*
+ * Whether child @c's memory can be read (child_read_mem()): its descriptor
+ * is open, or opens now. Opened at the hello, it may have failed there:
+ * the hello returns in the child as soon as its event is read, and by
+ * then the main thread may have left (pthread_exit()) or the process be
+ * exiting. Then through its zapper's thread, and its pagemap likewise
+ * (without it every page looks present: the fork thread, which makes no
+ * single page's round trip, evicted almost nothing of such a child).
+ * Nothing is moved out of a child whose memory cannot be read (its data
+ * would stay in the staging area). Context: @c's ev_lock held,
+ * child_evicts(@c) true.
+ */
+static bool child_mem_ready(struct fork_child *c)
+{
+	int32_t tid = child_zap_tid(c);
+
+	if (c->mem_fd < 0 && tid > 0)
+		c->mem_fd = child_proc_open(c->pid, tid, "mem");
+	if (c->pagemap_fd < 0 && tid > 0)
+		c->pagemap_fd = child_proc_open(c->pid, tid, "pagemap");
+	return c->mem_fd >= 0;
+}
+
+/*
+ * Read the page at @addr of child @c into @buf, through its /proc/PID/mem
+ * (c->mem_fd, opened at its hello or by child_mem_ready()). Such a read
+ * never waits for a userfault: the kernel's remote access does not retry a
+ * fault, so a page missing in a registered range (the child moved it away
+ * with MREMAP_DONTUNMAP, whose event nobody reads while we hold its
+ * ev_lock; an empty staging page, on the zapper's userfaultfd) fails the
+ * read with EIO at once, where process_vm_readv() would wait for the fork
+ * thread, which needs the ev_lock we hold: the tree would hang. Nor does
+ * it pin: a page shared copy-on-write stays shared (pid_unshare() is for
+ * that). The descriptor holds the child's mm, not its threads: it reads
+ * after the main thread's pthread_exit(), and nothing once the address
+ * space is gone (exit, exec).
+ * Context: @c's ev_lock held, child_mem_ready(@c) true.
+ * Return: whether all of it was read; not read, the page is not there (a
+ * comparison fails, the page stays) or the child is exiting.
+ */
 static bool child_read_mem(struct fork_child *c, void *buf, unsigned long addr)
 {
-	return pid_read_bytes(c->pid, child_zap_tid(c), buf, addr, PAGE_SIZE);
+	return c->mem_fd >= 0 && pread(c->mem_fd, buf, PAGE_SIZE, (off_t)addr) == PAGE_SIZE;
 }
 
 /*
@@ -740,7 +816,7 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 		return -EBUSY;
 	/* Under ev_lock: another eviction of this child may have just used it. */
 	idx = c->stage_used;
-	if (!child_evicts(c))
+	if (!child_evicts(c) || !child_mem_ready(c))
 		goto out;
 	/*
 	 * Only now: reclaim finds a child by its mappings as soon as mm_fork()
@@ -777,14 +853,20 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 		/*
 		 * Others rely on the folio's data: the child's page may leave
 		 * only if it holds that data. Write-protect it (its writes now
-		 * wait for us), then compare. The page cannot vanish under the
-		 * read: the child's own MADV_DONTNEED waits for its event, which
+		 * wait for us), then compare. The page may be gone by the
+		 * read: the child's MADV_DONTNEED waits for its event, which
 		 * nobody reads while we hold ev_lock, and an unmapped page fails
-		 * the read instead of faulting.
+		 * the read, but MREMAP_DONTUNMAP moves the pages before it
+		 * queues its event and leaves the old range registered and
+		 * empty. A read there that waited for the userfault would wait
+		 * for the fork thread, which needs our ev_lock: the read goes
+		 * through /proc/PID/mem, which fails instead (child_read_mem()),
+		 * and the page stays.
 		 */
 		if (folio_test_owner_priv(folio) || uffd_wp(c->uffd, addr, true))
 			goto busy;
 		wp = true;
+		race_point("child_evict:compare");
 		if (!child_read_mem(c, buf, addr) || memcmp(buf, data, PAGE_SIZE))
 			goto busy;
 	}
@@ -969,6 +1051,8 @@ static bool batch_page_ready(struct fork_child *c, struct batch_page *b, char *b
 	if (folio_test_owner_priv(folio) || uffd_wp(c->uffd, b->addr, true))
 		return false;
 	b->wp = true;
+	/* The page may be gone by the read (see child_evict()): it then stays. */
+	race_point("fork_batch:compare");
 	if (child_read_mem(c, buf, b->addr) && !memcmp(buf, folio->data, PAGE_SIZE))
 		return true;
 	if (pte_write(b->pte))
@@ -998,7 +1082,7 @@ static unsigned child_move_batch(struct fork_child *c, struct batch_page *pg, un
 
 	if (atomic_load_acquire(&c->no_evict) || !ev_trylock(c))
 		return 0;
-	if (!child_evicts(c) || pager_frozen(c->f->p) || zap_stalled(c))
+	if (!child_evicts(c) || pager_frozen(c->f->p) || zap_stalled(c) || !child_mem_ready(c))
 		goto out;
 	for (unsigned i = 0; i < nr && n < ZAP_STAGE; i++) {
 		struct batch_page b = pg[i];
@@ -1259,6 +1343,7 @@ static void fork_child_new(struct pager_forks *f, struct mm_struct *parent, int 
 		c->f = f;
 		c->uffd = ufd;
 		c->pagemap_fd = -1;
+		c->mem_fd = -1;
 		ulock_init(&c->ev_lock, LOCK_RANK_MODEL);
 		err = mm_fork(&c->mm, parent, &child_mm_ops);
 		/* The child runs meanwhile: its hello waits until it is published. */
@@ -1544,8 +1629,11 @@ static bool child_hello(struct fork_child *c, unsigned long addr)
 	atomic_store_relaxed(&z->claim, (uint32_t)ZAP_CANCELLED);
 	atomic_store_release(&z->pid, pid);
 	c->pid = pid;
+	/* The child runs on meanwhile: its main thread may leave before the opens. */
+	race_point("fork:hello_open");
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
 	c->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+	c->mem_fd = child_proc_open(pid, pid, "mem");
 	c->stage_used = 0;
 	/* Published last: a reclaim batch reads it without a lock (child_evicts()). */
 	atomic_store_release(&c->zap, z);
@@ -1698,7 +1786,7 @@ static void wait_reclaim_batches(struct pager_forks *f)
 static void child_end(struct pager_forks *f, struct fork_child *c, bool gone)
 {
 	struct fork_proc_stats *st = &f->stats[c->slot];
-	int fd = gone || hold_withdraw(c) ? c->uffd : -1, pmfd = c->pagemap_fd;
+	int fd = gone || hold_withdraw(c) ? c->uffd : -1, pmfd, memfd;
 
 	if (c->zap)
 		atomic_store_release(&c->zap->pid, 0);
@@ -1716,6 +1804,9 @@ static void child_end(struct pager_forks *f, struct fork_child *c, bool gone)
 	atomic_store_release(&c->no_evict, true);
 	ulock_lock(&c->ev_lock);
 	ulock_unlock(&c->ev_lock);
+	/* Opened by evictions too (child_mem_ready()), which are over. */
+	pmfd = c->pagemap_fd;
+	memfd = c->mem_fd;
 	/*
 	 * Its figures move to the gone ones as its slot empties, under
 	 * stats_lock: a reader of the figures counts them once, and is done
@@ -1743,6 +1834,8 @@ static void child_end(struct pager_forks *f, struct fork_child *c, bool gone)
 		close(fd);
 	if (pmfd >= 0)
 		close(pmfd);
+	if (memfd >= 0)
+		close(memfd);
 	/* After mmput(): who reads exited (acquire) sees the entries let go. */
 	atomic_fetch_add_acq_rel(&f->exited, 1UL);
 	atomic_fetch_sub_acq_rel(&f->ending, 1U);

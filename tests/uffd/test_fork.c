@@ -20,7 +20,9 @@
  * child's eviction being counted) while the fork thread ends the child,
  * the window held open at a race point; the pin that unshares a page
  * gone meanwhile (moved by MREMAP_DONTUNMAP) is served, not waited for by
- * the fault thread itself; and
+ * the fault thread itself, and the comparison read of a child's page gone
+ * so fails instead of waiting under the child's ev_lock; a child whose
+ * main thread left (pthread_exit()) still evicts and loses no write; and
  * children killed with SIGKILL at random moments of their paging work
  * while the parent keeps faulting and checking its data, with the
  * invariant checker run after the deaths.
@@ -744,6 +746,159 @@ TEST(child_pin_of_a_page_gone_meanwhile_does_not_hang)
 	run_bounded(child_pin_scenario, "the pin of a child's page waits for good");
 }
 
+/*
+ * The comparison of a child's page with a folio others rely on too (the
+ * root maps it, or holds a swap entry of it): the page is write-protected,
+ * then read and compared under the child's ev_lock and page table lock, in
+ * a reclaim batch (batch_page_ready()) or in a single page's eviction
+ * (child_evict()). Where the child moved the page away meanwhile
+ * (MREMAP_DONTUNMAP: the pages move before the event is read, the old range
+ * stays registered and empty), a read that waits for the userfault waits
+ * for the fork thread, which needs that ev_lock: the tree hung for good
+ * with process_vm_readv(). A read through /proc/PID/mem fails at once
+ * instead, and the page stays. The root keeps its pages and entries (so
+ * every folio the child reads is others' too) and reclaims from its main
+ * thread as well (the single page's eviction is never run by a thread that
+ * serves faults); the child reads in one thread and moves the range when
+ * told, and the hook at @point (between the write-protect and the read)
+ * waits until the child's pagemap shows the range empty. Every page must
+ * read right at its new address in the child, and again after the child
+ * rewrote it (a write-protect left on a moved page is served); the root's
+ * pages after.
+ */
+struct compare_window {
+	const char *point;
+	pid_t pid;
+	char *b;
+	int go_w;
+	unsigned hits;	  /* atomic: claimed by the hook, or by the root giving up */
+	unsigned emptied; /* atomic: the hook saw the range gone from the child */
+	unsigned done;	  /* atomic: the hook is past its use of go_w */
+};
+
+static void compare_hook(const char *name, void *arg)
+{
+	struct compare_window *w = arg;
+
+	/* NULL: a thread that read the hook as it was being unset. */
+	if (!w || strcmp(name, w->point) || atomic_fetch_add_relaxed(&w->hits, 1U))
+		return;
+	if (write(w->go_w, "m", 1) == 1)
+		for (int i = 0; i < 5000; i++) {
+			if (present_pages(w->pid, w->b) == 0) {
+				atomic_store_relaxed(&w->emptied, 1U);
+				break;
+			}
+			usleep(1000);
+		}
+	atomic_store_release(&w->done, 1U);
+}
+
+/* The child: reads in a thread, moves the range when told. Return: its exit code. */
+static int compare_child_run(char *b, int go_r)
+{
+	struct child_pin_reader r = {.b = b};
+	pthread_t t;
+	char *moved, c;
+
+	if (pthread_create(&t, NULL, child_pin_reader_main, &r))
+		return 3;
+	if (read(go_r, &c, 1) != 1) {
+		atomic_store_relaxed(&r.stop, 1U);
+		pthread_join(t, NULL);
+		return 4; /* the window was never reached */
+	}
+	moved = mremap(b, NPAGES * PAGE_SIZE, NPAGES * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP,
+		       NULL);
+	atomic_store_relaxed(&r.stop, 1U);
+	pthread_join(t, NULL);
+	if (moved == MAP_FAILED)
+		return 5;
+	if (moved_bad_pages(moved, b, 1))
+		return 6;
+	for (unsigned long i = 0; i < NPAGES; i++)
+		sig_write(moved + i * PAGE_SIZE, FORK_OWNER, 2);
+	return bad_pages(moved, 2) ? 7 : 0;
+}
+
+/* The scenario at race point @point, in a process of its own. Return: its exit code. */
+static int compare_scenario(const char *point)
+{
+	struct uswap_pager *p = open_pager();
+	struct compare_window w = {.point = point};
+	bool gave_up;
+	int go[2], code;
+
+	if (!p || !race_points_available())
+		return 77;
+	w.b = fill_and_evict(p, 1);
+	if (!w.b || pipe(go))
+		return 1;
+	w.go_w = go[1];
+	w.pid = fork();
+	if (w.pid < 0)
+		return 2;
+	if (!w.pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(go[1]);
+		_exit(compare_child_run(w.b, go[0]));
+	}
+	close(go[0]);
+	wait_child_known(p);
+	race_set_hook(compare_hook, &w);
+	/* Up to 20 s for the window; then the root claims it and the child gives up. */
+	for (int i = 0; i < 2000 && !atomic_load_relaxed(&w.hits); i++) {
+		uswap_pager_reclaim(p, 64 * PAGE_SIZE);
+		usleep(10000);
+	}
+	gave_up = !atomic_fetch_add_relaxed(&w.hits, 1U);
+	if (gave_up)
+		close(go[1]);
+	code = exit_code(w.pid);
+	race_set_hook(NULL, NULL);
+	/* The child saw the hook's byte: the hook is done with go[1] soon after. */
+	for (int i = 0; !gave_up && i < 10000 && !atomic_load_acquire(&w.done); i++)
+		usleep(1000);
+	if (!gave_up)
+		close(go[1]);
+	if (code == 4)
+		return 4; /* run_bounded() tries again */
+	if (code)
+		return 10 + code;
+	/* The read was made with the page gone: the window was held open. */
+	if (!atomic_load_acquire(&w.done) || !atomic_load_relaxed(&w.emptied))
+		return 22;
+	uswap_pager_sync(p);
+	if (bad_pages(w.b, 1))
+		return 20;
+	if (wait_children_released(p) || refs_not_in_tables(p) || pager_check(p))
+		return 21;
+	munmap(w.b, NPAGES * PAGE_SIZE);
+	uswap_pager_close(p);
+	return 0;
+}
+
+static int compare_in_batch_scenario(void)
+{
+	return compare_scenario("fork_batch:compare");
+}
+
+static int compare_in_single_eviction_scenario(void)
+{
+	return compare_scenario("child_evict:compare");
+}
+
+TEST(child_batch_compare_of_a_page_gone_meanwhile_does_not_hang)
+{
+	run_bounded(compare_in_batch_scenario, "the batch's read of a child's page waits for good");
+}
+
+TEST(child_evict_compare_of_a_page_gone_meanwhile_does_not_hang)
+{
+	run_bounded(compare_in_single_eviction_scenario,
+		    "the eviction's read of a child's page waits for good");
+}
+
 static long charged_pages(struct uswap_pager *p)
 {
 	struct uswap_pager_stats st;
@@ -1179,6 +1334,73 @@ TEST(child_writes_race_its_eviction)
 	CHECK(outs >= NPAGES / 2);
 	CHECK_EQ(bad_pages(b, 1), 0UL);
 	check_tree_and_close(p, b);
+}
+
+/*
+ * A child whose main thread leaves with pthread_exit() while another
+ * thread rewrites its pages: its memory is still read for its evictions
+ * (through the descriptor of its /proc/PID/mem opened at its hello, which
+ * holds the address space, not the thread; process_vm_readv() on its pid
+ * fails then), so its pages leave and no write is lost. Twice: the second
+ * time the fork thread is held at its hello's opens (race point
+ * fork:hello_open, 200 ms) until the main thread has left, so that they
+ * fail and the descriptors are opened through the zapper's thread (the
+ * pagemap left unopened, the child's evictions counted 6 to 1,459 pages).
+ */
+static struct race_writer main_gone_writer;
+static struct sleep_once hello_late = {"fork:hello_open", 200000, 0};
+
+static void *main_gone_writer_main(void *arg)
+{
+	race_writer_main(arg);
+	_exit(main_gone_writer.bad ? 1 : 0);
+}
+
+static void main_gone_run(bool late)
+{
+	struct uswap_pager *p = open_pager();
+	struct fork_tree_stats t;
+	char *b;
+	pid_t pid;
+
+	if (!p)
+		return;
+	b = fill_and_evict(p, 1);
+	REQUIRE(b);
+	if (late) {
+		atomic_store_release(&hello_late.armed, 1U);
+		race_set_hook(sleep_once_hook, &hello_late);
+	}
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		pthread_t th;
+
+		main_gone_writer = (struct race_writer){.b = b, .rounds = 2};
+		if (pthread_create(&th, NULL, main_gone_writer_main, &main_gone_writer))
+			_exit(2);
+		pthread_exit(NULL);
+	}
+	CHECK_EQ(exit_code(pid), 0);
+	race_set_hook(NULL, NULL);
+	pager_fork_stats(p, &t, NULL, 0);
+	printf("# hello %s: child swap-outs %lu; requests to its zapper %lu, pages they moved "
+	       "%lu\n",
+	       late ? "late" : "on time", t.child_swapouts, t.zap_requests, t.zap_batched);
+	/* The hold was reached: the main thread had left by the opens. */
+	if (late)
+		CHECK_EQ(atomic_load_acquire(&hello_late.armed), 0U);
+	/* It wrote its own copy of every page, twice 4x the budget. */
+	CHECK(t.child_swapouts >= NPAGES / 2);
+	CHECK_EQ(bad_pages(b, 1), 0UL);
+	check_tree_and_close(p, b);
+}
+
+TEST(child_evicts_after_its_main_thread_left)
+{
+	main_gone_run(false);
+	if (race_points_available())
+		main_gone_run(true);
 }
 
 /*
