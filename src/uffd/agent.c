@@ -217,8 +217,11 @@ static void status_publish_tree(struct uswap_run_status *s, long out)
 {
 	struct fork_proc_stats procs[USWAP_RUN_MAX_PROCS];
 	struct fork_tree_stats t;
-	unsigned n = pager_fork_stats(agent_pager, &t, procs, USWAP_RUN_MAX_PROCS);
+	int n = pager_fork_stats(agent_pager, &t, procs, USWAP_RUN_MAX_PROCS);
 
+	/* The arena out of memory: the figures published before stay. */
+	if (n < 0)
+		return;
 	atomic_store_relaxed(&s->tree_processes, (uint64_t)t.processes);
 	atomic_store_relaxed(&s->tree_forks, (uint64_t)t.forks);
 	atomic_store_relaxed(&s->tree_exited, (uint64_t)t.exited);
@@ -227,7 +230,7 @@ static void status_publish_tree(struct uswap_run_status *s, long out)
 	atomic_store_relaxed(&s->tree_swapouts, out > 0 ? (uint64_t)out : 0);
 	atomic_store_relaxed(&s->tree_shared_hits, (uint64_t)t.shared_hits);
 	atomic_store_relaxed(&s->tree_shared_reads, (uint64_t)t.shared_reads);
-	for (unsigned i = 0; i < n; i++) {
+	for (int i = 0; i < n; i++) {
 		struct uswap_run_proc *d = &s->procs[i];
 
 		atomic_store_relaxed(&d->pid, procs[i].pid);
@@ -243,7 +246,7 @@ static void status_publish_tree(struct uswap_run_status *s, long out)
 		atomic_store_relaxed(&d->shared_hits, (uint64_t)procs[i].shared_hits);
 		atomic_store_relaxed(&d->shared_reads, (uint64_t)procs[i].shared_reads);
 	}
-	atomic_store_relaxed(&s->nr_procs, n);
+	atomic_store_relaxed(&s->nr_procs, (uint32_t)n);
 }
 
 static void status_publish(void)
@@ -276,8 +279,9 @@ static void status_publish(void)
 	rss = rss_anon_bytes();
 	if (i + 19 <= USWAP_RUN_MAX_COUNTERS) {
 		struct fork_tree_stats t;
+		/* The arena out of memory: that figure stays as published before. */
+		bool tree = pager_fork_stats(agent_pager, &t, NULL, 0) >= 0;
 
-		pager_fork_stats(agent_pager, &t, NULL, 0);
 		status_set_counter(i++, "uffd_faults", st.faults);
 		status_set_counter(i++, "uffd_swapin_faults", st.swapin_faults);
 		status_set_counter(i++, "uffd_evict_busy", st.evict_busy);
@@ -297,7 +301,9 @@ static void status_publish(void)
 		status_set_counter(i++, "agent_register_dropped",
 				   atomic_load_relaxed(&agent_dropped));
 		/* Forked children's pages taken out of them, live and gone (fork.c). */
-		status_set_counter(i++, "fork_child_swapouts", t.child_swapouts);
+		if (tree)
+			status_set_counter(i, "fork_child_swapouts", t.child_swapouts);
+		i++;
 		status_set_counter(i++, "fork_zap_requests", t.zap_requests);
 		status_set_counter(i++, "fork_zap_batched", t.zap_batched);
 	}
