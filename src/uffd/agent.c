@@ -642,8 +642,10 @@ static void root_tree_new(struct uswap_run_root *r, const struct stat *pidfd_sb)
  */
 static void root_paging_again(struct uswap_run_root *r, uint32_t st, const struct stat *pidfd_sb)
 {
-	if (!atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_CLAIMING))
+	if (!atomic_cmpxchg_acq_rel(&r->state, &st,
+				    uswap_run_root_claiming((int32_t)syscall(SYS_getpid))))
 		return;
+	race_point("agent:root_claiming");
 	root_tree_new(r, pidfd_sb);
 	atomic_store_release(&r->state, USWAP_RUN_ROOT_PAGING);
 }
@@ -742,13 +744,15 @@ static void root_claim(void)
 		struct uswap_run_root *r = &s->roots[i];
 
 		st = atomic_load_acquire(&r->state);
-		if (st != USWAP_RUN_ROOT_FREE &&
+		/* Free, a root gone that left no child to end, or a claimer gone. */
+		if (st != USWAP_RUN_ROOT_FREE && !uswap_run_root_claimer_gone(st) &&
 		    ((st != USWAP_RUN_ROOT_HANDED && st != USWAP_RUN_ROOT_ENDED) ||
 		     !uswap_run_root_gone(atomic_load_relaxed(&r->pid),
 					  atomic_load_relaxed(&r->pidfd_ino))))
 			continue;
-		if (!atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_CLAIMING))
+		if (!atomic_cmpxchg_acq_rel(&r->state, &st, uswap_run_root_claiming(me)))
 			continue;
+		race_point("agent:root_claiming");
 		atomic_store_relaxed(&r->pid, me);
 		atomic_store_relaxed(&r->pidfd_dev, (uint64_t)sb.st_dev);
 		atomic_store_relaxed(&r->pidfd_ino, (uint64_t)sb.st_ino);
@@ -1611,6 +1615,15 @@ static void reclaim_status(void)
 		atomic_cmpxchg_acq_rel(&agent_status->pid, &owner, (int32_t)getpid());
 }
 
+/* USWAP_AGENT_KILL_AT (tests, debug builds): the race point to die at. */
+static char agent_kill_at[64];
+
+static void agent_kill_hook(const char *name, void *arg)
+{
+	if (!strcmp(name, (const char *)arg))
+		syscall(SYS_kill, syscall(SYS_getpid), SIGKILL);
+}
+
 /* Return: whether this process owns the status page (publishes). */
 static bool status_owner(void)
 {
@@ -1708,6 +1721,11 @@ no_status:
 	if (getenv("USWAP_AGENT_RACE") && getenv("USWAP_AGENT_RACE")[0] &&
 	    !race_inject_select(getenv("USWAP_AGENT_RACE")))
 		race_inject_start(1, 3);
+	/* And kill the process at the one USWAP_AGENT_KILL_AT names, to see what that leaves. */
+	if (getenv("USWAP_AGENT_KILL_AT") && getenv("USWAP_AGENT_KILL_AT")[0]) {
+		strncpy(agent_kill_at, getenv("USWAP_AGENT_KILL_AT"), sizeof(agent_kill_at) - 1);
+		race_set_hook(agent_kill_hook, agent_kill_at);
+	}
 	agent_maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	agent_pickup_errno = -pickup_open();
 	agent_scan(true);
