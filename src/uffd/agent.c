@@ -217,8 +217,11 @@ static void status_publish_tree(struct uswap_run_status *s, long out)
 {
 	struct fork_proc_stats procs[USWAP_RUN_MAX_PROCS];
 	struct fork_tree_stats t;
-	unsigned n = pager_fork_stats(agent_pager, &t, procs, USWAP_RUN_MAX_PROCS);
+	int n = pager_fork_stats(agent_pager, &t, procs, USWAP_RUN_MAX_PROCS);
 
+	/* The arena out of memory: the figures published before stay. */
+	if (n < 0)
+		return;
 	atomic_store_relaxed(&s->tree_processes, (uint64_t)t.processes);
 	atomic_store_relaxed(&s->tree_forks, (uint64_t)t.forks);
 	atomic_store_relaxed(&s->tree_exited, (uint64_t)t.exited);
@@ -227,7 +230,7 @@ static void status_publish_tree(struct uswap_run_status *s, long out)
 	atomic_store_relaxed(&s->tree_swapouts, out > 0 ? (uint64_t)out : 0);
 	atomic_store_relaxed(&s->tree_shared_hits, (uint64_t)t.shared_hits);
 	atomic_store_relaxed(&s->tree_shared_reads, (uint64_t)t.shared_reads);
-	for (unsigned i = 0; i < n; i++) {
+	for (int i = 0; i < n; i++) {
 		struct uswap_run_proc *d = &s->procs[i];
 
 		atomic_store_relaxed(&d->pid, procs[i].pid);
@@ -243,7 +246,7 @@ static void status_publish_tree(struct uswap_run_status *s, long out)
 		atomic_store_relaxed(&d->shared_hits, (uint64_t)procs[i].shared_hits);
 		atomic_store_relaxed(&d->shared_reads, (uint64_t)procs[i].shared_reads);
 	}
-	atomic_store_relaxed(&s->nr_procs, n);
+	atomic_store_relaxed(&s->nr_procs, (uint32_t)n);
 }
 
 static void status_publish(void)
@@ -276,8 +279,9 @@ static void status_publish(void)
 	rss = rss_anon_bytes();
 	if (i + 19 <= USWAP_RUN_MAX_COUNTERS) {
 		struct fork_tree_stats t;
+		/* The arena out of memory: that figure stays as published before. */
+		bool tree = pager_fork_stats(agent_pager, &t, NULL, 0) >= 0;
 
-		pager_fork_stats(agent_pager, &t, NULL, 0);
 		status_set_counter(i++, "uffd_faults", st.faults);
 		status_set_counter(i++, "uffd_swapin_faults", st.swapin_faults);
 		status_set_counter(i++, "uffd_evict_busy", st.evict_busy);
@@ -297,7 +301,9 @@ static void status_publish(void)
 		status_set_counter(i++, "agent_register_dropped",
 				   atomic_load_relaxed(&agent_dropped));
 		/* Forked children's pages taken out of them, live and gone (fork.c). */
-		status_set_counter(i++, "fork_child_swapouts", t.child_swapouts);
+		if (tree)
+			status_set_counter(i, "fork_child_swapouts", t.child_swapouts);
+		i++;
 		status_set_counter(i++, "fork_zap_requests", t.zap_requests);
 		status_set_counter(i++, "fork_zap_batched", t.zap_batched);
 	}
@@ -636,8 +642,10 @@ static void root_tree_new(struct uswap_run_root *r, const struct stat *pidfd_sb)
  */
 static void root_paging_again(struct uswap_run_root *r, uint32_t st, const struct stat *pidfd_sb)
 {
-	if (!atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_CLAIMING))
+	if (!atomic_cmpxchg_acq_rel(&r->state, &st,
+				    uswap_run_root_claiming((int32_t)syscall(SYS_getpid))))
 		return;
+	race_point("agent:root_claiming");
 	root_tree_new(r, pidfd_sb);
 	atomic_store_release(&r->state, USWAP_RUN_ROOT_PAGING);
 }
@@ -736,13 +744,15 @@ static void root_claim(void)
 		struct uswap_run_root *r = &s->roots[i];
 
 		st = atomic_load_acquire(&r->state);
-		if (st != USWAP_RUN_ROOT_FREE &&
+		/* Free, a root gone that left no child to end, or a claimer gone. */
+		if (st != USWAP_RUN_ROOT_FREE && !uswap_run_root_claimer_gone(st) &&
 		    ((st != USWAP_RUN_ROOT_HANDED && st != USWAP_RUN_ROOT_ENDED) ||
 		     !uswap_run_root_gone(atomic_load_relaxed(&r->pid),
 					  atomic_load_relaxed(&r->pidfd_ino))))
 			continue;
-		if (!atomic_cmpxchg_acq_rel(&r->state, &st, USWAP_RUN_ROOT_CLAIMING))
+		if (!atomic_cmpxchg_acq_rel(&r->state, &st, uswap_run_root_claiming(me)))
 			continue;
+		race_point("agent:root_claiming");
 		atomic_store_relaxed(&r->pid, me);
 		atomic_store_relaxed(&r->pidfd_dev, (uint64_t)sb.st_dev);
 		atomic_store_relaxed(&r->pidfd_ino, (uint64_t)sb.st_ino);
@@ -1605,6 +1615,15 @@ static void reclaim_status(void)
 		atomic_cmpxchg_acq_rel(&agent_status->pid, &owner, (int32_t)getpid());
 }
 
+/* USWAP_AGENT_KILL_AT (tests, debug builds): the race point to die at. */
+static char agent_kill_at[64];
+
+static void agent_kill_hook(const char *name, void *arg)
+{
+	if (!strcmp(name, (const char *)arg))
+		syscall(SYS_kill, syscall(SYS_getpid), SIGKILL);
+}
+
 /* Return: whether this process owns the status page (publishes). */
 static bool status_owner(void)
 {
@@ -1702,6 +1721,11 @@ no_status:
 	if (getenv("USWAP_AGENT_RACE") && getenv("USWAP_AGENT_RACE")[0] &&
 	    !race_inject_select(getenv("USWAP_AGENT_RACE")))
 		race_inject_start(1, 3);
+	/* And kill the process at the one USWAP_AGENT_KILL_AT names, to see what that leaves. */
+	if (getenv("USWAP_AGENT_KILL_AT") && getenv("USWAP_AGENT_KILL_AT")[0]) {
+		strncpy(agent_kill_at, getenv("USWAP_AGENT_KILL_AT"), sizeof(agent_kill_at) - 1);
+		race_set_hook(agent_kill_hook, agent_kill_at);
+	}
 	agent_maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	agent_pickup_errno = -pickup_open();
 	agent_scan(true);

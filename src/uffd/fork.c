@@ -2846,26 +2846,45 @@ static void copy_proc(struct fork_proc_stats *dst, const struct fork_proc_stats 
 	dst->swapouts = atomic_load_relaxed(&st->swapouts);
 }
 
-unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *t,
-			  struct fork_proc_stats *procs, unsigned n)
+/*
+ * What pager_fork_stats() reads under stats_lock, in the arena: a buffer
+ * of the caller's may be registered memory (a thread stack of the program,
+ * where the agent's exit publishes from), whose write can take a userfault;
+ * the thread that serves it may be waiting for stats_lock (publish_child()
+ * at a fork): a write there under the lock waits for good.
+ */
+struct fork_stats_copy {
+	struct fork_tree_stats t;
+	struct fork_proc_stats procs[];
+};
+
+int pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *t,
+		     struct fork_proc_stats *procs, unsigned n)
 {
 	struct pager_forks *f = pager_fork_state(p);
+	struct fork_stats_copy *s;
 	unsigned got = 0;
+	size_t len;
 
 	memset(t, 0, sizeof(*t));
 	if (!f)
 		return 0;
+	n = min(n, MAX_CHILDREN + 1U);
+	len = sizeof(*s) + n * sizeof(s->procs[0]);
+	s = arena_zalloc(forks_arena(f), len);
+	if (!s)
+		return -ENOMEM;
 	/* Children seen published are not freed, nor their figures moved, meanwhile. */
 	ulock_lock(&f->stats_lock);
-	t->processes = 1;
-	t->forks = atomic_load_relaxed(&f->forks);
-	t->exited = atomic_load_acquire(&f->exited);
-	t->zap_requests = atomic_load_relaxed(&f->zap_requests);
-	t->zap_batched = atomic_load_relaxed(&f->zap_batched);
-	add_proc(t, &f->gone);
-	add_proc(t, &f->root);
+	s->t.processes = 1;
+	s->t.forks = atomic_load_relaxed(&f->forks);
+	s->t.exited = atomic_load_acquire(&f->exited);
+	s->t.zap_requests = atomic_load_relaxed(&f->zap_requests);
+	s->t.zap_batched = atomic_load_relaxed(&f->zap_batched);
+	add_proc(&s->t, &f->gone);
+	add_proc(&s->t, &f->root);
 	if (got < n)
-		copy_proc(&procs[got++], &f->root);
+		copy_proc(&s->procs[got++], &f->root);
 	race_point("fork_stats:gone_read");
 	for (unsigned i = 0; i < MAX_CHILDREN; i++) {
 		struct fork_child *c = atomic_load_acquire(&f->children[i]);
@@ -2873,16 +2892,21 @@ unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *t,
 		if (!c)
 			continue;
 		race_point("fork_stats:child_seen");
-		t->processes++;
+		s->t.processes++;
 		/* A hint: the zap pointer is set once, by the fork thread. */
 		if (child_evicts(c))
-			t->evicting++;
-		add_proc(t, &f->stats[i]);
+			s->t.evicting++;
+		add_proc(&s->t, &f->stats[i]);
 		if (got < n)
-			copy_proc(&procs[got++], &f->stats[i]);
+			copy_proc(&s->procs[got++], &f->stats[i]);
 	}
 	ulock_unlock(&f->stats_lock);
-	return got;
+	/* Into the caller's buffers with no lock held: a userfault here is served. */
+	*t = s->t;
+	if (got)
+		memcpy(procs, s->procs, got * sizeof(s->procs[0]));
+	arena_free(forks_arena(f), s, len);
+	return (int)got;
 }
 
 unsigned pager_fork_nr_children(struct uswap_pager *p)

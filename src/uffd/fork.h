@@ -135,11 +135,14 @@ void pager_fork_warn_fallback(void);
 
 /*
  * pager_fork_stats - the tree's figures and up to @n processes' (the root
- * first, then live children). Context: any; a snapshot.
- * Return: entries written to @procs.
+ * first, then live children). @tree and @procs may be paged memory: they
+ * are written with no lock of the pager held. Context: any thread of the
+ * root; a snapshot.
+ * Return: entries written to @procs, or -ENOMEM (the arena is out: @tree
+ * zeroed, @procs untouched).
  */
-unsigned pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *tree,
-			  struct fork_proc_stats *procs, unsigned n);
+int pager_fork_stats(struct uswap_pager *p, struct fork_tree_stats *tree,
+		     struct fork_proc_stats *procs, unsigned n);
 
 /*
  * pager_fork_pinned - Return: pages mapped by the live children that do not

@@ -16,7 +16,8 @@
  * eviction and the device write; once the page is installed the reclaim
  * thread gives the copy back (PG_owner_priv marks it): the folio takes a
  * hole left by an eviction and its page is kept as a spare for the next
- * eviction (pager_data_reuse()), or, with no hole, MADV_REMOVE. While
+ * eviction (pager_data_reuse(); a few, sized from the budget, which does
+ * not charge them), or, with no hole, MADV_REMOVE. While
  * mapped the real page is the truth.
  *
  * Faults: the fault thread reads userfault messages in batches (polling a
@@ -220,6 +221,7 @@ struct uswap_pager {
 	struct ulock spare_lock;
 	char *spare[NR_SPARE], *holes[NR_SPARE];
 	unsigned nr_spare, nr_holes;
+	unsigned spare_max;	   /* at most this many of each (pager_spare_max()), set at open */
 	unsigned long data_reused; /* folios given a spare page at eviction (atomic) */
 
 	struct pager_forks *forks;   /* fork.c: the children served, or NULL */
@@ -716,12 +718,30 @@ static void release_items_sort(struct release_item *it, unsigned nr)
  * given back, so the footprint is the same as after a MADV_REMOVE); an
  * evicted folio whose data is a hole takes a spare page and leaves the
  * hole. Installs and evictions follow each other under a budget, so the
- * few spare pages (at most NR_SPARE, resident, about as many as one round
- * of reclaim evicts) go round. Holes come from evictions, with a fresh
+ * few spare pages go round. Holes come from evictions, with a fresh
  * arena page where no spare one is left; with none, a folio's data goes
  * back with MADV_REMOVE as before. Only for a folio the one entry maps
  * (as folio_may_release()), whose data no other process of the tree reads.
+ *
+ * The spare pages are resident and no folio's, so the budget does not
+ * charge them: there are at most pager_spare_max() of them, 1/64 of the
+ * budget (up to NR_SPARE, about as many as one round of reclaim evicts, from
+ * a 128 MiB budget on) and none under 8 MiB, where one reclaim batch's
+ * worth would be a visible part of the budget. With NR_SPARE at every
+ * budget, a 4 MiB budget let the process hold up to 2 MiB more.
  */
+
+/*
+ * pager_spare_max - spare pages (and holes) kept under a budget of
+ * @budget_pages. Context: any. Return: 0 to NR_SPARE.
+ */
+static unsigned pager_spare_max(unsigned long budget_pages)
+{
+	unsigned long n = budget_pages / 64;
+
+	/* Fewer than one reclaim batch (SWAP_CLUSTER_MAX) would hardly be traded. */
+	return n < SWAP_CLUSTER_MAX ? 0 : (unsigned)min(n, (unsigned long)NR_SPARE);
+}
 
 /*
  * Give @folio a hole for its data and keep its page as a spare.
@@ -733,7 +753,7 @@ static bool pager_data_to_spare(struct uswap_pager *p, struct folio *folio)
 	bool done = false;
 
 	ulock_lock(&p->spare_lock);
-	if (p->nr_holes && p->nr_spare < NR_SPARE) {
+	if (p->nr_holes && p->nr_spare < p->spare_max) {
 		p->spare[p->nr_spare++] = folio->data;
 		folio->data = p->holes[--p->nr_holes];
 		done = true;
@@ -761,14 +781,14 @@ static void pager_data_reuse(struct uswap_pager *p, struct folio *folio)
 	if (folio_test_large(folio) || folio_mapcount(folio) > 1)
 		return;
 	ulock_lock(&p->spare_lock);
-	if (p->nr_holes < NR_SPARE && p->nr_spare) {
+	if (p->nr_holes < p->spare_max && p->nr_spare) {
 		p->holes[p->nr_holes++] = folio->data;
 		folio->data = p->spare[--p->nr_spare];
 		ulock_unlock(&p->spare_lock);
 		atomic_fetch_add_relaxed(&p->data_reused, 1UL);
 		return;
 	}
-	if (p->nr_holes >= NR_SPARE) {
+	if (p->nr_holes >= p->spare_max) {
 		ulock_unlock(&p->spare_lock);
 		return;
 	}
@@ -777,7 +797,7 @@ static void pager_data_reuse(struct uswap_pager *p, struct folio *folio)
 	if (!page)
 		return;
 	ulock_lock(&p->spare_lock);
-	if (p->nr_holes < NR_SPARE) {
+	if (p->nr_holes < p->spare_max) {
 		p->holes[p->nr_holes++] = folio->data;
 		folio->data = page;
 		page = NULL;
@@ -2179,6 +2199,7 @@ __public int uswap_pager_open(struct uswap_pager **out, const struct uswap_pager
 	p->budget_bytes = cfg->budget_bytes;
 	p->high = budget_pages - margin;
 	p->low = budget_pages - 2 * margin;
+	p->spare_max = pager_spare_max(budget_pages);
 	mm_set_budget(sw, budget_pages);
 	err = start_thread(p, &p->fault_thread, p->stacks, pager_fault_main);
 	if (err) {

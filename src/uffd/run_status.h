@@ -104,7 +104,16 @@ struct uswap_run_proc {
  *                                  processes left that held its pidfd (the
  *                                  root itself excepted) were ended;
  *   ENDED -> CLAIMING -> PAGING    a LOST root's new image forks (new token);
- *   HANDED/ENDED -> CLAIMING       an agent reuses the slot of a root gone.
+ *   HANDED/ENDED -> CLAIMING       an agent reuses the slot of a root gone;
+ *   CLAIMING -> CLAIMING           an agent takes the slot of a claimer gone
+ *                                  (killed between its claim and PAGING,
+ *                                  before it had a child: nothing to end).
+ *
+ * CLAIMING names its claimer: the state is uswap_run_root_claiming(pid),
+ * USWAP_RUN_ROOT_CLAIMING in the low byte and the pid above it (the record's
+ * pid field may still be the previous root's then). A record left CLAIMING
+ * by a process killed in its claim was lost for good before, and with
+ * every slot lost no root of the tree had a record.
  *
  * pidfd_dev and pidfd_ino are the identity of the root's pidfds (one file
  * per process since Linux 6.9): they tell whether it is gone. The processes
@@ -122,7 +131,14 @@ enum uswap_run_root_state {
 	USWAP_RUN_ROOT_LOST = 5,
 };
 
-#define USWAP_RUN_MAX_ROOTS 32
+#define USWAP_RUN_MAX_ROOTS	  32
+#define USWAP_RUN_ROOT_STATE_MASK 0xffu /* the state of a struct uswap_run_root's state */
+
+/* uswap_run_root_claiming - the state of a record @pid is claiming. Context: any. */
+static inline uint32_t uswap_run_root_claiming(int32_t pid)
+{
+	return USWAP_RUN_ROOT_CLAIMING | (uint32_t)pid << 8;
+}
 
 struct uswap_run_root {
 	uint32_t state; /* enum uswap_run_root_state */
@@ -189,6 +205,31 @@ static inline bool uswap_run_root_gone(int32_t pid, uint64_t ino)
 	if (fd < 0)
 		return errno == ESRCH;
 	gone = fstat(fd, &sb) || (uint64_t)sb.st_ino != ino || poll(&pf, 1, 0) == 1;
+	close(fd);
+	return gone;
+}
+
+/*
+ * uswap_run_root_claimer_gone - whether the process claiming a record in
+ * state @st (uswap_run_root_claiming()) is gone: no such process, or
+ * exited (a zombie). A pid taken since by another process counts as the
+ * claimer, alive: its record waits for that one. Context: any.
+ * Return: true if gone; false for any other state.
+ */
+static inline bool uswap_run_root_claimer_gone(uint32_t st)
+{
+	int32_t pid = (int32_t)(st >> 8);
+	int fd;
+	struct pollfd pf;
+	bool gone;
+
+	if ((st & USWAP_RUN_ROOT_STATE_MASK) != USWAP_RUN_ROOT_CLAIMING || pid <= 0)
+		return false;
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return errno == ESRCH;
+	pf = (struct pollfd){.fd = fd, .events = POLLIN};
+	gone = poll(&pf, 1, 0) == 1;
 	close(fd);
 	return gone;
 }

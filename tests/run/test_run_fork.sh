@@ -46,6 +46,13 @@
 #   rootkill under `sh -c`: the shell exits normally (137) once its child,
 #              the root, was killed: the root's child must be ended all the
 #              same (before: it blocked forever).
+#   roots killed while claiming: 33 shells, each killed (debug builds) at
+#              its first fork right after it claimed a slot of the status
+#              page's roots[] (32 slots), then a rootkill under the same
+#              wrapper: no victim may find the slots full, and the root's
+#              child must be ended (before: each dead claimer's slot was
+#              lost for good, the last ones said there was no room and the
+#              root's child was left blocked).
 #   -f exec_fail  the parent's execs that fail (no such program on PATH,
 #              a file not executable, no such path) must not hand its
 #              child its pages: with USWAP_CHILD_EVICT=1 the child then
@@ -328,6 +335,49 @@ gone_or_kill "$cpid" "sh -c rootkill"
 has "$T/shkill.err" "ended without handing its children their pages: ending the 1 process left of its tree (pid $cpid)" \
 	"sh -c rootkill: uswap run said why it ended the child"
 
+# ---- roots killed while claiming their record: no slot lost for good ----
+# A root claims its slot of roots[] at its first fork (CLAIMING), then
+# publishes it (PAGING). Each victim, a shell paged by its own agent, is
+# killed right after its claim (debug builds: the agent's race hook named
+# by USWAP_AGENT_KILL_AT), before it has a child, one more time than there
+# are slots (32; the wrapper holds one). Then a root under the same wrapper
+# is killed while its child reads: it must still get a record, and its
+# child must be ended. Before, every such claim left its slot CLAIMING for
+# good: the last victims said "no room" and ran on, and the root's child
+# was left blocked.
+$LIMIT "$USWAP" run --budget "${b}M" -- sh -c '
+	i=0 killed=0
+	while [ $i -lt 33 ]; do
+		USWAP_AGENT_KILL_AT=agent:root_claiming sh -c "(:); :"
+		[ $? -eq 137 ] && killed=$((killed + 1))
+		i=$((i + 1))
+	done
+	echo "$killed" >"$3"
+	"$0" -t 4 -m "$1" -p 1 -f rootkill -o "$2"; exit $?' \
+	"$SIGCHECK" "$data" "$T/claim.verdict" "$T/claim.killed" >"$T/claim.out" 2>"$T/claim.err"
+rc=$?
+killed=$(cat "$T/claim.killed" 2>/dev/null)
+cpid=$(awk '$1 == "child" { print $2 }' "$T/claim.verdict" 2>/dev/null)
+if [ "${killed:-0}" -eq 0 ] && ! grep -q "no room on the status page" "$T/claim.err"; then
+	skip "roots killed while claiming" "no victim died at agent:root_claiming (race points compiled out, or no EVENT_FORK)"
+	gone_or_kill "$cpid" "claim kills" >/dev/null
+else
+	if [ "$killed" -eq 33 ] && ! grep -q "no room on the status page" "$T/claim.err"; then
+		ok "claim kills: 33 roots killed while claiming, each found a slot (the dead claimers' are taken back)"
+	else
+		not_ok "claim kills: $killed of 33 roots killed while claiming; $(grep -c "no room on the status page" "$T/claim.err") said there was no room on the status page"
+	fi
+	if [ $rc -eq 137 ] && [ -n "$cpid" ] && ! grep -q "^FAILED" "$T/claim.verdict"; then
+		ok "claim kills: then a root killed: exit $rc, its child $cpid read no wrong page"
+	else
+		not_ok "claim kills: then a root killed: exit $rc (137 expected), child '${cpid}', verdict: $(tr '\n' ' ' <"$T/claim.verdict" 2>/dev/null)"
+		show "$T/claim.err"
+	fi
+	gone_or_kill "$cpid" "claim kills: the root killed after them"
+	has "$T/claim.err" "ended without handing its children their pages: ending the 1 process left of its tree (pid $cpid)" \
+		"claim kills: uswap run said why it ended the child"
+fi
+
 # ---- a root killed after it handed over: its handed children live on ----
 # The shell's subshell is handed its pages by the exec; the new image forks
 # a subshell of its own and is killed: only that one is to be ended.
@@ -341,6 +391,8 @@ for _ in $(seq 50); do
 	[ -s "$T/gen.alive" ] && break
 	sleep 0.1
 done
+# The new image's child may be caught forking its sleep(1) (which holds the
+# tree's token until its exec): then both are ended, rightly.
 if [ $rc -eq 137 ] && grep -q "^alive" "$T/gen.alive" 2>/dev/null &&
 	grep -Eq "ending the [0-9]+ process(es)? left of its tree \(pids? ([0-9]+ )*$npid[ )]" "$T/gen.err"; then
 	ok "exec then kill: the child handed over at the exec lived on, the new image's child $npid was ended"

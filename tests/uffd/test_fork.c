@@ -18,7 +18,8 @@
  * a file of the program's at the number of the root's pidfd; readers of
  * the children from other threads (the figures, reclaim batches, a
  * child's eviction being counted) while the fork thread ends the child,
- * the window held open at a race point; the pin that unshares a page
+ * the window held open at a race point; the figures read into paged
+ * memory while a fork waits to be published; the pin that unshares a page
  * gone meanwhile (moved by MREMAP_DONTUNMAP) is served, not waited for by
  * the fault thread itself, and the comparison read of a child's page gone
  * so fails instead of waiting under the child's ev_lock; a child whose
@@ -2881,6 +2882,118 @@ TEST(fork_stats_never_read_a_freed_child)
 	CHECK_EQ(procs[n - 1].live, 1U);
 	end_window_finish(p, &w, pid);
 	check_tree_and_close(p, b);
+}
+
+/*
+ * pager_fork_stats() wrote the caller's buffers under stats_lock. A buffer
+ * in paged memory (a thread stack of the program: the agent's exit
+ * publishes the figures from whichever thread calls exit()) whose page is
+ * not in real memory faults there, and the root's fault thread serves that
+ * fault; if a fork of another thread comes first, the fault thread waits
+ * for stats_lock to publish the new child (publish_child()): the reader
+ * waits for the fault thread, which waits for the reader's lock. Here the
+ * reader's procs[1] is on a page of a paged range never touched (procs[0]
+ * and the tree's figures on one written just before), a held child is
+ * live, and the hook at its first child makes another thread fork and
+ * waits until the fault thread is setting that child up (a race point just
+ * before it publishes it), and 50 ms more. Run in a process of its own:
+ * the old code hung there.
+ */
+struct stats_fault_window {
+	int go[2];
+	uint32_t armed;
+	uint32_t hits;
+	uint32_t setup; /* the fault thread is setting the new child up */
+	pid_t forked;
+};
+
+static struct stats_fault_window stats_fault;
+
+static void *stats_fault_forker(void *arg)
+{
+	struct stats_fault_window *w = arg;
+	char c;
+
+	if (read(w->go[0], &c, 1) != 1)
+		return NULL;
+	w->forked = fork();
+	if (!w->forked)
+		_exit(0);
+	return NULL;
+}
+
+static void stats_fault_hook(const char *name, void *arg)
+{
+	struct stats_fault_window *w = arg;
+	char c = 'g';
+
+	if (!w)
+		return;
+	/* The fault thread, about to publish the child (publish_child()). */
+	if (!strcmp(name, "fork:child_setup")) {
+		atomic_store_release(&w->setup, 1U);
+		return;
+	}
+	if (strcmp(name, "fork_stats:child_seen") || !atomic_xchg_acq_rel(&w->armed, 0U))
+		return;
+	atomic_fetch_add_relaxed(&w->hits, 1U);
+	if (write(w->go[1], &c, 1) != 1)
+		return;
+	for (unsigned i = 0; i < 5000 && !atomic_load_acquire(&w->setup); i++)
+		usleep(1000);
+	/* From there on to stats_lock. */
+	usleep(50000);
+}
+
+static int stats_fault_run(void)
+{
+	struct stats_fault_window *w = &stats_fault;
+	struct fork_tree_stats *t;
+	struct fork_proc_stats *procs;
+	struct uswap_pager *p = open_pager();
+	pthread_t th;
+	void *m = NULL;
+	int go[2], n;
+	pid_t held;
+
+	if (!p || !race_points_available())
+		return 77;
+	if (uswap_pager_map(p, 2 * PAGE_SIZE, &m) || pipe(w->go))
+		return 1;
+	/* procs[0] ends page 0, procs[1] begins page 1; the tree's figures on page 0. */
+	procs = (struct fork_proc_stats *)((char *)m + PAGE_SIZE) - 1;
+	t = m;
+	memset(m, 1, PAGE_SIZE);
+	held = fork_held(go);
+	if (!held)
+		_exit(0);
+	if (held < 0 || pthread_create(&th, NULL, stats_fault_forker, w))
+		return 2;
+	wait_child_known(p);
+	race_set_hook(stats_fault_hook, w);
+	atomic_store_release(&w->armed, 1U);
+	n = pager_fork_stats(p, t, procs, 3);
+	race_set_hook(NULL, NULL);
+	pthread_join(th, NULL);
+	if (atomic_load_relaxed(&w->hits) != 1 || !atomic_load_acquire(&w->setup) || w->forked <= 0)
+		return 3;
+	/* The root and the held child at least (the new one if published in time). */
+	if (n < 2 || t->processes < 2 || procs[0].pid != getpid() || !procs[1].live)
+		return 6;
+	if (write(go[1], "g", 1) != 1)
+		return 5;
+	close(go[1]);
+	if (exit_code(held) != 0 || exit_code(w->forked) != 0 || wait_children_released(p))
+		return 5;
+	munmap(m, 2 * PAGE_SIZE);
+	uswap_pager_close(p);
+	return 0;
+}
+
+TEST(fork_stats_into_paged_memory_while_a_fork_is_published)
+{
+	run_bounded(stats_fault_run, "the figures' reader faults under stats_lock, which the "
+				     "fault thread waits for");
 }
 
 /*
