@@ -1334,6 +1334,15 @@ struct root_leaver {
 	uint32_t done;
 };
 
+/* Milliseconds on the monotonic clock. */
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 /*
  * The root's pages [b, b + 512 pages) out with MADV_PAGEOUT, every 100 ms
  * (2 s at most) until told to stop: in a thread of its own, which may wait
@@ -1404,6 +1413,7 @@ static void stopped_mid_request(const char *point, bool single)
 	const unsigned nr_holders = single ? 2 : 0;
 	int st = 0, other_st = 0, go[2], hold[2];
 	pid_t holders[2] = {0, 0};
+	double t0, other_ms = -1, read_ms = -1, left_ms;
 	pthread_t t, lt, ot;
 	pid_t pid, other;
 
@@ -1490,27 +1500,38 @@ static void stopped_mid_request(const char *point, bool single)
 	if (!other)
 		_exit(bad_pages(r.b, 1) ? 1 : 0);
 	REQUIRE_EQ(pthread_create(&t, NULL, root_reader_main, &r), 0);
+	t0 = mono_ms();
 	for (unsigned i = 0; i < 5000 && !(other_released && root_done); i++) {
 		if (!other_done && waitpid(other, &other_st, WNOHANG) == other)
 			other_done = true;
-		other_released = other_done && children_left(p) <= 1 + nr_holders;
-		root_done = atomic_load_acquire(&r.done);
+		if (!other_released && other_done && children_left(p) <= 1 + nr_holders) {
+			other_released = true;
+			other_ms = mono_ms() - t0;
+		}
+		if (!root_done && atomic_load_acquire(&r.done)) {
+			root_done = true;
+			read_ms = mono_ms() - t0;
+		}
 		usleep(1000);
 	}
 	/* Then the root leaves: the stopped child gets its pages meanwhile. */
 	l.p = p;
+	t0 = mono_ms();
 	REQUIRE_EQ(pthread_create(&lt, NULL, root_leaver_main, &l), 0);
 	for (unsigned i = 0; i < 5000 && !left; i++) {
 		left = atomic_load_acquire(&l.done);
 		usleep(1000);
 	}
-	printf("# with a child stopped at %s: another child %s, %s; the root's "
-	       "read %s; its hand-over %s; claimed requests withdrawn %lu, settled pages "
-	       "moved %lu, staying %lu\n",
+	left_ms = mono_ms() - t0;
+	/* Figures: what was done, within how long (the bound: 5 s each). */
+	printf("# with a child stopped at %s: another child %s, %s (%.0f ms); the root's "
+	       "read %s (%.0f ms); its hand-over %s (%.0f ms); claimed requests withdrawn "
+	       "%lu, settled pages moved %lu, staying %lu\n",
 	       point, other_done ? "ended" : "did not end",
-	       other_released ? "let go" : "not let go", root_done ? "done" : "not done",
-	       left ? "done" : "not done", atomic_load_relaxed(&withdrawn_claimed),
-	       atomic_load_relaxed(&settled_moved), atomic_load_relaxed(&settled_stays));
+	       other_released ? "let go" : "not let go", other_ms, root_done ? "done" : "not done",
+	       read_ms, left ? "done" : "not done", left_ms,
+	       atomic_load_relaxed(&withdrawn_claimed), atomic_load_relaxed(&settled_moved),
+	       atomic_load_relaxed(&settled_stays));
 	kill(pid, SIGCONT);
 	if (single)
 		CHECK_EQ(write(go[1], "g", 1), 1);
