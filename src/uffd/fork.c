@@ -121,9 +121,22 @@
  *     the budget covers them like any other page.
  *
  * A request a stopped zapper did not take within ZAP_CLAIM_NS (one only
- * late to run: ZAP_LATE_NS) is withdrawn (the page stays); a
- * child that dies while one waits is seen by the waiting thread. The zapper
- * takes no lock and touches no registered memory: it never waits for us.
+ * late to run: ZAP_LATE_NS) is withdrawn (the page stays). One it took
+ * and stopped in is not waited for either (the waiting thread holds the
+ * child's ev_lock; as the fork thread, every process's faults would wait):
+ * taken, not begun (the zapper marks a request ZAP_MOVING by cmpxchg once
+ * its staging area is emptied, before its first move), it is withdrawn the
+ * same way; begun, we settle it ourselves (zap_settle()): through a copy
+ * of the zapper's userfaultfd (pidfd_getfd(), taken before the child's
+ * first request) each staging page of the request is filled with the zero
+ * page, and the kernel arbitrates each against the zapper's move into it:
+ * filled by us, its move fails (EEXIST) and the page stays in the child;
+ * filled by the zapper, ours fails (EEXIST) and the page is read from
+ * there as after a normal completion. Either way nothing is posted to the
+ * child until its zapper caught up (c->stalled), and its next ZAP_EMPTY
+ * empties our zero pages too. A child that dies while one waits is seen
+ * by the waiting thread. The zapper takes no lock and touches no
+ * registered memory: it never waits for us.
  * A page pinned for real (I/O in flight) stays (UFFDIO_MOVE says EBUSY).
  * A child without a zapper (USWAP_CHILD_EVICT=0, or its setup failed)
  * keeps its pages, and the budget is enforced on top of them
@@ -141,12 +154,14 @@
  * be reading the last request's pages from it).
  *
  * Owns: struct pager_forks, each child's struct fork_child (its mm_struct,
- * tables and userfaultfd), the mailbox, the zap and hold areas, and in a
- * child its hold (hold_fd) and its zapper (zap_own). Locking: a hold
- * slot's state changes by cmpxchg (root: offered, withdrawn; child:
- * taking, taken); zap_own is taken by exchange by the thread that stops
- * the zapper, which tells it with self->quit (seq_cst, against the
- * zapper's store of its channel) and waits for self->gone; children[]
+ * tables, its userfaultfd and our copy of its zapper's), the mailbox, the
+ * zap and hold areas, and in a child its hold (hold_fd) and its zapper
+ * (zap_own). Locking: a hold slot's state changes by cmpxchg (root:
+ * offered, withdrawn; child: taking, taken), and so does a zap request's
+ * (root: posted, cancelled; zapper: claimed, moving); zap_own is taken by
+ * exchange by the thread that stops the zapper, which tells it with
+ * self->quit (seq_cst, against the zapper's store of its channel) and
+ * waits for self->gone; children[]
  * slots are claimed (fault thread or fork thread) and emptied (only the
  * fork thread, or the one that stopped it) under f->stats_lock
  * (LOCK_RANK_FORK_STATS, a leaf), the figures of a child that ends moving
@@ -159,9 +174,9 @@
  * counters are relaxed atomics (one writer, the thread serving that
  * process, but for swapouts: the evicting threads, under the child's
  * ev_lock); a child's ev_lock (LOCK_RANK_MODEL; tried only, under a PTL or
- * by the fork thread) serializes its evictions, its zapper channel and the
- * serving of its messages (events and faults); the mm layer's locks as
- * everywhere else.
+ * by the fork thread) serializes its evictions, its zapper channel (and
+ * our copy of the zapper's userfaultfd) and the serving of its messages
+ * (events and faults); the mm layer's locks as everywhere else.
  */
 #include "fork.h"
 
@@ -200,8 +215,13 @@
 #define ZAP_LATE_NS  2000000000ULL /* not taken at all: withdrawn */
 #define MAX_PID	     (1UL << 22)
 
-/* A request's state (struct fork_zap.claim). */
-enum { ZAP_POSTED, ZAP_CLAIMED, ZAP_CANCELLED };
+/*
+ * A request's state (struct fork_zap.claim): POSTED (root) -> CLAIMED
+ * (zapper) -> MOVING (zapper, staging emptied, before its first move), or
+ * POSTED/CLAIMED -> CANCELLED (root: nothing was or will be moved). A
+ * MOVING request of a stopped zapper is settled slot by slot (zap_settle()).
+ */
+enum { ZAP_POSTED, ZAP_CLAIMED, ZAP_CANCELLED, ZAP_MOVING };
 /* What a request asks (struct fork_zap.op). */
 enum { ZAP_OP_OUT = 1, ZAP_OP_EXIT = 2, ZAP_OP_BATCH = 3 };
 #define ZAP_EMPTY 0x100 /* empty every staging page first */
@@ -232,6 +252,9 @@ struct fork_zap {
 	 * it did not claim by then never runs.
 	 */
 	uint32_t quit;
+	/* Its userfaultfd (the staging area's): number and inode, set before attached (child) */
+	int32_t ufd;
+	uint64_t ufd_ino;
 	uint64_t addrs[ZAP_STAGE];  /* (root) */
 	int32_t results[ZAP_STAGE]; /* each MOVE's: 0 or -errno (child) */
 };
@@ -356,6 +379,14 @@ struct fork_child {
 	 * Written under ev_lock, read by the fork thread too (atomics).
 	 */
 	uint32_t stalled, stalled_seq;
+	/*
+	 * Our copy of its zapper's userfaultfd (pidfd_getfd(), taken before
+	 * the first request; ev_lock): the staging slots of a request its
+	 * stopped zapper is moving are settled through it (zap_settle()).
+	 * -1: not taken yet; zap_nofd: could not be (no request is posted).
+	 */
+	int zap_ufd;
+	bool zap_nofd;
 };
 
 struct pager_forks {
@@ -501,6 +532,7 @@ static unsigned long child_next_table(struct mm_struct *mm, unsigned long addr, 
 }
 
 static bool child_alive(struct fork_child *c);
+static int32_t child_zap_tid(struct fork_child *c);
 
 /*
  * Whether child @c's pages may be evicted: its zapper said hello and found
@@ -512,7 +544,7 @@ static bool child_evicts(struct fork_child *c)
 	struct fork_zap *z = atomic_load_acquire(&c->zap);
 
 	return z && atomic_load_acquire(&z->attached) && !atomic_load_acquire(&z->quit) &&
-	       !atomic_load_acquire(&c->no_evict);
+	       !atomic_load_acquire(&c->no_evict) && !atomic_load_acquire(&c->zap_nofd);
 }
 
 /*
@@ -572,23 +604,137 @@ static bool zap_thread_stopped(struct fork_child *c)
 	return !s || !s[1] || !s[2] || s[2] == 'T' || s[2] == 't';
 }
 
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd of a thread, not of its group's leader */
+#endif
+
+/*
+ * Take a copy of child @c's zapper's userfaultfd, the one its staging area
+ * is registered on (zap_settle() needs it), with pidfd_getfd() (ptrace
+ * rights over the child: EVENT_FORK's CAP_SYS_PTRACE gives them). Through
+ * the process's id, then through the zapper thread's (a main thread gone
+ * with pthread_exit() has no descriptors any more). The number the zapper
+ * published must still be its userfaultfd: the program may have closed it
+ * and reused the number (the identity is checked).
+ * Context: @c's ev_lock held. Return: whether we have the copy; without
+ * one no request is posted to @c again (its pages stay, kept out of the
+ * budget: child_evicts()), said once on stderr unless the child is gone.
+ */
+static bool zap_take_ufd(struct fork_child *c)
+{
+	static bool warned;
+	struct fork_zap *z = c->zap;
+	int32_t tid = child_zap_tid(c);
+	int fd = -1, err = ESRCH;
+	struct stat sb;
+
+	if (c->zap_ufd >= 0)
+		return true;
+	for (unsigned i = 0; i < 2 && fd < 0; i++) {
+		int pidfd = i ? (tid > 0 && tid != c->pid
+					 ? (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD)
+					 : -1)
+			      : (int)syscall(SYS_pidfd_open, c->pid, 0);
+
+		if (pidfd < 0) {
+			err = i ? err : errno;
+			continue;
+		}
+		fd = (int)syscall(SYS_pidfd_getfd, pidfd, atomic_load_relaxed(&z->ufd), 0);
+		err = fd < 0 ? errno : 0;
+		close(pidfd);
+	}
+	if (fd >= 0 &&
+	    (fstat(fd, &sb) || (uint64_t)sb.st_ino != atomic_load_relaxed(&z->ufd_ino))) {
+		close(fd);
+		fd = -1;
+		err = EBADF;
+	}
+	if (fd >= 0) {
+		c->zap_ufd = fd;
+		return true;
+	}
+	atomic_store_release(&c->zap_nofd, true);
+	if (err != ESRCH && !atomic_xchg_acq_rel(&warned, true)) {
+		char msg[200];
+
+		snprintf(msg, sizeof(msg),
+			 "uswap: cannot take a forked child's zapper userfaultfd (%s): "
+			 "that child's pages stay resident\n",
+			 strerror(err));
+		say(msg);
+	}
+	return false;
+}
+
+/*
+ * Settle without the zapper the request it is in the middle of (ZAP_MOVING:
+ * staging emptied, moves begun) while it is stopped: through our copy of
+ * its userfaultfd each staging slot of the request is filled with the zero
+ * page (UFFDIO_ZEROPAGE), and the kernel arbitrates each slot against the
+ * zapper's move into it. Filled by us: the page was not moved and never
+ * will be (the zapper's move into a filled slot fails with EEXIST, which
+ * it reports, as we do: the page stays). Refused with EEXIST: the zapper
+ * moved the page there, the child's only copy, read from it as after a
+ * normal completion. @res[i] (@nr of them: the batch's pages, or the one
+ * page of a ZAP_OP_OUT at staging page @idx) gets what the zapper's
+ * results will say: 0 (moved) or -EEXIST (stays). The slots we filled are
+ * emptied with the next request's ZAP_EMPTY, posted once the zapper caught
+ * up (c->stalled); until then no slot is reused (c->stage_used).
+ * Context: @c's ev_lock held. Return: 0, -ESRCH (the child is gone), or
+ * another -errno (not settled: a slot filled meanwhile stays filled and
+ * the zapper reports its page as staying; wait for the zapper).
+ */
+static int zap_settle(struct fork_child *c, unsigned op, unsigned idx, unsigned nr, int *res)
+{
+	unsigned long stage = atomic_load_relaxed(&c->zap->stage);
+
+	for (unsigned i = 0; i < nr; i++) {
+		unsigned slot = (op & 0xff) == ZAP_OP_BATCH ? i : idx;
+		struct uffdio_zeropage zp = {
+			.range = {.start = stage + slot * PAGE_SIZE, .len = PAGE_SIZE},
+			.mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE,
+		};
+
+		if (!ioctl(c->zap_ufd, UFFDIO_ZEROPAGE, &zp)) {
+			res[i] = -EEXIST;
+			race_point("zap:settled_stays");
+			continue;
+		}
+		if (errno != EEXIST)
+			return -errno;
+		res[i] = 0;
+		race_point("zap:settled_moved");
+	}
+	return 0;
+}
+
 /*
  * Post a request to child @c's zapper and wait for it. A request the
  * zapper has not taken within ZAP_CLAIM_NS while stopped, or within
  * ZAP_LATE_NS at all, is withdrawn: it will never run; so is one the
  * zapper has not taken when it stops for good (z->quit), at once. One it
- * took runs to its end (a few system calls): wait for it, unless the child
- * dies meanwhile.
- * Context: @c's ev_lock held. Return: 0 (done; *@result is the zapper's),
- * -EBUSY (withdrawn) or -ESRCH (the child is gone).
+ * took and stopped in: withdrawn as well if it moved nothing yet
+ * (ZAP_CLAIMED), settled by us if it is moving pages (zap_settle()); then,
+ * as after a withdrawal, nothing is posted to @c until the zapper caught up
+ * (zap_stalled()). Otherwise, wait for it unless the child dies meanwhile.
+ * @res gets the zapper's results: one for ZAP_OP_OUT and ZAP_OP_EXIT, z->nr
+ * for ZAP_OP_BATCH (each 0 or -errno; the caller reads no z->result*).
+ * Context: @c's ev_lock held. Return: 0 (done or settled: @res is set),
+ * -EBUSY (withdrawn, or no copy of the zapper's userfaultfd) or -ESRCH
+ * (the child is gone).
  */
-static int zap_call(struct fork_child *c, unsigned op, unsigned long addr, unsigned idx,
-		    int *result)
+static int zap_call(struct fork_child *c, unsigned op, unsigned long addr, unsigned idx, int *res)
 {
 	struct fork_zap *z = c->zap;
+	unsigned nr = (op & 0xff) == ZAP_OP_BATCH ? min(z->nr, (uint32_t)ZAP_STAGE) : 1;
 	uint32_t seq = atomic_load_relaxed(&z->req) + 1;
 	uint64_t t0 = now_ns(), probed = t0;
+	bool settle = true;
 
+	/* Before the request: the zapper may be stopped in it. */
+	if ((op & 0xff) != ZAP_OP_EXIT && !zap_take_ufd(c))
+		return -EBUSY;
 	atomic_fetch_add_relaxed(&c->f->zap_requests, 1UL);
 	z->op = op;
 	z->addr = addr;
@@ -599,13 +745,20 @@ static int zap_call(struct fork_child *c, unsigned op, unsigned long addr, unsig
 	futex_wake_all_u32(&z->req);
 	for (;;) {
 		uint32_t done = atomic_load_acquire(&z->done);
-		uint32_t posted = ZAP_POSTED;
+		uint32_t posted = ZAP_POSTED, claimed = ZAP_CLAIMED;
 		uint64_t t;
+		int err;
 
 		if ((int32_t)(done - seq) >= 0) {
-			if (atomic_load_acquire(&z->claim) != ZAP_CLAIMED)
+			uint32_t claim = atomic_load_acquire(&z->claim);
+
+			if (claim != ZAP_CLAIMED && claim != ZAP_MOVING)
 				return -EBUSY;
-			*result = atomic_load_relaxed(&z->result);
+			if ((op & 0xff) != ZAP_OP_BATCH)
+				res[0] = atomic_load_relaxed(&z->result);
+			else
+				for (unsigned i = 0; i < nr; i++)
+					res[i] = atomic_load_relaxed(&z->results[i]);
 			return 0;
 		}
 		/*
@@ -622,17 +775,36 @@ static int zap_call(struct fork_child *c, unsigned op, unsigned long addr, unsig
 		futex_wait_ns(&z->done, done, 1000000);
 		t = now_ns();
 		/*
-		 * Withdrawn from a stopped zapper after ZAP_CLAIM_NS; one that is
-		 * only late (runnable, not scheduled yet) is waited for longer:
-		 * withdrawn, it would leave all the child's pages out of the
-		 * budget until it runs (fork_update_pinned()).
+		 * Withdrawn from a stopped zapper after ZAP_CLAIM_NS, or settled
+		 * if it stopped while moving; one that is only late (runnable,
+		 * not scheduled yet) is waited for longer: withdrawn, it would
+		 * leave all the child's pages out of the budget until it runs
+		 * (fork_update_pinned()).
 		 */
-		if (t - t0 >= ZAP_CLAIM_NS && (t - t0 >= ZAP_LATE_NS || zap_thread_stopped(c)) &&
-		    atomic_cmpxchg_acq_rel(&z->claim, &posted, (uint32_t)ZAP_CANCELLED)) {
-			/* Its zapper marks it done once it runs again. */
-			atomic_store_relaxed(&c->stalled_seq, seq);
-			atomic_store_release(&c->stalled, 1U);
-			return -EBUSY;
+		if (t - t0 >= ZAP_CLAIM_NS && (t - t0 >= ZAP_LATE_NS || zap_thread_stopped(c))) {
+			err = 1;
+			if (atomic_cmpxchg_acq_rel(&z->claim, &posted, (uint32_t)ZAP_CANCELLED)) {
+				err = -EBUSY;
+			} else if (atomic_cmpxchg_acq_rel(&z->claim, &claimed,
+							  (uint32_t)ZAP_CANCELLED)) {
+				/* Before its first move: it moves nothing (zap_serve()). */
+				race_point("zap:withdrawn_claimed");
+				err = -EBUSY;
+			} else if (claimed == ZAP_MOVING && settle) {
+				err = zap_settle(c, op, idx, nr, res);
+				if (err == -ESRCH)
+					return err;
+				/* Not settled (not expected): wait for the zapper. */
+				settle = !err;
+				err = err ? 1 : 0;
+			}
+			if (err <= 0) {
+				/* Its zapper marks it done once it runs again. */
+				atomic_store_relaxed(&c->stalled_seq, seq);
+				atomic_store_release(&c->stalled, 1U);
+				return err;
+			}
+			posted = ZAP_POSTED;
 		}
 		if (t - probed >= 10000000ULL) {
 			probed = t;
@@ -881,7 +1053,8 @@ static int child_evict(struct fork_child *c, unsigned long addr, pte_t old)
 	}
 	if (zap_call(c, op, addr, idx, &res))
 		goto busy;
-	c->stage_used = idx;
+	/* Filled by zap_settle() (-EEXIST): not reused before the next ZAP_EMPTY. */
+	c->stage_used = res == -EEXIST ? idx + 1 : idx;
 	if (res == -ENOENT) {
 		/*
 		 * No real page (not installed yet, or dropped by the program,
@@ -1078,7 +1251,7 @@ static unsigned child_move_batch(struct fork_child *c, struct batch_page *pg, un
 	char buf[PAGE_SIZE] __attribute__((aligned(64)));
 	struct fork_zap *z = c->zap;
 	unsigned n = 0, moved = 0;
-	int res;
+	int res[ZAP_STAGE];
 
 	if (atomic_load_acquire(&c->no_evict) || !ev_trylock(c))
 		return 0;
@@ -1104,7 +1277,7 @@ static unsigned child_move_batch(struct fork_child *c, struct batch_page *pg, un
 		goto out;
 	z->nr = n;
 	/* Staging emptied first: every page read from it was read by then. */
-	if (zap_call(c, ZAP_OP_BATCH | ZAP_EMPTY, 0, 0, &res)) {
+	if (zap_call(c, ZAP_OP_BATCH | ZAP_EMPTY, 0, 0, res)) {
 		for (unsigned i = 0; i < n; i++)
 			if (pg[i].wp && pte_write(pg[i].pte))
 				uffd_wp(c->uffd, pg[i].addr, false);
@@ -1116,7 +1289,7 @@ static unsigned child_move_batch(struct fork_child *c, struct batch_page *pg, un
 		struct ulock *ptl;
 		pte_t *ptep, pte;
 
-		if (atomic_load_relaxed(&z->results[i])) {
+		if (res[i]) {
 			/* Pinned (EBUSY), or gone meanwhile: it stays. */
 			if (b->wp && pte_write(b->pte))
 				uffd_wp(c->uffd, b->addr, false);
@@ -1344,6 +1517,7 @@ static void fork_child_new(struct pager_forks *f, struct mm_struct *parent, int 
 		c->uffd = ufd;
 		c->pagemap_fd = -1;
 		c->mem_fd = -1;
+		c->zap_ufd = -1;
 		ulock_init(&c->ev_lock, LOCK_RANK_MODEL);
 		err = mm_fork(&c->mm, parent, &child_mm_ops);
 		/* The child runs meanwhile: its hello waits until it is published. */
@@ -1807,6 +1981,10 @@ static void child_end(struct pager_forks *f, struct fork_child *c, bool gone)
 	/* Opened by evictions too (child_mem_ready()), which are over. */
 	pmfd = c->pagemap_fd;
 	memfd = c->mem_fd;
+	/* No request of ours is settled any more (zap_settle()). */
+	if (c->zap_ufd >= 0)
+		close(c->zap_ufd);
+	c->zap_ufd = -1;
 	/*
 	 * Its figures move to the gone ones as its slot empties, under
 	 * stats_lock: a reader of the figures counts them once, and is done
@@ -2082,7 +2260,11 @@ static void *fork_main(void *arg)
  * instant it leaves at most a page in its staging area, which is the
  * child's own memory and goes with it. Asked to stop for good
  * (self->quit, pager_fork_zapper_stop()), it says so in its channel
- * (z->quit) before it claims anything more, and returns.
+ * (z->quit) before it claims anything more, and returns. Stopped in the
+ * middle of a request, it may find it withdrawn or settled by the root once
+ * continued (zap_call()): then it moves nothing (the claim no longer turns
+ * into ZAP_MOVING), or its moves into staging pages the root filled fail
+ * with EEXIST, and those pages stay.
  */
 static void zap_serve(struct zap_self *self)
 {
@@ -2119,9 +2301,14 @@ static void zap_serve(struct zap_self *self)
 	atomic_store_seq_cst(&self->z, z);
 	atomic_store_relaxed(&z->stage, (uint64_t)(uintptr_t)self->stage);
 	atomic_store_relaxed(&z->tid, self->tid);
+	atomic_store_relaxed(&z->ufd, (int32_t)self->fd);
+	atomic_store_relaxed(&z->ufd_ino, (uint64_t)self->fd_ino);
 	atomic_store_release(&z->attached, 1U);
 	for (;;) {
-		uint32_t req = atomic_load_acquire(&z->req), posted = ZAP_POSTED, op, done;
+		uint32_t req = atomic_load_acquire(&z->req), posted = ZAP_POSTED,
+			 claimed = ZAP_CLAIMED;
+		uint32_t op, done, idx, nr;
+		unsigned long addr;
 		struct uffdio_move mv;
 		int32_t res = 0;
 
@@ -2148,26 +2335,41 @@ static void zap_serve(struct zap_self *self)
 			futex_wake_all_u32(&z->done);
 			continue;
 		}
+		/*
+		 * The request as claimed: once the root withdrew or settled it, it
+		 * may post ZAP_OP_EXIT (child_stop_evicting()) before our done.
+		 */
 		op = z->op;
 		done = z->seq;
+		idx = z->idx;
+		addr = z->addr;
+		nr = min(z->nr, (uint32_t)ZAP_STAGE);
 		if (op & ZAP_EMPTY)
 			madvise(self->stage, ZAP_STAGE * PAGE_SIZE, MADV_DONTNEED);
+		race_point("zap:before_moving");
+		/*
+		 * Staging emptied: the moves begin unless the root withdrew the
+		 * request meanwhile (we are stopped too long, zap_call()). From
+		 * here on it settles the request slot by slot instead (a slot it
+		 * filled makes our move into it fail with EEXIST: the page stays).
+		 */
+		if ((op & 0xff) != ZAP_OP_EXIT &&
+		    !atomic_cmpxchg_acq_rel(&z->claim, &claimed, (uint32_t)ZAP_MOVING))
+			op = 0;
 		if ((op & 0xff) == ZAP_OP_OUT) {
 			mv = (struct uffdio_move){
-				.dst = (unsigned long)self->stage +
-				       (unsigned long)z->idx * PAGE_SIZE,
-				.src = z->addr,
+				.dst = (unsigned long)self->stage + (unsigned long)idx * PAGE_SIZE,
+				.src = addr,
 				.len = PAGE_SIZE,
 				.mode = UFFDIO_MOVE_MODE_DONTWAKE,
 			};
-			if (z->idx >= ZAP_STAGE)
+			if (idx >= ZAP_STAGE)
 				res = -EINVAL;
 			else if (ioctl(self->fd, UFFDIO_MOVE, &mv))
 				res = -errno;
+			race_point("zap:out_moved");
 		}
 		if ((op & 0xff) == ZAP_OP_BATCH) {
-			unsigned nr = min(z->nr, (uint32_t)ZAP_STAGE);
-
 			for (unsigned i = 0; i < nr; i++) {
 				mv = (struct uffdio_move){
 					.dst = (unsigned long)self->stage + i * PAGE_SIZE,
@@ -2180,6 +2382,9 @@ static void zap_serve(struct zap_self *self)
 										       : 0);
 				if (!i)
 					race_point("zap:batch_moving");
+				/* Some moved, the others not yet (tests stop here). */
+				if (nr >= 2 && i + 1 == nr / 2)
+					race_point("zap:batch_half");
 			}
 		}
 		atomic_store_relaxed(&z->result, res);
@@ -2307,8 +2512,10 @@ int pager_fork_zapper_stop(void)
 	}
 	/*
 	 * The staging area stays mapped: the root may still be reading the
-	 * pages of the last request from it (child_move_batch()). Its
-	 * userfaultfd goes (the pages stay), and so does the stack.
+	 * pages of the last request from it (child_move_batch()). Our
+	 * descriptor of its userfaultfd goes (the pages stay; the root's copy
+	 * keeps the area registered until the child ends, and nothing here
+	 * touches it), and so does the stack.
 	 */
 	close(self->fd);
 	self->fd = -1;
