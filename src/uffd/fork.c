@@ -2701,8 +2701,16 @@ static void hold_take(struct fork_hold_area *h, pid_t pid)
 	err = errno;
 	atomic_store_release(&s->state, (uint32_t)HOLD_TAKEN);
 	if (fd < 0) {
-		if (hold_root_gone() || (err == ESRCH && hold_root_dying(h)))
-			hold_die(pid);
+		if (hold_root_gone() || (err == ESRCH && hold_root_dying(h))) {
+			/*
+			 * Gone, but maybe having left normally, our pages given
+			 * first (a root without its main thread does so while we
+			 * wait above): then no hold is needed.
+			 */
+			if (!atomic_load_acquire(&h->orphaned))
+				hold_die(pid);
+			return;
+		}
 		hold_warn(h, "pidfd_getfd", err);
 		return;
 	}

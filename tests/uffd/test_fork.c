@@ -14,7 +14,9 @@
  * child's fault on a page it maps anew meanwhile is woken, not SIGBUS; a
  * child outliving the pager touches pages it never had (its ranges were
  * unregistered, though it holds its userfaultfd); a child whose root dies
- * before it took that hold ends itself rather than read zeros, but not for
+ * before it took that hold ends itself rather than read zeros (but runs on
+ * when the root, its main thread gone, left normally and gave it its
+ * pages), but not for
  * a file of the program's at the number of the root's pidfd; readers of
  * the children from other threads (the figures, reclaim batches, a
  * child's eviction being counted) while the fork thread ends the child,
@@ -2728,6 +2730,136 @@ TEST(child_ends_itself_when_root_dies_slowly_before_its_hold)
 	REQUIRE(child > 0);
 	CHECK_EQ(waitpid(child, &st, 0), child);
 	CHECK_EQ(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st), 128 + SIGKILL);
+	prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL);
+}
+
+/*
+ * In the child, at its hold_take() race point: tell the root's last thread
+ * that we are about to take our copy (its main thread is gone already).
+ */
+static void hold_reached_hook(const char *name, void *arg)
+{
+	struct hold_race *h = arg;
+	char c = 1;
+
+	if (strcmp(name, "fork:hold_take") || getpid() == h->root)
+		return;
+	if (write(h->go, &c, 1) != 1)
+		_exit(4);
+}
+
+/* Whether the main thread of process @pid has exited (a zombie, the process living on). */
+static bool leader_exited(pid_t pid)
+{
+	char path[64], buf[128] = "", *rp;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	rp = strrchr(buf, ')');
+	return n <= 0 || (rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'));
+}
+
+struct leaving_root {
+	struct uswap_pager *p;
+	char *b;
+	int go;	  /* read end: the child reached its hold */
+	int info; /* write end: the child's pid, for the test process */
+	struct hold_race h;
+};
+
+/*
+ * The root's last thread (its main thread ended with pthread_exit()): fork
+ * a child, and once the child waits to know whether we died (its
+ * pidfd_getfd() answered ESRCH), leave normally: close the pager, which
+ * gives the child its pages first, and exit.
+ */
+static void *root_forks_then_leaves(void *arg)
+{
+	struct leaving_root *r = arg;
+	struct pollfd pf = {.fd = r->go, .events = POLLIN};
+	pid_t c;
+
+	for (unsigned i = 0; i < 5000 && !leader_exited(r->h.root); i++)
+		usleep(1000);
+	c = fork();
+	if (!c) {
+		/* We survived the hold: wait for the root's end, then read every page. */
+		for (unsigned i = 0; i < 10000 && getppid() == r->h.root; i++)
+			usleep(1000);
+		_exit(bad_pages(r->b, 8) ? 1 : 0);
+	}
+	if (write(r->info, &c, sizeof(c)) != sizeof(c))
+		_exit(5);
+	poll(&pf, 1, 5000);
+	/* The child is in its wait for the root's pidfd now. */
+	usleep(300 * 1000);
+	uswap_pager_close(r->p);
+	/* Not exit(): a leak check with the main thread gone could only be noise. */
+	_exit(0);
+}
+
+/*
+ * A root whose main thread ended with pthread_exit() cannot lend its
+ * descriptors (pidfd_getfd() answers ESRCH), and its child waits a while
+ * to tell it from a root dying. If the root leaves normally during that
+ * wait, it gives the child its pages first (orphaning): the child must run
+ * on with them, not end itself as for a root that died.
+ */
+TEST(child_runs_on_when_root_without_main_thread_leaves_normally)
+{
+	int info[2], st;
+	pid_t root, child = 0;
+
+	if (race_set_hook(NULL, NULL) == -EOPNOTSUPP) {
+		test_skip("no race points in this build");
+		return;
+	}
+	REQUIRE(!pipe(info));
+	REQUIRE(!prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL));
+	root = fork();
+	REQUIRE(root >= 0);
+	if (!root) {
+		static struct leaving_root r;
+		pthread_t t;
+		int go[2];
+
+		close(info[0]);
+		r.p = open_pager();
+		if (!r.p)
+			_exit(77);
+		r.b = fill_and_evict(r.p, 8);
+		if (!r.b || pipe(go))
+			_exit(3);
+		r.go = go[0];
+		r.info = info[1];
+		r.h = (struct hold_race){.go = go[1], .root = getpid()};
+		race_set_hook(hold_reached_hook, &r.h);
+		if (pthread_create(&t, NULL, root_forks_then_leaves, &r))
+			_exit(6);
+		syscall(SYS_exit, 0); /* this thread only */
+		_exit(7);
+	}
+	close(info[1]);
+	if (read(info[0], &child, sizeof(child)) != sizeof(child))
+		child = 0;
+	close(info[0]);
+	REQUIRE(waitpid(root, &st, 0) == root);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+		prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL);
+		test_skip("no UFFD_FEATURE_EVENT_FORK (CAP_SYS_PTRACE)");
+		return;
+	}
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	REQUIRE(child > 0);
+	/* Reparented to us once the root left; it read every page right. */
+	CHECK_EQ(waitpid(child, &st, 0), child);
+	CHECK_EQ(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st), 0);
 	prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL);
 }
 
