@@ -2598,23 +2598,92 @@ static bool hold_root_gone(void)
 	       (pf.revents & (POLLIN | POLLHUP));
 }
 
+/* Return: whether the task whose /proc/PID/task/TID/stat is @path is in do_exit(). */
+static bool task_exiting(const char *path)
+{
+	char buf[512], *s;
+	unsigned long flags;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return true; /* reaped meanwhile */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	s = strrchr(buf, ')');
+	/* state ppid pgrp session tty_nr tpgid flags: PF_EXITING is 0x4. */
+	if (!s || sscanf(s + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return false;
+	return flags & 0x4;
+}
+
+/*
+ * Return: whether every thread of the root is in do_exit() (a kill, or an
+ * exit_group(), under way: irreversible), as /proc tells; the root's last
+ * thread may take long to get through it (tearing down a large address
+ * space) before its pidfd says it exited. Without /proc: false.
+ */
+static bool hold_root_all_exiting(void)
+{
+	char path[96], buf[2048];
+	bool all = true;
+	long n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)hold_root_pid);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT && !access("/proc/self/task", F_OK);
+	while (all && (n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; all && off < n;) {
+			struct {
+				uint64_t ino;
+				int64_t off;
+				unsigned short reclen;
+				unsigned char type;
+				char name[];
+			} *d = (void *)(buf + off);
+
+			off += d->reclen;
+			if (d->name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat", (int)hold_root_pid,
+				 d->name);
+			all = task_exiting(path);
+		}
+	}
+	close(fd);
+	return all;
+}
+
 /*
  * pidfd_getfd() answered ESRCH: the root's main thread has exited. Either
- * the whole root is dying (killed: its pidfd says so once its last thread
- * is gone, a moment later) or the program ended only its main thread
- * (pthread_exit()) and lives on, unable to lend its descriptors. Wait a
- * bounded while for the first; remember the second in @h so that later
- * children do not wait again.
- * Return: whether the root is gone.
+ * the whole root is dying (killed: every thread of it is in do_exit(), and
+ * its pidfd says so once its last thread is gone) or the program ended
+ * only its main thread (pthread_exit()) and lives on, unable to lend its
+ * descriptors. Look for the first for a bounded while (a kill reaches
+ * every thread at once); remember the second in @h so that later children
+ * do not wait again. A signal of ours interrupting the wait is no answer.
+ * Return: whether the root is gone or dying.
  */
 static bool hold_root_dying(struct fork_hold_area *h)
 {
-	struct pollfd pf = {.fd = hold_root_pidfd, .events = POLLIN};
+	uint64_t t0 = now_ns();
 
 	if (atomic_load_acquire(&h->leader_gone) || !hold_root_pidfd_ok(hold_root_pidfd))
 		return hold_root_gone();
-	if (poll(&pf, 1, 2000) == 1 && (pf.revents & (POLLIN | POLLHUP)))
-		return true;
+	/* By the clock: a signal every millisecond cuts each poll short. */
+	while (now_ns() - t0 < 2000000000ULL) {
+		struct pollfd pf = {.fd = hold_root_pidfd, .events = POLLIN};
+
+		if (poll(&pf, 1, 10) == 1 && (pf.revents & (POLLIN | POLLHUP)))
+			return true;
+		if (hold_root_all_exiting())
+			return true;
+	}
 	atomic_store_release(&h->leader_gone, 1U);
 	return false;
 }

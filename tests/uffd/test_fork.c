@@ -50,6 +50,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -2533,9 +2534,15 @@ TEST(release_check_does_not_race_a_child_swapin)
 /* ---- the root killed between a child's fork and its hold ---- */
 
 struct hold_race {
-	int go;	    /* the child tells the root: kill yourself now */
-	pid_t root; /* the root's pid, for the child to see it gone */
+	int go;	     /* the child tells the root: kill yourself now */
+	pid_t root;  /* the root's pid, for the child to see it gone */
+	bool alarms; /* the child takes a signal every millisecond from then on */
 };
+
+static void hold_race_alarm(int sig)
+{
+	(void)sig;
+}
 
 /*
  * In the child, at its hold_take() race point (after its hello was
@@ -2638,6 +2645,14 @@ static void leader_exit_hook(const char *name, void *arg)
 
 	if (strcmp(name, "fork:hold_take") || getpid() == h->root)
 		return;
+	if (h->alarms) {
+		/* A program's timer: its handler interrupts whatever we wait in. */
+		struct sigaction sa = {.sa_handler = hold_race_alarm};
+		struct itimerval it = {{0, 1000}, {0, 1000}};
+
+		if (sigaction(SIGALRM, &sa, NULL) || setitimer(ITIMER_REAL, &it, NULL))
+			_exit(4);
+	}
 	if (write(h->go, &c, 1) != 1)
 		_exit(4);
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)h->root);
@@ -2670,7 +2685,7 @@ static void *root_end_later(void *arg)
  * (another of its threads still runs). The child must still end itself,
  * not take the root for alive and run on unheld.
  */
-TEST(child_ends_itself_when_root_dies_slowly_before_its_hold)
+static void root_dies_slowly_before_the_hold(bool alarms)
 {
 	int info[2], st;
 	pid_t root, child = 0;
@@ -2685,7 +2700,7 @@ TEST(child_ends_itself_when_root_dies_slowly_before_its_hold)
 	REQUIRE(root >= 0);
 	if (!root) {
 		struct uswap_pager *p = open_pager();
-		struct hold_race h = {.root = getpid()};
+		struct hold_race h = {.root = getpid(), .alarms = alarms};
 		struct pollfd pf;
 		pthread_t t;
 		int go[2];
@@ -2731,6 +2746,22 @@ TEST(child_ends_itself_when_root_dies_slowly_before_its_hold)
 	CHECK_EQ(waitpid(child, &st, 0), child);
 	CHECK_EQ(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st), 128 + SIGKILL);
 	prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL);
+}
+
+TEST(child_ends_itself_when_root_dies_slowly_before_its_hold)
+{
+	root_dies_slowly_before_the_hold(false);
+}
+
+/*
+ * The same in a child that takes a signal every millisecond (a program's
+ * interval timer): its wait for the root's end is interrupted over and over,
+ * and an interrupted wait is no answer (it took the root for one that only
+ * ended its main thread, ran on unheld and read zeros).
+ */
+TEST(child_ends_itself_when_root_dies_slowly_under_signals)
+{
+	root_dies_slowly_before_the_hold(true);
 }
 
 /*
