@@ -1077,16 +1077,44 @@ int agent_setns(int fd, int nstype) __asm__("setns") AGENT_EXPORT;
 #define AGENT_UNSHARE_SINGLE (CLONE_NEWUSER | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)
 #define AGENT_SETNS_SINGLE   (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWTIME)
 
+/*
+ * The program itself (not a forked child) cannot be made single-threaded:
+ * its pager's threads are what pages it. Say so once when the kernel
+ * refuses it for that reason, rather than leave a bare EINVAL.
+ */
+static void agent_single_refused(const char *call)
+{
+	static uint32_t said;
+	int saved = errno, n;
+	char msg[320];
+
+	if (!agent_is_root() || atomic_xchg_acq_rel(&said, 1U))
+		return;
+	n = snprintf(msg, sizeof(msg),
+		     "uswap: %s refused: the kernel allows it only to a single-threaded process, "
+		     "and a program paged by uswap run has its pager's threads; run the namespace "
+		     "tool outside uswap instead (e.g. unshare --user ... uswap run -- PROG)\n",
+		     call);
+	if (n > 0 && write(STDERR_FILENO, msg, (size_t)min(n, (int)sizeof(msg) - 1)) < 0)
+		n = 0; /* stderr gone: nothing more to say */
+	errno = saved;
+}
+
 int agent_unshare(int flags)
 {
+	int ret;
+
 	if (flags & AGENT_UNSHARE_SINGLE)
 		pager_fork_zapper_stop();
-	return (int)syscall(SYS_unshare, flags);
+	ret = (int)syscall(SYS_unshare, flags);
+	if (ret && errno == EINVAL && (flags & AGENT_UNSHARE_SINGLE))
+		agent_single_refused("unshare()");
+	return ret;
 }
 
 int agent_setns(int fd, int nstype)
 {
-	int saved = errno, type = nstype;
+	int saved = errno, type = nstype, ret;
 
 	/* 0: any namespace, the descriptor's (a pidfd needs flags). */
 	if (!type) {
@@ -1095,7 +1123,10 @@ int agent_setns(int fd, int nstype)
 	}
 	if (type > 0 && (type & AGENT_SETNS_SINGLE))
 		pager_fork_zapper_stop();
-	return (int)syscall(SYS_setns, fd, nstype);
+	ret = (int)syscall(SYS_setns, fd, nstype);
+	if (ret && (errno == EINVAL || errno == EUSERS) && type > 0 && (type & AGENT_SETNS_SINGLE))
+		agent_single_refused("setns()");
+	return ret;
 }
 
 /* ---- the pickup thread: memory mapped without the PLT, as it is mapped ---- */

@@ -140,6 +140,16 @@ else
 			show "$T/$how.err"
 		fi
 	done
+	# The program itself cannot be made single-threaded (its pager's
+	# threads): the kernel refuses it, and uswap says why.
+	$LIMIT "$USWAP" run --budget "${b}M" -- unshare --user true >/dev/null 2>"$T/rootns.err"
+	rc=$?
+	if [ $rc -ne 0 ] && grep -q "^uswap: unshare() refused: the kernel allows it only to a single-threaded process" "$T/rootns.err"; then
+		ok "unshare in the paged program itself: refused (exit $rc), and uswap said why"
+	else
+		not_ok "unshare in the paged program itself: exit $rc, no explanation"
+		show "$T/rootns.err"
+	fi
 fi
 
 # ---- a child that outlives its parent, the parent exiting first ----
