@@ -1447,13 +1447,20 @@ static long footprint_kb(char *b, unsigned long n, unsigned char *vec)
 
 /*
  * The spare data pages are resident arena memory the budget does not
- * charge: at a small budget they must stay a small part of it. Pages of
- * 4x a 4 MiB budget are read back at random (evictions leave holes,
- * installs trade their data pages for them), then half of them is dropped
- * and the other half read back: installs with no eviction between, which
- * fill the spares. On a swap file, so that the arena holds no compressed
- * data. With 512 spares at every budget the footprint grew by 6,416-6,560
- * KiB in three runs, 4,716-4,940 KiB with none below an 8 MiB budget.
+ * charge: at a small budget they must stay a small part of it, and under
+ * 8 MiB there are none. Pages of 4x a 4 MiB budget are read back at
+ * random (evictions leave holes, installs trade their data pages for
+ * them), then half of them is dropped and the other half read back:
+ * installs with no eviction between, which fill the spares. On a swap
+ * file, so that the arena holds no compressed data. No eviction may then
+ * have taken a spare page (data_reused): with NR_SPARE spares at every
+ * budget thousands did. The footprint (the range's resident pages and
+ * RssShmem) is printed, not checked: the data an install leaves in the
+ * arena is given back by the reclaim thread afterwards, so how far it
+ * grows depends on how the threads are scheduled (from 4,716-4,940 KiB
+ * over the start alone to 7,560 KiB with four runs on one CPU under
+ * ThreadSanitizer, spares or not). With 512 spares it grew by
+ * 6,416-6,560 KiB alone.
  */
 TEST(spare_data_pages_within_a_small_budget)
 {
@@ -1511,12 +1518,9 @@ TEST(spare_data_pages_within_a_small_budget)
 	printf("# budget %zu KiB: the range's resident pages and RssShmem grew by at most %ld "
 	       "KiB; data pages given back %lu, reused %lu\n",
 	       budget >> 10, peak, st.data_released, st.data_reused);
-	/*
-	 * The charged pages (at most the budget) and the engine's tables
-	 * for 64 MiB of swap and 16 MiB of address space fit in the budget
-	 * and 1.5 MiB; 512 spare pages do not fit in that too.
-	 */
-	CHECK(peak <= (long)((budget + 3 * MiB / 2) >> 10));
+	/* Given back: the mechanism ran, and took no spare page at this budget. */
+	CHECK(st.data_released > 0);
+	CHECK_EQ(st.data_reused, 0UL);
 	munmap(b, n * PAGE_SIZE);
 	free(vec);
 	uswap_pager_close(p);
