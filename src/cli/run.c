@@ -586,7 +586,8 @@ static int create_status(struct run_ctx *c)
 static int set_agent_env(const struct run_ctx *c, const char *agent)
 {
 	const char *old = getenv("LD_PRELOAD");
-	char *preload, num[32], *dev = NULL;
+	char *preload, num[32], pidns[48], *dev = NULL;
+	struct stat sb;
 	int ret;
 
 	if (old && *old)
@@ -598,6 +599,13 @@ static int set_agent_env(const struct run_ctx *c, const char *agent)
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)c->budget);
 	if (c->dev.kind == CLI_DEV_FILE) {
 		if (asprintf(&dev, "file:%s", c->dev_path) < 0)
+			return -ENOMEM;
+	}
+	/* Our PID namespace: where the pids the agents publish mean what we read. */
+	if (!stat("/proc/self/ns/pid", &sb)) {
+		snprintf(pidns, sizeof(pidns), "%llu:%llu", (unsigned long long)sb.st_dev,
+			 (unsigned long long)sb.st_ino);
+		if (setenv("USWAP_RUN_PIDNS", pidns, 1))
 			return -ENOMEM;
 	}
 	if (setenv("LD_PRELOAD", preload, 1) || setenv("USWAP_RUN_BUDGET", num, 1) ||

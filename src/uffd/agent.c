@@ -1671,6 +1671,34 @@ static void agent_atfork_child(void)
 		close(agent_maps_fd);
 }
 
+/*
+ * In another PID namespace than `uswap run` (USWAP_RUN_PIDNS: unshare -p,
+ * a container runtime in the tree), the pids we would publish name another
+ * process, or none, for `uswap run`: it would take our record for a root
+ * gone and end our live children, and read our figures as another's. So
+ * we publish neither, and say so once. Context: the constructor, the
+ * status page mapped. Return: whether we are in another namespace.
+ */
+static bool agent_foreign_pidns(void)
+{
+	static const char msg[] =
+		"uswap: this program runs in a PID namespace of its own: uswap run cannot "
+		"follow it by pid, so its figures are not shown and, if it is killed, the "
+		"children it forked are not ended (they wait at their next swapped page)\n";
+	const char *want = getenv("USWAP_RUN_PIDNS");
+	unsigned long long dev, ino;
+	struct stat sb;
+
+	if (!want || sscanf(want, "%llu:%llu", &dev, &ino) != 2 || stat("/proc/self/ns/pid", &sb) ||
+	    ((unsigned long long)sb.st_dev == dev && (unsigned long long)sb.st_ino == ino))
+		return false;
+	agent_status = NULL;
+	agent_shared = NULL;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+		agent_shared = NULL;
+	return true;
+}
+
 __attribute__((constructor)) static void agent_init(void)
 {
 	const char *budget = getenv("USWAP_RUN_BUDGET"), *status = getenv("USWAP_RUN_STATUS");
@@ -1710,6 +1738,8 @@ __attribute__((constructor)) static void agent_init(void)
 	if (!agent_status || agent_status->magic != USWAP_RUN_STATUS_MAGIC ||
 	    agent_status->version != USWAP_RUN_STATUS_VERSION)
 		agent_fail("cannot map the status page USWAP_RUN_STATUS");
+	if (agent_foreign_pidns())
+		goto no_status;
 	/* The status page is ours if free, already ours (exec), a parent's or a dead one's. */
 	while (!atomic_cmpxchg_acq_rel(&agent_status->pid, &none, (int32_t)getpid())) {
 		if (none == (int32_t)getpid())

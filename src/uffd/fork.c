@@ -342,6 +342,9 @@ static int hold_root_pidfd = -1;
 static dev_t hold_root_dev; /* its identity: the program may put another file at its number */
 static ino_t hold_root_ino;
 static int32_t hold_root_pid;
+/* The root's PID namespace (/proc/self/ns/pid), where the pids of the hello mean something. */
+static dev_t hold_root_pidns_dev;
+static ino_t hold_root_pidns_ino;
 /* This process's own copy of its userfaultfd (a child's; -1: none), and its identity. */
 static int hold_fd = -1;
 static dev_t hold_dev;
@@ -2815,6 +2818,19 @@ static void hold_drop_inherited(void)
  * for it from this child's userfaultfd: that tells it which process the
  * userfaultfd belongs to. The madvise waits until the event is read.
  */
+/*
+ * Return: whether this process is in another PID namespace than the root
+ * (unshare(CLONE_NEWPID) or clone(CLONE_NEWPID) between them): its pid
+ * names another process, or none, for the root. Unknown: false.
+ */
+static bool fork_foreign_pidns(void)
+{
+	struct stat sb;
+
+	return hold_root_pidns_ino && !stat("/proc/self/ns/pid", &sb) &&
+	       (sb.st_dev != hold_root_pidns_dev || sb.st_ino != hold_root_pidns_ino);
+}
+
 static void fork_atfork_child(void)
 {
 	struct fork_hold_area *h = atomic_load_acquire(&hold_area_shared);
@@ -2826,6 +2842,16 @@ static void fork_atfork_child(void)
 	if (!h || atomic_load_acquire(&h->closed) || pid <= 0 ||
 	    (unsigned long)pid >= zap_mailbox_pages)
 		return;
+	/*
+	 * Our pid is not the root's name for us: a hello would make it read
+	 * and evict through another process's /proc files. Served without
+	 * one (its fork thread got our userfaultfd from the kernel), like a
+	 * child of _Fork(): no zapper, no hold.
+	 */
+	if (fork_foreign_pidns()) {
+		hold_warn(h, "it runs in a PID namespace of its own", 0);
+		return;
+	}
 	zap_atfork_child(pid);
 	madvise(zap_mailbox + (unsigned long)pid * PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED);
 	/* Read by the root (or it is gone): the zapper's wait for its slot is bounded now. */
@@ -2891,6 +2917,10 @@ static int hello_setup(struct pager_forks *f)
 	zap_mailbox = f->mailbox;
 	zap_mailbox_pages = f->mailbox_pages;
 	hold_root_pid = (int32_t)getpid();
+	if (!stat("/proc/self/ns/pid", &sb)) {
+		hold_root_pidns_dev = sb.st_dev;
+		hold_root_pidns_ino = sb.st_ino;
+	}
 	hold_root_pidfd = f->root_pidfd;
 	if (!fstat(f->root_pidfd, &sb)) {
 		hold_root_dev = sb.st_dev;

@@ -152,6 +152,28 @@ else
 	fi
 fi
 
+# ---- a PID namespace inside the tree (unshare -p, a container runtime) ----
+# The pids there name other processes (or none) outside: uswap run took the
+# program's record for a root gone and ended its live child (137), and the
+# root outside opened /proc/1 for the child's memory.
+if ! unshare -p -f true 2>/dev/null; then
+	skip "pidns: a program in a PID namespace of its own" "unshare -p -f true fails here (needs root)"
+else
+	$LIMIT "$USWAP" run --budget "${b}M" -- unshare -p -f sh -c \
+		"\"$SIGCHECK\" -t 4 -m $data -p 1 -f check" >"$T/pidns.out" 2>"$T/pidns.err"
+	rc=$?
+	if [ $rc -eq 0 ] && grep -q "^sigcheck: fork: the child and the parent checked every page" "$T/pidns.out" &&
+		! grep -q "ending the" "$T/pidns.err" && ! grep -q "cannot open /proc/" "$T/pidns.err"; then
+		ok "pidns: a program in a PID namespace of its own forked and both checked every page, nobody ended"
+	else
+		not_ok "pidns: exit $rc"
+		show "$T/pidns.out"
+		show "$T/pidns.err"
+	fi
+	has "$T/pidns.err" "uswap: this program runs in a PID namespace of its own" \
+		"pidns: the program was told why uswap run cannot follow it"
+fi
+
 # ---- a child that outlives its parent, the parent exiting first ----
 $LIMIT "$USWAP" run --budget "${b}M" -- \
 	"$SIGCHECK" -t 4 -m "$data" -p 1 -f orphan -o "$T/orphan.verdict" >"$T/orphan.out" 2>"$T/orphan.err"
