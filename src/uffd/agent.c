@@ -301,11 +301,12 @@ static void status_publish(void)
 		status_set_counter(i++, "agent_register_dropped",
 				   atomic_load_relaxed(&agent_dropped));
 		/* Forked children's pages taken out of them, live and gone (fork.c). */
-		if (tree)
+		if (tree) {
 			status_set_counter(i, "fork_child_swapouts", t.child_swapouts);
-		i++;
-		status_set_counter(i++, "fork_zap_requests", t.zap_requests);
-		status_set_counter(i++, "fork_zap_batched", t.zap_batched);
+			status_set_counter(i + 1, "fork_zap_requests", t.zap_requests);
+			status_set_counter(i + 2, "fork_zap_batched", t.zap_batched);
+		}
+		i += 3;
 	}
 	uswap_pager_latency(agent_pager, hist, PAGER_LAT_BUCKETS);
 	for (unsigned b = 0; b < PAGER_LAT_BUCKETS && b < USWAP_RUN_LAT_BUCKETS; b++)
