@@ -675,12 +675,15 @@ static void child_pin_hook(const char *name, void *arg)
 	atomic_store_release(&w->done, 1U);
 }
 
-/* The child: reads in a thread, moves the range when told. Return: its exit code. */
-static int child_pin_run(char *b, int go_r)
+/*
+ * The child: reads in a thread, moves the range when told (its new address
+ * in *@moved). Return: 0, or the child's exit code for what went wrong.
+ */
+static int child_move_when_told(char *b, int go_r, char **moved)
 {
 	struct child_pin_reader r = {.b = b};
 	pthread_t t;
-	char *moved, c;
+	char c;
 
 	if (pthread_create(&t, NULL, child_pin_reader_main, &r))
 		return 3;
@@ -689,12 +692,21 @@ static int child_pin_run(char *b, int go_r)
 		pthread_join(t, NULL);
 		return 4; /* the window was never reached */
 	}
-	moved = mremap(b, NPAGES * PAGE_SIZE, NPAGES * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP,
-		       NULL);
+	*moved = mremap(b, NPAGES * PAGE_SIZE, NPAGES * PAGE_SIZE,
+			MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
 	atomic_store_relaxed(&r.stop, 1U);
 	pthread_join(t, NULL);
-	if (moved == MAP_FAILED)
-		return 5;
+	return *moved == MAP_FAILED ? 5 : 0;
+}
+
+/* The child: reads in a thread, moves the range when told. Return: its exit code. */
+static int child_pin_run(char *b, int go_r)
+{
+	char *moved;
+	int code = child_move_when_told(b, go_r, &moved);
+
+	if (code)
+		return code;
 	return moved_bad_pages(moved, b, 1) ? 6 : 0;
 }
 
@@ -799,26 +811,14 @@ static void compare_hook(const char *name, void *arg)
 	atomic_store_release(&w->done, 1U);
 }
 
-/* The child: reads in a thread, moves the range when told. Return: its exit code. */
+/* The child: as child_pin_run(), then rewrites the moved range. Return: its exit code. */
 static int compare_child_run(char *b, int go_r)
 {
-	struct child_pin_reader r = {.b = b};
-	pthread_t t;
-	char *moved, c;
+	char *moved;
+	int code = child_move_when_told(b, go_r, &moved);
 
-	if (pthread_create(&t, NULL, child_pin_reader_main, &r))
-		return 3;
-	if (read(go_r, &c, 1) != 1) {
-		atomic_store_relaxed(&r.stop, 1U);
-		pthread_join(t, NULL);
-		return 4; /* the window was never reached */
-	}
-	moved = mremap(b, NPAGES * PAGE_SIZE, NPAGES * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP,
-		       NULL);
-	atomic_store_relaxed(&r.stop, 1U);
-	pthread_join(t, NULL);
-	if (moved == MAP_FAILED)
-		return 5;
+	if (code)
+		return code;
 	if (moved_bad_pages(moved, b, 1))
 		return 6;
 	for (unsigned long i = 0; i < NPAGES; i++)

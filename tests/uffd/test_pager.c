@@ -1446,6 +1446,29 @@ static long footprint_kb(char *b, unsigned long n, unsigned char *vec)
 }
 
 /*
+ * A pager whose device is a 64 MiB swap file, /tmp/uswap-test-@tag-PID (its
+ * name in @path, cfg->device pointing at @dev, both the caller's). Return:
+ * the pager, or NULL (skipped, the file removed); the caller unlinks @path.
+ */
+static struct uswap_pager *pager_open_on_swapfile(struct uswap_pager_config *cfg, const char *tag,
+						  char *path, size_t path_len, char *dev,
+						  size_t dev_len)
+{
+	struct uswap_pager *p;
+
+	snprintf(path, path_len, "/tmp/uswap-test-%s-%d", tag, getpid());
+	snprintf(dev, dev_len, "file:%s", path);
+	if (swapfile_format(path, 64 * MiB, NULL, NULL, NULL, 0)) {
+		test_fail(__FILE__, __LINE__, "cannot format %s", path);
+		return NULL;
+	}
+	p = pager_open_or_skip(cfg);
+	if (!p)
+		unlink(path);
+	return p;
+}
+
+/*
  * The spare data pages are resident arena memory the budget does not
  * charge: at a small budget they must stay a small part of it, and under
  * 8 MiB there are none. Pages of 4x a 4 MiB budget are read back at
@@ -1476,14 +1499,9 @@ TEST(spare_data_pages_within_a_small_budget)
 	unsigned char *vec;
 	char *b;
 
-	snprintf(path, sizeof(path), "/tmp/uswap-test-spare-%d", getpid());
-	snprintf(dev, sizeof(dev), "file:%s", path);
-	REQUIRE_EQ(swapfile_format(path, 64 * MiB, NULL, NULL, NULL, 0), 0);
-	p = pager_open_or_skip(&cfg);
-	if (!p) {
-		unlink(path);
+	p = pager_open_on_swapfile(&cfg, "spare", path, sizeof(path), dev, sizeof(dev));
+	if (!p)
 		return;
-	}
 	vec = malloc(n);
 	REQUIRE(vec != NULL);
 	REQUIRE_EQ(uswap_pager_map(p, n * PAGE_SIZE, (void **)&b), 0);
@@ -1544,14 +1562,9 @@ TEST(swapfile_clean_pages_not_rewritten)
 	struct uswap_pager *p;
 	char *b;
 
-	snprintf(path, sizeof(path), "/tmp/uswap-test-swap-%d", getpid());
-	snprintf(dev, sizeof(dev), "file:%s", path);
-	REQUIRE_EQ(swapfile_format(path, 64 * MiB, NULL, NULL, NULL, 0), 0);
-	p = pager_open_or_skip(&cfg);
-	if (!p) {
-		unlink(path);
+	p = pager_open_on_swapfile(&cfg, "swap", path, sizeof(path), dev, sizeof(dev));
+	if (!p)
 		return;
-	}
 	REQUIRE_EQ(uswap_pager_map(p, n * PAGE_SIZE, (void **)&b), 0);
 	for (unsigned long i = 0; i < n; i++)
 		sig_write(b + i * PAGE_SIZE, 17, 1);
