@@ -2595,6 +2595,101 @@ static void hold_race_alarm(int sig)
 	(void)sig;
 }
 
+static bool leader_exited(pid_t pid);
+
+/* A forked child that survived its hold: wait for @root's end, then read every page. */
+static __attribute__((noreturn)) void child_check_after_root(char *b, pid_t root)
+{
+	for (unsigned i = 0; i < 10000 && getppid() == root; i++)
+		usleep(1000);
+	_exit(bad_pages(b, 8) ? 1 : 0);
+}
+
+/*
+ * In a root process of the hold tests: a pager, pages swapped out, @hook at
+ * the race points, and a child forked (it checks every page once the root
+ * is gone, if it survives its hold). Returns in the root once the child
+ * reached its hold (the hook wrote to @h->go) or 5 s passed. Return: the
+ * child's pid; the root exits 77 if paging forks is not possible here.
+ */
+static pid_t hold_root_fork(struct hold_race *h, race_hook_t hook)
+{
+	struct uswap_pager *p = open_pager();
+	struct pollfd pf;
+	int go[2];
+	char *b;
+	pid_t c;
+
+	if (!p)
+		_exit(77);
+	b = fill_and_evict(p, 8);
+	if (!b || pipe(go))
+		_exit(3);
+	h->root = getpid();
+	h->go = go[1];
+	race_set_hook(hook, h);
+	c = fork();
+	if (!c)
+		child_check_after_root(b, h->root);
+	pf = (struct pollfd){.fd = go[0], .events = POLLIN};
+	poll(&pf, 1, 5000);
+	return c;
+}
+
+/*
+ * Run @root_main(@info_w, @arg) in a root process of its own (it writes the
+ * pid of the child it forked to @info_w and never returns), the test
+ * process its subreaper. Return: true with the root's status in *@st and
+ * its child in *@child, reparented to us; false if the test was skipped
+ * (said). Either way the test process is no subreaper any more but for
+ * the child's reaping: call hold_scenario_end() after.
+ */
+static bool hold_scenario(void (*root_main)(int info_w, void *arg), void *arg, int *st,
+			  pid_t *child)
+{
+	int info[2];
+	pid_t root;
+
+	*child = 0;
+	if (race_set_hook(NULL, NULL) == -EOPNOTSUPP) {
+		test_skip("no race points in this build");
+		return false;
+	}
+	if (pipe(info) || prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL) ||
+	    (root = fork()) < 0) {
+		test_fail(__FILE__, __LINE__, "hold scenario set-up: %s", strerror(errno));
+		return false;
+	}
+	if (!root) {
+		close(info[0]);
+		root_main(info[1], arg);
+		_exit(7);
+	}
+	close(info[1]);
+	if (read(info[0], child, sizeof(*child)) != sizeof(*child))
+		*child = 0;
+	close(info[0]);
+	if (waitpid(root, st, 0) != root) {
+		test_fail(__FILE__, __LINE__, "waitpid(root): %s", strerror(errno));
+		return false;
+	}
+	if (WIFEXITED(*st) && WEXITSTATUS(*st) == 77) {
+		prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL);
+		test_skip("no UFFD_FEATURE_EVENT_FORK (CAP_SYS_PTRACE)");
+		return false;
+	}
+	return true;
+}
+
+/* The end of a hold scenario: the child's exit code (as exit_code()), no subreaper. */
+static int hold_scenario_end(pid_t child)
+{
+	int code = exit_code(child);
+
+	prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL);
+	return code;
+}
+
 /*
  * In the child, at its hold_take() race point (after its hello was
  * answered, before it takes its copy): have the root killed, and wait
@@ -2621,65 +2716,30 @@ static void hold_race_hook(const char *name, void *arg)
  * itself (SIGKILL, with a message) rather than run on. The test process is
  * the subreaper that reaps the orphaned child.
  */
+/* The root of that test: its child forked, it kills itself once the child is in its hold. */
+static void root_killed_at_hold(int info_w, void *arg)
+{
+	struct hold_race h = {0};
+	pid_t c = hold_root_fork(&h, hold_race_hook);
+
+	(void)arg;
+	if (write(info_w, &c, sizeof(c)) != sizeof(c))
+		_exit(5);
+	kill(getpid(), SIGKILL);
+	_exit(6);
+}
+
 TEST(child_ends_itself_when_root_dies_before_its_hold)
 {
-	int info[2], st;
-	pid_t root, child = 0;
+	pid_t child;
+	int st;
 
-	if (race_set_hook(NULL, NULL) == -EOPNOTSUPP) {
-		test_skip("no race points in this build");
+	if (!hold_scenario(root_killed_at_hold, NULL, &st, &child))
 		return;
-	}
-	REQUIRE(!pipe(info));
-	REQUIRE(!prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL));
-	root = fork();
-	REQUIRE(root >= 0);
-	if (!root) {
-		struct uswap_pager *p = open_pager();
-		struct hold_race h = {.root = getpid()};
-		struct pollfd pf;
-		int go[2];
-		char *b;
-		pid_t c;
-
-		close(info[0]);
-		if (!p)
-			_exit(77);
-		b = fill_and_evict(p, 8);
-		if (!b || pipe(go))
-			_exit(3);
-		h.go = go[1];
-		race_set_hook(hold_race_hook, &h);
-		c = fork();
-		if (!c) {
-			/* Only if we survived the hold: wait for the root's end, then read. */
-			for (unsigned i = 0; i < 10000 && getppid() == h.root; i++)
-				usleep(1000);
-			_exit(bad_pages(b, 8) ? 1 : 0);
-		}
-		pf = (struct pollfd){.fd = go[0], .events = POLLIN};
-		poll(&pf, 1, 5000);
-		if (write(info[1], &c, sizeof(c)) != sizeof(c))
-			_exit(5);
-		kill(getpid(), SIGKILL);
-		_exit(6);
-	}
-	close(info[1]);
-	if (read(info[0], &child, sizeof(child)) != sizeof(child))
-		child = 0;
-	close(info[0]);
-	REQUIRE(waitpid(root, &st, 0) == root);
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
-		prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL);
-		test_skip("no UFFD_FEATURE_EVENT_FORK (CAP_SYS_PTRACE)");
-		return;
-	}
 	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	REQUIRE(child > 0);
 	/* Reparented to us once the root died. */
-	CHECK_EQ(waitpid(child, &st, 0), child);
-	CHECK_EQ(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st), 128 + SIGKILL);
-	prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL);
+	CHECK_EQ(hold_scenario_end(child), 128 + SIGKILL);
 }
 
 /*
@@ -2691,7 +2751,6 @@ TEST(child_ends_itself_when_root_dies_before_its_hold)
 static void leader_exit_hook(const char *name, void *arg)
 {
 	struct hold_race *h = arg;
-	char path[64], buf[128] = "", *rp;
 	char c = 1;
 
 	if (strcmp(name, "fork:hold_take") || getpid() == h->root)
@@ -2706,19 +2765,8 @@ static void leader_exit_hook(const char *name, void *arg)
 	}
 	if (write(h->go, &c, 1) != 1)
 		_exit(4);
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)h->root);
-	for (unsigned i = 0; i < 10000; i++) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-
-		if (fd >= 0)
-			close(fd);
-		buf[n > 0 ? n : 0] = '\0';
-		rp = strrchr(buf, ')');
-		if (n <= 0 || (rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X')))
-			return;
+	for (unsigned i = 0; i < 10000 && !leader_exited(h->root); i++)
 		usleep(1000);
-	}
 }
 
 /* The root's last thread: outlive its main thread a while, then end the process. */
@@ -2736,67 +2784,30 @@ static void *root_end_later(void *arg)
  * (another of its threads still runs). The child must still end itself,
  * not take the root for alive and run on unheld.
  */
+/* The root of those tests: its main thread leaves once the child is in its hold. */
+static void root_dies_slowly(int info_w, void *arg)
+{
+	struct hold_race h = {.alarms = *(bool *)arg};
+	pid_t c = hold_root_fork(&h, leader_exit_hook);
+	pthread_t t;
+
+	if (write(info_w, &c, sizeof(c)) != sizeof(c))
+		_exit(5);
+	if (pthread_create(&t, NULL, root_end_later, NULL))
+		_exit(6);
+	syscall(SYS_exit, 0); /* this thread only */
+}
+
 static void root_dies_slowly_before_the_hold(bool alarms)
 {
-	int info[2], st;
-	pid_t root, child = 0;
+	pid_t child;
+	int st;
 
-	if (race_set_hook(NULL, NULL) == -EOPNOTSUPP) {
-		test_skip("no race points in this build");
+	if (!hold_scenario(root_dies_slowly, &alarms, &st, &child))
 		return;
-	}
-	REQUIRE(!pipe(info));
-	REQUIRE(!prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL));
-	root = fork();
-	REQUIRE(root >= 0);
-	if (!root) {
-		struct uswap_pager *p = open_pager();
-		struct hold_race h = {.root = getpid(), .alarms = alarms};
-		struct pollfd pf;
-		pthread_t t;
-		int go[2];
-		char *b;
-		pid_t c;
-
-		close(info[0]);
-		if (!p)
-			_exit(77);
-		b = fill_and_evict(p, 8);
-		if (!b || pipe(go))
-			_exit(3);
-		h.go = go[1];
-		race_set_hook(leader_exit_hook, &h);
-		c = fork();
-		if (!c) {
-			/* Only if we survived the hold: wait for the root's end, then read. */
-			for (unsigned i = 0; i < 10000 && getppid() == h.root; i++)
-				usleep(1000);
-			_exit(bad_pages(b, 8) ? 1 : 0);
-		}
-		pf = (struct pollfd){.fd = go[0], .events = POLLIN};
-		poll(&pf, 1, 5000);
-		if (write(info[1], &c, sizeof(c)) != sizeof(c))
-			_exit(5);
-		if (pthread_create(&t, NULL, root_end_later, NULL))
-			_exit(6);
-		syscall(SYS_exit, 0); /* this thread only */
-		_exit(7);
-	}
-	close(info[1]);
-	if (read(info[0], &child, sizeof(child)) != sizeof(child))
-		child = 0;
-	close(info[0]);
-	REQUIRE(waitpid(root, &st, 0) == root);
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
-		prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL);
-		test_skip("no UFFD_FEATURE_EVENT_FORK (CAP_SYS_PTRACE)");
-		return;
-	}
 	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	REQUIRE(child > 0);
-	CHECK_EQ(waitpid(child, &st, 0), child);
-	CHECK_EQ(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st), 128 + SIGKILL);
-	prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL);
+	CHECK_EQ(hold_scenario_end(child), 128 + SIGKILL);
 }
 
 TEST(child_ends_itself_when_root_dies_slowly_before_its_hold)
@@ -2870,12 +2881,8 @@ static void *root_forks_then_leaves(void *arg)
 	for (unsigned i = 0; i < 5000 && !leader_exited(r->h.root); i++)
 		usleep(1000);
 	c = fork();
-	if (!c) {
-		/* We survived the hold: wait for the root's end, then read every page. */
-		for (unsigned i = 0; i < 10000 && getppid() == r->h.root; i++)
-			usleep(1000);
-		_exit(bad_pages(r->b, 8) ? 1 : 0);
-	}
+	if (!c)
+		child_check_after_root(r->b, r->h.root);
 	if (write(r->info, &c, sizeof(c)) != sizeof(c))
 		_exit(5);
 	poll(&pf, 1, 5000);
@@ -2893,56 +2900,40 @@ static void *root_forks_then_leaves(void *arg)
  * wait, it gives the child its pages first (orphaning): the child must run
  * on with them, not end itself as for a root that died.
  */
+/* The root of that test: its main thread leaves, another forks and then leaves normally. */
+static void root_without_main_thread(int info_w, void *arg)
+{
+	static struct leaving_root r;
+	pthread_t t;
+	int go[2];
+
+	(void)arg;
+	r.p = open_pager();
+	if (!r.p)
+		_exit(77);
+	r.b = fill_and_evict(r.p, 8);
+	if (!r.b || pipe(go))
+		_exit(3);
+	r.go = go[0];
+	r.info = info_w;
+	r.h = (struct hold_race){.go = go[1], .root = getpid()};
+	race_set_hook(hold_reached_hook, &r.h);
+	if (pthread_create(&t, NULL, root_forks_then_leaves, &r))
+		_exit(6);
+	syscall(SYS_exit, 0); /* this thread only */
+}
+
 TEST(child_runs_on_when_root_without_main_thread_leaves_normally)
 {
-	int info[2], st;
-	pid_t root, child = 0;
+	pid_t child;
+	int st;
 
-	if (race_set_hook(NULL, NULL) == -EOPNOTSUPP) {
-		test_skip("no race points in this build");
+	if (!hold_scenario(root_without_main_thread, NULL, &st, &child))
 		return;
-	}
-	REQUIRE(!pipe(info));
-	REQUIRE(!prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL));
-	root = fork();
-	REQUIRE(root >= 0);
-	if (!root) {
-		static struct leaving_root r;
-		pthread_t t;
-		int go[2];
-
-		close(info[0]);
-		r.p = open_pager();
-		if (!r.p)
-			_exit(77);
-		r.b = fill_and_evict(r.p, 8);
-		if (!r.b || pipe(go))
-			_exit(3);
-		r.go = go[0];
-		r.info = info[1];
-		r.h = (struct hold_race){.go = go[1], .root = getpid()};
-		race_set_hook(hold_reached_hook, &r.h);
-		if (pthread_create(&t, NULL, root_forks_then_leaves, &r))
-			_exit(6);
-		syscall(SYS_exit, 0); /* this thread only */
-		_exit(7);
-	}
-	close(info[1]);
-	if (read(info[0], &child, sizeof(child)) != sizeof(child))
-		child = 0;
-	close(info[0]);
-	REQUIRE(waitpid(root, &st, 0) == root);
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
-		prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL);
-		test_skip("no UFFD_FEATURE_EVENT_FORK (CAP_SYS_PTRACE)");
-		return;
-	}
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	REQUIRE(child > 0);
 	/* Reparented to us once the root left; it read every page right. */
-	CHECK_EQ(waitpid(child, &st, 0), child);
-	CHECK_EQ(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st), 0);
-	prctl(PR_SET_CHILD_SUBREAPER, 0UL, 0UL, 0UL, 0UL);
+	CHECK_EQ(hold_scenario_end(child), 0);
 }
 
 /* ---- the program's own descriptor at the number of the root's pidfd ---- */
