@@ -582,29 +582,46 @@ static int futex_wait_ns(uint32_t *word, uint32_t val, uint64_t ns)
 }
 
 /*
+ * The state letter and the flags of thread @tid (its /proc name) of process
+ * @pid, from /proc/PID/task/TID/stat. Context: any.
+ * Return: 0, -ENOENT (gone, or unreadable) or -EINVAL (not understood).
+ */
+static int task_stat(int32_t pid, const char *tid, char *state, unsigned long *flags)
+{
+	char path[96], buf[512], *s;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat", (int)pid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ENOENT;
+	buf[n] = '\0';
+	/* After the name, which may hold anything: state ppid pgrp session tty_nr tpgid flags. */
+	s = strrchr(buf, ')');
+	if (!s || sscanf(s + 1, " %c %*d %*d %*d %*d %*d %lu", state, flags) != 2)
+		return -EINVAL;
+	return 0;
+}
+
+/*
  * Return: whether child @c's zapper thread is stopped (SIGSTOP, a tracer) or
  * gone, as /proc says. One that is only slow to run (a busy machine) is not.
  */
 static bool zap_thread_stopped(struct fork_child *c)
 {
 	int32_t tid = atomic_load_relaxed(&c->zap->tid);
-	char path[64], buf[256], *s;
-	ssize_t n;
-	int fd;
+	unsigned long flags;
+	char name[16], state;
 
 	if (tid <= 0)
 		return true;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)c->pid, (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return true;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return true;
-	buf[n] = 0;
-	s = strrchr(buf, ')');
-	return !s || !s[1] || !s[2] || s[2] == 'T' || s[2] == 't';
+	snprintf(name, sizeof(name), "%d", (int)tid);
+	return task_stat(c->pid, name, &state, &flags) || state == 'T' || state == 't';
 }
 
 #ifndef PIDFD_THREAD
@@ -2601,28 +2618,6 @@ static bool hold_root_gone(void)
 	       (pf.revents & (POLLIN | POLLHUP));
 }
 
-/* Return: whether the task whose /proc/PID/task/TID/stat is @path is in do_exit(). */
-static bool task_exiting(const char *path)
-{
-	char buf[512], *s;
-	unsigned long flags;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return true; /* reaped meanwhile */
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return true;
-	buf[n] = '\0';
-	s = strrchr(buf, ')');
-	/* state ppid pgrp session tty_nr tpgid flags: PF_EXITING is 0x4. */
-	if (!s || sscanf(s + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
-		return false;
-	return flags & 0x4;
-}
-
 /*
  * Return: whether every thread of the root is in do_exit() (a kill, or an
  * exit_group(), under way: irreversible), as /proc tells; the root's last
@@ -2631,10 +2626,11 @@ static bool task_exiting(const char *path)
  */
 static bool hold_root_all_exiting(void)
 {
-	char path[96], buf[2048];
+	char path[64], buf[2048], state;
+	unsigned long flags;
 	bool all = true;
+	int fd, err;
 	long n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)hold_root_pid);
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -2653,9 +2649,9 @@ static bool hold_root_all_exiting(void)
 			off += d->reclen;
 			if (d->name[0] == '.')
 				continue;
-			snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat", (int)hold_root_pid,
-				 d->name);
-			all = task_exiting(path);
+			/* Reaped meanwhile counts as exiting; PF_EXITING is 0x4. */
+			err = task_stat(hold_root_pid, d->name, &state, &flags);
+			all = err == -ENOENT || (!err && (flags & 0x4));
 		}
 	}
 	close(fd);
